@@ -1,0 +1,1 @@
+"""Sightline's framework-free engine: geometry, coverage, set cover and plans (no Flask imports)."""
