@@ -1,0 +1,110 @@
+"""Shared types for the floor-plan importers: results, options, the Importer protocol and the error type."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from planner.errors import InputError
+
+FORMAT_TAG = "sightline-floor/1"
+
+
+class ImportFailed(InputError):
+    """A file could not be imported; `where` names the file, layer or feature, the message gives the reason."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits applied to every upload (all configurable; defaults suit a web upload)."""
+
+    max_upload_bytes: int = 50 * 1024 * 1024
+    max_zip_entries: int = 2_000
+    max_zip_total_bytes: int = 200 * 1024 * 1024
+    max_zip_ratio: float = 100.0
+    max_image_pixels: int = 64_000_000
+    max_render_pixels: int = 16_000_000
+    max_dxf_entities: int = 200_000
+    max_features: int = 200_000
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """What the user chose in the upload form; every field has a safe default."""
+
+    repair: bool = False
+    # DXF: layer name -> role (wall, window, door, room, text, outline, ignore); unmapped layers are guessed.
+    layer_map: dict[str, str] | None = None
+    # DXF: drawing units when $INSUNITS is 0/unknown (e.g. "mm", "m", "in").
+    units: str | None = None
+    # IMDF: unit category -> zone kind (private/general/required) overriding the built-in mapping.
+    category_map: dict[str, str] | None = None
+    # WRLD: treat window polygons as glass that sight passes through.
+    windows_see_through: bool = True
+    # Raster/PDF: 0-based page for PDFs.
+    page: int = 0
+    render_background: bool = True
+
+
+@dataclass
+class Background:
+    """A rendered plan image; `extent_m` is (xmin, ymin, xmax, ymax) in floor metres, None until calibrated."""
+
+    png: bytes
+    width_px: int
+    height_px: int
+    extent_m: tuple[float, float, float, float] | None = None
+    page: int | None = None
+    page_count: int | None = None
+
+
+@dataclass
+class Level:
+    """One imported floor: its name and a sightline-floor/1 FeatureCollection."""
+
+    name: str
+    floor: dict[str, Any]
+    ordinal: float | None = None
+    background: Background | None = None
+
+    def counts(self) -> dict[str, int]:
+        """Features per kind, plus zones per zone kind as `zone:<kind>`."""
+        c: Counter[str] = Counter()
+        for f in self.floor["features"]:
+            p = f["properties"]
+            c[p["kind"]] += 1
+            if p["kind"] == "zone":
+                c[f"zone:{p['zone']}"] += 1
+        return dict(c)
+
+
+@dataclass
+class ImportResult:
+    """Everything an import produced: floors, warnings, the category/layer mapping used, and georeference."""
+
+    format: str
+    source: str
+    levels: list[Level]
+    warnings: list[str] = field(default_factory=list)
+    # How source categories/layers were mapped, for the user to confirm: [{"source": ..., "to": ..., "count": n}].
+    mapping: list[dict[str, Any]] = field(default_factory=list)
+    # For WGS84 inputs: {"projection": ..., "lon0": ..., "lat0": ..., "max_scale_error": ...}.
+    georef: dict[str, Any] | None = None
+    # Source features dropped, by source type.
+    dropped: dict[str, int] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The `python -m inventory.convert` output object."""
+        return {"levels": [{"name": lv.name, "floor": lv.floor} for lv in self.levels]}
+
+
+class Importer(Protocol):
+    """What each format module provides."""
+
+    name: str
+    extensions: tuple[str, ...]
+
+    def load(self, files: dict[str, bytes], source: str, options: ImportOptions, limits: Limits) -> ImportResult:
+        """Convert the named files (one file, or an archive/directory's members) into an ImportResult."""
+        ...
