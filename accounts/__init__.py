@@ -1,0 +1,1 @@
+"""Accounts: organisations, jurisdictions, users, roles and API tokens."""

@@ -1,0 +1,115 @@
+"""User, organisation and jurisdiction models."""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import secrets
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask_login import UserMixin
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from extensions import db
+
+
+def utcnow() -> datetime:
+    """Return the current UTC time as a naive datetime (portable across SQLite and PostgreSQL)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Role(enum.StrEnum):
+    """What a user may do; scope comes from the organisation or jurisdiction."""
+
+    MANAGER = "manager"
+    PLANNER = "planner"
+    INSPECTOR = "inspector"
+    ADMIN = "admin"
+
+
+planner_organisations = sa.Table(
+    "planner_organisation",
+    db.metadata,
+    sa.Column("user_id", sa.ForeignKey("user.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("organisation_id", sa.ForeignKey("organisation.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Organisation(db.Model):
+    """A company or operator that owns venues."""
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(200), unique=True)
+    legal_entity: so.Mapped[str | None] = so.mapped_column(sa.String(200))
+    created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+
+
+class Jurisdiction(db.Model):
+    """An inspecting authority: a named set of districts."""
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(200), unique=True)
+    districts: so.Mapped[list[str]] = so.mapped_column(sa.JSON, default=list)
+
+
+class User(UserMixin, db.Model):
+    """A person who signs in; managers belong to an organisation, inspectors to a jurisdiction."""
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    email: so.Mapped[str] = so.mapped_column(sa.String(254), unique=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(200))
+    password_hash: so.Mapped[str] = so.mapped_column(sa.String(256))
+    role: so.Mapped[Role] = so.mapped_column(sa.Enum(Role, native_enum=False, length=20,
+                                                     values_callable=lambda e: [m.value for m in e]))
+    organisation_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("organisation.id"), index=True)
+    jurisdiction_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("jurisdiction.id"), index=True)
+    active: so.Mapped[bool] = so.mapped_column(default=True)
+    locale: so.Mapped[str] = so.mapped_column(sa.String(10), default="en")
+    created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+
+    organisation: so.Mapped[Organisation | None] = so.relationship()
+    jurisdiction: so.Mapped[Jurisdiction | None] = so.relationship()
+    planned_organisations: so.Mapped[list[Organisation]] = so.relationship(secondary=planner_organisations)
+
+    @property
+    def is_active(self) -> bool:  # type: ignore[override]
+        """Inactive users cannot sign in."""
+        return self.active
+
+    def set_password(self, password: str) -> None:
+        """Store a salted hash of the password."""
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        """Return whether the password matches the stored hash."""
+        return check_password_hash(self.password_hash, password)
+
+    def has_role(self, *roles: Role) -> bool:
+        """Return whether the user holds one of the roles."""
+        return self.role in roles
+
+
+class ApiToken(db.Model):
+    """A bearer token for the JSON API; only its SHA-256 digest is stored."""
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(100))
+    digest: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    revoked: so.Mapped[bool] = so.mapped_column(default=False)
+
+    user: so.Mapped[User] = so.relationship()
+
+    @staticmethod
+    def digest_of(token: str) -> str:
+        """Return the stored digest of a plain token."""
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    @classmethod
+    def issue(cls, user: User, name: str) -> tuple[ApiToken, str]:
+        """Create a token row for the user; return it with the plain token (shown once)."""
+        plain = "slt_" + secrets.token_urlsafe(32)
+        return cls(user=user, name=name, digest=cls.digest_of(plain)), plain

@@ -1,0 +1,99 @@
+"""Sign-in, sign-out and API tokens."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from flask import Blueprint, Request, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from accounts.models import ApiToken, User
+from extensions import db, login_manager
+
+bp = Blueprint("accounts", __name__)
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    """Load the signed-in user from the session."""
+    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+
+@login_manager.request_loader
+def load_user_from_token(req: Request) -> User | None:
+    """Authenticate API calls carrying `Authorization: Bearer <token>`."""
+    header = req.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        return None
+    token = db.session.scalar(sa.select(ApiToken).where(ApiToken.digest == ApiToken.digest_of(header[7:].strip()),
+                                                       ApiToken.revoked.is_(False)))
+    if token is None or not token.user.is_active:
+        return None
+    req.environ["sightline.token_auth"] = True
+    return token.user
+
+
+@login_manager.unauthorized_handler
+def unauthorized():  # type: ignore[no-untyped-def]
+    """Send pages to the sign-in form and API calls a JSON 401."""
+    from app import wants_json
+
+    if wants_json():
+        return {"error": "authentication required", "field": None}, 401
+    return redirect(url_for("accounts.login", next=request.full_path))
+
+
+def _safe_next(target: str | None) -> str:
+    """Only follow relative redirect targets, never another host."""
+    if target and not urlsplit(target).netloc and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("inventory.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():  # type: ignore[no-untyped-def]
+    """Show the sign-in form and sign the user in."""
+    if request.method == "POST":
+        email = request.form.get("email", "").strip().lower()
+        user = db.session.scalar(sa.select(User).where(User.email == email))
+        if user is not None and user.is_active and user.check_password(request.form.get("password", "")):
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")))
+        flash("Wrong email or password.", "error")
+        return render_template("accounts/login.html", email=email), 401
+    return render_template("accounts/login.html", email="")
+
+
+@bp.post("/logout")
+@login_required
+def logout():  # type: ignore[no-untyped-def]
+    """Sign the user out."""
+    logout_user()
+    return redirect(url_for("accounts.login"))
+
+
+@bp.route("/tokens", methods=["GET", "POST"])
+@login_required
+def tokens():  # type: ignore[no-untyped-def]
+    """List the user's API tokens and issue a new one (shown once)."""
+    plain = None
+    if request.method == "POST":
+        name = request.form.get("name", "").strip()[:100] or "token"
+        token, plain = ApiToken.issue(current_user, name)
+        db.session.add(token)
+        db.session.commit()
+    rows = db.session.scalars(sa.select(ApiToken).where(ApiToken.user_id == current_user.id,
+                                                        ApiToken.revoked.is_(False)))
+    return render_template("accounts/tokens.html", tokens=list(rows), plain=plain)
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+@login_required
+def revoke_token(token_id: int):  # type: ignore[no-untyped-def]
+    """Revoke one of the user's tokens."""
+    token = db.session.scalar(sa.select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == current_user.id))
+    if token is not None:
+        token.revoked = True
+        db.session.commit()
+    return redirect(url_for("accounts.tokens"))

@@ -1,0 +1,162 @@
+"""Sightline web application factory."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import Forbidden as ForbiddenHTTP
+from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import NotFound as NotFoundHTTP
+
+import config
+from extensions import csrf, db, htmx, login_manager, migrate
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Create and configure the Sightline app: defaults, instance/config.py, environment, then test_config."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(config.DEFAULTS)
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.update(config.from_environment())
+    else:
+        app.config.update(config.from_environment())
+        app.config.update(test_config)
+    os.makedirs(app.instance_path, exist_ok=True)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(app.instance_path, "sightline.sqlite")
+    app.config["SQLALCHEMY_DATABASE_URI"] = config.normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    app.config["MAX_CONTENT_LENGTH"] = app.config["UPLOAD_MAX_BYTES"] + 1024 * 1024
+    _refuse_default_secret_in_production(app)
+
+    db.init_app(app)
+    migrate.init_app(app, db, render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    htmx.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+
+    _import_models()
+    _install_audit(app)
+    _register_blueprints(app)
+    _register_errors(app)
+    _register_cli(app)
+    _register_sqlite_pragmas(app)
+    return app
+
+
+def _refuse_default_secret_in_production(app: Flask) -> None:
+    """A production server must never sign sessions with the published default key."""
+    if app.config["SIGHTLINE_ENV"] == "production" and app.config["SECRET_KEY"] == config.DEFAULT_SECRET_KEY:
+        raise RuntimeError("SECRET_KEY must be set (environment or instance/config.py) when SIGHTLINE_ENV=production")
+
+
+def _import_models() -> None:
+    """Import every model module so the metadata (and Alembic) sees all tables."""
+    import accounts.models  # noqa: F401
+    import audit.models  # noqa: F401
+    import inventory.models  # noqa: F401
+
+
+def _install_audit(app: Flask) -> None:
+    from flask_login import current_user
+    from sqlalchemy.orm import Session
+
+    from audit import recorder
+
+    def actor() -> int | None:
+        from flask import has_request_context
+
+        if has_request_context() and current_user and current_user.is_authenticated:
+            return current_user.id
+        return None
+
+    recorder.set_actor_lookup(actor)
+    if not getattr(Session, "_sightline_audit", False):
+        recorder.install(Session)
+        Session._sightline_audit = True  # type: ignore[attr-defined]
+
+
+def _register_blueprints(app: Flask) -> None:
+    from accounts.views import bp as accounts_bp
+    from api import bp as api_bp
+    from audit.views import bp as audit_bp
+    from inventory.csv_views import bp as csv_bp
+    from inventory.floor_views import bp as floor_bp
+    from inventory.views import bp as inventory_bp
+
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(inventory_bp)
+    app.register_blueprint(audit_bp)
+    app.register_blueprint(csv_bp)
+    app.register_blueprint(floor_bp)
+    app.register_blueprint(api_bp)
+
+
+def wants_json() -> bool:
+    """Whether the client asked for JSON rather than a page."""
+    if request.path.startswith("/api/"):
+        return True
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+
+
+def _register_errors(app: Flask) -> None:
+    from flask_wtf.csrf import CSRFError
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError):  # type: ignore[no-untyped-def]
+        if wants_json():
+            return jsonify(error=f"CSRF check failed: {error.description}", field="csrf_token"), 400
+        return render_template("error.html", code=400, message=error.description), 400
+
+    from inventory.fields import ValidationError
+    from inventory.services import Forbidden, NotFound
+
+    @app.errorhandler(NotFound)
+    def not_found(_error: NotFound):  # type: ignore[no-untyped-def]
+        return http_error(NotFoundHTTP())
+
+    @app.errorhandler(Forbidden)
+    def forbidden(error: Forbidden):  # type: ignore[no-untyped-def]
+        return http_error(ForbiddenHTTP(str(error)))
+
+    @app.errorhandler(ValidationError)
+    def invalid(error: ValidationError):  # type: ignore[no-untyped-def]
+        db.session.rollback()
+        if wants_json():
+            return jsonify(error.as_dict()), 422
+        return render_template("error.html", code=422, message=str(error)), 422
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
+        if wants_json():
+            return jsonify(error=error.description or error.name, field=None), error.code or 500
+        return render_template("error.html", code=error.code, message=error.description), error.code or 500
+
+
+def _register_cli(app: Flask) -> None:
+    from accounts.cli import create_user_command
+    from inventory.demo import seed_demo_command
+
+    app.cli.add_command(create_user_command)
+    app.cli.add_command(seed_demo_command)
+
+
+def _register_sqlite_pragmas(app: Flask) -> None:
+    """Enforce foreign keys and use WAL on SQLite, as PostgreSQL would enforce them."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return
+    from sqlalchemy import event
+
+    with app.app_context():
+        engine = db.engine
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=5000")
+            cursor.close()

@@ -1,0 +1,118 @@
+"""Record every create, update and delete of audited models in the same transaction."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from accounts.models import utcnow
+from audit.models import AuditEvent
+
+_actor_lookup: Callable[[], int | None] = lambda: None  # noqa: E731 - replaced by the web app
+
+
+def set_actor_lookup(lookup: Callable[[], int | None]) -> None:
+    """Tell the recorder how to find the acting user's id (the web app passes Flask-Login's)."""
+    global _actor_lookup
+    _actor_lookup = lookup
+
+
+def _jsonable(value: Any) -> Any:
+    """Turn a column value into something JSON can hold."""
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def snapshot(obj: Any) -> dict[str, Any]:
+    """All column values of an ORM object, JSON-ready."""
+    mapper = sa.inspect(obj).mapper
+    return {col.key: _jsonable(getattr(obj, col.key)) for col in mapper.column_attrs}
+
+
+def _snapshot_before(obj: Any) -> dict[str, Any]:
+    """Column values as they were before this flush's pending changes."""
+    state = sa.inspect(obj)
+    values = {}
+    for attr in state.mapper.column_attrs:
+        history = state.attrs[attr.key].history
+        if history.deleted:
+            values[attr.key] = _jsonable(history.deleted[0])
+        elif history.unchanged:
+            values[attr.key] = _jsonable(history.unchanged[0])
+        else:
+            values[attr.key] = _jsonable(getattr(obj, attr.key))
+    return values
+
+
+def _scope(obj: Any) -> tuple[int | None, int | None]:
+    """(organisation id, venue id) that an audited object belongs to."""
+    from inventory.models import Floor, Terminal, Venue, Zone
+
+    if isinstance(obj, Venue):
+        return obj.organisation_id, obj.id
+    if type(obj).__name__ == "CameraModel":
+        return obj.organisation_id, None
+    if isinstance(obj, Floor | Terminal):
+        venue = obj.venue
+        return (venue.organisation_id if venue else None), obj.venue_id
+    if isinstance(obj, Zone):
+        floor = obj.floor
+        venue = floor.venue if floor else None
+        return (venue.organisation_id if venue else None), (venue.id if venue else None)
+    return None, None
+
+
+AUDITED_TYPES: dict[str, str] = {"Venue": "venue", "Floor": "floor", "Zone": "zone", "Terminal": "terminal",
+                                 "CameraModel": "camera_model"}
+
+
+def _audited_name(obj: Any) -> str | None:
+    return AUDITED_TYPES.get(type(obj).__name__)
+
+
+def install(session_factory: Any) -> None:
+    """Attach the recorder and the append-only guard to a session class or factory."""
+
+    @event.listens_for(session_factory, "before_flush")
+    def _capture(session: Session, _context: Any, _instances: Any) -> None:
+        pending = session.info.setdefault("audit_pending", [])
+        for obj in session.dirty:
+            if _audited_name(obj) and session.is_modified(obj, include_collections=False):
+                pending.append(("update", obj, _snapshot_before(obj), _scope(obj)))
+        for obj in session.deleted:
+            if _audited_name(obj):
+                pending.append(("delete", obj, _snapshot_before(obj), _scope(obj)))
+        for obj in session.new:
+            if _audited_name(obj):
+                pending.append(("create", obj, None, None))
+
+    @event.listens_for(session_factory, "after_flush")
+    def _record(session: Session, _context: Any) -> None:
+        pending = session.info.pop("audit_pending", [])
+        if not pending:
+            return
+        actor = _actor_lookup()
+        rows = []
+        for action, obj, before, scope in pending:
+            after = None if action == "delete" else snapshot(obj)
+            organisation_id, venue_id = scope if scope is not None else _scope(obj)
+            rows.append({
+                "at": utcnow(), "user_id": actor, "organisation_id": organisation_id, "venue_id": venue_id,
+                "object_type": _audited_name(obj), "object_id": (before or after or {}).get("id"),
+                "action": action, "before": before, "after": after,
+            })
+        session.connection().execute(sa.insert(AuditEvent), rows)
+
+    @event.listens_for(AuditEvent, "before_update")
+    @event.listens_for(AuditEvent, "before_delete")
+    def _refuse_change(_mapper: Any, _connection: Any, _target: Any) -> None:
+        raise PermissionError("the audit trail is append-only")

@@ -1,0 +1,57 @@
+"""Configuration defaults; instance/config.py and environment variables override them."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+DEFAULT_SECRET_KEY = "dev-only-not-secret"
+
+DEFAULTS: dict[str, Any] = {
+    "SECRET_KEY": DEFAULT_SECRET_KEY,
+    "SIGHTLINE_ENV": "development",
+    "SQLALCHEMY_DATABASE_URI": None,  # filled in from instance_path when unset
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    "MAX_CONTENT_LENGTH": 50 * 1024 * 1024,
+    "UPLOAD_MAX_BYTES": 50 * 1024 * 1024,
+    "WTF_CSRF_TIME_LIMIT": None,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "SOLVER_TIME_LIMIT": 60.0,
+    "SOLVER_WORKERS": 2,
+    "SOLVER_SEED": 0,
+    "HUEY_BACKEND": None,  # "sqlite" | "redis" | "immediate"; default sqlite, or redis when REDIS_URL is set
+    "REDIS_URL": None,
+    "DEMO_PASSWORD": "sightline-demo",
+}
+
+# Environment variables read on top of instance/config.py: name -> (config key, converter).
+ENVIRONMENT = {
+    "SECRET_KEY": ("SECRET_KEY", str),
+    "DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", str),
+    "SIGHTLINE_ENV": ("SIGHTLINE_ENV", str),
+    "REDIS_URL": ("REDIS_URL", str),
+    "HUEY_BACKEND": ("HUEY_BACKEND", str),
+    "SOLVER_TIME_LIMIT": ("SOLVER_TIME_LIMIT", float),
+    "SOLVER_WORKERS": ("SOLVER_WORKERS", int),
+    "UPLOAD_MAX_BYTES": ("UPLOAD_MAX_BYTES", int),
+}
+
+
+def from_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """Return the config keys set through environment variables."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for name, (key, convert) in ENVIRONMENT.items():
+        if environ.get(name):
+            values[key] = convert(environ[name])
+    return values
+
+
+def normalise_database_url(url: str) -> str:
+    """Point postgres:// and postgresql:// URLs at the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url

@@ -1,0 +1,216 @@
+"""Field specifications shared by the HTML forms, the JSON API and CSV import, and their validator."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from inventory.choices import (
+    Choice,
+    Lock,
+    StorageLocation,
+    TerminalKind,
+    TerminalStatus,
+    Tier,
+    VenueType,
+    ZoneKind,
+)
+
+
+class ValidationError(ValueError):
+    """A value that fails its field's rule; names the field (and the CSV row when there is one)."""
+
+    def __init__(self, field: str | None, message: str, row: int | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+        self.row = row
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON body for API error responses."""
+        body: dict[str, Any] = {"error": self.message, "field": self.field}
+        if self.row is not None:
+            body["row"] = self.row
+        return body
+
+    def __str__(self) -> str:
+        where = f"row {self.row}, " if self.row is not None else ""
+        return f"{where}{self.field}: {self.message}" if self.field else f"{where}{self.message}"
+
+
+@dataclass(frozen=True)
+class Field:
+    """One editable attribute: its type, whether it is required, and its allowed range."""
+
+    name: str
+    kind: str  # "str" | "int" | "float" | "bool" | "choice" | "date" | "angle" | "fov"
+    required: bool = False
+    choices: type[Choice] | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    max_length: int = 200
+    label: str = ""
+    default: Any = None
+
+    @property
+    def title(self) -> str:
+        """Label shown in forms and table headers."""
+        return self.label or self.name.replace("_", " ").capitalize()
+
+
+TRUE_WORDS = {"1", "true", "yes", "on", "y"}
+FALSE_WORDS = {"0", "false", "no", "off", "n", ""}
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value.strip() == "")
+
+
+def _number(field: Field, value: Any, integer: bool) -> float | int:
+    if isinstance(value, bool):
+        raise ValidationError(field.name, "must be a number, not true/false")
+    if isinstance(value, int | float):
+        number = value
+    elif isinstance(value, str):
+        try:
+            number = int(value.strip()) if integer else float(value.strip())
+        except ValueError:
+            raise ValidationError(field.name, f"'{value}' is not {'a whole number' if integer else 'a number'}")
+    else:
+        raise ValidationError(field.name, "must be a number")
+    if integer and isinstance(number, float):
+        if not number.is_integer():
+            raise ValidationError(field.name, "must be a whole number")
+        number = int(number)
+    if not math.isfinite(number):
+        raise ValidationError(field.name, "must be a finite number")
+    if field.minimum is not None and number < field.minimum:
+        raise ValidationError(field.name, f"must be at least {field.minimum:g}")
+    if field.maximum is not None and number > field.maximum:
+        raise ValidationError(field.name, f"must be at most {field.maximum:g}")
+    return number
+
+
+def clean_value(field: Field, value: Any) -> Any:
+    """Convert one raw value (form string or JSON value) to its stored type, or raise ValidationError."""
+    if _blank(value):
+        if field.required:
+            raise ValidationError(field.name, "is required")
+        return False if field.kind == "bool" else field.default
+    if field.kind == "str":
+        if not isinstance(value, str):
+            raise ValidationError(field.name, "must be text")
+        value = value.strip()
+        if len(value) > field.max_length:
+            raise ValidationError(field.name, f"must be at most {field.max_length} characters")
+        return value
+    if field.kind == "int":
+        return _number(field, value, integer=True)
+    if field.kind == "float":
+        return float(_number(field, value, integer=False))
+    if field.kind == "angle":
+        return float(_number(field, value, integer=False)) % 360.0
+    if field.kind == "fov":
+        fov = float(_number(field, value, integer=False))
+        if not 0 < fov <= 360:
+            raise ValidationError(field.name, "field of view must lie in (0, 360] degrees")
+        return fov
+    if field.kind == "bool":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in TRUE_WORDS | FALSE_WORDS:
+            return value.strip().lower() in TRUE_WORDS
+        raise ValidationError(field.name, f"'{value}' is not true or false")
+    if field.kind == "choice":
+        assert field.choices is not None
+        if not isinstance(value, str) or value.strip() not in field.choices.values():
+            allowed = ", ".join(field.choices.values())
+            raise ValidationError(field.name, f"'{value}' is not one of: {allowed}")
+        return field.choices(value.strip())
+    if field.kind == "date":
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(str(value).strip())
+        except ValueError:
+            raise ValidationError(field.name, f"'{value}' is not a date (YYYY-MM-DD)")
+    raise AssertionError(f"unknown field kind {field.kind}")
+
+
+def clean(fields: tuple[Field, ...], data: Mapping[str, Any], *, partial: bool = False,
+          strict: bool = False) -> dict[str, Any]:
+    """Validate a mapping against the fields; partial skips absent keys, strict rejects unknown keys."""
+    if strict:
+        known = {f.name for f in fields}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValidationError(unknown[0], "is not a known field")
+    values: dict[str, Any] = {}
+    for field in fields:
+        if partial and field.name not in data:
+            continue
+        values[field.name] = clean_value(field, data.get(field.name))
+    return values
+
+
+VENUE_FIELDS = (
+    Field("name", "str", required=True, max_length=200),
+    Field("type", "choice", required=True, choices=VenueType),
+    Field("district", "str", required=True, max_length=100),
+    Field("address", "str", max_length=300, default=""),
+)
+
+FLOOR_FIELDS = (
+    Field("level", "int", required=True, minimum=-20, maximum=300),
+    Field("name", "str", required=True, max_length=100),
+)
+
+CAMERA_MODEL_FIELDS = (
+    Field("manufacturer", "str", required=True, max_length=100),
+    Field("model", "str", required=True, max_length=100),
+    Field("hpx", "int", required=True, minimum=160, maximum=20000, label="Horizontal pixels"),
+    Field("hfov_min_deg", "fov", required=True, label="HFOV min (°)"),
+    Field("hfov_max_deg", "fov", required=True, label="HFOV max (°)"),
+    Field("ir_range_m", "float", minimum=0, maximum=500, label="IR range (m)"),
+    Field("face_recognition", "bool"),
+)
+
+TERMINAL_FIELDS = (
+    Field("code", "str", required=True, max_length=50, label="ID"),
+    Field("kind", "choice", required=True, choices=TerminalKind),
+    Field("x", "float", required=True, minimum=-1e5, maximum=1e5, label="X (m)"),
+    Field("y", "float", required=True, minimum=-1e5, maximum=1e5, label="Y (m)"),
+    Field("height_m", "float", minimum=0, maximum=100, default=2.5, label="Mount height (m)"),
+    Field("heading_deg", "angle", default=0.0, label="Heading (°)"),
+    Field("tilt_deg", "float", minimum=-90, maximum=90, default=0.0, label="Tilt (°)"),
+    Field("hfov_deg", "fov", default=90.0, label="HFOV (°)"),
+    Field("range_m", "float", minimum=0.1, maximum=1000, label="Range (m)"),
+    Field("hpx", "int", minimum=160, maximum=20000, label="Horizontal pixels"),
+    Field("camera_model_id", "int", minimum=1, label="Camera model"),
+    Field("face_recognition", "bool"),
+    Field("audio", "bool"),
+    Field("storage_location", "choice", choices=StorageLocation, default=StorageLocation.LOCAL_SERVER),
+    Field("retention_days", "int", minimum=0, maximum=36500),
+    Field("purpose", "str", max_length=200, default=""),
+    Field("signage_posted", "bool"),
+    Field("serial", "str", max_length=100),
+    Field("installed_on", "date"),
+    Field("status", "choice", choices=TerminalStatus, default=TerminalStatus.ACTIVE),
+    Field("locked", "choice", choices=Lock),
+)
+
+ZONE_FIELDS = (
+    Field("name", "str", required=True, max_length=100),
+    Field("kind", "choice", required=True, choices=ZoneKind),
+    Field("use", "str", max_length=50),
+    Field("k", "int", minimum=1, maximum=10, default=1),
+    Field("tier", "choice", choices=Tier, default=Tier.OBSERVE),
+)
+
+
+def field_names(fields: tuple[Field, ...]) -> list[str]:
+    """Names of the fields in order (CSV header, API schema)."""
+    return [f.name for f in fields]

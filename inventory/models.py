@@ -1,0 +1,142 @@
+"""Inventory models: venue → floor → zone / terminal, and the camera model library."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from accounts.models import Organisation, utcnow
+from extensions import db
+from inventory.choices import (
+    Lock,
+    StorageLocation,
+    TerminalKind,
+    TerminalStatus,
+    Tier,
+    VenueType,
+    ZoneKind,
+    db_enum,
+)
+
+
+class Venue(db.Model):
+    """A site owned by an organisation: a hotel, supermarket, pool, ..."""
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    organisation_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("organisation.id"), index=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(200))
+    type: so.Mapped[VenueType] = so.mapped_column(db_enum(VenueType))
+    district: so.Mapped[str] = so.mapped_column(sa.String(100), index=True)
+    address: so.Mapped[str] = so.mapped_column(sa.String(300), default="")
+    created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    updated_at: so.Mapped[datetime] = so.mapped_column(default=utcnow, onupdate=utcnow)
+
+    organisation: so.Mapped[Organisation] = so.relationship()
+    floors: so.Mapped[list[Floor]] = so.relationship(back_populates="venue", order_by="Floor.level",
+                                                     cascade="all, delete-orphan")
+
+
+class Floor(db.Model):
+    """One level of a venue, with its walls, openings and outline in local metres."""
+
+    __table_args__ = (sa.UniqueConstraint("venue_id", "level"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    venue_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("venue.id", ondelete="CASCADE"), index=True)
+    level: so.Mapped[int] = so.mapped_column()
+    name: so.Mapped[str] = so.mapped_column(sa.String(100))
+    # sightline-floor/1 features other than zones and terminals: outline, walls, openings.
+    structure: so.Mapped[list[dict[str, Any]]] = so.mapped_column(sa.JSON, default=list)
+    # Background plan: stored upload name, rendered image name, and the pixel -> metre transform.
+    background_image: so.Mapped[str | None] = so.mapped_column(sa.String(200))
+    background_meta: so.Mapped[dict[str, Any] | None] = so.mapped_column(sa.JSON)
+    original_upload: so.Mapped[str | None] = so.mapped_column(sa.String(200))
+    created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    updated_at: so.Mapped[datetime] = so.mapped_column(default=utcnow, onupdate=utcnow)
+
+    venue: so.Mapped[Venue] = so.relationship(back_populates="floors")
+    zones: so.Mapped[list[Zone]] = so.relationship(back_populates="floor", order_by="Zone.id",
+                                                   cascade="all, delete-orphan")
+    terminals: so.Mapped[list[Terminal]] = so.relationship(back_populates="floor", order_by="Terminal.id",
+                                                           cascade="all, delete-orphan")
+
+
+class Zone(db.Model):
+    """A polygon on a floor: required coverage, private (no view may reach it), or general."""
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    floor_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("floor.id", ondelete="CASCADE"), index=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(100))
+    kind: so.Mapped[ZoneKind] = so.mapped_column(db_enum(ZoneKind))
+    use: so.Mapped[str | None] = so.mapped_column(sa.String(50))
+    k: so.Mapped[int] = so.mapped_column(default=1)
+    tier: so.Mapped[Tier] = so.mapped_column(db_enum(Tier), default=Tier.OBSERVE)
+    geometry: so.Mapped[dict[str, Any]] = so.mapped_column(sa.JSON)
+
+    floor: so.Mapped[Floor] = so.relationship(back_populates="zones")
+
+
+class CameraModel(db.Model):
+    """A camera specification in the model library, kept apart from installed terminals."""
+
+    __table_args__ = (sa.UniqueConstraint("organisation_id", "manufacturer", "model"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    # NULL organisation = the shared library every organisation can read.
+    organisation_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("organisation.id"), index=True)
+    manufacturer: so.Mapped[str] = so.mapped_column(sa.String(100))
+    model: so.Mapped[str] = so.mapped_column(sa.String(100))
+    hpx: so.Mapped[int] = so.mapped_column()
+    hfov_min_deg: so.Mapped[float] = so.mapped_column()
+    hfov_max_deg: so.Mapped[float] = so.mapped_column()
+    ir_range_m: so.Mapped[float | None] = so.mapped_column()
+    face_recognition: so.Mapped[bool] = so.mapped_column(default=False)
+
+    @property
+    def varifocal(self) -> bool:
+        """Whether the lens zooms between two fields of view."""
+        return self.hfov_max_deg > self.hfov_min_deg
+
+
+class Terminal(db.Model):
+    """An installed (or planned) data-collection terminal: camera, face terminal, reader."""
+
+    __table_args__ = (
+        sa.UniqueConstraint("venue_id", "serial"),
+        sa.UniqueConstraint("floor_id", "code"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    venue_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("venue.id", ondelete="CASCADE"), index=True)
+    floor_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("floor.id", ondelete="CASCADE"), index=True)
+    code: so.Mapped[str] = so.mapped_column(sa.String(50))
+    kind: so.Mapped[TerminalKind] = so.mapped_column(db_enum(TerminalKind))
+    x: so.Mapped[float] = so.mapped_column()
+    y: so.Mapped[float] = so.mapped_column()
+    height_m: so.Mapped[float] = so.mapped_column(default=2.5)
+    heading_deg: so.Mapped[float] = so.mapped_column(default=0.0)
+    tilt_deg: so.Mapped[float] = so.mapped_column(default=0.0)
+    hfov_deg: so.Mapped[float] = so.mapped_column(default=90.0)
+    range_m: so.Mapped[float | None] = so.mapped_column()
+    hpx: so.Mapped[int | None] = so.mapped_column()
+    camera_model_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("camera_model.id"), index=True)
+    face_recognition: so.Mapped[bool] = so.mapped_column(default=False)
+    audio: so.Mapped[bool] = so.mapped_column(default=False)
+    storage_location: so.Mapped[StorageLocation] = so.mapped_column(db_enum(StorageLocation),
+                                                                    default=StorageLocation.LOCAL_SERVER)
+    retention_days: so.Mapped[int | None] = so.mapped_column()
+    purpose: so.Mapped[str] = so.mapped_column(sa.String(200), default="")
+    signage_posted: so.Mapped[bool] = so.mapped_column(default=False)
+    serial: so.Mapped[str | None] = so.mapped_column(sa.String(100))
+    installed_on: so.Mapped[date | None] = so.mapped_column()
+    status: so.Mapped[TerminalStatus] = so.mapped_column(db_enum(TerminalStatus), default=TerminalStatus.ACTIVE)
+    locked: so.Mapped[Lock | None] = so.mapped_column(db_enum(Lock))
+    created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    updated_at: so.Mapped[datetime] = so.mapped_column(default=utcnow, onupdate=utcnow)
+
+    floor: so.Mapped[Floor] = so.relationship(back_populates="terminals")
+    venue: so.Mapped[Venue] = so.relationship()
+    camera_model: so.Mapped[CameraModel | None] = so.relationship()

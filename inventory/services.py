@@ -1,0 +1,329 @@
+"""Inventory services shared by the pages, the JSON API and the CLI; they never read the request."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+
+from accounts.access import can_edit_inventory, can_edit_zones, venue_filter
+from accounts.models import Role, User
+from extensions import db
+from inventory.choices import TerminalKind, TerminalStatus
+from inventory.fields import (
+    CAMERA_MODEL_FIELDS,
+    FLOOR_FIELDS,
+    TERMINAL_FIELDS,
+    VENUE_FIELDS,
+    ZONE_FIELDS,
+    ValidationError,
+    clean,
+)
+from inventory.models import CameraModel, Floor, Terminal, Venue, Zone
+
+M = TypeVar("M")
+
+
+class NotFound(LookupError):
+    """The object does not exist or the user may not see it (both answer 404)."""
+
+
+class Forbidden(PermissionError):
+    """The user may see the object but not change it."""
+
+
+# ---------------------------------------------------------------- reading
+
+
+def venues_query(user: User) -> sa.Select[tuple[Venue]]:
+    """Select the venues visible to the user."""
+    return sa.select(Venue).where(venue_filter(user)).order_by(Venue.name, Venue.id)
+
+
+def list_venues(user: User) -> list[Venue]:
+    """Venues visible to the user."""
+    return list(db.session.scalars(venues_query(user)))
+
+
+def get_venue(user: User, venue_id: int) -> Venue:
+    """A visible venue, or NotFound."""
+    venue = db.session.scalar(sa.select(Venue).where(Venue.id == venue_id, venue_filter(user)))
+    if venue is None:
+        raise NotFound(f"venue {venue_id}")
+    return venue
+
+
+def get_floor(user: User, floor_id: int) -> Floor:
+    """A floor of a visible venue, or NotFound."""
+    floor = db.session.scalar(sa.select(Floor).join(Venue).where(Floor.id == floor_id, venue_filter(user)))
+    if floor is None:
+        raise NotFound(f"floor {floor_id}")
+    return floor
+
+
+def get_terminal(user: User, terminal_id: int) -> Terminal:
+    """A terminal of a visible venue, or NotFound."""
+    terminal = db.session.scalar(
+        sa.select(Terminal).join(Venue, Terminal.venue_id == Venue.id)
+        .where(Terminal.id == terminal_id, venue_filter(user)))
+    if terminal is None:
+        raise NotFound(f"terminal {terminal_id}")
+    return terminal
+
+
+def get_zone(user: User, zone_id: int) -> Zone:
+    """A zone of a visible venue, or NotFound."""
+    zone = db.session.scalar(sa.select(Zone).join(Floor).join(Venue).where(Zone.id == zone_id, venue_filter(user)))
+    if zone is None:
+        raise NotFound(f"zone {zone_id}")
+    return zone
+
+
+def camera_models_query(user: User) -> sa.Select[tuple[CameraModel]]:
+    """Camera models the user may read: the shared library plus their organisations' own."""
+    condition = CameraModel.organisation_id.is_(None)
+    if user.role == Role.ADMIN:
+        condition = sa.true()
+    else:
+        org_ids = _readable_organisation_ids(user)
+        if org_ids:
+            condition = condition | CameraModel.organisation_id.in_(org_ids)
+    return sa.select(CameraModel).where(condition).order_by(CameraModel.manufacturer, CameraModel.model)
+
+
+def _readable_organisation_ids(user: User) -> list[int]:
+    """Organisations owning at least one venue the user can see, plus the user's own."""
+    ids = set(db.session.scalars(sa.select(Venue.organisation_id).where(venue_filter(user)).distinct()))
+    if user.organisation_id:
+        ids.add(user.organisation_id)
+    ids.update(org.id for org in user.planned_organisations)
+    return sorted(ids)
+
+
+def list_camera_models(user: User) -> list[CameraModel]:
+    """Camera models visible to the user."""
+    return list(db.session.scalars(camera_models_query(user)))
+
+
+def get_camera_model(user: User, model_id: int) -> CameraModel:
+    """A visible camera model, or NotFound."""
+    model = db.session.scalar(camera_models_query(user).where(CameraModel.id == model_id))
+    if model is None:
+        raise NotFound(f"camera model {model_id}")
+    return model
+
+
+def terminal_counts(terminals: list[Terminal]) -> dict[str, Any]:
+    """Counts of terminals by kind and by status, and face-recognition terminals still in service."""
+    by_kind = Counter(t.kind.value for t in terminals if t.status in _IN_SERVICE)
+    by_status = Counter(t.status.value for t in terminals)
+    return {
+        "in_service": sum(by_kind.values()),
+        "by_kind": {kind.value: by_kind.get(kind.value, 0) for kind in TerminalKind},
+        "by_status": {status.value: by_status.get(status.value, 0) for status in TerminalStatus},
+        "face_recognition": sum(1 for t in terminals if t.face_recognition and t.status in _IN_SERVICE),
+    }
+
+
+_IN_SERVICE = (TerminalStatus.ACTIVE, TerminalStatus.PLANNED_REMOVAL)
+
+TERMINAL_SORTS = {"code", "kind", "status", "x", "y", "heading_deg", "hfov_deg", "serial", "installed_on"}
+
+
+def list_terminals(user: User, floor: Floor, *, kind: str | None = None, status: str | None = None,
+                   search: str | None = None, sort: str = "code", descending: bool = False) -> list[Terminal]:
+    """Terminals of a floor, filtered and sorted for the inline-edited table."""
+    query = sa.select(Terminal).where(Terminal.floor_id == floor.id)
+    if kind:
+        query = query.where(Terminal.kind == TerminalKind(kind))
+    if status:
+        query = query.where(Terminal.status == TerminalStatus(status))
+    if search:
+        pattern = f"%{search.strip()}%"
+        query = query.where(sa.or_(Terminal.code.ilike(pattern), Terminal.serial.ilike(pattern),
+                                   Terminal.purpose.ilike(pattern)))
+    column = getattr(Terminal, sort if sort in TERMINAL_SORTS else "code")
+    query = query.order_by(column.desc() if descending else column.asc(), Terminal.id)
+    return list(db.session.scalars(query))
+
+
+# ---------------------------------------------------------------- writing
+
+
+def _require(allowed: bool) -> None:
+    if not allowed:
+        raise Forbidden("your role may not change this")
+
+
+def _apply(obj: M, values: Mapping[str, Any]) -> M:
+    for name, value in values.items():
+        setattr(obj, name, value)
+    return obj
+
+
+def _save(obj: Any) -> Any:
+    """Flush so constraint errors surface now; the caller's request commits or rolls back."""
+    db.session.add(obj)
+    db.session.flush()
+    return obj
+
+
+def create_venue(user: User, data: Mapping[str, Any], organisation_id: int | None = None) -> Venue:
+    """Create a venue in the user's organisation (admins name the organisation)."""
+    values = clean(VENUE_FIELDS, data)
+    organisation_id = organisation_id or user.organisation_id
+    if organisation_id is None:
+        raise ValidationError("organisation_id", "is required")
+    _require(can_edit_inventory(user, organisation_id))
+    return _save(_apply(Venue(organisation_id=organisation_id), values))
+
+
+def update_venue(user: User, venue: Venue, data: Mapping[str, Any]) -> Venue:
+    """Change some of a venue's fields."""
+    _require(can_edit_inventory(user, venue.organisation_id))
+    return _save(_apply(venue, clean(VENUE_FIELDS, data, partial=True)))
+
+
+def delete_object(user: User, obj: Venue | Floor | Terminal | Zone) -> None:
+    """Delete an inventory object the user may change."""
+    if isinstance(obj, Zone):
+        _require(can_edit_zones(user, obj.floor.venue.organisation_id))
+    else:
+        organisation_id = obj.organisation_id if isinstance(obj, Venue) else obj.venue.organisation_id
+        _require(can_edit_inventory(user, organisation_id))
+    db.session.delete(obj)
+    db.session.flush()
+
+
+def create_floor(user: User, venue: Venue, data: Mapping[str, Any]) -> Floor:
+    """Add a floor to a venue."""
+    _require(can_edit_inventory(user, venue.organisation_id))
+    values = clean(FLOOR_FIELDS, data)
+    _check_unique_level(venue, values["level"], None)
+    return _save(_apply(Floor(venue=venue, structure=[]), values))
+
+
+def update_floor(user: User, floor: Floor, data: Mapping[str, Any]) -> Floor:
+    """Change a floor's level or name."""
+    _require(can_edit_inventory(user, floor.venue.organisation_id))
+    values = clean(FLOOR_FIELDS, data, partial=True)
+    if "level" in values:
+        _check_unique_level(floor.venue, values["level"], floor.id)
+    return _save(_apply(floor, values))
+
+
+def _check_unique_level(venue: Venue, level: int, floor_id: int | None) -> None:
+    clash = db.session.scalar(sa.select(Floor.id).where(Floor.venue_id == venue.id, Floor.level == level))
+    if clash is not None and clash != floor_id:
+        raise ValidationError("level", f"level {level} already exists in this venue")
+
+
+def _check_terminal(user: User, floor: Floor, values: dict[str, Any], terminal_id: int | None) -> None:
+    """Cross-field rules: serial unique in the venue, code unique on the floor, a visible camera model."""
+    if values.get("serial"):
+        clash = db.session.scalar(sa.select(Terminal.id).where(Terminal.venue_id == floor.venue_id,
+                                                               Terminal.serial == values["serial"]))
+        if clash is not None and clash != terminal_id:
+            raise ValidationError("serial", f"serial '{values['serial']}' is already used in this venue")
+    if values.get("code"):
+        clash = db.session.scalar(sa.select(Terminal.id).where(Terminal.floor_id == floor.id,
+                                                               Terminal.code == values["code"]))
+        if clash is not None and clash != terminal_id:
+            raise ValidationError("code", f"ID '{values['code']}' is already used on this floor")
+    if values.get("camera_model_id") is not None:
+        try:
+            get_camera_model(user, values["camera_model_id"])
+        except NotFound:
+            raise ValidationError("camera_model_id", "no such camera model")
+
+
+def create_terminal(user: User, floor: Floor, data: Mapping[str, Any]) -> Terminal:
+    """Record a terminal on a floor."""
+    _require(can_edit_inventory(user, floor.venue.organisation_id))
+    values = clean(TERMINAL_FIELDS, data)
+    _check_terminal(user, floor, values, None)
+    return _save(_apply(Terminal(floor=floor, venue_id=floor.venue_id), values))
+
+
+def update_terminal(user: User, terminal: Terminal, data: Mapping[str, Any]) -> Terminal:
+    """Change some of a terminal's fields."""
+    _require(can_edit_inventory(user, terminal.venue.organisation_id))
+    values = clean(TERMINAL_FIELDS, data, partial=True)
+    _check_terminal(user, terminal.floor, values, terminal.id)
+    return _save(_apply(terminal, values))
+
+
+def create_zone(user: User, floor: Floor, data: Mapping[str, Any], geometry: dict[str, Any]) -> Zone:
+    """Add a zone polygon to a floor."""
+    _require(can_edit_zones(user, floor.venue.organisation_id))
+    values = clean(ZONE_FIELDS, data)
+    return _save(_apply(Zone(floor=floor, geometry=_polygon(geometry)), values))
+
+
+def update_zone(user: User, zone: Zone, data: Mapping[str, Any], geometry: dict[str, Any] | None = None) -> Zone:
+    """Change a zone's requirement or shape."""
+    _require(can_edit_zones(user, zone.floor.venue.organisation_id))
+    values = clean(ZONE_FIELDS, data, partial=True)
+    if geometry is not None:
+        values["geometry"] = _polygon(geometry)
+    return _save(_apply(zone, values))
+
+
+def _polygon(geometry: Any) -> dict[str, Any]:
+    """Validate a GeoJSON polygon in local metres."""
+    from shapely.geometry import shape
+    from shapely.validation import explain_validity
+
+    if not isinstance(geometry, dict) or geometry.get("type") != "Polygon":
+        raise ValidationError("geometry", "must be a GeoJSON Polygon")
+    try:
+        polygon = shape(geometry)
+    except Exception as exc:  # shapely raises several types for malformed coordinates
+        raise ValidationError("geometry", f"malformed polygon: {exc}")
+    if polygon.is_empty or polygon.area <= 0:
+        raise ValidationError("geometry", "polygon has no area")
+    if not polygon.is_valid:
+        raise ValidationError("geometry", f"invalid polygon: {explain_validity(polygon)}")
+    return geometry
+
+
+def create_camera_model(user: User, data: Mapping[str, Any], organisation_id: int | None = None) -> CameraModel:
+    """Add a camera model to the organisation's library (admins may add to the shared one)."""
+    values = clean(CAMERA_MODEL_FIELDS, data)
+    _check_fov_range(values)
+    if user.role != Role.ADMIN:
+        organisation_id = user.organisation_id
+        _require(organisation_id is not None and can_edit_inventory(user, organisation_id))
+    return _save(_apply(CameraModel(organisation_id=organisation_id), values))
+
+
+def update_camera_model(user: User, model: CameraModel, data: Mapping[str, Any]) -> CameraModel:
+    """Change a camera model the user's organisation owns."""
+    _require_model_owner(user, model)
+    values = clean(CAMERA_MODEL_FIELDS, data, partial=True)
+    merged = {"hfov_min_deg": model.hfov_min_deg, "hfov_max_deg": model.hfov_max_deg, **values}
+    _check_fov_range(merged)
+    return _save(_apply(model, values))
+
+
+def delete_camera_model(user: User, model: CameraModel) -> None:
+    """Delete a camera model no terminal uses."""
+    _require_model_owner(user, model)
+    in_use = db.session.scalar(sa.select(sa.func.count()).where(Terminal.camera_model_id == model.id))
+    if in_use:
+        raise ValidationError("id", f"{in_use} terminal(s) still use this model")
+    db.session.delete(model)
+    db.session.flush()
+
+
+def _require_model_owner(user: User, model: CameraModel) -> None:
+    if user.role == Role.ADMIN:
+        return
+    _require(model.organisation_id is not None and can_edit_inventory(user, model.organisation_id))
+
+
+def _check_fov_range(values: Mapping[str, Any]) -> None:
+    if values["hfov_min_deg"] > values["hfov_max_deg"]:
+        raise ValidationError("hfov_min_deg", "must not exceed the maximum field of view")

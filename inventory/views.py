@@ -1,0 +1,316 @@
+"""Inventory pages: venues, floors, terminals and the camera model library (htmx partials for tables)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from htmx_flask import request as hx_request
+
+from accounts.access import can_edit_inventory, can_edit_zones
+from extensions import db
+from inventory import services
+from inventory.choices import TerminalKind, TerminalStatus, VenueType
+from inventory.fields import (
+    CAMERA_MODEL_FIELDS,
+    FLOOR_FIELDS,
+    TERMINAL_FIELDS,
+    VENUE_FIELDS,
+    ValidationError,
+)
+from inventory.models import Floor
+
+bp = Blueprint("inventory", __name__)
+
+
+@bp.before_request
+@login_required
+def _signed_in() -> None:
+    """Every inventory page needs a signed-in user."""
+
+
+def _form() -> dict[str, Any]:
+    """Submitted form fields; unchecked checkboxes are absent, which the validator reads as false."""
+    return request.form.to_dict()
+
+
+def _render_form(template: str, error: ValidationError | None = None, **context: Any):  # type: ignore[no-untyped-def]
+    """Render a form page, with 422 when it carries a validation error."""
+    status = 422 if error else 200
+    return render_template(template, error=error, values=context.pop("values", {}), **context), status
+
+
+# ---------------------------------------------------------------- venues
+
+
+@bp.get("/")
+def index():  # type: ignore[no-untyped-def]
+    """Venues the user can see, with terminal counts."""
+    venues = services.list_venues(current_user)
+    counts = {v.id: services.terminal_counts([t for f in v.floors for t in f.terminals]) for v in venues}
+    return render_template("inventory/index.html", venues=venues, counts=counts,
+                           can_create=current_user.role.value in ("manager", "admin"))
+
+
+@bp.route("/venues/new", methods=["GET", "POST"])
+def venue_create():  # type: ignore[no-untyped-def]
+    """Create a venue."""
+    if request.method == "POST":
+        try:
+            venue = services.create_venue(current_user, _form(), _admin_organisation())
+        except ValidationError as error:
+            db.session.rollback()
+            return _render_form("inventory/venue_form.html", error, values=_form(), fields=VENUE_FIELDS,
+                                venue=None)
+        db.session.commit()
+        return redirect(url_for("inventory.venue_detail", venue_id=venue.id))
+    if current_user.role.value not in ("manager", "admin"):
+        abort(403)
+    return _render_form("inventory/venue_form.html", values={}, fields=VENUE_FIELDS, venue=None)
+
+
+def _admin_organisation() -> int | None:
+    """Admins choose the organisation of a new venue; others always use their own."""
+    raw = request.form.get("organisation_id", "")
+    return int(raw) if current_user.role.value == "admin" and raw.isdigit() else None
+
+
+@bp.route("/venues/<int:venue_id>/edit", methods=["GET", "POST"])
+def venue_edit(venue_id: int):  # type: ignore[no-untyped-def]
+    """Edit a venue."""
+    venue = services.get_venue(current_user, venue_id)
+    if request.method == "POST":
+        try:
+            services.update_venue(current_user, venue, _form())
+        except ValidationError as error:
+            db.session.rollback()
+            return _render_form("inventory/venue_form.html", error, values=_form(), fields=VENUE_FIELDS, venue=venue)
+        db.session.commit()
+        return redirect(url_for("inventory.venue_detail", venue_id=venue.id))
+    values = {f.name: getattr(venue, f.name) for f in VENUE_FIELDS}
+    return _render_form("inventory/venue_form.html", values=values, fields=VENUE_FIELDS, venue=venue)
+
+
+@bp.post("/venues/<int:venue_id>/delete")
+def venue_delete(venue_id: int):  # type: ignore[no-untyped-def]
+    """Delete a venue with its floors and terminals."""
+    venue = services.get_venue(current_user, venue_id)
+    services.delete_object(current_user, venue)
+    db.session.commit()
+    return redirect(url_for("inventory.index"))
+
+
+@bp.get("/venues/<int:venue_id>")
+def venue_detail(venue_id: int):  # type: ignore[no-untyped-def]
+    """A venue's floors, with counts by kind and status."""
+    venue = services.get_venue(current_user, venue_id)
+    floor_counts = {f.id: services.terminal_counts(f.terminals) for f in venue.floors}
+    venue_counts = services.terminal_counts([t for f in venue.floors for t in f.terminals])
+    return render_template("inventory/venue_detail.html", venue=venue, floor_counts=floor_counts,
+                           counts=venue_counts, can_edit=can_edit_inventory(current_user, venue.organisation_id),
+                           venue_types=VenueType)
+
+
+# ---------------------------------------------------------------- floors
+
+
+@bp.route("/venues/<int:venue_id>/floors/new", methods=["GET", "POST"])
+def floor_create(venue_id: int):  # type: ignore[no-untyped-def]
+    """Add a floor to a venue."""
+    venue = services.get_venue(current_user, venue_id)
+    if request.method == "POST":
+        try:
+            floor = services.create_floor(current_user, venue, _form())
+        except ValidationError as error:
+            db.session.rollback()
+            return _render_form("inventory/floor_form.html", error, values=_form(), fields=FLOOR_FIELDS,
+                                venue=venue, floor=None)
+        db.session.commit()
+        return redirect(url_for("inventory.floor_detail", floor_id=floor.id))
+    if not can_edit_inventory(current_user, venue.organisation_id):
+        abort(403)
+    next_level = max((f.level for f in venue.floors), default=-1) + 1
+    return _render_form("inventory/floor_form.html", values={"level": next_level}, fields=FLOOR_FIELDS,
+                        venue=venue, floor=None)
+
+
+@bp.route("/floors/<int:floor_id>/edit", methods=["GET", "POST"])
+def floor_edit(floor_id: int):  # type: ignore[no-untyped-def]
+    """Rename or renumber a floor."""
+    floor = services.get_floor(current_user, floor_id)
+    if request.method == "POST":
+        try:
+            services.update_floor(current_user, floor, _form())
+        except ValidationError as error:
+            db.session.rollback()
+            return _render_form("inventory/floor_form.html", error, values=_form(), fields=FLOOR_FIELDS,
+                                venue=floor.venue, floor=floor)
+        db.session.commit()
+        return redirect(url_for("inventory.floor_detail", floor_id=floor.id))
+    values = {f.name: getattr(floor, f.name) for f in FLOOR_FIELDS}
+    return _render_form("inventory/floor_form.html", values=values, fields=FLOOR_FIELDS, venue=floor.venue,
+                        floor=floor)
+
+
+@bp.post("/floors/<int:floor_id>/delete")
+def floor_delete(floor_id: int):  # type: ignore[no-untyped-def]
+    """Delete a floor."""
+    floor = services.get_floor(current_user, floor_id)
+    venue_id = floor.venue_id
+    services.delete_object(current_user, floor)
+    db.session.commit()
+    return redirect(url_for("inventory.venue_detail", venue_id=venue_id))
+
+
+def _table_context(floor: Floor) -> dict[str, Any]:
+    """Filtered, sorted terminals and what the table needs to render."""
+    args = request.args
+    kind = args.get("kind") if args.get("kind") in TerminalKind.values() else None
+    status = args.get("status") if args.get("status") in TerminalStatus.values() else None
+    sort = args.get("sort", "code")
+    descending = args.get("dir") == "desc"
+    terminals = services.list_terminals(current_user, floor, kind=kind, status=status, search=args.get("q"),
+                                        sort=sort, descending=descending)
+    return {"floor": floor, "terminals": terminals, "filters": {"kind": kind or "", "status": status or "",
+            "q": args.get("q", ""), "sort": sort, "dir": "desc" if descending else "asc"},
+            "can_edit": can_edit_inventory(current_user, floor.venue.organisation_id),
+            "kinds": TerminalKind, "statuses": TerminalStatus,
+            "counts": services.terminal_counts(floor.terminals)}
+
+
+@bp.get("/floors/<int:floor_id>")
+def floor_detail(floor_id: int):  # type: ignore[no-untyped-def]
+    """A floor: its map, terminal table and counts."""
+    floor = services.get_floor(current_user, floor_id)
+    context = _table_context(floor)
+    if hx_request.htmx and hx_request.htmx.target == "terminal-table":
+        return render_template("inventory/_terminal_table.html", **context)
+    return render_template("inventory/floor_detail.html", fields=TERMINAL_FIELDS,
+                           camera_models=services.list_camera_models(current_user),
+                           can_edit_zones=can_edit_zones(current_user, floor.venue.organisation_id), **context)
+
+
+# ---------------------------------------------------------------- terminals
+
+
+@bp.route("/floors/<int:floor_id>/terminals/new", methods=["GET", "POST"])
+def terminal_create(floor_id: int):  # type: ignore[no-untyped-def]
+    """Record a terminal on a floor."""
+    floor = services.get_floor(current_user, floor_id)
+    models = services.list_camera_models(current_user)
+    if request.method == "POST":
+        try:
+            services.create_terminal(current_user, floor, _form())
+        except ValidationError as error:
+            db.session.rollback()
+            return _render_form("inventory/terminal_form.html", error, values=_form(), fields=TERMINAL_FIELDS,
+                                floor=floor, terminal=None, camera_models=models)
+        db.session.commit()
+        return redirect(url_for("inventory.floor_detail", floor_id=floor.id))
+    if not can_edit_inventory(current_user, floor.venue.organisation_id):
+        abort(403)
+    return _render_form("inventory/terminal_form.html", values={}, fields=TERMINAL_FIELDS, floor=floor,
+                        terminal=None, camera_models=models)
+
+
+@bp.route("/terminals/<int:terminal_id>/edit", methods=["GET", "POST"])
+def terminal_edit(terminal_id: int):  # type: ignore[no-untyped-def]
+    """Edit every field of a terminal on its own page."""
+    terminal = services.get_terminal(current_user, terminal_id)
+    models = services.list_camera_models(current_user)
+    if request.method == "POST":
+        try:
+            services.update_terminal(current_user, terminal, _form())
+        except ValidationError as error:
+            db.session.rollback()
+            return _render_form("inventory/terminal_form.html", error, values=_form(), fields=TERMINAL_FIELDS,
+                                floor=terminal.floor, terminal=terminal, camera_models=models)
+        db.session.commit()
+        return redirect(url_for("inventory.floor_detail", floor_id=terminal.floor_id))
+    values = {f.name: getattr(terminal, f.name) for f in TERMINAL_FIELDS}
+    return _render_form("inventory/terminal_form.html", values=values, fields=TERMINAL_FIELDS,
+                        floor=terminal.floor, terminal=terminal, camera_models=models)
+
+
+# Columns edited inline in the terminal table.
+INLINE_FIELDS = ("code", "kind", "status", "heading_deg", "hfov_deg", "face_recognition", "serial")
+
+
+@bp.route("/terminals/<int:terminal_id>/row", methods=["GET", "POST"])
+def terminal_row(terminal_id: int):  # type: ignore[no-untyped-def]
+    """htmx: a terminal's table row, read-only or (with ?edit=1) as an inline form; POST saves it."""
+    terminal = services.get_terminal(current_user, terminal_id)
+    error = None
+    editing = request.args.get("edit") == "1"
+    if request.method == "POST":
+        data = {name: request.form.get(name) for name in INLINE_FIELDS}
+        data["face_recognition"] = request.form.get("face_recognition", "")
+        try:
+            services.update_terminal(current_user, terminal, data)
+            db.session.commit()
+            editing = False
+        except ValidationError as exc:
+            db.session.rollback()
+            error, editing = exc, True
+            terminal = services.get_terminal(current_user, terminal_id)
+    can_edit = can_edit_inventory(current_user, terminal.venue.organisation_id)
+    html = render_template("inventory/_terminal_row.html", t=terminal, editing=editing and can_edit,
+                           error=error, can_edit=can_edit, kinds=TerminalKind, statuses=TerminalStatus)
+    return html, (422 if error else 200)
+
+
+@bp.post("/terminals/<int:terminal_id>/delete")
+def terminal_delete(terminal_id: int):  # type: ignore[no-untyped-def]
+    """Delete a terminal record (use the removed status for terminals taken down)."""
+    terminal = services.get_terminal(current_user, terminal_id)
+    floor_id = terminal.floor_id
+    services.delete_object(current_user, terminal)
+    db.session.commit()
+    if hx_request.htmx:
+        return ""
+    return redirect(url_for("inventory.floor_detail", floor_id=floor_id))
+
+
+# ---------------------------------------------------------------- camera models
+
+
+@bp.get("/camera-models")
+def camera_models():  # type: ignore[no-untyped-def]
+    """The camera model library."""
+    return render_template("inventory/camera_models.html", models=services.list_camera_models(current_user),
+                           fields=CAMERA_MODEL_FIELDS)
+
+
+@bp.route("/camera-models/new", methods=["GET", "POST"])
+def camera_model_create():  # type: ignore[no-untyped-def]
+    """Add a camera model to the organisation's library."""
+    if request.method == "POST":
+        try:
+            services.create_camera_model(current_user, _form())
+        except ValidationError as error:
+            db.session.rollback()
+            return _render_form("inventory/camera_model_form.html", error, values=_form(),
+                                fields=CAMERA_MODEL_FIELDS, model=None)
+        db.session.commit()
+        return redirect(url_for("inventory.camera_models"))
+    if current_user.role.value not in ("manager", "admin"):
+        abort(403)
+    return _render_form("inventory/camera_model_form.html", values={}, fields=CAMERA_MODEL_FIELDS, model=None)
+
+
+@bp.route("/camera-models/<int:model_id>/edit", methods=["GET", "POST"])
+def camera_model_edit(model_id: int):  # type: ignore[no-untyped-def]
+    """Edit a camera model the organisation owns."""
+    model = services.get_camera_model(current_user, model_id)
+    if request.method == "POST":
+        try:
+            services.update_camera_model(current_user, model, _form())
+        except ValidationError as error:
+            db.session.rollback()
+            return _render_form("inventory/camera_model_form.html", error, values=_form(),
+                                fields=CAMERA_MODEL_FIELDS, model=model)
+        db.session.commit()
+        return redirect(url_for("inventory.camera_models"))
+    values = {f.name: getattr(model, f.name) for f in CAMERA_MODEL_FIELDS}
+    return _render_form("inventory/camera_model_form.html", values=values, fields=CAMERA_MODEL_FIELDS, model=model)

@@ -1,0 +1,1 @@
+"""Background jobs (Huey) and the local development server that runs a worker beside Flask."""

@@ -1,0 +1,139 @@
+"""Shared fixtures: an app on a freshly migrated database (SQLite by default, PostgreSQL with DATABASE_URL)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from app import create_app
+from config import normalise_database_url
+from extensions import db
+
+DEMO_PASSWORD = "sightline-demo"
+POSTGRES_URL = os.environ.get("DATABASE_URL")
+
+
+def _migrate(app: Flask) -> None:
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        upgrade(directory=str(Path(__file__).parent.parent / "migrations"))
+
+
+@pytest.fixture(scope="session")
+def template_database(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A database migrated once per session: a SQLite file to copy, or the PostgreSQL URL itself."""
+    if POSTGRES_URL:
+        engine = sa.create_engine(normalise_database_url(POSTGRES_URL))
+        with engine.begin() as connection:
+            connection.execute(sa.text("DROP SCHEMA public CASCADE"))
+            connection.execute(sa.text("CREATE SCHEMA public"))
+        engine.dispose()
+        _migrate(create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": POSTGRES_URL}))
+        return POSTGRES_URL
+    path = tmp_path_factory.mktemp("template") / "template.sqlite"
+    _migrate(create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"}))
+    return str(path)
+
+
+def _truncate_postgres(app: Flask) -> None:
+    with app.app_context():
+        tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+        db.session.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        db.session.commit()
+
+
+def make_app(template_database: str, tmp_path: Path, **overrides: object) -> Flask:
+    """An app on a fresh copy of the migrated database."""
+    if POSTGRES_URL:
+        url = POSTGRES_URL
+    else:
+        path = tmp_path / "test.sqlite"
+        shutil.copy(template_database, path)
+        url = f"sqlite:///{path}"
+    config = {"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": False,
+              "SECRET_KEY": "test-secret", "HUEY_BACKEND": "immediate", "UPLOAD_FOLDER": str(tmp_path / "uploads")}
+    config.update(overrides)
+    app = create_app(config)
+    if POSTGRES_URL:
+        _truncate_postgres(app)
+    return app
+
+
+@pytest.fixture
+def app(template_database: str, tmp_path: Path) -> Iterator[Flask]:
+    """An app with an empty, migrated database (CSRF off; see csrf_app)."""
+    application = make_app(template_database, tmp_path)
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def csrf_app(template_database: str, tmp_path: Path) -> Iterator[Flask]:
+    """An app with CSRF protection on, as in production."""
+    application = make_app(template_database, tmp_path, WTF_CSRF_ENABLED=True)
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def seed(application: Flask) -> None:
+    """Load the demo data into the app's database."""
+    from inventory.demo import seed_demo
+
+    with application.app_context():
+        seed_demo(DEMO_PASSWORD)
+        db.session.commit()
+
+
+@pytest.fixture
+def demo_app(app: Flask) -> Flask:
+    """The app with the demo organisations, users and venues loaded."""
+    seed(app)
+    return app
+
+
+@pytest.fixture
+def client(demo_app: Flask) -> FlaskClient:
+    """A test client on the demo data."""
+    return demo_app.test_client()
+
+
+class AuthActions:
+    """Sign in and out through the real login form."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self._client = client
+
+    def login(self, email: str = "manager@huangpu-hotels.example", password: str = DEMO_PASSWORD):  # type: ignore[no-untyped-def]
+        """Sign in as a demo user (the Huangpu hotel manager by default)."""
+        return self._client.post("/login", data={"email": email, "password": password})
+
+    def logout(self):  # type: ignore[no-untyped-def]
+        """Sign out."""
+        return self._client.post("/logout")
+
+
+@pytest.fixture
+def auth(client: FlaskClient) -> AuthActions:
+    """Sign-in helper bound to the client."""
+    return AuthActions(client)
+
+
+MANAGER_A = "manager@huangpu-hotels.example"
+MANAGER_B = "manager@freshmart.example"
+MANAGER_C = "manager@bluewave.example"
+PLANNER = "planner@sightline.example"
+INSPECTOR_CITY = "inspector@shanghai-cac.example"
+INSPECTOR_SONGJIANG = "inspector@songjiang.example"
+ADMIN = "admin@sightline.example"
