@@ -1,0 +1,315 @@
+"""Exact engines for a reduced core: CP-SAT (with a lower-bounding LP worker) and HiGHS (MIP and LP bound)."""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from planner.setcover_reduce import Core
+
+# (incumbent objective or None, proven bound) of the core being solved.
+CoreProgress = Callable[[int | None, int], None]
+
+
+@dataclass
+class EngineResult:
+    """What an exact engine returns for one core."""
+
+    status: str  # "OPTIMAL", "FEASIBLE", "INFEASIBLE" or "UNKNOWN"
+    selected: np.ndarray | None
+    objective: int | None
+    bound: int
+    cancelled: bool = False
+
+
+def ceil_bound(value: float) -> int:
+    """Round a float lower bound up to an integer, tolerating solver round-off."""
+    return int(math.ceil(value - 1e-6))
+
+
+def cpsat_parameters(workers: int, seed: int, deterministic: bool) -> dict[str, object]:
+    """CP-SAT parameters that give a real lower bound with few workers (see the solver notes, section 1)."""
+    params: dict[str, object] = {"num_workers": max(1, workers), "random_seed": seed}
+    if workers <= 1:
+        # A single worker only puts covering clauses into the LP at linearization level 2.
+        params["linearization_level"] = 2
+    elif workers < 8:
+        # Small portfolios lack max_lp, and without it the bound of a pure covering model stays 0.
+        params["subsolvers"] = ["max_lp", "quick_restart", "default_lp", "core", "no_lp", "reduced_costs"][
+            :workers
+        ]
+    if deterministic:
+        params["interleave_search"] = True
+    return params
+
+
+class _Watcher:
+    """Stops a running solver when the cancel event fires; remembers whether it did."""
+
+    def __init__(self, cancel: threading.Event | None, stop: Callable[[], None]) -> None:
+        self.cancel = cancel
+        self.stop = stop
+        self.cancelled = False
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> _Watcher:
+        if self.cancel is not None:
+            if self.cancel.is_set():
+                self.cancelled = True
+            self._thread = threading.Thread(target=self._run, daemon=True)
+            self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._done.wait(0.05):
+            if self.cancel is not None and self.cancel.is_set():
+                self.cancelled = True
+                self.stop()
+                return
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        if self._thread is not None:
+            self._thread.join()
+
+
+def solve_cpsat(
+    core: Core,
+    hint: np.ndarray | None,
+    *,
+    time_limit: float,
+    workers: int,
+    seed: int,
+    deterministic: bool,
+    known_bound: int,
+    cancel: threading.Event | None,
+    progress: CoreProgress | None,
+    log: bool = False,
+) -> EngineResult:
+    """Minimum-cost k-cover of the core with CP-SAT, hinted, stopping as soon as the objective meets a bound."""
+    from ortools.sat.python import cp_model
+
+    # Data.
+    rows_view = core.rows_view()
+    costs = [int(c) for c in core.costs]
+
+    # Variables: x[j] is true when column j is chosen.
+    model = cp_model.CpModel()
+    x = [model.new_bool_var(f"x{j}") for j in range(core.n_cols)]
+
+    # Every row is covered by at least its demand of chosen columns.
+    for r, cols in enumerate(rows_view):
+        demand = int(core.demand[r])
+        if demand == 1:
+            model.add_bool_or([x[j] for j in cols.tolist()])
+        else:
+            model.add(sum(x[j] for j in cols.tolist()) >= demand)
+
+    # At most one column of each group (one pose per physical mount).
+    for members in core.groups():
+        model.add_at_most_one([x[j] for j in members])
+
+    # Objective: total cost of the chosen columns.
+    model.minimize(cp_model.LinearExpr.weighted_sum(x, costs))
+
+    # Warm start: a complete hint.
+    if hint is not None:
+        for j, value in enumerate(hint.tolist()):
+            model.add_hint(x[j], bool(value))
+
+    # Solve.
+    solver = cp_model.CpSolver()
+    for key, value in cpsat_parameters(workers, seed, deterministic).items():
+        if key == "subsolvers":
+            solver.parameters.subsolvers.extend(value)  # type: ignore[arg-type]
+        else:
+            setattr(solver.parameters, key, value)
+    solver.parameters.max_time_in_seconds = max(0.01, time_limit)
+    solver.parameters.log_search_progress = log
+
+    best_bound = [known_bound]
+
+    class _Callback(cp_model.CpSolverSolutionCallback):
+        def on_solution_callback(self) -> None:
+            objective = int(round(self.objective_value))
+            bound = max(best_bound[0], ceil_bound(self.best_objective_bound))
+            if progress is not None:
+                progress(objective, bound)
+            if objective <= bound:
+                self.stop_search()
+
+    def on_bound(value: float) -> None:
+        best_bound[0] = max(best_bound[0], ceil_bound(value))
+        if progress is not None:
+            progress(None, best_bound[0])
+
+    solver.best_bound_callback = on_bound
+    with _Watcher(cancel, solver.stop_search) as watcher:
+        if watcher.cancelled:
+            return EngineResult("UNKNOWN", None, None, known_bound, cancelled=True)
+        status = solver.solve(model, _Callback())
+    bound = max(known_bound, best_bound[0])
+    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        selected = np.asarray(solver.boolean_values(x), dtype=bool)
+        objective = int(round(solver.objective_value))
+        bound = max(bound, ceil_bound(solver.best_objective_bound))
+        if status == cp_model.OPTIMAL:
+            bound = objective
+        label = "OPTIMAL" if objective <= bound else "FEASIBLE"
+        return EngineResult(label, selected, objective, min(bound, objective), cancelled=watcher.cancelled)
+    if status == cp_model.INFEASIBLE:
+        return EngineResult("INFEASIBLE", None, None, bound)
+    return EngineResult("UNKNOWN", None, None, bound, cancelled=watcher.cancelled)
+
+
+def _highs_model(core: Core, integer: bool):
+    """HiGHS model of the core: covering rows (>= demand) then group rows (<= 1)."""
+    import highspy
+
+    groups = core.groups()
+    group_row = {}
+    for g, members in enumerate(groups):
+        for j in members:
+            group_row[j] = core.n_rows + g
+    starts = [0]
+    index: list[int] = []
+    for j, rows in enumerate(core.cols):
+        index.extend(rows.tolist())
+        if j in group_row:
+            index.append(group_row[j])
+        starts.append(len(index))
+    inf = highspy.kHighsInf
+    lp = highspy.HighsLp()
+    lp.num_col_ = core.n_cols
+    lp.num_row_ = core.n_rows + len(groups)
+    lp.col_cost_ = np.asarray(core.costs, dtype=np.float64)
+    lp.col_lower_ = np.zeros(core.n_cols)
+    lp.col_upper_ = np.ones(core.n_cols)
+    lp.row_lower_ = np.concatenate([core.demand.astype(np.float64), np.full(len(groups), -inf)])
+    lp.row_upper_ = np.concatenate([np.full(core.n_rows, inf), np.ones(len(groups))])
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = np.asarray(starts, dtype=np.int32)
+    lp.a_matrix_.index_ = np.asarray(index, dtype=np.int32)
+    lp.a_matrix_.value_ = np.ones(len(index))
+    if integer:
+        lp.integrality_ = [highspy.HighsVarType.kInteger] * core.n_cols
+    return lp
+
+
+_highs_banner_done = threading.Lock()
+_highs_banner_shown = [False]
+
+
+def _construct_highs():
+    """A Highs object; the first one in a process prints a banner on C-level stdout, which we swallow."""
+    import highspy
+
+    with _highs_banner_done:
+        if _highs_banner_shown[0]:
+            return highspy.Highs()
+        # The CLI contract allows exactly one JSON object on stdout.
+        sys.stdout.flush()
+        saved = os.dup(1)
+        try:
+            with open(os.devnull, "wb") as devnull:
+                os.dup2(devnull.fileno(), 1)
+                h = highspy.Highs()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+        _highs_banner_shown[0] = True
+        return h
+
+
+def _new_highs(time_limit: float, seed: int, log: bool):
+    h = _construct_highs()
+    h.setOptionValue("output_flag", bool(log))
+    h.setOptionValue("time_limit", float(max(0.01, time_limit)))
+    h.setOptionValue("random_seed", int(seed))
+    h.setOptionValue("threads", 1)
+    return h
+
+
+def lp_bound(core: Core, *, time_limit: float, seed: int = 0) -> float | None:
+    """Optimal value of the LP relaxation (a valid lower bound), or None if not solved within the limit."""
+    import highspy
+
+    if core.n_cols == 0:
+        return 0.0
+    h = _new_highs(time_limit, seed, False)
+    h.passModel(_highs_model(core, integer=False))
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    return float(h.getInfo().objective_function_value)
+
+
+def solve_mip(
+    core: Core,
+    hint: np.ndarray | None,
+    *,
+    time_limit: float,
+    seed: int,
+    known_bound: int,
+    cancel: threading.Event | None,
+    progress: CoreProgress | None,
+    log: bool = False,
+) -> EngineResult:
+    """Minimum-cost k-cover of the core with HiGHS branch and cut, warm-started from the hint."""
+    import highspy
+
+    h = _new_highs(time_limit, seed, log)
+    # Costs are integral: an absolute gap below 1 already proves optimality after rounding the bound up.
+    h.setOptionValue("mip_rel_gap", 0.0)
+    h.setOptionValue("mip_abs_gap", 1.0 - 1e-4)
+    h.passModel(_highs_model(core, integer=True))
+    if hint is not None:
+        solution = highspy.HighsSolution()
+        solution.col_value = hint.astype(np.float64).tolist()
+        solution.value_valid = True
+        h.setSolution(solution)
+    state = {"cancelled": False}
+
+    def on_interrupt(event) -> None:
+        if cancel is not None and cancel.is_set():
+            state["cancelled"] = True
+            event.data_in.user_interrupt = True
+
+    def on_improving(event) -> None:
+        out = event.data_out
+        if progress is not None and math.isfinite(out.mip_primal_bound):
+            dual = out.mip_dual_bound
+            bound = max(known_bound, ceil_bound(dual)) if math.isfinite(dual) else known_bound
+            progress(int(round(out.mip_primal_bound)), bound)
+
+    h.cbMipInterrupt.subscribe(on_interrupt)
+    h.cbMipImprovingSolution.subscribe(on_improving)
+    h.run()
+    info = h.getInfo()
+    model_status = h.getModelStatus()
+    if model_status == highspy.HighsModelStatus.kInfeasible:
+        return EngineResult("INFEASIBLE", None, None, known_bound)
+    bound = known_bound
+    if math.isfinite(info.mip_dual_bound):
+        bound = max(bound, ceil_bound(info.mip_dual_bound))
+    if info.primal_solution_status != 2:  # kSolutionStatusFeasible
+        return EngineResult("UNKNOWN", None, None, bound, cancelled=state["cancelled"])
+    selected = np.asarray(h.getSolution().col_value) > 0.5
+    objective = int(round(float(core.costs[selected].sum())))
+    if model_status == highspy.HighsModelStatus.kOptimal:
+        bound = max(bound, objective)
+    label = "OPTIMAL" if objective <= bound else "FEASIBLE"
+    return EngineResult(label, selected, objective, min(bound, objective), cancelled=state["cancelled"])
+
+
+def elapsed_since(start: float) -> float:
+    """Seconds since `start` (a perf_counter value)."""
+    return time.perf_counter() - start

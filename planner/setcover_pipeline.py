@@ -1,0 +1,298 @@
+"""The solve pipeline behind planner.setcover.solve: validate, reduce, warm start, bound, exact engine, map back."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from planner.errors import InputError
+from planner.setcover import Backend, CoverProblem, CoverResult, SolveOptions, Status, is_cover
+from planner.setcover_backends import EngineResult, ceil_bound, lp_bound, solve_cpsat, solve_mip
+from planner.setcover_heuristics import cost_of, warm_start
+from planner.setcover_reduce import Core, reduce_problem
+
+
+def _validated(problem: CoverProblem, options: SolveOptions) -> tuple[Core, list[int]]:
+    """Check the input and build the root core (forbidden columns left out) and the local forced list."""
+    if not isinstance(options.time_limit, int | float) or not options.time_limit > 0:
+        raise InputError(f"time limit must be positive, got {options.time_limit}")
+    if options.workers < 1:
+        raise InputError(f"workers must be at least 1, got {options.workers}")
+    try:
+        backend = Backend(options.backend)
+    except ValueError:
+        raise InputError(f"unknown backend {options.backend!r}; use cpsat, mip or greedy") from None
+    options.backend = backend
+    n_rows, n_cols = int(problem.n_rows), problem.n_columns
+    if n_rows < 0:
+        raise InputError("n_rows must not be negative")
+    costs = np.ones(n_cols, dtype=np.int64) if problem.costs is None else np.asarray(problem.costs)
+    if costs.shape != (n_cols,):
+        raise InputError(f"expected {n_cols} costs, got {costs.size}")
+    if n_cols and not np.issubdtype(costs.dtype, np.integer):
+        if not np.all(np.mod(costs, 1) == 0):
+            raise InputError("costs must be integers (fold lexicographic levels with lexicographic_costs)")
+    costs = costs.astype(np.int64)
+    if np.any(costs < 0):
+        raise InputError(f"column {int(np.flatnonzero(costs < 0)[0])} has a negative cost")
+    if isinstance(problem.demand, int | np.integer):
+        demand = np.full(n_rows, int(problem.demand), dtype=np.int64)
+    else:
+        demand = np.asarray(problem.demand, dtype=np.int64)
+        if demand.shape != (n_rows,):
+            raise InputError(f"expected {n_rows} demands, got {demand.size}")
+    if np.any(demand < 0):
+        raise InputError(f"row {int(np.flatnonzero(demand < 0)[0])} has a negative demand")
+
+    def check_columns(name: str, ids) -> set[int]:
+        out = {int(j) for j in ids}
+        bad = [j for j in out if not 0 <= j < n_cols]
+        if bad:
+            raise InputError(f"{name} column {min(bad)} is outside 0..{n_cols - 1}")
+        return out
+
+    forced = check_columns("forced", problem.forced)
+    forbidden = check_columns("forbidden", problem.forbidden)
+    if forced & forbidden:
+        raise InputError(f"conflicting locks: column {min(forced & forbidden)} is both forced and forbidden")
+    group_of = np.full(n_cols, -1, dtype=np.int64)
+    for g, members in enumerate(problem.groups):
+        for j in check_columns("group", members):
+            if group_of[j] >= 0:
+                raise InputError(f"column {j} belongs to two groups")
+            group_of[j] = g
+        locked = sorted(forced.intersection(int(j) for j in members))
+        if len(locked) > 1:
+            raise InputError(
+                f"conflicting locks: columns {locked[0]} and {locked[1]} are forced in one group"
+            )
+    keep = [j for j in range(n_cols) if j not in forbidden]
+    cols: list[np.ndarray] = []
+    for j in keep:
+        rows = np.unique(np.asarray(problem.columns[j], dtype=np.int64))
+        if rows.size and (rows[0] < 0 or rows[-1] >= n_rows):
+            raise InputError(
+                f"column {j} covers row {int(rows[0] if rows[0] < 0 else rows[-1])}, outside 0..{n_rows - 1}"
+            )
+        cols.append(rows)
+    keep_arr = np.asarray(keep, dtype=np.int64)
+    core = Core(
+        n_rows=n_rows,
+        cols=cols,
+        costs=costs[keep_arr] if keep else np.zeros(0, dtype=np.int64),
+        demand=demand,
+        group_of=group_of[keep_arr] if keep else np.zeros(0, dtype=np.int64),
+        col_ids=keep_arr,
+        row_ids=np.arange(n_rows, dtype=np.int64),
+    )
+    local = {j: i for i, j in enumerate(keep)}
+    return core, sorted(local[j] for j in forced)
+
+
+class _Progress:
+    """Aggregates per-component incumbents and bounds into whole-problem progress reports."""
+
+    def __init__(self, options: SolveOptions, start: float, fixed_cost: int, n: int) -> None:
+        self.options = options
+        self.start = start
+        self.fixed_cost = fixed_cost
+        self.incumbent: list[int | None] = [None] * n
+        self.bound = [0] * n
+        self.last: tuple[int | None, int] | None = None
+
+    def set(self, index: int, incumbent: int | None, bound: int) -> None:
+        """Record one component's state and report the total when it changed."""
+        if incumbent is not None:
+            current = self.incumbent[index]
+            self.incumbent[index] = incumbent if current is None else min(current, incumbent)
+        self.bound[index] = max(self.bound[index], bound)
+        if self.options.progress is None:
+            return
+        total = None if any(v is None for v in self.incumbent) else self.fixed_cost + sum(self.incumbent)  # type: ignore[arg-type]
+        state = (total, self.fixed_cost + sum(self.bound))
+        if state != self.last:
+            self.last = state
+            self.options.progress(state[0], state[1], time.perf_counter() - self.start)
+
+
+def run(problem: CoverProblem, options: SolveOptions) -> CoverResult:
+    """Solve `problem` under `options` (see planner.setcover for the pipeline)."""
+    start = time.perf_counter()
+    root, forced = _validated(problem, options)
+    deadline = start + float(options.time_limit)
+    backend = Backend(options.backend)
+    reduce_cap = min(0.15 * options.time_limit, 10.0)
+    reduced = reduce_problem(root, forced, full=options.reduce, time_cap=reduce_cap)
+    stats = reduced.stats
+    if reduced.infeasible_rows:
+        return CoverResult(
+            status=Status.INFEASIBLE,
+            objective=None,
+            bound=0,
+            selected=[],
+            seconds=time.perf_counter() - start,
+            backend=str(backend),
+            uncoverable_rows=reduced.infeasible_rows,
+            reductions=stats,
+        )
+    costs = np.ones(problem.n_columns, dtype=np.int64) if problem.costs is None else np.asarray(problem.costs)
+    fixed_cost = int(costs[reduced.fixed].sum()) if reduced.fixed else 0
+    # Small components first: they finish fast and hand their unused time to the large ones.
+    components = sorted(reduced.components, key=lambda c: (c.nnz, int(c.row_ids[0])))
+    progress = _Progress(options, start, fixed_cost, len(components))
+    hint_set = {int(j) for j in problem.hint} if problem.hint is not None and options.warm_start else set()
+    selected: list[int] = list(reduced.fixed)
+    objective: int | None = fixed_cost
+    bound = fixed_cost
+    warm_total: int | None = fixed_cost
+    lp_total: float | None = float(fixed_cost) if options.lp_bound else None
+    all_optimal = True
+    cancelled = options.cancel is not None and options.cancel.is_set()
+    infeasible_rows: list[int] = []
+    remaining_nnz = sum(c.nnz for c in components)
+    for index, core in enumerate(components):
+        now = time.perf_counter()
+        share = max(0.05, (deadline - now) * core.nnz / max(1, remaining_nnz))
+        remaining_nnz -= core.nnz
+        result = _solve_core(core, index, options, backend, share, hint_set, progress, cancelled)
+        cancelled = cancelled or result.engine.cancelled
+        if result.warm is None:
+            warm_total = None
+        elif warm_total is not None:
+            warm_total += result.warm
+        if lp_total is not None:
+            lp_total = None if result.lp is None else lp_total + result.lp
+        engine = result.engine
+        if engine.status == "INFEASIBLE":
+            infeasible_rows.extend(int(r) for r in core.row_ids)
+            continue
+        bound += engine.bound
+        if engine.selected is None or objective is None:
+            objective = None
+        else:
+            objective += engine.objective or 0
+            selected.extend(int(core.col_ids[j]) for j in np.flatnonzero(engine.selected))
+        all_optimal &= engine.status == "OPTIMAL"
+    seconds = time.perf_counter() - start
+    if infeasible_rows:
+        return CoverResult(
+            status=Status.INFEASIBLE,
+            objective=None,
+            bound=0,
+            selected=[],
+            seconds=seconds,
+            backend=str(backend),
+            uncoverable_rows=sorted(infeasible_rows),
+            lp_bound=lp_total,
+            reductions=stats,
+        )
+    if objective is None:
+        status = Status.CANCELLED if cancelled else Status.UNKNOWN
+        return CoverResult(
+            status, None, bound, [], seconds, str(backend), lp_bound=lp_total, reductions=stats
+        )
+    selected.sort()
+    if not is_cover(problem, selected):  # pragma: no cover - a bug guard, never expected
+        raise RuntimeError("internal error: the solver produced a selection that is not a cover")
+    if all_optimal:
+        status = Status.OPTIMAL
+        bound = objective
+    else:
+        status = Status.CANCELLED if cancelled else Status.FEASIBLE
+    return CoverResult(
+        status=status,
+        objective=objective,
+        bound=min(bound, objective),
+        selected=selected,
+        seconds=seconds,
+        backend=str(backend),
+        lp_bound=lp_total,
+        warm_start_objective=warm_total,
+        reductions=stats,
+    )
+
+
+class _CoreOutcome:
+    def __init__(self, engine: EngineResult, warm: int | None, lp: float | None) -> None:
+        self.engine = engine
+        self.warm = warm
+        self.lp = lp
+
+
+def _solve_core(
+    core: Core,
+    index: int,
+    options: SolveOptions,
+    backend: Backend,
+    share: float,
+    hint_set: set[int],
+    progress: _Progress,
+    cancelled: bool,
+) -> _CoreOutcome:
+    """Warm start, LP bound and exact engine for one component within `share` seconds."""
+    t0 = time.perf_counter()
+    core_deadline = t0 + share
+    hint_local = [j for j, c in enumerate(core.col_ids.tolist()) if c in hint_set]
+    warm = None
+    warm_cost: int | None = None
+    if options.warm_start or backend == Backend.GREEDY:
+        warm = warm_start(core, hint=hint_local, seconds=min(0.1 * share, 2.0), seed=options.seed)
+        if warm is not None:
+            warm_cost = cost_of(core, warm)
+    known = 0
+    lp = None
+    if options.lp_bound and not cancelled:
+        lp = lp_bound(
+            core, time_limit=max(0.05, 0.3 * (core_deadline - time.perf_counter())), seed=options.seed
+        )
+        if lp is not None:
+            known = ceil_bound(lp)
+    progress.set(index, warm_cost, known)
+    if (
+        warm is not None
+        and warm_cost is not None
+        and (warm_cost <= known or backend == Backend.GREEDY or cancelled)
+    ):
+        label = "OPTIMAL" if warm_cost <= known else "FEASIBLE"
+        return _CoreOutcome(
+            EngineResult(label, warm, warm_cost, min(known, warm_cost), cancelled), warm_cost, lp
+        )
+    if backend == Backend.GREEDY or cancelled:
+        return _CoreOutcome(EngineResult("UNKNOWN", None, None, known, cancelled), warm_cost, lp)
+    limit = max(0.05, core_deadline - time.perf_counter())
+
+    def report(incumbent: int | None, bound: int) -> None:
+        progress.set(index, incumbent, bound)
+
+    if backend == Backend.MIP:
+        engine = solve_mip(
+            core,
+            warm,
+            time_limit=limit,
+            seed=options.seed,
+            known_bound=known,
+            cancel=options.cancel,
+            progress=report,
+            log=options.log,
+        )
+    else:
+        engine = solve_cpsat(
+            core,
+            warm,
+            time_limit=limit,
+            workers=options.workers,
+            seed=options.seed,
+            deterministic=options.deterministic,
+            known_bound=known,
+            cancel=options.cancel,
+            progress=report,
+            log=options.log,
+        )
+    # The warm start stays the answer when the engine found nothing better (or nothing at all).
+    if warm is not None and warm_cost is not None and engine.status != "INFEASIBLE":
+        if engine.selected is None or (engine.objective is not None and engine.objective > warm_cost):
+            label = "OPTIMAL" if warm_cost <= engine.bound else "FEASIBLE"
+            engine = EngineResult(label, warm, warm_cost, min(engine.bound, warm_cost), engine.cancelled)
+    progress.set(index, engine.objective, engine.bound)
+    return _CoreOutcome(engine, warm_cost, lp)

@@ -1,0 +1,366 @@
+"""Reductions for weighted k-cover with locks and groups, and the split into independent components.
+
+Every rule keeps at least one optimal solution of the remaining problem, so optimum and bounds carry over:
+
+- forced: a locked column; or a row whose remaining candidates, all in different groups, number exactly its
+  remaining demand (all of them are needed); a forced column's group mates are removed;
+- empty columns (cost >= 0, cover nothing that is still needed) are removed;
+- duplicate and dominated rows: if cols(i) ⊆ cols(j) and demand(i) >= demand(j), covering i covers j;
+- dominated columns (only when every row of c needs one more column): rows(c) ⊆ rows(d), cost(d) <= cost(c)
+  and d is ungrouped or in c's group, so d can replace c;
+- cost-dominated columns (same demand-1 condition, ungrouped replacements): the cheapest other columns of
+  c's rows together cost no more than c (Beasley 1987);
+- independent components (rows linked through shared columns or groups) are solved apart.
+Dominance checks are capped in time: stopping early leaves a smaller but still valid reduction.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from planner.setcover import ReductionStats
+
+
+@dataclass
+class Core:
+    """An internal sub-problem in local indices, with maps back to the caller's rows and columns."""
+
+    n_rows: int
+    cols: list[np.ndarray]  # per local column: sorted local row indices
+    costs: np.ndarray  # int64 per local column
+    demand: np.ndarray  # int64 per local row, >= 1
+    group_of: np.ndarray  # int64 per local column, -1 when ungrouped
+    col_ids: np.ndarray  # local column -> original column
+    row_ids: np.ndarray  # local row -> original row
+
+    @property
+    def n_cols(self) -> int:
+        """Number of local columns."""
+        return len(self.cols)
+
+    @property
+    def nnz(self) -> int:
+        """Number of (row, column) incidences."""
+        return int(sum(len(c) for c in self.cols))
+
+    def groups(self) -> list[list[int]]:
+        """Groups with at least two local columns."""
+        by_group: dict[int, list[int]] = {}
+        for j, g in enumerate(self.group_of.tolist()):
+            if g >= 0:
+                by_group.setdefault(g, []).append(j)
+        return [members for members in by_group.values() if len(members) > 1]
+
+    def rows_view(self) -> list[np.ndarray]:
+        """Per local row: the local columns covering it."""
+        lists: list[list[int]] = [[] for _ in range(self.n_rows)]
+        for j, rows in enumerate(self.cols):
+            for r in rows.tolist():
+                lists[r].append(j)
+        return [np.asarray(x, dtype=np.int64) for x in lists]
+
+
+@dataclass
+class Reduced:
+    """Result of the reductions: fixed columns, remaining independent components, infeasible rows."""
+
+    fixed: list[int]  # original column ids fixed to 1
+    components: list[Core]
+    infeasible_rows: list[int]  # original row ids that no allowed column set can cover
+    stats: ReductionStats
+
+
+class _State:
+    """Mutable incidence sets for the reduction rules."""
+
+    def __init__(self, core: Core) -> None:
+        self.core = core
+        self.col_rows: list[set[int]] = [set(c.tolist()) for c in core.cols]
+        self.row_cols: list[set[int]] = [set() for _ in range(core.n_rows)]
+        for j, rows in enumerate(self.col_rows):
+            for r in rows:
+                self.row_cols[r].add(j)
+        self.demand = core.demand.astype(np.int64).copy()
+        self.col_alive = np.ones(core.n_cols, dtype=bool)
+        self.row_alive = self.demand > 0
+        for r in np.flatnonzero(~self.row_alive).tolist():
+            self._drop_row(r)
+        self.members: dict[int, list[int]] = {}
+        for j, g in enumerate(core.group_of.tolist()):
+            if g >= 0:
+                self.members.setdefault(g, []).append(j)
+        self.fixed: list[int] = []
+        self.removed_cols = 0
+        self.removed_rows = 0
+
+    def _drop_row(self, r: int) -> None:
+        self.row_alive[r] = False
+        for j in self.row_cols[r]:
+            self.col_rows[j].discard(r)
+        self.row_cols[r] = set()
+
+    def drop_row(self, r: int) -> None:
+        """Remove a row that no longer needs coverage."""
+        if self.row_alive[r]:
+            self._drop_row(r)
+            self.removed_rows += 1
+
+    def drop_col(self, j: int) -> None:
+        """Fix column j to 0."""
+        if self.col_alive[j]:
+            self.col_alive[j] = False
+            for r in self.col_rows[j]:
+                self.row_cols[r].discard(j)
+            self.col_rows[j] = set()
+            self.removed_cols += 1
+
+    def force_col(self, j: int) -> None:
+        """Fix column j to 1: lower the demand of its rows and remove its group mates."""
+        if not self.col_alive[j]:
+            return
+        rows = list(self.col_rows[j])
+        self.col_alive[j] = False
+        for r in rows:
+            self.row_cols[r].discard(j)
+        self.col_rows[j] = set()
+        self.fixed.append(j)
+        for r in rows:
+            self.demand[r] -= 1
+            if self.demand[r] <= 0:
+                self.drop_row(r)
+        g = int(self.core.group_of[j])
+        if g >= 0:
+            for m in self.members[g]:
+                self.drop_col(m)
+
+    def distinct_groups(self, cols: set[int]) -> int:
+        """How many columns of `cols` can be chosen together (one per group)."""
+        group_of = self.core.group_of
+        seen: set[int] = set()
+        count = 0
+        for j in cols:
+            g = int(group_of[j])
+            if g < 0:
+                count += 1
+            elif g not in seen:
+                seen.add(g)
+                count += 1
+        return count
+
+
+def reduce_problem(core: Core, forced: list[int], *, full: bool, time_cap: float) -> Reduced:
+    """Apply locks, then (when `full`) the reduction rules until nothing changes; split into components."""
+    start = time.perf_counter()
+    deadline = start + max(0.0, time_cap)
+    stats = ReductionStats(rows_before=int((core.demand > 0).sum()), columns_before=core.n_cols)
+    state = _State(core)
+    for j in forced:
+        state.force_col(j)
+    infeasible: list[int] = []
+    for _ in range(50):
+        changed = False
+        # A row needs at least its demand in candidates from distinct groups; exactly that many forces them all.
+        to_force: list[int] = []
+        for r in np.flatnonzero(state.row_alive).tolist():
+            cands = state.row_cols[r]
+            available = state.distinct_groups(cands)
+            if available < state.demand[r]:
+                infeasible.append(r)
+            elif full and available == len(cands) == state.demand[r]:
+                to_force.extend(cands)
+        if infeasible:
+            break
+        if to_force:
+            for j in sorted(set(to_force)):
+                state.force_col(j)
+            continue
+        if not full:
+            break
+        # A column that covers no row still in need is never useful (costs are non-negative).
+        for j in np.flatnonzero(state.col_alive).tolist():
+            if not state.col_rows[j]:
+                state.drop_col(j)
+        changed |= _dominated_rows(state, deadline, stats)
+        changed |= _dominated_columns(state, deadline, stats)
+        changed |= _cost_dominated_columns(state, deadline, stats)
+        if not changed:
+            break
+    stats.forced_columns = len(state.fixed)
+    stats.removed_columns = state.removed_cols
+    stats.removed_rows = state.removed_rows
+    if infeasible:
+        stats.seconds = time.perf_counter() - start
+        rows = sorted(int(core.row_ids[r]) for r in infeasible)
+        return Reduced(fixed=[], components=[], infeasible_rows=rows, stats=stats)
+    components = _components(state)
+    stats.components = len(components)
+    stats.rows_after = sum(c.n_rows for c in components)
+    stats.columns_after = sum(c.n_cols for c in components)
+    stats.seconds = time.perf_counter() - start
+    fixed = sorted(int(core.col_ids[j]) for j in state.fixed)
+    return Reduced(fixed=fixed, components=components, infeasible_rows=[], stats=stats)
+
+
+def _dominated_rows(state: _State, deadline: float, stats: ReductionStats) -> bool:
+    """Drop row j when some row i has cols(i) ⊆ cols(j) and demand(i) >= demand(j)."""
+    changed = False
+    order = sorted(np.flatnonzero(state.row_alive).tolist(), key=lambda r: (len(state.row_cols[r]), r))
+    for step, i in enumerate(order):
+        if step % 64 == 0 and time.perf_counter() > deadline:
+            stats.capped = True
+            break
+        if not state.row_alive[i]:
+            continue
+        cols_i = state.row_cols[i]
+        if not cols_i:
+            continue
+        pivot = min(cols_i, key=lambda c: len(state.col_rows[c]))
+        for j in list(state.col_rows[pivot]):
+            if j == i or not state.row_alive[j] or state.demand[j] > state.demand[i]:
+                continue
+            cols_j = state.row_cols[j]
+            if len(cols_j) >= len(cols_i) and cols_i <= cols_j:
+                state.drop_row(j)
+                changed = True
+    return changed
+
+
+def _replaceable(state: _State, c: int) -> bool:
+    """Whether column c only serves rows that need one more column (so a dominating column can replace it)."""
+    return all(state.demand[r] == 1 for r in state.col_rows[c])
+
+
+def _dominated_columns(state: _State, deadline: float, stats: ReductionStats) -> bool:
+    """Drop column c when an alive column d covers all its rows at no higher cost and may replace it."""
+    changed = False
+    costs = state.core.costs
+    group_of = state.core.group_of
+    order = sorted(
+        np.flatnonzero(state.col_alive).tolist(), key=lambda c: (-int(costs[c]), len(state.col_rows[c]), c)
+    )
+    for step, c in enumerate(order):
+        if step % 64 == 0 and time.perf_counter() > deadline:
+            stats.capped = True
+            break
+        rows_c = state.col_rows[c]
+        if not state.col_alive[c] or not rows_c or not _replaceable(state, c):
+            continue
+        pivot = min(rows_c, key=lambda r: len(state.row_cols[r]))
+        g = int(group_of[c])
+        for d in state.row_cols[pivot]:
+            if d == c or costs[d] > costs[c]:
+                continue
+            gd = int(group_of[d])
+            if gd >= 0 and gd != g:
+                continue
+            rows_d = state.col_rows[d]
+            if len(rows_d) >= len(rows_c) and rows_c <= rows_d:
+                state.drop_col(c)
+                changed = True
+                break
+    return changed
+
+
+def _cost_dominated_columns(state: _State, deadline: float, stats: ReductionStats) -> bool:
+    """Drop column c when the cheapest other ungrouped columns of its rows together cost no more than c."""
+    costs = state.core.costs
+    group_of = state.core.group_of
+    alive_rows = np.flatnonzero(state.row_alive).tolist()
+    best1: dict[int, tuple[int, int]] = {}
+    best2: dict[int, int] = {}
+    big = np.iinfo(np.int64).max // 4
+    for r in alive_rows:
+        b1, a1, b2 = big, -1, big
+        for d in state.row_cols[r]:
+            if group_of[d] >= 0:
+                continue
+            cd = int(costs[d])
+            if cd < b1:
+                b1, a1, b2 = cd, d, b1
+            elif cd < b2:
+                b2 = cd
+        best1[r] = (b1, a1)
+        best2[r] = b2
+    changed = False
+    dirty: set[int] = set()
+    for step, c in enumerate(np.flatnonzero(state.col_alive).tolist()):
+        if step % 256 == 0 and time.perf_counter() > deadline:
+            stats.capped = True
+            break
+        rows_c = state.col_rows[c]
+        if not rows_c or not _replaceable(state, c) or not dirty.isdisjoint(rows_c):
+            continue
+        total = 0
+        limit = int(costs[c])
+        for r in rows_c:
+            b1, a1 = best1[r]
+            total += best2[r] if a1 == c else b1
+            if total > limit:
+                break
+        if total <= limit:
+            state.drop_col(c)
+            dirty.update(rows_c)
+            changed = True
+    return changed
+
+
+def _components(state: _State) -> list[Core]:
+    """Split the alive rows and columns into independent sub-problems (shared columns or groups link rows)."""
+    core = state.core
+    parent = list(range(core.n_rows))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    def union(a: int, b: int) -> None:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+
+    alive_cols = np.flatnonzero(state.col_alive).tolist()
+    group_anchor: dict[int, int] = {}
+    for j in alive_cols:
+        rows = state.col_rows[j]
+        if not rows:
+            continue
+        first = min(rows)
+        for r in rows:
+            union(first, r)
+        g = int(core.group_of[j])
+        if g >= 0:
+            if g in group_anchor:
+                union(group_anchor[g], first)
+            else:
+                group_anchor[g] = first
+    by_root: dict[int, list[int]] = {}
+    for r in np.flatnonzero(state.row_alive).tolist():
+        by_root.setdefault(find(r), []).append(r)
+    col_by_root: dict[int, list[int]] = {}
+    for j in alive_cols:
+        if state.col_rows[j]:
+            col_by_root.setdefault(find(min(state.col_rows[j])), []).append(j)
+    components: list[Core] = []
+    for root in sorted(by_root):
+        rows = by_root[root]
+        local_row = {r: i for i, r in enumerate(rows)}
+        cols = col_by_root.get(root, [])
+        components.append(
+            Core(
+                n_rows=len(rows),
+                cols=[
+                    np.asarray(sorted(local_row[r] for r in state.col_rows[j]), dtype=np.int64) for j in cols
+                ],
+                costs=core.costs[cols].astype(np.int64) if cols else np.zeros(0, dtype=np.int64),
+                demand=state.demand[rows].astype(np.int64),
+                group_of=core.group_of[cols].astype(np.int64) if cols else np.zeros(0, dtype=np.int64),
+                col_ids=core.col_ids[cols] if cols else np.zeros(0, dtype=np.int64),
+                row_ids=core.row_ids[rows],
+            )
+        )
+    return components
