@@ -1,0 +1,297 @@
+"""Exact visibility polygons among walls, in numpy (no GPL code: pyvispoly is a test oracle only).
+
+Public API (stable):
+
+- ``Occluders.from_floor(floor, opening_tol=0.01)`` / ``Occluders.from_polygon(polygon)``: the sight
+  blockers prepared once per floor: non-see-through walls with openings cut out, polygon-wall rings and
+  the outline rings (holes included), noded so no two segments cross; plus the free space (outline minus
+  solid walls) and an STRtree for pruning by range.
+- ``visibility_polygon(occ, x, y, radius=None, heading_deg=None) -> Polygon``: the exact region visible
+  from (x, y), cut to the disk of ``radius`` when given.  Empty if the point is not in free space.
+- ``resolve_mount(occ, x, y, heading_deg=None) -> (x, y) | None``: the epsilon policy for mount points
+  on walls (see planner.geometry): snap, then push 1e-8 m into free space.
+- ``ViewCache(occ, radius)``: one 360-degree visibility polygon per mount point, computed once and
+  reused for every heading and tier (``cache.visibility_at(x, y, heading_deg)``).
+
+Algorithm: angular sweep by rays.  Every segment end point seen from the viewpoint is an event angle.
+Between two consecutive event angles one segment is nearest throughout (segments do not cross, and no
+end point lies strictly between), so one ray at the middle angle identifies it; the polygon boundary
+on that interval is that segment between the two event rays, whose end points are computed exactly
+(ray x supporting line).  This gives the exact visibility polygon up to floating point, with
+O(E x S) work (E events, S segments in range), vectorised in numpy and chunked to bound memory.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import numpy as np
+import shapely
+from shapely.geometry import LineString, Point, Polygon
+from shapely.geometry.base import BaseGeometry
+
+from planner.floor import Floor
+from planner.geometry import (
+    EMPTY,
+    EPS_ON,
+    NUDGE,
+    disk_polygon,
+    linework_segments,
+    point_segment_distance,
+    polygonal,
+)
+
+OPENING_TOL = 0.01
+_ANGLE_MERGE = 1e-12
+_CHUNK = 1 << 20  # ray x segment cells per numpy block (~8 MB per float array)
+
+
+class Occluders:
+    """Sight blockers of one floor, noded, with the free space and a spatial index."""
+
+    def __init__(self, segments: np.ndarray, free: BaseGeometry) -> None:
+        self.segments = np.ascontiguousarray(segments, dtype=float).reshape(-1, 4)
+        self.free = free
+        shapely.prepare(self.free)
+        self._lines = shapely.linestrings(self.segments.reshape(-1, 2, 2)) if len(self.segments) else np.array([])
+        self.tree = shapely.STRtree(self._lines)
+        minx, miny, maxx, maxy = free.bounds if not free.is_empty else (0.0, 0.0, 0.0, 0.0)
+        if len(self.segments):
+            minx = min(minx, self.segments[:, [0, 2]].min())
+            maxx = max(maxx, self.segments[:, [0, 2]].max())
+            miny = min(miny, self.segments[:, [1, 3]].min())
+            maxy = max(maxy, self.segments[:, [1, 3]].max())
+        self.bounds = (minx, miny, maxx, maxy)
+
+    @classmethod
+    def from_polygon(cls, polygon: Polygon) -> Occluders:
+        """Occluders of a bare polygon (with holes): its boundary blocks, its interior is free."""
+        return cls(_noded_segments([polygon.boundary]), polygon)
+
+    @classmethod
+    def from_floor(cls, floor: Floor, opening_tol: float = OPENING_TOL) -> Occluders:
+        """Occluders of a floor: outline, opaque walls with openings cut out (see docs/coverage.md)."""
+        outline = floor.outline.geometry
+        strips = [op.geometry.buffer(opening_tol, cap_style="flat") for op in floor.openings]
+        cut = shapely.union_all(strips) if strips else None
+        lines: list[BaseGeometry] = [outline.boundary]
+        solids: list[BaseGeometry] = []
+        for wall in floor.walls:
+            if wall.see_through:
+                continue
+            geom = wall.geometry
+            if wall.closed:
+                if cut is not None and geom.intersects(cut):
+                    # A door through a solid wall: open a band as deep as the wall is thick.
+                    thick = 2.0 * geom.area / max(geom.length, 1e-12) + opening_tol
+                    band = shapely.union_all([op.geometry.buffer(thick, cap_style="flat") for op in floor.openings])
+                    geom = polygonal(geom.difference(band))
+                if not geom.is_empty:
+                    solids.append(geom)
+                    lines.append(geom.boundary)
+            else:
+                if cut is not None:
+                    geom = geom.difference(cut)
+                if not geom.is_empty:
+                    lines.append(geom)
+        free = outline
+        if solids:
+            free = polygonal(outline.difference(shapely.union_all(solids)))
+        return cls(_noded_segments(lines), free)
+
+    def near(self, x: float, y: float, radius: float) -> np.ndarray:
+        """Segments within ``radius`` of (x, y)."""
+        if not len(self.segments):
+            return self.segments
+        idx = self.tree.query(Point(x, y), predicate="dwithin", distance=radius)
+        return self.segments[np.sort(idx)]
+
+    def in_free_space(self, x: float, y: float) -> bool:
+        """True if (x, y) lies in the free space (inside the outline, outside solid walls)."""
+        return bool(shapely.intersects_xy(self.free, x, y))
+
+
+def _noded_segments(lines: Iterable[BaseGeometry]) -> np.ndarray:
+    """Node all linework (split at every crossing, merge overlaps) and return its segments."""
+    lines = [g for g in lines if not g.is_empty]
+    if not lines:
+        return np.zeros((0, 4))
+    noded = shapely.union_all(lines)
+    seg = linework_segments(noded)
+    if not len(seg):
+        return seg
+    # Canonical direction, then drop duplicates left by overlapping input.
+    swap = (seg[:, 0] > seg[:, 2]) | ((seg[:, 0] == seg[:, 2]) & (seg[:, 1] > seg[:, 3]))
+    seg[swap] = seg[swap][:, [2, 3, 0, 1]]
+    return np.unique(seg, axis=0)
+
+
+def resolve_mount(occ: Occluders, x: float, y: float, heading_deg: float | None = None) -> tuple[float, float] | None:
+    """Apply the boundary epsilon policy: the point sight is computed from, or None if not in free space."""
+    near = occ.near(x, y, 4 * EPS_ON)
+    if len(near):
+        dist = point_segment_distance(x, y, near)
+        touching = near[dist <= EPS_ON]
+    else:
+        touching = near
+    if not len(touching):
+        return (x, y) if occ.in_free_space(x, y) else None
+    # Snap onto the closest vertex, else onto the closest segment.
+    ends = touching.reshape(-1, 2)
+    dv = np.hypot(ends[:, 0] - x, ends[:, 1] - y)
+    if dv.min() <= EPS_ON:
+        sx, sy = ends[int(np.argmin(dv))]
+    else:
+        ax, ay, bx, by = touching[int(np.argmin(point_segment_distance(x, y, touching)))]
+        dx, dy = bx - ax, by - ay
+        u = ((x - ax) * dx + (y - ay) * dy) / (dx * dx + dy * dy)
+        sx, sy = ax + u * dx, ay + u * dy
+    # Directions of every touching segment leaving the snapped point split the plane into sectors.
+    dirs: list[float] = []
+    for ax, ay, bx, by in touching:
+        for ex, ey in ((ax, ay), (bx, by)):
+            if math.hypot(ex - sx, ey - sy) > EPS_ON:
+                dirs.append(math.atan2(ey - sy, ex - sx))
+    if not dirs:
+        return (x, y) if occ.in_free_space(x, y) else None
+    dirs = sorted(set(dirs))
+    best: tuple[float, float, float] | None = None
+    want = None if heading_deg is None else math.radians(heading_deg)
+    for i, a0 in enumerate(dirs):
+        a1 = dirs[i + 1] if i + 1 < len(dirs) else dirs[0] + 2 * math.pi
+        width = a1 - a0
+        if width <= 1e-9:
+            continue
+        mid = a0 + width / 2
+        qx, qy = sx + NUDGE * math.cos(mid), sy + NUDGE * math.sin(mid)
+        if not occ.in_free_space(qx, qy):
+            continue
+        score = width
+        if want is not None and ((want - a0) % (2 * math.pi)) < width:
+            score += 10.0  # the sector the camera faces wins
+        if best is None or score > best[0]:
+            best = (score, qx, qy)
+    if best is None:
+        return None
+    return (best[1], best[2])
+
+
+def _fan(px: float, py: float, seg: np.ndarray) -> np.ndarray:
+    """Vertices (k, 2) of the visibility polygon of (px, py) among non-crossing segments that enclose it."""
+    s = seg - np.array([px, py, px, py])
+    ends = np.unique(s.reshape(-1, 2), axis=0)
+    ang = np.arctan2(ends[:, 1], ends[:, 0])
+    order = np.argsort(ang, kind="stable")
+    ang, ends = ang[order], ends[order]
+    keep = np.r_[True, np.diff(ang) > _ANGLE_MERGE]
+    ang, ends = ang[keep], ends[keep]
+    nxt_ang = np.r_[ang[1:], ang[0] + 2 * math.pi]
+    mid = 0.5 * (ang + nxt_ang)
+    dx, dy = np.cos(mid), np.sin(mid)
+    ax, ay = s[:, 0], s[:, 1]
+    ex, ey = s[:, 2] - ax, s[:, 3] - ay
+    cae = ax * ey - ay * ex
+    k, m = len(mid), len(s)
+    hit = np.empty(k, dtype=np.int64)
+    step = max(1, _CHUNK // max(m, 1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for lo in range(0, k, step):
+            hi = min(k, lo + step)
+            rx, ry = dx[lo:hi, None], dy[lo:hi, None]
+            den = rx * ey - ry * ex
+            t = cae / den
+            u = (ax * ry - ay * rx) / den
+            t = np.where((den != 0) & (t > 0) & (u >= 0) & (u <= 1), t, np.inf)
+            hit[lo:hi] = np.argmin(t, axis=1)
+    # End points of each interval's visible piece: its segment cut by the two exact event rays.
+    sa, se = s[hit, :2], np.column_stack([ex[hit], ey[hit]])
+    nxt = np.r_[ends[1:], ends[:1]]
+
+    def on_seg(d: np.ndarray) -> np.ndarray:
+        den = d[:, 0] * se[:, 1] - d[:, 1] * se[:, 0]
+        num = sa[:, 0] * d[:, 1] - sa[:, 1] * d[:, 0]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            u = np.clip(np.where(den != 0, num / den, 0.0), 0.0, 1.0)
+        return sa + u[:, None] * se
+
+    start, stop = on_seg(ends), on_seg(nxt)
+    pts = np.empty((2 * k, 2))
+    pts[0::2], pts[1::2] = start, stop
+    pts += (px, py)
+    same = np.all(pts == np.roll(pts, 1, axis=0), axis=1)
+    return pts[~same] if (~same).sum() >= 3 else pts
+
+
+def visibility_polygon(
+    occ: Occluders, x: float, y: float, radius: float | None = None, heading_deg: float | None = None
+) -> Polygon:
+    """The exact region visible from (x, y) among the occluders (cut to ``radius`` if given)."""
+    q = resolve_mount(occ, x, y, heading_deg)
+    if q is None:
+        return EMPTY
+    qx, qy = q
+    seg = occ.segments if radius is None else occ.near(qx, qy, radius)
+    # A box beyond every selected segment guarantees each ray hits something without new crossings.
+    if len(seg):
+        minx = min(seg[:, [0, 2]].min(), qx) - 1.0
+        maxx = max(seg[:, [0, 2]].max(), qx) + 1.0
+        miny = min(seg[:, [1, 3]].min(), qy) - 1.0
+        maxy = max(seg[:, [1, 3]].max(), qy) + 1.0
+    else:
+        minx, miny, maxx, maxy = qx - 1.0, qy - 1.0, qx + 1.0, qy + 1.0
+    if radius is not None:
+        minx, miny = min(minx, qx - radius - 1.0), min(miny, qy - radius - 1.0)
+        maxx, maxy = max(maxx, qx + radius + 1.0), max(maxy, qy + radius + 1.0)
+    box = np.array([[minx, miny, maxx, miny], [maxx, miny, maxx, maxy],
+                    [maxx, maxy, minx, maxy], [minx, maxy, minx, miny]])
+    pts = _fan(qx, qy, np.vstack([seg, box]) if len(seg) else box)
+    poly = Polygon(pts)
+    if not poly.is_valid:
+        poly = polygonal(shapely.make_valid(poly))
+    if radius is not None:
+        poly = polygonal(poly.intersection(disk_polygon(qx, qy, radius)))
+    return poly
+
+
+class ViewCache:
+    """One 360-degree visibility polygon per mount point, reused across headings and tiers."""
+
+    def __init__(self, occ: Occluders, radius: float | None = None) -> None:
+        self.occ = occ
+        self.radius = radius
+        self._cache: dict[tuple[float, float], tuple[tuple[float, float] | None, Polygon]] = {}
+        self.computed = 0
+
+    def mount(self, x: float, y: float, heading_deg: float | None = None) -> tuple[float, float] | None:
+        """The resolved mount point (epsilon policy) for a pose."""
+        return resolve_mount(self.occ, x, y, heading_deg)
+
+    def visibility_at(self, x: float, y: float, heading_deg: float | None = None) -> Polygon:
+        """The 360-degree visibility polygon from (x, y), out to the cache radius (computed once)."""
+        q = resolve_mount(self.occ, x, y, heading_deg)
+        if q is None:
+            return EMPTY
+        hit = self._cache.get(q)
+        if hit is None:
+            poly = visibility_polygon(self.occ, q[0], q[1], self.radius)
+            shapely.prepare(poly)
+            self.computed += 1
+            hit = (q, poly)
+            self._cache[q] = hit
+        return hit[1]
+
+
+def sight_line_clear(occ: Occluders, x0: float, y0: float, x1: float, y1: float) -> bool:
+    """True if the open segment between two points crosses no occluder (slow; for checks and tests)."""
+    line = LineString([(x0, y0), (x1, y1)])
+    idx = occ.tree.query(line, predicate="intersects")
+    for i in idx:
+        ax, ay, bx, by = occ.segments[i]
+        d1 = (bx - ax) * (y0 - ay) - (by - ay) * (x0 - ax)
+        d2 = (bx - ax) * (y1 - ay) - (by - ay) * (x1 - ax)
+        d3 = (x1 - x0) * (ay - y0) - (y1 - y0) * (ax - x0)
+        d4 = (x1 - x0) * (by - y0) - (y1 - y0) * (bx - x0)
+        if d1 * d2 < 0 and d3 * d4 < 0:
+            return False
+    return True
