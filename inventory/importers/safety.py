@@ -139,7 +139,7 @@ def open_image(data: bytes, where: str, limits: Limits) -> Image.Image:
         except ImportFailed:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise ImportFailed(f"image too large to decode safely ({exc})", where=where) from exc
+            raise ImportFailed(f"image too large to decode safely, decompression bomb? ({exc})", where=where) from exc
         except UnidentifiedImageError as exc:
             raise ImportFailed("not a readable PNG or JPEG image", where=where) from exc
         except (OSError, SyntaxError, ValueError, EOFError) as exc:

@@ -1,0 +1,139 @@
+"""Raster plans (PNG, JPEG) and PDF pages (rendered with pypdfium2): a background to calibrate and trace."""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from PIL import Image, ImageOps
+
+from inventory.importers.base import Background, ImportFailed, ImportOptions, ImportResult, Level, Limits
+from inventory.importers.features import collection
+from inventory.importers.safety import open_image, sniff
+
+name = "raster"
+extensions = (".png", ".jpg", ".jpeg", ".pdf")
+PDF_DPI = 150.0
+
+
+def load(files: dict[str, bytes], source: str, options: ImportOptions, limits: Limits) -> ImportResult:
+    """A background image for one floor; the floor itself stays empty until the user calibrates and traces."""
+    if len(files) != 1:
+        raise ImportFailed("expected a single image or PDF", where=source)
+    fname, data = next(iter(files.items()))
+    kind = sniff(data)
+    georef: dict[str, Any] = {}
+    if kind == "pdf":
+        im, page_count, page_size = render_pdf(data, fname, options.page, limits)
+        georef = {"page": options.page, "page_count": page_count, "page_size_pt": page_size}
+        page: int | None = options.page
+    elif kind in ("png", "jpeg"):
+        im = open_image(data, fname, limits)
+        im = ImageOps.exif_transpose(im)  # phone photos of plans carry their rotation in EXIF
+        page_count, page = None, None
+    else:
+        raise ImportFailed("not a PNG, JPEG or PDF file", where=fname)
+    png, size = _png(im)
+    stem = fname.rsplit(".", 1)[0]
+    level = Level(
+        name=stem,
+        floor=collection(stem, []),
+        ordinal=0.0,
+        background=Background(png=png, width_px=size[0], height_px=size[1], page=page, page_count=page_count),
+    )
+    return ImportResult(
+        format=name, source=source, levels=[level], georef=georef or None,
+        warnings=["the plan has no scale yet: mark two points a known distance apart"],
+    )
+
+
+def _png(im: Image.Image) -> tuple[bytes, tuple[int, int]]:
+    if im.mode not in ("RGB", "RGBA", "L", "LA"):
+        im = im.convert("RGBA" if "A" in im.getbands() or im.mode == "P" else "RGB")
+    buf = io.BytesIO()
+    im.save(buf, format="PNG", optimize=False)
+    return buf.getvalue(), im.size
+
+
+def render_pdf(data: bytes, where: str, page: int, limits: Limits) -> tuple[Image.Image, int, list[float]]:
+    """Render one page (0-based) at up to PDF_DPI within the render pixel limit; return image, page count, size."""
+    import pypdfium2 as pdfium
+
+    if not data.rstrip().endswith(b"%%EOF") and b"%%EOF" not in data[-2048:]:
+        raise ImportFailed("truncated PDF (no %%EOF trailer)", where=where)
+    try:
+        pdf = pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as exc:
+        reason = str(exc)
+        if "password" in reason.lower() or "security" in reason.lower():
+            raise ImportFailed("PDF is password-protected", where=where) from exc
+        # PDFium refuses a document whose page tree is empty instead of loading zero pages.
+        if re.search(rb"/Type\s*/Pages\b[^>]*/Count\s*0(?![0-9])|/Count\s*0(?![0-9])[^>]*/Type\s*/Pages\b", data):
+            raise ImportFailed("PDF has no pages", where=where) from exc
+        raise ImportFailed(f"corrupt PDF ({reason})", where=where) from exc
+    try:
+        n = len(pdf)
+        if n == 0:
+            raise ImportFailed("PDF has no pages", where=where)
+        if not 0 <= page < n:
+            raise ImportFailed(f"page {page + 1} requested but the PDF has {n} page(s)", where=where)
+        pg = pdf[page]
+        w_pt, h_pt = pg.get_size()
+        if not (w_pt > 0 and h_pt > 0 and math.isfinite(w_pt * h_pt)):
+            raise ImportFailed(f"page {page + 1} has no area", where=where)
+        # Cap the bitmap: a page can declare a 200-inch media box.
+        scale = min(PDF_DPI / 72.0, math.sqrt(limits.max_render_pixels / (w_pt * h_pt)))
+        try:
+            bitmap = pg.render(scale=scale)
+            im = bitmap.to_pil().copy()
+        except pdfium.PdfiumError as exc:
+            raise ImportFailed(f"cannot render page {page + 1} ({exc})", where=where) from exc
+        return im, n, [round(w_pt, 3), round(h_pt, 3)]
+    finally:
+        pdf.close()
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Image pixels (y down) to floor metres (y up): scale, origin and rotation set by the user."""
+
+    metres_per_px: float
+    origin_px: tuple[float, float]
+    rotation_deg: float = 0.0
+
+    def to_floor(self, x_px: float, y_px: float) -> tuple[float, float]:
+        """A pixel position in floor metres."""
+        dx = (x_px - self.origin_px[0]) * self.metres_per_px
+        dy = (self.origin_px[1] - y_px) * self.metres_per_px
+        c, s = math.cos(math.radians(self.rotation_deg)), math.sin(math.radians(self.rotation_deg))
+        return dx * c - dy * s, dx * s + dy * c
+
+    def to_image(self, x_m: float, y_m: float) -> tuple[float, float]:
+        """A floor position in image pixels."""
+        c, s = math.cos(math.radians(self.rotation_deg)), math.sin(math.radians(self.rotation_deg))
+        dx, dy = x_m * c + y_m * s, -x_m * s + y_m * c
+        return self.origin_px[0] + dx / self.metres_per_px, self.origin_px[1] - dy / self.metres_per_px
+
+    def corners_m(self, width_px: int, height_px: int) -> list[tuple[float, float]]:
+        """The image's corners in floor metres (top-left, top-right, bottom-right, bottom-left)."""
+        return [self.to_floor(x, y) for x, y in ((0, 0), (width_px, 0), (width_px, height_px), (0, height_px))]
+
+
+def calibrate(
+    p1_px: tuple[float, float],
+    p2_px: tuple[float, float],
+    distance_m: float,
+    *,
+    origin_px: tuple[float, float] | None = None,
+    rotation_deg: float = 0.0,
+) -> Calibration:
+    """Scale from two clicked points a known distance apart; origin defaults to the first point."""
+    px = math.dist(p1_px, p2_px)
+    if not (math.isfinite(distance_m) and distance_m > 0):
+        raise ImportFailed(f"the distance must be a positive number of metres, got {distance_m!r}")
+    if px < 1.0:
+        raise ImportFailed("the two calibration points must be at least a pixel apart")
+    return Calibration(distance_m / px, origin_px if origin_px is not None else p1_px, rotation_deg)
