@@ -58,6 +58,7 @@ def _import_models() -> None:
     import accounts.models  # noqa: F401
     import audit.models  # noqa: F401
     import inventory.models  # noqa: F401
+    import plans.models  # noqa: F401
 
 
 def _install_audit(app: Flask) -> None:
@@ -86,12 +87,14 @@ def _register_blueprints(app: Flask) -> None:
     from inventory.csv_views import bp as csv_bp
     from inventory.floor_views import bp as floor_bp
     from inventory.views import bp as inventory_bp
+    from plans.views import bp as plans_bp
 
     app.register_blueprint(accounts_bp)
     app.register_blueprint(inventory_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(csv_bp)
     app.register_blueprint(floor_bp)
+    app.register_blueprint(plans_bp)
     app.register_blueprint(api_bp)
 
 

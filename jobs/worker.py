@@ -10,7 +10,7 @@ def main() -> int:
 
     app = create_app()
     huey = huey_for_app(app)
-    consumer = huey.create_consumer(workers=1, worker_type="process", periodic=False)
+    consumer = huey.create_consumer(workers=1, worker_type="thread", periodic=False)
     consumer.run()
     return 0
 

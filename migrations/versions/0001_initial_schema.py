@@ -1,6 +1,6 @@
 """initial schema
 
-Revision ID: aeeb371915ba
+Revision ID: 0001
 Revises: 
 Create Date: 2026-11-26 05:15:15.653577
 

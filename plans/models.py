@@ -1,0 +1,94 @@
+"""Plan (one optimizer run on a floor snapshot) and its per-terminal decisions."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from accounts.models import User, utcnow
+from extensions import db
+from inventory.choices import Choice, db_enum
+from inventory.models import Floor
+
+
+class PlanState(Choice):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class Decision(Choice):
+    KEEP = "keep"
+    REMOVE = "remove"
+    REAIM = "reaim"
+    ADD = "add"
+
+
+class Review(enum.StrEnum):
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+
+class Plan(db.Model):
+    """One optimizer run: the floor as it was, the parameters, the state and the certificate."""
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    floor_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("floor.id", ondelete="CASCADE"), index=True)
+    created_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("user.id"))
+    created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    mode: so.Mapped[str] = so.mapped_column(sa.String(10))
+    parameters: so.Mapped[dict[str, Any]] = so.mapped_column(sa.JSON)
+    # The sightline-floor/1 collection the run saw, so anyone can re-verify it later from stored geometry.
+    floor_snapshot: so.Mapped[dict[str, Any]] = so.mapped_column(sa.JSON)
+    inputs_hash: so.Mapped[str] = so.mapped_column(sa.String(64), index=True)
+    state: so.Mapped[PlanState] = so.mapped_column(db_enum(PlanState), default=PlanState.QUEUED)
+    progress: so.Mapped[dict[str, Any] | None] = so.mapped_column(sa.JSON)
+    cancel_requested: so.Mapped[bool] = so.mapped_column(default=False)
+    started_at: so.Mapped[datetime | None] = so.mapped_column()
+    finished_at: so.Mapped[datetime | None] = so.mapped_column()
+    solver_status: so.Mapped[str | None] = so.mapped_column(sa.String(20))
+    objective: so.Mapped[float | None] = so.mapped_column()
+    bound: so.Mapped[float | None] = so.mapped_column()
+    seconds: so.Mapped[float | None] = so.mapped_column()
+    uncovered_m2: so.Mapped[float | None] = so.mapped_column()
+    privacy_overlap_m2: so.Mapped[float | None] = so.mapped_column()
+    result: so.Mapped[dict[str, Any] | None] = so.mapped_column(sa.JSON)
+    error: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    approved_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("user.id"))
+    approved_at: so.Mapped[datetime | None] = so.mapped_column()
+
+    floor: so.Mapped[Floor] = so.relationship()
+    created_by: so.Mapped[User | None] = so.relationship(foreign_keys=[created_by_id])
+    decisions: so.Mapped[list[PlanDecision]] = so.relationship(back_populates="plan", cascade="all, delete-orphan",
+                                                               order_by="PlanDecision.id")
+
+    @property
+    def provably_minimal(self) -> bool:
+        """Whether the proven bound equals the objective."""
+        return self.solver_status == "OPTIMAL"
+
+    @property
+    def finished(self) -> bool:
+        """Whether the run has stopped, for good or ill."""
+        return self.state in (PlanState.DONE, PlanState.FAILED, PlanState.CANCELLED)
+
+
+class PlanDecision(db.Model):
+    """What the plan proposes for one terminal, why, and the planner's review of it."""
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    plan_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("plan.id", ondelete="CASCADE"), index=True)
+    terminal_code: so.Mapped[str] = so.mapped_column(sa.String(50))
+    decision: so.Mapped[Decision] = so.mapped_column(db_enum(Decision))
+    reason: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    pose: so.Mapped[dict[str, Any] | None] = so.mapped_column(sa.JSON)
+    review: so.Mapped[str | None] = so.mapped_column(sa.String(10))
+    reviewed_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("user.id"))
+
+    plan: so.Mapped[Plan] = so.relationship(back_populates="decisions")
