@@ -35,6 +35,11 @@ _CONTENT_NAMES = {
     "unknown": "not a recognised format",
 }
 
+_FORMAT_CONTENT = {"dxf": {"dxf"}, "raster": {"png", "jpeg", "pdf"}, "geojson": {"json"}, "wrld": {"json"},
+                   "imdf": set()}
+_FORMAT_NAMES = {"dxf": "a DXF drawing", "raster": "an image or PDF", "geojson": "sightline-floor/1 GeoJSON",
+                 "wrld": "a WRLD building", "imdf": "an IMDF archive (zip)"}
+
 __all__ = [
     "FORMATS", "VECTOR_FORMATS", "Background", "ImportFailed", "ImportOptions", "ImportResult", "Importer",
     "Level", "Limits", "detect_format", "import_bytes", "import_files", "import_path", "importer",
@@ -130,9 +135,11 @@ def import_files(
     limits = limits or Limits()
     fmt = detect_format(files, source) if format == "auto" else format
     if format != "auto" and len(files) == 1:
-        # Still refuse content that contradicts the file name.
+        # Still refuse content that contradicts the file name or the chosen format.
         fname, data = next(iter(files.items()))
-        _kind(data, fname)
+        kind = _kind(data, fname)
+        if kind not in _FORMAT_CONTENT.get(fmt, {kind}):
+            raise ImportFailed(f"is {_CONTENT_NAMES[kind]}, not {_FORMAT_NAMES[fmt]}", where=fname)
     try:
         return importer(fmt).load(files, source, options, limits)
     except RecursionError as exc:

@@ -13,6 +13,7 @@ import posixpath
 import stat
 import warnings
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -114,7 +115,7 @@ def read_zip(data: bytes, where: str, limits: Limits) -> dict[str, bytes]:
                     total += len(chunk)
                     if len(buf) > info.file_size or total > limits.max_zip_total_bytes:
                         raise ImportFailed("entry expands beyond its declared size (zip bomb?)", where=entry)
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError) as exc:
             raise ImportFailed(f"corrupt zip entry ({exc})", where=entry) from exc
         files[norm] = bytes(buf)
     if not files:
