@@ -1,0 +1,588 @@
+"""The camera-plan optimizer: the smallest set of cameras meeting every required zone, with a certificate.
+
+``plan(floor, options) -> Plan``.  Steps (see docs/optimizer.md):
+
+1. Data: classify terminals (cameras are coverage candidates; face-recognition terminals only when
+   ``allow_face``; access readers and "other" terminals are out of coverage scope and kept unless locked
+   remove or mounted inside a private zone), build candidate poses (reduce: installed poses + re-aims;
+   design: generated mounts × headings × models; mixed: both).
+2. Privacy first: every candidate mounted inside a private zone, or whose detect-tier view overlaps a private
+   zone by more than the tolerance, is dropped *before* the model is built.  A must-keep lock on such a
+   terminal is a conflict and raises InputError.
+3. Witness refinement loop (solver notes §4): witnesses = a grid in each required zone; solve the k-cover
+   set-cover model on them; compute the exact uncovered area by polygon overlay; add one witness inside
+   each uncovered piece; re-solve with the previous selection as a hint; stop at 0 uncovered area.  Pieces no
+   candidate can see k times are reported as infeasible (with their polygon) and excluded from the target.
+4. Certificate: status, objective, bound, gap, uncovered area per zone, privacy overlap.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import shapely
+from shapely.geometry import mapping
+from shapely.geometry.base import BaseGeometry
+
+from planner.candidates import (
+    DEFAULT_MODELS,
+    CameraModel,
+    Candidate,
+    ViewEngine,
+    design_candidates,
+    inside,
+    terminal_poses,
+)
+from planner.errors import InputError
+from planner.floor import Floor, Terminal, Zone
+from planner.geometry import EMPTY, polygon_parts, polygonal
+from planner.setcover import CoverProblem, SolveOptions, Status, lexicographic_costs, solve
+from planner.verify import AREA_TOL_M2, PRIVACY_TOL_M2, k_covered, required_region, uncovered
+
+MODES = ("reduce", "design", "mixed")
+ProgressFn = Callable[[dict], None]
+
+
+@dataclass(frozen=True)
+class PlanCosts:
+    """Per-level costs of the lexicographic objective (faces, then cameras, then changes)."""
+
+    face: int = 1  # level 1: each face-recognition terminal used
+    camera: int = 1  # level 2: each camera in the plan
+    new_install: int = 1  # level 3: each new camera
+    reaim: int = 1  # level 3: each camera turned at its mount
+
+
+@dataclass
+class PlanOptions:
+    """How to plan: mode, candidate generation, constraints' tolerances, limits and callbacks."""
+
+    mode: str = "reduce"
+    reaim_step: float | None = None  # degrees; None = keep installed poses
+    design_spacing: float = 2.0  # metres between generated mounts along walls
+    design_headings: int = 8
+    models: tuple[CameraModel, ...] = DEFAULT_MODELS
+    allow_face: bool = False
+    costs: PlanCosts = field(default_factory=PlanCosts)
+    privacy_tolerance_m2: float = PRIVACY_TOL_M2
+    area_tolerance_m2: float = AREA_TOL_M2
+    witness_spacing: float | None = None  # metres; None = automatic per zone
+    witnesses_per_zone: int = 300  # target of the automatic spacing
+    k_override: int | None = None  # plan every required zone with this k (trade-off curves)
+    max_rounds: int = 40
+    time_limit: float = 60.0
+    workers: int = 2
+    seed: int = 0
+    backend: str = "cpsat"
+    deterministic: bool = True
+    explain: bool = True
+    ppm: dict[str, float] | None = None
+    cancel: threading.Event | None = None
+    progress: ProgressFn | None = None
+
+
+@dataclass
+class Plan:
+    """An optimizer run's result: decisions, final cameras and the certificate."""
+
+    status: str
+    objective: int | None
+    bound: int
+    kept: list[str]
+    removed: list[str]
+    added: list[dict]
+    reaimed: list[dict]
+    decisions: list[dict]
+    cameras: list[dict]
+    uncovered_m2: dict[str, float]
+    privacy_overlap_m2: dict[str, float]
+    infeasible: list[dict]
+    seconds: float
+    rounds: int
+    witnesses: int
+    candidates: int
+    excluded_for_privacy: int
+    objective_levels: dict[str, int]
+    weighted_objective: int | None
+    weighted_bound: int
+    lp_bound: float | None
+    mode: str
+    k_override: int | None = None
+    explanations: dict = field(default_factory=dict)
+    uncovered_pieces: dict = field(default_factory=dict)
+
+    @property
+    def gap(self) -> float | None:
+        """Relative gap (objective - bound) / objective; 0 when provably minimal."""
+        if self.objective is None:
+            return None
+        if self.objective <= 0:
+            return 0.0
+        return max(0.0, (self.objective - self.bound) / self.objective)
+
+    @property
+    def provably_minimal(self) -> bool:
+        """True when the bound equals the objective and no coverable area is left uncovered."""
+        return self.status == "OPTIMAL" and self.objective is not None and self.bound == self.objective
+
+    def to_dict(self) -> dict:
+        """JSON-ready plan (the `plan` CLI prints this)."""
+        return {
+            "status": self.status,
+            "objective": self.objective,
+            "bound": self.bound,
+            "gap": None if self.gap is None else round(self.gap, 6),
+            "provably_minimal": self.provably_minimal,
+            "kept": self.kept,
+            "removed": self.removed,
+            "added": self.added,
+            "reaimed": self.reaimed,
+            "uncovered_m2": self.uncovered_m2,
+            "privacy_overlap_m2": self.privacy_overlap_m2,
+            "infeasible": self.infeasible,
+            "seconds": round(self.seconds, 3),
+            "certificate": {
+                "status": self.status,
+                "objective": self.objective,
+                "bound": self.bound,
+                "objective_levels": self.objective_levels,
+                "weighted_objective": self.weighted_objective,
+                "weighted_bound": self.weighted_bound,
+                "lp_bound": self.lp_bound,
+                "uncovered_m2_total": self.uncovered_m2.get("total"),
+                "privacy_overlap_m2_total": self.privacy_overlap_m2.get("total"),
+                "provably_minimal": self.provably_minimal,
+                "rounds": self.rounds,
+                "witnesses": self.witnesses,
+                "candidates": self.candidates,
+                "excluded_for_privacy": self.excluded_for_privacy,
+            },
+            "mode": self.mode,
+            "k_override": self.k_override,
+            "cameras": self.cameras,
+            "decisions": self.decisions,
+            "explanations": self.explanations,
+        }
+
+
+# ----------------------------------------------------------------------------------------------- data
+
+
+@dataclass
+class _ZoneData:
+    zone: Zone
+    k: int
+    region: BaseGeometry
+    infeasible: BaseGeometry = EMPTY
+
+
+@dataclass
+class _Model:
+    """Rows (witnesses) and columns (candidates) of the k-cover model, grown by the refinement loop."""
+
+    cands: list[Candidate]
+    zones: list[_ZoneData]
+    engine: ViewEngine
+    wx: list[float] = field(default_factory=list)
+    wy: list[float] = field(default_factory=list)
+    wzone: list[int] = field(default_factory=list)
+    demand: list[int] = field(default_factory=list)
+    columns: list[list[int]] = field(default_factory=list)
+
+    def add_witnesses(self, zi: int, xs: np.ndarray, ys: np.ndarray) -> list[int]:
+        """Append witnesses of zone `zi`, fill their matrix entries, and return their row ids."""
+        zd = self.zones[zi]
+        start = len(self.wx)
+        rows = list(range(start, start + len(xs)))
+        self.wx.extend(float(v) for v in xs)
+        self.wy.extend(float(v) for v in ys)
+        self.wzone.extend([zi] * len(xs))
+        mounts: list[set[str]] = [set() for _ in rows]
+        for j, c in enumerate(self.cands):
+            v = self.engine.view(c, zd.zone.tier)
+            if v.is_empty:
+                continue
+            minx, miny, maxx, maxy = v.bounds
+            mask = (xs >= minx) & (xs <= maxx) & (ys >= miny) & (ys <= maxy)
+            if not mask.any():
+                continue
+            idx = np.flatnonzero(mask)
+            hit = idx[shapely.contains_xy(v, xs[idx], ys[idx])]
+            for i in hit.tolist():
+                self.columns[j].append(start + i)
+                mounts[i].add(c.mount)
+        # A witness no k distinct mounts can see is left to the infeasibility analysis (demand 0).
+        self.demand.extend(zd.k if len(m) >= zd.k else 0 for m in mounts)
+        return rows
+
+
+def _grid(region: BaseGeometry, spacing: float) -> tuple[np.ndarray, np.ndarray]:
+    """Grid points (offset by half a cell) strictly inside the region, plus one point on each part's surface."""
+    minx, miny, maxx, maxy = region.bounds
+    xs = np.arange(minx + spacing / 2, maxx, spacing)
+    ys = np.arange(miny + spacing / 2, maxy, spacing)
+    gx, gy = np.meshgrid(xs, ys)
+    gx, gy = gx.ravel(), gy.ravel()
+    keep = shapely.contains_xy(region, gx, gy) if len(gx) else np.zeros(0, dtype=bool)
+    parts = polygon_parts(region)
+    px = np.array([p.representative_point().x for p in parts])
+    py = np.array([p.representative_point().y for p in parts])
+    return np.r_[gx[keep], px], np.r_[gy[keep], py]
+
+
+def _emit(options: PlanOptions, **info: object) -> None:
+    if options.progress is not None:
+        options.progress(dict(info))
+
+
+def _validate(floor: Floor, options: PlanOptions) -> None:
+    if options.mode not in MODES:
+        raise InputError(f"mode must be one of {', '.join(MODES)}, got {options.mode!r}")
+    if not isinstance(options.time_limit, int | float) or not math.isfinite(options.time_limit) \
+            or options.time_limit <= 0:
+        raise InputError(f"time limit must be a positive number of seconds, got {options.time_limit}")
+    if options.reaim_step is not None and not 0 < options.reaim_step <= 180:
+        raise InputError(f"re-aim step must be in (0, 180] degrees, got {options.reaim_step}")
+    if options.design_spacing <= 0:
+        raise InputError(f"design spacing must be positive, got {options.design_spacing}")
+    if options.design_headings < 1:
+        raise InputError(f"design headings must be at least 1, got {options.design_headings}")
+    if options.k_override is not None and options.k_override < 1:
+        raise InputError(f"k must be at least 1, got {options.k_override}")
+    if not floor.zones_of("required"):
+        raise InputError("the floor has no required zone: there is no coverage to plan")
+
+
+def _is_coverage_terminal(t: Terminal, allow_face: bool) -> bool:
+    """Cameras meet coverage; face-recognition terminals only when explicitly allowed."""
+    face = t.face_recognition or t.type == "face_terminal"
+    if t.type not in ("camera", "face_terminal"):
+        return False
+    return allow_face or not face
+
+
+# ----------------------------------------------------------------------------------------------- plan
+
+
+def plan(floor: Floor, options: PlanOptions | None = None) -> Plan:
+    """Plan the smallest set of cameras meeting every required zone of `floor`, with a certificate."""
+    options = options or PlanOptions()
+    _validate(floor, options)
+    start = time.perf_counter()
+    deadline = start + float(options.time_limit)
+    engine = ViewEngine.for_floor(floor, options.ppm)
+    private = floor.zones_of("private")
+    tol = options.privacy_tolerance_m2
+
+    def in_private(x: float, y: float) -> Zone | None:
+        return next((z for z in private if inside(z.geometry, x, y)), None)
+
+    def private_overlap(c: Candidate) -> tuple[float, str | None]:
+        v = engine.view(c, "detect")
+        worst, name = 0.0, None
+        for z in private:
+            a = v.intersection(z.geometry).area if v.intersects(z.geometry) else 0.0
+            if a > worst:
+                worst, name = a, z.name
+        return worst, name
+
+    # Candidates: installed poses (+ re-aims) and generated mounts, per the mode.
+    _emit(options, phase="candidates", seconds=time.perf_counter() - start)
+    decisions: dict[str, dict] = {}
+    cands: list[Candidate] = []
+    forced_terminal: dict[str, int] = {}
+    for t in floor.terminals:
+        zone_in = in_private(t.x, t.y)
+        if not _is_coverage_terminal(t, options.allow_face):
+            face = t.face_recognition or t.type == "face_terminal"
+            if t.locked == "keep":
+                if zone_in is not None:
+                    raise InputError(f"conflicting lock: terminal {t.id!r} is locked keep but is mounted "
+                                     f"inside private zone {zone_in.name!r}")
+                decisions[t.id] = {"id": t.id, "decision": "keep", "reason": "locked keep (not used for coverage)"}
+            elif t.locked == "remove":
+                decisions[t.id] = {"id": t.id, "decision": "remove", "reason": "locked remove"}
+            elif zone_in is not None:
+                decisions[t.id] = {"id": t.id, "decision": "remove",
+                                   "reason": f"mounted inside private zone {zone_in.name!r}"}
+            elif face:
+                decisions[t.id] = {"id": t.id, "decision": "remove",
+                                   "reason": "face recognition is not used for coverage"}
+            else:
+                decisions[t.id] = {"id": t.id, "decision": "keep",
+                                   "reason": f"{t.type} is outside the coverage model"}
+            continue
+        if t.locked == "remove":
+            decisions[t.id] = {"id": t.id, "decision": "remove", "reason": "locked remove"}
+            continue
+        if options.mode == "design" and t.locked != "keep":
+            decisions[t.id] = {"id": t.id, "decision": "remove", "reason": "design mode places new cameras"}
+            continue
+        step = options.reaim_step if t.locked != "keep" else None
+        poses = terminal_poses(t, step, len(cands))
+        cands.extend(poses)
+        if t.locked == "keep":
+            forced_terminal[t.id] = poses[0].index
+    if options.mode in ("design", "mixed"):
+        try:
+            cands.extend(design_candidates(floor, engine.occ, options.design_spacing, options.design_headings,
+                                           options.models, len(cands)))
+        except ValueError as exc:
+            raise InputError(str(exc))
+    engine.plan_radii(cands)
+
+    # Privacy first: drop every pose mounted inside a private zone or seeing into one (before the model).
+    allowed: list[Candidate] = []
+    excluded = 0
+    privacy_reason: dict[str, str] = {}
+    for c in cands:
+        z = in_private(c.x, c.y)
+        if z is not None:
+            reason = f"mounted inside private zone {z.name!r}"
+        else:
+            area, name = private_overlap(c)
+            reason = f"sees {area:.2f} m² of private zone {name!r}" if area > tol else ""
+        if reason:
+            excluded += 1
+            if c.terminal_id is not None and c.change == "keep":
+                privacy_reason[c.terminal_id] = reason
+            if c.terminal_id in forced_terminal and c.index == forced_terminal[c.terminal_id]:
+                raise InputError(f"conflicting lock: camera {c.terminal_id!r} is locked keep but {reason}")
+            continue
+        allowed.append(c)
+    # Re-index the surviving candidates as model columns.
+    cols: list[Candidate] = []
+    for c in allowed:
+        cols.append(Candidate(**{**c.__dict__, "index": len(cols)}))
+    # Views are cached by index: rebuild the engine cache keys for the new indices.
+    engine._views.clear()
+
+    # Witnesses: a grid in each required zone (inside the free space).
+    zones: list[_ZoneData] = []
+    for z in floor.zones_of("required"):
+        region = required_region(floor, z.geometry, engine.occ.free)
+        zones.append(_ZoneData(z, options.k_override or z.k, region))
+    model = _Model(cols, zones, engine, columns=[[] for _ in cols])
+    _emit(options, phase="witnesses", seconds=time.perf_counter() - start, candidates=len(cols))
+    for zi, zd in enumerate(zones):
+        if zd.region.is_empty:
+            continue
+        spacing = options.witness_spacing or min(5.0, max(0.25, math.sqrt(zd.region.area / options.witnesses_per_zone)))
+        xs, ys = _grid(zd.region, spacing)
+        model.add_witnesses(zi, xs, ys)
+
+    # Objective: lexicographic (faces, then cameras, then new installs and moves), folded to one weight.
+    costs = options.costs
+    level_face = [costs.face if c.face else 0 for c in cols]
+    level_cam = [costs.camera for _ in cols]
+    level_change = [costs.new_install if c.change == "new" else costs.reaim if c.change == "reaim" else 0
+                    for c in cols]
+    weights = lexicographic_costs([level_face, level_cam, level_change]) if cols else []
+    # One pose per physical mount.
+    by_mount: dict[str, list[int]] = {}
+    for c in cols:
+        by_mount.setdefault(c.mount, []).append(c.index)
+    groups = [g for g in by_mount.values() if len(g) > 1]
+    forced = [cols_index for cols_index, c in enumerate(cols)
+              if c.terminal_id in forced_terminal and c.change == "keep"]
+
+    # Refinement loop: solve on witnesses, measure the exact uncovered area, add witnesses, re-solve.
+    hint: list[int] | None = None
+    result = None
+    rounds = 0
+    selected: list[int] = []
+    while True:
+        rounds += 1
+        remaining = deadline - time.perf_counter()
+        cancelled = options.cancel is not None and options.cancel.is_set()
+        if rounds > 1 and (remaining <= 0.05 or cancelled or rounds > options.max_rounds):
+            break
+        problem = CoverProblem(
+            n_rows=len(model.wx), columns=model.columns, costs=weights, demand=list(model.demand),
+            forced=forced, groups=groups, hint=hint,
+        )
+        round_no = rounds
+
+        def report(incumbent: int | None, bound: int, seconds: float, _r: int = round_no) -> None:
+            _emit(options, phase="solve", round=_r, weighted_objective=incumbent, weighted_bound=bound,
+                  seconds=time.perf_counter() - start)
+
+        solve_opts = SolveOptions(
+            time_limit=max(0.2, remaining), workers=options.workers, seed=options.seed,
+            backend=options.backend, deterministic=options.deterministic, cancel=options.cancel, progress=report,
+        )
+        result = solve(problem, solve_opts)
+        if result.objective is None:
+            break
+        selected = list(result.selected)
+        hint = selected
+        # Exact check: uncovered pieces of every zone's target (zone minus proven-infeasible parts).
+        new_rows = 0
+        open_area = 0.0
+        for zi, zd in enumerate(zones):
+            target = polygonal(zd.region.difference(zd.infeasible)) if not zd.infeasible.is_empty else zd.region
+            views = [engine.view(cols[j], zd.zone.tier) for j in selected]
+            left = uncovered(target, views, zd.k)
+            for piece in polygon_parts(left):
+                if piece.area <= options.area_tolerance_m2 * 1e-3:
+                    continue
+                new_rows += _refine_piece(model, zi, piece, selected, options)
+                open_area += piece.area
+        _emit(options, phase="refine", round=rounds, uncovered_m2=open_area, new_witnesses=new_rows,
+              objective=len(selected), seconds=time.perf_counter() - start)
+        if new_rows == 0:
+            break
+
+    seconds_solve = time.perf_counter() - start
+    return _finish(floor, options, engine, cols, zones, model, result, selected, decisions, privacy_reason,
+                   rounds, excluded, weights, level_face, level_change, start, seconds_solve)
+
+
+def _refine_piece(model: _Model, zi: int, piece: BaseGeometry, selected: list[int], options: PlanOptions) -> int:
+    """Split an uncovered piece into its part no candidates can see k times (infeasible) and new witnesses."""
+    zd = model.zones[zi]
+    engine = model.engine
+    tier = zd.zone.tier
+    # Which mounts could see this piece at the zone's tier (union of their poses' views).
+    mount_views: dict[str, list[BaseGeometry]] = {}
+    for c in model.cands:
+        v = engine.view(c, tier)
+        if not v.is_empty and v.intersects(piece):
+            mount_views.setdefault(c.mount, []).append(v)
+    unions = [shapely.union_all(vs) if len(vs) > 1 else vs[0] for vs in mount_views.values()]
+    coverable = k_covered(piece, unions, zd.k)
+    dead = polygonal(piece.difference(coverable)) if not coverable.is_empty else piece
+    if dead.area > options.area_tolerance_m2 * 1e-3:
+        zd.infeasible = polygonal(shapely.union_all([zd.infeasible, dead])) if not zd.infeasible.is_empty else dead
+    added = 0
+    for part in polygon_parts(coverable):
+        if part.area <= options.area_tolerance_m2 * 1e-3:
+            continue
+        p = part.representative_point()
+        # A witness already seen k times by the selection is round-off, not a gap.
+        seen = sum(1 for j in selected if shapely.contains_xy(engine.view(model.cands[j], tier), p.x, p.y))
+        if seen >= zd.k:
+            continue
+        model.add_witnesses(zi, np.array([p.x]), np.array([p.y]))
+        added += 1
+    return added
+
+
+def _finish(floor: Floor, options: PlanOptions, engine: ViewEngine, cols: list[Candidate], zones: list[_ZoneData],
+            model: _Model, result, selected: list[int], decisions: dict[str, dict], privacy_reason: dict[str, str],
+            rounds: int, excluded: int, weights: list[int], level_face: list[int], level_change: list[int],
+            start: float, seconds_solve: float) -> Plan:
+    """Turn the final selection into decisions, final cameras and the certificate."""
+    chosen = [cols[j] for j in selected]
+    chosen_ids = {c.terminal_id: c for c in chosen if c.terminal_id is not None}
+    kept: list[str] = []
+    removed: list[str] = []
+    reaimed: list[dict] = []
+    added: list[dict] = []
+    out_decisions: list[dict] = []
+    for t in floor.terminals:
+        if t.id in decisions:
+            d = decisions[t.id]
+        elif t.id in chosen_ids:
+            c = chosen_ids[t.id]
+            if c.change == "reaim":
+                d = {"id": t.id, "decision": "reaim", "reason": "needed for coverage after turning at its mount",
+                     "heading_deg": c.heading_deg, "hfov_deg": c.hfov_deg}
+                reaimed.append({"id": t.id, "from_heading_deg": t.heading_deg, "heading_deg": c.heading_deg,
+                                "from_hfov_deg": t.hfov_deg, "hfov_deg": c.hfov_deg})
+            else:
+                reason = "locked keep" if t.locked == "keep" else "needed for coverage"
+                d = {"id": t.id, "decision": "keep", "reason": reason}
+        elif t.id in privacy_reason:
+            d = {"id": t.id, "decision": "remove", "reason": privacy_reason[t.id]}
+        else:
+            d = {"id": t.id, "decision": "remove", "reason": "not needed: the kept cameras cover its area"}
+        out_decisions.append(d)
+        (kept if d["decision"] in ("keep", "reaim") else removed).append(t.id)
+    for c in chosen:
+        if c.change == "new":
+            pose = c.pose()
+            added.append(pose)
+            out_decisions.append({"id": None, "decision": "add", "reason": "new camera needed for coverage", **pose})
+    cameras = []
+    for c in chosen:
+        entry = {"id": c.terminal_id, "change": c.change, **c.pose()}
+        cameras.append(entry)
+
+    # Certificate: exact uncovered area per zone, privacy overlap of the final cameras.
+    unc: dict[str, float] = {}
+    pieces_geo: dict[str, dict] = {}
+    infeasible: list[dict] = []
+    for zd in zones:
+        views = [engine.view(c, zd.zone.tier) for c in chosen]
+        left = uncovered(zd.region, views, zd.k)
+        unc[zd.zone.name] = round(left.area, 6)
+        if not left.is_empty:
+            pieces_geo[zd.zone.name] = mapping(left)
+        if not zd.infeasible.is_empty and zd.infeasible.area > options.area_tolerance_m2:
+            infeasible.append({"zone": zd.zone.name, "k": zd.k, "area_m2": round(zd.infeasible.area, 6),
+                               "polygon": mapping(zd.infeasible),
+                               "reason": f"no {zd.k} allowed camera poses can see this part at tier {zd.zone.tier}"})
+    unc["total"] = round(sum(v for k, v in unc.items()), 6)
+    privacy: dict[str, float] = {}
+    for z in floor.zones_of("private"):
+        privacy[z.name] = round(sum(engine.view(c, "detect").intersection(z.geometry).area for c in chosen), 6)
+    privacy["total"] = round(sum(privacy.values()), 6)
+
+    # Bound: the solver's proven bound on the folded weight, turned into a bound on the camera count.
+    if result is None or result.objective is None:
+        status = "UNKNOWN" if result is None or result.status != Status.CANCELLED else "CANCELLED"
+        objective = None
+        bound = 0
+        w_obj = None
+        w_bound = 0 if result is None else int(result.bound)
+        lp = None if result is None else result.lp_bound
+    else:
+        w_obj, w_bound, lp = int(result.objective), int(result.bound), result.lp_bound
+        objective = len(chosen)
+        open_unc = sum(
+            uncovered(polygonal(zd.region.difference(zd.infeasible)) if not zd.infeasible.is_empty else zd.region,
+                      [engine.view(c, zd.zone.tier) for c in chosen], zd.k).area for zd in zones)
+        complete = open_unc <= options.area_tolerance_m2
+        if result.status == Status.OPTIMAL and complete:
+            status = "OPTIMAL"
+            bound = objective
+        else:
+            status = "CANCELLED" if result.status == Status.CANCELLED else "FEASIBLE"
+            # With lexicographic weights w = S·(camera level) + change level, floor(B / S) bounds the count.
+            scale = _camera_scale(weights, level_face, level_change) * max(1, options.costs.camera)
+            bound = min(objective, w_bound // scale) if scale and not any(level_face) else 0
+    seconds = time.perf_counter() - start
+    plan_obj = Plan(
+        status=status, objective=objective, bound=int(bound), kept=kept, removed=removed, added=added,
+        reaimed=reaimed, decisions=out_decisions, cameras=cameras, uncovered_m2=unc, privacy_overlap_m2=privacy,
+        infeasible=infeasible, seconds=seconds, rounds=rounds, witnesses=len(model.wx), candidates=len(cols),
+        excluded_for_privacy=excluded,
+        objective_levels={"face_terminals": sum(1 for c in chosen if c.face), "cameras": len(chosen),
+                          "changes": sum(1 for c in chosen if c.change != "keep")},
+        weighted_objective=w_obj, weighted_bound=w_bound, lp_bound=lp, mode=options.mode,
+        k_override=options.k_override, uncovered_pieces=pieces_geo,
+    )
+    if options.explain and chosen:
+        from planner.explain import explain_plan
+
+        plan_obj.explanations = explain_plan(floor, engine, chosen, zones_required(zones), plan_obj.removed)
+    _emit(options, phase="done", status=status, objective=objective, bound=plan_obj.bound, seconds=seconds)
+    return plan_obj
+
+
+def zones_required(zones: list[_ZoneData]) -> list[tuple[Zone, BaseGeometry, int]]:
+    """(zone, required region, k) triples for explanations."""
+    return [(zd.zone, zd.region, zd.k) for zd in zones]
+
+
+def _camera_scale(weights: list[int], level_face: list[int], level_change: list[int]) -> int:
+    """The multiplier of the camera level inside the folded weights (0 if it cannot be isolated)."""
+    if not weights:
+        return 0
+    return max(1, sum(level_change) + 1)
