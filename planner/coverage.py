@@ -442,17 +442,19 @@ def zone_samples(region: BaseGeometry, spacing: float, inset: float) -> tuple[np
     grid = np.column_stack([gx[ins], gy[ins]])
     verts, bnd = [], []
     for ring in shapely.get_rings(shapely.get_parts(inner)):
-        c = shapely.get_coordinates(ring)[:-1]
-        verts.append(c)
-        length = ring.length
-        m = max(1, int(length // spacing))
-        d = (np.arange(m) + 0.5) * (length / m)
-        bnd.append(shapely.get_coordinates(shapely.line_interpolate_point(ring, d)))
+        c = shapely.get_coordinates(ring)
+        verts.append(c[:-1])
+        # Points along each edge, at most `spacing` apart, excluding the edge's end points.
+        a, b = c[:-1], c[1:]
+        n = np.maximum(1, np.ceil(np.hypot(*(b - a).T) / spacing).astype(int))
+        edge = np.repeat(np.arange(len(a)), n - 1)
+        frac = np.concatenate([np.arange(1, m) / m for m in n]) if len(n) else np.zeros(0)
+        bnd.append(a[edge] + frac[:, None] * (b - a)[edge])
     vert = np.vstack(verts)
     bnd_pts = np.vstack(bnd)
-    pts = np.vstack([grid, bnd_pts, vert])
-    kind = np.r_[np.full(len(grid), Witnesses.GRID), np.full(len(bnd_pts), Witnesses.BOUNDARY),
-                 np.full(len(vert), Witnesses.VERTEX)].astype(np.int8)
+    pts = np.vstack([vert, bnd_pts, grid])
+    kind = np.r_[np.full(len(vert), Witnesses.VERTEX), np.full(len(bnd_pts), Witnesses.BOUNDARY),
+                 np.full(len(grid), Witnesses.GRID)].astype(np.int8)
     _, first = np.unique(pts, axis=0, return_index=True)
     first.sort()
     return pts[first], kind[first]

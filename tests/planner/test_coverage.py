@@ -1,0 +1,226 @@
+"""Coverage engine: hand-computed areas, k-coverage, privacy, witnesses, the matrix and the CLI."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import shapely
+from shapely.geometry import Point
+
+from planner.cli import main
+from planner.coverage import (
+    CameraPose,
+    Engine,
+    coverage_matrix,
+    coverage_report,
+    private_overlap,
+    terminal_poses,
+    tier_range,
+    uncovered_pieces,
+    unique_contribution,
+    view_polygon,
+    witnesses,
+    zone_coverage,
+)
+from planner.floor import load_floor, parse_floor
+from planner.floorgen import generate_mall_floor
+from planner.geometry import ARC_STEP_DEG
+from planner.visibility import resolve_mount, sight_line_clear
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "floors"
+# An inscribed polygon with one vertex per ARC_STEP_DEG loses this fraction of a disk's area.
+ARC_LOSS = 1 - math.sin(math.radians(ARC_STEP_DEG)) / math.radians(ARC_STEP_DEG)
+
+
+def _floor(name: str):
+    return load_floor(DATA / name)
+
+
+def test_tier_ranges():
+    assert tier_range(90, 1920, "observe") == pytest.approx(15.36)
+    assert tier_range(90, 1920, "detect") == pytest.approx(38.4)
+    assert tier_range(90, 1920, "identify") == pytest.approx(3.84)
+    assert tier_range(60, 1000, "recognise") == pytest.approx(1000 / (2 * math.tan(math.radians(30)) * 125))
+    assert tier_range(360, 1920, "detect") == pytest.approx(1920 / (2 * math.pi * 25))  # fisheye model
+    assert tier_range(90, 1920, "observe", {"observe": 100.0}) == pytest.approx(9.6)
+    pose = CameraPose("m", 0, 0, 0, 90, hpx=1920, range_m=7.0)
+    assert pose.range_for("identify") == 7.0  # explicit range wins
+
+
+def test_two_rooms_by_hand():
+    floor = _floor("two_rooms.json")
+    cam = CameraPose.from_terminal(floor.terminal("cam-1"))
+    # Left room 100 m2 + the door's cone into the right room: trapezoid, widths 2 and 6 over 10 m.
+    assert view_polygon(floor, cam).area == pytest.approx(140.0, abs=1e-9)
+    intrusion = private_overlap(floor, cam)["Toilet"]
+    # The cone's upper edge y = 5 + (x-5)/5 crosses the toilet [16,20]x[6,10]: trapezoid 1.2 -> 2.0 over 4 m.
+    assert intrusion.area == pytest.approx(6.4, abs=1e-9)
+    assert intrusion.bounds == pytest.approx((16, 6, 20, 8))
+    assert uncovered_pieces(floor, [cam])["Left room"].is_empty
+    assert uncovered_pieces(floor, [])["Left room"].area == pytest.approx(100)
+
+
+def test_door_closed_blocks_the_view():
+    obj = json.loads((DATA / "two_rooms.json").read_text())
+    obj["features"] = [f for f in obj["features"] if f["properties"]["kind"] != "opening"]
+    floor = parse_floor(obj)
+    cam = CameraPose.from_terminal(floor.terminal("cam-1"))
+    assert view_polygon(floor, cam).area == pytest.approx(100.0, abs=1e-9)
+    assert private_overlap(floor, cam)["Toilet"].is_empty
+
+
+def test_glass_wall_and_pillar_shadow():
+    floor = _floor("glass_pillar.json")
+    dome = CameraPose.from_terminal(floor.terminal("dome"))
+    # Shadow of the pillar [4,6]^2 seen from (1,5): (4,4),(16,0),(20,0),(20,10),(16,10),(4,6) = 112 m2.
+    assert view_polygon(floor, dome).area == pytest.approx(200 - 112, abs=1e-9)
+    zc = zone_coverage(floor, [dome])["Floor"]
+    assert zc.area_m2 == pytest.approx(196)  # the pillar is not floor area
+    assert zc.covered_m2 == pytest.approx(88, abs=1e-9)
+    assert zc.uncovered_m2 == pytest.approx(108, abs=1e-9)
+    obj = json.loads((DATA / "glass_pillar.json").read_text())
+    obj["features"][1]["properties"]["see_through"] = False
+    opaque = parse_floor(obj)
+    # Opaque partition at x=10: only x<10 minus the shadow part left of it (rays hit y=0/10 at x=16).
+    shadow_left = 0.5 * (2 + 6) * 6 - 4  # wedge 2 m wide at x=4, 6 m at x=10, minus the pillar
+    assert view_polygon(opaque, CameraPose.from_terminal(opaque.terminal("dome"))).area == pytest.approx(
+        100 - 4 - shadow_left, abs=1e-9)
+
+
+def test_fov_sector_and_range_area():
+    floor = _floor("glass_pillar.json")
+    pose = CameraPose("m", 15.0, 5.0, 0.0, 90.0, range_m=4.0)
+    expected = math.pi * 16 / 4 * (1 - ARC_LOSS)
+    assert view_polygon(floor, pose).area == pytest.approx(expected, rel=1e-9)
+    full = CameraPose("m", 15.0, 5.0, 0.0, 360.0, range_m=4.0)
+    assert view_polygon(floor, full).area == pytest.approx(math.pi * 16 * (1 - ARC_LOSS), rel=1e-9)
+
+
+def test_blind_zone_under_the_camera():
+    floor = _floor("glass_pillar.json")
+    pose = CameraPose("m", 15.0, 5.0, 0.0, 360.0, range_m=4.5, height_m=3.0, tilt_deg=30.0)
+    assert pose.blind_radius() == 0.0  # a fisheye dome sees straight down
+    narrow = CameraPose("m", 15.0, 5.0, 0.0, 90.0, range_m=4.5, height_m=3.0, tilt_deg=30.0)
+    assert narrow.blind_radius() == pytest.approx(3.0 / math.tan(math.radians(30 + math.degrees(math.atan(9 / 16)))))
+    with_blind = view_polygon(floor, narrow, blind_zone=True).area
+    without = view_polygon(floor, narrow).area
+    r = narrow.blind_radius()
+    assert without - with_blind == pytest.approx(math.pi * r * r / 4, rel=1e-4)
+
+
+def test_k2_coverage_and_unique_contribution():
+    floor = _floor("k2_room.json")
+    poses = terminal_poses(floor)
+    quarter = math.pi * 25 / 4 * (1 - ARC_LOSS)
+    zc = zone_coverage(floor, poses)["Hall"]
+    assert zc.k == 2 and zc.area_m2 == pytest.approx(100)
+    assert zc.covered_m2 == pytest.approx(quarter, rel=1e-6)
+    assert zc.uncovered_m2 == pytest.approx(100 - quarter, rel=1e-6)
+    a, b = unique_contribution(floor, poses)
+    assert a == pytest.approx(100 - quarter, rel=1e-6) and b == pytest.approx(0, abs=1e-9)
+
+
+def test_k2_lens_of_two_disks():
+    obj = json.loads((DATA / "k2_room.json").read_text())
+    obj["features"][0]["geometry"]["coordinates"] = [[[-50, -50], [50, -50], [50, 50], [-50, 50], [-50, -50]]]
+    obj["features"][1]["geometry"]["coordinates"] = [[[-50, -50], [50, -50], [50, 50], [-50, 50], [-50, -50]]]
+    floor = parse_floor(obj)
+    r, d = 5.0, 6.0
+    poses = [CameraPose("a", 0, 0, 0, 360, range_m=r), CameraPose("b", d, 0, 0, 360, range_m=r),
+             CameraPose("c", 40, 40, 0, 360, range_m=r)]
+    lens = 2 * r * r * math.acos(d / (2 * r)) - (d / 2) * math.sqrt(4 * r * r - d * d)
+    assert zone_coverage(floor, poses)["Hall"].covered_m2 == pytest.approx(lens, rel=1e-4)
+
+
+def test_privacy_inside_and_report():
+    floor = _floor("two_rooms.json")
+    eng = Engine(floor)
+    assert eng.inside_private(18, 8) == ["Toilet"]
+    assert eng.inside_private(16, 8) == []  # on the boundary: not inside
+    report = coverage_report(floor)
+    cam = report["terminals"]["cam-1"]
+    assert cam["view_m2"] == 140.0 and cam["private_overlap_m2"] == {"Toilet": 6.4}
+    assert cam["inside_private"] is False and cam["forbidden"] is True
+    assert report["zones"]["Left room"] == {"k": 1, "tier": "detect", "area_m2": 100.0, "covered_m2": 100.0,
+                                            "uncovered_m2": 0.0}
+
+
+def test_cli_prints_the_contract(capsys, tmp_path):
+    assert main(["coverage", str(DATA / "two_rooms.json")]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["terminals"]["cam-1"]["view_m2"] == 140.0
+    assert out["terminals"]["cam-1"]["private_overlap_m2"]["Toilet"] == 6.4
+    assert out["zones"]["Left room"]["uncovered_m2"] == 0.0
+
+
+def test_cli_bad_input_is_one_line(capsys, tmp_path):
+    obj = json.loads((DATA / "two_rooms.json").read_text())
+    obj["features"][5]["properties"]["hfov_deg"] = 400
+    bad = tmp_path / "bad.geojson"
+    bad.write_text(json.dumps(obj))
+    assert main(["coverage", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "feature 5 (terminal 'cam-1')" in err and "hfov_deg" in err
+
+
+def test_witnesses_of_a_square_zone():
+    floor = _floor("k2_room.json")
+    w = witnesses(floor, spacing=1.0)
+    grid = w.xy[w.kind == w.GRID]
+    assert len(grid) == 100 and grid.min() == pytest.approx(0.5) and grid.max() == pytest.approx(9.5)
+    verts = w.xy[w.kind == w.VERTEX]
+    assert sorted(map(tuple, np.round(verts, 6))) == [(0.001, 0.001), (0.001, 9.999), (9.999, 0.001),
+                                                       (9.999, 9.999)]
+    assert (w.kind == w.BOUNDARY).sum() == 4 * 9  # each 9.998 m edge cut into 10 pieces
+    assert shapely.contains_xy(floor.zones[0].geometry, w.xy[:, 0], w.xy[:, 1]).all()
+    assert set(w.k) == {2} and w.tier_name(0) == "observe" and w.zone_names == ["Hall"]
+    more = w.extended([(5.2, 5.2)], "Hall", floor)
+    assert len(more) == len(w) + 1 and more.kind[-1] == w.ADDED and more.k[-1] == 2
+
+
+def test_matrix_agrees_with_polygons_and_sight_lines():
+    floor = parse_floor(generate_mall_floor(5, 150))
+    eng = Engine(floor)
+    wits = eng.witnesses(spacing=2.0)
+    rng = np.random.default_rng(11)
+    minx, miny, maxx, maxy = floor.bounds
+    poses = []
+    for i in range(12):
+        x, y = rng.uniform(minx, maxx), rng.uniform(miny, maxy)
+        poses += [CameraPose(f"m{i}", x, y, h, 90.0, hpx=1280) for h in (0.0, 120.0, 240.0)]
+    poses.append(CameraPose("dome", *floor.terminals[0].geometry.coords[0], 0.0, 360.0, hpx=1920))
+    matrix = coverage_matrix(eng, poses, wits)
+    assert matrix.nnz > 0
+    cols = matrix.columns()
+    assert sum(len(c) for c in cols) == matrix.nnz
+    far = 0
+    for i, pose in enumerate(poses):
+        row = set(matrix.row(i).tolist())
+        q = resolve_mount(eng.occ, pose.x, pose.y, pose.heading_deg)
+        for tier_id in np.unique(wits.tier):
+            tier = wits.tier_name(int(np.flatnonzero(wits.tier == tier_id)[0]))
+            view = eng.view_polygon(pose, tier)
+            idx = np.flatnonzero(wits.tier == tier_id)
+            inside = shapely.intersects_xy(view, wits.xy[idx, 0], wits.xy[idx, 1]) if not view.is_empty else \
+                np.zeros(len(idx), bool)
+            for j, ins in zip(idx, inside, strict=True):
+                if ins != (j in row):
+                    # Only the polygonised range arc may disagree, within its sagitta.
+                    assert view.boundary.distance(Point(wits.xy[j])) < 1e-4
+                    far += 1
+                if j in row and q is not None:
+                    assert sight_line_clear(eng.occ, q[0], q[1], *wits.xy[j])
+    assert far <= 2
+
+
+def test_pose_validation():
+    from planner.errors import InputError
+
+    with pytest.raises(InputError, match="range_m or hpx"):
+        CameraPose("x", 0, 0, 0, 90)
+    with pytest.raises(InputError, match="hfov_deg"):
+        CameraPose("x", 0, 0, 0, 0, range_m=3)
