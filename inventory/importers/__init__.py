@@ -185,9 +185,11 @@ def import_path(
         obj = load_json(data, path.name)
         if wrld.is_main(obj):
             files = {path.name: data}
+            folder = path.parent.resolve()
             for lv in obj["levels"]:
-                sibling = path.parent / str(lv["filename"])
-                if sibling.is_file():
+                sibling = (path.parent / str(lv["filename"])).resolve()
+                # Only files beside main.json: a level "filename" must not reach elsewhere on disk.
+                if sibling.is_file() and sibling.is_relative_to(folder):
                     files[posixpath.normpath(str(lv["filename"]))] = read_file(sibling, limits)
             return import_files(files, path.name, format="wrld", options=options, limits=limits)
     return import_bytes(data, path.name, format=format, options=options, limits=limits)

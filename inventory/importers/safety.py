@@ -11,7 +11,6 @@ import io
 import json
 import posixpath
 import stat
-import warnings
 import zipfile
 import zlib
 from pathlib import Path
@@ -125,26 +124,26 @@ def read_zip(data: bytes, where: str, limits: Limits) -> dict[str, bytes]:
 
 def open_image(data: bytes, where: str, limits: Limits) -> Image.Image:
     """Decode an image fully, refusing decompression bombs and truncated or unreadable files."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            im = Image.open(io.BytesIO(data))
-            w, h = im.size
-            if w * h > limits.max_image_pixels:
-                raise ImportFailed(
-                    f"image is {w}x{h} = {w * h / 1e6:.0f} Mpixel, above the "
-                    f"{limits.max_image_pixels / 1e6:.0f} Mpixel limit (decompression bomb?)",
-                    where=where,
-                )
-            im.load()
-        except ImportFailed:
-            raise
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise ImportFailed(f"image too large to decode safely, decompression bomb? ({exc})", where=where) from exc
-        except UnidentifiedImageError as exc:
-            raise ImportFailed("not a readable PNG or JPEG image", where=where) from exc
-        except (OSError, SyntaxError, ValueError, EOFError) as exc:
-            raise ImportFailed(f"corrupt or truncated image ({exc})", where=where) from exc
+    # Our own pixel limit is checked from the header before decoding; no global Pillow state is changed,
+    # so concurrent uploads in one process cannot interfere.
+    try:
+        im = Image.open(io.BytesIO(data))
+        w, h = im.size
+        if w * h > limits.max_image_pixels:
+            raise ImportFailed(
+                f"image is {w}x{h} = {w * h / 1e6:.0f} Mpixel, above the "
+                f"{limits.max_image_pixels / 1e6:.0f} Mpixel limit (decompression bomb?)",
+                where=where,
+            )
+        im.load()
+    except ImportFailed:
+        raise
+    except Image.DecompressionBombError as exc:
+        raise ImportFailed(f"image too large to decode safely, decompression bomb? ({exc})", where=where) from exc
+    except UnidentifiedImageError as exc:
+        raise ImportFailed("not a readable PNG or JPEG image", where=where) from exc
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise ImportFailed(f"corrupt or truncated image ({exc})", where=where) from exc
     return im
 
 

@@ -212,6 +212,12 @@ def test_private_mapping_is_reported(venue) -> None:
     assert venue.dropped["venue"] == 1 and venue.dropped["fixture (flat)"] == 1
 
 
+def test_unpacked_directory_imports_the_same(venue, tmp_path: Path) -> None:
+    with zipfile.ZipFile(ARCHIVE) as zf:
+        zf.extractall(tmp_path / "pool")
+    assert import_path(tmp_path / "pool").to_json() == venue.to_json()
+
+
 def test_user_can_override_a_category() -> None:
     r = import_bytes(_zip(build_imdf()), "pool.zip", options=ImportOptions(category_map={"fitnessroom": "required"}))
     gym = next(f for f in r.levels[1].floor["features"] if f["properties"].get("name") == "Gym")

@@ -192,3 +192,13 @@ def test_level_without_outline_is_refused() -> None:
     # A "building outline" at lon/lat 0..1 next to Dundee spans thousands of km: refused, not mis-scaled.
     with pytest.raises(ImportFailed, match="spans more than"):
         import_bytes(_level_with(drop_outline), "level5.geojson")
+
+
+def test_level_filename_cannot_leave_the_folder(tmp_path: Path) -> None:
+    outside = tmp_path / "secret.geojson"
+    shutil.copy(LEVEL_FILES["Fifth Floor"], outside)
+    (tmp_path / "bld").mkdir()
+    main = dict(MAIN, levels=[dict(MAIN["levels"][0], filename="../secret.geojson")])
+    (tmp_path / "bld" / "main.json").write_text(json.dumps(main))
+    with pytest.raises(ImportFailed, match=r"main\.json: level 'Ground Floor' file '\.\./secret\.geojson' is missing"):
+        import_path(tmp_path / "bld" / "main.json")
