@@ -224,3 +224,32 @@ def test_pose_validation():
         CameraPose("x", 0, 0, 0, 90)
     with pytest.raises(InputError, match="hfov_deg"):
         CameraPose("x", 0, 0, 0, 0, range_m=3)
+
+
+def test_overlays_geojson_and_png(tmp_path):
+    from planner.overlays import coverage_overlays, render_png, write_geojson
+
+    floor = _floor("two_rooms.json")
+    fc = coverage_overlays(floor)
+    by_layer: dict[str, list] = {}
+    for f in fc["features"]:
+        by_layer.setdefault(f["properties"]["layer"], []).append(f)
+    assert by_layer["view"][0]["properties"] == {"layer": "view", "terminal": "cam-1", "heading_deg": 0.0,
+                                                 "view_m2": 140.0, "forbidden": True}
+    (intrusion,) = by_layer["private_intrusion"]
+    assert intrusion["properties"]["zone"] == "Toilet" and intrusion["properties"]["area_m2"] == 6.4
+    assert shapely.geometry.shape(intrusion["geometry"]).area == pytest.approx(6.4)
+    (heat,) = by_layer["heat"]
+    assert heat["properties"]["count"] == 1 and heat["properties"]["area_m2"] == 140.0
+    assert "uncovered" not in by_layer
+    k2 = coverage_overlays(_floor("k2_room.json"))
+    counts = {f["properties"]["count"]: f["properties"]["area_m2"] for f in k2["features"]
+              if f["properties"]["layer"] == "heat"}
+    quarter = math.pi * 25 / 4 * (1 - ARC_LOSS)
+    assert counts[2] == pytest.approx(quarter, abs=1e-6) and counts[1] == pytest.approx(100 - quarter, abs=1e-6)
+    assert sum(f["properties"]["area_m2"] for f in k2["features"] if f["properties"]["layer"] == "uncovered") == \
+        pytest.approx(100 - quarter, abs=1e-6)
+    write_geojson(fc, tmp_path / "o.geojson")
+    assert json.loads((tmp_path / "o.geojson").read_text()) == fc
+    render_png(floor, tmp_path / "o.png", overlays=fc, dpi=40)
+    assert (tmp_path / "o.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
