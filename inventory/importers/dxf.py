@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import math
 import re
+import struct
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -70,10 +71,18 @@ def _read(data: bytes, where: str) -> Any:
         # ezdxf recovers what it can from a cut-off file; a plan missing its end is refused instead.
         raise ImportFailed("truncated DXF (no EOF marker at the end)", where=where)
     try:
-        doc, auditor = recover.read(io.BytesIO(data))
+        if data.startswith(b"AutoCAD Binary DXF"):
+            # ezdxf's recover mode reads text only; binary DXF goes through the binary tag loader.
+            from ezdxf.document import Drawing
+            from ezdxf.lldxf.tagger import binary_tags_loader
+
+            doc = Drawing.load(binary_tags_loader(data, errors="surrogateescape"))
+            auditor = doc.audit()
+        else:
+            doc, auditor = recover.read(io.BytesIO(data))
     except ezdxf.DXFStructureError as exc:
         raise ImportFailed(f"corrupt or truncated DXF ({exc})", where=where) from exc
-    except (ValueError, TypeError, UnicodeDecodeError, IndexError, KeyError, EOFError, OSError) as exc:
+    except (ValueError, TypeError, UnicodeDecodeError, IndexError, KeyError, EOFError, OSError, struct.error) as exc:
         raise ImportFailed(f"unreadable DXF ({type(exc).__name__}: {exc})", where=where) from exc
     if auditor.has_errors:
         bad = "; ".join(str(e.message) for e in auditor.errors[:3])

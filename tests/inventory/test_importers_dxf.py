@@ -123,6 +123,17 @@ def test_door_runs_along_the_wall_from_hinge(imported) -> None:
     assert spans == [(1.0, 1.9), (5.0, 5.9)]
 
 
+def test_binary_dxf_reads_like_ascii(imported, tmp_path: Path) -> None:
+    path = tmp_path / "gym.dxf"
+    gym_plan().saveas(path, fmt="bin")
+    data = path.read_bytes()
+    assert data.startswith(b"AutoCAD Binary DXF")
+    r = import_bytes(data, "gym.dxf", options=ImportOptions(render_background=False))
+    assert r.levels[0].floor == imported.levels[0].floor
+    with pytest.raises(ImportFailed, match=r"gym\.dxf: truncated DXF"):
+        import_bytes(data[:-200], "gym.dxf")
+
+
 @pytest.mark.parametrize(("insunits", "scale"), [(6, 0.001), (5, 0.1), (1, 1 / 25.4)])
 def test_other_units_give_the_same_metres(insunits: int, scale: float, imported) -> None:
     r = import_bytes(_bytes(gym_plan(insunits, scale)), "gym.dxf", options=ImportOptions(render_background=False))
