@@ -215,9 +215,8 @@ def _convert_level(
         category = str(props.get("category") or "unspecified")
         uname = _label(props.get("name"), language)
         kind, use, reason = zone_for_category(category, uname, options.category_map)
-        mapping[(f"unit {category}" + (" (by name)" if reason == "name" else ""), kind)] = (
-            mapping.get((f"unit {category}" + (" (by name)" if reason == "name" else ""), kind), 0) + 1
-        )
+        key = (f"unit {category}" + (" (by name)" if reason == "name" else ""), kind)
+        mapping[key] = mapping.get(key, 0) + 1
         parts = polys(u)
         src = f"imdf:{u['id']}"
         if kind == "ignore":
@@ -242,9 +241,8 @@ def _convert_level(
         for ln in lines(g):
             door_feats.append(feature(ln, kind="opening", source=f"imdf:{o['id']}"))
             cut_lines.append(ln)
-        mapping[(f"opening {o['properties'].get('category') or 'unspecified'}", "opening")] = (
-            mapping.get((f"opening {o['properties'].get('category') or 'unspecified'}", "opening"), 0) + 1
-        )
+        key = (f"opening {o['properties'].get('category') or 'unspecified'}", "opening")
+        mapping[key] = mapping.get(key, 0) + 1
 
     walls = _boundary_walls(rooms, cut_lines) + walls
     for x in fixtures:

@@ -24,10 +24,6 @@ from inventory.importers.zones import private_use, unique_name
 name = "wrld"
 extensions = (".json", ".geojson", ".zip")
 
-WRLD_TYPES = {
-    "building_outline", "wall", "window", "door", "room", "bathroom", "stairs", "elevator",
-    "inaccessible_space", "floor_opening", "no_geometry", "escalator", "railing", "area",
-}
 _GENERAL_USE = {"stairs": "stair", "elevator": "lift", "escalator": "escalator", "floor_opening": "void"}
 
 
@@ -37,7 +33,8 @@ def is_level_collection(obj: Any) -> bool:
         return False
     feats = obj.get("features") or []
     types = {(f.get("properties") or {}).get("type") for f in feats if isinstance(f, dict)}
-    return bool(feats) and "building_outline" in types and types <= WRLD_TYPES | {None}
+    # Unknown types are tolerated (dropped and reported); the building outline is what marks a WRLD level.
+    return bool(feats) and "building_outline" in types
 
 
 def is_main(obj: Any) -> bool:
@@ -177,7 +174,8 @@ def _convert_level(
             kind = "private" if use else "general"
             use = use or _GENERAL_USE.get(typ)
             zname = unique_name(pname or typ.replace("_", " ").capitalize(), taken, fid)
-            note(f"{typ}{' (name: ' + use + ')' if kind == 'private' and typ != 'bathroom' else ''}", f"zone {kind}")
+            by_name = kind == "private" and typ != "bathroom"
+            note(f"{typ} (by name)" if by_name else typ, f"zone {kind}")
             parts = polys(where, g)
             for j, p in enumerate(parts):
                 pname_j = zname if j == 0 else unique_name(f"{zname} part {j + 1}", taken, fid)

@@ -64,11 +64,13 @@ def _bytes(doc: ezdxf.document.Drawing) -> bytes:
 
 @pytest.fixture(scope="module")
 def plan_bytes() -> bytes:
+    """The gym plan as ASCII DXF bytes."""
     return _bytes(gym_plan())
 
 
 @pytest.fixture(scope="module")
 def imported(plan_bytes: bytes):
+    """The gym plan imported once, without a background."""
     return import_bytes(plan_bytes, "gym.dxf", options=ImportOptions(render_background=False))
 
 

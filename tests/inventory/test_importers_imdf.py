@@ -148,6 +148,7 @@ def _zip(files: dict[str, bytes], drop: tuple[str, ...] = ()) -> bytes:
 
 @pytest.fixture(scope="module")
 def venue():
+    """The committed archive imported once."""
     return import_path(ARCHIVE)
 
 
