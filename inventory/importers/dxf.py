@@ -13,6 +13,7 @@ from typing import Any
 
 import shapely
 from ezdxf import bbox
+from ezdxf.lldxf.const import DXFError
 from shapely.geometry import LineString, Point, Polygon
 
 from inventory.importers.base import Background, ImportFailed, ImportOptions, ImportResult, Level, Limits
@@ -131,7 +132,7 @@ def _walk(msp: Any, limits: Limits, where: str) -> Iterator[tuple[Any, str, int]
                 for ins in inserts:
                     for sub in ins.virtual_entities():
                         yield from expand(sub, eff, group, depth + 1)
-            except (ValueError, ZeroDivisionError, ArithmeticError) as exc:
+            except (ValueError, ZeroDivisionError, ArithmeticError, KeyError, DXFError) as exc:
                 raise ImportFailed(f"cannot expand block {entity.dxf.get('name')!r} ({exc})",
                                    where=f"{where}: layer {eff}") from exc
         else:
