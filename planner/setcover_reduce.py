@@ -160,7 +160,7 @@ def reduce_problem(core: Core, forced: list[int], *, full: bool, time_cap: float
     for j in forced:
         state.force_col(j)
     infeasible: list[int] = []
-    for _ in range(50):
+    for _round in range(50):
         changed = False
         # A row needs at least its demand in candidates from distinct groups; exactly that many forces them all.
         to_force: list[int] = []
@@ -184,8 +184,8 @@ def reduce_problem(core: Core, forced: list[int], *, full: bool, time_cap: float
             if not state.col_rows[j]:
                 state.drop_col(j)
         changed |= _dominated_rows(state, deadline, stats)
-        changed |= _dominated_columns(state, deadline, stats)
         changed |= _cost_dominated_columns(state, deadline, stats)
+        changed |= _dominated_columns(state, deadline, stats)
         if not changed:
             break
     stats.forced_columns = len(state.fixed)
@@ -238,9 +238,10 @@ def _dominated_columns(state: _State, deadline: float, stats: ReductionStats) ->
     changed = False
     costs = state.core.costs
     group_of = state.core.group_of
-    order = sorted(
-        np.flatnonzero(state.col_alive).tolist(), key=lambda c: (-int(costs[c]), len(state.col_rows[c]), c)
-    )
+    alive_cols = np.flatnonzero(state.col_alive)
+    sizes = np.zeros(state.core.n_cols, dtype=np.int64)
+    sizes[alive_cols] = [len(state.col_rows[c]) for c in alive_cols.tolist()]
+    order = sorted(alive_cols.tolist(), key=lambda c: (-int(costs[c]), int(sizes[c]), c))
     for step, c in enumerate(order):
         if step % 64 == 0 and time.perf_counter() > deadline:
             stats.capped = True
@@ -249,16 +250,15 @@ def _dominated_columns(state: _State, deadline: float, stats: ReductionStats) ->
         if not state.col_alive[c] or not rows_c or not _replaceable(state, c):
             continue
         pivot = min(rows_c, key=lambda r: len(state.row_cols[r]))
+        cands = np.fromiter(state.row_cols[pivot], dtype=np.int64)
         g = int(group_of[c])
-        for d in state.row_cols[pivot]:
-            if d == c or costs[d] > costs[c]:
-                continue
-            gd = int(group_of[d])
-            if gd >= 0 and gd != g:
-                continue
-            rows_d = state.col_rows[d]
-            if len(rows_d) >= len(rows_c) and rows_c <= rows_d:
+        # Cheap numeric filters first; the set inclusion test runs on the few survivors.
+        keep = (cands != c) & (costs[cands] <= costs[c]) & (sizes[cands] >= len(rows_c))
+        keep &= (group_of[cands] < 0) | (group_of[cands] == g)
+        for d in cands[keep].tolist():
+            if rows_c <= state.col_rows[d]:
                 state.drop_col(c)
+                sizes[c] = 0
                 changed = True
                 break
     return changed
@@ -268,41 +268,48 @@ def _cost_dominated_columns(state: _State, deadline: float, stats: ReductionStat
     """Drop column c when the cheapest other ungrouped columns of its rows together cost no more than c."""
     costs = state.core.costs
     group_of = state.core.group_of
-    alive_rows = np.flatnonzero(state.row_alive).tolist()
-    best1: dict[int, tuple[int, int]] = {}
-    best2: dict[int, int] = {}
+    alive = state.col_alive
     big = np.iinfo(np.int64).max // 4
-    for r in alive_rows:
-        b1, a1, b2 = big, -1, big
+    # Per row: cheapest and second cheapest ungrouped columns, refreshed when one of them is removed.
+    best: dict[int, tuple[int, int, int, int]] = {}
+
+    def cheapest(r: int) -> tuple[int, int, int, int]:
+        b1, a1, b2, a2 = big, -1, big, -1
         for d in state.row_cols[r]:
             if group_of[d] >= 0:
                 continue
             cd = int(costs[d])
-            if cd < b1:
-                b1, a1, b2 = cd, d, b1
-            elif cd < b2:
-                b2 = cd
-        best1[r] = (b1, a1)
-        best2[r] = b2
+            if cd < b1 or (cd == b1 and d < a1):
+                b1, a1, b2, a2 = cd, d, b1, a1
+            elif cd < b2 or (cd == b2 and d < a2):
+                b2, a2 = cd, d
+        best[r] = (b1, a1, b2, a2)
+        return best[r]
+
     changed = False
-    dirty: set[int] = set()
-    for step, c in enumerate(np.flatnonzero(state.col_alive).tolist()):
+    for step, c in enumerate(np.flatnonzero(alive).tolist()):
         if step % 256 == 0 and time.perf_counter() > deadline:
             stats.capped = True
             break
         rows_c = state.col_rows[c]
-        if not rows_c or not _replaceable(state, c) or not dirty.isdisjoint(rows_c):
+        if not rows_c or not _replaceable(state, c):
             continue
         total = 0
         limit = int(costs[c])
         for r in rows_c:
-            b1, a1 = best1[r]
-            total += best2[r] if a1 == c else b1
+            entry = best.get(r)
+            if (
+                entry is None
+                or (entry[1] >= 0 and not alive[entry[1]])
+                or (entry[3] >= 0 and not alive[entry[3]])
+            ):
+                entry = cheapest(r)
+            b1, a1, b2, _ = entry
+            total += b2 if a1 == c else b1
             if total > limit:
                 break
         if total <= limit:
             state.drop_col(c)
-            dirty.update(rows_c)
             changed = True
     return changed
 

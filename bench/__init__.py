@@ -1,0 +1,1 @@
+"""Benchmarks: one module per suite, each runnable with `python -m bench.<name>`."""
