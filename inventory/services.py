@@ -20,6 +20,7 @@ from inventory.fields import (
     ZONE_FIELDS,
     ValidationError,
     clean,
+    clean_value,
 )
 from inventory.models import CameraModel, Floor, Terminal, Venue, Zone
 
@@ -327,3 +328,73 @@ def _require_model_owner(user: User, model: CameraModel) -> None:
 def _check_fov_range(values: Mapping[str, Any]) -> None:
     if values["hfov_min_deg"] > values["hfov_max_deg"]:
         raise ValidationError("hfov_min_deg", "must not exceed the maximum field of view")
+
+
+# ---------------------------------------------------------------- bulk terminal import (CSV)
+
+
+class TerminalImportRow:
+    """What importing one validated row does: create, update (with the changed fields) or nothing."""
+
+    def __init__(self, row: int, code: str, values: dict[str, Any], terminal: Terminal | None) -> None:
+        self.row = row
+        self.code = code
+        self.values = values
+        self.terminal = terminal
+        self.errors: list[ValidationError] = []
+        self.changes: dict[str, tuple[Any, Any]] = {}
+        if terminal is None:
+            self.action = "create"
+        else:
+            self.changes = {name: (getattr(terminal, name), value) for name, value in values.items()
+                            if getattr(terminal, name) != value}
+            self.action = "update" if self.changes else "unchanged"
+
+
+def plan_terminal_import(user: User, floor: Floor, rows: list[tuple[int, dict[str, Any]]]) -> list[TerminalImportRow]:
+    """Match cleaned CSV rows to the floor's terminals by code and check serials against the whole venue."""
+    _require(can_edit_inventory(user, floor.venue.organisation_id))
+    existing = {t.code: t for t in db.session.scalars(sa.select(Terminal).where(Terminal.floor_id == floor.id))}
+    plan = [TerminalImportRow(number, values["code"], values, existing.get(values["code"]))
+            for number, values in rows]
+    # Serials must be unique in the venue after the import: rows updated here give up their old serial.
+    updated_ids = {item.terminal.id for item in plan if item.terminal is not None}
+    holders = db.session.execute(
+        sa.select(Terminal.id, Terminal.serial, Terminal.code, Floor.name).join(Floor, Terminal.floor_id == Floor.id)
+        .where(Terminal.venue_id == floor.venue_id, Terminal.serial.is_not(None)))
+    kept = {serial: (code, floor_name) for terminal_id, serial, code, floor_name in holders
+            if terminal_id not in updated_ids}
+    for item in plan:
+        serial = item.values.get("serial")
+        if serial and serial in kept:
+            code, floor_name = kept[serial]
+            item.errors.append(ValidationError(
+                "serial", f"serial '{serial}' is already used in this venue by {code} ({floor_name})", row=item.row))
+    return plan
+
+
+def apply_terminal_import(user: User, floor: Floor, plan: list[TerminalImportRow]) -> dict[str, int]:
+    """Write a checked import plan in the caller's transaction; unchanged rows are not touched."""
+    _require(can_edit_inventory(user, floor.venue.organisation_id))
+    if any(item.errors for item in plan):
+        raise ValidationError(None, "the import has errors; nothing was written")
+    updates = [item for item in plan if item.action == "update"]
+    # A serial moving to another row of this import would clash mid-flush: free the old holders first.
+    incoming = {item.values["serial"] for item in plan if item.values.get("serial")
+                and (item.action == "create" or "serial" in item.changes)}
+    movers = [item.terminal for item in updates
+              if item.terminal is not None and "serial" in item.changes and item.terminal.serial in incoming]
+    if movers:
+        for terminal in movers:
+            terminal.serial = None
+        db.session.flush()
+    for item in updates:
+        _apply(item.terminal, {name: new for name, (_old, new) in item.changes.items()})
+    for item in plan:
+        if item.action == "create":
+            values = {f.name: item.values[f.name] if f.name in item.values else clean_value(f, None)
+                      for f in TERMINAL_FIELDS}
+            db.session.add(_apply(Terminal(floor=floor, venue_id=floor.venue_id), values))
+    db.session.flush()
+    counts = Counter(item.action for item in plan)
+    return {"created": counts["create"], "updated": counts["update"], "unchanged": counts["unchanged"]}
