@@ -44,7 +44,7 @@ from planner.geometry import (
 
 OPENING_TOL = 0.01
 _ANGLE_MERGE = 1e-12
-_CHUNK = 1 << 20  # ray x segment cells per numpy block (~8 MB per float array)
+_CHUNK = 4096  # ray x segment cells per numpy block: temporaries stay in L1/L2 cache
 
 
 class Occluders:
@@ -56,6 +56,9 @@ class Occluders:
         shapely.prepare(self.free)
         self._lines = shapely.linestrings(self.segments.reshape(-1, 2, 2)) if len(self.segments) else np.array([])
         self.tree = shapely.STRtree(self._lines)
+        # Distinct end points and, per segment, the ids of its two ends (no np.unique per query).
+        self.vertices, inv = np.unique(self.segments.reshape(-1, 2), axis=0, return_inverse=True)
+        self.seg_vertex = inv.reshape(-1, 2)
         minx, miny, maxx, maxy = free.bounds if not free.is_empty else (0.0, 0.0, 0.0, 0.0)
         if len(self.segments):
             minx = min(minx, self.segments[:, [0, 2]].min())
@@ -102,10 +105,13 @@ class Occluders:
 
     def near(self, x: float, y: float, radius: float) -> np.ndarray:
         """Segments within ``radius`` of (x, y)."""
+        return self.segments[self.near_ids(x, y, radius)]
+
+    def near_ids(self, x: float, y: float, radius: float) -> np.ndarray:
+        """Indices of the segments within ``radius`` of (x, y), sorted."""
         if not len(self.segments):
-            return self.segments
-        idx = self.tree.query(Point(x, y), predicate="dwithin", distance=radius)
-        return self.segments[np.sort(idx)]
+            return np.zeros(0, dtype=np.int64)
+        return np.sort(self.tree.query(Point(x, y), predicate="dwithin", distance=radius))
 
     def in_free_space(self, x: float, y: float) -> bool:
         """True if (x, y) lies in the free space (inside the outline, outside solid walls)."""
@@ -177,10 +183,54 @@ def resolve_mount(occ: Occluders, x: float, y: float, heading_deg: float | None 
     return (best[1], best[2])
 
 
-def _fan(px: float, py: float, seg: np.ndarray) -> np.ndarray:
-    """Vertices (k, 2) of the visibility polygon of (px, py) among non-crossing segments that enclose it."""
+def _nearest_hits(dx: np.ndarray, dy: np.ndarray, ax: np.ndarray, ay: np.ndarray, ex: np.ndarray,
+                  ey: np.ndarray) -> np.ndarray:
+    """Index of the nearest segment hit by each unit ray from the origin (front-to-back pruning).
+
+    Segments are visited in blocks by increasing distance from the origin; a ray whose best hit is
+    nearer than the next block's nearest segment is final and leaves the active set.
+    """
+    k = len(dx)
+    ll = ex * ex + ey * ey
+    u0 = np.clip(-(ax * ex + ay * ey) / np.where(ll > 0, ll, 1.0), 0.0, 1.0)
+    dmin = np.hypot(ax + u0 * ex, ay + u0 * ey)
+    order = np.argsort(dmin, kind="stable")
+    best_t = np.full(k, np.inf)
+    best = np.zeros(k, dtype=np.int64)
+    active = np.arange(k)
+    lo, block = 0, 32
+    with np.errstate(divide="ignore", invalid="ignore"):
+        while lo < len(order) and len(active):
+            js = order[lo:lo + block]
+            if lo:
+                active = active[best_t[active] > dmin[js[0]]]
+            sax, say, sex, sey = ax[js], ay[js], ex[js], ey[js]
+            cae = sax * sey - say * sex
+            step = max(1, _CHUNK // len(js))
+            for c in range(0, len(active), step):
+                rows = active[c:c + step]
+                rx, ry = dx[rows, None], dy[rows, None]
+                den = rx * sey - ry * sex
+                t = cae / den
+                u = (sax * ry - say * rx) / den
+                t = np.where((den != 0) & (t > 0) & (u >= 0) & (u <= 1), t, np.inf)
+                j = np.argmin(t, axis=1)
+                tj = t[np.arange(len(rows)), j]
+                better = tj < best_t[rows]
+                best_t[rows[better]] = tj[better]
+                best[rows[better]] = js[j[better]]
+            lo += block
+            block *= 2
+    return best
+
+
+def _fan(px: float, py: float, seg: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Vertices (k, 2) of the visibility polygon of (px, py) among non-crossing segments that enclose it.
+
+    ``ends`` holds the distinct end points of ``seg``.
+    """
     s = seg - np.array([px, py, px, py])
-    ends = np.unique(s.reshape(-1, 2), axis=0)
+    ends = ends - np.array([px, py])
     ang = np.arctan2(ends[:, 1], ends[:, 0])
     order = np.argsort(ang, kind="stable")
     ang, ends = ang[order], ends[order]
@@ -191,19 +241,7 @@ def _fan(px: float, py: float, seg: np.ndarray) -> np.ndarray:
     dx, dy = np.cos(mid), np.sin(mid)
     ax, ay = s[:, 0], s[:, 1]
     ex, ey = s[:, 2] - ax, s[:, 3] - ay
-    cae = ax * ey - ay * ex
-    k, m = len(mid), len(s)
-    hit = np.empty(k, dtype=np.int64)
-    step = max(1, _CHUNK // max(m, 1))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        for lo in range(0, k, step):
-            hi = min(k, lo + step)
-            rx, ry = dx[lo:hi, None], dy[lo:hi, None]
-            den = rx * ey - ry * ex
-            t = cae / den
-            u = (ax * ry - ay * rx) / den
-            t = np.where((den != 0) & (t > 0) & (u >= 0) & (u <= 1), t, np.inf)
-            hit[lo:hi] = np.argmin(t, axis=1)
+    hit = _nearest_hits(dx, dy, ax, ay, ex, ey)
     # End points of each interval's visible piece: its segment cut by the two exact event rays.
     sa, se = s[hit, :2], np.column_stack([ex[hit], ey[hit]])
     nxt = np.r_[ends[1:], ends[:1]]
@@ -216,7 +254,7 @@ def _fan(px: float, py: float, seg: np.ndarray) -> np.ndarray:
         return sa + u[:, None] * se
 
     start, stop = on_seg(ends), on_seg(nxt)
-    pts = np.empty((2 * k, 2))
+    pts = np.empty((2 * len(mid), 2))
     pts[0::2], pts[1::2] = start, stop
     pts += (px, py)
     same = np.all(pts == np.roll(pts, 1, axis=0), axis=1)
@@ -231,7 +269,11 @@ def visibility_polygon(
     if q is None:
         return EMPTY
     qx, qy = q
-    seg = occ.segments if radius is None else occ.near(qx, qy, radius)
+    if radius is None:
+        seg, ends = occ.segments, occ.vertices
+    else:
+        ids = occ.near_ids(qx, qy, radius)
+        seg, ends = occ.segments[ids], occ.vertices[np.unique(occ.seg_vertex[ids])]
     # A box beyond every selected segment guarantees each ray hits something without new crossings.
     if len(seg):
         minx = min(seg[:, [0, 2]].min(), qx) - 1.0
@@ -245,7 +287,7 @@ def visibility_polygon(
         maxx, maxy = max(maxx, qx + radius + 1.0), max(maxy, qy + radius + 1.0)
     box = np.array([[minx, miny, maxx, miny], [maxx, miny, maxx, maxy],
                     [maxx, maxy, minx, maxy], [minx, maxy, minx, miny]])
-    pts = _fan(qx, qy, np.vstack([seg, box]) if len(seg) else box)
+    pts = _fan(qx, qy, np.vstack([seg, box]), np.vstack([ends, box[:, :2]]))
     poly = Polygon(pts)
     if not poly.is_valid:
         poly = polygonal(shapely.make_valid(poly))
