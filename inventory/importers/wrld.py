@@ -24,6 +24,8 @@ from inventory.importers.zones import private_use, unique_name
 name = "wrld"
 extensions = (".json", ".geojson", ".zip")
 
+# What a user may map a WRLD type to (ImportOptions.category_map); outlines and doors keep their meaning.
+OVERRIDE_TARGETS = ("wall", "glass", "private", "general", "required", "ignore")
 _GENERAL_USE = {"stairs": "stair", "elevator": "lift", "escalator": "escalator", "floor_opening": "void"}
 
 
@@ -152,9 +154,28 @@ def _convert_level(
     doors: list[tuple[str, Any, str]] = []
     zones: list[dict[str, Any]] = []
     taken: set[str] = set()
+    overrides = options.category_map or {}
     for where, typ, g, props in feats:
         pname = props.get("name") if isinstance(props.get("name"), str) else None
         fid = str(props.get("id", ""))
+        target = overrides.get(typ)
+        if target is not None and typ not in ("building_outline", "door"):
+            # The user's confirmed mapping for a WRLD type (e.g. inaccessible_space -> general).
+            if target not in OVERRIDE_TARGETS:
+                raise ImportFailed(f"type {typ!r} cannot map to {target!r}; use one of {', '.join(OVERRIDE_TARGETS)}",
+                                   where=where)
+            note(typ, f"{target} (user mapping)")
+            if target == "ignore":
+                dropped[typ] = dropped.get(typ, 0) + 1
+            elif target in ("wall", "glass"):
+                walls.append((where, tm.geometry(g), target == "glass", f"wrld:{fid}"))
+            else:
+                zname = unique_name(pname or typ.replace("_", " ").capitalize(), taken, fid)
+                use = private_use(pname) if target == "private" else None
+                for j, p in enumerate(polys(where, g)):
+                    nm = zname if j == 0 else unique_name(f"{zname} part {j + 1}", taken, fid)
+                    zones.append(feature(p, kind="zone", zone=target, name=nm, use=use, source=f"wrld:{fid}"))
+            continue
         if typ == "building_outline":
             outlines.append((where, polys(where, g)))
             note(typ, "outline")

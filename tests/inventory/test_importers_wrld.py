@@ -133,6 +133,18 @@ def test_windows_opaque_when_asked() -> None:
     assert not any(f["properties"].get("see_through") for f in r.levels[0].floor["features"])
 
 
+def test_user_mapping_of_wrld_types() -> None:
+    src = _source_types(LEVEL_FILES["Third Floor"])
+    r = import_path(LEVEL_FILES["Third Floor"], options=ImportOptions(category_map={"inaccessible_space": "general"}))
+    counts = r.levels[0].counts()
+    assert counts["wall"] == src["wall"] + src["window"]
+    assert counts["zone:general"] == src["stairs"] + src["elevator"] + src["inaccessible_space"]
+    assert {"source": "inaccessible_space", "to": "general (user mapping)", "count": 16} in r.mapping
+    parse_floor(r.levels[0].floor)
+    with pytest.raises(ImportFailed, match="cannot map to 'opening'"):
+        import_path(LEVEL_FILES["Third Floor"], options=ImportOptions(category_map={"stairs": "opening"}))
+
+
 def test_directory_zip_and_single_level_agree(building, tmp_path: Path) -> None:
     as_dir = import_path(DATA)
     buf = io.BytesIO()
