@@ -138,6 +138,7 @@ class Plan:
             "bound": self.bound,
             "gap": None if self.gap is None else round(self.gap, 6),
             "provably_minimal": self.provably_minimal,
+            "feasible": not self.infeasible,
             "kept": self.kept,
             "removed": self.removed,
             "added": self.added,
