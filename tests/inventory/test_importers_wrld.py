@@ -214,3 +214,26 @@ def test_level_filename_cannot_leave_the_folder(tmp_path: Path) -> None:
     (tmp_path / "bld" / "main.json").write_text(json.dumps(main))
     with pytest.raises(ImportFailed, match=r"main\.json: level 'Ground Floor' file '\.\./secret\.geojson' is missing"):
         import_path(tmp_path / "bld" / "main.json")
+
+
+def test_engine_sees_through_every_door(building) -> None:
+    # Importer and engine agree: from 0.4 m in front of each door, the engine's visibility reaches 0.4 m
+    # behind it. Doors into solid blocks (inaccessible spaces) have no free space behind and are skipped.
+    from planner.visibility import Occluders, visibility_polygon
+
+    second = next(lv for lv in building.levels if lv.name == "Second Floor")
+    floor = parse_floor(second.floor)
+    occ = Occluders.from_floor(floor)
+    checked = 0
+    for op in floor.openings:
+        line = op.geometry
+        mid = line.interpolate(0.5, normalized=True)
+        (x0, y0), (x1, y1) = line.coords[0], line.coords[-1]
+        nx, ny = -(y1 - y0) / line.length, (x1 - x0) / line.length
+        a = shapely.Point(mid.x + 0.4 * nx, mid.y + 0.4 * ny)
+        b = shapely.Point(mid.x - 0.4 * nx, mid.y - 0.4 * ny)
+        if not (occ.free.contains(a) and occ.free.contains(b)):
+            continue
+        assert visibility_polygon(occ, a.x, a.y, radius=5.0).buffer(1e-6).contains(b), op.extra.get("source")
+        checked += 1
+    assert checked >= len(floor.openings) - 1  # door 356 leads into inaccessible space 314, a solid block
