@@ -1,1 +1,94 @@
-"""API endpoints for floor geometry: sightline-floor/1 export/import and coverage overlays."""
+"""API endpoints for floor geometry: sightline-floor/1 export/import, editor state, poses and coverage overlays."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, current_app, json, request, url_for
+from flask_login import current_user
+
+from api import bp
+from extensions import db
+from inventory import floor_service, services
+from inventory.fields import ValidationError
+from inventory.floorio import export_floor
+
+
+def _body() -> Any:
+    """The JSON request body, or a 422 naming the problem."""
+    data = request.get_json(silent=True)
+    if data is None:
+        raise ValidationError("body", "the request body must be JSON (Content-Type: application/json)")
+    return data
+
+
+def _background_url(floor_id: int, name: str | None) -> str | None:
+    """The floor's background URL, versioned by its stored name so a new upload is never served from cache."""
+    if not name:
+        return None
+    return url_for("floors.background", floor_id=floor_id, v=name.rsplit("/", 1)[-1][11:19])
+
+
+@bp.get("/floors/<int:floor_id>/geojson")
+def floor_geojson(floor_id: int):  # type: ignore[no-untyped-def]
+    """Export the floor as a sightline-floor/1 FeatureCollection (?download=1 as a file)."""
+    floor = services.get_floor(current_user, floor_id)
+    body = json.dumps(export_floor(floor), ensure_ascii=False)
+    response = Response(body, mimetype="application/geo+json")
+    if request.args.get("download"):
+        name = f"floor-{floor.id}-level-{floor.level}.geojson"
+        response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@bp.put("/floors/<int:floor_id>/geojson")
+def floor_geojson_put(floor_id: int):  # type: ignore[no-untyped-def]
+    """Replace the floor from a whole sightline-floor/1 collection, all or nothing (422 names the feature)."""
+    floor = services.get_floor(current_user, floor_id)
+    replace = request.args.get("replace_terminals") in ("1", "true")
+    counts = floor_service.save_geometry(current_user, floor, _body(), replace_terminals=replace)
+    db.session.commit()
+    return {"counts": counts, "floor": export_floor(floor)}
+
+
+@bp.get("/floors/<int:floor_id>/editor")
+def floor_editor_state(floor_id: int):  # type: ignore[no-untyped-def]
+    """What the floor editor loads: geometry, background placement, zone templates and permissions."""
+    floor = services.get_floor(current_user, floor_id)
+    return floor_service.editor_state(current_user, floor, _background_url(floor.id, floor.background_image))
+
+
+@bp.get("/floors/<int:floor_id>/overlays")
+def floor_overlays(floor_id: int):  # type: ignore[no-untyped-def]
+    """Coverage overlays: wall-clipped views, uncovered pieces and private-zone intrusions as GeoJSON."""
+    from planner.errors import InputError
+
+    floor = services.get_floor(current_user, floor_id)
+    tolerance = request.args.get("tolerance", type=float)
+    try:
+        return floor_service.overlays(floor, tolerance)
+    except InputError as exc:
+        raise ValidationError(exc.where or "floor", exc.message) from exc
+
+
+@bp.patch("/floors/<int:floor_id>/terminals/<code>/pose")
+def terminal_pose(floor_id: int, code: str):  # type: ignore[no-untyped-def]
+    """Move or turn one terminal: any of x, y, heading_deg, hfov_deg, range_m, hpx."""
+    floor = services.get_floor(current_user, floor_id)
+    data = _body()
+    if not isinstance(data, dict):
+        raise ValidationError("body", "must be a JSON object")
+    terminal = floor_service.set_pose(current_user, floor, code, data)
+    db.session.commit()
+    return {"id": terminal.code, "x": terminal.x, "y": terminal.y, "heading_deg": terminal.heading_deg,
+            "hfov_deg": terminal.hfov_deg}
+
+
+@bp.delete("/floors/<int:floor_id>/terminals/<code>")
+def terminal_delete(floor_id: int, code: str):  # type: ignore[no-untyped-def]
+    """Delete one terminal of the floor by its ID."""
+    floor = services.get_floor(current_user, floor_id)
+    floor_service.delete_terminal(current_user, floor, code)
+    db.session.commit()
+    current_app.logger.info("terminal %s deleted from floor %s", code, floor_id)
+    return "", 204

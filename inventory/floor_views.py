@@ -1,7 +1,162 @@
-"""Floor plan pages: upload, scale calibration and the Leaflet floor editor."""
+"""Floor plan pages: upload, import preview, scale calibration and the background image."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from typing import Any
+
+from flask import Blueprint, redirect, render_template, request, send_file, url_for
+from flask_login import current_user, login_required
+from htmx_flask import request as hx_request
+from werkzeug.wrappers import Response
+
+from accounts.access import can_edit_inventory
+from extensions import db
+from inventory import floor_service, services
+from inventory.fields import ValidationError
+from inventory.importers.dxf import ROLES
+from inventory.models import Floor
 
 bp = Blueprint("floors", __name__)
+
+ZONE_KIND_CHOICES = ("private", "general", "required", "wall", "ignore")
+
+
+@bp.before_request
+@login_required
+def _signed_in() -> None:
+    """Every floor plan page needs a signed-in user."""
+
+
+def _editable(floor_id: int) -> Floor:
+    """A floor the user may see, or 404; a floor they may not change, 403."""
+    floor = services.get_floor(current_user, floor_id)
+    if not can_edit_inventory(current_user, floor.venue.organisation_id):
+        raise services.Forbidden("your role may not change floor plans")
+    return floor
+
+
+def _redirect(target: str) -> Response:
+    """Redirect a page or, for htmx, tell htmx to navigate."""
+    if hx_request.htmx:
+        response = Response("", 204)
+        response.headers["HX-Redirect"] = target
+        return response
+    return redirect(target, 303)
+
+
+def _mapping(prefix: str) -> dict[str, str]:
+    """Form fields named `<prefix>:<source>` as a source -> target mapping."""
+    return {key[len(prefix) + 1:]: value for key, value in request.form.items()
+            if key.startswith(prefix + ":") and value}
+
+
+@bp.get("/floors/<int:floor_id>/background")
+def background(floor_id: int):  # type: ignore[no-untyped-def]
+    """The floor's background image, only for users who may see the floor."""
+    floor = services.get_floor(current_user, floor_id)
+    response = send_file(floor_service.background_path(floor), mimetype="image/png", max_age=3600)
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@bp.route("/floors/<int:floor_id>/upload", methods=["GET", "POST"])
+def upload(floor_id: int):  # type: ignore[no-untyped-def]
+    """Upload a plan: an image or PDF becomes the background, a vector file is previewed for import."""
+    floor = _editable(floor_id)
+    if request.method == "GET":
+        return render_template("inventory/floor_upload.html", floor=floor, error=None, preview=None)
+    file = request.files.get("file")
+    try:
+        if file is None or not file.filename:
+            raise ValidationError("file", "choose a file to upload")
+        page = request.form.get("page", "1").strip() or "1"
+        if not page.isdigit() or int(page) < 1:
+            raise ValidationError("page", "the page must be a whole number from 1")
+        preview = floor_service.upload_plan(current_user, floor, file.filename, file.read(), page=int(page) - 1)
+    except ValidationError as error:
+        db.session.rollback()
+        return _upload_error(floor, error)
+    db.session.commit()
+    if preview.raster:
+        return _redirect(url_for("floors.calibrate", floor_id=floor.id))
+    return _render_preview(floor, preview)
+
+
+def _upload_error(floor: Floor, error: ValidationError):  # type: ignore[no-untyped-def]
+    """The upload form (or, for htmx, its result area) with the error, as 422."""
+    template = "inventory/_floor_upload_result.html" if hx_request.htmx else "inventory/floor_upload.html"
+    return render_template(template, floor=floor, error=error, preview=None), 422
+
+
+def _render_preview(floor: Floor, preview: floor_service.Preview, status: int = 200):  # type: ignore[no-untyped-def]
+    """The import preview: counts, warnings, the mapping to confirm and the level choice."""
+    template = "inventory/_floor_upload_result.html" if hx_request.htmx else "inventory/floor_upload.html"
+    return render_template(template, floor=floor, error=None, preview=preview, roles=ROLES,
+                           zone_kinds=ZONE_KIND_CHOICES, terminals=len(floor.terminals)), status
+
+
+def _mapping_args() -> dict[str, Any]:
+    """Layer and category mappings and units from the preview form."""
+    return {"layer_map": _mapping("layer"), "category_map": _mapping("category"),
+            "units": request.form.get("units") or None}
+
+
+@bp.post("/floors/<int:floor_id>/upload/preview")
+def upload_preview(floor_id: int):  # type: ignore[no-untyped-def]
+    """Read the stored upload again with the mapping the user edited."""
+    floor = _editable(floor_id)
+    try:
+        preview = floor_service.preview_upload(current_user, floor, request.form.get("token", ""), **_mapping_args())
+    except ValidationError as error:
+        return _upload_error(floor, error)
+    return _render_preview(floor, preview)
+
+
+@bp.post("/floors/<int:floor_id>/upload/apply")
+def upload_apply(floor_id: int):  # type: ignore[no-untyped-def]
+    """Replace the floor's structure and zones from the stored upload, in one transaction."""
+    floor = _editable(floor_id)
+    try:
+        floors = floor_service.apply_upload(current_user, floor, request.form.get("token", ""),
+                                            level=request.form.get("level", "0"), **_mapping_args())
+    except ValidationError as error:
+        db.session.rollback()
+        return _upload_error(services.get_floor(current_user, floor_id), error)
+    db.session.commit()
+    return _redirect(url_for("inventory.floor_detail", floor_id=floors[0].id))
+
+
+def _number(name: str) -> float:
+    """A required number from the calibration form."""
+    raw = request.form.get(name, "").strip()
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValidationError(name, f"'{raw}' is not a number" if raw else "is required")
+
+
+@bp.route("/floors/<int:floor_id>/calibrate", methods=["GET", "POST"])
+def calibrate(floor_id: int):  # type: ignore[no-untyped-def]
+    """Set the background's scale (two clicked points and their real distance), origin and rotation."""
+    floor = _editable(floor_id)
+    if not floor.background_image:
+        return redirect(url_for("floors.upload", floor_id=floor.id))
+    error = None
+    if request.method == "POST":
+        try:
+            p1 = (_number("x1"), _number("y1"))
+            p2 = (_number("x2"), _number("y2"))
+            origin = None
+            if request.form.get("ox", "").strip() and request.form.get("oy", "").strip():
+                origin = (_number("ox"), _number("oy"))
+            rotation = _number("rotation_deg") if request.form.get("rotation_deg", "").strip() else 0.0
+            floor_service.calibrate(current_user, floor, p1, p2, _number("distance_m"), origin, rotation)
+        except ValidationError as exc:
+            db.session.rollback()
+            error = exc
+        else:
+            db.session.commit()
+            return _redirect(url_for("inventory.floor_detail", floor_id=floor.id))
+    url = url_for("floors.background", floor_id=floor.id, v=floor.background_image.rsplit("/", 1)[-1][11:19])
+    return render_template("inventory/floor_calibrate.html", floor=floor, error=error, background_url=url,
+                           meta=floor.background_meta or {}), (422 if error else 200)
