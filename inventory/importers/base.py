@@ -94,6 +94,10 @@ class ImportResult:
     # Source features dropped, by source type.
     dropped: dict[str, int] = field(default_factory=dict)
 
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Per level name, the features per kind (see Level.counts), for the upload summary."""
+        return {lv.name: lv.counts() for lv in self.levels}
+
     def to_json(self) -> dict[str, Any]:
         """The `python -m inventory.convert` output object."""
         return {"levels": [{"name": lv.name, "floor": lv.floor} for lv in self.levels]}
