@@ -284,9 +284,12 @@ def _boundary_walls(rooms: list[tuple[Polygon, str]], cut_lines: list[LineString
     # A cutter's buffer also nicks walls that cross it (a partition meeting a doorway's jamb): put those back,
     # or sight would leak through a 4 cm slot.
     restored = []
+    parts = shapely.get_parts(boundary)
+    near = shapely.STRtree(parts)
     for c, b in zip(cutters, bufs, strict=True):
         (x0, y0), (x1, y1) = c.coords
-        for r in _segments(boundary.intersection(b)):
+        local = shapely.union_all(parts[near.query(b)])
+        for r in _segments(local.intersection(b)):
             (a0, b0), (a1, b1) = r.coords
             cross = abs((x1 - x0) * (b1 - b0) - (y1 - y0) * (a1 - a0)) / (c.length * r.length)
             if cross > 0.5:
