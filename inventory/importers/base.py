@@ -38,7 +38,8 @@ class ImportOptions:
     layer_map: dict[str, str] | None = None
     # DXF: drawing units when $INSUNITS is 0/unknown (e.g. "mm", "m", "in").
     units: str | None = None
-    # IMDF: unit category -> zone kind (private/general/required) overriding the built-in mapping.
+    # IMDF unit category or WRLD type -> private/general/required/wall/ignore (WRLD also glass), the user's
+    # confirmed answer overriding the built-in mapping.
     category_map: dict[str, str] | None = None
     # WRLD: treat window polygons as glass that sight passes through.
     windows_see_through: bool = True
