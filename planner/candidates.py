@@ -5,8 +5,8 @@ Reduce mode: every installed camera at its pose, plus (with ``reaim_step``) the 
 properties), the hfov values in that range in the same steps.  Design mode: mount points generated along
 walls and the outline (every ``spacing`` metres, plus corners) × headings × camera models.
 
-Views are computed here from planner.visibility (one visibility polygon per mount, clipped per pose and tier):
-view(pose, tier) = visibility(mount, range_tier) ∩ sector(heading, hfov, range_tier), with
+Views come from the coverage engine (planner.coverage: one visibility polygon per mount, clipped per pose and
+tier): view(pose, tier) = visibility(mount) ∩ sector(heading, hfov, range_tier), with
 range_tier = hpx / (2 tan(hfov/2) ppm_tier) unless the terminal gives an explicit ``range_m``.
 """
 
@@ -17,16 +17,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
-from shapely.geometry import Point, Polygon
+from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
+from planner.coverage import DEFAULT_PPM, CameraPose
+from planner.coverage import Engine as CoverageEngine
+from planner.coverage import tier_range as coverage_tier_range
 from planner.floor import Floor, Terminal
-from planner.geometry import EMPTY, polygonal, sector_polygon
-from planner.visibility import Occluders, resolve_mount, visibility_polygon
+from planner.visibility import Occluders
 
-# Pixel densities of the IEC/EN 62676-4 detail tiers, px/m.
-TIER_PPM: dict[str, float] = {"detect": 25.0, "observe": 62.5, "recognise": 125.0, "identify": 250.0}
-MAX_FOV_FOR_DENSITY = 179.0  # the density formula needs tan(hfov/2) finite
+# Pixel densities of the IEC/EN 62676-4 detail tiers, px/m (the coverage engine's defaults).
+TIER_PPM: dict[str, float] = dict(DEFAULT_PPM)
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,11 @@ class Candidate:
         """Range in metres at which this pose still gives the tier's pixel density."""
         return tier_range(self.hpx, self.hfov_deg, self.range_m, tier, ppm)
 
+    def as_pose(self) -> CameraPose:
+        """The coverage engine's pose for this candidate."""
+        return CameraPose(self.mount, self.x, self.y, self.heading_deg, self.hfov_deg, self.hpx, self.range_m,
+                          self.face, terminal_id=self.terminal_id)
+
     def pose(self) -> dict:
         """JSON description of the pose (for added / re-aimed cameras)."""
         out: dict = {"x": round(self.x, 6), "y": round(self.y, 6), "heading_deg": round(self.heading_deg, 6),
@@ -79,76 +85,50 @@ class Candidate:
 
 def tier_range(hpx: int | None, hfov_deg: float, range_m: float | None, tier: str,
                ppm: dict[str, float] | None = None) -> float:
-    """range_t = hpx / (2 tan(hfov/2) ppm_t); an explicit range_m overrides it."""
+    """range_t = hpx / (2 tan(hfov/2) ppm_t) (planner.coverage's model); an explicit range_m overrides it."""
     if range_m is not None:
         return float(range_m)
     if hpx is None:
         raise ValueError("a pose needs range_m or hpx")
-    density = (ppm or TIER_PPM)[tier]
-    half = math.radians(min(hfov_deg, MAX_FOV_FOR_DENSITY)) / 2.0
-    return hpx / (2.0 * math.tan(half) * density)
+    return coverage_tier_range(hfov_deg, hpx, tier, ppm or TIER_PPM)
 
 
 @dataclass
 class ViewEngine:
-    """Computes and caches the view polygon of every (candidate, tier) on one floor."""
+    """Caches the view polygon of every (candidate, tier) on one floor, computed by planner.coverage."""
 
-    floor: Floor | None
-    occ: Occluders
+    floor: Floor
+    coverage: CoverageEngine
     ppm: dict[str, float] = field(default_factory=lambda: dict(TIER_PPM))
-    _vis: dict[tuple[float, float, float], Polygon] = field(default_factory=dict)
     _views: dict[tuple[int, str], BaseGeometry] = field(default_factory=dict)
-    _mount_radius: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def for_floor(cls, floor: Floor, ppm: dict[str, float] | None = None) -> ViewEngine:
-        """A view engine over the floor's occluders."""
-        return cls(floor, Occluders.from_floor(floor), dict(ppm or TIER_PPM))
+        """A view engine over the floor's occluders (one coverage engine, one visibility polygon per mount)."""
+        ppm = dict(ppm or TIER_PPM)
+        return cls(floor, CoverageEngine(floor, ppm), ppm)
+
+    @property
+    def occ(self) -> Occluders:
+        """The floor's sight blockers and free space."""
+        return self.coverage.occ
 
     def plan_radii(self, candidates: list[Candidate]) -> None:
-        """Remember the largest range needed at each mount so one visibility polygon serves all its poses."""
-        for c in candidates:
-            r = c.tier_range("detect", self.ppm)
-            self._mount_radius[c.mount] = max(self._mount_radius.get(c.mount, 0.0), r)
-
-    def visibility(self, c: Candidate) -> Polygon:
-        """The 360-degree visibility polygon at the candidate's mount, out to the mount's largest range."""
-        radius = self._mount_radius.get(c.mount) or c.tier_range("detect", self.ppm)
-        q = resolve_mount(self.occ, c.x, c.y, c.heading_deg)
-        if q is None:
-            return EMPTY
-        key = (q[0], q[1], radius)
-        poly = self._vis.get(key)
-        if poly is None:
-            poly = visibility_polygon(self.occ, q[0], q[1], radius)
-            self._vis[key] = poly
-        return poly
+        """Kept for callers: the coverage engine sizes each mount's visibility polygon itself."""
 
     def view(self, c: Candidate, tier: str) -> BaseGeometry:
         """What the pose sees at the tier: visibility ∩ field-of-view sector ∩ tier range."""
         key = (c.index, tier)
         v = self._views.get(key)
         if v is None:
-            r = c.tier_range(tier, self.ppm)
-            vis = self.visibility(c)
-            if vis.is_empty:
-                v = EMPTY
-            elif c.hfov_deg >= 360.0:
-                v = polygonal(vis.intersection(sector_polygon(c.x, c.y, 0.0, 360.0, r)))
-            else:
-                v = polygonal(vis.intersection(sector_polygon(c.x, c.y, c.heading_deg, c.hfov_deg, r)))
+            v = self.coverage.view_polygon(c.as_pose(), tier)
             shapely.prepare(v)
             self._views[key] = v
         return v
 
     def terminal_view(self, t: Terminal, tier: str) -> BaseGeometry:
         """View of an installed terminal at its current pose (used by the verifier and explanations)."""
-        c = candidate_from_terminal(-1, t)
-        r = c.tier_range(tier, self.ppm)
-        vis = visibility_polygon(self.occ, t.x, t.y, r, t.heading_deg)
-        if vis.is_empty:
-            return EMPTY
-        return polygonal(vis.intersection(sector_polygon(t.x, t.y, t.heading_deg, min(t.hfov_deg, 360.0), r)))
+        return self.coverage.view_polygon(CameraPose.from_terminal(t), tier)
 
 
 def candidate_from_terminal(index: int, t: Terminal, heading: float | None = None, hfov: float | None = None,

@@ -42,7 +42,7 @@ from planner.errors import InputError
 from planner.floor import Floor, Terminal, Zone
 from planner.geometry import EMPTY, polygon_parts, polygonal
 from planner.setcover import CoverProblem, SolveOptions, Status, lexicographic_costs, solve
-from planner.verify import AREA_TOL_M2, PRIVACY_TOL_M2, k_covered, required_region, uncovered
+from planner.verify import AREA_TOL_M2, PRIVACY_TOL_M2, drop_slivers, k_covered, required_region, uncovered
 
 MODES = ("reduce", "design", "mixed")
 ProgressFn = Callable[[dict], None]
@@ -456,8 +456,8 @@ def _refine_piece(model: _Model, zi: int, piece: BaseGeometry, selected: list[in
         if not v.is_empty and v.intersects(piece):
             mount_views.setdefault(c.mount, []).append(v)
     unions = [shapely.union_all(vs) if len(vs) > 1 else vs[0] for vs in mount_views.values()]
-    coverable = k_covered(piece, unions, zd.k)
-    dead = polygonal(piece.difference(coverable)) if not coverable.is_empty else piece
+    coverable = drop_slivers(k_covered(piece, unions, zd.k))
+    dead = drop_slivers(polygonal(piece.difference(coverable))) if not coverable.is_empty else piece
     if dead.area > options.area_tolerance_m2 * 1e-3:
         zd.infeasible = polygonal(shapely.union_all([zd.infeasible, dead])) if not zd.infeasible.is_empty else dead
     added = 0

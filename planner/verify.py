@@ -26,6 +26,9 @@ from planner.floor import Floor
 from planner.geometry import EMPTY, polygon_parts, polygonal
 
 AREA_TOL_M2 = 1e-6  # uncovered area accepted as 0 (float round-off of the overlays)
+# Uncovered parts narrower than this are round-off, not gaps: mounts on walls are pushed 1e-8 m into free space
+# (planner.geometry's epsilon policy), which leaves 1e-8 m wide slivers along the wall behind the camera.
+MIN_GAP_WIDTH_M = 1e-6
 PRIVACY_TOL_M2 = 0.01
 
 
@@ -60,16 +63,29 @@ def k_covered(region: BaseGeometry, views: list[BaseGeometry], k: int) -> BaseGe
     return polygonal(region.intersection(shapely.union_all(good)))
 
 
-def uncovered(region: BaseGeometry, views: list[BaseGeometry], k: int) -> BaseGeometry:
-    """The part of `region` seen by fewer than `k` of `views`."""
+def uncovered(region: BaseGeometry, views: list[BaseGeometry], k: int,
+              min_width: float = MIN_GAP_WIDTH_M) -> BaseGeometry:
+    """The part of `region` seen by fewer than `k` of `views` (parts narrower than `min_width` dropped)."""
     if region.is_empty:
         return EMPTY
     if k == 1:
         relevant = [v for v in views if not v.is_empty and v.intersects(region)]
         if not relevant:
             return region
-        return polygonal(region.difference(shapely.union_all(relevant)))
-    return polygonal(region.difference(k_covered(region, views, k)))
+        left = polygonal(region.difference(shapely.union_all(relevant)))
+    else:
+        left = polygonal(region.difference(k_covered(region, views, k)))
+    return drop_slivers(left, min_width)
+
+
+def drop_slivers(geom: BaseGeometry, min_width: float = MIN_GAP_WIDTH_M) -> BaseGeometry:
+    """Keep only the parts of `geom` with some point farther than min_width/2 from their boundary."""
+    if geom.is_empty or min_width <= 0:
+        return geom
+    keep = [p for p in polygon_parts(geom) if not p.buffer(-min_width / 2).is_empty]
+    if not keep:
+        return EMPTY
+    return keep[0] if len(keep) == 1 else shapely.MultiPolygon(keep)
 
 
 def required_region(floor: Floor, zone_geometry: BaseGeometry, free: BaseGeometry) -> BaseGeometry:
