@@ -229,7 +229,10 @@ def load(files: dict[str, bytes], source: str, options: ImportOptions, limits: L
     level.floor["name"] = level.name
     if options.render_background:
         extent = (0.0, 0.0, (mx - ox) * factor, (my - oy) * factor)
-        level.background = _render(doc, (ox, oy, mx, my), extent, limits, fname)
+        try:
+            level.background = _render(doc, (ox, oy, mx, my), extent, limits, fname)
+        except ImportFailed as exc:
+            warnings.append(f"{exc}; imported without a background")
     return ImportResult(
         format=name, source=source, levels=[level], warnings=warnings, mapping=mapping,
         georef={"units": unit_name, "metres_per_unit": factor, "drawing_origin": [ox, oy]},
@@ -340,7 +343,7 @@ def _render(doc: Any, box: tuple[float, float, float, float], extent_m: tuple[fl
         Frontend(RenderContext(doc), MatplotlibBackend(ax), config=config).draw_layout(
             doc.modelspace(), finalize=False
         )
-    except Exception as exc:  # a background is a convenience: report, never crash the import
+    except Exception as exc:  # the renderer is third-party code and a background is only a convenience
         raise ImportFailed(f"cannot render the drawing ({type(exc).__name__}: {exc})", where=where) from exc
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
