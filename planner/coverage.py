@@ -201,7 +201,10 @@ class Engine:
     def __init__(self, floor: Floor, ppm: dict[str, float] | None = None) -> None:
         self.floor = floor
         self.ppm = dict(DEFAULT_PPM if ppm is None else ppm)
-        self.occ = Occluders.from_floor(floor)
+        try:
+            self.occ = Occluders.from_floor(floor)
+        except shapely.errors.GEOSException as exc:  # robustness failure on valid-looking input
+            raise InputError(f"walls and openings could not be noded: {exc}", where=f"floor {floor.name!r}")
         self._vis: dict[tuple[float, float, float], Polygon] = {}
         self._regions: dict[str, BaseGeometry] = {}
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 
+import shapely
+
 from planner.coverage import PRIVACY_TOLERANCE_M2, Engine
-from planner.floor import load_floor
+from planner.errors import InputError
+from planner.floor import Floor, load_floor
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,7 +22,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> dict:
     """Compute the coverage report for the floor file."""
+    if not args.tolerance >= 0:
+        raise InputError(f"--tolerance must be >= 0 m2, got {args.tolerance}")
     floor = load_floor(args.floor)
+    try:
+        return _run(floor, args)
+    except shapely.errors.GEOSException as exc:
+        raise InputError(f"geometry could not be processed: {exc}", where=args.floor)
+
+
+def _run(floor: Floor, args: argparse.Namespace) -> dict:
     engine = Engine(floor)
     report = engine.report(args.tolerance)
     if args.geojson or args.png:

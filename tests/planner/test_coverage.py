@@ -253,3 +253,13 @@ def test_overlays_geojson_and_png(tmp_path):
     assert json.loads((tmp_path / "o.geojson").read_text()) == fc
     render_png(floor, tmp_path / "o.png", overlays=fc, dpi=40)
     assert (tmp_path / "o.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_floorgen_is_deterministic_and_hits_the_segment_count():
+    a, b = generate_mall_floor(9, 300), generate_mall_floor(9, 300)
+    assert a == b and a != generate_mall_floor(10, 300)
+    floor = parse_floor(a)
+    segs = sum(len(w.coords) - 1 for w in floor.walls) + len(floor.outline.exterior) - 1
+    assert segs == 300
+    assert floor.zones_of("private") and floor.zones_of("required") and any(w.see_through for w in floor.walls)
+    assert any(w.closed for w in floor.walls) and len(floor.openings) > 10

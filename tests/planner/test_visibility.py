@@ -194,3 +194,44 @@ def test_sight_line_agrees_with_polygon_on_random_points():
         if inside != sight_line_clear(occ, x0, y0, x, y) and vis.boundary.distance(Point(x, y)) > 1e-9:
             disagree += 1
     assert disagree == 0
+
+
+def test_crossing_walls_t_junctions_and_overlaps_against_sight_lines():
+    # Walls that cross (X), end on another wall (T), overlap the outline, and a pillar touching a wall:
+    # noding must make the sweep exact; every random point must agree with a direct sight-line test.
+    feats = [
+        {"type": "Feature", "properties": {"kind": "outline"},
+         "geometry": {"type": "Polygon", "coordinates": [[[0, 0], [30, 0], [30, 20], [0, 20], [0, 0]]]}},
+        {"type": "Feature", "properties": {"kind": "wall"},
+         "geometry": {"type": "LineString", "coordinates": [[5, 5], [15, 15]]}},
+        {"type": "Feature", "properties": {"kind": "wall"},
+         "geometry": {"type": "LineString", "coordinates": [[5, 15], [15, 5]]}},
+        {"type": "Feature", "properties": {"kind": "wall"},
+         "geometry": {"type": "LineString", "coordinates": [[20, 0], [20, 12]]}},
+        {"type": "Feature", "properties": {"kind": "wall"},
+         "geometry": {"type": "LineString", "coordinates": [[20, 8], [26, 8], [26, 14]]}},
+        {"type": "Feature", "properties": {"kind": "wall"},
+         "geometry": {"type": "LineString", "coordinates": [[0, 18], [12, 18], [12, 20], [14, 20]]}},
+        {"type": "Feature", "properties": {"kind": "wall"},
+         "geometry": {"type": "Polygon", "coordinates": [[[26, 14], [28, 14], [28, 16], [26, 16], [26, 14]]]}},
+        {"type": "Feature", "properties": {"kind": "opening"},
+         "geometry": {"type": "LineString", "coordinates": [[20, 3], [20, 5]]}},
+    ]
+    floor = parse_floor({"type": "FeatureCollection", "format": "sightline-floor/1", "features": feats})
+    occ = Occluders.from_floor(floor)
+    rng = np.random.default_rng(5)
+    free = occ.free
+    pts = rng.uniform((0, 0), (30, 20), size=(900, 2))
+    pts = pts[shapely.contains_xy(free, pts[:, 0], pts[:, 1])]
+    for x0, y0 in [(10.0, 10.0), (10.0, 12.0), (22.0, 10.0), (20.0, 4.0), *pts[:6]]:
+        vis = visibility_polygon(occ, x0, y0, heading_deg=0.0)
+        q = resolve_mount(occ, x0, y0, 0.0)
+        assert vis.is_valid and not vis.is_empty
+        for x, y in pts[6:]:
+            inside = bool(shapely.intersects_xy(vis, x, y))
+            if inside != sight_line_clear(occ, q[0], q[1], x, y):
+                assert vis.boundary.distance(Point(x, y)) < 1e-9
+    # The X crossing at (10, 10): seen from inside the top wedge, only that wedge (a 5x5 triangle
+    # bounded by the two walls and the line y=15 from (5,15) to (15,15)) plus what shows above it.
+    top = visibility_polygon(occ, 10.0, 12.0)
+    assert not top.contains(Point(10.0, 8.0)) and top.contains(Point(10.0, 14.9))
