@@ -30,9 +30,10 @@
   var map = L.map(root.querySelector('.fe-map'), {
     crs: L.CRS.Simple, minZoom: -6, maxZoom: 7, zoomSnap: 0.25, zoomDelta: 0.5,
     zoomAnimation: false, attributionControl: false, doubleClickZoom: false
-  });
+  }).setView([0, 0], 0); // layers added before the map has a view would have no SVG path yet
+
   window.sightlineFloorMap = map; // for the browser tests and the console
-  [['fe-bg', 150], ['fe-zones', 350], ['fe-views', 380], ['fe-structure', 400], ['fe-intrusions', 420]]
+  [['fe-bg', 150], ['fe-zones', 350], ['fe-views', 380], ['fe-intrusions', 390], ['fe-structure', 400]]
     .forEach(function (p) { map.createPane(p[0]).style.zIndex = p[1]; });
   map.getPane('fe-views').style.pointerEvents = 'none';
   map.getPane('fe-intrusions').style.pointerEvents = 'none';

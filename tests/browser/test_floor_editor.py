@@ -1,0 +1,213 @@
+"""Browser tests (Playwright, system Chromium): the inventory pages, plan upload and calibration, and the floor editor."""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw
+
+from tests.browser.conftest import login
+
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "img" / "floor-editor.png"
+
+
+def _click_map(page, selector: str, map_var: str, lat: float, lng: float) -> None:  # type: ignore[no-untyped-def]
+    """Click the Leaflet map at a LatLng (floor metres are LatLng(y, x); calibration pixels LatLng(-y, x))."""
+    box = page.locator(selector).bounding_box()
+    point = page.evaluate(f"([a, b]) => {{ const p = window.{map_var}.latLngToContainerPoint([a, b]); return [p.x, p.y]; }}",
+                          [lat, lng])
+    page.mouse.click(box["x"] + point[0], box["y"] + point[1])
+    page.wait_for_timeout(150)
+
+
+def _click_floor(page, x: float, y: float) -> None:  # type: ignore[no-untyped-def]
+    _click_map(page, "#floor-map", "sightlineFloorMap", y, x)
+
+
+def _wait_saved(page) -> None:  # type: ignore[no-untyped-def]
+    """Wait until the autosave indicator says everything is saved."""
+    page.wait_for_function("document.querySelector('#floor-editor').dataset.saveState === 'saved'", timeout=20_000)
+
+
+def _export(page, floor_id: int) -> dict:  # type: ignore[no-untyped-def]
+    response = page.request.get(f"/api/v1/floors/{floor_id}/geojson")
+    assert response.ok
+    return response.json()
+
+
+def _plan_png(tmp_path: Path) -> Path:
+    """An 800 x 500 px plan drawing: a room outline and a partition."""
+    im = Image.new("RGB", (800, 500), "white")
+    draw = ImageDraw.Draw(im)
+    draw.rectangle((100, 100, 700, 400), outline="black", width=4)
+    draw.line((400, 100, 400, 400), fill="black", width=3)
+    draw.line((100, 450, 500, 450), fill="blue", width=2)  # a 400 px dimension line
+    path = tmp_path / "plan.png"
+    buf = io.BytesIO()
+    im.save(buf, format="PNG")
+    path.write_bytes(buf.getvalue())
+    return path
+
+
+def test_foundation_create_venue_floor_terminal(page):  # type: ignore[no-untyped-def]
+    login(page)
+    page.click("text=New venue")
+    page.fill("#f-name", "Riverside Inn")
+    page.select_option("#f-type", "hotel")
+    page.fill("#f-district", "Huangpu")
+    page.fill("#f-address", "1 River Rd")
+    page.click("button:has-text('Save')")
+    page.wait_for_url(re.compile(r"/venues/\d+$"))
+    page.click("text=New floor")
+    page.fill("#f-level", "1")
+    page.fill("#f-name", "Lobby")
+    page.click("button:has-text('Save')")
+    page.wait_for_url(re.compile(r"/floors/\d+$"))
+    page.click("text=New terminal")
+    page.fill("#f-code", "C-100")
+    page.select_option("#f-kind", "camera")
+    page.fill("#f-x", "3.5")
+    page.fill("#f-y", "4")
+    page.fill("#f-heading_deg", "90")
+    page.fill("#f-serial", "SN-100")
+    page.click("button:has-text('Save')")
+    page.wait_for_url(re.compile(r"/floors/\d+$"))
+    row = page.locator("#terminal-table tr", has_text="C-100")
+    assert row.count() == 1
+    assert "SN-100" in row.inner_text()
+    assert not page.errors  # type: ignore[attr-defined]
+
+
+def test_upload_calibrate_draw_and_reload(page, tmp_path):  # type: ignore[no-untyped-def]
+    login(page)
+    page.goto("/")
+    page.click("text=Bund View Hotel")
+    page.click("text=New floor")
+    page.fill("#f-level", "7")
+    page.fill("#f-name", "Roof bar")
+    page.click("button:has-text('Save')")
+    page.wait_for_url(re.compile(r"/floors/\d+$"))
+    floor_id = int(page.url.rsplit("/", 1)[1])
+
+    # Upload an image: it becomes the background and the calibration page opens.
+    page.click("text=Upload plan")
+    page.set_input_files("#plan-file", str(_plan_png(tmp_path)))
+    page.click("#upload-form button[type=submit]")
+    page.wait_for_url(re.compile(rf"/floors/{floor_id}/calibrate$"))
+    page.wait_for_function("window.sightlineCalibrateMap !== undefined")
+    # Two clicks on the ends of the 400 px dimension line, then its real length: 20 m.
+    _click_map(page, "#calibrate-map", "sightlineCalibrateMap", -450, 100)
+    _click_map(page, "#calibrate-map", "sightlineCalibrateMap", -450, 500)
+    assert abs(float(page.input_value("#cal-x1")) - 100) < 1.5
+    assert abs(float(page.input_value("#cal-x2")) - 500) < 1.5
+    page.fill("#cal-distance", "20")
+    page.click("#cal-save")
+    page.wait_for_url(re.compile(rf"/floors/{floor_id}$"))
+    page.wait_for_selector("#floor-editor[data-ready='1']")
+    editor = page.request.get(f"/api/v1/floors/{floor_id}/editor").json()
+    meta = editor["background"]["meta"]
+    assert meta["metres_per_px"] == pytest.approx(0.05, rel=0.01)
+
+    # Draw a wall (a line: click the last point again to finish).
+    page.click("[data-tool=wall]")
+    _click_floor(page, 15.0, 2.0)
+    _click_floor(page, 15.0, 12.0)
+    _click_floor(page, 15.0, 12.0)
+    page.keyboard.press("Escape")
+    _wait_saved(page)
+
+    # Draw a zone (a polygon: click the first point again to close it), then make it a private toilet.
+    page.click("[data-tool=zone]")
+    for x, y in ((3.0, 3.0), (9.0, 3.0), (9.0, 9.0), (3.0, 9.0), (3.0, 3.0)):
+        _click_floor(page, x, y)
+    page.wait_for_selector(".fe-panel form[data-form=zone]")
+    panel = page.locator(".fe-panel form[data-form=zone]")
+    panel.locator("input[name=name]").fill("Staff toilet")
+    panel.locator("select[name=zone]").select_option("private")
+    panel.locator("input[name=use]").fill("toilet")
+    panel.locator("button[data-action=apply]").click()
+    _wait_saved(page)
+
+    # Place a camera and turn it with the heading input.
+    page.click("[data-tool=camera]")
+    _click_floor(page, 20.0, 6.0)
+    page.wait_for_selector(".fe-panel form[data-form=terminal]")
+    form = page.locator(".fe-panel form[data-form=terminal]")
+    form.locator("input[name=heading_deg]").fill("180")
+    form.locator("button[data-action=apply]").click()
+    _wait_saved(page)
+    assert not page.errors  # type: ignore[attr-defined]
+
+    before = _export(page, floor_id)
+    kinds = sorted(f["properties"]["kind"] for f in before["features"])
+    assert kinds == ["outline", "terminal", "wall", "zone"]
+    wall = next(f for f in before["features"] if f["properties"]["kind"] == "wall")
+    (x0, y0), (x1, y1) = wall["geometry"]["coordinates"]
+    assert math.dist((x0, y0), (15.0, 2.0)) < 0.3 and math.dist((x1, y1), (15.0, 12.0)) < 0.3
+    zone = next(f for f in before["features"] if f["properties"]["kind"] == "zone")
+    assert zone["properties"]["zone"] == "private" and zone["properties"]["name"] == "Staff toilet"
+    assert zone["properties"]["use"] == "toilet"
+    camera = next(f for f in before["features"] if f["properties"]["kind"] == "terminal")
+    assert math.dist(camera["geometry"]["coordinates"], (20.0, 6.0)) < 0.3
+    assert camera["properties"]["heading_deg"] == 180
+
+    # Reload: the editor shows the same geometry, and the server still holds it.
+    page.reload()
+    page.wait_for_selector("#floor-editor[data-ready='1']")
+    assert page.locator("path.fe-zone-private").count() == 1
+    assert page.locator(".fe-cam").count() == 1
+    assert _export(page, floor_id)["features"] == before["features"]
+    page.wait_for_function("Number(document.querySelector('#floor-editor').dataset.views) >= 1")
+
+
+def test_failed_save_is_shown_and_edit_kept(page):  # type: ignore[no-untyped-def]
+    login(page)
+    page.goto("/")
+    page.click("text=Bund View Hotel")
+    page.click("text=Hotel level 3")
+    page.wait_for_selector("#floor-editor[data-ready='1']")
+    # A camera outside the floor outline: the server refuses the whole save and names the terminal.
+    page.evaluate("window.sightlineFloorMap.setZoom(window.sightlineFloorMap.getZoom() - 1)")
+    page.click("[data-tool=camera]")
+    _click_floor(page, 50.0, 9.0)
+    page.wait_for_function("document.querySelector('#floor-editor').dataset.saveState === 'failed'", timeout=20_000)
+    error = page.locator("[data-role=error]").inner_text()
+    assert "outside the floor outline" in error and "C-1" in error
+    assert page.locator(".fe-cam", has_text="C-1").count() == 1  # the edit is kept in the editor
+    floor_id = int(page.url.rsplit("/", 1)[1])
+    assert all(f["properties"].get("id") != "C-1" for f in _export(page, floor_id)["features"])
+    page.click("[data-action=undo]")
+    _wait_saved(page)
+    assert page.locator(".fe-cam", has_text="C-1").count() == 0
+
+
+def test_demo_floor_shows_clipped_views_and_red_intrusion(page):  # type: ignore[no-untyped-def]
+    login(page)
+    page.goto("/")
+    page.click("text=Bund View Hotel")
+    page.click("text=Hotel level 3")
+    page.wait_for_selector("#floor-editor[data-ready='1']")
+    page.wait_for_function("Number(document.querySelector('#floor-editor').dataset.views) >= 5", timeout=30_000)
+    floor_id = int(page.url.rsplit("/", 1)[1])
+    overlays = page.request.get(f"/api/v1/floors/{floor_id}/overlays").json()
+    intrusions = [f for f in overlays["features"] if f["properties"]["layer"] == "private_intrusion"]
+    # C-305 is aimed at the women's toilet's doorless entrance (inventory/demo_plans.py).
+    assert any(f["properties"]["terminal"] == "C-305" and "toilet" in f["properties"]["zone"] for f in intrusions)
+    assert int(page.get_attribute("#floor-editor", "data-intrusions")) >= 1
+    red = page.locator(".leaflet-fe-intrusions-pane path")
+    assert red.count() >= 1
+    assert red.first.get_attribute("fill") == "#e53935"
+    # The views drawn are the server's wall-clipped polygons: C-303 in the corridor sees no guest room.
+    views = [f for f in overlays["features"] if f["properties"]["layer"] == "view"]
+    assert {f["properties"]["terminal"] for f in views} >= {"C-301", "C-302", "C-303", "C-305"}
+    page.locator(".fe-cam", has_text="C-305").click()
+    page.wait_for_selector(".fe-panel form[data-form=terminal]")
+    time.sleep(0.3)
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    page.locator("#floor-editor").screenshot(path=str(SCREENSHOT))
+    assert not page.errors  # type: ignore[attr-defined]
