@@ -270,12 +270,28 @@ def _is_coverage_terminal(t: Terminal, allow_face: bool) -> bool:
 # ----------------------------------------------------------------------------------------------- plan
 
 
-def plan(floor: Floor, options: PlanOptions | None = None) -> Plan:
-    """Plan the smallest set of cameras meeting every required zone of `floor`, with a certificate."""
-    options = options or PlanOptions()
+@dataclass
+class Prepared:
+    """Everything the solve needs: allowed candidates, witnesses with their matrix, weights, locks and groups."""
+
+    engine: ViewEngine
+    cols: list[Candidate]
+    zones: list[_ZoneData]
+    model: _Model
+    decisions: dict[str, dict]
+    privacy_reason: dict[str, str]
+    excluded: int
+    weights: list[int]
+    level_face: list[int]
+    level_change: list[int]
+    forced: list[int]
+    groups: list[list[int]]
+
+
+def prepare(floor: Floor, options: PlanOptions, start: float | None = None) -> Prepared:
+    """Data, privacy exclusion, witnesses and the coverage matrix (everything before the first solve)."""
     _validate(floor, options)
-    start = time.perf_counter()
-    deadline = start + float(options.time_limit)
+    start = time.perf_counter() if start is None else start
     engine = ViewEngine.for_floor(floor, options.ppm)
     private = floor.zones_of("private")
     tol = options.privacy_tolerance_m2
@@ -392,6 +408,19 @@ def plan(floor: Floor, options: PlanOptions | None = None) -> Plan:
     forced = [cols_index for cols_index, c in enumerate(cols)
               if c.terminal_id in forced_terminal and c.change == "keep"]
 
+    return Prepared(engine, cols, zones, model, decisions, privacy_reason, excluded, weights, level_face,
+                    level_change, forced, groups)
+
+
+def plan(floor: Floor, options: PlanOptions | None = None) -> Plan:
+    """Plan the smallest set of cameras meeting every required zone of `floor`, with a certificate."""
+    options = options or PlanOptions()
+    start = time.perf_counter()
+    deadline = start + float(options.time_limit)
+    prep = prepare(floor, options, start)
+    engine, cols, zones, model = prep.engine, prep.cols, prep.zones, prep.model
+    weights, forced, groups = prep.weights, prep.forced, prep.groups
+
     # Refinement loop: solve on witnesses, measure the exact uncovered area, add witnesses, re-solve.
     hint: list[int] | None = None
     result = None
@@ -440,8 +469,9 @@ def plan(floor: Floor, options: PlanOptions | None = None) -> Plan:
             break
 
     seconds_solve = time.perf_counter() - start
-    return _finish(floor, options, engine, cols, zones, model, result, selected, decisions, privacy_reason,
-                   rounds, excluded, weights, level_face, level_change, start, seconds_solve)
+    return _finish(floor, options, engine, cols, zones, model, result, selected, prep.decisions,
+                   prep.privacy_reason, rounds, prep.excluded, weights, prep.level_face, prep.level_change, start,
+                   seconds_solve)
 
 
 def _refine_piece(model: _Model, zi: int, piece: BaseGeometry, selected: list[int], options: PlanOptions) -> int:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
@@ -33,7 +32,7 @@ PRIVACY_TOL_M2 = 0.01
 
 
 def k_covered(region: BaseGeometry, views: list[BaseGeometry], k: int) -> BaseGeometry:
-    """The part of `region` seen by at least `k` of `views` (exact overlay; faces of the view arrangement)."""
+    """The part of `region` seen by at least `k` of `views` (exact polygon overlay, no sample points)."""
     if region.is_empty or k <= 0:
         return region if k <= 0 else EMPTY
     relevant = [v for v in views if not v.is_empty and v.intersects(region)]
@@ -46,21 +45,17 @@ def k_covered(region: BaseGeometry, views: list[BaseGeometry], k: int) -> BaseGe
         for v in relevant:
             inter = inter.intersection(v)
         return polygonal(inter)
-    # Faces of the arrangement of all view boundaries: each face is seen by a fixed set of views.
-    lines = shapely.union_all([region.boundary] + [v.boundary for v in relevant])
-    faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(lines)))
-    if not len(faces):
-        return EMPTY
-    pts = shapely.point_on_surface(faces)
-    xs, ys = shapely.get_x(pts), shapely.get_y(pts)
-    in_region = shapely.contains_xy(region, xs, ys)
-    count = np.zeros(len(faces), dtype=np.int64)
+    # Levels: level[i] = part seen by at least i+1 views, grown one view at a time (robust overlays only).
+    level: list[BaseGeometry] = [EMPTY] * k
     for v in relevant:
-        count += shapely.contains_xy(v, xs, ys)
-    good = faces[in_region & (count >= k)]
-    if not len(good):
-        return EMPTY
-    return polygonal(region.intersection(shapely.union_all(good)))
+        v = polygonal(v.intersection(region))
+        if v.is_empty:
+            continue
+        for i in range(k - 1, -1, -1):
+            add = v if i == 0 else (polygonal(level[i - 1].intersection(v)) if not level[i - 1].is_empty else EMPTY)
+            if not add.is_empty:
+                level[i] = polygonal(level[i].union(add)) if not level[i].is_empty else add
+    return level[k - 1]
 
 
 def uncovered(region: BaseGeometry, views: list[BaseGeometry], k: int,

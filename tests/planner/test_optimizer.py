@@ -192,3 +192,23 @@ def test_demo_floors_remove_privacy_violators_and_cover_or_report(index: int) ->
     infeasible = sum(i["area_m2"] for i in p.infeasible)
     assert p.uncovered_m2["total"] <= infeasible + 1e-4
     assert verify_plan(floor, p.to_dict()).ok
+
+
+def test_demo_k2_reports_as_infeasible_exactly_what_stays_uncovered() -> None:
+    _, obj = _demo_floors()[1]
+    floor = parse_floor(obj)
+    p = plan(floor, PlanOptions(time_limit=20, k_override=2, explain=False))
+    for item in p.infeasible:
+        assert p.uncovered_m2[item["zone"]] == pytest.approx(item["area_m2"], abs=1e-3)
+    assert p.uncovered_m2["total"] == pytest.approx(sum(i["area_m2"] for i in p.infeasible), abs=1e-3)
+
+
+def test_tradeoff_curves_on_hand_solved_floors() -> None:
+    from planner.tradeoff import coverage_curve, k_curve
+
+    curve = k_curve(_floor("corners"), ks=(1, 2, 3), options=PlanOptions(time_limit=10))
+    assert [c["cameras"] for c in curve] == [1, 2, 3]
+    # Strip: L + R cover all of it; W alone covers all but the two bottom corners (about 1.6 of 27 m², 94 %).
+    cov = coverage_curve(_floor("sliver"), fractions=(1.0, 0.9), options=PlanOptions(time_limit=10))
+    assert cov[0]["cameras"] == 2 and cov[1]["cameras"] == 1
+    assert 0.9 <= cov[1]["covered_fraction"] < 1.0
