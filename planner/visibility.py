@@ -45,6 +45,7 @@ from planner.geometry import (
 OPENING_TOL = 0.01
 _ANGLE_MERGE = 1e-12
 _CHUNK = 4096  # ray x segment cells per numpy block: temporaries stay in L1/L2 cache
+_PAIR_LIMIT = 2_000_000  # (interval, segment) pairs before falling back to the blocked sweep
 
 
 class Occluders:
@@ -224,10 +225,47 @@ def _nearest_hits(dx: np.ndarray, dy: np.ndarray, ax: np.ndarray, ay: np.ndarray
     return best
 
 
-def _fan(px: float, py: float, seg: np.ndarray, ends: np.ndarray) -> np.ndarray:
+def _pair_hits(mid: np.ndarray, ang: np.ndarray, ev: np.ndarray, dx: np.ndarray, dy: np.ndarray,
+               ax: np.ndarray, ay: np.ndarray, ex: np.ndarray, ey: np.ndarray) -> np.ndarray | None:
+    """Nearest segment per interval, testing only the segments whose angular span covers it.
+
+    ``ev`` (m, 2) gives each segment's end points as event indices.  A segment spans the intervals
+    between its two events the short way round (less than pi: no segment contains the viewpoint), and
+    any ray strictly inside that span hits it in front, so t = cross(a, e) / cross(d, e) suffices.
+    Returns None when the pair count would exceed the memory budget.
+    """
+    k = len(mid)
+    a, b = ev.min(axis=1), ev.max(axis=1)
+    wrapped = (ang[b] - ang[a]) > math.pi
+    start1 = np.where(wrapped, b, a)
+    len1 = np.where(wrapped, k - b, b - a)
+    seg_ids = np.arange(len(ev))
+    w = np.flatnonzero(wrapped)
+    starts = np.r_[start1, np.zeros(len(w), dtype=start1.dtype)]
+    lens = np.r_[len1, a[w]]
+    owner = np.r_[seg_ids, w]
+    total = int(lens.sum())
+    if total > _PAIR_LIMIT:
+        return None
+    sj = np.repeat(owner, lens)
+    first = np.cumsum(lens) - lens
+    iv = np.arange(total) - np.repeat(first - starts, lens)
+    sex, sey = ex[sj], ey[sj]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = (ax[sj] * sey - ay[sj] * sex) / (dx[iv] * sey - dy[iv] * sex)
+    t[~(t > 0)] = np.inf
+    tmin = np.full(k, np.inf)
+    np.minimum.at(tmin, iv, t)
+    hit = np.zeros(k, dtype=np.int64)
+    best = t == tmin[iv]
+    hit[iv[best]] = sj[best]
+    return hit
+
+
+def _fan(px: float, py: float, seg: np.ndarray, ends: np.ndarray, seg_ends: np.ndarray) -> np.ndarray:
     """Vertices (k, 2) of the visibility polygon of (px, py) among non-crossing segments that enclose it.
 
-    ``ends`` holds the distinct end points of ``seg``.
+    ``ends`` holds the distinct end points of ``seg``; ``seg_ends`` (m, 2) indexes each segment's ends.
     """
     s = seg - np.array([px, py, px, py])
     ends = ends - np.array([px, py])
@@ -235,13 +273,17 @@ def _fan(px: float, py: float, seg: np.ndarray, ends: np.ndarray) -> np.ndarray:
     order = np.argsort(ang, kind="stable")
     ang, ends = ang[order], ends[order]
     keep = np.r_[True, np.diff(ang) > _ANGLE_MERGE]
+    event_of = np.empty(len(order), dtype=np.int64)
+    event_of[order] = np.cumsum(keep) - 1
     ang, ends = ang[keep], ends[keep]
     nxt_ang = np.r_[ang[1:], ang[0] + 2 * math.pi]
     mid = 0.5 * (ang + nxt_ang)
     dx, dy = np.cos(mid), np.sin(mid)
     ax, ay = s[:, 0], s[:, 1]
     ex, ey = s[:, 2] - ax, s[:, 3] - ay
-    hit = _nearest_hits(dx, dy, ax, ay, ex, ey)
+    hit = _pair_hits(mid, ang, event_of[seg_ends], dx, dy, ax, ay, ex, ey)
+    if hit is None:
+        hit = _nearest_hits(dx, dy, ax, ay, ex, ey)
     # End points of each interval's visible piece: its segment cut by the two exact event rays.
     sa, se = s[hit, :2], np.column_stack([ex[hit], ey[hit]])
     nxt = np.r_[ends[1:], ends[:1]]
@@ -270,10 +312,11 @@ def visibility_polygon(
         return EMPTY
     qx, qy = q
     if radius is None:
-        seg, ends = occ.segments, occ.vertices
+        seg, ends, seg_ends = occ.segments, occ.vertices, occ.seg_vertex
     else:
         ids = occ.near_ids(qx, qy, radius)
-        seg, ends = occ.segments[ids], occ.vertices[np.unique(occ.seg_vertex[ids])]
+        used = np.unique(occ.seg_vertex[ids])
+        seg, ends, seg_ends = occ.segments[ids], occ.vertices[used], np.searchsorted(used, occ.seg_vertex[ids])
     # A box beyond every selected segment guarantees each ray hits something without new crossings.
     if len(seg):
         minx = min(seg[:, [0, 2]].min(), qx) - 1.0
@@ -287,10 +330,13 @@ def visibility_polygon(
         maxx, maxy = max(maxx, qx + radius + 1.0), max(maxy, qy + radius + 1.0)
     box = np.array([[minx, miny, maxx, miny], [maxx, miny, maxx, maxy],
                     [maxx, maxy, minx, maxy], [minx, maxy, minx, miny]])
-    pts = _fan(qx, qy, np.vstack([seg, box]), np.vstack([ends, box[:, :2]]))
+    nv = len(ends)
+    box_ends = nv + np.array([[0, 1], [1, 2], [2, 3], [3, 0]])
+    pts = _fan(qx, qy, np.vstack([seg, box]), np.vstack([ends, box[:, :2]]),
+               np.vstack([seg_ends.reshape(-1, 2), box_ends]))
     poly = Polygon(pts)
     if not poly.is_valid:
-        poly = polygonal(shapely.make_valid(poly))
+        poly = polygonal(shapely.make_valid(poly, method="structure"))
     if radius is not None:
         poly = polygonal(poly.intersection(disk_polygon(qx, qy, radius)))
     return poly
