@@ -21,6 +21,8 @@ Public API (stable; see docs/coverage.md):
 - ``unique_contribution(floor, poses) -> list[float]``: m2 of required zones each pose alone covers.
 - ``private_overlap(floor, pose, tier=None) -> dict[zone name, Polygon]``: the intruding polygons.
 - ``inside_private(floor, x, y) -> list[str]``: private zones whose interior holds the point.
+- ``forbidden_poses(floor, poses, tolerance=0.01) -> np.ndarray[bool]``: poses inside a private zone
+  or whose view (range_m, else detect range) overlaps one by more than the tolerance.
 - ``coverage_report(floor, tolerance=0.01) -> dict``: the ``python -m planner coverage`` JSON.
 
 Only terminals of type ``camera`` and ``face_terminal`` count towards zone coverage; every terminal's
@@ -287,6 +289,26 @@ class Engine:
             out[zone.name] = polygonal(view.intersection(zone.geometry)) if view.intersects(zone.geometry) else EMPTY
         return out
 
+    def forbidden(self, poses: Sequence[CameraPose], tolerance: float = PRIVACY_TOLERANCE_M2) -> np.ndarray:
+        """Per pose, True if it is mounted inside a private zone or its view overlaps one by > tolerance."""
+        private = self.floor.zones_of("private")
+        out = np.zeros(len(poses), dtype=bool)
+        if not private:
+            return out
+        geoms = [z.geometry for z in private]
+        tree = shapely.STRtree(geoms)
+        for i, pose in enumerate(poses):
+            if any(shapely.contains_xy(g, pose.x, pose.y) for g in geoms):
+                out[i] = True
+                continue
+            r = pose.range_for(None, self.ppm)
+            near = tree.query(shapely.box(pose.x - r, pose.y - r, pose.x + r, pose.y + r))
+            if not len(near):
+                continue
+            view = self.view_polygon(pose)
+            out[i] = any(view.intersection(geoms[j]).area > tolerance for j in near)
+        return out
+
     def inside_private(self, x: float, y: float) -> list[str]:
         """Names of private zones whose interior contains (x, y) (the boundary does not count)."""
         return [z.name for z in self.floor.zones_of("private") if shapely.contains_xy(z.geometry, x, y)]
@@ -514,6 +536,12 @@ def unique_contribution(floor: Floor | Engine, poses: Sequence[CameraPose]) -> l
 def private_overlap(floor: Floor | Engine, pose: CameraPose, tier: str | None = None) -> dict[str, BaseGeometry]:
     """Per private zone, the polygon of the pose's view inside it (may be empty)."""
     return engine_for(floor).private_overlap(pose, tier)
+
+
+def forbidden_poses(floor: Floor | Engine, poses: Sequence[CameraPose],
+                    tolerance: float = PRIVACY_TOLERANCE_M2) -> np.ndarray:
+    """Boolean mask of poses a plan may not use (inside a private zone, or seeing into one)."""
+    return engine_for(floor).forbidden(poses, tolerance)
 
 
 def inside_private(floor: Floor | Engine, x: float, y: float) -> list[str]:

@@ -263,3 +263,18 @@ def test_floorgen_is_deterministic_and_hits_the_segment_count():
     assert segs == 300
     assert floor.zones_of("private") and floor.zones_of("required") and any(w.see_through for w in floor.walls)
     assert any(w.closed for w in floor.walls) and len(floor.openings) > 10
+
+
+def test_forbidden_poses():
+    from planner.coverage import forbidden_poses
+
+    floor = _floor("two_rooms.json")
+    poses = [
+        CameraPose("sees-toilet", 5, 5, 0, 360, range_m=100),       # 6.4 m2 through the door
+        CameraPose("faces-away", 5, 5, 180, 90, range_m=100),       # looks at the left wall
+        CameraPose("in-toilet", 18, 8, 270, 60, range_m=1),          # mounted inside
+        CameraPose("short", 5, 5, 0, 360, range_m=4),               # never reaches the door
+        CameraPose("grazing", 12, 5.9, 90, 10, range_m=3.95),        # reaches y=9.79 at x=12: no overlap
+    ]
+    assert forbidden_poses(floor, poses).tolist() == [True, False, True, False, False]
+    assert forbidden_poses(floor, poses[:1], tolerance=6.5).tolist() == [False]
