@@ -9,6 +9,7 @@ from flask import Response, jsonify, request, url_for
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
+from accounts.access import INVENTORY_EDITORS
 from accounts.models import Organisation, Role
 from api import bp
 from api.serialize import camera_model_to_dict, floor_to_dict, terminal_to_dict, user_to_dict, venue_to_dict
@@ -151,6 +152,8 @@ def venue_list() -> Response:
 @bp.post("/venues")
 def venue_create() -> tuple[Response, int, dict[str, str]]:
     """Create a venue (admins name the organisation_id)."""
+    if current_user.role not in INVENTORY_EDITORS:
+        raise services.Forbidden("your role may not create venues")
     data = json_body(VENUE_FIELDS, extra=("organisation_id",))
     organisation_id = _organisation_choice(data, allow_null=False)
     values = {k: v for k, v in data.items() if k != "organisation_id"}
