@@ -216,6 +216,9 @@ class Engine:
         q = resolve_mount(self.occ, x, y, heading_deg)
         if q is None:
             return EMPTY
+        return self._vis_from(q, radius)
+
+    def _vis_from(self, q: tuple[float, float], radius: float) -> Polygon:
         key = (q[0], q[1], float(radius))
         poly = self._vis.get(key)
         if poly is None:
@@ -352,10 +355,10 @@ class Engine:
             rng = {i: np.array([poses[i].range_for(TIERS[t], self.ppm) for t in range(len(TIERS))])
                    for i in members}
             radius = max(float(r[tier_ids].max()) for r in rng.values())
-            vis = visibility_polygon(self.occ, qx, qy, radius)
+            # Cached: refinement rounds call this again with new witnesses and the same poses.
+            vis = self._vis_from((qx, qy), radius)
             if vis.is_empty:
                 continue
-            shapely.prepare(vis)
             cand = tree.query(shapely.box(qx - radius, qy - radius, qx + radius, qy + radius))
             if not len(cand):
                 continue

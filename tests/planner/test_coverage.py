@@ -278,3 +278,24 @@ def test_forbidden_poses():
     ]
     assert forbidden_poses(floor, poses).tolist() == [True, False, True, False, False]
     assert forbidden_poses(floor, poses[:1], tolerance=6.5).tolist() == [False]
+
+
+def test_refinement_round_reuses_views_and_matches_a_full_rebuild():
+    floor = _floor("glass_pillar.json")
+    eng = Engine(floor)
+    poses = [CameraPose("m", 1, 5, h, 90, hpx=1280) for h in (0, 90, 180, 270)] + \
+        [CameraPose("n", 19, 1, 135, 90, hpx=1280)]
+    wits = eng.witnesses(spacing=2.0)
+    first = eng.coverage_matrix(poses, wits)
+    n_cached = len(eng._vis)
+    more = wits.extended([(10.0, 9.5), (7.0, 5.0)], "Floor", floor)
+    again = eng.coverage_matrix(poses, more)
+    assert len(eng._vis) == n_cached  # no new visibility polygons
+    for i in range(len(poses)):
+        old = set(first.row(i).tolist())
+        new = again.row(i).tolist()
+        assert set(j for j in new if j < len(wits)) == old
+    # (7, 5) is behind the pillar from (1, 5); (10, 9.5) is in plain view of the mount heading 0.
+    seen_by = {j: {poses[i].heading_deg for i in again.columns()[j]} for j in (len(wits), len(wits) + 1)}
+    assert 0.0 in seen_by[len(wits)] and not any(p.mount == "m" for p in
+                                                  (poses[i] for i in again.columns()[len(wits) + 1]))
