@@ -17,8 +17,9 @@ Algorithm: angular sweep by rays.  Every segment end point seen from the viewpoi
 Between two consecutive event angles one segment is nearest throughout (segments do not cross, and no
 end point lies strictly between), so one ray at the middle angle identifies it; the polygon boundary
 on that interval is that segment between the two event rays, whose end points are computed exactly
-(ray x supporting line).  This gives the exact visibility polygon up to floating point, with
-O(E x S) work (E events, S segments in range), vectorised in numpy and chunked to bound memory.
+(ray x supporting line).  This gives the exact visibility polygon up to floating point.  Work is one
+ray/segment test per (interval, segment) pair whose angular ranges overlap (the "depth" of the
+scene), vectorised in numpy; past 2 million pairs a blocked front-to-back sweep bounds memory.
 """
 
 from __future__ import annotations

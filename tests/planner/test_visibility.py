@@ -235,3 +235,17 @@ def test_crossing_walls_t_junctions_and_overlaps_against_sight_lines():
     # bounded by the two walls and the line y=15 from (5,15) to (15,15)) plus what shows above it.
     top = visibility_polygon(occ, 10.0, 12.0)
     assert not top.contains(Point(10.0, 8.0)) and top.contains(Point(10.0, 14.9))
+
+
+def test_blocked_sweep_fallback_matches_the_pair_path(monkeypatch):
+    import planner.visibility as vis_mod
+
+    outer, holes = _read(AGP / "g1_simple-simple_25_100v-10h_1.pol")
+    poly = Polygon(outer, holes)
+    occ = Occluders.from_polygon(poly)
+    pts = list(outer[:15]) + [p for h in holes[:3] for p in h]
+    pairs = [visibility_polygon(occ, x, y) for x, y in pts]
+    monkeypatch.setattr(vis_mod, "_PAIR_LIMIT", 0)
+    for (x, y), ref in zip(pts, pairs, strict=True):
+        blocked = visibility_polygon(occ, x, y)
+        assert blocked.symmetric_difference(ref).area < 1e-9 * poly.area
