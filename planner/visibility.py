@@ -337,7 +337,12 @@ def visibility_polygon(
                np.vstack([seg_ends.reshape(-1, 2), box_ends]))
     poly = Polygon(pts)
     if not poly.is_valid:
-        poly = polygonal(shapely.make_valid(poly, method="structure"))
+        # The fan only self-touches where sight grazes collinear vertices, so its shoelace area is
+        # right; the fast "structure" repair sometimes drops such rings, so check it and fall back.
+        fixed = polygonal(shapely.make_valid(poly, method="structure"))
+        if abs(fixed.area - poly.area) > 1e-9 * max(1.0, poly.area):
+            fixed = polygonal(shapely.make_valid(poly))
+        poly = fixed
     if radius is not None:
         poly = polygonal(poly.intersection(disk_polygon(qx, qy, radius)))
     return poly

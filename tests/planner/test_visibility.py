@@ -80,7 +80,7 @@ def _compare(outer, holes, points, oracle) -> tuple[int, float]:
 
 
 def test_agp_files_are_present():
-    assert len(AGP_FILES) == 4
+    assert len(AGP_FILES) == 5
     assert any(_read(p)[1] for p in AGP_FILES), "at least one polygon with holes"
 
 
