@@ -23,6 +23,7 @@ DEFAULTS: dict[str, Any] = {
     "SOLVER_SEED": 0,
     "HUEY_BACKEND": None,  # "sqlite" | "redis" | "immediate"; default sqlite, or redis when REDIS_URL is set
     "REDIS_URL": None,
+    "HUEY_SQLITE_PATH": None,  # default instance/jobs.sqlite
     "DEMO_PASSWORD": "sightline-demo",
 }
 
@@ -33,6 +34,7 @@ ENVIRONMENT = {
     "SIGHTLINE_ENV": ("SIGHTLINE_ENV", str),
     "REDIS_URL": ("REDIS_URL", str),
     "HUEY_BACKEND": ("HUEY_BACKEND", str),
+    "HUEY_SQLITE_PATH": ("HUEY_SQLITE_PATH", str),
     "SOLVER_TIME_LIMIT": ("SOLVER_TIME_LIMIT", float),
     "SOLVER_WORKERS": ("SOLVER_WORKERS", int),
     "UPLOAD_MAX_BYTES": ("UPLOAD_MAX_BYTES", int),

@@ -13,7 +13,7 @@ _run_plan_tasks: dict[int, Any] = {}
 _worker_app: Flask | None = None
 
 
-def make_huey(backend: str | None, *, redis_url: str | None, instance_path: str) -> Huey:
+def make_huey(backend: str | None, *, redis_url: str | None, sqlite_path: str) -> Huey:
     """Build the Huey instance for a backend name, with Sightline's tasks registered."""
     if backend is None:
         backend = "redis" if redis_url else "sqlite"
@@ -22,7 +22,7 @@ def make_huey(backend: str | None, *, redis_url: str | None, instance_path: str)
     elif backend == "redis":
         huey = RedisHuey("sightline", url=redis_url or "redis://127.0.0.1:6379/0")
     elif backend == "sqlite":
-        huey = SqliteHuey("sightline", filename=os.path.join(instance_path, "jobs.sqlite"))
+        huey = SqliteHuey("sightline", filename=sqlite_path)
     else:
         raise ValueError(f"unknown HUEY_BACKEND {backend!r} (sqlite, redis or immediate)")
     _run_plan_tasks[id(huey)] = huey.task(name="run_plan", context=False)(run_plan_task)
@@ -31,10 +31,11 @@ def make_huey(backend: str | None, *, redis_url: str | None, instance_path: str)
 
 def huey_for_app(app: Flask) -> Huey:
     """The app's Huey instance, created once per configuration."""
-    key = f"{app.config.get('HUEY_BACKEND')}|{app.config.get('REDIS_URL')}|{app.instance_path}"
+    sqlite_path = app.config.get("HUEY_SQLITE_PATH") or os.path.join(app.instance_path, "jobs.sqlite")
+    key = f"{app.config.get('HUEY_BACKEND')}|{app.config.get('REDIS_URL')}|{sqlite_path}"
     if key not in _instances:
         _instances[key] = make_huey(app.config.get("HUEY_BACKEND"), redis_url=app.config.get("REDIS_URL"),
-                                    instance_path=app.instance_path)
+                                    sqlite_path=sqlite_path)
     return _instances[key]
 
 
@@ -49,12 +50,12 @@ def run_plan_task(plan_id: int) -> None:
     from plans.service import execute_plan
 
     if has_app_context():
-        execute_plan(plan_id)
+        execute_plan(plan_id, workers=current_app.config["SOLVER_WORKERS"])
         return
     if _worker_app is None:
         raise RuntimeError("no worker app: start workers with `python -m jobs.worker`")
     with _worker_app.app_context():
-        execute_plan(plan_id)
+        execute_plan(plan_id, workers=_worker_app.config["SOLVER_WORKERS"])
 
 
 def enqueue_plan(plan_id: int, app: Any = None) -> None:

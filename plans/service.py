@@ -101,23 +101,35 @@ class _ProgressWriter:
         self.cancel = cancel
         self.last = 0.0
 
-    def __call__(self, incumbent: int | None, bound: int, seconds: float, stage: str = "solving") -> None:
+    def __call__(self, info: dict[str, Any]) -> None:
         now = time.monotonic()
-        if now - self.last < PROGRESS_EVERY_S:
+        if now - self.last < PROGRESS_EVERY_S and info.get("phase") != "done":
             return
         self.last = now
         plan = db.session.get(Plan, self.plan_id)
         if plan is None:
             return
         db.session.refresh(plan)
-        plan.progress = {"incumbent": incumbent, "bound": bound, "seconds": round(seconds, 1), "stage": stage,
-                         "time_limit": plan.parameters.get("time_limit")}
+        plan.progress = {
+            "stage": STAGES.get(str(info.get("phase")), str(info.get("phase", "solving"))),
+            "round": info.get("round"),
+            "incumbent": info.get("weighted_objective"),
+            "bound": info.get("weighted_bound"),
+            "uncovered_m2": info.get("uncovered_m2"),
+            "seconds": round(float(info.get("seconds", 0.0)), 1),
+            "time_limit": plan.parameters.get("time_limit"),
+        }
         if plan.cancel_requested:
             self.cancel.set()
         db.session.commit()
 
 
-def execute_plan(plan_id: int) -> None:
+STAGES = {"candidates": "building candidate poses", "witnesses": "sampling witnesses",
+          "solve": "solving the cover model", "refine": "refining witnesses in uncovered pieces",
+          "done": "finishing"}
+
+
+def execute_plan(plan_id: int, workers: int = 2) -> None:
     """Run the optimizer for a queued plan and store its certificate and decisions (worker entry point)."""
     from plans.engine import EngineError, run_optimizer
 
@@ -130,7 +142,7 @@ def execute_plan(plan_id: int) -> None:
     cancel = threading.Event()
     try:
         result = run_optimizer(plan.floor_snapshot, plan.parameters, progress=_ProgressWriter(plan_id, cancel),
-                               cancel=cancel)
+                               cancel=cancel, workers=workers)
     except EngineError as exc:
         _finish(plan_id, PlanState.FAILED, error=str(exc))
         return
@@ -166,29 +178,33 @@ def _total(value: Any) -> float | None:
 
 
 def _decisions(result: dict[str, Any]) -> list[PlanDecision]:
-    """Turn the optimizer's kept/removed/added lists into decision rows with their reasons."""
-    reasons = result.get("explanations", {}) or {}
+    """Decision rows from the optimizer's per-terminal decisions, with the explanation in the reason."""
+    explained = result.get("explanations", {}) or {}
     rows = []
-    for code in result.get("kept", []):
-        rows.append(PlanDecision(terminal_code=str(code), decision=Decision.KEEP, reason=_reason(reasons, code)))
-    for code in result.get("removed", []):
-        rows.append(PlanDecision(terminal_code=str(code), decision=Decision.REMOVE, reason=_reason(reasons, code)))
-    for item in result.get("reaimed", []) or []:
-        code = item.get("id") if isinstance(item, dict) else item
-        rows.append(PlanDecision(terminal_code=str(code), decision=Decision.REAIM, reason=_reason(reasons, code),
-                                 pose=item if isinstance(item, dict) else None))
-    for number, item in enumerate(result.get("added", []) or [], start=1):
-        code = item.get("id", f"new-{number}") if isinstance(item, dict) else str(item)
-        rows.append(PlanDecision(terminal_code=str(code), decision=Decision.ADD, reason=_reason(reasons, code),
-                                 pose=item if isinstance(item, dict) else None))
+    for number, item in enumerate(result.get("decisions", []), start=1):
+        decision = Decision(item["decision"])
+        code = item.get("id") or f"new-{number}"
+        reason = item.get("reason", "")
+        detail = _explanation(explained, decision, str(code))
+        pose = {key: item[key] for key in ("x", "y", "heading_deg", "hfov_deg", "from_heading_deg", "hpx",
+                                           "range_m", "model") if key in item} or None
+        rows.append(PlanDecision(terminal_code=str(code), decision=decision,
+                                 reason=f"{reason}{': ' + detail if detail else ''}", pose=pose))
     return rows
 
 
-def _reason(reasons: dict[str, Any], code: Any) -> str:
-    value = reasons.get(str(code))
-    if value is None:
-        return ""
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+def _explanation(explained: dict[str, Any], decision: Decision, code: str) -> str:
+    """One sentence of why, from the optimizer's explanations."""
+    if decision == Decision.REMOVE and code in explained.get("removed", {}):
+        covered_by = explained["removed"][code].get("now_covered_by", {})
+        if covered_by:
+            return "its area is now seen by " + ", ".join(f"{c} ({m:.1f} m²)" for c, m in covered_by.items())
+    if decision in (Decision.KEEP, Decision.REAIM) and code in explained.get("kept", {}):
+        zones = explained["kept"][code].get("zones", [])
+        needed = [z for z in zones if z.get("only_it_covers_m2", 0) > 0]
+        if needed:
+            return "; ".join(f"only it covers {z['only_it_covers_m2']:.1f} m² of {z['zone']}" for z in needed)
+    return ""
 
 
 def organisation_of(plan: Plan) -> int:

@@ -1,0 +1,41 @@
+"""Adapter from a stored plan (floor snapshot + parameters) to the framework-free optimizer."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from planner.errors import InputError
+from planner.floor import parse_floor
+from planner.optimizer import PlanOptions, plan
+
+
+class EngineError(RuntimeError):
+    """The optimizer refused the input (bad geometry, conflicting locks, ...)."""
+
+
+def options_from(parameters: dict[str, Any], *, workers: int, progress: Callable[[dict], None] | None,
+                 cancel: threading.Event | None) -> PlanOptions:
+    """PlanOptions from a plan's stored parameters."""
+    return PlanOptions(
+        mode=parameters.get("mode", "reduce"),
+        reaim_step=float(parameters["reaim_step"]) if parameters.get("reaim") else None,
+        allow_face=bool(parameters.get("allow_face_recognition", False)),
+        time_limit=float(parameters.get("time_limit", 60.0)),
+        seed=int(parameters.get("seed", 0)),
+        workers=workers,
+        progress=progress,
+        cancel=cancel,
+    )
+
+
+def run_optimizer(snapshot: dict[str, Any], parameters: dict[str, Any], *, progress: Callable[[dict], None] | None,
+                  cancel: threading.Event | None, workers: int = 2) -> dict[str, Any]:
+    """Run the optimizer on a floor snapshot and return the plan as JSON (the `plan` CLI's output)."""
+    try:
+        floor = parse_floor(snapshot)
+        result = plan(floor, options_from(parameters, workers=workers, progress=progress, cancel=cancel))
+    except InputError as exc:
+        raise EngineError(str(exc)) from exc
+    return result.to_dict()
