@@ -10,7 +10,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import highspy
 import numpy as np
+from ortools.sat.python import cp_model
 
 from planner.setcover_reduce import Core
 
@@ -53,25 +55,29 @@ def cpsat_parameters(workers: int, seed: int, deterministic: bool) -> dict[str, 
 class _Watcher:
     """Stops a running solver when the cancel event fires; remembers whether it did."""
 
-    def __init__(self, cancel: threading.Event | None, stop: Callable[[], None]) -> None:
+    def __init__(self, cancel: threading.Event | None, stop: Callable[[], None], deadline: float) -> None:
         self.cancel = cancel
         self.stop = stop
+        self.deadline = deadline
         self.cancelled = False
         self._done = threading.Event()
         self._thread: threading.Thread | None = None
 
     def __enter__(self) -> _Watcher:
-        if self.cancel is not None:
-            if self.cancel.is_set():
-                self.cancelled = True
-            self._thread = threading.Thread(target=self._run, daemon=True)
-            self._thread.start()
+        if self.cancel is not None and self.cancel.is_set():
+            self.cancelled = True
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
         return self
 
     def _run(self) -> None:
         while not self._done.wait(0.05):
             if self.cancel is not None and self.cancel.is_set():
                 self.cancelled = True
+                self.stop()
+                return
+            # The engine's own limit can overrun on a loaded machine; the caller's deadline is firm.
+            if time.perf_counter() > self.deadline:
                 self.stop()
                 return
 
@@ -95,8 +101,6 @@ def solve_cpsat(
     log: bool = False,
 ) -> EngineResult:
     """Minimum-cost k-cover of the core with CP-SAT, hinted, stopping as soon as the objective meets a bound."""
-    from ortools.sat.python import cp_model
-
     # Data.
     rows_view = core.rows_view()
     costs = [int(c) for c in core.costs]
@@ -152,7 +156,7 @@ def solve_cpsat(
             progress(None, best_bound[0])
 
     solver.best_bound_callback = on_bound
-    with _Watcher(cancel, solver.stop_search) as watcher:
+    with _Watcher(cancel, solver.stop_search, time.perf_counter() + time_limit + 0.2) as watcher:
         if watcher.cancelled:
             return EngineResult("UNKNOWN", None, None, known_bound, cancelled=True)
         status = solver.solve(model, _Callback())
@@ -172,8 +176,6 @@ def solve_cpsat(
 
 def _highs_model(core: Core, integer: bool):
     """HiGHS model of the core: covering rows (>= demand) then group rows (<= 1)."""
-    import highspy
-
     groups = core.groups()
     group_row = {}
     for g, members in enumerate(groups):
@@ -210,8 +212,6 @@ _highs_banner_shown = [False]
 
 def _construct_highs():
     """A Highs object; the first one in a process prints a banner on C-level stdout, which we swallow."""
-    import highspy
-
     with _highs_banner_done:
         if _highs_banner_shown[0]:
             return highspy.Highs()
@@ -240,8 +240,6 @@ def _new_highs(time_limit: float, seed: int, log: bool):
 
 def lp_bound(core: Core, *, time_limit: float, seed: int = 0) -> float | None:
     """Optimal value of the LP relaxation (a valid lower bound), or None if not solved within the limit."""
-    import highspy
-
     if core.n_cols == 0:
         return 0.0
     h = _new_highs(time_limit, seed, False)
@@ -264,8 +262,6 @@ def solve_mip(
     log: bool = False,
 ) -> EngineResult:
     """Minimum-cost k-cover of the core with HiGHS branch and cut, warm-started from the hint."""
-    import highspy
-
     h = _new_highs(time_limit, seed, log)
     # Costs are integral: an absolute gap below 1 already proves optimality after rounding the bound up.
     h.setOptionValue("mip_rel_gap", 0.0)
@@ -277,10 +273,13 @@ def solve_mip(
         solution.value_valid = True
         h.setSolution(solution)
     state = {"cancelled": False}
+    hard_deadline = time.perf_counter() + time_limit + 0.2
 
     def on_interrupt(event) -> None:
         if cancel is not None and cancel.is_set():
             state["cancelled"] = True
+            event.data_in.user_interrupt = True
+        elif time.perf_counter() > hard_deadline:
             event.data_in.user_interrupt = True
 
     def on_improving(event) -> None:

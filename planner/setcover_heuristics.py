@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import heapq
 import time
 
 import numpy as np
@@ -12,45 +11,41 @@ from planner.setcover_reduce import Core
 
 def greedy(core: Core, *, exponent: float = 1.0, start: list[int] | None = None) -> np.ndarray | None:
     """Chvátal greedy for k-cover with groups (price = cost / gain**exponent); None if it gets stuck."""
+    flat = _Flat(core)
     residual = core.demand.astype(np.int64).copy()
     selected = np.zeros(core.n_cols, dtype=bool)
-    used_groups: set[int] = set()
+    blocked = np.zeros(core.n_cols, dtype=bool)
     group_of = core.group_of
-    costs = core.costs.astype(np.float64)
+    has_groups = bool(np.any(group_of >= 0))
+    costs = np.maximum(core.costs.astype(np.float64), 1e-9)
+    gains = flat.gains((residual > 0).astype(np.float64))
 
     def take(j: int) -> None:
         selected[j] = True
-        residual[core.cols[j]] -= 1
-        if group_of[j] >= 0:
-            used_groups.add(int(group_of[j]))
+        blocked[j] = True
+        rows = core.cols[j]
+        residual[rows] -= 1
+        done = rows[residual[rows] == 0]
+        if done.size:
+            # Rows that need nothing more stop counting in every column that covers them.
+            np.subtract.at(gains, flat.columns_of_rows(done), 1)
+        if has_groups and group_of[j] >= 0:
+            blocked[group_of == group_of[j]] = True
 
     for j in start or []:
-        if not selected[j] and (group_of[j] < 0 or int(group_of[j]) not in used_groups):
+        if not blocked[j]:
             take(j)
-    heap: list[tuple[float, int]] = []
-    for j in range(core.n_cols):
-        if selected[j]:
-            continue
-        gain = int(np.count_nonzero(residual[core.cols[j]] > 0))
-        if gain:
-            heap.append((costs[j] / gain**exponent, j))
-    heapq.heapify(heap)
     needed = int(np.count_nonzero(residual > 0))
-    while needed and heap:
-        price, j = heapq.heappop(heap)
-        if selected[j] or (group_of[j] >= 0 and int(group_of[j]) in used_groups):
-            continue
-        gain = int(np.count_nonzero(residual[core.cols[j]] > 0))
-        if gain == 0:
-            continue
-        fresh = costs[j] / gain**exponent
-        if fresh > price + 1e-12:
-            heapq.heappush(heap, (fresh, j))
-            continue
+    price = np.empty(core.n_cols)
+    while needed:
+        with np.errstate(divide="ignore"):
+            np.divide(costs, gains if exponent == 1.0 else gains**exponent, out=price)
+        price[blocked | (gains <= 0)] = np.inf
+        j = int(np.argmin(price))
+        if not np.isfinite(price[j]):
+            return None
         take(j)
         needed = int(np.count_nonzero(residual > 0))
-    if needed:
-        return None
     return remove_redundant(core, selected)
 
 
@@ -109,13 +104,12 @@ def local_search(core: Core, selected: np.ndarray, *, seconds: float, seed: int 
     best_cost = cost_of(core, best)
     deadline = time.perf_counter() + seconds
     steepest = sc.SteepestSearch(invariant)
-    steepest.set_max_iterations(10 * core.n_cols)
+    steepest.set_max_iterations(core.n_cols)
     steepest.next_solution()
     guided = sc.GuidedLocalSearch(invariant)
     guided.initialize()
     # Guided local search runs in fixed iteration slices so it respects the time budget.
-    iterations = max(100, min(5000, 2_000_000 // max(1, core.nnz // core.n_cols + 1) // 10))
-    guided.set_max_iterations(iterations)
+    guided.set_max_iterations(100)
     while time.perf_counter() < deadline:
         guided.next_solution()
         candidate = np.asarray(invariant.is_selected(), dtype=bool)
@@ -138,11 +132,188 @@ def warm_start(core: Core, *, hint: list[int] | None, seconds: float, seed: int 
         repaired = greedy(core, start=hint)
         if repaired is not None:
             candidates.append(repaired)
-    for exponent in (1.0, 0.5, 2.0):
+    # Extra price exponents only where a greedy pass is cheap (thousands of picks over many columns are not).
+    for exponent in (1.0, 0.5, 2.0) if core.n_rows * core.n_cols < 20_000_000 else (1.0,):
         solution = greedy(core, exponent=exponent)
         if solution is not None:
             candidates.append(solution)
     if not candidates:
         return None
     best = min(candidates, key=lambda s: (cost_of(core, s), int(s.sum())))
+    if core.nnz > 100_000:  # OR-Tools' search steps take too long per slice on large cores to keep the budget
+        return best
     return local_search(core, best, seconds=seconds, seed=seed)
+
+
+def improve(
+    core: Core, selected: np.ndarray, *, seconds: float, seed: int = 0, target: int = 0
+) -> np.ndarray:
+    """Spend `seconds` improving a cover: row-weighting search for unicost k=1, else destroy-and-repair."""
+    if np.any(core.demand != 1) or np.any(core.group_of >= 0) or np.any(core.costs != core.costs[0]):
+        return iterated_greedy(core, selected, seconds=seconds, seed=seed, target=target)
+    return row_weighting_search(core, selected, seconds=seconds, seed=seed, target=target)
+
+
+class _Flat:
+    """Column-major flat incidence arrays of a core, for vectorised gain computations."""
+
+    def __init__(self, core: Core) -> None:
+        sizes = np.asarray([len(c) for c in core.cols], dtype=np.int64)
+        self.rows = np.concatenate(core.cols) if core.n_cols else np.zeros(0, dtype=np.int64)
+        self.col_of = np.repeat(np.arange(core.n_cols), sizes)
+        self.ptr = np.concatenate([[0], np.cumsum(sizes)])
+        self.n = core.n_cols
+        order = np.argsort(self.rows, kind="stable")
+        self.row_cols = self.col_of[order]
+        self.row_ptr = np.concatenate([[0], np.cumsum(np.bincount(self.rows, minlength=core.n_rows))])
+
+    def columns_of_rows(self, rows: np.ndarray) -> np.ndarray:
+        """All columns covering any of `rows` (with repetition, one entry per incidence)."""
+        if rows.size == 1:
+            r = int(rows[0])
+            return self.row_cols[self.row_ptr[r] : self.row_ptr[r + 1]]
+        return np.concatenate([self.row_cols[self.row_ptr[r] : self.row_ptr[r + 1]] for r in rows.tolist()])
+
+    def gains(self, need: np.ndarray) -> np.ndarray:
+        """Per column: how many of its rows still need coverage."""
+        return np.bincount(self.col_of, weights=need[self.rows], minlength=self.n)
+
+
+def row_weighting_search(
+    core: Core, selected: np.ndarray, *, seconds: float, seed: int = 0, target: int = 0
+) -> np.ndarray:
+    """Row-weighting local search for unicost k=1 cores without groups (after RWLS, Gao et al. EJOR 2015)."""
+    costs = core.costs
+    if (
+        seconds <= 0
+        or core.n_cols == 0
+        or not selected.any()
+        or np.any(core.demand != 1)
+        or np.any(core.group_of >= 0)
+        or np.any(costs != costs[0])
+    ):
+        return selected
+    rng = np.random.default_rng(seed)
+    flat = _Flat(core)
+    rows_of = core.cols
+    row_cols = core.rows_view()
+    current = selected.copy()
+    cover = np.bincount(flat.rows[current[flat.col_of]], minlength=core.n_rows)
+    weight = np.ones(core.n_rows, dtype=np.float64)
+    stamp = np.zeros(core.n_cols, dtype=np.float64)
+    best = current.copy()
+    best_size = int(best.sum())
+    deadline = time.perf_counter() + seconds
+    step = 0
+    last_added = -1
+
+    def loss() -> np.ndarray:
+        # Weight of the rows each column alone covers (what removing it would uncover).
+        return np.bincount(flat.col_of, weights=(cover[flat.rows] == 1) * weight[flat.rows], minlength=flat.n)
+
+    def remove(j: int) -> None:
+        current[j] = False
+        cover[rows_of[j]] -= 1
+
+    def add(j: int) -> None:
+        current[j] = True
+        cover[rows_of[j]] += 1
+
+    while best_size > target:
+        step += 1
+        if step % 32 == 0 and time.perf_counter() > deadline:
+            break
+        uncovered = np.flatnonzero(cover == 0)
+        if uncovered.size == 0:
+            size = int(current.sum())
+            if size < best_size:
+                best, best_size = current.copy(), size
+            # A cover: drop the column whose removal uncovers the least weight and search one size smaller.
+            lost = loss()
+            chosen = np.flatnonzero(current)
+            remove(int(chosen[np.argmin(lost[chosen] + 1e-9 * stamp[chosen])]))
+            continue
+        # Swap: remove the cheapest-to-lose column (not the one just added) ...
+        lost = loss()
+        chosen = np.flatnonzero(current)
+        key = lost[chosen] + 1e-9 * stamp[chosen]
+        if chosen.size > 1 and last_added >= 0:
+            key[chosen == last_added] = np.inf
+        out = int(chosen[np.argmin(key)])
+        remove(out)
+        stamp[out] = step
+        # ... then add the column that covers most uncovered weight among those covering a random uncovered row.
+        uncovered = np.flatnonzero(cover == 0)
+        r = int(uncovered[rng.integers(uncovered.size)])
+        cands = row_cols[r]
+        cands = cands[(cands != out) | (cands.size == 1)]
+        gain = np.asarray([weight[rows_of[j]][cover[rows_of[j]] == 0].sum() for j in cands.tolist()])
+        j_in = int(cands[np.argmax(gain - 1e-9 * stamp[cands])])
+        add(j_in)
+        stamp[j_in] = step
+        last_added = j_in
+        weight[cover == 0] += 1
+    return remove_redundant(core, best)
+
+
+def iterated_greedy(
+    core: Core, selected: np.ndarray, *, seconds: float, seed: int = 0, target: int = 0
+) -> np.ndarray:
+    """Destroy-and-repair search: drop a few chosen columns, repair greedily with noise, prune, keep if no worse."""
+    if seconds <= 0 or core.n_cols == 0 or not selected.any():
+        return selected
+    rng = np.random.default_rng(seed)
+    flat = _Flat(core)
+    costs = core.costs.astype(np.float64)
+    demand = core.demand
+    group_of = core.group_of
+    has_groups = bool(np.any(group_of >= 0))
+    current = selected.copy()
+    current_cost = cost_of(core, current)
+    best, best_cost = current.copy(), current_cost
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline and best_cost > target:
+        trial = current.copy()
+        chosen = np.flatnonzero(trial)
+        drop = max(1, min(30, int(np.ceil(0.12 * len(chosen)))))
+        # Remove columns that meet around one random row, so the repair can reshape a neighbourhood.
+        seed_row = int(rng.integers(core.n_rows))
+        near = chosen[np.isin(chosen, flat.col_of[flat.rows == seed_row])]
+        pool = np.concatenate([near, rng.permutation(chosen)])
+        _, first = np.unique(pool, return_index=True)
+        removal = pool[np.sort(first)][:drop]
+        trial[removal] = False
+        cover = np.bincount(flat.rows[np.isin(flat.col_of, np.flatnonzero(trial))], minlength=core.n_rows)
+        residual = demand - cover
+        tabu = np.zeros(core.n_cols, dtype=bool)
+        tabu[removal] = rng.random(len(removal)) < 0.5
+        blocked = trial | tabu
+        if has_groups:
+            used = np.unique(group_of[trial & (group_of >= 0)])
+            blocked |= np.isin(group_of, used) & (group_of >= 0)
+        while np.any(residual > 0):
+            gains = flat.gains((residual > 0).astype(np.float64))
+            gains[blocked] = 0
+            if not gains.any():
+                if tabu.any():
+                    blocked &= ~tabu
+                    tabu[:] = False
+                    continue
+                break
+            score = np.where(gains > 0, gains / np.maximum(costs, 1e-9), -1.0)
+            score *= 1.0 + 0.15 * rng.random(core.n_cols)
+            j = int(np.argmax(score))
+            trial[j] = True
+            blocked[j] = True
+            residual[core.cols[j]] -= 1
+            if has_groups and group_of[j] >= 0:
+                blocked |= group_of == group_of[j]
+        if np.any(residual > 0):
+            continue
+        trial = remove_redundant(core, trial)
+        trial_cost = cost_of(core, trial)
+        if trial_cost <= current_cost:
+            current, current_cost = trial, trial_cost
+            if trial_cost < best_cost:
+                best, best_cost = trial.copy(), trial_cost
+    return best

@@ -9,7 +9,7 @@ import numpy as np
 from planner.errors import InputError
 from planner.setcover import Backend, CoverProblem, CoverResult, SolveOptions, Status, is_cover
 from planner.setcover_backends import EngineResult, ceil_bound, lp_bound, solve_cpsat, solve_mip
-from planner.setcover_heuristics import cost_of, warm_start
+from planner.setcover_heuristics import cost_of, improve, warm_start
 from planner.setcover_reduce import Core, reduce_problem
 
 
@@ -243,12 +243,26 @@ def _solve_core(
     known = 0
     lp = None
     if options.lp_bound and not cancelled:
-        lp = lp_bound(
-            core, time_limit=max(0.05, 0.3 * (core_deadline - time.perf_counter())), seed=options.seed
-        )
+        lp_limit = max(0.05, 0.3 * (core_deadline - time.perf_counter()))
+        lp = lp_bound(core, time_limit=lp_limit, seed=options.seed)
         if lp is not None:
             known = ceil_bound(lp)
     progress.set(index, warm_cost, known)
+    if (
+        warm is not None
+        and warm_cost is not None
+        and warm_cost > known
+        and options.warm_start
+        and not cancelled
+    ):
+        # Unicost k=1 cores are where local search beats the exact engines at short limits (solver notes, §2).
+        unicost = bool(np.all(core.costs == core.costs[0])) and bool(np.all(core.demand == 1))
+        share_ls = 0.4 if unicost else 0.05
+        budget = min(share_ls * (core_deadline - time.perf_counter()), 120.0 if unicost else 2.0)
+        if budget > 0.05 and not (options.cancel is not None and options.cancel.is_set()):
+            warm = improve(core, warm, seconds=budget, seed=options.seed, target=known)
+            warm_cost = cost_of(core, warm)
+            progress.set(index, warm_cost, known)
     if (
         warm is not None
         and warm_cost is not None
@@ -261,6 +275,9 @@ def _solve_core(
     if backend == Backend.GREEDY or cancelled:
         return _CoreOutcome(EngineResult("UNKNOWN", None, None, known, cancelled), warm_cost, lp)
     limit = max(0.05, core_deadline - time.perf_counter())
+    if warm is not None and warm_cost is not None and limit < 0.5 + core.nnz * 5e-6:
+        # Too little time left to even build and presolve the model: the warm start is the answer.
+        return _CoreOutcome(EngineResult("FEASIBLE", warm, warm_cost, min(known, warm_cost)), warm_cost, lp)
 
     def report(incumbent: int | None, bound: int) -> None:
         progress.set(index, incumbent, bound)

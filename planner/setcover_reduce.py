@@ -156,6 +156,13 @@ def reduce_problem(core: Core, forced: list[int], *, full: bool, time_cap: float
     start = time.perf_counter()
     deadline = start + max(0.0, time_cap)
     stats = ReductionStats(rows_before=int((core.demand > 0).sum()), columns_before=core.n_cols)
+    nnz = core.nnz
+    # Building the incidence sets and one pass of the rules cost 10-25 µs per nonzero; skip them beyond the cap.
+    if full and nnz * 2.5e-5 > time_cap:
+        full = False
+        stats.capped = True
+    if not full and not forced and not np.any(core.group_of >= 0):
+        return _trivial(core, stats, start)
     state = _State(core)
     for j in forced:
         state.force_col(j)
@@ -202,6 +209,40 @@ def reduce_problem(core: Core, forced: list[int], *, full: bool, time_cap: float
     stats.seconds = time.perf_counter() - start
     fixed = sorted(int(core.col_ids[j]) for j in state.fixed)
     return Reduced(fixed=fixed, components=components, infeasible_rows=[], stats=stats)
+
+
+def _trivial(core: Core, stats: ReductionStats, start: float) -> Reduced:
+    """No reductions: drop rows without demand and check that every row has enough candidates."""
+    rows_all = np.concatenate(core.cols) if core.n_cols else np.zeros(0, dtype=np.int64)
+    counts = np.bincount(rows_all, minlength=core.n_rows)
+    short = np.flatnonzero(counts < core.demand)
+    if short.size:
+        stats.seconds = time.perf_counter() - start
+        return Reduced(
+            fixed=[], components=[], infeasible_rows=sorted(core.row_ids[short].tolist()), stats=stats
+        )
+    needed = np.flatnonzero(core.demand > 0)
+    if needed.size == core.n_rows:
+        component = core
+    else:
+        local_of = np.full(core.n_rows, -1, dtype=np.int64)
+        local_of[needed] = np.arange(needed.size)
+        cols = [local_of[c][local_of[c] >= 0] for c in core.cols]
+        component = Core(
+            needed.size,
+            cols,
+            core.costs,
+            core.demand[needed],
+            core.group_of,
+            core.col_ids,
+            core.row_ids[needed],
+        )
+    components = [component] if component.n_rows else []
+    stats.components = len(components)
+    stats.rows_after = component.n_rows
+    stats.columns_after = component.n_cols if components else 0
+    stats.seconds = time.perf_counter() - start
+    return Reduced(fixed=[], components=components, infeasible_rows=[], stats=stats)
 
 
 def _dominated_rows(state: _State, deadline: float, stats: ReductionStats) -> bool:
@@ -353,16 +394,20 @@ def _components(state: _State) -> list[Core]:
         if state.col_rows[j]:
             col_by_root.setdefault(find(min(state.col_rows[j])), []).append(j)
     components: list[Core] = []
+    local_of = np.full(core.n_rows, -1, dtype=np.int64)
     for root in sorted(by_root):
         rows = by_root[root]
-        local_row = {r: i for i, r in enumerate(rows)}
+        local_of[rows] = np.arange(len(rows))
         cols = col_by_root.get(root, [])
+        # Original columns are sorted by row and local numbering is monotone, so filtered rows stay sorted.
+        local_cols = []
+        for j in cols:
+            mapped = local_of[core.cols[j]]
+            local_cols.append(mapped[mapped >= 0])
         components.append(
             Core(
                 n_rows=len(rows),
-                cols=[
-                    np.asarray(sorted(local_row[r] for r in state.col_rows[j]), dtype=np.int64) for j in cols
-                ],
+                cols=local_cols,
                 costs=core.costs[cols].astype(np.int64) if cols else np.zeros(0, dtype=np.int64),
                 demand=state.demand[rows].astype(np.int64),
                 group_of=core.group_of[cols].astype(np.int64) if cols else np.zeros(0, dtype=np.int64),
@@ -370,4 +415,5 @@ def _components(state: _State) -> list[Core]:
                 row_ids=core.row_ids[rows],
             )
         )
+        local_of[rows] = -1
     return components
