@@ -207,6 +207,22 @@ def _explanation(explained: dict[str, Any], decision: Decision, code: str) -> st
     return ""
 
 
+def totals(plan: Plan) -> dict[str, int]:
+    """Terminal counts before the plan (its floor snapshot) and after it (kept plus added)."""
+    terminals = [f["properties"] for f in plan.floor_snapshot["features"] if f["properties"].get("kind") == "terminal"]
+    result = plan.result or {}
+    kept = {str(code) for code in result.get("kept", [])}
+    after = [t for t in terminals if str(t.get("id")) in kept]
+    added = len(result.get("added", []) or [])
+    return {
+        "before_total": len(terminals), "after_total": len(after) + added,
+        "before_face": sum(1 for t in terminals if t.get("face_recognition")),
+        "after_face": sum(1 for t in after if t.get("face_recognition")),
+        "before_cameras": sum(1 for t in terminals if t.get("type") == "camera"),
+        "after_cameras": sum(1 for t in after if t.get("type") == "camera") + added,
+    }
+
+
 def organisation_of(plan: Plan) -> int:
     """Organisation owning the plan's venue."""
     return db.session.scalar(sa.select(Venue.organisation_id).where(Venue.id == plan.floor.venue_id))

@@ -54,7 +54,7 @@ def plan_detail(plan_id: int):  # type: ignore[no-untyped-def]
     from plans.compare import before_after
 
     drawings = before_after(plan) if plan.state == PlanState.DONE else None
-    return render_template("plans/plan_detail.html", plan=plan, drawings=drawings,
+    return render_template("plans/plan_detail.html", plan=plan, drawings=drawings, plan_totals=service.totals(plan),
                            can_run=service.can_run_plans(current_user, plan.floor))
 
 

@@ -47,6 +47,12 @@ def test_planner_runs_hotel_plan_with_certificate(client, auth, demo_app):
     assert "provably minimal" in page and 'class="intrusion"' in page and "C-305" in page
     assert "sees into Public toilet (women)" in page
     with demo_app.app_context():
+        from plans.service import totals
+
+        counts = totals(db.session.get(Plan, plan_id))
+    assert counts == {"before_total": 7, "after_total": 4, "before_face": 1, "after_face": 0,
+                      "before_cameras": 5, "after_cameras": 3}
+    with demo_app.app_context():
         reasons = {d.terminal_code: d.reason for d in db.session.get(Plan, plan_id).decisions}
     assert "Public toilet (women)" in reasons["C-305"]
     assert "now seen by" in reasons["C-303"]
