@@ -234,7 +234,7 @@ class Engine:
             return EMPTY
         radius = pose.range_for(tier, self.ppm)
         rmax = pose.max_range(self.ppm)
-        vis = self.visibility_at(pose.x, pose.y, rmax, pose.heading_deg)
+        vis = self._vis_from(q, rmax)
         if vis.is_empty:
             return EMPTY
         if pose.hfov_deg >= 360.0:
