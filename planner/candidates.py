@@ -5,8 +5,7 @@ Reduce mode: every installed camera at its pose, plus (with ``reaim_step``) the 
 properties), the hfov values in that range in the same steps.  Design mode: mount points generated along
 walls and the outline (every ``spacing`` metres, plus corners) × headings × camera models.
 
-Views come from the coverage engine (planner.coverage: one visibility polygon per mount, clipped per pose and
-tier): view(pose, tier) = visibility(mount) ∩ sector(heading, hfov, range_tier), with
+Views are built like planner.coverage's (one visibility polygon per mount, clipped per pose and tier): view(pose, tier) = visibility(mount) ∩ sector(heading, hfov, range_tier), with
 range_tier = hpx / (2 tan(hfov/2) ppm_tier) unless the terminal gives an explicit ``range_m``.
 """
 
@@ -17,14 +16,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
-from shapely.geometry import Point
+from shapely.geometry import Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
 from planner.coverage import DEFAULT_PPM, CameraPose
-from planner.coverage import Engine as CoverageEngine
 from planner.coverage import tier_range as coverage_tier_range
 from planner.floor import Floor, Terminal
-from planner.visibility import Occluders
+from planner.geometry import ARC_STEP_DEG, EMPTY, EPS_ON, polygonal, sector_polygon
+from planner.visibility import Occluders, resolve_mount, visibility_polygon
 
 # Pixel densities of the IEC/EN 62676-4 detail tiers, px/m (the coverage engine's defaults).
 TIER_PPM: dict[str, float] = dict(DEFAULT_PPM)
@@ -95,40 +94,133 @@ def tier_range(hpx: int | None, hfov_deg: float, range_m: float | None, tier: st
 
 @dataclass
 class ViewEngine:
-    """Caches the view polygon of every (candidate, tier) on one floor, computed by planner.coverage."""
+    """Views of candidate poses: one visibility polygon per mount (planner.visibility), clipped per pose and tier.
+
+    ``view(c, tier)`` = visibility(mount, R_mount) ∩ sector(mount, heading, hfov, range_tier), the same
+    construction as planner.coverage (R_mount = the largest range any pose at the mount needs).
+    ``sees(c, tier, xs, ys)`` answers "is the point in that view" for many points at once without building
+    the polygon: point in the mount's visibility polygon (shapely) and inside the sector polygon (numpy,
+    the same inscribed arc chords as planner.geometry.sector_polygon), so the two never disagree except on
+    boundaries.
+    """
 
     floor: Floor
-    coverage: CoverageEngine
+    occ: Occluders
     ppm: dict[str, float] = field(default_factory=lambda: dict(TIER_PPM))
     _views: dict[tuple[int, str], BaseGeometry] = field(default_factory=dict)
+    _vis: dict[tuple[float, float, float], Polygon] = field(default_factory=dict)
+    _q: dict[tuple[float, float, float | None], tuple[float, float] | None] = field(default_factory=dict)
+    _radius: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def for_floor(cls, floor: Floor, ppm: dict[str, float] | None = None) -> ViewEngine:
-        """A view engine over the floor's occluders (one coverage engine, one visibility polygon per mount)."""
-        ppm = dict(ppm or TIER_PPM)
-        return cls(floor, CoverageEngine(floor, ppm), ppm)
-
-    @property
-    def occ(self) -> Occluders:
-        """The floor's sight blockers and free space."""
-        return self.coverage.occ
+        """A view engine over the floor's occluders."""
+        return cls(floor, Occluders.from_floor(floor), dict(ppm or TIER_PPM))
 
     def plan_radii(self, candidates: list[Candidate]) -> None:
-        """Kept for callers: the coverage engine sizes each mount's visibility polygon itself."""
+        """Remember the largest range needed at each mount so one visibility polygon serves all its poses."""
+        for c in candidates:
+            r = max(c.tier_range(t, self.ppm) for t in self.ppm)
+            self._radius[c.mount] = max(self._radius.get(c.mount, 0.0), r)
+
+    def mount_point(self, c: Candidate) -> tuple[float, float] | None:
+        """The resolved mount point (planner.visibility's epsilon policy), cached."""
+        key = (c.x, c.y, None)
+        if key not in self._q:
+            if len(self.occ.near(c.x, c.y, 4 * EPS_ON)) == 0:
+                self._q[key] = (c.x, c.y) if self.occ.in_free_space(c.x, c.y) else None
+            else:
+                self._q[key] = None
+                self._q[(c.x, c.y, -1.0)] = None  # marks "near a wall: resolve per heading"
+        if (c.x, c.y, -1.0) in self._q:
+            hk = (c.x, c.y, c.heading_deg)
+            if hk not in self._q:
+                self._q[hk] = resolve_mount(self.occ, c.x, c.y, c.heading_deg)
+            return self._q[hk]
+        return self._q[key]
+
+    def radius(self, c: Candidate) -> float:
+        """Radius of the mount's shared visibility polygon."""
+        r = self._radius.get(c.mount)
+        if r is None:
+            r = max(c.tier_range(t, self.ppm) for t in self.ppm)
+            self._radius[c.mount] = r
+        return r
+
+    def visibility(self, c: Candidate) -> Polygon:
+        """The 360-degree visibility polygon at the candidate's mount, out to the mount's radius."""
+        q = self.mount_point(c)
+        if q is None:
+            return EMPTY
+        key = (q[0], q[1], self.radius(c))
+        poly = self._vis.get(key)
+        if poly is None:
+            poly = visibility_polygon(self.occ, q[0], q[1], key[2])
+            shapely.prepare(poly)
+            self._vis[key] = poly
+        return poly
 
     def view(self, c: Candidate, tier: str) -> BaseGeometry:
         """What the pose sees at the tier: visibility ∩ field-of-view sector ∩ tier range."""
         key = (c.index, tier)
         v = self._views.get(key)
         if v is None:
-            v = self.coverage.view_polygon(c.as_pose(), tier)
+            v = self._make_view(c, tier)
             shapely.prepare(v)
             self._views[key] = v
         return v
 
+    def _make_view(self, c: Candidate, tier: str) -> BaseGeometry:
+        vis = self.visibility(c)
+        q = self.mount_point(c)
+        if vis.is_empty or q is None:
+            return EMPTY
+        r = c.tier_range(tier, self.ppm)
+        return polygonal(vis.intersection(sector_polygon(q[0], q[1], c.heading_deg, c.hfov_deg, r)))
+
+    def sees(self, c: Candidate, tier: str, xs: np.ndarray, ys: np.ndarray,
+             in_vis: np.ndarray | None = None) -> np.ndarray:
+        """Which points lie in view(c, tier), without building the view polygon."""
+        q = self.mount_point(c)
+        if q is None or not len(xs):
+            return np.zeros(len(xs), dtype=bool)
+        if in_vis is None:
+            vis = self.visibility(c)
+            in_vis = shapely.contains_xy(vis, xs, ys) if not vis.is_empty else np.zeros(len(xs), dtype=bool)
+        return in_vis & in_sector(q[0], q[1], c.heading_deg, c.hfov_deg, c.tier_range(tier, self.ppm), xs, ys)
+
     def terminal_view(self, t: Terminal, tier: str) -> BaseGeometry:
         """View of an installed terminal at its current pose (used by the verifier and explanations)."""
-        return self.coverage.view_polygon(CameraPose.from_terminal(t), tier)
+        c = candidate_from_terminal(-1, t)
+        vis = visibility_polygon(self.occ, t.x, t.y, max(c.tier_range(x, self.ppm) for x in self.ppm), t.heading_deg)
+        q = resolve_mount(self.occ, t.x, t.y, t.heading_deg)
+        if vis.is_empty or q is None:
+            return EMPTY
+        return polygonal(vis.intersection(sector_polygon(q[0], q[1], t.heading_deg, t.hfov_deg,
+                                                         c.tier_range(tier, self.ppm))))
+
+
+def in_sector(x: float, y: float, heading_deg: float, hfov_deg: float, radius: float,
+              xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """Points inside planner.geometry.sector_polygon(x, y, heading, hfov, radius) (same inscribed chords)."""
+    if radius <= 0 or hfov_deg <= 0:
+        return np.zeros(len(xs), dtype=bool)
+    full = hfov_deg >= 360.0
+    span = math.radians(360.0 if full else hfov_deg)
+    n = max(2, math.ceil(math.degrees(span) / ARC_STEP_DEG))
+    start = math.radians(heading_deg) - span / 2
+    dx, dy = xs - x, ys - y
+    rel = np.mod(np.arctan2(dy, dx) - start, 2 * math.pi)
+    step = span / n
+    inside_angle = np.ones(len(xs), dtype=bool) if full else rel <= span
+    i = np.clip(np.floor(rel / step), 0, n - 1)
+    a0 = start + span * i / n
+    a1 = start + span * (i + 1) / n
+    # Left of (or on) the chord from arc vertex i to arc vertex i + 1, seen from the apex.
+    x0, y0 = radius * np.cos(a0), radius * np.sin(a0)
+    x1, y1 = radius * np.cos(a1), radius * np.sin(a1)
+    cross = (x1 - x0) * (dy - y0) - (y1 - y0) * (dx - x0)
+    return inside_angle & (cross >= 0)
 
 
 def candidate_from_terminal(index: int, t: Terminal, heading: float | None = None, hfov: float | None = None,

@@ -42,7 +42,15 @@ from planner.errors import InputError
 from planner.floor import Floor, Terminal, Zone
 from planner.geometry import EMPTY, polygon_parts, polygonal
 from planner.setcover import CoverProblem, SolveOptions, Status, lexicographic_costs, solve
-from planner.verify import AREA_TOL_M2, PRIVACY_TOL_M2, drop_slivers, k_covered, required_region, uncovered
+from planner.verify import (
+    AREA_TOL_M2,
+    MIN_GAP_WIDTH_M,
+    PRIVACY_TOL_M2,
+    drop_slivers,
+    k_covered,
+    required_region,
+    uncovered,
+)
 
 MODES = ("reduce", "design", "mixed")
 ProgressFn = Callable[[dict], None]
@@ -73,6 +81,7 @@ class PlanOptions:
     area_tolerance_m2: float = AREA_TOL_M2
     witness_spacing: float | None = None  # metres; None = automatic per zone
     witnesses_per_zone: int = 300  # target of the automatic spacing
+    boundary_witnesses: bool = True  # also sample along each zone's boundary (2 cm inside) and its corners
     k_override: int | None = None  # plan every required zone with this k (trade-off curves)
     max_rounds: int = 40
     time_limit: float = 60.0
@@ -194,46 +203,81 @@ class _Model:
     wzone: list[int] = field(default_factory=list)
     demand: list[int] = field(default_factory=list)
     columns: list[list[int]] = field(default_factory=list)
+    wgrid: list[bool] = field(default_factory=list)  # True for grid witnesses (they carry a cell of area)
+    _by_mount: dict[str, list[int]] | None = None
 
-    def add_witnesses(self, zi: int, xs: np.ndarray, ys: np.ndarray) -> list[int]:
+    def add_witnesses(self, zi: int, xs: np.ndarray, ys: np.ndarray, grid: np.ndarray | None = None) -> list[int]:
         """Append witnesses of zone `zi`, fill their matrix entries, and return their row ids."""
         zd = self.zones[zi]
         start = len(self.wx)
+        self.wgrid.extend(bool(g) for g in (grid if grid is not None else np.zeros(len(xs), dtype=bool)))
         rows = list(range(start, start + len(xs)))
         self.wx.extend(float(v) for v in xs)
         self.wy.extend(float(v) for v in ys)
         self.wzone.extend([zi] * len(xs))
         mounts: list[set[str]] = [set() for _ in rows]
-        for j, c in enumerate(self.cands):
-            v = self.engine.view(c, zd.zone.tier)
-            if v.is_empty:
+        tier = zd.zone.tier
+        for members in self.by_mount().values():
+            c0 = self.cands[members[0]]
+            q = self.engine.mount_point(c0)
+            if q is None:
                 continue
-            minx, miny, maxx, maxy = v.bounds
-            mask = (xs >= minx) & (xs <= maxx) & (ys >= miny) & (ys <= maxy)
-            if not mask.any():
+            # Points within the mount's radius, then inside its visibility polygon (shared by all its poses).
+            r = self.engine.radius(c0)
+            near = np.flatnonzero((np.abs(xs - q[0]) <= r) & (np.abs(ys - q[1]) <= r))
+            if not len(near):
                 continue
-            idx = np.flatnonzero(mask)
-            hit = idx[shapely.contains_xy(v, xs[idx], ys[idx])]
-            for i in hit.tolist():
-                self.columns[j].append(start + i)
-                mounts[i].add(c.mount)
+            vis = self.engine.visibility(c0)
+            if vis.is_empty:
+                continue
+            in_vis = shapely.contains_xy(vis, xs[near], ys[near])
+            if not in_vis.any():
+                continue
+            near, in_vis = near[in_vis], in_vis[in_vis]
+            for j in members:
+                hit = near[self.engine.sees(self.cands[j], tier, xs[near], ys[near], in_vis)]
+                for i in hit.tolist():
+                    self.columns[j].append(start + i)
+                    mounts[i].add(self.cands[j].mount)
         # A witness no k distinct mounts can see is left to the infeasibility analysis (demand 0).
         self.demand.extend(zd.k if len(m) >= zd.k else 0 for m in mounts)
         return rows
 
+    def by_mount(self) -> dict[str, list[int]]:
+        """Candidate indices grouped by physical mount."""
+        if self._by_mount is None:
+            self._by_mount = {}
+            for c in self.cands:
+                self._by_mount.setdefault(c.mount, []).append(c.index)
+        return self._by_mount
 
-def _grid(region: BaseGeometry, spacing: float) -> tuple[np.ndarray, np.ndarray]:
-    """Grid points (offset by half a cell) strictly inside the region, plus one point on each part's surface."""
+
+def _grid(region: BaseGeometry, spacing: float, boundary: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Witnesses: grid points (offset by half a cell) inside the region, points along its boundary set in
+    by 2 cm (every half spacing, and at every corner), and one point on each part's surface."""
     minx, miny, maxx, maxy = region.bounds
     xs = np.arange(minx + spacing / 2, maxx, spacing)
     ys = np.arange(miny + spacing / 2, maxy, spacing)
     gx, gy = np.meshgrid(xs, ys)
     gx, gy = gx.ravel(), gy.ravel()
     keep = shapely.contains_xy(region, gx, gy) if len(gx) else np.zeros(0, dtype=bool)
+    bx: list[float] = []
+    by: list[float] = []
+    inner = region.buffer(-min(0.02, spacing / 10), join_style="mitre") if boundary else EMPTY
+    for part in polygon_parts(inner):
+        for ring in [part.exterior, *part.interiors]:
+            n = max(1, math.ceil(ring.length / (spacing / 2)))
+            pts = shapely.line_interpolate_point(ring, np.arange(n) * ring.length / n)
+            coords = np.vstack([shapely.get_coordinates(pts), np.asarray(ring.coords)[:-1]])
+            bx.extend(coords[:, 0])
+            by.extend(coords[:, 1])
+    bxa, bya = np.asarray(bx), np.asarray(by)
+    bkeep = shapely.contains_xy(region, bxa, bya) if len(bxa) else np.zeros(0, dtype=bool)
     parts = polygon_parts(region)
     px = np.array([p.representative_point().x for p in parts])
     py = np.array([p.representative_point().y for p in parts])
-    return np.r_[gx[keep], px], np.r_[gy[keep], py]
+    grid = np.r_[np.ones(int(keep.sum()), dtype=bool), np.zeros(int(bkeep.sum()) + len(px), dtype=bool)]
+    return np.r_[gx[keep], bxa[bkeep], px], np.r_[gy[keep], bya[bkeep], py], grid
 
 
 def _emit(options: PlanOptions, **info: object) -> None:
@@ -296,13 +340,28 @@ def prepare(floor: Floor, options: PlanOptions, start: float | None = None) -> P
     private = floor.zones_of("private")
     tol = options.privacy_tolerance_m2
 
+    private_cache: dict[tuple[float, float], Zone | None] = {}
+    private_tree = shapely.STRtree([z.geometry for z in private]) if private else None
+
     def in_private(x: float, y: float) -> Zone | None:
-        return next((z for z in private if inside(z.geometry, x, y)), None)
+        key = (x, y)
+        if key not in private_cache:
+            private_cache[key] = next((z for z in private if inside(z.geometry, x, y)), None)
+        return private_cache[key]
+
+    mount_sees_private: dict[str, list[int]] = {}
 
     def private_overlap(c: Candidate) -> tuple[float, str | None]:
+        # Only zones the mount's whole 360-degree visibility polygon reaches can be seen by any of its poses.
+        if c.mount not in mount_sees_private:
+            vis = engine.visibility(c)
+            hits = [] if vis.is_empty or private_tree is None else private_tree.query(vis, predicate="intersects")
+            mount_sees_private[c.mount] = sorted(int(i) for i in hits)
+        if not mount_sees_private[c.mount]:
+            return 0.0, None
         v = engine.view(c, "detect")
         worst, name = 0.0, None
-        for z in private:
+        for z in (private[i] for i in mount_sees_private[c.mount]):
             a = v.intersection(z.geometry).area if v.intersects(z.geometry) else 0.0
             if a > worst:
                 worst, name = a, z.name
@@ -390,8 +449,8 @@ def prepare(floor: Floor, options: PlanOptions, start: float | None = None) -> P
         if zd.region.is_empty:
             continue
         spacing = options.witness_spacing or min(5.0, max(0.25, math.sqrt(zd.region.area / options.witnesses_per_zone)))
-        xs, ys = _grid(zd.region, spacing)
-        model.add_witnesses(zi, xs, ys)
+        xs, ys, grid = _grid(zd.region, spacing, options.boundary_witnesses)
+        model.add_witnesses(zi, xs, ys, grid)
 
     # Objective: lexicographic (faces, then cameras, then new installs and moves), folded to one weight.
     costs = options.costs
@@ -482,6 +541,9 @@ def _refine_piece(model: _Model, zi: int, piece: BaseGeometry, selected: list[in
     # Which mounts could see this piece at the zone's tier (union of their poses' views).
     mount_views: dict[str, list[BaseGeometry]] = {}
     for c in model.cands:
+        q = engine.mount_point(c)
+        if q is None or piece.distance(shapely.Point(q)) > engine.radius(c):
+            continue
         v = engine.view(c, tier)
         if not v.is_empty and v.intersects(piece):
             mount_views.setdefault(c.mount, []).append(v)
@@ -491,16 +553,23 @@ def _refine_piece(model: _Model, zi: int, piece: BaseGeometry, selected: list[in
     if dead.area > options.area_tolerance_m2 * 1e-3:
         zd.infeasible = polygonal(shapely.union_all([zd.infeasible, dead])) if not zd.infeasible.is_empty else dead
     added = 0
-    for part in polygon_parts(coverable):
+    # Open the pieces (erode, dilate by half the minimum gap width): zero-width spikes left by the overlay
+    # would otherwise attract the representative point onto a covered edge.
+    opened = polygonal(coverable.buffer(-MIN_GAP_WIDTH_M / 2).buffer(MIN_GAP_WIDTH_M / 2))
+    for part in polygon_parts(opened):
         if part.area <= options.area_tolerance_m2 * 1e-3:
             continue
-        p = part.representative_point()
-        # A witness already seen k times by the selection is round-off, not a gap.
-        seen = sum(1 for j in selected if shapely.contains_xy(engine.view(model.cands[j], tier), p.x, p.y))
-        if seen >= zd.k:
-            continue
-        model.add_witnesses(zi, np.array([p.x]), np.array([p.y]))
-        added += 1
+        c = part.centroid
+        for p in (part.representative_point(), c):
+            if not part.contains(p):
+                continue
+            # A witness already seen k times by the selection is round-off, not a gap.
+            seen = sum(1 for j in selected if shapely.contains_xy(engine.view(model.cands[j], tier), p.x, p.y))
+            if seen >= zd.k:
+                continue
+            model.add_witnesses(zi, np.array([p.x]), np.array([p.y]))
+            added += 1
+            break
     return added
 
 

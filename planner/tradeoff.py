@@ -40,9 +40,10 @@ def _witness_areas(prep, spacing_of: dict[int, float]) -> np.ndarray:
     """Area carried by each witness: its grid cell ∩ its zone region (0 for extra witnesses)."""
     m = prep.model
     xs, ys, zs = np.asarray(m.wx), np.asarray(m.wy), np.asarray(m.wzone)
+    grid = np.asarray(m.wgrid, dtype=bool)
     areas = np.zeros(len(xs))
     for zi, zd in enumerate(prep.zones):
-        idx = np.flatnonzero(zs == zi)
+        idx = np.flatnonzero((zs == zi) & grid)
         if not len(idx) or zd.region.is_empty:
             continue
         h = spacing_of[zi] / 2

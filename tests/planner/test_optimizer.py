@@ -106,7 +106,8 @@ def test_reaim_turns_a_camera_facing_the_wall() -> None:
 
 def test_refinement_loop_finds_the_corners_grid_witnesses_miss() -> None:
     events: list[dict] = []
-    p = plan(_floor("sliver"), PlanOptions(time_limit=10, witness_spacing=3.0, progress=events.append))
+    options = PlanOptions(time_limit=10, witness_spacing=3.0, boundary_witnesses=False, progress=events.append)
+    p = plan(_floor("sliver"), options)
     refine = [e for e in events if e["phase"] == "refine"]
     # Round 1: W sees every grid witness but leaves the bottom corners; the loop adds witnesses there.
     assert refine[0]["objective"] == 1 and refine[0]["uncovered_m2"] > 0.5 and refine[0]["new_witnesses"] >= 2
@@ -130,7 +131,7 @@ def test_plan_passes_the_independent_verifier() -> None:
 
 
 def test_explanations_name_who_covers_a_removed_camera() -> None:
-    p = plan(_floor("sliver"), PlanOptions(time_limit=10, witness_spacing=3.0))
+    p = plan(_floor("sliver"), PlanOptions(time_limit=10, witness_spacing=3.0, boundary_witnesses=False))
     removed = p.explanations["removed"]["W"]
     assert set(removed["now_covered_by"]) == {"L", "R"}
     assert p.explanations["kept"]["L"]["zones"][0]["only_it_covers_m2"] > 0
