@@ -38,6 +38,9 @@ TIERS = ("detect", "observe", "recognise", "identify")
 TERMINAL_TYPES = ("camera", "face_terminal", "access_reader", "other")
 LOCKS = ("keep", "remove")
 
+# Local metres: anything past 10,000 km is a unit or CRS mistake (and would overflow the geometry).
+MAX_COORD = 1e7
+
 XY = tuple[float, float]
 Ring = tuple[XY, ...]
 
@@ -191,7 +194,10 @@ def _number(value: Any, what: str, where: str) -> float:
 def _position(value: Any, where: str) -> XY:
     if not isinstance(value, list | tuple) or len(value) < 2:
         raise InputError(f"a position must be [x, y], got {value!r}", where=where)
-    return (_number(value[0], "coordinate", where), _number(value[1], "coordinate", where))
+    x, y = _number(value[0], "coordinate", where), _number(value[1], "coordinate", where)
+    if abs(x) > MAX_COORD or abs(y) > MAX_COORD:
+        raise InputError(f"coordinate {[x, y]} is not in local metres (|value| > {MAX_COORD:g})", where=where)
+    return (x, y)
 
 
 def _line(coords: Any, where: str, what: str) -> Ring:

@@ -217,3 +217,9 @@ def test_schema_accepts_the_test_floor_and_rejects_a_bad_one():
     jsonschema.validate(_base(), schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(_with(_terminal(type="drone")), schema)
+
+
+def test_coordinates_must_be_local_metres():
+    obj = _base()
+    obj["features"][1]["geometry"]["coordinates"][1] = [1e308, 5]
+    assert "not in local metres" in _error(obj).message
