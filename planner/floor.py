@@ -283,11 +283,11 @@ def _parse_terminal(feature: dict, props: dict, index: int) -> Terminal:
     range_m = hpx = height = tilt = None
     if props.get("range_m") is not None:
         range_m = _number(props["range_m"], "range_m", where)
-        if range_m <= 0:
-            raise InputError(f"range_m must be positive, got {range_m}", where=where)
+        if not 0 < range_m <= MAX_COORD:
+            raise InputError(f"range_m must be positive metres (at most {MAX_COORD:g}), got {range_m}", where=where)
     if props.get("hpx") is not None:
         raw = props["hpx"]
-        if isinstance(raw, bool) or not isinstance(raw, int | float) or not float(raw).is_integer() or raw <= 0:
+        if isinstance(raw, bool) or not isinstance(raw, int | float) or not float(raw).is_integer() or not 0 < raw <= 1e6:
             raise InputError(f"hpx must be a positive integer, got {raw!r}", where=where)
         hpx = int(raw)
     if range_m is None and hpx is None:

@@ -178,7 +178,7 @@ def test_missing_terminal_fields(drop, needle):
     ({"type": "drone"}, "type must be one of"),
     ({"locked": "maybe"}, "locked must be one of keep, remove"),
     ({"hpx": 12.5}, "hpx must be a positive integer"),
-    ({"range_m": -1}, "range_m must be positive"),
+    ({"range_m": -1}, "range_m must be positive metres"),
     ({"face_recognition": "yes"}, "face_recognition must be true or false"),
     ({"heading_deg": "north"}, "heading_deg must be a number"),
 ])
