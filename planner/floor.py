@@ -288,7 +288,7 @@ def _parse_terminal(feature: dict, props: dict, index: int) -> Terminal:
     if props.get("hpx") is not None:
         raw = props["hpx"]
         if isinstance(raw, bool) or not isinstance(raw, int | float) or not float(raw).is_integer() or not 0 < raw <= 1e6:
-            raise InputError(f"hpx must be a positive integer, got {raw!r}", where=where)
+            raise InputError(f"hpx must be a positive integer (at most 1e6), got {raw!r}", where=where)
         hpx = int(raw)
     if range_m is None and hpx is None:
         raise InputError("terminal needs range_m or hpx", where=where)
