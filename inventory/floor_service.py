@@ -108,14 +108,15 @@ def _resolve(floor: Floor, relative: str) -> Path:
     return path
 
 
-def store_upload(floor: Floor, filename: str, data: bytes) -> str:
-    """Keep the original upload under <org>/floor-<id>/; returns the token naming it."""
+def store_upload(floor: Floor, filename: str, data: bytes) -> tuple[str, str]:
+    """Keep the original upload under <org>/floor-<id>/uploads/; returns its token and relative path."""
     token = uuid.uuid4().hex
     folder = _floor_dir(floor) / "uploads"
     folder.mkdir(parents=True, exist_ok=True)
     name = _SAFE_NAME.sub("_", os.path.basename(filename.replace("\\", "/")))[-100:] or "upload"
-    (folder / f"{token}-{name}").write_bytes(data)
-    return token
+    path = folder / f"{token}-{name}"
+    path.write_bytes(data)
+    return token, _relative(path)
 
 
 def read_upload(floor: Floor, token: str) -> tuple[str, bytes, str]:
@@ -176,6 +177,7 @@ class Preview:
     filename: str
     result: ImportResult
     raster: bool
+    stored: str
 
 
 def _require_edit(user: User, floor: Floor) -> None:
@@ -207,14 +209,14 @@ def upload_plan(user: User, floor: Floor, filename: str, data: bytes, *, page: i
         result = import_bytes(data, filename, options=_options(floor, filename, page=page), limits=limits())
     except ImportFailed as exc:
         raise _failed(exc) from exc
-    token = store_upload(floor, filename, data)
+    token, stored = store_upload(floor, filename, data)
     raster = result.format == "raster"
     if raster:
-        _apply_background(floor, result.levels[0].background, token, filename)
-    return Preview(token, filename, result, raster)
+        _apply_background(floor, result.levels[0].background, stored, filename)
+    return Preview(token, filename, result, raster, stored)
 
 
-def _apply_background(floor: Floor, background: Background | None, token: str, filename: str) -> None:
+def _apply_background(floor: Floor, background: Background | None, upload: str, filename: str) -> None:
     if background is None:
         return
     meta: dict[str, Any] = {"width_px": background.width_px, "height_px": background.height_px,
@@ -227,7 +229,7 @@ def _apply_background(floor: Floor, background: Background | None, token: str, f
         meta.update(metres_per_px=mpp, origin_px=[-x0 / mpp, background.height_px + y0 / mpp], rotation_deg=0.0)
     floor.background_image = _save_background(floor, background)
     floor.background_meta = meta
-    floor.original_upload = f"{token}-{filename}"
+    floor.original_upload = upload
     db.session.flush()
 
 
@@ -235,13 +237,13 @@ def preview_upload(user: User, floor: Floor, token: str, *, layer_map: Mapping[s
                    category_map: Mapping[str, str] | None = None, units: str | None = None) -> Preview:
     """Read a stored vector upload again with another mapping."""
     _require_edit(user, floor)
-    filename, data, _path = read_upload(floor, token)
+    filename, data, path = read_upload(floor, token)
     try:
         result = import_bytes(data, filename, options=_options(floor, filename, layer_map, category_map, units=units),
                               limits=limits())
     except ImportFailed as exc:
         raise _failed(exc) from exc
-    return Preview(token, filename, result, result.format == "raster")
+    return Preview(token, filename, result, result.format == "raster", path)
 
 
 def apply_upload(user: User, floor: Floor, token: str, *, level: str = "0",
@@ -279,10 +281,11 @@ def apply_upload(user: User, floor: Floor, token: str, *, level: str = "0",
         try:
             import_floor(user, target, collection)
         except ValidationError as exc:
-            raise ValidationError(exc.field, f"{preview.filename}, level {lv.name!r}: {exc.message}") from exc
-        target.original_upload = f"{token}-{preview.filename}"
+            where = f", {exc.field}" if exc.field else ""
+            raise ValidationError(exc.field, f"{preview.filename}, level {lv.name!r}{where}: {exc.message}") from exc
+        target.original_upload = preview.stored
         if lv.background is not None:
-            _apply_background(target, lv.background, token, preview.filename)
+            _apply_background(target, lv.background, preview.stored, preview.filename)
         floors.append(target)
     if result.format == "dxf" and layer_map:
         _save_layer_map(floor.venue.organisation_id, layer_map)
