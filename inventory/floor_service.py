@@ -125,10 +125,25 @@ def read_upload(floor: Floor, token: str) -> tuple[str, bytes, str]:
         raise services.NotFound("upload")
     folder = _floor_dir(floor) / "uploads"
     matches = sorted(folder.glob(f"{token}-*")) if folder.is_dir() else []
+    original = floor.original_upload or ""
+    if not matches and original.rsplit("/", 1)[-1].startswith(token + "-"):
+        # A floor created from one level of a multi-level file shares the first floor's stored upload.
+        path = (upload_root() / original).resolve()
+        org_dir = (upload_root() / str(floor.venue.organisation_id)).resolve()
+        if org_dir in path.parents and path.is_file():
+            matches = [path]
     if not matches:
         raise services.NotFound("upload")
     path = matches[0]
     return path.name[len(token) + 1:], path.read_bytes(), _relative(path)
+
+
+def stored_upload(floor: Floor) -> dict[str, str] | None:
+    """The floor's original vector upload (token and name) when it can be imported again with another mapping."""
+    name = (floor.original_upload or "").rsplit("/", 1)[-1]
+    if len(name) < 34 or not _TOKEN.match(name[:32]) or not name.lower().endswith(VECTOR_EXTENSIONS):
+        return None
+    return {"token": name[:32], "name": name[33:]}
 
 
 def background_path(floor: Floor) -> Path:

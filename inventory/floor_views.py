@@ -64,7 +64,8 @@ def upload(floor_id: int):  # type: ignore[no-untyped-def]
     """Upload a plan: an image or PDF becomes the background, a vector file is previewed for import."""
     floor = _editable(floor_id)
     if request.method == "GET":
-        return render_template("inventory/floor_upload.html", floor=floor, error=None, preview=None)
+        return render_template("inventory/floor_upload.html", floor=floor, error=None, preview=None,
+                               stored=floor_service.stored_upload(floor))
     file = request.files.get("file")
     try:
         if file is None or not file.filename:
@@ -85,13 +86,13 @@ def upload(floor_id: int):  # type: ignore[no-untyped-def]
 def _upload_error(floor: Floor, error: ValidationError):  # type: ignore[no-untyped-def]
     """The upload form (or, for htmx, its result area) with the error, as 422."""
     template = "inventory/_floor_upload_result.html" if hx_request.htmx else "inventory/floor_upload.html"
-    return render_template(template, floor=floor, error=error, preview=None), 422
+    return render_template(template, floor=floor, error=error, preview=None, stored=None), 422
 
 
 def _render_preview(floor: Floor, preview: floor_service.Preview, status: int = 200):  # type: ignore[no-untyped-def]
     """The import preview: counts, warnings, the mapping to confirm and the level choice."""
     template = "inventory/_floor_upload_result.html" if hx_request.htmx else "inventory/floor_upload.html"
-    return render_template(template, floor=floor, error=None, preview=preview, roles=ROLES,
+    return render_template(template, floor=floor, error=None, preview=preview, roles=ROLES, stored=None,
                            zone_kinds=ZONE_KIND_CHOICES, terminals=len(floor.terminals)), status
 
 

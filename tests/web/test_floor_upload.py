@@ -270,6 +270,15 @@ def test_imdf_levels_choice_and_all_levels(manager, demo_app):
         assert "required" in ground.values()
         assert len(floors[21].zones) == 4
         assert floors[21].original_upload.endswith("pool-venue.zip")
+        level1 = floors[21].id
+    # The stored original can be imported again, with another mapping, from either floor.
+    page = manager.get(f"/floors/{level1}/upload").get_data(as_text=True)
+    assert 'id="reimport"' in page and f'value="{token}"' in page
+    again = manager.post(f"/floors/{level1}/upload/preview", data={"token": token})
+    assert again.status_code == 200 and "Preview: pool-venue.zip" in again.get_data(as_text=True)
+    response = manager.post(f"/floors/{level1}/upload/apply", data={"token": token, "level": "1",
+                                                                     "category:shower": "general"})
+    assert response.status_code == 303
 
 
 def test_dxf_mapping_is_confirmed_and_saved_per_organisation(manager, demo_app, spare):
