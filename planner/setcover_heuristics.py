@@ -148,9 +148,7 @@ def warm_start(core: Core, *, hint: list[int] | None, seconds: float, seed: int 
 def improve(
     core: Core, selected: np.ndarray, *, seconds: float, seed: int = 0, target: int = 0
 ) -> np.ndarray:
-    """Spend `seconds` improving a cover: row-weighting search for unicost k=1, else destroy-and-repair."""
-    if np.any(core.demand != 1) or np.any(core.group_of >= 0) or np.any(core.costs != core.costs[0]):
-        return iterated_greedy(core, selected, seconds=seconds, seed=seed, target=target)
+    """Spend up to `seconds` improving a cover (row-weighting search; unicost k=1 cores without groups only)."""
     return row_weighting_search(core, selected, seconds=seconds, seed=seed, target=target)
 
 
@@ -254,66 +252,3 @@ def row_weighting_search(
         last_added = j_in
         weight[cover == 0] += 1
     return remove_redundant(core, best)
-
-
-def iterated_greedy(
-    core: Core, selected: np.ndarray, *, seconds: float, seed: int = 0, target: int = 0
-) -> np.ndarray:
-    """Destroy-and-repair search: drop a few chosen columns, repair greedily with noise, prune, keep if no worse."""
-    if seconds <= 0 or core.n_cols == 0 or not selected.any():
-        return selected
-    rng = np.random.default_rng(seed)
-    flat = _Flat(core)
-    costs = core.costs.astype(np.float64)
-    demand = core.demand
-    group_of = core.group_of
-    has_groups = bool(np.any(group_of >= 0))
-    current = selected.copy()
-    current_cost = cost_of(core, current)
-    best, best_cost = current.copy(), current_cost
-    deadline = time.perf_counter() + seconds
-    while time.perf_counter() < deadline and best_cost > target:
-        trial = current.copy()
-        chosen = np.flatnonzero(trial)
-        drop = max(1, min(30, int(np.ceil(0.12 * len(chosen)))))
-        # Remove columns that meet around one random row, so the repair can reshape a neighbourhood.
-        seed_row = int(rng.integers(core.n_rows))
-        near = chosen[np.isin(chosen, flat.col_of[flat.rows == seed_row])]
-        pool = np.concatenate([near, rng.permutation(chosen)])
-        _, first = np.unique(pool, return_index=True)
-        removal = pool[np.sort(first)][:drop]
-        trial[removal] = False
-        cover = np.bincount(flat.rows[np.isin(flat.col_of, np.flatnonzero(trial))], minlength=core.n_rows)
-        residual = demand - cover
-        tabu = np.zeros(core.n_cols, dtype=bool)
-        tabu[removal] = rng.random(len(removal)) < 0.5
-        blocked = trial | tabu
-        if has_groups:
-            used = np.unique(group_of[trial & (group_of >= 0)])
-            blocked |= np.isin(group_of, used) & (group_of >= 0)
-        while np.any(residual > 0):
-            gains = flat.gains((residual > 0).astype(np.float64))
-            gains[blocked] = 0
-            if not gains.any():
-                if tabu.any():
-                    blocked &= ~tabu
-                    tabu[:] = False
-                    continue
-                break
-            score = np.where(gains > 0, gains / np.maximum(costs, 1e-9), -1.0)
-            score *= 1.0 + 0.15 * rng.random(core.n_cols)
-            j = int(np.argmax(score))
-            trial[j] = True
-            blocked[j] = True
-            residual[core.cols[j]] -= 1
-            if has_groups and group_of[j] >= 0:
-                blocked |= group_of == group_of[j]
-        if np.any(residual > 0):
-            continue
-        trial = remove_redundant(core, trial)
-        trial_cost = cost_of(core, trial)
-        if trial_cost <= current_cost:
-            current, current_cost = trial, trial_cost
-            if trial_cost < best_cost:
-                best, best_cost = trial.copy(), trial_cost
-    return best

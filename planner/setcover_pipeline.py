@@ -248,68 +248,85 @@ def _solve_core(
         if lp is not None:
             known = ceil_bound(lp)
     progress.set(index, warm_cost, known)
+    stopped = cancelled or (options.cancel is not None and options.cancel.is_set())
+    # Unicost k=1 cores are where local search beats the exact engines at short limits (solver notes, §2).
+    unicost = bool(np.all(core.costs == core.costs[0])) and bool(np.all(core.demand == 1))
+    # Weighted cores go straight to the exact engine: its LP-guided search beats our local search there.
+    searchable = (
+        unicost and warm is not None and options.warm_start and backend != Backend.GREEDY and not stopped
+    )
+
+    def polish(fraction: float, cap: float) -> None:
+        nonlocal warm, warm_cost
+        budget = min(fraction * (core_deadline - time.perf_counter()), cap)
+        if warm is None or warm_cost is None or warm_cost <= known or budget <= 0.05:
+            return
+        if options.cancel is not None and options.cancel.is_set():
+            return
+        warm = improve(core, warm, seconds=budget, seed=options.seed, target=known)
+        warm_cost = cost_of(core, warm)
+        progress.set(index, warm_cost, known)
+
+    if searchable:
+        polish(0.1, 2.0)
     if (
         warm is not None
         and warm_cost is not None
-        and warm_cost > known
-        and options.warm_start
-        and not cancelled
-    ):
-        # Unicost k=1 cores are where local search beats the exact engines at short limits (solver notes, §2).
-        unicost = bool(np.all(core.costs == core.costs[0])) and bool(np.all(core.demand == 1))
-        share_ls = 0.4 if unicost else 0.05
-        budget = min(share_ls * (core_deadline - time.perf_counter()), 120.0 if unicost else 2.0)
-        if budget > 0.05 and not (options.cancel is not None and options.cancel.is_set()):
-            warm = improve(core, warm, seconds=budget, seed=options.seed, target=known)
-            warm_cost = cost_of(core, warm)
-            progress.set(index, warm_cost, known)
-    if (
-        warm is not None
-        and warm_cost is not None
-        and (warm_cost <= known or backend == Backend.GREEDY or cancelled)
+        and (warm_cost <= known or backend == Backend.GREEDY or stopped)
     ):
         label = "OPTIMAL" if warm_cost <= known else "FEASIBLE"
-        return _CoreOutcome(
-            EngineResult(label, warm, warm_cost, min(known, warm_cost), cancelled), warm_cost, lp
-        )
-    if backend == Backend.GREEDY or cancelled:
-        return _CoreOutcome(EngineResult("UNKNOWN", None, None, known, cancelled), warm_cost, lp)
-    limit = max(0.05, core_deadline - time.perf_counter())
-    if warm is not None and warm_cost is not None and limit < 0.5 + core.nnz * 5e-6:
-        # Too little time left to even build and presolve the model: the warm start is the answer.
-        return _CoreOutcome(EngineResult("FEASIBLE", warm, warm_cost, min(known, warm_cost)), warm_cost, lp)
+        engine = EngineResult(label, warm, warm_cost, min(known, warm_cost), stopped)
+        return _CoreOutcome(engine, warm_cost, lp)
+    if backend == Backend.GREEDY or stopped:
+        return _CoreOutcome(EngineResult("UNKNOWN", None, None, known, stopped), warm_cost, lp)
 
     def report(incumbent: int | None, bound: int) -> None:
         progress.set(index, incumbent, bound)
 
-    if backend == Backend.MIP:
-        engine = solve_mip(
-            core,
-            warm,
-            time_limit=limit,
-            seed=options.seed,
-            known_bound=known,
-            cancel=options.cancel,
-            progress=report,
-            log=options.log,
-        )
-    else:
-        engine = solve_cpsat(
-            core,
-            warm,
-            time_limit=limit,
-            workers=options.workers,
-            seed=options.seed,
-            deterministic=options.deterministic,
-            known_bound=known,
-            cancel=options.cancel,
-            progress=report,
-            log=options.log,
-        )
-    # The warm start stays the answer when the engine found nothing better (or nothing at all).
-    if warm is not None and warm_cost is not None and engine.status != "INFEASIBLE":
-        if engine.selected is None or (engine.objective is not None and engine.objective > warm_cost):
-            label = "OPTIMAL" if warm_cost <= engine.bound else "FEASIBLE"
-            engine = EngineResult(label, warm, warm_cost, min(engine.bound, warm_cost), engine.cancelled)
+    def run_engine(limit: float, hint: np.ndarray | None, floor: int) -> EngineResult:
+        if backend == Backend.MIP:
+            return solve_mip(
+                core, hint, time_limit=limit, seed=options.seed, known_bound=floor,
+                cancel=options.cancel, progress=report, log=options.log,
+            )  # fmt: skip
+        return solve_cpsat(
+            core, hint, time_limit=limit, workers=options.workers, seed=options.seed,
+            deterministic=options.deterministic, known_bound=floor, cancel=options.cancel,
+            progress=report, log=options.log,
+        )  # fmt: skip
+
+    remaining = core_deadline - time.perf_counter()
+    if warm is not None and warm_cost is not None and remaining < 0.5 + core.nnz * 5e-6:
+        # Too little time left to even build and presolve the model: the warm start is the answer.
+        return _CoreOutcome(EngineResult("FEASIBLE", warm, warm_cost, min(known, warm_cost)), warm_cost, lp)
+    if searchable:
+        # Probe: a short exact run often proves small cores optimal; otherwise search longer, then go exact again.
+        engine = run_engine(max(0.05, 0.25 * remaining), warm, known)
+        engine = _keep_better(engine, warm, warm_cost)
+        known = max(known, engine.bound)
+        if engine.status in ("OPTIMAL", "INFEASIBLE") or engine.cancelled:
+            progress.set(index, engine.objective, engine.bound)
+            return _CoreOutcome(engine, warm_cost, lp)
+        if engine.selected is not None and engine.objective is not None:
+            warm, warm_cost = engine.selected, engine.objective
+        polish(0.6, 1e9)
+        remaining = core_deadline - time.perf_counter()
+        if warm_cost is not None and (warm_cost <= known or remaining < 0.5 + core.nnz * 5e-6):
+            label = "OPTIMAL" if warm_cost <= known else "FEASIBLE"
+            engine = EngineResult(label, warm, warm_cost, min(known, warm_cost))
+            progress.set(index, engine.objective, engine.bound)
+            return _CoreOutcome(engine, warm_cost, lp)
+    engine = run_engine(max(0.05, core_deadline - time.perf_counter()), warm, known)
+    engine = _keep_better(engine, warm, warm_cost)
     progress.set(index, engine.objective, engine.bound)
     return _CoreOutcome(engine, warm_cost, lp)
+
+
+def _keep_better(engine: EngineResult, warm: np.ndarray | None, warm_cost: int | None) -> EngineResult:
+    """The warm start stays the answer when the engine found nothing better (or nothing at all)."""
+    if warm is None or warm_cost is None or engine.status == "INFEASIBLE":
+        return engine
+    if engine.selected is None or (engine.objective is not None and engine.objective > warm_cost):
+        label = "OPTIMAL" if warm_cost <= engine.bound else "FEASIBLE"
+        return EngineResult(label, warm, warm_cost, min(engine.bound, warm_cost), engine.cancelled)
+    return engine
