@@ -89,11 +89,12 @@ def _upload_error(floor: Floor, error: ValidationError):  # type: ignore[no-unty
     return render_template(template, floor=floor, error=error, preview=None, stored=None), 422
 
 
-def _render_preview(floor: Floor, preview: floor_service.Preview, status: int = 200):  # type: ignore[no-untyped-def]
-    """The import preview: counts, warnings, the mapping to confirm and the level choice."""
+def _render_preview(floor: Floor, preview: floor_service.Preview,  # type: ignore[no-untyped-def]
+                    error: ValidationError | None = None):
+    """The import preview: counts, warnings, the mapping to confirm and the level choice (and a failed import's error)."""
     template = "inventory/_floor_upload_result.html" if hx_request.htmx else "inventory/floor_upload.html"
-    return render_template(template, floor=floor, error=None, preview=preview, roles=ROLES, stored=None,
-                           zone_kinds=ZONE_KIND_CHOICES, terminals=len(floor.terminals)), status
+    return render_template(template, floor=floor, error=error, preview=preview, roles=ROLES, stored=None,
+                           zone_kinds=ZONE_KIND_CHOICES, terminals=len(floor.terminals)), (422 if error else 200)
 
 
 def _mapping_args() -> dict[str, Any]:
@@ -122,7 +123,13 @@ def upload_apply(floor_id: int):  # type: ignore[no-untyped-def]
                                             level=request.form.get("level", "0"), **_mapping_args())
     except ValidationError as error:
         db.session.rollback()
-        return _upload_error(services.get_floor(current_user, floor_id), error)
+        floor = services.get_floor(current_user, floor_id)
+        try:  # keep the preview and the user's mapping on screen beside the error
+            preview = floor_service.preview_upload(current_user, floor, request.form.get("token", ""),
+                                                   **_mapping_args())
+        except (ValidationError, services.NotFound):
+            return _upload_error(floor, error)
+        return _render_preview(floor, preview, error)
     db.session.commit()
     return _redirect(url_for("inventory.floor_detail", floor_id=floors[0].id))
 
