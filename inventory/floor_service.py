@@ -291,8 +291,11 @@ def apply_upload(user: User, floor: Floor, token: str, *, level: str = "0",
                                                                 f"Level {next_level}"})
             next_level += 1
         collection = dict(lv.floor)
+        uploaded = {f["properties"].get("id") for f in lv.floor["features"] if f["properties"]["kind"] == "terminal"}
+        # Terminals already on the floor stay (and must fit the new outline); the file's own terminals win.
         collection["features"] = list(lv.floor["features"]) + [
-            f for f in export_floor(target)["features"] if f["properties"]["kind"] == "terminal"]
+            f for f in export_floor(target)["features"]
+            if f["properties"]["kind"] == "terminal" and f["properties"]["id"] not in uploaded]
         try:
             import_floor(user, target, collection)
         except ValidationError as exc:

@@ -341,3 +341,18 @@ def test_other_organisation_and_read_only_roles(client, auth, demo_app):
     assert _upload(client, hotel, "plan.png", _png()).status_code == 403
     auth.logout()
     assert client.get(f"/floors/{hotel}/background").status_code == 302  # signed out: to the login page
+
+
+def test_geojson_with_terminals_updates_them(manager, demo_app):
+    """Re-uploading the floor's own export (a camera turned) updates that terminal and keeps the others."""
+    hotel = _hotel(demo_app)
+    fc = manager.get(f"/api/v1/floors/{hotel}/geojson").get_json()
+    for f in fc["features"]:
+        if f["properties"].get("id") == "C-301":
+            f["properties"]["heading_deg"] = 15
+    fc["features"] = [f for f in fc["features"] if f["properties"].get("id") != "C-302"]
+    page = _upload(manager, hotel, "hotel.geojson", json.dumps(fc).encode()).get_data(as_text=True)
+    assert manager.post(f"/floors/{hotel}/upload/apply", data={"token": _token_from(page)}).status_code == 303
+    terminals = {f["properties"]["id"]: f for f in manager.get(f"/api/v1/floors/{hotel}/geojson").get_json()["features"]
+                 if f["properties"]["kind"] == "terminal"}
+    assert terminals["C-301"]["properties"]["heading_deg"] == 15 and "C-302" in terminals
