@@ -197,12 +197,36 @@ def engine_case(n_segments: int, seed: int, n_points: int, rng: np.random.Genera
             "ours_ms": 1000 * dc / len(pts), "ours_wall_ms": 1000 * dt / len(pts), "ours_prep_ms": 1000 * prep}
 
 
+def sweep(n_polygons: int, seed: int = 1) -> float:
+    """Exactness only: N random Unicamp polygons, every vertex + 5 interior points, worst relative symdiff."""
+    files = sorted(SHARED_AGP.glob("*/*.pol"))
+    rng = np.random.default_rng(seed)
+    worst = 0.0
+    for i in rng.choice(len(files), size=min(n_polygons, len(files)), replace=False):
+        poly = read_pol(files[i])
+        ref, ours = PyVisPoly(poly), Ours(poly)
+        for x, y in _viewpoints(poly, 5, rng, corners=False):
+            r = ref.query(x, y)
+            if r is None or not r.is_valid:
+                continue
+            d = ours.query(x, y).symmetric_difference(r).area / poly.area
+            if d > 1e-6:
+                print(f"over 1e-6: {files[i].name} ({x!r}, {y!r}) {d:.3g}", flush=True)
+            worst = max(worst, d)
+    print(f"sweep: {n_polygons} polygons, worst relative symmetric difference vs CGAL {worst:.2g}")
+    return worst
+
+
 def main() -> None:
     """Run the benchmark and print a markdown table (and JSON with --json)."""
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true", help="fewer polygons and queries")
     ap.add_argument("--json", help="write the rows to this JSON file")
+    ap.add_argument("--sweep", type=int, metavar="N", help="only check exactness on N random Unicamp polygons")
     args = ap.parse_args()
+    if args.sweep:
+        sweep(args.sweep)
+        return
     rng = np.random.default_rng(2026)
     methods = [Ours, PyVisPoly, VisiLibity]
     agp_dir = SHARED_AGP if SHARED_AGP.exists() else ROOT / "tests" / "data" / "agp"
