@@ -299,3 +299,18 @@ def test_refinement_round_reuses_views_and_matches_a_full_rebuild():
     seen_by = {j: {poses[i].heading_deg for i in again.columns()[j]} for j in (len(wits), len(wits) + 1)}
     assert 0.0 in seen_by[len(wits)] and not any(p.mount == "m" for p in
                                                   (poses[i] for i in again.columns()[len(wits) + 1]))
+
+
+def test_witnesses_of_a_zone_with_a_hole_split_by_a_pillar():
+    obj = json.loads((DATA / "glass_pillar.json").read_text())
+    obj["features"][3]["geometry"]["coordinates"] = [[[0, 0], [10, 0], [10, 10], [0, 10], [0, 0]],
+                                                     [[7, 7], [9, 7], [9, 9], [7, 9], [7, 7]]]
+    floor = parse_floor(obj)
+    eng = Engine(floor)
+    region = eng.region(floor.zones[0])
+    assert region.area == pytest.approx(100 - 4 - 4)  # hole and pillar are not floor to cover
+    w = eng.witnesses(spacing=1.0)
+    assert shapely.contains_xy(region, w.xy[:, 0], w.xy[:, 1]).all()
+    # Vertices: 4 outer + 4 of the hole + 4 of the pillar, each inset by 1 mm.
+    assert (w.kind == w.VERTEX).sum() == 12
+    assert len(w) == len(np.unique(w.xy, axis=0))

@@ -249,3 +249,24 @@ def test_blocked_sweep_fallback_matches_the_pair_path(monkeypatch):
     for (x, y), ref in zip(pts, pairs, strict=True):
         blocked = visibility_polygon(occ, x, y)
         assert blocked.symmetric_difference(ref).area < 1e-9 * poly.area
+
+
+def test_range_pruning_equals_clipping_the_unbounded_polygon():
+    from planner.floorgen import generate_mall_floor
+    from planner.geometry import disk_polygon
+
+    floor = parse_floor(generate_mall_floor(4, 400))
+    occ = Occluders.from_floor(floor)
+    rng = np.random.default_rng(9)
+    minx, miny, maxx, maxy = floor.bounds
+    checked = 0
+    while checked < 8:
+        x, y = rng.uniform(minx, maxx), rng.uniform(miny, maxy)
+        if not occ.in_free_space(x, y):
+            continue
+        for r in (3.0, 15.36):
+            pruned = visibility_polygon(occ, x, y, radius=r)
+            full = visibility_polygon(occ, x, y).intersection(disk_polygon(x, y, r))
+            assert pruned.symmetric_difference(full).area < 1e-9 * max(full.area, 1.0)
+            assert len(occ.near(x, y, r)) < len(occ.segments)
+        checked += 1
