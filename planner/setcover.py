@@ -134,7 +134,9 @@ class CoverResult:
     seconds: float
     backend: str
     uncoverable_rows: list[int] = field(default_factory=list)
-    lp_bound: float | None = None
+    lp_bound: float | None = (
+        None  # relaxation bound: LP (HiGHS) for weighted cores, else subgradient Lagrangian
+    )
     warm_start_objective: int | None = None
     reductions: ReductionStats = field(default_factory=ReductionStats)
 

@@ -252,3 +252,44 @@ def row_weighting_search(
         last_added = j_in
         weight[cover == 0] += 1
     return remove_redundant(core, best)
+
+
+def lagrangian_bound(core: Core, *, seconds: float, upper: float | None = None) -> float:
+    """Best subgradient Lagrangian bound max_u>=0 of sum d_i u_i + sum_j min(0, c_j - u(col j)); groups relaxed."""
+    if core.n_cols == 0 or core.n_rows == 0:
+        return 0.0
+    flat = _Flat(core)
+    costs = core.costs.astype(np.float64)
+    demand = core.demand.astype(np.float64)
+    sizes = np.diff(flat.ptr).astype(np.float64)
+    # Start from each row's cheapest price per covered row.
+    ratio = costs / np.maximum(sizes, 1.0)
+    u = np.full(core.n_rows, np.inf)
+    np.minimum.at(u, flat.rows, ratio[flat.col_of])
+    u[~np.isfinite(u)] = 0.0
+    target = float(upper) if upper is not None else float(costs.sum())
+    best = -np.inf
+    step = 2.0
+    stall = 0
+    deadline = time.perf_counter() + max(0.0, seconds)
+    for iteration in range(100_000):
+        reduced = costs - np.bincount(flat.col_of, weights=u[flat.rows], minlength=flat.n)
+        chosen = reduced < 0
+        value = float(demand @ u + reduced[chosen].sum())
+        if value > best + 1e-9:
+            best, stall = value, 0
+        else:
+            stall += 1
+            if stall >= 20:
+                step, stall = step / 2.0, 0
+        if step < 1e-4 or best >= target - 1e-9 or (iteration % 8 == 0 and time.perf_counter() > deadline):
+            break
+        covered = np.bincount(flat.rows[chosen[flat.col_of]], minlength=core.n_rows)
+        gradient = demand - covered
+        # Rows already at zero price with a negative gradient cannot move further down.
+        gradient[(u <= 0) & (gradient < 0)] = 0.0
+        norm = float(gradient @ gradient)
+        if norm == 0:
+            break
+        u = np.maximum(0.0, u + step * max(target - value, 1e-6) / norm * gradient)
+    return max(0.0, best)

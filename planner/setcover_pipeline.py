@@ -9,7 +9,7 @@ import numpy as np
 from planner.errors import InputError
 from planner.setcover import Backend, CoverProblem, CoverResult, SolveOptions, Status, is_cover
 from planner.setcover_backends import EngineResult, ceil_bound, lp_bound, solve_cpsat, solve_mip
-from planner.setcover_heuristics import cost_of, improve, warm_start
+from planner.setcover_heuristics import cost_of, improve, lagrangian_bound, warm_start
 from planner.setcover_reduce import Core, reduce_problem
 
 
@@ -242,15 +242,19 @@ def _solve_core(
             warm_cost = cost_of(core, warm)
     known = 0
     lp = None
-    if options.lp_bound and not cancelled:
-        lp_limit = max(0.05, 0.3 * (core_deadline - time.perf_counter()))
-        lp = lp_bound(core, time_limit=lp_limit, seed=options.seed)
-        if lp is not None:
-            known = ceil_bound(lp)
-    progress.set(index, warm_cost, known)
-    stopped = cancelled or (options.cancel is not None and options.cancel.is_set())
     # Unicost k=1 cores are where local search beats the exact engines at short limits (solver notes, §2).
     unicost = bool(np.all(core.costs == core.costs[0])) and bool(np.all(core.demand == 1))
+    if options.lp_bound and not cancelled:
+        # Weighted LPs solve fast and exactly; unicost LPs are slow and the Lagrangian gets within a hair.
+        if not unicost:
+            lp_limit = max(0.05, 0.3 * (core_deadline - time.perf_counter()))
+            lp = lp_bound(core, time_limit=lp_limit, seed=options.seed)
+        if lp is None:
+            budget = min(0.1 * (core_deadline - time.perf_counter()), 3.0)
+            lp = lagrangian_bound(core, seconds=budget, upper=warm_cost)
+        known = ceil_bound(lp - 1e-9 * abs(lp))
+    progress.set(index, warm_cost, known)
+    stopped = cancelled or (options.cancel is not None and options.cancel.is_set())
     # Weighted cores go straight to the exact engine: its LP-guided search beats our local search there.
     searchable = (
         unicost and warm is not None and options.warm_start and backend != Backend.GREEDY and not stopped
