@@ -204,6 +204,7 @@ class _Model:
     demand: list[int] = field(default_factory=list)
     columns: list[list[int]] = field(default_factory=list)
     wgrid: list[bool] = field(default_factory=list)  # True for grid witnesses (they carry a cell of area)
+    n_mounts: list[int] = field(default_factory=list)  # distinct mounts that can see each witness
     _by_mount: dict[str, list[int]] | None = None
 
     def add_witnesses(self, zi: int, xs: np.ndarray, ys: np.ndarray, grid: np.ndarray | None = None) -> list[int]:
@@ -215,7 +216,7 @@ class _Model:
         self.wx.extend(float(v) for v in xs)
         self.wy.extend(float(v) for v in ys)
         self.wzone.extend([zi] * len(xs))
-        mounts: list[set[str]] = [set() for _ in rows]
+        n_mounts = np.zeros(len(xs), dtype=np.int64)
         tier = zd.zone.tier
         for members in self.by_mount().values():
             c0 = self.cands[members[0]]
@@ -234,13 +235,16 @@ class _Model:
             if not in_vis.any():
                 continue
             near, in_vis = near[in_vis], in_vis[in_vis]
+            seen_here = np.zeros(len(near), dtype=bool)
             for j in members:
-                hit = near[self.engine.sees(self.cands[j], tier, xs[near], ys[near], in_vis)]
-                for i in hit.tolist():
-                    self.columns[j].append(start + i)
-                    mounts[i].add(self.cands[j].mount)
+                hit = self.engine.sees(self.cands[j], tier, xs[near], ys[near], in_vis)
+                if hit.any():
+                    self.columns[j].extend((start + near[hit]).tolist())
+                    seen_here |= hit
+            n_mounts[near[seen_here]] += 1
         # A witness no k distinct mounts can see is left to the infeasibility analysis (demand 0).
-        self.demand.extend(zd.k if len(m) >= zd.k else 0 for m in mounts)
+        self.n_mounts.extend(n_mounts.tolist())
+        self.demand.extend(np.where(n_mounts >= zd.k, zd.k, 0).tolist())
         return rows
 
     def by_mount(self) -> dict[str, list[int]]:
@@ -278,6 +282,16 @@ def _grid(region: BaseGeometry, spacing: float, boundary: bool = True) -> tuple[
     py = np.array([p.representative_point().y for p in parts])
     grid = np.r_[np.ones(int(keep.sum()), dtype=bool), np.zeros(int(bkeep.sum()) + len(px), dtype=bool)]
     return np.r_[gx[keep], bxa[bkeep], px], np.r_[gy[keep], bya[bkeep], py], grid
+
+
+def _wedge(x: float, y: float, heading_deg: float, hfov_deg: float, far: float) -> BaseGeometry | None:
+    """The field-of-view wedge out to `far` as a coarse polygon (None for a 360-degree view)."""
+    if hfov_deg >= 360.0:
+        return None
+    m = max(2, math.ceil(hfov_deg / 30.0) + 1)
+    ang = np.radians(heading_deg - hfov_deg / 2 + hfov_deg * np.arange(m) / (m - 1))
+    ring = np.vstack([[x, y], np.column_stack([x + far * np.cos(ang), y + far * np.sin(ang)])])
+    return shapely.Polygon(ring)
 
 
 def _emit(options: PlanOptions, **info: object) -> None:
@@ -349,22 +363,28 @@ def prepare(floor: Floor, options: PlanOptions, start: float | None = None) -> P
             private_cache[key] = next((z for z in private if inside(z.geometry, x, y)), None)
         return private_cache[key]
 
-    mount_sees_private: dict[str, list[int]] = {}
+    mount_sees_private: dict[str, list[tuple[str, BaseGeometry]]] = {}
 
     def private_overlap(c: Candidate) -> tuple[float, str | None]:
-        # Only zones the mount's whole 360-degree visibility polygon reaches can be seen by any of its poses.
+        # Only what the mount's whole 360-degree visibility polygon sees of private zones can be seen by a pose.
         if c.mount not in mount_sees_private:
             vis = engine.visibility(c)
             hits = [] if vis.is_empty or private_tree is None else private_tree.query(vis, predicate="intersects")
-            mount_sees_private[c.mount] = sorted(int(i) for i in hits)
+            seen = [(private[i].name, polygonal(vis.intersection(private[i].geometry))) for i in sorted(hits)]
+            mount_sees_private[c.mount] = [(n, g) for n, g in seen if not g.is_empty]
         if not mount_sees_private[c.mount]:
             return 0.0, None
-        v = engine.view(c, "detect")
+        q = engine.mount_point(c)
+        if q is not None and c.tier_range("detect", engine.ppm) >= engine.radius(c) - 1e-9:
+            # The visibility polygon is already cut to the detect range: only the heading's wedge is left to apply.
+            clip = _wedge(q[0], q[1], c.heading_deg, c.hfov_deg, 3.0 * engine.radius(c))
+        else:
+            clip = engine.view(c, "detect")
         worst, name = 0.0, None
-        for z in (private[i] for i in mount_sees_private[c.mount]):
-            a = v.intersection(z.geometry).area if v.intersects(z.geometry) else 0.0
+        for zname, g in mount_sees_private[c.mount]:
+            a = g.intersection(clip).area if clip is not None else g.area
             if a > worst:
-                worst, name = a, z.name
+                worst, name = a, zname
         return worst, name
 
     # Candidates: installed poses (+ re-aims) and generated mounts, per the mode.
@@ -505,9 +525,13 @@ def plan(floor: Floor, options: PlanOptions | None = None) -> Plan:
             time_limit=max(0.2, remaining), workers=options.workers, seed=options.seed,
             backend=options.backend, deterministic=options.deterministic, cancel=options.cancel, progress=report,
         )
-        result = solve(problem, solve_opts)
-        if result.objective is None:
+        attempt = solve(problem, solve_opts)
+        if attempt.objective is None:
+            # Out of time (or cancelled) before a cover of the new witnesses: keep the previous round's answer.
+            if result is None or result.objective is None:
+                result = attempt
             break
+        result = attempt
         selected = list(result.selected)
         hint = selected
         # Exact check: uncovered pieces of every zone's target (zone minus proven-infeasible parts).
@@ -533,16 +557,70 @@ def plan(floor: Floor, options: PlanOptions | None = None) -> Plan:
                    seconds_solve)
 
 
+def _witness_points(piece: BaseGeometry, options: PlanOptions) -> list[tuple[float, float]]:
+    """One point well inside each part of the piece (opened first: zero-width spikes left by the overlay
+    would otherwise attract the representative point onto a covered edge)."""
+    opened = polygonal(piece.buffer(-MIN_GAP_WIDTH_M / 2).buffer(MIN_GAP_WIDTH_M / 2))
+    out: list[tuple[float, float]] = []
+    for part in polygon_parts(opened):
+        if part.area <= options.area_tolerance_m2 * 1e-3:
+            continue
+        rp = part.representative_point()
+        out.append((rp.x, rp.y))
+        c = part.centroid
+        if part.contains(c):
+            out.append((c.x, c.y))
+    return out
+
+
+def _extra_points(piece: BaseGeometry, options: PlanOptions, per_part: int = 4) -> list[tuple[float, float]]:
+    """A few more points per part, pulled from its vertices halfway towards its representative point."""
+    out: list[tuple[float, float]] = []
+    for part in polygon_parts(piece):
+        if part.area <= options.area_tolerance_m2 or not isinstance(part, shapely.Polygon):
+            continue
+        rp = part.representative_point()
+        ring = np.asarray(part.exterior.coords)[:-1]
+        step = max(1, len(ring) // per_part)
+        for vx, vy in ring[::step][:per_part]:
+            x, y = 0.5 * (vx + rp.x), 0.5 * (vy + rp.y)
+            if part.contains(shapely.Point(x, y)):
+                out.append((x, y))
+    return out
+
+
 def _refine_piece(model: _Model, zi: int, piece: BaseGeometry, selected: list[int], options: PlanOptions) -> int:
-    """Split an uncovered piece into its part no candidates can see k times (infeasible) and new witnesses."""
+    """Add a witness inside an uncovered piece; if no k candidates can see it, split off the infeasible part."""
     zd = model.zones[zi]
     engine = model.engine
     tier = zd.zone.tier
-    # Which mounts could see this piece at the zone's tier (union of their poses' views).
+    for x, y in _witness_points(piece, options):
+        # A point already seen k times by the selection is round-off, not a gap: try the next one.
+        seen = sum(1 for j in selected if shapely.contains_xy(engine.view(model.cands[j], tier), x, y))
+        if seen >= zd.k:
+            continue
+        (row,) = model.add_witnesses(zi, np.array([x]), np.array([y]))
+        if model.demand[row] > 0:
+            # More cuts per round (fewer re-solves): points spread over the piece, if the selection misses them.
+            extra = [(px, py) for px, py in _extra_points(piece, options)
+                     if sum(1 for j in selected if shapely.contains_xy(engine.view(model.cands[j], tier), px, py))
+                     < zd.k]
+            if extra:
+                ex = np.array(extra)
+                model.add_witnesses(zi, ex[:, 0], ex[:, 1])
+            return 1 + len(extra)
+        break
+    else:
+        return 0
+    # The witness cannot be seen by k mounts: compute exactly which part of the piece no candidates can cover.
     mount_views: dict[str, list[BaseGeometry]] = {}
+    minx, miny, maxx, maxy = piece.bounds
     for c in model.cands:
         q = engine.mount_point(c)
-        if q is None or piece.distance(shapely.Point(q)) > engine.radius(c):
+        if q is None:
+            continue
+        r = engine.radius(c)
+        if q[0] < minx - r or q[0] > maxx + r or q[1] < miny - r or q[1] > maxy + r:
             continue
         v = engine.view(c, tier)
         if not v.is_empty and v.intersects(piece):
@@ -553,23 +631,9 @@ def _refine_piece(model: _Model, zi: int, piece: BaseGeometry, selected: list[in
     if dead.area > options.area_tolerance_m2 * 1e-3:
         zd.infeasible = polygonal(shapely.union_all([zd.infeasible, dead])) if not zd.infeasible.is_empty else dead
     added = 0
-    # Open the pieces (erode, dilate by half the minimum gap width): zero-width spikes left by the overlay
-    # would otherwise attract the representative point onto a covered edge.
-    opened = polygonal(coverable.buffer(-MIN_GAP_WIDTH_M / 2).buffer(MIN_GAP_WIDTH_M / 2))
-    for part in polygon_parts(opened):
-        if part.area <= options.area_tolerance_m2 * 1e-3:
-            continue
-        c = part.centroid
-        for p in (part.representative_point(), c):
-            if not part.contains(p):
-                continue
-            # A witness already seen k times by the selection is round-off, not a gap.
-            seen = sum(1 for j in selected if shapely.contains_xy(engine.view(model.cands[j], tier), p.x, p.y))
-            if seen >= zd.k:
-                continue
-            model.add_witnesses(zi, np.array([p.x]), np.array([p.y]))
-            added += 1
-            break
+    for x, y in _witness_points(coverable, options)[:1]:
+        model.add_witnesses(zi, np.array([x]), np.array([y]))
+        added += 1
     return added
 
 
@@ -653,7 +717,14 @@ def _finish(floor: Floor, options: PlanOptions, engine: ViewEngine, cols: list[C
             status = "OPTIMAL"
             bound = objective
         else:
-            status = "CANCELLED" if result.status == Status.CANCELLED else "FEASIBLE"
+            if result.status == Status.CANCELLED:
+                status = "CANCELLED"
+            elif complete:
+                status = "FEASIBLE"
+            else:
+                # Optimal or not on the witnesses, the cameras still leave coverable area unseen (time ran out
+                # during the refinement loop): the bound below is valid, the camera set is not yet a full plan.
+                status = "INCOMPLETE"
             # With lexicographic weights w = S·(camera level) + change level, floor(B / S) bounds the count.
             scale = _camera_scale(weights, level_face, level_change) * max(1, options.costs.camera)
             bound = min(objective, w_bound // scale) if scale and not any(level_face) else 0
