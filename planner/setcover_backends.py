@@ -47,7 +47,8 @@ def cpsat_parameters(workers: int, seed: int, deterministic: bool) -> dict[str, 
         params["subsolvers"] = ["max_lp", "quick_restart", "default_lp", "core", "no_lp", "reduced_costs"][
             :workers
         ]
-    if deterministic:
+    if deterministic and workers > 1:
+        # One worker is already deterministic; several are only when interleaved in one thread.
         params["interleave_search"] = True
     return params
 
