@@ -274,11 +274,15 @@ class Engine:
     def unique_contribution(self, poses: Sequence[CameraPose]) -> list[float]:
         """Per pose, the m2 of required zones (at their tiers) that no other pose sees."""
         contrib = [0.0] * len(poses)
+        by_tier: dict[str, list[BaseGeometry]] = {}
         for zone in self.floor.zones_of("required"):
             region = self.region(zone)
-            views = [polygonal(self.view_polygon(p, zone.tier).intersection(region)) for p in poses]
+            if zone.tier not in by_tier:
+                by_tier[zone.tier] = [self.view_polygon(p, zone.tier) for p in poses]
+            near = {id(v) for v in _touching(region, by_tier[zone.tier])}
+            views = [polygonal(v.intersection(region)) if id(v) in near else EMPTY for v in by_tier[zone.tier]]
             levels = coverage_levels(region, views, 2)
-            once = polygonal(levels[1].difference(levels[2])) if len(levels) > 2 else levels[1]
+            once = polygonal(levels[1].difference(levels[2]))
             for i, v in enumerate(views):
                 if not v.is_empty:
                     contrib[i] += v.intersection(once).area
@@ -429,13 +433,25 @@ def _csr(rows: list[np.ndarray], n_witnesses: int) -> CoverageMatrix:
     return CoverageMatrix(indptr, indices, len(rows), n_witnesses)
 
 
-def coverage_levels(region: BaseGeometry, views: Sequence[BaseGeometry], kmax: int) -> list[BaseGeometry]:
-    """levels[j] = part of ``region`` seen by at least j of the views, for j = 0..kmax."""
-    levels: list[BaseGeometry] = [region] + [EMPTY] * kmax
+def _touching(region: BaseGeometry, views: Sequence[BaseGeometry]) -> list[BaseGeometry]:
+    """The non-empty views whose bounding boxes meet the region's, in input order."""
+    if region.is_empty:
+        return []
+    minx, miny, maxx, maxy = region.bounds
+    out = []
     for v in views:
         if v.is_empty:
             continue
-        v = v.intersection(region)
+        a, b, c, d = v.bounds
+        if a <= maxx and c >= minx and b <= maxy and d >= miny:
+            out.append(v)
+    return out
+
+
+def _levels_incremental(region: BaseGeometry, views: Sequence[BaseGeometry], kmax: int) -> list[BaseGeometry]:
+    levels: list[BaseGeometry] = [region] + [EMPTY] * kmax
+    for v in views:
+        v = polygonal(v.intersection(region))  # overlays reject mixed-dimension collections
         if v.is_empty:
             continue
         for j in range(kmax, 0, -1):
@@ -445,10 +461,40 @@ def coverage_levels(region: BaseGeometry, views: Sequence[BaseGeometry], kmax: i
     return levels
 
 
+def coverage_levels(region: BaseGeometry, views: Sequence[BaseGeometry], kmax: int) -> list[BaseGeometry]:
+    """levels[j] = part of ``region`` seen by at least j of the views, for j = 0..kmax.
+
+    Incremental (levels[j] |= levels[j-1] & view) inside axis-aligned tiles holding a handful of views
+    each, then the tiles' pieces are unioned: overlays stay small however large the floor.
+    """
+    views = _touching(region, views)
+    if len(views) <= 16:
+        return _levels_incremental(region, views, kmax)
+    minx, miny, maxx, maxy = region.bounds
+    tiles = max(1, len(views) // 4)
+    w, h = max(maxx - minx, 1e-9), max(maxy - miny, 1e-9)
+    nx = max(1, round(math.sqrt(tiles * w / h)))
+    ny = max(1, math.ceil(tiles / nx))
+    xs, ys = np.linspace(minx, maxx, nx + 1), np.linspace(miny, maxy, ny + 1)
+    tree = shapely.STRtree(views)
+    pieces: list[list[BaseGeometry]] = [[] for _ in range(kmax + 1)]
+    for i in range(nx):
+        for j in range(ny):
+            tile = shapely.box(xs[i], ys[j], xs[i + 1], ys[j + 1])
+            sub = polygonal(region.intersection(tile))
+            if sub.is_empty:
+                continue
+            ids = np.sort(tree.query(tile, predicate="intersects"))
+            for lvl, g in enumerate(_levels_incremental(sub, [views[t] for t in ids], kmax)):
+                if not g.is_empty:
+                    pieces[lvl].append(g)
+    return [region] + [polygonal(shapely.union_all(p)) if p else EMPTY for p in pieces[1:]]
+
+
 def k_covered(region: BaseGeometry, views: Sequence[BaseGeometry], k: int) -> BaseGeometry:
     """The part of ``region`` seen by at least ``k`` of the views."""
     if k == 1:
-        clipped = [v.intersection(region) for v in views if not v.is_empty]
+        clipped = [polygonal(v.intersection(region)) for v in _touching(region, views)]
         return polygonal(shapely.union_all(clipped)) if clipped else EMPTY
     return coverage_levels(region, views, k)[k]
 

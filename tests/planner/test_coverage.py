@@ -314,3 +314,19 @@ def test_witnesses_of_a_zone_with_a_hole_split_by_a_pillar():
     # Vertices: 4 outer + 4 of the hole + 4 of the pillar, each inset by 1 mm.
     assert (w.kind == w.VERTEX).sum() == 12
     assert len(w) == len(np.unique(w.xy, axis=0))
+
+
+def test_tiled_levels_equal_the_incremental_overlay():
+    from planner.coverage import _levels_incremental, coverage_levels
+    from planner.geometry import sector_polygon
+
+    region = shapely.box(0, 0, 60, 30).difference(shapely.box(20, 10, 25, 20))
+    rng = np.random.default_rng(4)
+    views = [sector_polygon(float(x), float(y), float(h), 90.0, float(r))
+             for x, y, h, r in zip(rng.uniform(0, 60, 40), rng.uniform(0, 30, 40), rng.uniform(0, 360, 40),
+                                   rng.uniform(3, 15, 40), strict=True)]
+    tiled = coverage_levels(region, views, 3)
+    plain = _levels_incremental(region, views, 3)
+    for a, b in zip(tiled, plain, strict=True):
+        assert a.area > 0 and a.symmetric_difference(b).area < 1e-9 * region.area
+    assert tiled[1].area > tiled[2].area > tiled[3].area
