@@ -51,6 +51,16 @@ def floor_geojson_put(floor_id: int):  # type: ignore[no-untyped-def]
     return {"counts": counts, "floor": export_floor(floor)}
 
 
+@bp.put("/floors/<int:floor_id>/zones")
+def floor_zones_put(floor_id: int):  # type: ignore[no-untyped-def]
+    """Replace only the floor's zones ({"features": [zone features]}); planners may do this, all or nothing."""
+    floor = services.get_floor(current_user, floor_id)
+    body = _body()
+    counts = floor_service.save_zones(current_user, floor, body.get("features") if isinstance(body, dict) else None)
+    db.session.commit()
+    return {"counts": counts, "floor": export_floor(floor)}
+
+
 @bp.get("/floors/<int:floor_id>/editor")
 def floor_editor_state(floor_id: int):  # type: ignore[no-untyped-def]
     """What the floor editor loads: geometry, background placement, zone templates and permissions."""

@@ -369,6 +369,32 @@ def save_geometry(user: User, floor: Floor, collection: Any, *, replace_terminal
     return import_floor(user, floor, collection, replace_terminals=replace_terminals)
 
 
+def save_zones(user: User, floor: Floor, features: Any) -> dict[str, int]:
+    """Replace only the floor's zones (what planners may change), checked with the rest of the floor."""
+    from inventory.choices import Tier, ZoneKind
+    from inventory.models import Zone
+
+    if not can_edit_zones(user, floor.venue.organisation_id):
+        raise Forbidden("your role may not change zones")
+    if not isinstance(features, list) or any(
+            not isinstance(f, dict) or not isinstance(f.get("properties"), dict)
+            or f["properties"].get("kind") != "zone" for f in features):
+        raise ValidationError("features", "must be a list of zone features")
+    current = export_floor(floor)
+    collection = {**current, "features": [f for f in current["features"] if f["properties"]["kind"] != "zone"]
+                  + features}
+    validate_collection(collection)
+    for zone in list(floor.zones):
+        db.session.delete(zone)
+    db.session.flush()
+    for f in features:
+        p = f["properties"]
+        db.session.add(Zone(floor=floor, name=p["name"], kind=ZoneKind(p["zone"]), use=p.get("use"),
+                            k=int(p.get("k", 1)), tier=Tier(p.get("tier", "observe")), geometry=f["geometry"]))
+    db.session.flush()
+    return {"zones": len(features)}
+
+
 def set_pose(user: User, floor: Floor, code: str, data: Mapping[str, Any]) -> Any:
     """Move or turn one terminal (x, y, heading_deg, hfov_deg), checked against the floor outline."""
     terminal = next((t for t in floor.terminals if t.code == code), None)

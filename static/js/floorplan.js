@@ -15,6 +15,7 @@
     state: root.dataset.stateUrl,
     geojson: root.dataset.geojsonUrl,
     overlays: root.dataset.overlaysUrl,
+    zones: root.dataset.zonesUrl,
     terminal: root.dataset.terminalUrl
   };
   var el = {
@@ -39,7 +40,7 @@
   map.getPane('fe-intrusions').style.pointerEvents = 'none';
 
   var state = {
-    canEdit: false, templates: { uses: [], always_private: [] }, background: null,
+    canEdit: false, canEditZones: false, templates: { uses: [], always_private: [] }, background: null,
     items: [],            // {feature, layer} or, for terminals, {feature, marker, wedge, handle}
     selected: null, tool: 'select',
     current: null,        // JSON text of the collection as last edited
@@ -143,16 +144,24 @@
   }
 
   // ------------------------------------------------------------------ items
+  function editable(kind) {
+    // Managers edit everything; planners only zones (their coverage requirements).
+    return state.canEdit || (state.canEditZones && kind === 'zone');
+  }
+
   function addItem(feature) {
     var kind = feature.properties.kind;
     if (kind === 'terminal') { return addTerminal(feature); }
     var style = styleFor(feature);
-    style.pmIgnore = !state.canEdit;
+    style.pmIgnore = !editable(kind);
     var layer = feature.geometry.type === 'LineString' ? L.polyline(toLatLngs(feature.geometry), style)
       : L.polygon(toLatLngs(feature.geometry), style);
     var item = { feature: feature, layer: layer };
     layer.addTo(map);
-    layer.on('click', function (e) { L.DomEvent.stopPropagation(e); if (state.tool === 'select') { select(item); } });
+    layer.on('click', function (e) {
+      // While drawing, the click must reach the map so Geoman places a vertex on top of existing zones.
+      if (state.tool === 'select') { L.DomEvent.stopPropagation(e); select(item); }
+    });
     layer.on('pm:edit pm:dragend', function () { changed(); });
     state.items.push(item);
     if (kind === 'zone') { ensureHatch(); layer.bringToBack(); }
@@ -312,13 +321,16 @@
 
   function save() {
     if (state.saving) { clearTimeout(state.saveTimer); state.saveTimer = setTimeout(save, SAVE_DELAY_MS); return; }
-    ensureOutline();
+    if (state.canEdit) { ensureOutline(); }
     var body = JSON.stringify(collection());
     state.current = body;
     state.saving = true;
     setStatus('saving', 'Saving…');
-    fetch(urls.geojson, {
-      method: 'PUT', credentials: 'same-origin', body: body,
+    var zonesOnly = !state.canEdit;
+    var payload = zonesOnly ? JSON.stringify({ features: JSON.parse(body).features.filter(function (f) {
+      return f.properties.kind === 'zone'; }) }) : body;
+    fetch(zonesOnly ? urls.zones : urls.geojson, {
+      method: 'PUT', credentials: 'same-origin', body: payload,
       headers: { 'Content-Type': 'application/json', 'X-CSRFToken': csrf, Accept: 'application/json' }
     }).then(function (r) {
       return r.json().catch(function () { return { error: 'HTTP ' + r.status }; }).then(function (data) {
@@ -430,7 +442,8 @@
 
   function field(label, html) { return '<label class="field"><span>' + label + '</span>' + html + '</label>'; }
   function input(name, value, attrs) {
-    return '<input name="' + name + '" value="' + escapeHtml(value) + '" ' + (attrs || '') + (state.canEdit ? '' : ' disabled') + '>';
+    var kind = state.selected ? state.selected.feature.properties.kind : '';
+    return '<input name="' + name + '" value="' + escapeHtml(value) + '" ' + (attrs || '') + (editable(kind) ? '' : ' disabled') + '>';
   }
   function options(values, current) {
     return values.map(function (v) {
@@ -443,10 +456,11 @@
     if (!item) {
       el.panel.innerHTML = '<p class="muted">' + (state.canEdit
         ? 'Pick a tool above to draw walls, doors, zones or place a camera. Click an item to edit it. Drawing snaps to wall ends.'
-        : 'Read-only view. Click an item to see its details.') + '</p>' + legendHelp();
+        : state.canEditZones ? 'Draw or edit zones and their coverage requirements; walls and terminals are read-only for your role.'
+          : 'Read-only view. Click an item to see its details.') + '</p>' + legendHelp();
       return;
     }
-    var p = item.feature.properties, dis = state.canEdit ? '' : ' disabled';
+    var p = item.feature.properties, dis = editable(p.kind) ? '' : ' disabled';
     if (p.kind === 'zone') {
       var uses = state.templates.uses.map(function (u) { return '<option value="' + u.use + '">' + u.kind + ', k ' + u.k + ', ' + u.tier + '</option>'; }).join('');
       var forced = state.templates.always_private.indexOf(p.use) >= 0;
@@ -483,7 +497,7 @@
   }
 
   function buttons(noDelete) {
-    if (!state.canEdit) { return ''; }
+    if (!state.selected || !editable(state.selected.feature.properties.kind)) { return ''; }
     return '<div class="row"><button type="submit" class="primary" data-action="apply">Apply</button>' +
       (noDelete ? '' : '<button type="button" class="danger" data-action="delete">Delete</button>') + '</div>';
   }
@@ -684,13 +698,19 @@
     .then(function (r) { if (!r.ok) { throw new Error('HTTP ' + r.status); } return r.json(); })
     .then(function (data) {
       state.canEdit = !!data.can_edit;
+      state.canEditZones = !!data.can_edit_zones;
       state.templates = data.templates || state.templates;
       state.background = data.background;
       state.name = data.floor.name;
       state.savedIds = {};
       data.floor.features.forEach(function (f) { if (f.properties.kind === 'terminal') { state.savedIds[f.properties.id] = true; } });
-      if (state.canEdit) {
+      if (state.canEdit || state.canEditZones) {
         el.toolbar.hidden = false;
+        if (!state.canEdit) {
+          el.toolbar.querySelectorAll('[data-tool]').forEach(function (b) {
+            b.hidden = ['select', 'zone'].indexOf(b.dataset.tool) < 0;
+          });
+        }
         map.pm.addControls({ position: 'topleft', drawMarker: false, drawCircleMarker: false, drawPolyline: false,
           drawRectangle: false, drawPolygon: false, drawCircle: false, drawText: false, cutPolygon: false, rotateMode: false });
         map.pm.setGlobalOptions({ snappable: true, snapDistance: 15 });

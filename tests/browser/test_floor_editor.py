@@ -211,3 +211,27 @@ def test_demo_floor_shows_clipped_views_and_red_intrusion(page):  # type: ignore
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     page.locator("#floor-editor").screenshot(path=str(SCREENSHOT))
     assert not page.errors  # type: ignore[attr-defined]
+
+
+def test_planner_edits_zones_only(page):  # type: ignore[no-untyped-def]
+    login(page, "planner@sightline.example")
+    page.goto("/")
+    page.click("text=Bund View Hotel")
+    page.click("text=Hotel level 3")
+    page.wait_for_selector("#floor-editor[data-ready='1']")
+    assert page.locator("[data-tool=zone]").is_visible() and not page.locator("[data-tool=wall]").is_visible()
+    assert not page.locator("[data-tool=camera]").is_visible()
+    page.click("[data-tool=zone]")
+    for x, y in ((20.0, 8.0), (24.0, 8.0), (24.0, 10.0), (20.0, 10.0), (20.0, 8.0)):
+        _click_floor(page, x, y)
+    form = page.locator(".fe-panel form[data-form=zone]")
+    form.locator("input[name=name]").fill("Lift car")
+    form.locator("input[name=use]").fill("lift_car")
+    form.locator("input[name=use]").dispatch_event("change")
+    assert form.locator("select[name=zone]").input_value() == "required"  # from the hotel's zone templates
+    form.locator("button[data-action=apply]").click()
+    _wait_saved(page)
+    floor_id = int(page.url.rsplit("/", 1)[1])
+    zones = [f["properties"] for f in _export(page, floor_id)["features"] if f["properties"]["kind"] == "zone"]
+    assert {"kind": "zone", "zone": "required", "name": "Lift car", "k": 1, "tier": "observe", "use": "lift_car"} in zones
+    assert not page.errors  # type: ignore[attr-defined]

@@ -181,3 +181,44 @@ def test_floor_page_has_editor_and_download(manager, hotel):
     assert f"/api/v1/floors/{hotel}/geojson?download=1" in page
     assert "Upload plan" in page
     assert 'id="terminal-table"' in page  # the terminal table still renders below the map
+
+
+def _zone(name: str, kind: str, box: tuple[float, float, float, float], **extra) -> dict:
+    x0, y0, x1, y1 = box
+    return {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [[[x0, y0], [x1, y0], [x1, y1],
+                                                                                 [x0, y1], [x0, y0]]]},
+            "properties": {"kind": "zone", "zone": kind, "name": name, **extra}}
+
+
+def test_planner_replaces_zones_only(client, auth, demo_app, hotel):
+    auth.login(PLANNER)
+    token = _token(client)
+    before = client.get(f"/api/v1/floors/{hotel}/geojson").get_json()
+    zones = [_zone("Corridor", "required", (8, 7.5, 44, 10.5), k=2, tier="observe", use="corridor"),
+             _zone("Toilets", "private", (0, 0, 8, 5), use="toilet")]
+    response = client.put(f"/api/v1/floors/{hotel}/zones", json={"features": zones}, headers={"X-CSRFToken": token})
+    assert response.status_code == 200, response.get_json()
+    after = response.get_json()["floor"]["features"]
+    assert [f["properties"]["name"] for f in after if f["properties"]["kind"] == "zone"] == ["Corridor", "Toilets"]
+    assert [f for f in after if f["properties"]["kind"] != "zone"] == [
+        f for f in before["features"] if f["properties"]["kind"] != "zone"]
+    # Structure and terminals sent along are refused: this endpoint takes zones only.
+    wall = next(f for f in before["features"] if f["properties"]["kind"] == "wall")
+    response = client.put(f"/api/v1/floors/{hotel}/zones", json={"features": [wall]}, headers={"X-CSRFToken": token})
+    assert response.status_code == 422
+    bad = [_zone("Twin", "general", (1, 1, 2, 2)), _zone("Twin", "general", (3, 3, 4, 4))]
+    response = client.put(f"/api/v1/floors/{hotel}/zones", json={"features": bad}, headers={"X-CSRFToken": token})
+    assert response.status_code == 422 and "duplicate zone name" in response.get_json()["error"]
+    assert len([f for f in client.get(f"/api/v1/floors/{hotel}/geojson").get_json()["features"]
+                if f["properties"]["kind"] == "zone"]) == 2
+
+
+def test_zones_endpoint_isolation(client, auth, hotel):
+    auth.login(MANAGER_B)
+    token = _token(client)
+    body = {"features": [_zone("Mine", "general", (1, 1, 2, 2))]}
+    assert client.put(f"/api/v1/floors/{hotel}/zones", json=body, headers={"X-CSRFToken": token}).status_code == 404
+    auth.logout()
+    auth.login(INSPECTOR_CITY)
+    token = _token(client)
+    assert client.put(f"/api/v1/floors/{hotel}/zones", json=body, headers={"X-CSRFToken": token}).status_code == 403
