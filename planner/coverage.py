@@ -44,7 +44,7 @@ from shapely.geometry.base import BaseGeometry
 
 from planner.errors import InputError
 from planner.floor import TIERS, Floor, Terminal, Zone
-from planner.geometry import EMPTY, angle_diff_deg, disk_polygon, polygonal, sector_polygon
+from planner.geometry import EMPTY, angle_diff_deg, disk_polygon, polygonal, robust_overlay, sector_polygon
 from planner.visibility import Occluders, resolve_mount, visibility_polygon
 
 DEFAULT_PPM: dict[str, float] = {"detect": 25.0, "observe": 62.5, "recognise": 125.0, "identify": 250.0}
@@ -238,14 +238,16 @@ class Engine:
         if vis.is_empty:
             return EMPTY
         if pose.hfov_deg >= 360.0:
-            view = vis if radius >= rmax else vis.intersection(disk_polygon(*q, radius))
+            view = vis if radius >= rmax else robust_overlay("intersection", vis, disk_polygon(*q, radius))
         else:
-            view = vis.intersection(sector_polygon(q[0], q[1], pose.heading_deg, pose.hfov_deg, radius))
+            sector = sector_polygon(q[0], q[1], pose.heading_deg, pose.hfov_deg, radius)
+            view = robust_overlay("intersection", vis, sector)
+        view = polygonal(view)
         if blind_zone:
             rb = pose.blind_radius()
             if rb > 0:
-                view = view.difference(disk_polygon(*q, min(rb, radius * 2)))
-        return polygonal(view)
+                view = polygonal(robust_overlay("difference", view, disk_polygon(*q, min(rb, radius * 2))))
+        return view
 
     # ----------------------------------------------------------------- zones
     def region(self, zone: Zone) -> BaseGeometry:
@@ -265,7 +267,7 @@ class Engine:
             if zone.tier not in views:
                 views[zone.tier] = [self.view_polygon(p, zone.tier) for p in poses]
             covered = k_covered(region, views[zone.tier], zone.k)
-            uncovered = polygonal(region.difference(covered))
+            uncovered = polygonal(robust_overlay("difference", region, covered))
             area = region.area
             unc = uncovered.area
             out[zone.name] = ZoneCoverage(zone.name, zone.k, zone.tier, area, max(0.0, area - unc), unc, uncovered)
@@ -451,13 +453,13 @@ def _touching(region: BaseGeometry, views: Sequence[BaseGeometry]) -> list[BaseG
 def _levels_incremental(region: BaseGeometry, views: Sequence[BaseGeometry], kmax: int) -> list[BaseGeometry]:
     levels: list[BaseGeometry] = [region] + [EMPTY] * kmax
     for v in views:
-        v = polygonal(v.intersection(region))  # overlays reject mixed-dimension collections
+        v = polygonal(robust_overlay("intersection", v, region))  # overlays reject mixed-dimension input
         if v.is_empty:
             continue
         for j in range(kmax, 0, -1):
-            add = v if j == 1 else levels[j - 1].intersection(v)
+            add = v if j == 1 else polygonal(robust_overlay("intersection", levels[j - 1], v))
             if not add.is_empty:
-                levels[j] = polygonal(levels[j].union(add)) if not levels[j].is_empty else polygonal(add)
+                levels[j] = polygonal(robust_overlay("union", levels[j], add)) if not levels[j].is_empty else add
     return levels
 
 

@@ -107,3 +107,11 @@ def point_segment_distance(px: float, py: float, seg: np.ndarray) -> np.ndarray:
 def angle_diff_deg(a: np.ndarray | float, b: float) -> np.ndarray | float:
     """Signed smallest difference a - b in degrees, in [-180, 180)."""
     return (np.asarray(a) - b + 180.0) % 360.0 - 180.0
+
+
+def robust_overlay(op: str, a: BaseGeometry, b: BaseGeometry, grid: float = 1e-9) -> BaseGeometry:
+    """a.op(b) for op in intersection/union/difference; on a GEOS robustness failure, retry snapped to ``grid``."""
+    try:
+        return getattr(a, op)(b)
+    except shapely.errors.GEOSException:
+        return getattr(shapely.set_precision(a, grid), op)(shapely.set_precision(b, grid))
