@@ -72,6 +72,10 @@ class CoverProblem:
     demand is the number of distinct chosen columns each row needs (an int for all rows, or one per row;
     0 means the row is ignored); forced columns must be chosen, forbidden ones never; each group is a set of
     columns of which at most one may be chosen; hint is a known (possibly partial or infeasible) solution.
+
+    Partial cover (trade-off curves): with min_covered set, only rows whose row_weights (default 1; e.g. the
+    witness's area in cm²) sum to at least min_covered must meet their demand; the others may stay uncovered.
+    Partial covers always use CP-SAT (no reductions, no LP bound).
     """
 
     n_rows: int
@@ -82,6 +86,8 @@ class CoverProblem:
     forbidden: Sequence[int] = ()
     groups: Sequence[Sequence[int]] = ()
     hint: Sequence[int] | None = None
+    row_weights: Sequence[int] | None = None
+    min_covered: int | None = None
 
     @property
     def n_columns(self) -> int:
@@ -205,7 +211,7 @@ def uncovered_rows(problem: CoverProblem, selected: Sequence[int]) -> list[int]:
 
 
 def is_cover(problem: CoverProblem, selected: Sequence[int]) -> bool:
-    """True when `selected` meets every demand, locks and groups of the problem."""
+    """True when `selected` meets the demands (or min_covered), locks and groups of the problem."""
     chosen = set(selected)
     if any(j < 0 or j >= problem.n_columns for j in chosen):
         return False
@@ -213,7 +219,18 @@ def is_cover(problem: CoverProblem, selected: Sequence[int]) -> bool:
         return False
     if any(len(chosen.intersection(g)) > 1 for g in problem.groups):
         return False
-    return not uncovered_rows(problem, list(chosen))
+    missing = uncovered_rows(problem, list(chosen))
+    if problem.min_covered is None:
+        return not missing
+    weights = (
+        np.ones(problem.n_rows, dtype=np.int64)
+        if problem.row_weights is None
+        else np.asarray(problem.row_weights)
+    )
+    needed = _demand_array(problem) > 0
+    satisfied = needed.copy()
+    satisfied[missing] = False
+    return int(weights[satisfied].sum()) >= problem.min_covered
 
 
 def _demand_array(problem: CoverProblem) -> np.ndarray:

@@ -110,13 +110,28 @@ def solve_cpsat(
     model = cp_model.CpModel()
     x = [model.new_bool_var(f"x{j}") for j in range(core.n_cols)]
 
-    # Every row is covered by at least its demand of chosen columns.
-    for r, cols in enumerate(rows_view):
-        demand = int(core.demand[r])
-        if demand == 1:
-            model.add_bool_or([x[j] for j in cols.tolist()])
-        else:
-            model.add(sum(x[j] for j in cols.tolist()) >= demand)
+    if core.min_covered is None:
+        # Every row is covered by at least its demand of chosen columns.
+        for r, cols in enumerate(rows_view):
+            demand = int(core.demand[r])
+            if demand == 1:
+                model.add_bool_or([x[j] for j in cols.tolist()])
+            else:
+                model.add(sum(x[j] for j in cols.tolist()) >= demand)
+    else:
+        # Partial cover: y[r] may only be true when row r gets at least its demand of chosen columns ...
+        y = [model.new_bool_var(f"y{r}") for r in range(core.n_rows)]
+        for r, cols in enumerate(rows_view):
+            model.add(sum(x[j] for j in cols.tolist()) >= int(core.demand[r]) * y[r])
+        # ... and the covered rows weigh at least min_covered.
+        weights = [int(w) for w in core.row_weight] if core.row_weight is not None else [1] * core.n_rows
+        model.add(cp_model.LinearExpr.weighted_sum(y, weights) >= core.min_covered)
+        if hint is not None:
+            counts = np.zeros(core.n_rows, dtype=np.int64)
+            for j in np.flatnonzero(hint).tolist():
+                counts[core.cols[j]] += 1
+            for r in range(core.n_rows):
+                model.add_hint(y[r], bool(counts[r] >= core.demand[r]))
 
     # At most one column of each group (one pose per physical mount).
     for members in core.groups():

@@ -293,3 +293,26 @@ def lagrangian_bound(core: Core, *, seconds: float, upper: float | None = None) 
             break
         u = np.maximum(0.0, u + step * max(target - value, 1e-6) / norm * gradient)
     return max(0.0, best)
+
+
+def prune_partial(core: Core, selected: np.ndarray) -> np.ndarray:
+    """Drop chosen columns, most expensive first, while the covered row weight stays at least min_covered."""
+    target = core.min_covered or 0
+    weight = core.row_weight if core.row_weight is not None else np.ones(core.n_rows, dtype=np.int64)
+    selected = selected.copy()
+    cover = np.zeros(core.n_rows, dtype=np.int64)
+    for j in np.flatnonzero(selected).tolist():
+        cover[core.cols[j]] += 1
+    covered_weight = int(weight[cover >= core.demand].sum())
+    order = sorted(
+        np.flatnonzero(selected).tolist(), key=lambda j: (-int(core.costs[j]), len(core.cols[j]), j)
+    )
+    for j in order:
+        rows = core.cols[j]
+        lost = rows[cover[rows] == core.demand[rows]]
+        loss = int(weight[lost].sum())
+        if covered_weight - loss >= target:
+            selected[j] = False
+            cover[rows] -= 1
+            covered_weight -= loss
+    return selected

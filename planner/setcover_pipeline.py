@@ -9,7 +9,7 @@ import numpy as np
 from planner.errors import InputError
 from planner.setcover import Backend, CoverProblem, CoverResult, SolveOptions, Status, is_cover
 from planner.setcover_backends import EngineResult, ceil_bound, lp_bound, solve_cpsat, solve_mip
-from planner.setcover_heuristics import cost_of, improve, lagrangian_bound, warm_start
+from planner.setcover_heuristics import cost_of, greedy, improve, lagrangian_bound, prune_partial, warm_start
 from planner.setcover_reduce import Core, reduce_problem
 
 
@@ -86,6 +86,15 @@ def _validated(problem: CoverProblem, options: SolveOptions) -> tuple[Core, list
         col_ids=keep_arr,
         row_ids=np.arange(n_rows, dtype=np.int64),
     )
+    if problem.min_covered is not None:
+        if int(problem.min_covered) != problem.min_covered or problem.min_covered < 0:
+            raise InputError(f"min_covered must be a non-negative integer, got {problem.min_covered}")
+        if problem.row_weights is not None:
+            weights = np.asarray(problem.row_weights)
+            if weights.shape != (n_rows,) or (n_rows and not np.issubdtype(weights.dtype, np.integer)):
+                raise InputError(f"expected {n_rows} integer row weights")
+            if np.any(weights < 0):
+                raise InputError("row weights must not be negative")
     local = {j: i for i, j in enumerate(keep)}
     return core, sorted(local[j] for j in forced)
 
@@ -120,6 +129,8 @@ def run(problem: CoverProblem, options: SolveOptions) -> CoverResult:
     """Solve `problem` under `options` (see planner.setcover for the pipeline)."""
     start = time.perf_counter()
     root, forced = _validated(problem, options)
+    if problem.min_covered is not None:
+        return _run_partial(problem, options, root, forced, start)
     deadline = start + float(options.time_limit)
     backend = Backend(options.backend)
     reduce_cap = min(0.15 * options.time_limit, 10.0)
@@ -334,3 +345,88 @@ def _keep_better(engine: EngineResult, warm: np.ndarray | None, warm_cost: int |
         label = "OPTIMAL" if warm_cost <= engine.bound else "FEASIBLE"
         return EngineResult(label, warm, warm_cost, min(engine.bound, warm_cost), engine.cancelled)
     return engine
+
+
+def _run_partial(
+    problem: CoverProblem, options: SolveOptions, root: Core, forced: list[int], start: float
+) -> CoverResult:
+    """Partial cover: the rows meeting their demand must weigh at least min_covered (CP-SAT only)."""
+    deadline = start + float(options.time_limit)
+    target = int(problem.min_covered or 0)
+    weights = (
+        np.ones(root.n_rows, dtype=np.int64)
+        if problem.row_weights is None
+        else np.asarray(problem.row_weights, dtype=np.int64)
+    )
+    # Rows that cannot meet their demand (too few candidates from distinct groups) simply never count.
+    demand = root.demand.copy()
+    unreachable: list[int] = []
+    for r, cols in enumerate(root.rows_view()):
+        if demand[r] <= 0:
+            continue
+        groups = root.group_of[cols]
+        distinct = int(np.count_nonzero(groups < 0)) + len(np.unique(groups[groups >= 0]))
+        if distinct < demand[r]:
+            unreachable.append(r)
+            demand[r] = 0
+    reachable = demand > 0
+    if int(weights[reachable].sum()) < target:
+        return CoverResult(
+            Status.INFEASIBLE, None, 0, [], time.perf_counter() - start, "cpsat", uncoverable_rows=unreachable
+        )
+    root.demand = demand
+    reduced = reduce_problem(root, forced, full=False, time_cap=0.0, split=False)
+    stats = reduced.stats
+    costs = np.ones(problem.n_columns, dtype=np.int64) if problem.costs is None else np.asarray(problem.costs)
+    fixed_cost = int(costs[reduced.fixed].sum()) if reduced.fixed else 0
+    remaining_rows = np.zeros(root.n_rows, dtype=bool)
+    for component in reduced.components:
+        remaining_rows[component.row_ids] = True
+    # Rows that the forced columns already satisfy count towards the target.
+    target_left = max(0, target - int(weights[reachable & ~remaining_rows].sum()))
+    selected = list(reduced.fixed)
+    if target_left == 0 or not reduced.components:
+        seconds = time.perf_counter() - start
+        return CoverResult(
+            Status.OPTIMAL, fixed_cost, fixed_cost, sorted(selected), seconds, "cpsat", reductions=stats
+        )
+    core = reduced.components[0]
+    core.row_weight = weights[core.row_ids]
+    core.min_covered = target_left
+    hint_set = {int(j) for j in problem.hint} if problem.hint is not None and options.warm_start else set()
+    warm = None
+    if options.warm_start or options.backend == Backend.GREEDY:
+        start_cols = [j for j, c in enumerate(core.col_ids.tolist()) if c in hint_set]
+        full = greedy(core, start=start_cols)
+        if full is not None:
+            warm = prune_partial(core, full)
+    warm_cost = cost_of(core, warm) if warm is not None else None
+    progress = _Progress(options, start, fixed_cost, 1)
+    progress.set(0, warm_cost, 0)
+    if options.backend == Backend.GREEDY or (options.cancel is not None and options.cancel.is_set()):
+        engine = EngineResult("FEASIBLE" if warm is not None else "UNKNOWN", warm, warm_cost, 0)
+    else:
+        engine = solve_cpsat(
+            core, warm, time_limit=max(0.05, deadline - time.perf_counter()), workers=options.workers,
+            seed=options.seed, deterministic=options.deterministic, known_bound=0, cancel=options.cancel,
+            progress=lambda inc, bnd: progress.set(0, inc, bnd), log=options.log,
+        )  # fmt: skip
+        engine = _keep_better(engine, warm, warm_cost)
+    seconds = time.perf_counter() - start
+    cancelled = options.cancel is not None and options.cancel.is_set()
+    if engine.status == "INFEASIBLE":
+        return CoverResult(Status.INFEASIBLE, None, 0, [], seconds, "cpsat", uncoverable_rows=unreachable)
+    bound = fixed_cost + engine.bound
+    if engine.selected is None or engine.objective is None:
+        status = Status.CANCELLED if cancelled else Status.UNKNOWN
+        return CoverResult(status, None, bound, [], seconds, "cpsat", reductions=stats)
+    selected.extend(int(core.col_ids[j]) for j in np.flatnonzero(engine.selected))
+    objective = fixed_cost + engine.objective
+    if engine.status == "OPTIMAL":
+        status, bound = Status.OPTIMAL, objective
+    else:
+        status = Status.CANCELLED if cancelled else Status.FEASIBLE
+    return CoverResult(
+        status, objective, min(bound, objective), sorted(selected), seconds, "cpsat",
+        warm_start_objective=None if warm_cost is None else fixed_cost + warm_cost, reductions=stats,
+    )  # fmt: skip

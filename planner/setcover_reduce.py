@@ -35,6 +35,8 @@ class Core:
     group_of: np.ndarray  # int64 per local column, -1 when ungrouped
     col_ids: np.ndarray  # local column -> original column
     row_ids: np.ndarray  # local row -> original row
+    row_weight: np.ndarray | None = None  # partial cover: weight per local row
+    min_covered: int | None = None  # partial cover: total weight of rows that must meet their demand
 
     @property
     def n_cols(self) -> int:
@@ -151,7 +153,9 @@ class _State:
         return count
 
 
-def reduce_problem(core: Core, forced: list[int], *, full: bool, time_cap: float) -> Reduced:
+def reduce_problem(
+    core: Core, forced: list[int], *, full: bool, time_cap: float, split: bool = True
+) -> Reduced:
     """Apply locks, then (when `full`) the reduction rules until nothing changes; split into components."""
     start = time.perf_counter()
     deadline = start + max(0.0, time_cap)
@@ -161,7 +165,7 @@ def reduce_problem(core: Core, forced: list[int], *, full: bool, time_cap: float
     if full and nnz * 2.5e-5 > time_cap:
         full = False
         stats.capped = True
-    if not full and not forced and not np.any(core.group_of >= 0):
+    if not full and not forced and not np.any(core.group_of >= 0) and split:
         return _trivial(core, stats, start)
     state = _State(core)
     for j in forced:
@@ -202,7 +206,7 @@ def reduce_problem(core: Core, forced: list[int], *, full: bool, time_cap: float
         stats.seconds = time.perf_counter() - start
         rows = sorted(int(core.row_ids[r]) for r in infeasible)
         return Reduced(fixed=[], components=[], infeasible_rows=rows, stats=stats)
-    components = _components(state)
+    components = _components(state, split)
     stats.components = len(components)
     stats.rows_after = sum(c.n_rows for c in components)
     stats.columns_after = sum(c.n_cols for c in components)
@@ -355,7 +359,7 @@ def _cost_dominated_columns(state: _State, deadline: float, stats: ReductionStat
     return changed
 
 
-def _components(state: _State) -> list[Core]:
+def _components(state: _State, split: bool = True) -> list[Core]:
     """Split the alive rows and columns into independent sub-problems (shared columns or groups link rows)."""
     core = state.core
     parent = list(range(core.n_rows))
@@ -386,6 +390,13 @@ def _components(state: _State) -> list[Core]:
                 union(group_anchor[g], first)
             else:
                 group_anchor[g] = first
+    if not split:  # one sub-problem, e.g. when a coverage-weight constraint couples all rows
+        alive_rows = np.flatnonzero(state.row_alive).tolist()
+        for r in alive_rows:
+            union(alive_rows[0], r)
+        for j in alive_cols:
+            if state.col_rows[j] and alive_rows:
+                union(alive_rows[0], min(state.col_rows[j]))
     by_root: dict[int, list[int]] = {}
     for r in np.flatnonzero(state.row_alive).tolist():
         by_root.setdefault(find(r), []).append(r)

@@ -151,6 +151,56 @@ def test_lexicographic_costs_put_the_first_level_first() -> None:
     assert lexicographic_costs([[0, 0], [2, 3]]) == [2, 3]
 
 
+# --- partial cover (trade-off curves) ----------------------------------------------------------------------------
+
+
+def test_partial_cover_by_row_count_and_weight() -> None:
+    options = SolveOptions(time_limit=10)
+    assert solve(_hand(min_covered=2), options).objective == 1  # B alone covers rows 0 and 1
+    assert solve(_hand(min_covered=3), options).objective == 2
+    nothing = solve(_hand(min_covered=0), options)
+    assert (nothing.status, nothing.objective, nothing.selected) == (Status.OPTIMAL, 0, [])
+    # Row 0 weighs 5: covering rows 0 and 1 (weight 6) costs 1, all three (weight 7) costs 2.
+    assert solve(_hand(row_weights=[5, 1, 1], min_covered=6), options).objective == 1
+    assert solve(_hand(row_weights=[5, 1, 1], min_covered=7), options).objective == 2
+    two = solve(_hand(demand=2, min_covered=1), options)
+    assert (two.status, two.objective) == (Status.OPTIMAL, 2)
+
+
+def test_partial_cover_skips_unreachable_rows_until_it_cannot() -> None:
+    columns = HAND_COLUMNS
+    ok = solve(
+        CoverProblem(n_rows=4, columns=columns, costs=HAND_COSTS, min_covered=3), SolveOptions(time_limit=5)
+    )
+    assert (ok.status, ok.objective) == (Status.OPTIMAL, 2)
+    bad = solve(
+        CoverProblem(n_rows=4, columns=columns, costs=HAND_COSTS, min_covered=4), SolveOptions(time_limit=5)
+    )
+    assert (bad.status, bad.uncoverable_rows) == (Status.INFEASIBLE, [3])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_partial_cover_matches_brute_force(seed: int) -> None:
+    rng = np.random.default_rng(200 + seed)
+    extra: dict = {
+        "row_weights": rng.integers(1, 4, size=8).tolist(),
+        "min_covered": int(rng.integers(5, 14)),
+    }
+    if seed % 2:
+        extra["demand"] = rng.integers(1, 3, size=8).tolist()
+    if seed % 3 == 2:
+        extra["groups"] = [[0, 1], [2, 3, 4]]
+        extra["forced"] = [5]
+    problem = _random_problem(rng, 8, 10, 0.3, **extra)
+    expected = _brute_force(problem)
+    result = solve(problem, SolveOptions(time_limit=10))
+    if expected is None:
+        assert result.status == Status.INFEASIBLE
+    else:
+        assert (result.status, result.objective) == (Status.OPTIMAL, expected)
+        assert is_cover(problem, result.selected)
+
+
 # --- infeasibility ---------------------------------------------------------------------------------------------
 
 
