@@ -106,6 +106,7 @@ def render_png(
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.collections import LineCollection, PatchCollection
     from matplotlib.patches import PathPatch
     from matplotlib.path import Path as MplPath
 
@@ -117,53 +118,74 @@ def render_png(
     w, h = maxx - minx, maxy - miny
     scale = 10.0 / max(w, h, 1e-9)
     fig, ax = plt.subplots(figsize=(max(3.0, w * scale) + 1, max(3.0, h * scale) + 1))
+    pending: list[PathPatch] = []
 
     def patch(geom: BaseGeometry, **kw: Any) -> None:
         for poly in polygon_parts(geom):
-            rings = [poly.exterior, *poly.interiors]
             verts, codes = [], []
-            for r in rings:
+            for r in (poly.exterior, *poly.interiors):
                 c = list(r.coords)
                 verts += c
                 codes += [MplPath.MOVETO] + [MplPath.LINETO] * (len(c) - 2) + [MplPath.CLOSEPOLY]
-            ax.add_patch(PathPatch(MplPath(verts, codes), **kw))
+            pending.append(PathPatch(MplPath(verts, codes), **kw))
+
+    def flush() -> None:
+        # One collection per layer: per-patch add_patch recomputes data limits and is quadratic-ish.
+        if pending:
+            ax.add_collection(PatchCollection(list(pending), match_original=True))
+            pending.clear()
+
+    def shape(f: dict[str, Any]) -> BaseGeometry:
+        return shapely.geometry.shape(f["geometry"])
 
     patch(fl.outline.geometry, facecolor="white", edgecolor="black", linewidth=1.2)
+    flush()
     blues = plt.get_cmap("Blues")
     for f in overlays["features"]:
         if f["properties"]["layer"] == "heat":
-            patch(shapely.geometry.shape(f["geometry"]), facecolor=blues(0.2 + 0.18 * f["properties"]["count"]),
-                  edgecolor="none", alpha=0.8)
-    for z in fl.zones:
-        if z.zone == "private":
-            patch(z.geometry, facecolor="none", edgecolor="crimson", hatch="//", linewidth=0.8)
-        elif z.zone == "required":
-            patch(z.geometry, facecolor="none", edgecolor="seagreen", linestyle="--", linewidth=0.8)
-    for f in overlays["features"]:
-        layer = f["properties"]["layer"]
-        if layer == "uncovered":
-            patch(shapely.geometry.shape(f["geometry"]), facecolor="orange", edgecolor="darkorange", alpha=0.7)
-        elif layer == "private_intrusion":
-            patch(shapely.geometry.shape(f["geometry"]), facecolor="red", edgecolor="darkred", alpha=0.85)
-        elif layer == "view":
-            patch(shapely.geometry.shape(f["geometry"]), facecolor="none",
-                  edgecolor="red" if f["properties"]["forbidden"] else "steelblue", linewidth=0.5)
+            patch(shape(f), facecolor=blues(0.2 + 0.18 * f["properties"]["count"]), edgecolor="none", alpha=0.8)
+    flush()
+    for z in fl.zones_of("required"):
+        patch(z.geometry, facecolor="none", edgecolor="seagreen", linestyle="--", linewidth=0.8)
+    flush()
+    for z in fl.zones_of("private"):
+        patch(z.geometry)
+    if pending:  # hatching is a property of the whole collection
+        ax.add_collection(PatchCollection(list(pending), facecolor="none", edgecolor="crimson", hatch="//",
+                                          linewidth=0.8))
+        pending.clear()
+    for layer in ("uncovered", "view", "private_intrusion"):
+        for f in overlays["features"]:
+            if f["properties"]["layer"] != layer:
+                continue
+            if layer == "uncovered":
+                patch(shape(f), facecolor="orange", edgecolor="darkorange", alpha=0.7)
+            elif layer == "private_intrusion":
+                patch(shape(f), facecolor="red", edgecolor="darkred", alpha=0.85)
+            else:
+                patch(shape(f), facecolor="none", edgecolor="red" if f["properties"]["forbidden"] else "steelblue",
+                      linewidth=0.5)
+        flush()
     for wall in fl.walls:
         if wall.closed:
             patch(wall.geometry, facecolor="dimgray", edgecolor="black", linewidth=0.5)
-        else:
-            xs, ys = wall.geometry.xy
-            ax.plot(xs, ys, color="skyblue" if wall.see_through else "black", linewidth=1.2)
-    for op in fl.openings:
-        xs, ys = op.geometry.xy
-        ax.plot(xs, ys, color="white", linewidth=2.0, solid_capstyle="butt")
-    for t in fl.terminals:
-        color = "purple" if t.face_recognition else "navy"
-        ax.plot([t.x], [t.y], marker="o", color=color, markersize=3)
-        if t.hfov_deg < 360:
-            r = 0.03 * max(w, h)
-            ax.plot([t.x, t.x + r * math.cos(math.radians(t.heading_deg))],
-                    [t.y, t.y + r * math.sin(math.radians(t.heading_deg))], color=color, linewidth=0.8)
+    flush()
+    lines = [list(w.coords) for w in fl.walls if not w.closed]
+    colors = ["skyblue" if w.see_through else "black" for w in fl.walls if not w.closed]
+    if lines:
+        ax.add_collection(LineCollection(lines, colors=colors, linewidths=1.2))
+    if fl.openings:
+        ax.add_collection(LineCollection([list(o.coords) for o in fl.openings], colors="white", linewidths=2.0,
+                                         capstyle="butt"))
+    if fl.terminals:
+        r = 0.03 * max(w, h)
+        colors = ["purple" if t.face_recognition else "navy" for t in fl.terminals]
+        ax.scatter([t.x for t in fl.terminals], [t.y for t in fl.terminals], s=6, c=colors, zorder=5)
+        aimed = [t for t in fl.terminals if t.hfov_deg < 360]
+        ax.add_collection(LineCollection(
+            [[(t.x, t.y), (t.x + r * math.cos(math.radians(t.heading_deg)),
+                           t.y + r * math.sin(math.radians(t.heading_deg)))] for t in aimed],
+            colors=["purple" if t.face_recognition else "navy" for t in aimed], linewidths=0.8, zorder=5))
     ax.set_xlim(minx - 0.02 * w, maxx + 0.02 * w)
     ax.set_ylim(miny - 0.02 * h, maxy + 0.02 * h)
     ax.set_aspect("equal")
