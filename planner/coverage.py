@@ -294,8 +294,12 @@ class Engine:
         """Per private zone, the part of the pose's view (range_m or detect range) inside it."""
         view = self.view_polygon(pose, tier)
         out: dict[str, BaseGeometry] = {}
+        # Bounding-box pre-filter (empty views touch nothing); zone geometries are cached per Zone.
+        touching = {id(g) for g in _touching(view, [z.geometry for z in self.floor.zones_of("private")])}
         for zone in self.floor.zones_of("private"):
-            out[zone.name] = polygonal(view.intersection(zone.geometry)) if view.intersects(zone.geometry) else EMPTY
+            g = zone.geometry
+            hit = id(g) in touching and view.intersects(g)
+            out[zone.name] = polygonal(robust_overlay("intersection", view, g)) if hit else EMPTY
         return out
 
     def forbidden(self, poses: Sequence[CameraPose], tolerance: float = PRIVACY_TOLERANCE_M2) -> np.ndarray:
