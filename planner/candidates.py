@@ -261,8 +261,9 @@ def terminal_poses(t: Terminal, reaim_step: float | None, start_index: int) -> l
     return out
 
 
-def design_mounts(floor: Floor, occ: Occluders, spacing: float, inset: float = 0.15) -> list[tuple[float, float]]:
-    """Mount points along walls and the outline every `spacing` m, plus one inside every corner, in free space."""
+def design_mounts(floor: Floor, occ: Occluders, spacing: float, inset: float = 0.15,
+                  corners: bool = True) -> list[tuple[float, float]]:
+    """Mount points along walls and the outline every `spacing` m, plus (`corners`) around every wall vertex."""
     if spacing <= 0:
         raise ValueError("spacing must be positive")
     lines: list[BaseGeometry] = [floor.outline.geometry.exterior, *floor.outline.geometry.interiors]
@@ -285,7 +286,7 @@ def design_mounts(floor: Floor, occ: Occluders, spacing: float, inset: float = 0
                 for side in (1.0, -1.0):
                     pts.append(tuple(p + side * inset * nrm))
         # Corners: a point inset along each diagonal around every vertex.
-        for v in coords[:-1] if len(coords) > 2 else coords:
+        for v in (coords[:-1] if len(coords) > 2 else coords) if corners else ():
             for dx, dy in ((1, 1), (1, -1), (-1, 1), (-1, -1)):
                 pts.append((v[0] + inset * dx / math.sqrt(2), v[1] + inset * dy / math.sqrt(2)))
     if not pts:
@@ -306,12 +307,12 @@ def design_mounts(floor: Floor, occ: Occluders, spacing: float, inset: float = 0
 
 
 def design_candidates(floor: Floor, occ: Occluders, spacing: float, headings: int,
-                      models: tuple[CameraModel, ...], start_index: int) -> list[Candidate]:
+                      models: tuple[CameraModel, ...], start_index: int, corners: bool = True) -> list[Candidate]:
     """New-install candidates: generated mounts × evenly spaced headings × camera models."""
     if headings < 1:
         raise ValueError("headings must be at least 1")
     out: list[Candidate] = []
-    for m_idx, (x, y) in enumerate(design_mounts(floor, occ, spacing)):
+    for m_idx, (x, y) in enumerate(design_mounts(floor, occ, spacing, corners=corners)):
         for model in models:
             for h in range(headings):
                 heading = 360.0 * h / headings

@@ -74,6 +74,8 @@ class PlanOptions:
     reaim_step: float | None = None  # degrees; None = keep installed poses
     design_spacing: float = 2.0  # metres between generated mounts along walls
     design_headings: int = 8
+    design_corners: bool = True  # design mode: also mount points around every wall vertex
+    design_in_required: bool = True  # design mode: only mounts inside (or within 0.5 m of) a required zone
     models: tuple[CameraModel, ...] = DEFAULT_MODELS
     allow_face: bool = False
     costs: PlanCosts = field(default_factory=PlanCosts)
@@ -189,6 +191,7 @@ class _ZoneData:
     k: int
     region: BaseGeometry
     infeasible: BaseGeometry = EMPTY
+    conflict: BaseGeometry = EMPTY  # part of `infeasible` due to one-pose-per-mount conflicts (slack model)
 
 
 @dataclass
@@ -426,8 +429,15 @@ def prepare(floor: Floor, options: PlanOptions, start: float | None = None) -> P
             forced_terminal[t.id] = poses[0].index
     if options.mode in ("design", "mixed"):
         try:
-            cands.extend(design_candidates(floor, engine.occ, options.design_spacing, options.design_headings,
-                                           options.models, len(cands)))
+            new = design_candidates(floor, engine.occ, options.design_spacing, options.design_headings,
+                                    options.models, len(cands), corners=options.design_corners)
+            if options.design_in_required:
+                # Mount new cameras only where they look after a required zone (inside it, or on its walls).
+                near = shapely.union_all([z.geometry for z in floor.zones_of("required")]).buffer(0.5)
+                shapely.prepare(near)
+                new = [c for c in new if shapely.intersects_xy(near, c.x, c.y)]
+                new = [Candidate(**{**c.__dict__, "index": len(cands) + i}) for i, c in enumerate(new)]
+            cands.extend(new)
         except ValueError as exc:
             raise InputError(str(exc))
     engine.plan_radii(cands)
@@ -505,14 +515,28 @@ def plan(floor: Floor, options: PlanOptions | None = None) -> Plan:
     result = None
     rounds = 0
     selected: list[int] = []
+    slack = False  # set once the witnesses prove to be jointly uncoverable (one pose per mount conflicts)
+    conflict_pts: list[tuple[int, float, float]] = []
+    n_cols = len(cols)
     while True:
         rounds += 1
         remaining = deadline - time.perf_counter()
         cancelled = options.cancel is not None and options.cancel.is_set()
         if rounds > 1 and (remaining <= 0.05 or cancelled or rounds > options.max_rounds):
             break
+        columns, costs = model.columns, weights
+        slack_rows: list[int] = []
+        if slack:
+            # Slack columns (one per unit of demand) make the model feasible; leaving a witness uncovered
+            # costs more than any set of cameras, so the solver first covers as much as can be covered.
+            slack_rows = [i for i, d in enumerate(model.demand) for _ in range(d)]
+            columns = model.columns + [[i] for i in slack_rows]
+            costs = lexicographic_costs([[0] * n_cols + [1] * len(slack_rows),
+                                         prep.level_face + [0] * len(slack_rows),
+                                         [options.costs.camera] * n_cols + [0] * len(slack_rows),
+                                         prep.level_change + [0] * len(slack_rows)])
         problem = CoverProblem(
-            n_rows=len(model.wx), columns=model.columns, costs=weights, demand=list(model.demand),
+            n_rows=len(model.wx), columns=columns, costs=costs, demand=list(model.demand),
             forced=forced, groups=groups, hint=hint,
         )
         round_no = rounds
@@ -526,14 +550,20 @@ def plan(floor: Floor, options: PlanOptions | None = None) -> Plan:
             backend=options.backend, deterministic=options.deterministic, cancel=options.cancel, progress=report,
         )
         attempt = solve(problem, solve_opts)
+        if attempt.status == Status.INFEASIBLE and not slack:
+            slack = True
+            rounds -= 1
+            continue
         if attempt.objective is None:
             # Out of time (or cancelled) before a cover of the new witnesses: keep the previous round's answer.
             if result is None or result.objective is None:
                 result = attempt
             break
         result = attempt
-        selected = list(result.selected)
+        selected = [j for j in result.selected if j < n_cols]
         hint = selected
+        conflict_pts = [(model.wzone[slack_rows[j - n_cols]], model.wx[slack_rows[j - n_cols]],
+                         model.wy[slack_rows[j - n_cols]]) for j in result.selected if j >= n_cols]
         # Exact check: uncovered pieces of every zone's target (zone minus proven-infeasible parts).
         new_rows = 0
         open_area = 0.0
@@ -543,6 +573,11 @@ def plan(floor: Floor, options: PlanOptions | None = None) -> Plan:
             left = uncovered(target, views, zd.k)
             for piece in polygon_parts(left):
                 if piece.area <= options.area_tolerance_m2 * 1e-3:
+                    continue
+                if any(z == zi and piece.intersects(shapely.Point(x, y)) for z, x, y in conflict_pts):
+                    # Left uncovered on purpose by the slack model: part of the unavoidable conflict.
+                    zd.conflict = polygonal(shapely.union_all([zd.conflict, piece]))
+                    zd.infeasible = polygonal(shapely.union_all([zd.infeasible, piece]))
                     continue
                 new_rows += _refine_piece(model, zi, piece, selected, options)
                 open_area += piece.area
@@ -554,7 +589,7 @@ def plan(floor: Floor, options: PlanOptions | None = None) -> Plan:
     seconds_solve = time.perf_counter() - start
     return _finish(floor, options, engine, cols, zones, model, result, selected, prep.decisions,
                    prep.privacy_reason, rounds, prep.excluded, weights, prep.level_face, prep.level_change, start,
-                   seconds_solve)
+                   seconds_solve, slack_used=slack)
 
 
 def _witness_points(piece: BaseGeometry, options: PlanOptions) -> list[tuple[float, float]]:
@@ -640,7 +675,7 @@ def _refine_piece(model: _Model, zi: int, piece: BaseGeometry, selected: list[in
 def _finish(floor: Floor, options: PlanOptions, engine: ViewEngine, cols: list[Candidate], zones: list[_ZoneData],
             model: _Model, result, selected: list[int], decisions: dict[str, dict], privacy_reason: dict[str, str],
             rounds: int, excluded: int, weights: list[int], level_face: list[int], level_change: list[int],
-            start: float, seconds_solve: float) -> Plan:
+            start: float, seconds_solve: float, slack_used: bool = False) -> Plan:
     """Turn the final selection into decisions, final cameras and the certificate."""
     chosen = [cols[j] for j in selected]
     chosen_ids = {c.terminal_id: c for c in chosen if c.terminal_id is not None}
@@ -689,9 +724,12 @@ def _finish(floor: Floor, options: PlanOptions, engine: ViewEngine, cols: list[C
         if not left.is_empty:
             pieces_geo[zd.zone.name] = mapping(left)
         if not zd.infeasible.is_empty and zd.infeasible.area > options.area_tolerance_m2:
+            reason = f"no {zd.k} allowed camera poses can see this part at tier {zd.zone.tier}"
+            if not zd.conflict.is_empty:
+                reason += (f"; {zd.conflict.area:.2f} m² of it only because each mount takes one pose "
+                           "(the poses that would see it are needed elsewhere)")
             infeasible.append({"zone": zd.zone.name, "k": zd.k, "area_m2": round(zd.infeasible.area, 6),
-                               "polygon": mapping(zd.infeasible),
-                               "reason": f"no {zd.k} allowed camera poses can see this part at tier {zd.zone.tier}"})
+                               "polygon": mapping(zd.infeasible), "reason": reason})
     unc["total"] = round(sum(v for k, v in unc.items()), 6)
     privacy: dict[str, float] = {}
     for z in floor.zones_of("private"):
@@ -727,7 +765,7 @@ def _finish(floor: Floor, options: PlanOptions, engine: ViewEngine, cols: list[C
                 status = "INCOMPLETE"
             # With lexicographic weights w = S·(camera level) + change level, floor(B / S) bounds the count.
             scale = _camera_scale(weights, level_face, level_change) * max(1, options.costs.camera)
-            bound = min(objective, w_bound // scale) if scale and not any(level_face) else 0
+            bound = min(objective, w_bound // scale) if scale and not any(level_face) and not slack_used else 0
     seconds = time.perf_counter() - start
     plan_obj = Plan(
         status=status, objective=objective, bound=int(bound), kept=kept, removed=removed, added=added,

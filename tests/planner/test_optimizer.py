@@ -213,3 +213,23 @@ def test_tradeoff_curves_on_hand_solved_floors() -> None:
     cov = coverage_curve(_floor("sliver"), fractions=(1.0, 0.9), options=PlanOptions(time_limit=10))
     assert cov[0]["cameras"] == 2 and cov[1]["cameras"] == 1
     assert 0.9 <= cov[1]["covered_fraction"] < 1.0
+
+
+def test_one_pose_per_mount_conflict_is_reported_not_a_crash() -> None:
+    # One camera between two small zones: heading 0 sees the right one, heading 180 the left one, never both.
+    def rect(x0: float, y0: float, x1: float, y1: float) -> dict:
+        return {"type": "Polygon", "coordinates": [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]]}
+
+    obj = {"type": "FeatureCollection", "format": "sightline-floor/1", "features": [
+        {"type": "Feature", "geometry": rect(0, 0, 10, 4), "properties": {"kind": "outline"}},
+        {"type": "Feature", "geometry": rect(6, 1.5, 7, 2.5), "properties": {"kind": "zone", "zone": "required", "name": "Right"}},
+        {"type": "Feature", "geometry": rect(3, 1.5, 4, 2.5), "properties": {"kind": "zone", "zone": "required", "name": "Left"}},
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [5, 2]},
+         "properties": {"kind": "terminal", "id": "M", "type": "camera", "heading_deg": 0, "hfov_deg": 90, "range_m": 3}},
+    ]}
+    floor = parse_floor(obj)
+    p = plan(floor, PlanOptions(time_limit=10, reaim_step=180))
+    assert p.objective == 1 and p.kept == ["M"]
+    assert sum(i["area_m2"] for i in p.infeasible) == pytest.approx(1.0, abs=1e-6)
+    assert "one pose" in p.infeasible[0]["reason"]
+    assert p.uncovered_m2["total"] == pytest.approx(1.0, abs=1e-6)
