@@ -270,3 +270,11 @@ def test_range_pruning_equals_clipping_the_unbounded_polygon():
             assert pruned.symmetric_difference(full).area < 1e-9 * max(full.area, 1.0)
             assert len(occ.near(x, y, r)) < len(occ.segments)
         checked += 1
+
+
+def test_view_cache_keeps_the_two_faces_of_a_wall_apart():
+    cache = ViewCache(_wall_room(), radius=None)
+    up = cache.visibility_at(50.0, 5.0, heading_deg=80.0)
+    down = cache.visibility_at(50.0, 5.0, heading_deg=260.0)
+    assert cache.computed == 2 and up.centroid.y > 5 > down.centroid.y
+    assert cache.visibility_at(50.0, 5.0, heading_deg=100.0) is up and cache.computed == 2
