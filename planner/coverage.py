@@ -139,15 +139,23 @@ class Witnesses:
         """The tier name of witness i."""
         return TIERS[int(self.tier[i])]
 
-    def extended(self, points: Iterable[tuple[float, float]], zone_name: str, floor: Floor) -> Witnesses:
-        """A copy with extra witnesses in one required zone (refinement inside uncovered pieces)."""
+    def extended(self, points: Iterable[tuple[float, float]], zone_name: str, floor: Floor | None = None) -> Witnesses:
+        """A copy with extra witnesses in one required zone (refinement inside uncovered pieces).
+
+        The zone's k and tier come from ``floor`` if given, else from the zone's existing witnesses.
+        """
         pts = np.asarray(list(points), dtype=float).reshape(-1, 2)
-        zone = next(z for z in floor.zones_of("required") if z.name == zone_name)
         zi = self.zone_names.index(zone_name)
+        if floor is not None:
+            zone = next(z for z in floor.zones_of("required") if z.name == zone_name)
+            k, tier = zone.k, TIERS.index(zone.tier)
+        else:
+            first = int(np.flatnonzero(self.zone == zi)[0])
+            k, tier = int(self.k[first]), int(self.tier[first])
         n = len(pts)
         return Witnesses(
-            np.vstack([self.xy, pts]), np.r_[self.zone, np.full(n, zi)], np.r_[self.k, np.full(n, zone.k)],
-            np.r_[self.tier, np.full(n, TIERS.index(zone.tier))], list(self.zone_names),
+            np.vstack([self.xy, pts]), np.r_[self.zone, np.full(n, zi)], np.r_[self.k, np.full(n, k)],
+            np.r_[self.tier, np.full(n, tier)], list(self.zone_names),
             np.r_[self.kind, np.full(n, self.ADDED, dtype=np.int8)],
         )
 

@@ -179,6 +179,7 @@ def test_witnesses_of_a_square_zone():
     assert shapely.contains_xy(floor.zones[0].geometry, w.xy[:, 0], w.xy[:, 1]).all()
     assert set(w.k) == {2} and w.tier_name(0) == "observe" and w.zone_names == ["Hall"]
     more = w.extended([(5.2, 5.2)], "Hall", floor)
+    assert (w.extended([(5.2, 5.2)], "Hall").k == more.k).all()
     assert len(more) == len(w) + 1 and more.kind[-1] == w.ADDED and more.k[-1] == 2
 
 
