@@ -515,7 +515,11 @@ def plan(floor: Floor, options: PlanOptions | None = None) -> Plan:
     result = None
     rounds = 0
     selected: list[int] = []
-    slack = False  # set once the witnesses prove to be jointly uncoverable (one pose per mount conflicts)
+    # With several poses per mount, witnesses can be jointly uncoverable (one pose per mount): rows only just
+    # coverable (seen by exactly k mounts) get a slack column from the start; more if the solver proves
+    # the model infeasible.  A slack costs more than any camera set, so it is used only when unavoidable.
+    slack_set: set[int] = set()
+    slack = bool(groups)
     conflict_pts: list[tuple[int, float, float]] = []
     n_cols = len(cols)
     while True:
@@ -527,9 +531,10 @@ def plan(floor: Floor, options: PlanOptions | None = None) -> Plan:
         columns, costs = model.columns, weights
         slack_rows: list[int] = []
         if slack:
+            slack_set |= {i for i, d in enumerate(model.demand) if 0 < d and model.n_mounts[i] <= d}
             # Slack columns (one per unit of demand) make the model feasible; leaving a witness uncovered
             # costs more than any set of cameras, so the solver first covers as much as can be covered.
-            slack_rows = [i for i, d in enumerate(model.demand) for _ in range(d)]
+            slack_rows = [i for i in sorted(slack_set) for _ in range(model.demand[i])]
             columns = model.columns + [[i] for i in slack_rows]
             costs = lexicographic_costs([[0] * n_cols + [1] * len(slack_rows),
                                          prep.level_face + [0] * len(slack_rows),
@@ -550,10 +555,19 @@ def plan(floor: Floor, options: PlanOptions | None = None) -> Plan:
             backend=options.backend, deterministic=options.deterministic, cancel=options.cancel, progress=report,
         )
         attempt = solve(problem, solve_opts)
-        if attempt.status == Status.INFEASIBLE and not slack:
-            slack = True
-            rounds -= 1
-            continue
+        if attempt.status == Status.INFEASIBLE:
+            # Slack first for the rows only just coverable (seen by exactly k mounts) and those the solver
+            # names as the cause; if that is not enough, for every row.
+            named = set(attempt.uncoverable_rows) | {
+                i for i, d in enumerate(model.demand) if 0 < d and model.n_mounts[i] <= d}
+            named -= slack_set
+            if not named:
+                named = {i for i, d in enumerate(model.demand) if d > 0} - slack_set
+            if named and remaining > 0.3:
+                slack = True
+                slack_set |= named
+                rounds -= 1
+                continue
         if attempt.objective is None:
             # Out of time (or cancelled) before a cover of the new witnesses: keep the previous round's answer.
             if result is None or result.objective is None:
@@ -589,7 +603,7 @@ def plan(floor: Floor, options: PlanOptions | None = None) -> Plan:
     seconds_solve = time.perf_counter() - start
     return _finish(floor, options, engine, cols, zones, model, result, selected, prep.decisions,
                    prep.privacy_reason, rounds, prep.excluded, weights, prep.level_face, prep.level_change, start,
-                   seconds_solve, slack_used=slack)
+                   seconds_solve, slack_used=bool(conflict_pts))
 
 
 def _witness_points(piece: BaseGeometry, options: PlanOptions) -> list[tuple[float, float]]:
@@ -654,8 +668,14 @@ def _refine_piece(model: _Model, zi: int, piece: BaseGeometry, selected: list[in
         q = engine.mount_point(c)
         if q is None:
             continue
-        r = engine.radius(c)
+        r = c.tier_range(tier, engine.ppm)
         if q[0] < minx - r or q[0] > maxx + r or q[1] < miny - r or q[1] > maxy + r:
+            continue
+        # Cheap rejections first: the mount's visibility polygon, then the heading's wedge.
+        if not engine.visibility(c).intersects(piece):
+            continue
+        wedge = _wedge(q[0], q[1], c.heading_deg, c.hfov_deg, 3.0 * r)
+        if wedge is not None and not wedge.intersects(piece):
             continue
         v = engine.view(c, tier)
         if not v.is_empty and v.intersects(piece):
