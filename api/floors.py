@@ -8,6 +8,7 @@ from flask import Response, current_app, json, request, url_for
 from flask_login import current_user
 
 from api import bp
+from api.openapi import document
 from extensions import db
 from inventory import floor_service, services
 from inventory.fields import ValidationError
@@ -30,6 +31,10 @@ def _background_url(floor_id: int, name: str | None) -> str | None:
 
 
 @bp.get("/floors/<int:floor_id>/geojson")
+@document(parameters=[{"name": "download", "in": "query", "required": False, "schema": {"type": "string"},
+                       "description": "Any value: send as an attachment"}],
+          responses={"200": {"description": "The floor as a sightline-floor/1 FeatureCollection",
+                             "content": {"application/geo+json": {"schema": {"type": "object"}}}}})
 def floor_geojson(floor_id: int):  # type: ignore[no-untyped-def]
     """Export the floor as a sightline-floor/1 FeatureCollection (?download=1 as a file)."""
     floor = services.get_floor(current_user, floor_id)
@@ -42,6 +47,12 @@ def floor_geojson(floor_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.put("/floors/<int:floor_id>/geojson")
+@document(parameters=[{"name": "replace_terminals", "in": "query", "required": False,
+                       "schema": {"type": "string", "enum": ["1", "true"]},
+                       "description": "Delete terminals missing from the collection"}],
+          requestBody={"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
+          responses={"200": {"description": "Counts of what changed, and the new export",
+                             "content": {"application/json": {"schema": {"type": "object"}}}}})
 def floor_geojson_put(floor_id: int):  # type: ignore[no-untyped-def]
     """Replace the floor from a whole sightline-floor/1 collection, all or nothing (422 names the feature)."""
     floor = services.get_floor(current_user, floor_id)
@@ -52,6 +63,10 @@ def floor_geojson_put(floor_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.put("/floors/<int:floor_id>/zones")
+@document(requestBody={"required": True, "content": {"application/json": {"schema": {
+    "type": "object", "required": ["features"], "properties": {"features": {"type": "array"}}}}}},
+          responses={"200": {"description": "The zone count and the new export",
+                             "content": {"application/json": {"schema": {"type": "object"}}}}})
 def floor_zones_put(floor_id: int):  # type: ignore[no-untyped-def]
     """Replace only the floor's zones ({"features": [zone features]}); planners may do this, all or nothing."""
     floor = services.get_floor(current_user, floor_id)
@@ -62,6 +77,8 @@ def floor_zones_put(floor_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/floors/<int:floor_id>/editor")
+@document(responses={"200": {"description": "Floor export, background placement, zone templates, permissions",
+                             "content": {"application/json": {"schema": {"type": "object"}}}}})
 def floor_editor_state(floor_id: int):  # type: ignore[no-untyped-def]
     """What the floor editor loads: geometry, background placement, zone templates and permissions."""
     floor = services.get_floor(current_user, floor_id)
@@ -69,6 +86,11 @@ def floor_editor_state(floor_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/floors/<int:floor_id>/overlays")
+@document(parameters=[{"name": "tolerance", "in": "query", "required": False, "schema": {"type": "number"},
+                       "description": "Private-zone overlap tolerance in m2 (default 0.01)"}],
+          responses={"200": {"description": "GeoJSON FeatureCollection: view, uncovered, private_intrusion, "
+                                            "inside_private and heat features (properties.layer)",
+                             "content": {"application/geo+json": {"schema": {"type": "object"}}}}})
 def floor_overlays(floor_id: int):  # type: ignore[no-untyped-def]
     """Coverage overlays: wall-clipped views, uncovered pieces and private-zone intrusions as GeoJSON."""
     from planner.errors import InputError
@@ -82,6 +104,11 @@ def floor_overlays(floor_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.patch("/floors/<int:floor_id>/terminals/<code>/pose")
+@document(requestBody={"required": True, "content": {"application/json": {"schema": {
+    "type": "object", "properties": {k: {"type": "number"} for k in ("x", "y", "heading_deg", "hfov_deg", "range_m")}
+    | {"hpx": {"type": "integer"}}}}}},
+          responses={"200": {"description": "The terminal's new pose",
+                             "content": {"application/json": {"schema": {"type": "object"}}}}})
 def terminal_pose(floor_id: int, code: str):  # type: ignore[no-untyped-def]
     """Move or turn one terminal: any of x, y, heading_deg, hfov_deg, range_m, hpx."""
     floor = services.get_floor(current_user, floor_id)
@@ -95,6 +122,7 @@ def terminal_pose(floor_id: int, code: str):  # type: ignore[no-untyped-def]
 
 
 @bp.delete("/floors/<int:floor_id>/terminals/<code>")
+@document(responses={"204": {"description": "Deleted"}})
 def terminal_delete(floor_id: int, code: str):  # type: ignore[no-untyped-def]
     """Delete one terminal of the floor by its ID."""
     floor = services.get_floor(current_user, floor_id)

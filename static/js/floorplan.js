@@ -44,7 +44,7 @@
     items: [],            // {feature, layer} or, for terminals, {feature, marker, wedge, handle}
     selected: null, tool: 'select',
     current: null,        // JSON text of the collection as last edited
-    undo: [], saveTimer: null, saving: false, dirty: false, savedOnce: false, savedIds: {}, name: '',
+    undo: [], saveTimer: null, saving: false, dirty: false, savedOnce: false, savedIds: {}, name: '', lastSaved: null,
     overlayLayer: L.layerGroup().addTo(map), viewsByTerminal: {}
   };
 
@@ -339,6 +339,8 @@
     }).then(function (res) {
       state.saving = false;
       if (!res.ok) { return failed(res.data.field ? res.data.field + ': ' + res.data.error : res.data.error || ('HTTP ' + res.status)); }
+      if (terminalsOf(state.lastSaved) !== terminalsOf(body)) { refreshTable(); }
+      state.lastSaved = body;
       if (state.current === body) { state.dirty = false; }
       state.savedOnce = true;
       JSON.parse(body).features.forEach(function (f) { if (f.properties.kind === 'terminal') { state.savedIds[f.properties.id] = true; } });
@@ -350,6 +352,41 @@
       failed('network error: ' + err.message);
     });
   }
+
+  function terminalsOf(text) {
+    if (!text) { return ''; }
+    return JSON.stringify(JSON.parse(text).features.filter(function (f) { return f.properties.kind === 'terminal'; }));
+  }
+
+  function refreshTable() {
+    // The terminal table below the map is an htmx partial: ask for it again after terminals changed here.
+    if (window.htmx && document.getElementById('terminal-table')) {
+      window.htmx.ajax('GET', window.location.pathname + window.location.search, { target: '#terminal-table', swap: 'outerHTML' });
+    }
+  }
+
+  function reloadFromServer() {
+    fetch(urls.state, { credentials: 'same-origin', headers: { Accept: 'application/json' } })
+      .then(function (r) { if (!r.ok) { throw new Error('HTTP ' + r.status); } return r.json(); })
+      .then(function (data) {
+        if (state.dirty) { return; } // never drop an unsaved edit
+        state.selected = null;
+        load(data.floor);
+        state.current = state.lastSaved = JSON.stringify(collection());
+        state.undo = [];
+        renderPanel();
+        loadOverlays();
+      });
+  }
+
+  // A terminal changed or deleted in the table (htmx POST on its row) moves or removes it on the map too.
+  // htmx re-targets afterRequest to <body> when the row that asked has been swapped out.
+  document.body.addEventListener('htmx:afterRequest', function (ev) {
+    var d = ev.detail, path = (d.pathInfo && d.pathInfo.requestPath) || '';
+    if (d.successful && d.requestConfig && d.requestConfig.verb === 'post' && /\/terminals\/\d+\/(row|delete)/.test(path)) {
+      reloadFromServer();
+    }
+  });
 
   function failed(message) {
     setStatus('failed', 'Not saved');
@@ -731,7 +768,7 @@
         }
       }
       load(data.floor);
-      state.current = JSON.stringify(collection());
+      state.current = state.lastSaved = JSON.stringify(collection());
       fit();
       renderPanel();
       setStatus('saved', 'All changes saved');

@@ -142,6 +142,8 @@ def test_upload_calibrate_draw_and_reload(page, tmp_path):  # type: ignore[no-un
     form.locator("button[data-action=apply]").click()
     _wait_saved(page)
     assert not page.errors  # type: ignore[attr-defined]
+    # The terminal table below the map is refreshed with the camera placed on the map.
+    page.wait_for_selector("#terminal-table tr:has-text('C-1')")
 
     before = _export(page, floor_id)
     kinds = sorted(f["properties"]["kind"] for f in before["features"])
@@ -234,4 +236,21 @@ def test_planner_edits_zones_only(page):  # type: ignore[no-untyped-def]
     floor_id = int(page.url.rsplit("/", 1)[1])
     zones = [f["properties"] for f in _export(page, floor_id)["features"] if f["properties"]["kind"] == "zone"]
     assert {"kind": "zone", "zone": "required", "name": "Lift car", "k": 1, "tier": "observe", "use": "lift_car"} in zones
+    assert not page.errors  # type: ignore[attr-defined]
+
+
+def test_table_edit_moves_the_map(page):  # type: ignore[no-untyped-def]
+    """Turning a camera in the inline-edited terminal table turns it on the map too."""
+    login(page)
+    page.goto("/")
+    page.click("text=Bund View Hotel")
+    page.click("text=Hotel level 3")
+    page.wait_for_selector("#floor-editor[data-ready='1']")
+    row = page.locator("#terminal-table tr", has_text="C-301")
+    row.locator("button", has_text="Edit").click()
+    page.locator("#terminal-table tr.editing input[name=heading_deg]").fill("45")
+    page.locator("#terminal-table tr.editing button", has_text="Save").click()
+    page.wait_for_selector("#terminal-table tr:has-text('C-301'):has-text('45°')")
+    page.wait_for_function("""() => [...document.querySelectorAll('.fe-cam')].some(
+        m => m.textContent.includes('C-301') && m.querySelector('svg').style.transform.includes('-45deg'))""")
     assert not page.errors  # type: ignore[attr-defined]
