@@ -1,6 +1,6 @@
 """Art-gallery benchmark: every Unicamp polygon solved with vertex guards, checked against vertex-guards.csv.
 
-Usage: python bench/bench_agp.py [--root DIR] [--time-limit S] [--only-reference] [--out CSV] [--summary MD]
+Usage: python bench/bench_agp.py [--root DIR] [--time-limit S] [--only-reference] [--out CSV] [--summary]
 Writes one CSV row per polygon (appending; polygons already in the CSV are skipped, so a run can resume).
 """
 
@@ -36,7 +36,11 @@ def main() -> None:
     ap.add_argument("--only-reference", action="store_true", help="only polygons with a reference count")
     ap.add_argument("--out", default="bench/results/agp.csv")
     ap.add_argument("--max-vertices", type=int, default=10_000)
+    ap.add_argument("--summary", action="store_true", help="only print the markdown table and draw the plot")
     args = ap.parse_args()
+    if args.summary:
+        print(summarize(args.out))
+        return
     root = Path(args.root)
     ref = {r["file"]: r for r in csv.DictReader(open(root / "vertex-guards.csv"))}
     files = sorted((str(p.relative_to(root)) for p in root.glob("*/*.pol")), key=lambda f: (_size(f), f))
@@ -66,6 +70,49 @@ def main() -> None:
                         "seconds": f"{secs:.3f}", "rounds": res.rounds, "witnesses": res.witnesses, "match": match})
             fh.flush()
             print(f, reference, len(res.guards), res.status, f"{secs:.2f}s", flush=True)
+
+
+def summarize(path: str = "bench/results/agp.csv", plot: str | None = "docs/img/agp-time.png") -> str:
+    """Markdown table (class × size: polygons, reference matches, OPTIMAL, median/max seconds) and a plot."""
+    import statistics
+
+    rows = list(csv.DictReader(open(path)))
+    groups: dict[tuple[str, int], list[dict]] = {}
+    for r in rows:
+        groups.setdefault((r["class"], int(r["vertices"])), []).append(r)
+    lines = ["| class | vertices | polygons | with reference | matches | OPTIMAL | 0 uncovered | median s | max s |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for (cls, n), rs in sorted(groups.items()):
+        secs = [float(r["seconds"]) for r in rs]
+        ref = [r for r in rs if r["reference"] != ""]
+        lines.append(f"| {cls} | {n} | {len(rs)} | {len(ref)} | {sum(r['match'] == 'True' for r in ref)} | "
+                     f"{sum(r['status'] == 'OPTIMAL' for r in rs)} | {sum(float(r['uncovered_m2']) == 0 for r in rs)} | "
+                     f"{statistics.median(secs):.2f} | {max(secs):.2f} |")
+    ref = [r for r in rows if r["reference"] != ""]
+    lines.append(f"| **all** | | {len(rows)} | {len(ref)} | {sum(r['match'] == 'True' for r in ref)} | "
+                 f"{sum(r['status'] == 'OPTIMAL' for r in rows)} | {sum(float(r['uncovered_m2']) == 0 for r in rows)} | "
+                 f"{statistics.median(float(r['seconds']) for r in rows):.2f} | "
+                 f"{max(float(r['seconds']) for r in rows):.2f} |")
+    if plot:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(7, 4))
+        for cls in sorted({c for c, _ in groups}):
+            xs = sorted(n for c, n in groups if c == cls)
+            ax.plot(xs, [statistics.median(float(r["seconds"]) for r in groups[(cls, n)]) for n in xs], "o-",
+                    label=cls)
+        ax.set_xlabel("vertices")
+        ax.set_ylabel("median seconds to OPTIMAL")
+        ax.set_yscale("log")
+        ax.set_title("Exact vertex guards, Unicamp AGP polygons (2-core VM)")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(plot, dpi=110)
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -172,7 +172,7 @@ def test_floor_without_required_zones_is_bad_input() -> None:
 
 
 def _demo_floors():
-    demo = pytest.importorskip("inventory.demo_plans")
+    import inventory.demo_plans as demo
     return [(fn.__name__, fn()) for fn in (demo.hotel_floor, demo.supermarket_floor, demo.pool_floor)]
 
 
