@@ -743,13 +743,18 @@ def _finish(floor: Floor, options: PlanOptions, engine: ViewEngine, cols: list[C
         unc[zd.zone.name] = round(left.area, 6)
         if not left.is_empty:
             pieces_geo[zd.zone.name] = mapping(left)
-        if not zd.infeasible.is_empty and zd.infeasible.area > options.area_tolerance_m2:
+        # Report only what the final cameras actually leave uncovered (a conflict found in an earlier round
+        # may have been resolved by a later choice of poses).
+        dead = polygonal(zd.infeasible.intersection(left)) if not zd.infeasible.is_empty and not left.is_empty \
+            else EMPTY
+        if not dead.is_empty and dead.area > options.area_tolerance_m2:
             reason = f"no {zd.k} allowed camera poses can see this part at tier {zd.zone.tier}"
-            if not zd.conflict.is_empty:
-                reason += (f"; {zd.conflict.area:.2f} m² of it only because each mount takes one pose "
+            conflict = polygonal(zd.conflict.intersection(dead)) if not zd.conflict.is_empty else EMPTY
+            if conflict.area > options.area_tolerance_m2:
+                reason += (f"; {conflict.area:.2f} m² of it only because each mount takes one pose "
                            "(the poses that would see it are needed elsewhere)")
-            infeasible.append({"zone": zd.zone.name, "k": zd.k, "area_m2": round(zd.infeasible.area, 6),
-                               "polygon": mapping(zd.infeasible), "reason": reason})
+            infeasible.append({"zone": zd.zone.name, "k": zd.k, "area_m2": round(dead.area, 6),
+                               "polygon": mapping(dead), "reason": reason})
     unc["total"] = round(sum(v for k, v in unc.items()), 6)
     privacy: dict[str, float] = {}
     for z in floor.zones_of("private"):
