@@ -155,7 +155,8 @@ class Plan:
             "added": self.added,
             "reaimed": self.reaimed,
             "uncovered_m2": self.uncovered_m2,
-            "privacy_overlap_m2": self.privacy_overlap_m2,
+            "privacy_overlap_m2": self.privacy_overlap_m2.get("total", 0.0),
+            "privacy_overlap_by_zone_m2": {k: v for k, v in self.privacy_overlap_m2.items() if k != "total"},
             "infeasible": self.infeasible,
             "seconds": round(self.seconds, 3),
             "certificate": {

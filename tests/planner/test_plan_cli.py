@@ -28,7 +28,7 @@ def test_plan_prints_contract_fields(capsys: pytest.CaptureFixture[str]) -> None
     assert out["status"] == "OPTIMAL" and out["objective"] == 4 == out["bound"]
     assert out["removed"] == ["A"] and sorted(out["kept"]) == ["B", "C", "D", "E"] and out["added"] == []
     assert out["uncovered_m2"] == {"Hall": 0.0, "total": 0.0}
-    assert out["privacy_overlap_m2"]["total"] == 0.0
+    assert out["privacy_overlap_m2"] == 0.0 and out["privacy_overlap_by_zone_m2"] == {"Changing room": 0.0}
 
 
 def test_plan_reaim_flag_default_step(capsys: pytest.CaptureFixture[str]) -> None:
