@@ -205,15 +205,18 @@ def _failed(exc: ImportFailed) -> ValidationError:
 
 
 def _options(floor: Floor, filename: str, layer_map: Mapping[str, str] | None = None,
-             category_map: Mapping[str, str] | None = None, page: int = 0, units: str | None = None) -> ImportOptions:
+             category_map: Mapping[str, str] | None = None, page: int = 0, units: str | None = None,
+             repair: bool = False) -> ImportOptions:
     if filename.lower().endswith(".dxf"):
         saved = saved_layer_map(floor.venue.organisation_id)
         layer_map = {**saved, **{k.lower(): v for k, v in (layer_map or {}).items()}}
     return ImportOptions(layer_map=dict(layer_map) if layer_map else None,
-                         category_map=dict(category_map) if category_map else None, page=page, units=units or None)
+                         category_map=dict(category_map) if category_map else None, page=page, units=units or None,
+                         repair=repair)
 
 
-def upload_plan(user: User, floor: Floor, filename: str, data: bytes, *, page: int = 0) -> Preview:
+def upload_plan(user: User, floor: Floor, filename: str, data: bytes, *, page: int = 0, units: str | None = None,
+                repair: bool = False) -> Preview:
     """Store an upload and read it; a raster or PDF becomes the background at once, a vector file is previewed."""
     _require_edit(user, floor)
     lower = filename.lower()
@@ -221,7 +224,8 @@ def upload_plan(user: User, floor: Floor, filename: str, data: bytes, *, page: i
         raise ValidationError("file", f"{filename}: unsupported file type; upload PNG, JPEG, PDF, DXF, "
                                       "sightline GeoJSON, an IMDF zip or a WRLD zip")
     try:
-        result = import_bytes(data, filename, options=_options(floor, filename, page=page), limits=limits())
+        result = import_bytes(data, filename, options=_options(floor, filename, page=page, units=units, repair=repair),
+                              limits=limits())
     except ImportFailed as exc:
         raise _failed(exc) from exc
     token, stored = store_upload(floor, filename, data)
@@ -249,13 +253,14 @@ def _apply_background(floor: Floor, background: Background | None, upload: str, 
 
 
 def preview_upload(user: User, floor: Floor, token: str, *, layer_map: Mapping[str, str] | None = None,
-                   category_map: Mapping[str, str] | None = None, units: str | None = None) -> Preview:
+                   category_map: Mapping[str, str] | None = None, units: str | None = None,
+                   repair: bool = False) -> Preview:
     """Read a stored vector upload again with another mapping."""
     _require_edit(user, floor)
     filename, data, path = read_upload(floor, token)
     try:
-        result = import_bytes(data, filename, options=_options(floor, filename, layer_map, category_map, units=units),
-                              limits=limits())
+        options = _options(floor, filename, layer_map, category_map, units=units, repair=repair)
+        result = import_bytes(data, filename, options=options, limits=limits())
     except ImportFailed as exc:
         raise _failed(exc) from exc
     return Preview(token, filename, result, result.format == "raster", path)
@@ -263,12 +268,13 @@ def preview_upload(user: User, floor: Floor, token: str, *, layer_map: Mapping[s
 
 def apply_upload(user: User, floor: Floor, token: str, *, level: str = "0",
                  layer_map: Mapping[str, str] | None = None, category_map: Mapping[str, str] | None = None,
-                 units: str | None = None) -> list[Floor]:
+                 units: str | None = None, repair: bool = False) -> list[Floor]:
     """Replace the floor's structure and zones from a stored vector upload (level index, or "all": one floor each).
 
     Everything happens in the caller's transaction, so any error leaves every floor as it was.
     """
-    preview = preview_upload(user, floor, token, layer_map=layer_map, category_map=category_map, units=units)
+    preview = preview_upload(user, floor, token, layer_map=layer_map, category_map=category_map, units=units,
+                             repair=repair)
     result = preview.result
     if preview.raster:
         raise ValidationError("file", f"{preview.filename}: an image or PDF has no vector geometry to import")

@@ -73,7 +73,9 @@ def upload(floor_id: int):  # type: ignore[no-untyped-def]
         page = request.form.get("page", "1").strip() or "1"
         if not page.isdigit() or int(page) < 1:
             raise ValidationError("page", "the page must be a whole number from 1")
-        preview = floor_service.upload_plan(current_user, floor, file.filename, file.read(), page=int(page) - 1)
+        preview = floor_service.upload_plan(current_user, floor, file.filename, file.read(), page=int(page) - 1,
+                                            units=request.form.get("units") or None,
+                                            repair=request.form.get("repair") == "1")
     except ValidationError as error:
         db.session.rollback()
         return _upload_error(floor, error)
@@ -100,7 +102,7 @@ def _render_preview(floor: Floor, preview: floor_service.Preview,  # type: ignor
 def _mapping_args() -> dict[str, Any]:
     """Layer and category mappings and units from the preview form."""
     return {"layer_map": _mapping("layer"), "category_map": _mapping("category"),
-            "units": request.form.get("units") or None}
+            "units": request.form.get("units") or None, "repair": request.form.get("repair") == "1"}
 
 
 @bp.post("/floors/<int:floor_id>/upload/preview")

@@ -356,3 +356,38 @@ def test_geojson_with_terminals_updates_them(manager, demo_app):
     terminals = {f["properties"]["id"]: f for f in manager.get(f"/api/v1/floors/{hotel}/geojson").get_json()["features"]
                  if f["properties"]["kind"] == "terminal"}
     assert terminals["C-301"]["properties"]["heading_deg"] == 15 and "C-302" in terminals
+
+
+def test_self_intersecting_zone_is_located_or_repaired_with_consent(manager, demo_app, spare):
+    plan = demo_plans.PlanBuilder("Bow", 10.0, 10.0).collection()
+    plan["features"].append({"type": "Feature", "properties": {"kind": "zone", "zone": "private", "name": "Bow tie"},
+                             "geometry": {"type": "Polygon", "coordinates": [[[1, 1], [4, 4], [4, 1], [1, 4], [1, 1]]]}})
+    data = json.dumps(plan).encode()
+    refused = _upload(manager, spare, "bow.geojson", data)
+    assert refused.status_code == 422
+    text = refused.get_data(as_text=True)
+    assert "bow.geojson: feature 1" in text and "2.5" in text  # the self-intersection's location
+    consented = _upload(manager, spare, "bow.geojson", data, repair="1")
+    assert consented.status_code == 200 and 'name="repair" value="1"' in consented.get_data(as_text=True)
+    token = _token_from(consented.get_data(as_text=True))
+    assert manager.post(f"/floors/{spare}/upload/apply", data={"token": token, "repair": "1"}).status_code == 303
+    zones = [f for f in manager.get(f"/api/v1/floors/{spare}/geojson").get_json()["features"]
+             if f["properties"]["kind"] == "zone"]
+    assert [z["properties"]["name"] for z in zones] == ["Bow tie"]
+
+
+def test_dxf_without_units_needs_the_users_choice(manager, demo_app, spare):
+    from tests.inventory.test_importers_dxf import gym_plan
+
+    buf = io.StringIO()
+    gym_plan(insunits=0).write(buf)
+    data = buf.getvalue().encode()
+    refused = _upload(manager, spare, "gym.dxf", data)
+    assert refused.status_code == 422 and "gym.dxf: drawing units unknown" in refused.get_data(as_text=True)
+    page = _upload(manager, spare, "gym.dxf", data, units="mm").get_data(as_text=True)
+    assert '<option value="mm" selected>' in page
+    response = manager.post(f"/floors/{spare}/upload/apply", data={"token": _token_from(page), "units": "mm"})
+    assert response.status_code == 303
+    outline = next(f for f in _floor(demo_app, spare).structure if f["properties"]["kind"] == "outline")
+    xs = [p[0] for p in outline["geometry"]["coordinates"][0]]
+    assert max(xs) - min(xs) == pytest.approx(12.0, abs=0.05)  # the 12 m plan, read in millimetres
