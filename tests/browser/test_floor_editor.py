@@ -254,3 +254,35 @@ def test_table_edit_moves_the_map(page):  # type: ignore[no-untyped-def]
     page.wait_for_function("""() => [...document.querySelectorAll('.fe-cam')].some(
         m => m.textContent.includes('C-301') && m.querySelector('svg').style.transform.includes('-45deg'))""")
     assert not page.errors  # type: ignore[attr-defined]
+
+
+def test_imdf_import_through_the_preview(page):  # type: ignore[no-untyped-def]
+    """Upload an IMDF archive, change a category mapping, re-read, import every level, see the zones on the map."""
+    imdf = Path(__file__).resolve().parents[1] / "data" / "imdf" / "pool-venue.zip"
+    login(page)
+    page.goto("/")
+    page.click("text=Bund View Hotel")
+    page.click("text=New floor")
+    page.fill("#f-level", "30")
+    page.fill("#f-name", "Spa")
+    page.click("button:has-text('Save')")
+    page.wait_for_url(re.compile(r"/floors/\d+$"))
+    floor_id = int(page.url.rsplit("/", 1)[1])
+    page.click("text=Upload plan")
+    page.set_input_files("#plan-file", str(imdf))
+    page.click("#upload-form button[type=submit]")
+    page.wait_for_selector("#import-preview")
+    assert "Ground Floor" in page.inner_text("#import-preview") and "Level 1" in page.inner_text("#import-preview")
+    page.select_option("select[name='category:lobby']", "required")
+    page.click("button:has-text('Re-read with this mapping')")
+    page.wait_for_function("document.querySelector('#import-preview tbody td:nth-child(7)').textContent.trim() === '1'")
+    page.select_option("select[name=level]", "all")
+    page.click("#import-confirm")
+    page.wait_for_url(re.compile(rf"/floors/{floor_id}$"))
+    page.wait_for_selector("#floor-editor[data-ready='1']")
+    assert page.locator("path.fe-zone-private").count() == 4
+    assert page.locator("path.fe-zone-required").count() == 1
+    page.goto("/")
+    page.click("text=Bund View Hotel")
+    assert page.locator("text=Level 1").count() >= 1  # the second level became a new floor
+    assert not page.errors  # type: ignore[attr-defined]
