@@ -23,7 +23,8 @@
     status: root.querySelector('[data-role=status]'),
     panel: root.querySelector('[data-role=panel]'),
     coords: root.querySelector('[data-role=coords]'),
-    error: root.querySelector('[data-role=error]')
+    error: root.querySelector('[data-role=error]'),
+    summary: root.querySelector('[data-role=summary]')
   };
   var DETECT_PPM = 25;
   var SAVE_DELAY_MS = 700;
@@ -45,7 +46,7 @@
     selected: null, tool: 'select',
     current: null,        // JSON text of the collection as last edited
     undo: [], saveTimer: null, saving: false, dirty: false, savedOnce: false, savedIds: {}, name: '', lastSaved: null,
-    overlayLayer: L.layerGroup().addTo(map), viewsByTerminal: {}
+    overlayLayer: L.layerGroup().addTo(map), viewsByTerminal: {}, coverage: {}
   };
 
   // ------------------------------------------------------------------ geometry helpers
@@ -174,7 +175,9 @@
     var html = '<svg width="24" height="24" viewBox="-12 -12 24 24" style="transform:rotate(' + rot + 'deg)">' +
       '<path d="M 4 -4 L 11 0 L 4 4 Z" fill="' + color + '"/><circle r="6" fill="' + color + '" stroke="#fff" stroke-width="2"/></svg>' +
       '<span class="lbl">' + escapeHtml(p.id) + '</span>';
-    return L.divIcon({ className: 'fe-cam' + (selected ? ' selected' : ''), html: html, iconSize: [24, 24], iconAnchor: [12, 12] });
+    var info = state.coverage[p.id];
+    var cls = 'fe-cam' + (selected ? ' selected' : '') + (info && info.forbidden ? ' forbidden' : '');
+    return L.divIcon({ className: cls, html: html, iconSize: [24, 24], iconAnchor: [12, 12] });
   }
 
   function handleDistance() {
@@ -423,6 +426,7 @@
       .then(function (res) {
         state.overlayLayer.clearLayers();
         state.viewsByTerminal = {};
+        state.coverage = {};
         root.dataset.intrusions = '0';
         root.dataset.views = '0';
         if (!res.ok) {
@@ -432,6 +436,12 @@
         var views = 0, intrusions = 0;
         (res.data.features || []).forEach(function (f) {
           var p = f.properties || {}, kind = overlayKind(p), tid = p.terminal || p.terminal_id || p.id;
+          if (tid && (kind === 'view' || kind === 'intrusion' || kind === 'inside_private')) {
+            var c = state.coverage[tid] = state.coverage[tid] || { view_m2: null, forbidden: false, intrusions: [], inside: [] };
+            if (kind === 'view') { c.view_m2 = p.view_m2 !== undefined ? p.view_m2 : p.area_m2; c.forbidden = c.forbidden || !!p.forbidden; }
+            if (kind === 'intrusion') { c.intrusions.push({ zone: p.zone, area: p.area_m2 }); if (p.over_tolerance !== false) { c.forbidden = true; } }
+            if (kind === 'inside_private') { c.inside = p.zones || []; c.forbidden = true; }
+          }
           if (kind === 'inside_private') {
             L.circleMarker(ll(f.geometry.coordinates), { pane: 'fe-intrusions', radius: 14, color: '#c62828', weight: 3,
               fill: false, interactive: false }).addTo(state.overlayLayer);
@@ -452,7 +462,15 @@
         });
         root.dataset.views = String(views);
         root.dataset.intrusions = String(intrusions);
-        state.items.forEach(function (i) { if (i.marker) { i.stale = false; showWedge(i); } });
+        state.items.forEach(function (i) {
+          if (i.marker) { i.stale = false; i.marker.setIcon(camIcon(i.feature.properties, state.selected === i)); showWedge(i); }
+        });
+        var uncovered = (res.data.features || []).filter(function (f) { return overlayKind(f.properties || {}) === 'uncovered'; })
+          .reduce(function (sum, f) { return sum + (+f.properties.area_m2 || 0); }, 0);
+        el.summary.textContent = views + ' views · ' + intrusions + ' private intrusion' + (intrusions === 1 ? '' : 's') +
+          ' · uncovered ' + uncovered.toFixed(1) + ' m²';
+        el.summary.className = 'fe-summary' + (intrusions ? ' bad' : '');
+        if (state.selected && state.selected.marker) { renderPanel(); }
       })
       .catch(function (err) { showError('Coverage not computed: ' + err.message); });
   }
@@ -518,7 +536,7 @@
         field('Horizontal pixels', input('hpx', p.hpx === undefined ? '' : p.hpx, 'type="number" min="160"')) +
         field('Range (m, overrides pixels)', input('range_m', p.range_m === undefined ? '' : p.range_m, 'type="number" step="any"')) +
         field('Mount height (m)', input('height_m', p.height_m === undefined ? '' : p.height_m, 'type="number" step="any"')) +
-        '<p class="muted">x ' + posText(item) + '</p>' + buttons() + '</form>';
+        '<p class="muted">x ' + posText(item) + '</p>' + coverageText(p.id) + buttons() + '</form>';
     } else {
       var title = p.kind === 'wall' ? (item.feature.geometry.type === 'Polygon' ? 'Solid wall' : 'Wall') : p.kind === 'opening' ? 'Door / opening' : 'Floor outline';
       html = '<h3>' + title + '</h3><form data-form="' + p.kind + '">' +
@@ -526,6 +544,17 @@
         '<p class="muted">Use Geoman\'s edit tool (left) to move vertices; drag with its drag tool.</p>' + buttons(p.kind === 'outline') + '</form>';
     }
     el.panel.innerHTML = html;
+  }
+
+  function coverageText(id) {
+    var c = state.coverage[id];
+    if (!c) { return ''; }
+    var out = c.view_m2 !== null && c.view_m2 !== undefined ? '<p class="muted">Sees ' + Number(c.view_m2).toFixed(1) + ' m² (wall-clipped)</p>' : '';
+    if (c.inside.length) { out += '<p class="note">Mounted inside private zone ' + escapeHtml(c.inside.join(', ')) + '.</p>'; }
+    c.intrusions.forEach(function (i) {
+      out += '<p class="note">Sees ' + Number(i.area).toFixed(2) + ' m² of private zone ' + escapeHtml(i.zone) + '.</p>';
+    });
+    return out;
   }
 
   function posText(item) {

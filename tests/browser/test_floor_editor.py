@@ -207,8 +207,12 @@ def test_demo_floor_shows_clipped_views_and_red_intrusion(page):  # type: ignore
     # The views drawn are the server's wall-clipped polygons: C-303 in the corridor sees no guest room.
     views = [f for f in overlays["features"] if f["properties"]["layer"] == "view"]
     assert {f["properties"]["terminal"] for f in views} >= {"C-301", "C-302", "C-303", "C-305"}
+    assert page.locator(".fe-cam.forbidden", has_text="C-305").count() == 1
+    assert page.locator(".fe-cam.forbidden", has_text="C-303").count() == 0
+    assert "private intrusion" in page.inner_text("[data-role=summary]")
     page.locator(".fe-cam", has_text="C-305").click()
     page.wait_for_selector(".fe-panel form[data-form=terminal]")
+    assert "of private zone Public toilet (women)" in page.inner_text(".fe-panel")
     time.sleep(0.3)
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     page.locator("#floor-editor").screenshot(path=str(SCREENSHOT))
