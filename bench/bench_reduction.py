@@ -81,7 +81,11 @@ def main() -> None:
     ap.add_argument("--time-limit", type=float, default=60.0)
     ap.add_argument("--reaim", action="store_true")
     ap.add_argument("--out", default="bench/results/reduction.csv")
+    ap.add_argument("--summary", action="store_true", help="only print the markdown table")
     args = ap.parse_args()
+    if args.summary:
+        print(summarize(args.out))
+        return
     with open(args.out, "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=FIELDS)
         w.writeheader()
@@ -106,6 +110,24 @@ def main() -> None:
             w.writerow(row)
             fh.flush()
             print(row, flush=True)
+
+
+def summarize(path: str = "bench/results/reduction.csv") -> str:
+    """Markdown table of the CSV."""
+    rows = list(csv.DictReader(open(path)))
+    lines = ["| venue | level | required zones | cameras before | face terminals before | cameras after | bound | "
+             "status | uncovered m² | infeasible m² | privacy overlap m² | verified | s |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['venue']} | {r['level']} | {r['required_zones']} | {r['cameras_before']} | "
+                     f"{r['face_terminals_before']} | {r['cameras_after']} | {r['bound']} | {r['status']} | "
+                     f"{float(r['uncovered_m2']):.2f} | {float(r['infeasible_m2']):.2f} | "
+                     f"{float(r['privacy_overlap_m2']):.2f} | {r['verified']} | {r['seconds']} |")
+    before = sum(int(r["cameras_before"]) + int(r["face_terminals_before"]) for r in rows)
+    after = sum(int(r["cameras_after"] or 0) for r in rows)
+    lines.append(f"| **all** | | | | | | | | | | | | |\n\nCameras + face terminals before: {before}; cameras after: "
+                 f"{after}.")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

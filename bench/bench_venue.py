@@ -39,7 +39,11 @@ def main() -> None:
     ap.add_argument("--out", default="bench/results/venue.csv")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--ks", default="1,2")
+    ap.add_argument("--summary", action="store_true", help="only print the markdown table and draw the plot")
     args = ap.parse_args()
+    if args.summary:
+        print(summarize(args.out))
+        return
     new = not os.path.exists(args.out)
     with open(args.out, "a", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=FIELDS)
@@ -69,6 +73,39 @@ def main() -> None:
                 w.writerow(row)
                 fh.flush()
                 print(row, flush=True)
+
+
+def summarize(path: str = "bench/results/venue.csv", plot: str | None = "docs/img/venue-time.png") -> str:
+    """Markdown table of the CSV and a plot of seconds and cameras by candidate count."""
+    rows = list(csv.DictReader(open(path)))
+    lines = ["| wall segments | candidates | witnesses | k | status | cameras | bound | gap | uncovered m² "
+             "| of which reported infeasible m² | s | first cover s | rounds |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['segments']} | {r['candidates']} | {r['witnesses']} | {r['k']} | {r['status']} | "
+                     f"{r['cameras']} | {r['bound']} | {r['gap']} | {float(r['uncovered_m2']):.2f} | "
+                     f"{float(r['infeasible_m2']):.2f} | {r['seconds']} | {r['time_to_first_s']} | {r['rounds']} |")
+    if plot and rows:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(7, 4))
+        for k in sorted({r["k"] for r in rows}):
+            rs = [r for r in rows if r["k"] == k]
+            ax.plot([int(r["candidates"]) for r in rs], [float(r["seconds"]) for r in rs], "o-", label=f"k = {k}")
+            for r in rs:
+                ax.annotate(r["status"], (int(r["candidates"]), float(r["seconds"])), fontsize=7)
+        ax.axhline(60, color="grey", lw=0.8, ls="--")
+        ax.set_xlabel("candidate poses")
+        ax.set_ylabel("seconds (limit 60)")
+        ax.set_title("Venue-scale plans, seeded malls, design mode (2-core VM)")
+        ax.grid(True, alpha=0.3)
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(plot, dpi=110)
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

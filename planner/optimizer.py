@@ -521,6 +521,7 @@ def plan(floor: Floor, options: PlanOptions | None = None) -> Plan:
     # the model infeasible.  A slack costs more than any camera set, so it is used only when unavoidable.
     slack_set: set[int] = set()
     slack = bool(groups)
+    sacrificed: set[int] = set()
     conflict_pts: list[tuple[int, float, float]] = []
     n_cols = len(cols)
     while True:
@@ -579,6 +580,7 @@ def plan(floor: Floor, options: PlanOptions | None = None) -> Plan:
         hint = selected
         conflict_pts = [(model.wzone[slack_rows[j - n_cols]], model.wx[slack_rows[j - n_cols]],
                          model.wy[slack_rows[j - n_cols]]) for j in result.selected if j >= n_cols]
+        sacrificed = {slack_rows[j - n_cols] for j in result.selected if j >= n_cols}
         # Exact check: uncovered pieces of every zone's target (zone minus proven-infeasible parts).
         new_rows = 0
         open_area = 0.0
@@ -604,7 +606,9 @@ def plan(floor: Floor, options: PlanOptions | None = None) -> Plan:
     seconds_solve = time.perf_counter() - start
     return _finish(floor, options, engine, cols, zones, model, result, selected, prep.decisions,
                    prep.privacy_reason, rounds, prep.excluded, weights, prep.level_face, prep.level_change, start,
-                   seconds_solve, slack_used=bool(conflict_pts))
+                   seconds_solve, slack_used=bool(conflict_pts),
+                   slack_bound=_bound_without(model, sacrificed, forced, groups, options, deadline)
+                   if conflict_pts else None)
 
 
 def _witness_points(piece: BaseGeometry, options: PlanOptions) -> list[tuple[float, float]]:
@@ -696,7 +700,8 @@ def _refine_piece(model: _Model, zi: int, piece: BaseGeometry, selected: list[in
 def _finish(floor: Floor, options: PlanOptions, engine: ViewEngine, cols: list[Candidate], zones: list[_ZoneData],
             model: _Model, result, selected: list[int], decisions: dict[str, dict], privacy_reason: dict[str, str],
             rounds: int, excluded: int, weights: list[int], level_face: list[int], level_change: list[int],
-            start: float, seconds_solve: float, slack_used: bool = False) -> Plan:
+            start: float, seconds_solve: float, slack_used: bool = False,
+            slack_bound: int | None = None) -> Plan:
     """Turn the final selection into decisions, final cameras and the certificate."""
     chosen = [cols[j] for j in selected]
     chosen_ids = {c.terminal_id: c for c in chosen if c.terminal_id is not None}
@@ -792,6 +797,9 @@ def _finish(floor: Floor, options: PlanOptions, engine: ViewEngine, cols: list[C
             # With lexicographic weights w = S·(camera level) + change level, floor(B / S) bounds the count.
             scale = _camera_scale(weights, level_face, level_change) * max(1, options.costs.camera)
             bound = min(objective, w_bound // scale) if scale and not any(level_face) and not slack_used else 0
+            if slack_used and slack_bound is not None:
+                # Bound for covering the target (required area minus the reported infeasible part).
+                bound = min(objective, slack_bound)
     seconds = time.perf_counter() - start
     plan_obj = Plan(
         status=status, objective=objective, bound=int(bound), kept=kept, removed=removed, added=added,
@@ -809,6 +817,22 @@ def _finish(floor: Floor, options: PlanOptions, engine: ViewEngine, cols: list[C
         plan_obj.explanations = explain_plan(floor, engine, chosen, zones_required(zones), plan_obj.removed)
     _emit(options, phase="done", status=status, objective=objective, bound=plan_obj.bound, seconds=seconds)
     return plan_obj
+
+
+def _bound_without(model: _Model, sacrificed: set[int], forced: list[int], groups: list[list[int]],
+                   options: PlanOptions, deadline: float) -> int | None:
+    """Lower bound on the camera count for covering every witness except those the slack model gave up
+    (the target once the reported infeasible area is excluded): LP bound, unicost, same locks and groups."""
+    demand = [0 if i in sacrificed else d for i, d in enumerate(model.demand)]
+    limit = max(1.0, min(10.0, deadline - time.perf_counter() + 5.0))
+    try:
+        res = solve(CoverProblem(n_rows=len(demand), columns=model.columns, demand=demand, forced=forced,
+                                 groups=groups), SolveOptions(time_limit=limit, backend="greedy", seed=options.seed))
+    except InputError:
+        return None
+    if res.status == Status.INFEASIBLE:
+        return None
+    return int(res.bound)
 
 
 def zones_required(zones: list[_ZoneData]) -> list[tuple[Zone, BaseGeometry, int]]:
