@@ -233,3 +233,19 @@ def test_one_pose_per_mount_conflict_is_reported_not_a_crash() -> None:
     assert sum(i["area_m2"] for i in p.infeasible) == pytest.approx(1.0, abs=1e-6)
     assert "one pose" in p.infeasible[0]["reason"]
     assert p.uncovered_m2["total"] == pytest.approx(1.0, abs=1e-6)
+
+
+def test_reaim_uses_the_varifocal_range_when_given() -> None:
+    # A 60° camera on the bottom wall cannot see the bottom corners; zoomed out to 180° it sees the whole room.
+    base = floor_to_geojson(_floor("reaim"))
+    for f in base["features"]:
+        if f["properties"].get("id") == "R1":
+            f["properties"].update({"heading_deg": 90.0, "hfov_deg": 60.0})
+    narrow = plan(parse_floor(base), PlanOptions(time_limit=10, reaim_step=30))
+    assert narrow.infeasible and narrow.uncovered_m2["total"] > 1.0
+    for f in base["features"]:
+        if f["properties"].get("id") == "R1":
+            f["properties"].update({"hfov_min_deg": 30.0, "hfov_max_deg": 180.0})
+    zoom = plan(parse_floor(base), PlanOptions(time_limit=10, reaim_step=30))
+    assert zoom.objective == 1 and zoom.uncovered_m2["total"] == 0.0
+    assert zoom.reaimed[0]["hfov_deg"] == 180.0 and zoom.reaimed[0]["heading_deg"] == 90.0
