@@ -298,6 +298,7 @@
       if (again) { select(again); } else { renderPanel(); }
     } else { renderPanel(); }
     state.dirty = true;
+    setStatus('unsaved', 'Unsaved changes');
     clearTimeout(state.saveTimer);
     state.saveTimer = setTimeout(save, SAVE_DELAY_MS);
   }

@@ -120,6 +120,20 @@ def test_upload_calibrate_draw_and_reload(page, tmp_path):  # type: ignore[no-un
     _click_floor(page, 15.0, 12.0)
     page.keyboard.press("Escape")
     _wait_saved(page)
+    # A second wall started a few pixels off the first one's end snaps onto that end.
+    page.click("[data-tool=wall]")
+    _click_floor(page, 15.12, 12.1)
+    _click_floor(page, 25.0, 12.0)
+    _click_floor(page, 25.0, 12.0)
+    page.keyboard.press("Escape")
+    _wait_saved(page)
+    walls = [f["geometry"]["coordinates"] for f in _export(page, floor_id)["features"]
+             if f["properties"]["kind"] == "wall"]
+    assert len(walls) == 2 and walls[1][0] == walls[0][1]
+    # Undo removes the second wall again (and the undo is saved).
+    page.click("[data-action=undo]")
+    _wait_saved(page)
+    assert len([f for f in _export(page, floor_id)["features"] if f["properties"]["kind"] == "wall"]) == 1
 
     # Draw a zone (a polygon: click the first point again to close it), then make it a private toilet.
     page.click("[data-tool=zone]")
