@@ -180,6 +180,16 @@
     return L.divIcon({ className: cls, html: html, iconSize: [24, 24], iconAnchor: [12, 12] });
   }
 
+  function updateIcon(item) {
+    // Change the icon's element in place: replacing it (setIcon) in the middle of a drag would end the drag.
+    var icon = item.marker._icon, p = item.feature.properties, info = state.coverage[p.id];
+    if (!icon) { return; }
+    icon.querySelector('svg').style.transform = 'rotate(' + (-(+p.heading_deg || 0)) + 'deg)';
+    icon.querySelector('.lbl').textContent = p.id;
+    L.DomUtil[state.selected === item ? 'addClass' : 'removeClass'](icon, 'selected');
+    L.DomUtil[info && info.forbidden ? 'addClass' : 'removeClass'](icon, 'forbidden');
+  }
+
   function handleDistance() {
     // The rotate handle sits 45 screen pixels from the camera whatever the zoom.
     return 45 / Math.pow(2, map.getZoom());
@@ -211,7 +221,7 @@
   function refreshTerminal(item) {
     var p = item.feature.properties, xy = item.feature.geometry.coordinates;
     item.marker.setLatLng(ll(xy));
-    item.marker.setIcon(camIcon(p, state.selected === item));
+    updateIcon(item);
     item.wedge.setLatLngs(sector(xy[0], xy[1], +p.heading_deg || 0, +p.hfov_deg || 90, detectRange(p)));
     if (item.handle) { placeHandle(item); }
     showWedge(item);
@@ -244,7 +254,7 @@
       item.feature.properties.heading_deg = round((heading + 360) % 360);
       item.wedge.setLatLngs(sector(xy[0], xy[1], item.feature.properties.heading_deg, +item.feature.properties.hfov_deg || 90,
         detectRange(item.feature.properties)));
-      item.marker.setIcon(camIcon(item.feature.properties, true));
+      updateIcon(item);
       showWedge(item);
       syncPanel(item);
     });
@@ -464,7 +474,7 @@
         root.dataset.views = String(views);
         root.dataset.intrusions = String(intrusions);
         state.items.forEach(function (i) {
-          if (i.marker) { i.stale = false; i.marker.setIcon(camIcon(i.feature.properties, state.selected === i)); showWedge(i); }
+          if (i.marker) { i.stale = false; updateIcon(i); showWedge(i); }
         });
         var uncovered = (res.data.features || []).filter(function (f) { return overlayKind(f.properties || {}) === 'uncovered'; })
           .reduce(function (sum, f) { return sum + (+f.properties.area_m2 || 0); }, 0);
@@ -488,11 +498,11 @@
     state.selected = item;
     if (prev && prev !== item) {
       if (prev.layer) { prev.layer.setStyle(styleFor(prev.feature)); }
-      if (prev.marker) { prev.marker.setIcon(camIcon(prev.feature.properties, false)); }
+      if (prev.marker) { updateIcon(prev); }
       if (prev.handle) { map.removeLayer(prev.handle); prev.handle = null; }
     }
     if (item && item.layer) { item.layer.setStyle({ color: '#1f6feb', weight: 4 }); }
-    if (item && item.marker) { item.marker.setIcon(camIcon(item.feature.properties, true)); addHandle(item); }
+    if (item && item.marker) { updateIcon(item); addHandle(item); }
     renderPanel();
   }
 
@@ -612,6 +622,7 @@
       ['hpx', 'range_m', 'height_m'].forEach(function (k) { var v = num(e[k].value); if (v === undefined) { delete p[k]; } else { p[k] = v; } });
       if (p.hpx === undefined && p.range_m === undefined) { p.range_m = 10; }
       p.face_recognition = p.type === 'face_terminal' ? true : !!p.face_recognition;
+      item.marker.setIcon(camIcon(p, true));
       refreshTerminal(item);
       addHandle(item);
     } else if (p.kind === 'wall') {

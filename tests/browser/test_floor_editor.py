@@ -29,6 +29,23 @@ def _click_floor(page, x: float, y: float) -> None:  # type: ignore[no-untyped-d
     _click_map(page, "#floor-map", "sightlineFloorMap", y, x)
 
 
+def _screen(page, x: float, y: float) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """Page coordinates of a floor position on the editor map."""
+    box = page.locator("#floor-map").bounding_box()
+    point = page.evaluate("([a, b]) => { const p = window.sightlineFloorMap.latLngToContainerPoint([a, b]); "
+                          "return [p.x, p.y]; }", [y, x])
+    return box["x"] + point[0], box["y"] + point[1]
+
+
+def _drag(page, start: tuple[float, float], end: tuple[float, float]) -> None:  # type: ignore[no-untyped-def]
+    """Press, move in steps (so Leaflet sees a drag) and release."""
+    page.mouse.move(*start)
+    page.mouse.down()
+    page.mouse.move(*end, steps=12)
+    page.mouse.up()
+    page.wait_for_timeout(150)
+
+
 def _wait_saved(page) -> None:  # type: ignore[no-untyped-def]
     """Wait until the autosave indicator says everything is saved."""
     page.wait_for_function("document.querySelector('#floor-editor').dataset.saveState === 'saved'", timeout=20_000)
@@ -151,7 +168,20 @@ def test_upload_calibrate_draw_and_reload(page, tmp_path):  # type: ignore[no-un
     page.click("[data-tool=camera]")
     _click_floor(page, 20.0, 6.0)
     page.wait_for_selector(".fe-panel form[data-form=terminal]")
+    _wait_saved(page)
+    # Drag the camera 2 m east, then drag its rotate handle due north (heading 90°, y up).
+    _drag(page, _screen(page, 20.0, 6.0), _screen(page, 22.0, 6.0))
+    _wait_saved(page)
+    handle = page.locator(".fe-rot").bounding_box()
+    start = (handle["x"] + handle["width"] / 2, handle["y"] + handle["height"] / 2)
+    camera = _screen(page, 22.0, 6.0)
+    _drag(page, start, (camera[0], camera[1] - 60))
     form = page.locator(".fe-panel form[data-form=terminal]")
+    assert float(form.locator("input[name=heading_deg]").input_value()) == pytest.approx(90, abs=2)
+    _wait_saved(page)
+    placed = next(f for f in _export(page, floor_id)["features"] if f["properties"]["kind"] == "terminal")
+    assert math.dist(placed["geometry"]["coordinates"], (22.0, 6.0)) < 0.3
+    assert placed["properties"]["heading_deg"] == pytest.approx(90, abs=2)
     form.locator("input[name=heading_deg]").fill("180")
     form.locator("button[data-action=apply]").click()
     _wait_saved(page)
@@ -169,7 +199,7 @@ def test_upload_calibrate_draw_and_reload(page, tmp_path):  # type: ignore[no-un
     assert zone["properties"]["zone"] == "private" and zone["properties"]["name"] == "Staff toilet"
     assert zone["properties"]["use"] == "toilet"
     camera = next(f for f in before["features"] if f["properties"]["kind"] == "terminal")
-    assert math.dist(camera["geometry"]["coordinates"], (20.0, 6.0)) < 0.3
+    assert math.dist(camera["geometry"]["coordinates"], (22.0, 6.0)) < 0.3
     assert camera["properties"]["heading_deg"] == 180
 
     # Reload: the editor shows the same geometry, and the server still holds it.
