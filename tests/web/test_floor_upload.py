@@ -391,3 +391,21 @@ def test_dxf_without_units_needs_the_users_choice(manager, demo_app, spare):
     outline = next(f for f in _floor(demo_app, spare).structure if f["properties"]["kind"] == "outline")
     xs = [p[0] for p in outline["geometry"]["coordinates"][0]]
     assert max(xs) - min(xs) == pytest.approx(12.0, abs=0.05)  # the 12 m plan, read in millimetres
+
+
+def test_wrld_building_zip_preview_and_one_level(manager, demo_app):
+    """Westport House (WRLD indoor maps, CC BY 4.0, credit WRLD Ltd) zipped: seven levels, import one."""
+    source = Path(__file__).resolve().parents[1] / "data" / "westport-house"
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(source.glob("*.json")) + sorted(source.glob("*.geojson")):
+            zf.write(path, f"westport-house/{path.name}")
+    spare = _new_floor(demo_app, manager, venue="Bund View Hotel", level=40, name="Westport")
+    response = _upload(manager, spare, "westport-house.zip", buf.getvalue())
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert page.count(">Only ") == 7 and 'value="all"' in page  # one choice per level, or all of them
+    assert manager.post(f"/floors/{spare}/upload/apply", data={"token": _token_from(page), "level": "2"}).status_code == 303
+    floor = _floor(demo_app, spare)
+    kinds = {f["properties"]["kind"] for f in floor.structure}
+    assert kinds == {"outline", "wall", "opening"} and floor.zones
