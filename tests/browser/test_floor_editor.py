@@ -334,3 +334,19 @@ def test_imdf_import_through_the_preview(page):  # type: ignore[no-untyped-def]
     page.click("text=Bund View Hotel")
     assert page.locator("text=Level 1").count() >= 1  # the second level became a new floor
     assert not page.errors  # type: ignore[attr-defined]
+
+
+def test_inspector_sees_the_map_read_only(page):  # type: ignore[no-untyped-def]
+    login(page, "inspector@shanghai-cac.example")
+    page.goto("/")
+    page.click("text=Bund View Hotel")
+    page.click("text=Hotel level 3")
+    page.wait_for_selector("#floor-editor[data-ready='1']")
+    page.wait_for_function("Number(document.querySelector('#floor-editor').dataset.views) >= 5", timeout=30_000)
+    assert page.locator("[data-tool]:visible").count() == 0
+    assert page.locator(".leaflet-pm-toolbar").count() == 0
+    assert page.locator(".leaflet-marker-draggable").count() == 0
+    page.locator(".fe-cam", has_text="C-303").click()
+    assert page.locator(".fe-panel input[name=heading_deg]").is_disabled()
+    assert page.locator(".fe-panel button[data-action=apply]").count() == 0
+    assert not page.errors  # type: ignore[attr-defined]
