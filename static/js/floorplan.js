@@ -46,7 +46,7 @@
     selected: null, tool: 'select',
     current: null,        // JSON text of the collection as last edited
     undo: [], saveTimer: null, saving: false, dirty: false, savedOnce: false, savedIds: {}, name: '', lastSaved: null,
-    overlayLayer: L.layerGroup().addTo(map), viewsByTerminal: {}, coverage: {}
+    overlayLayer: L.layerGroup().addTo(map), heatLayer: L.layerGroup(), viewsByTerminal: {}, coverage: {}
   };
 
   // ------------------------------------------------------------------ geometry helpers
@@ -436,6 +436,7 @@
       .then(function (r) { return r.json().then(function (d) { return { ok: r.ok, data: d }; }); })
       .then(function (res) {
         state.overlayLayer.clearLayers();
+        state.heatLayer.clearLayers();
         state.viewsByTerminal = {};
         state.coverage = {};
         root.dataset.intrusions = '0';
@@ -457,6 +458,14 @@
             L.circleMarker(ll(f.geometry.coordinates), { pane: 'fe-intrusions', radius: 14, color: '#c62828', weight: 3,
               fill: false, interactive: false }).addTo(state.overlayLayer);
             intrusions++;
+            return;
+          }
+          if (kind === 'heat' && f.geometry) {
+            // How many cameras see each area: light to dark blue, for the optional "k-coverage" layer.
+            var n = Math.min(+p.count || 1, 4);
+            L.geoJSON(f, { style: function () { return { pane: 'fe-views', stroke: false, fillColor: '#1f6feb',
+              fillOpacity: 0.1 + 0.13 * n, interactive: false }; }, pmIgnore: true, coordsToLatLng: function (c) { return L.latLng(c[1], c[0]); } })
+              .addTo(state.heatLayer);
             return;
           }
           var style = OVERLAY_STYLE[kind];
@@ -726,6 +735,9 @@
     if (state.tool === 'camera' && state.canEdit) { placeCamera(e.latlng); setTool('select'); return; }
     if (state.tool === 'select') { select(null); }
   });
+  L.control.layers(null, { 'Views, intrusions, uncovered': state.overlayLayer, 'k-coverage (cameras per area)': state.heatLayer },
+    { position: 'topright', collapsed: true }).addTo(map);
+
   map.on('mousemove', function (e) { el.coords.textContent = 'x ' + e.latlng.lng.toFixed(2) + ' m, y ' + e.latlng.lat.toFixed(2) + ' m'; });
   map.on('zoomend', function () { state.items.forEach(function (i) { if (i.handle) { placeHandle(i); } }); });
 
