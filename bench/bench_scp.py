@@ -35,7 +35,7 @@ WEIGHTED = (
     + [f"scp6{i}" for i in range(1, 6)]
 )
 WEIGHTED += [f"scp{c}{i}" for c in "abcde" for i in range(1, 6)]
-UNICOST = WEIGHTED[:25] + [f"scp{c}{i}" for c in "abcd" for i in range(1, 6)]
+UNICOST = WEIGHTED[:25] + [f"scp{c}{i}" for c in "abcde" for i in range(1, 6)]
 UNICOST += [f"scpnr{c}{i}" for c in "efgh" for i in range(1, 6)]
 UNICOST += [f"scpcyc{i:02d}" for i in range(6, 12)] + [f"scpclr{i}" for i in range(10, 14)]
 
@@ -159,7 +159,10 @@ def run_set(
                 continue
             instance = read_orlib_scp(instance_path(data, name))
             ref_key = f"{name}_unicost" if unicost else name
-            reference, ref_kind = optima.get(ref_key, (None, ""))
+            # Set E has unit costs already, so its weighted optimum is the unicost reference.
+            reference, ref_kind = optima.get(
+                ref_key, optima.get(name, (None, "")) if unicost and name.startswith("scpe") else (None, "")
+            )
             for solver in solvers:
                 if (kind, name, solver) in seen:
                     continue
