@@ -16,9 +16,7 @@ warm start (greedy + redundancy removal, OR-Tools ``set_cover`` local search, ``
 
 from __future__ import annotations
 
-import math
 import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -244,12 +242,3 @@ def solve(problem: CoverProblem, options: SolveOptions | None = None) -> CoverRe
     from planner import setcover_pipeline  # the pipeline imports this module's types
 
     return setcover_pipeline.run(problem, options or SolveOptions())
-
-
-def _ceil_bound(value: float) -> int:
-    """Round a float lower bound up to the next integer, tolerating LP round-off."""
-    return int(math.ceil(value - 1e-6))
-
-
-def _now() -> float:
-    return time.perf_counter()
