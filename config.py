@@ -14,6 +14,7 @@ DEFAULTS: dict[str, Any] = {
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     "MAX_CONTENT_LENGTH": 50 * 1024 * 1024,
     "UPLOAD_MAX_BYTES": 50 * 1024 * 1024,
+    "UPLOAD_FOLDER": None,  # default instance/uploads
     "WTF_CSRF_TIME_LIMIT": None,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
@@ -38,6 +39,7 @@ ENVIRONMENT = {
     "SOLVER_TIME_LIMIT": ("SOLVER_TIME_LIMIT", float),
     "SOLVER_WORKERS": ("SOLVER_WORKERS", int),
     "UPLOAD_MAX_BYTES": ("UPLOAD_MAX_BYTES", int),
+    "UPLOAD_FOLDER": ("UPLOAD_FOLDER", str),
 }
 
 

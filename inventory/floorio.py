@@ -124,7 +124,10 @@ def _apply_terminal(terminal: Terminal, feature: dict[str, Any]) -> None:
     terminal.heading_deg = float(props["heading_deg"]) % 360.0
     terminal.hfov_deg = float(props["hfov_deg"])
     terminal.range_m = float(props["range_m"]) if props.get("range_m") is not None else None
-    terminal.hpx = int(props["hpx"]) if props.get("hpx") is not None else None
+    hpx = int(props["hpx"]) if props.get("hpx") is not None else None
+    model_hpx = terminal.camera_model.hpx if terminal.camera_model is not None else None
+    # The export fills hpx in from the camera model; keep it on the model, not copied onto the terminal.
+    terminal.hpx = None if terminal.hpx is None and hpx is not None and hpx == model_hpx else hpx
     terminal.height_m = float(props.get("height_m", terminal.height_m or 2.5))
     terminal.tilt_deg = float(props.get("tilt_deg", 0.0))
     terminal.face_recognition = bool(props.get("face_recognition", False))
