@@ -23,7 +23,7 @@ from extensions import db
 from inventory import services
 from inventory.choices import VenueType
 from inventory.fields import ValidationError
-from inventory.floorio import export_floor, import_floor, validate_collection
+from inventory.floorio import export_floor, import_floor, replace_zones, validate_collection
 from inventory.importers import ImportFailed, ImportOptions, ImportResult, Limits, import_bytes
 from inventory.importers.base import Background
 from inventory.models import Floor
@@ -377,8 +377,6 @@ def save_geometry(user: User, floor: Floor, collection: Any, *, replace_terminal
 
 def save_zones(user: User, floor: Floor, features: Any) -> dict[str, int]:
     """Replace only the floor's zones (what planners may change), checked with the rest of the floor."""
-    from inventory.choices import Tier, ZoneKind
-    from inventory.models import Zone
 
     if not can_edit_zones(user, floor.venue.organisation_id):
         raise Forbidden("your role may not change zones")
@@ -390,14 +388,7 @@ def save_zones(user: User, floor: Floor, features: Any) -> dict[str, int]:
     collection = {**current, "features": [f for f in current["features"] if f["properties"]["kind"] != "zone"]
                   + features}
     validate_collection(collection)
-    for zone in list(floor.zones):
-        db.session.delete(zone)
-    db.session.flush()
-    for f in features:
-        p = f["properties"]
-        db.session.add(Zone(floor=floor, name=p["name"], kind=ZoneKind(p["zone"]), use=p.get("use"),
-                            k=int(p.get("k", 1)), tier=Tier(p.get("tier", "observe")), geometry=f["geometry"]))
-    db.session.flush()
+    replace_zones(floor, features)
     return {"zones": len(features)}
 
 

@@ -66,6 +66,19 @@ def validate_collection(collection: Any) -> Any:
         raise ValidationError(exc.where or "floor", exc.message) from exc
 
 
+def replace_zones(floor: Floor, features: list[dict[str, Any]]) -> None:
+    """Replace the floor's zone rows with already validated zone features."""
+    for zone in list(floor.zones):
+        db.session.delete(zone)
+    db.session.flush()
+    for feature in features:
+        props = feature["properties"]
+        db.session.add(Zone(floor=floor, name=props["name"], kind=ZoneKind(props["zone"]), use=props.get("use"),
+                            k=int(props.get("k", 1)), tier=Tier(props.get("tier", "observe")),
+                            geometry=feature["geometry"]))
+    db.session.flush()
+
+
 def import_floor(user: User, floor: Floor, collection: dict[str, Any], *, replace_terminals: bool = False) -> dict[str, int]:
     """Replace the floor's structure and zones and upsert its terminals by ID, all or nothing."""
     if not can_edit_inventory(user, floor.venue.organisation_id):
@@ -84,14 +97,7 @@ def import_floor(user: User, floor: Floor, collection: dict[str, Any], *, replac
     counts = {"structure": len(structure), "zones": len(zones), "terminals_created": 0, "terminals_updated": 0,
               "terminals_deleted": 0}
     floor.structure = structure
-    for zone in list(floor.zones):
-        db.session.delete(zone)
-    db.session.flush()
-    for feature in zones:
-        props = feature["properties"]
-        db.session.add(Zone(floor=floor, name=props["name"], kind=ZoneKind(props["zone"]), use=props.get("use"),
-                            k=int(props.get("k", 1)), tier=Tier(props.get("tier", "observe")),
-                            geometry=feature["geometry"]))
+    replace_zones(floor, zones)
     existing = {t.code: t for t in floor.terminals}
     seen = set()
     for feature in terminals:

@@ -41,7 +41,7 @@ from planner.candidates import (
 from planner.errors import InputError
 from planner.floor import Floor, Terminal, Zone
 from planner.geometry import EMPTY, polygon_parts, polygonal
-from planner.setcover import CoverProblem, SolveOptions, Status, lexicographic_costs, solve
+from planner.setcover import CoverProblem, SolveOptions, Status, lexicographic_costs, relative_gap, solve
 from planner.verify import (
     AREA_TOL_M2,
     MIN_GAP_WIDTH_M,
@@ -130,11 +130,7 @@ class Plan:
     @property
     def gap(self) -> float | None:
         """Relative gap (objective - bound) / objective; 0 when provably minimal."""
-        if self.objective is None:
-            return None
-        if self.objective <= 0:
-            return 0.0
-        return max(0.0, (self.objective - self.bound) / self.objective)
+        return relative_gap(self.objective, self.bound)
 
     @property
     def provably_minimal(self) -> bool:

@@ -36,6 +36,7 @@ __all__ = [
     "covering_counts",
     "is_cover",
     "lexicographic_costs",
+    "relative_gap",
     "solve",
     "uncovered_rows",
 ]
@@ -147,11 +148,7 @@ class CoverResult:
     @property
     def gap(self) -> float | None:
         """Relative gap (objective - bound) / objective, 0.0 when optimal, None without a solution."""
-        if self.objective is None:
-            return None
-        if self.objective <= 0:
-            return 0.0
-        return max(0.0, (self.objective - self.bound) / self.objective)
+        return relative_gap(self.objective, self.bound)
 
     @property
     def provably_minimal(self) -> bool:
@@ -173,6 +170,15 @@ class CoverResult:
             "warm_start_objective": self.warm_start_objective,
             "reductions": self.reductions.__dict__.copy(),
         }
+
+
+def relative_gap(objective: int | None, bound: float) -> float | None:
+    """(objective - bound) / objective, 0.0 for a zero objective, None without a solution."""
+    if objective is None:
+        return None
+    if objective <= 0:
+        return 0.0
+    return max(0.0, (objective - bound) / objective)
 
 
 def lexicographic_costs(levels: Sequence[Sequence[int]]) -> list[int]:

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from extensions import db
 from inventory.models import Floor, Terminal, Venue
-from tests.conftest import INSPECTOR_CITY, MANAGER_A, MANAGER_B, PLANNER
+from tests.conftest import DEMO_PASSWORD, INSPECTOR_CITY, MANAGER_A, MANAGER_B, PLANNER, seed
 
 
 def _floor_id(app, venue_name: str) -> int:
@@ -93,8 +93,13 @@ def test_put_is_all_or_nothing(manager, hotel, demo_app, breakage, field, messag
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Terminal).where(Terminal.code == "C-999")) == 0
 
 
-def test_put_needs_json_and_csrf(client, auth, hotel):
-    auth.login(MANAGER_A)
+def test_put_needs_json_and_csrf(csrf_app):
+    seed(csrf_app)
+    hotel = _floor_id(csrf_app, "Bund View Hotel")
+    client = csrf_app.test_client()
+    login_page = client.get("/login").get_data(as_text=True)
+    login_token = re.search(r'name="csrf_token" value="([^"]+)"', login_page).group(1)
+    client.post("/login", data={"email": MANAGER_A, "password": DEMO_PASSWORD, "csrf_token": login_token})
     fc = client.get(f"/api/v1/floors/{hotel}/geojson").get_json()
     assert client.put(f"/api/v1/floors/{hotel}/geojson", json=fc).status_code == 400  # no CSRF header
     token = _token(client)
