@@ -31,7 +31,7 @@ def _size(name: str) -> int:
 def main() -> None:
     """Solve the polygons (smallest first) and append results to the CSV."""
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--root", default="/work/shared/benchmarks/agp-unicamp")
+    ap.add_argument("--root", default=str(Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "agp-unicamp"))
     ap.add_argument("--time-limit", type=float, default=60.0)
     ap.add_argument("--only-reference", action="store_true", help="only polygons with a reference count")
     ap.add_argument("--out", default="bench/results/agp.csv")
