@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
@@ -41,6 +42,18 @@ def _render_form(template: str, error: ValidationError | None = None, **context:
     return render_template(template, error=error, values=context.pop("values", {}), **context), status
 
 
+def _submit(save: Callable[[dict[str, Any]], Any], next_url: Callable[[Any], str], template: str,
+            **context: Any):  # type: ignore[no-untyped-def]
+    """Handle a form POST: run the service, commit and redirect; or roll back and re-render with the error."""
+    try:
+        saved = save(_form())
+    except ValidationError as error:
+        db.session.rollback()
+        return _render_form(template, error, values=_form(), **context)
+    db.session.commit()
+    return redirect(next_url(saved))
+
+
 # ---------------------------------------------------------------- venues
 
 
@@ -57,14 +70,9 @@ def index():  # type: ignore[no-untyped-def]
 def venue_create():  # type: ignore[no-untyped-def]
     """Create a venue."""
     if request.method == "POST":
-        try:
-            venue = services.create_venue(current_user, _form(), _admin_organisation())
-        except ValidationError as error:
-            db.session.rollback()
-            return _render_form("inventory/venue_form.html", error, values=_form(), fields=VENUE_FIELDS,
-                                venue=None)
-        db.session.commit()
-        return redirect(url_for("inventory.venue_detail", venue_id=venue.id))
+        return _submit(lambda data: services.create_venue(current_user, data, _admin_organisation()),
+                       lambda venue: url_for("inventory.venue_detail", venue_id=venue.id),
+                       "inventory/venue_form.html", fields=VENUE_FIELDS, venue=None)
     if current_user.role.value not in ("manager", "admin"):
         abort(403)
     return _render_form("inventory/venue_form.html", values={}, fields=VENUE_FIELDS, venue=None)
@@ -81,13 +89,9 @@ def venue_edit(venue_id: int):  # type: ignore[no-untyped-def]
     """Edit a venue."""
     venue = services.get_venue(current_user, venue_id)
     if request.method == "POST":
-        try:
-            services.update_venue(current_user, venue, _form())
-        except ValidationError as error:
-            db.session.rollback()
-            return _render_form("inventory/venue_form.html", error, values=_form(), fields=VENUE_FIELDS, venue=venue)
-        db.session.commit()
-        return redirect(url_for("inventory.venue_detail", venue_id=venue.id))
+        return _submit(lambda data: services.update_venue(current_user, venue, data),
+                       lambda saved: url_for("inventory.venue_detail", venue_id=saved.id),
+                       "inventory/venue_form.html", fields=VENUE_FIELDS, venue=venue)
     values = {f.name: getattr(venue, f.name) for f in VENUE_FIELDS}
     return _render_form("inventory/venue_form.html", values=values, fields=VENUE_FIELDS, venue=venue)
 
@@ -120,14 +124,9 @@ def floor_create(venue_id: int):  # type: ignore[no-untyped-def]
     """Add a floor to a venue."""
     venue = services.get_venue(current_user, venue_id)
     if request.method == "POST":
-        try:
-            floor = services.create_floor(current_user, venue, _form())
-        except ValidationError as error:
-            db.session.rollback()
-            return _render_form("inventory/floor_form.html", error, values=_form(), fields=FLOOR_FIELDS,
-                                venue=venue, floor=None)
-        db.session.commit()
-        return redirect(url_for("inventory.floor_detail", floor_id=floor.id))
+        return _submit(lambda data: services.create_floor(current_user, venue, data),
+                       lambda floor: url_for("inventory.floor_detail", floor_id=floor.id),
+                       "inventory/floor_form.html", fields=FLOOR_FIELDS, venue=venue, floor=None)
     if not can_edit_inventory(current_user, venue.organisation_id):
         abort(403)
     next_level = max((f.level for f in venue.floors), default=-1) + 1
@@ -140,14 +139,9 @@ def floor_edit(floor_id: int):  # type: ignore[no-untyped-def]
     """Rename or renumber a floor."""
     floor = services.get_floor(current_user, floor_id)
     if request.method == "POST":
-        try:
-            services.update_floor(current_user, floor, _form())
-        except ValidationError as error:
-            db.session.rollback()
-            return _render_form("inventory/floor_form.html", error, values=_form(), fields=FLOOR_FIELDS,
-                                venue=floor.venue, floor=floor)
-        db.session.commit()
-        return redirect(url_for("inventory.floor_detail", floor_id=floor.id))
+        return _submit(lambda data: services.update_floor(current_user, floor, data),
+                       lambda saved: url_for("inventory.floor_detail", floor_id=saved.id),
+                       "inventory/floor_form.html", fields=FLOOR_FIELDS, venue=floor.venue, floor=floor)
     values = {f.name: getattr(floor, f.name) for f in FLOOR_FIELDS}
     return _render_form("inventory/floor_form.html", values=values, fields=FLOOR_FIELDS, venue=floor.venue,
                         floor=floor)
@@ -200,14 +194,10 @@ def terminal_create(floor_id: int):  # type: ignore[no-untyped-def]
     floor = services.get_floor(current_user, floor_id)
     models = services.list_camera_models(current_user)
     if request.method == "POST":
-        try:
-            services.create_terminal(current_user, floor, _form())
-        except ValidationError as error:
-            db.session.rollback()
-            return _render_form("inventory/terminal_form.html", error, values=_form(), fields=TERMINAL_FIELDS,
-                                floor=floor, terminal=None, camera_models=models)
-        db.session.commit()
-        return redirect(url_for("inventory.floor_detail", floor_id=floor.id))
+        return _submit(lambda data: services.create_terminal(current_user, floor, data),
+                       lambda saved: url_for("inventory.floor_detail", floor_id=saved.floor_id),
+                       "inventory/terminal_form.html", fields=TERMINAL_FIELDS, floor=floor, terminal=None,
+                       camera_models=models)
     if not can_edit_inventory(current_user, floor.venue.organisation_id):
         abort(403)
     return _render_form("inventory/terminal_form.html", values={}, fields=TERMINAL_FIELDS, floor=floor,
@@ -220,14 +210,10 @@ def terminal_edit(terminal_id: int):  # type: ignore[no-untyped-def]
     terminal = services.get_terminal(current_user, terminal_id)
     models = services.list_camera_models(current_user)
     if request.method == "POST":
-        try:
-            services.update_terminal(current_user, terminal, _form())
-        except ValidationError as error:
-            db.session.rollback()
-            return _render_form("inventory/terminal_form.html", error, values=_form(), fields=TERMINAL_FIELDS,
-                                floor=terminal.floor, terminal=terminal, camera_models=models)
-        db.session.commit()
-        return redirect(url_for("inventory.floor_detail", floor_id=terminal.floor_id))
+        return _submit(lambda data: services.update_terminal(current_user, terminal, data),
+                       lambda saved: url_for("inventory.floor_detail", floor_id=saved.floor_id),
+                       "inventory/terminal_form.html", fields=TERMINAL_FIELDS, floor=terminal.floor,
+                       terminal=terminal, camera_models=models)
     values = {f.name: getattr(terminal, f.name) for f in TERMINAL_FIELDS}
     return _render_form("inventory/terminal_form.html", values=values, fields=TERMINAL_FIELDS,
                         floor=terminal.floor, terminal=terminal, camera_models=models)
@@ -286,14 +272,9 @@ def camera_models():  # type: ignore[no-untyped-def]
 def camera_model_create():  # type: ignore[no-untyped-def]
     """Add a camera model to the organisation's library."""
     if request.method == "POST":
-        try:
-            services.create_camera_model(current_user, _form())
-        except ValidationError as error:
-            db.session.rollback()
-            return _render_form("inventory/camera_model_form.html", error, values=_form(),
-                                fields=CAMERA_MODEL_FIELDS, model=None)
-        db.session.commit()
-        return redirect(url_for("inventory.camera_models"))
+        return _submit(lambda data: services.create_camera_model(current_user, data),
+                       lambda _saved: url_for("inventory.camera_models"),
+                       "inventory/camera_model_form.html", fields=CAMERA_MODEL_FIELDS, model=None)
     if current_user.role.value not in ("manager", "admin"):
         abort(403)
     return _render_form("inventory/camera_model_form.html", values={}, fields=CAMERA_MODEL_FIELDS, model=None)
@@ -304,13 +285,8 @@ def camera_model_edit(model_id: int):  # type: ignore[no-untyped-def]
     """Edit a camera model the organisation owns."""
     model = services.get_camera_model(current_user, model_id)
     if request.method == "POST":
-        try:
-            services.update_camera_model(current_user, model, _form())
-        except ValidationError as error:
-            db.session.rollback()
-            return _render_form("inventory/camera_model_form.html", error, values=_form(),
-                                fields=CAMERA_MODEL_FIELDS, model=model)
-        db.session.commit()
-        return redirect(url_for("inventory.camera_models"))
+        return _submit(lambda data: services.update_camera_model(current_user, model, data),
+                       lambda _saved: url_for("inventory.camera_models"),
+                       "inventory/camera_model_form.html", fields=CAMERA_MODEL_FIELDS, model=model)
     values = {f.name: getattr(model, f.name) for f in CAMERA_MODEL_FIELDS}
     return _render_form("inventory/camera_model_form.html", values=values, fields=CAMERA_MODEL_FIELDS, model=model)
