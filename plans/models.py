@@ -59,6 +59,8 @@ class Plan(db.Model):
     uncovered_m2: so.Mapped[float | None] = so.mapped_column()
     privacy_overlap_m2: so.Mapped[float | None] = so.mapped_column()
     result: so.Mapped[dict[str, Any] | None] = so.mapped_column(sa.JSON)
+    # Before/after SVGs, drawn once by the worker so page views do no geometry.
+    drawings: so.Mapped[dict[str, Any] | None] = so.mapped_column(sa.JSON)
     error: so.Mapped[str | None] = so.mapped_column(sa.Text)
     approved_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("user.id"))
     approved_at: so.Mapped[datetime | None] = so.mapped_column()

@@ -168,6 +168,10 @@ def _finish(plan_id: int, state: PlanState, *, result: dict[str, Any] | None = N
         plan.privacy_overlap_m2 = _total(result.get("privacy_overlap_m2"))
         for decision in _decisions(result):
             plan.decisions.append(decision)
+        if state == PlanState.DONE:
+            from plans.compare import before_after
+
+            plan.drawings = before_after(plan)
     db.session.commit()
 
 

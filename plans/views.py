@@ -11,7 +11,6 @@ from inventory.fields import ValidationError
 from inventory.services import get_floor
 from jobs.queue import enqueue_plan
 from plans import service
-from plans.models import PlanState
 
 bp = Blueprint("plans", __name__)
 
@@ -51,10 +50,7 @@ def plan_create(floor_id: int):  # type: ignore[no-untyped-def]
 def plan_detail(plan_id: int):  # type: ignore[no-untyped-def]
     """A plan: progress while it runs, then the certificate, before/after maps and decisions."""
     plan = service.get_plan(current_user, plan_id)
-    from plans.compare import before_after
-
-    drawings = before_after(plan) if plan.state == PlanState.DONE else None
-    return render_template("plans/plan_detail.html", plan=plan, drawings=drawings, plan_totals=service.totals(plan),
+    return render_template("plans/plan_detail.html", plan=plan, drawings=plan.drawings, plan_totals=service.totals(plan),
                            can_run=service.can_run_plans(current_user, plan.floor))
 
 
