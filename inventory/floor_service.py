@@ -19,6 +19,7 @@ from flask import current_app
 
 from accounts.access import can_edit_inventory, can_edit_zones
 from accounts.models import User
+from compliance import vocabulary
 from extensions import db
 from inventory import services
 from inventory.choices import VenueType
@@ -29,41 +30,6 @@ from inventory.importers.base import Background
 from inventory.models import Floor
 from inventory.services import Forbidden
 
-# Zone uses that are private whatever the user picks (Decree 799: no device inside or seeing into them).
-ALWAYS_PRIVATE = ("toilet", "shower", "changing_room", "guest_room", "nursing_room", "fitting_room")
-
-# Suggested zone uses per venue type (regulation.md section (b)): use -> (kind, k, tier).
-_COMMON = {"entrance": ("required", 1, "recognise"), "lift_lobby": ("required", 1, "observe"),
-           "lift_car": ("required", 1, "observe"), "stairwell_entrance": ("required", 1, "observe"),
-           "corridor": ("required", 1, "detect"), "toilet": ("private", 1, "observe"),
-           "nursing_room": ("private", 1, "observe"), "office": ("general", 1, "observe")}
-ZONE_TEMPLATES: dict[str, dict[str, tuple[str, int, str]]] = {
-    VenueType.HOTEL: {**_COMMON, "reception": ("required", 1, "recognise"), "cashier": ("required", 1, "recognise"),
-                      "guest_room_corridor": ("required", 1, "observe"), "guest_room": ("private", 1, "observe")},
-    VenueType.SUPERMARKET: {**_COMMON, "cash_register": ("required", 1, "observe"),
-                            "valuables_counter": ("required", 1, "recognise"), "settlement_room": ("required", 1, "observe"),
-                            "storage": ("required", 1, "observe"), "monitoring_centre": ("required", 1, "observe"),
-                            "escalator": ("required", 1, "observe"), "food_shelves": ("required", 1, "detect"),
-                            "aisle": ("general", 1, "detect"), "staff_rest_room": ("general", 1, "observe"),
-                            "fitting_room": ("private", 1, "observe")},
-    VenueType.MALL: {**_COMMON, "cash_register": ("required", 1, "observe"),
-                     "valuables_counter": ("required", 1, "recognise"), "escalator": ("required", 1, "observe"),
-                     "atrium": ("general", 1, "detect"), "fitting_room": ("private", 1, "observe"),
-                     "changing_room": ("private", 1, "observe")},
-    VenueType.POOL_FITNESS: {**_COMMON, "reception": ("required", 1, "observe"), "turnstiles": ("required", 1, "observe"),
-                             "pool_deck": ("required", 1, "observe"), "changing_room": ("private", 1, "observe"),
-                             "shower": ("private", 1, "observe")},
-    VenueType.PUBLIC_RESTROOM: {"entrance_outside": ("required", 1, "detect"), "toilet": ("private", 1, "observe"),
-                                "nursing_room": ("private", 1, "observe")},
-    VenueType.MUSEUM: {**_COMMON, "gallery": ("required", 1, "observe"), "storeroom": ("required", 1, "observe"),
-                       "freight_lift": ("required", 2, "observe")},
-    VenueType.BANK: {**_COMMON, "business_counter": ("required", 1, "recognise"), "cash_area": ("required", 1, "identify"),
-                     "vault": ("required", 2, "observe"), "atm": ("required", 1, "identify"),
-                     "cash_handover": ("required", 1, "recognise")},
-    VenueType.OFFICE: {**_COMMON, "reception": ("required", 1, "observe"), "server_room": ("required", 1, "observe")},
-    VenueType.OTHER: dict(_COMMON),
-}
-
 RASTER_EXTENSIONS = (".png", ".jpg", ".jpeg", ".pdf")
 VECTOR_EXTENSIONS = (".json", ".geojson", ".zip", ".imdf", ".dxf")
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -72,9 +38,9 @@ _TOKEN = re.compile(r"^[0-9a-f]{32}$")
 
 def zone_templates(venue_type: VenueType | str) -> dict[str, Any]:
     """Zone templates of a venue type for the editor: uses with their kind, k and tier, and the private uses."""
-    templates = ZONE_TEMPLATES.get(VenueType(venue_type), ZONE_TEMPLATES[VenueType.OTHER])
+    templates = vocabulary.zone_templates(VenueType(venue_type).value)
     uses = [{"use": use, "kind": kind, "k": k, "tier": tier} for use, (kind, k, tier) in sorted(templates.items())]
-    return {"uses": uses, "always_private": list(ALWAYS_PRIVATE)}
+    return {"uses": uses, "always_private": list(vocabulary.always_private_uses())}
 
 
 # ---------------------------------------------------------------- storage

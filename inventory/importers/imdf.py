@@ -8,6 +8,7 @@ from typing import Any
 import shapely
 from shapely.geometry import LineString, Polygon
 
+from compliance import vocabulary
 from inventory.importers.base import ImportFailed, ImportOptions, ImportResult, Level, Limits
 from inventory.importers.features import collection, feature, lines, source_geometry, valid_polygons
 from inventory.importers.projection import LocalTM, centred_on
@@ -26,10 +27,7 @@ IGNORED = (
 )
 
 # Unit categories that are private rooms (Decree 799: toilets, bathrooms, changing and nursing rooms).
-PRIVATE_CATEGORIES = {
-    "restroom": "toilet", "shower": "shower", "mothersroom": "nursing_room",
-    "fittingroom": "fitting_room", "lockerroom": "changing_room", "changingroom": "changing_room",
-}
+PRIVATE_CATEGORIES = vocabulary.imdf_private_categories()
 # Unit categories that are built structure: they occlude like walls (glass lets sight through).
 WALL_CATEGORIES = {"brick", "concrete", "drywall", "glass", "wood", "structure", "column"}
 # Open-plan categories: the boundary between two of these is not a wall.
