@@ -11,13 +11,14 @@ import sqlalchemy as sa
 from accounts.access import can_edit_inventory, can_edit_zones, venue_filter
 from accounts.models import Role, User
 from extensions import db
+from inventory import floorio
 from inventory.choices import TerminalKind, TerminalStatus
+from inventory.errors import Forbidden, NotFound
 from inventory.fields import (
     CAMERA_MODEL_FIELDS,
     FLOOR_FIELDS,
     TERMINAL_FIELDS,
     VENUE_FIELDS,
-    ZONE_FIELDS,
     ValidationError,
     clean,
     clean_value,
@@ -25,14 +26,6 @@ from inventory.fields import (
 from inventory.models import CameraModel, Floor, Terminal, Venue, Zone
 
 M = TypeVar("M")
-
-
-class NotFound(LookupError):
-    """The object does not exist or the user may not see it (both answer 404)."""
-
-
-class Forbidden(PermissionError):
-    """The user may see the object but not change it."""
 
 
 # ---------------------------------------------------------------- reading
@@ -72,14 +65,6 @@ def get_terminal(user: User, terminal_id: int) -> Terminal:
     if terminal is None:
         raise NotFound(f"terminal {terminal_id}")
     return terminal
-
-
-def get_zone(user: User, zone_id: int) -> Zone:
-    """A zone of a visible venue, or NotFound."""
-    zone = db.session.scalar(sa.select(Zone).join(Floor).join(Venue).where(Zone.id == zone_id, venue_filter(user)))
-    if zone is None:
-        raise NotFound(f"zone {zone_id}")
-    return zone
 
 
 def camera_models_query(user: User) -> sa.Select[tuple[CameraModel]]:
@@ -221,8 +206,14 @@ def _check_unique_level(venue: Venue, level: int, floor_id: int | None) -> None:
         raise ValidationError("level", f"level {level} already exists in this venue")
 
 
-def _check_terminal(user: User, floor: Floor, values: dict[str, Any], terminal_id: int | None) -> None:
-    """Cross-field rules: serial unique in the venue, code unique on the floor, a visible camera model."""
+def _check_terminal(user: User, floor: Floor, values: dict[str, Any], terminal: Terminal | None) -> None:
+    """Cross-field rules: inside the outline, serial unique in the venue, code unique on the floor, a visible model."""
+    terminal_id = terminal.id if terminal is not None else None
+    if "x" in values or "y" in values:
+        x = values.get("x", terminal.x if terminal is not None else None)
+        y = values.get("y", terminal.y if terminal is not None else None)
+        if x is not None and y is not None:
+            floorio.check_placement(floor, x, y)
     if values.get("serial"):
         clash = db.session.scalar(sa.select(Terminal.id).where(Terminal.venue_id == floor.venue_id,
                                                                Terminal.serial == values["serial"]))
@@ -252,42 +243,8 @@ def update_terminal(user: User, terminal: Terminal, data: Mapping[str, Any]) -> 
     """Change some of a terminal's fields."""
     _require(can_edit_inventory(user, terminal.venue.organisation_id))
     values = clean(TERMINAL_FIELDS, data, partial=True)
-    _check_terminal(user, terminal.floor, values, terminal.id)
+    _check_terminal(user, terminal.floor, values, terminal)
     return _save(_apply(terminal, values))
-
-
-def create_zone(user: User, floor: Floor, data: Mapping[str, Any], geometry: dict[str, Any]) -> Zone:
-    """Add a zone polygon to a floor."""
-    _require(can_edit_zones(user, floor.venue.organisation_id))
-    values = clean(ZONE_FIELDS, data)
-    return _save(_apply(Zone(floor=floor, geometry=_polygon(geometry)), values))
-
-
-def update_zone(user: User, zone: Zone, data: Mapping[str, Any], geometry: dict[str, Any] | None = None) -> Zone:
-    """Change a zone's requirement or shape."""
-    _require(can_edit_zones(user, zone.floor.venue.organisation_id))
-    values = clean(ZONE_FIELDS, data, partial=True)
-    if geometry is not None:
-        values["geometry"] = _polygon(geometry)
-    return _save(_apply(zone, values))
-
-
-def _polygon(geometry: Any) -> dict[str, Any]:
-    """Validate a GeoJSON polygon in local metres."""
-    from shapely.geometry import shape
-    from shapely.validation import explain_validity
-
-    if not isinstance(geometry, dict) or geometry.get("type") != "Polygon":
-        raise ValidationError("geometry", "must be a GeoJSON Polygon")
-    try:
-        polygon = shape(geometry)
-    except Exception as exc:  # shapely raises several types for malformed coordinates
-        raise ValidationError("geometry", f"malformed polygon: {exc}")
-    if polygon.is_empty or polygon.area <= 0:
-        raise ValidationError("geometry", "polygon has no area")
-    if not polygon.is_valid:
-        raise ValidationError("geometry", f"invalid polygon: {explain_validity(polygon)}")
-    return geometry
 
 
 def create_camera_model(user: User, data: Mapping[str, Any], organisation_id: int | None = None) -> CameraModel:
@@ -365,6 +322,13 @@ def plan_terminal_import(user: User, floor: Floor, rows: list[tuple[int, dict[st
     kept = {serial: (code, floor_name) for terminal_id, serial, code, floor_name in holders
             if terminal_id not in updated_ids}
     for item in plan:
+        x = item.values.get("x", item.terminal.x if item.terminal is not None else None)
+        y = item.values.get("y", item.terminal.y if item.terminal is not None else None)
+        if x is not None and y is not None:
+            try:
+                floorio.check_placement(floor, x, y)
+            except ValidationError as error:
+                item.errors.append(ValidationError(error.field, error.message, row=item.row))
         serial = item.values.get("serial")
         if serial and serial in kept:
             code, floor_name = kept[serial]

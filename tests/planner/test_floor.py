@@ -194,7 +194,9 @@ def test_collection_level_errors():
     obj["features"] = [f for f in obj["features"] if f["properties"]["kind"] != "outline"]
     assert "no outline" in _error(obj).message
     obj = _base()
-    obj["features"].append(copy.deepcopy(obj["features"][0]))
+    second = copy.deepcopy(obj["features"][0])
+    second.pop("id", None)
+    obj["features"].append(second)
     assert "exactly one outline" in _error(obj).message
     assert "duplicate terminal id" in _error(_with(_terminal(id="cam-1"))).message
     assert "FeatureCollection" in _error([1, 2]).message
