@@ -67,10 +67,10 @@ def floor_geojson_put(floor_id: int):  # type: ignore[no-untyped-def]
 @bp.put("/floors/<int:floor_id>/zones")
 @document(requestBody={"required": True, "content": {"application/json": {"schema": {
     "type": "object", "required": ["features"], "properties": {"features": {"type": "array"}}}}}},
-          responses={"200": {"description": "The zone count and the new export",
+          responses={"200": {"description": "Zone counts (created, updated, deleted) and the new export",
                              "content": {"application/json": {"schema": {"type": "object"}}}}})
 def floor_zones_put(floor_id: int):  # type: ignore[no-untyped-def]
-    """Replace only the floor's zones ({"features": [zone features]}); planners may do this, all or nothing."""
+    """Upsert only the floor's zones by feature id ({"features": [zone features]}); planners may, all or nothing."""
     floor = services.get_floor(current_user, floor_id)
     body = _body()
     counts = floor_editor.save_zones(current_user, floor, body.get("features") if isinstance(body, dict) else None)

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
-from accounts.access import can_edit_inventory, can_edit_zones, venue_filter
+from accounts.access import can_edit_inventory, venue_filter
 from accounts.models import Role, User
 from extensions import db
 from inventory import floorio
@@ -23,7 +23,7 @@ from inventory.fields import (
     clean,
     clean_value,
 )
-from inventory.models import CameraModel, Floor, Terminal, Venue, Zone
+from inventory.models import CameraModel, Floor, Terminal, Venue
 
 M = TypeVar("M")
 
@@ -172,13 +172,10 @@ def update_venue(user: User, venue: Venue, data: Mapping[str, Any]) -> Venue:
     return _save(_apply(venue, clean(VENUE_FIELDS, data, partial=True)))
 
 
-def delete_object(user: User, obj: Venue | Floor | Terminal | Zone) -> None:
-    """Delete an inventory object the user may change."""
-    if isinstance(obj, Zone):
-        _require(can_edit_zones(user, obj.floor.venue.organisation_id))
-    else:
-        organisation_id = obj.organisation_id if isinstance(obj, Venue) else obj.venue.organisation_id
-        _require(can_edit_inventory(user, organisation_id))
+def delete_object(user: User, obj: Venue | Floor | Terminal) -> None:
+    """Delete an inventory object the user may change (zones go through the floor's geometry saves)."""
+    organisation_id = obj.organisation_id if isinstance(obj, Venue) else obj.venue.organisation_id
+    _require(can_edit_inventory(user, organisation_id))
     db.session.delete(obj)
     db.session.flush()
 
