@@ -244,6 +244,15 @@ def update_terminal(user: User, terminal: Terminal, data: Mapping[str, Any]) -> 
     return _save(_apply(terminal, values))
 
 
+def set_planned_removal(terminal: Terminal, planned: bool) -> None:
+    """Lifecycle step of an approved plan: active <-> planned removal (the plan service checks the approver)."""
+    if planned and terminal.status == TerminalStatus.ACTIVE:
+        terminal.status = TerminalStatus.PLANNED_REMOVAL
+    elif not planned and terminal.status == TerminalStatus.PLANNED_REMOVAL:
+        terminal.status = TerminalStatus.ACTIVE
+    db.session.flush()
+
+
 def create_camera_model(user: User, data: Mapping[str, Any], organisation_id: int | None = None) -> CameraModel:
     """Add a camera model to the organisation's library (admins may add to the shared one)."""
     values = clean(CAMERA_MODEL_FIELDS, data)
