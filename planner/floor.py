@@ -190,8 +190,8 @@ def normalise_heading(deg: float) -> float:
     heading = math.fmod(float(deg), 360.0)
     if heading < 0.0:
         heading += 360.0
-    # -1e-20 + 360.0 rounds to 360.0, which is the same direction as 0.
-    return 0.0 if heading >= 360.0 else heading
+    # -1e-20 + 360.0 rounds to 360.0, the same direction as 0; and -0.0 is written as 0.0.
+    return 0.0 if heading >= 360.0 or heading == 0.0 else heading
 
 
 # --------------------------------------------------------------------------------------------- parsing

@@ -81,10 +81,16 @@ def test_export_preserves_ids_properties_and_foreign_members():
     assert by_id["z-wc"]["properties"]["use"] == "toilet"
 
 
-@pytest.mark.parametrize("given, stored", [(-90, 270.0), (720, 0.0), (359.5, 359.5), (-1e-20, 0.0)])
+HEADING_EDGES = [(-90, 270.0), (720, 0.0), (359.5, 359.5), (-1e-20, 0.0), (-0.0, 0.0), (360, 0.0), (-360, 0.0),
+                 (0, 0.0), (1e-20, 1e-20), (-359.5, 0.5), (1e9 + 0.25, 280.25), (math.nextafter(360.0, 0.0),
+                                                                            math.nextafter(360.0, 0.0))]
+
+
+@pytest.mark.parametrize("given, stored", HEADING_EDGES)
 def test_heading_is_normalised(given, stored):
     f = parse_floor(_with(_terminal(heading_deg=given)))
-    assert f.terminal("cam-9").heading_deg == stored
+    heading = f.terminal("cam-9").heading_deg
+    assert heading == stored and 0.0 <= heading < 360.0 and math.copysign(1.0, heading) == 1.0
 
 
 def test_where_names_the_feature():

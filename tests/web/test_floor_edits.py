@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import re
 
 import pytest
@@ -13,6 +14,7 @@ from audit.models import AuditEvent
 from extensions import db
 from inventory.models import Floor, Terminal, Venue, Zone
 from tests.conftest import MANAGER_A, PLANNER
+from tests.planner.test_floor import HEADING_EDGES
 
 
 def _token(client) -> str:
@@ -261,3 +263,28 @@ def test_editor_state_carries_tier_ranges(manager, hotel):
     ranges = state["ranges"]["C-301"]
     assert ranges["detect"] == pytest.approx(tier_range(c301["hfov_deg"], c301["hpx"], "detect"))
     assert ranges["identify"] < ranges["recognise"] < ranges["observe"] < ranges["detect"]
+
+
+# ---------------------------------------------------------------- one heading rule
+
+
+@pytest.mark.parametrize("given, stored", HEADING_EDGES)
+def test_every_door_uses_the_same_heading_rule(given, stored):
+    """The form/API/CSV field cleaner uses the parser's rule (planner.floor.normalise_heading)."""
+    from inventory.fields import TERMINAL_FIELDS, clean_value
+    from planner.floor import normalise_heading
+
+    heading = next(f for f in TERMINAL_FIELDS if f.name == "heading_deg")
+    assert normalise_heading(given) == stored
+    for value in (clean_value(heading, given), clean_value(heading, repr(float(given)))):  # JSON, form or CSV cell
+        assert value == stored and math.copysign(1.0, value) == 1.0
+
+
+def test_geojson_put_stores_a_tiny_negative_heading_as_zero(manager, hotel, demo_app):
+    fc = manager.get(f"/api/v1/floors/{hotel}/geojson").get_json()
+    _terminal(fc, "C-301")["properties"]["heading_deg"] = -1e-20
+    assert manager.put(f"/api/v1/floors/{hotel}/geojson", json=fc).status_code == 200
+    with demo_app.app_context():
+        assert db.session.scalar(sa.select(Terminal.heading_deg).where(Terminal.code == "C-301")) == 0.0
+    pose = manager.patch(f"/api/v1/floors/{hotel}/terminals/C-301/pose", json={"heading_deg": -1e-20})
+    assert pose.status_code == 200 and pose.get_json()["heading_deg"] == 0.0
