@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from planner.floor import parse_floor  # noqa: E402
 from planner.floorgen import generate_mall_floor  # noqa: E402
-from planner.optimizer import PlanOptions, plan  # noqa: E402
+from planner.plan import PlanOptions, plan  # noqa: E402
 
 FIELDS = ["seed", "segments", "spacing_m", "headings", "k", "candidates", "witnesses", "status", "cameras", "bound",
           "gap", "uncovered_m2", "infeasible_m2", "seconds", "time_to_first_s", "rounds", "time_limit_s"]
