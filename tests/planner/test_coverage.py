@@ -14,8 +14,8 @@ from shapely.geometry import Point
 from planner.cli import main
 from planner.coverage import CameraPose, Engine, engine_for, terminal_poses, tier_range
 from planner.floor import load_floor, parse_floor
-from planner.floorgen import generate_mall_floor
 from planner.geometry import ARC_STEP_DEG
+from planner.research.floorgen import generate_mall_floor
 from planner.visibility import resolve_mount
 from tests.planner.oracles import sight_line_clear
 
