@@ -56,7 +56,7 @@ class PlanOptions:
     area_tolerance_m2: float = AREA_TOL_M2
     witness_spacing: float | None = None  # metres; None = automatic per zone
     witnesses_per_zone: int = 300  # target of the automatic spacing
-    boundary_witnesses: bool = True  # also sample along each zone's boundary (2 cm inside) and its corners
+    boundary_witnesses: bool = True  # also sample along each zone's boundary (1 mm inside) and its corners
     k_override: int | None = None  # plan every required zone with this k (trade-off curves)
     max_rounds: int = 40
     time_limit: float = 60.0
