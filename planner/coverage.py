@@ -157,10 +157,6 @@ class Witnesses:
     def __len__(self) -> int:
         return len(self.xy)
 
-    def tier_name(self, i: int) -> str:
-        """The tier name of witness i."""
-        return TIERS[int(self.tier[i])]
-
 
 @dataclass
 class CoverageMatrix:

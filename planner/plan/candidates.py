@@ -33,7 +33,7 @@ class Candidates:
     groups: list[list[int]] = field(default_factory=list)  # columns sharing a physical mount (at most one)
 
 
-def is_coverage_terminal(t: Terminal, allow_face: bool) -> bool:
+def _is_coverage_terminal(t: Terminal, allow_face: bool) -> bool:
     """Cameras meet coverage; face-recognition terminals only when explicitly allowed."""
     face = t.face_recognition or t.type == "face_terminal"
     if t.type not in COVERING_TYPES:
@@ -48,7 +48,7 @@ def _float_prop(t: Terminal, key: str) -> float | None:
     return None
 
 
-def reaim_poses(t: Terminal, reaim_step: float | None) -> list[CameraPose]:
+def _reaim_poses(t: Terminal, reaim_step: float | None) -> list[CameraPose]:
     """The installed pose of a terminal, then its re-aims at the same mount (headings × varifocal hfovs)."""
     out = [CameraPose.from_terminal(t)]
     if not reaim_step or t.hfov_deg >= 360.0:
@@ -68,7 +68,7 @@ def reaim_poses(t: Terminal, reaim_step: float | None) -> list[CameraPose]:
     return out
 
 
-def design_mounts(floor: Floor, engine: Engine, spacing: float, inset: float = 0.15,
+def _design_mounts(floor: Floor, engine: Engine, spacing: float, inset: float = 0.15,
                   corners: bool = True) -> list[tuple[float, float]]:
     """Mount points along walls and the outline every `spacing` m, plus (`corners`) around every wall vertex."""
     if spacing <= 0:
@@ -105,11 +105,11 @@ def design_mounts(floor: Floor, engine: Engine, spacing: float, inset: float = 0
             if ok and not len(engine.occ.near(float(x), float(y), inset * 0.5))]
 
 
-def design_poses(floor: Floor, engine: Engine, options: PlanOptions) -> list[CameraPose]:
+def _design_poses(floor: Floor, engine: Engine, options: PlanOptions) -> list[CameraPose]:
     """New-install candidates: generated mounts × evenly spaced headings × camera models."""
     if options.design_headings < 1:
         raise InputError(f"design headings must be at least 1, got {options.design_headings}")
-    mounts = design_mounts(floor, engine, options.design_spacing, corners=options.design_corners)
+    mounts = _design_mounts(floor, engine, options.design_spacing, corners=options.design_corners)
     if options.design_in_required:
         # Mount new cameras only where they look after a required zone (inside it, or on its walls).
         near = shapely.union_all([z.geometry for z in floor.zones_of("required")]).buffer(0.5)
@@ -149,7 +149,7 @@ def prepare_candidates(floor: Floor, engine: Engine, options: PlanOptions) -> Ca
     poses: list[CameraPose] = []
     must_keep: set[str] = set()
     for t in floor.terminals:
-        if not is_coverage_terminal(t, options.allow_face):
+        if not _is_coverage_terminal(t, options.allow_face):
             inside = engine.inside_private(t.x, t.y)
             out.decisions[t.id] = _decide_outside_model(t, inside[0] if inside else None)
         elif t.locked == "remove":
@@ -157,11 +157,11 @@ def prepare_candidates(floor: Floor, engine: Engine, options: PlanOptions) -> Ca
         elif options.mode == "design" and t.locked != "keep":
             out.decisions[t.id] = {"id": t.id, "decision": "remove", "reason": "design mode places new cameras"}
         else:
-            poses.extend(reaim_poses(t, options.reaim_step if t.locked != "keep" else None))
+            poses.extend(_reaim_poses(t, options.reaim_step if t.locked != "keep" else None))
             if t.locked == "keep":
                 must_keep.add(t.id)
     if options.mode in ("design", "mixed"):
-        poses.extend(design_poses(floor, engine, options))
+        poses.extend(_design_poses(floor, engine, options))
     engine.reserve(poses)
 
     # Privacy first: drop every pose mounted inside a private zone or seeing into one (before the model).

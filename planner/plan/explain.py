@@ -11,7 +11,7 @@ from planner.plan.witnesses import ZoneData
 MIN_AREA_M2 = 1e-4  # overlaps smaller than this are not worth naming
 
 
-def camera_label(c: CameraPose) -> str:
+def _camera_label(c: CameraPose) -> str:
     """How a plan names a camera: its terminal id, or new@x,y/heading for a new one."""
     return c.terminal_id or f"new@{c.x:.2f},{c.y:.2f}/{c.heading_deg:g}"
 
@@ -19,7 +19,7 @@ def camera_label(c: CameraPose) -> str:
 def explain_plan(floor: Floor, engine: Engine, chosen: list[CameraPose], zones: list[ZoneData],
                  removed: list[str]) -> dict:
     """For kept cameras: the zones that need them and the area only they cover; for removed: who covers theirs."""
-    label = [camera_label(c) for c in chosen]
+    label = [_camera_label(c) for c in chosen]
     kept_out: dict[str, dict] = {label[i]: {"zones": []} for i in range(len(chosen))}
     for zd in zones:
         only = engine.unique_contribution(chosen, zd.zone)

@@ -43,7 +43,7 @@ class Prepared:
         return self.candidates.poses
 
 
-def objective_for(candidates: Candidates, options: PlanOptions) -> Objective:
+def _objective_for(candidates: Candidates, options: PlanOptions) -> Objective:
     """Per-column costs: face terminals used, then cameras, then new installs and re-aims."""
     costs = options.costs
     poses = candidates.poses
@@ -68,4 +68,4 @@ def prepare(floor: Floor, options: PlanOptions, start: float | None = None) -> P
         zones.append(ZoneData(z, options.k_override or z.k, region, options.spacing_for(region.area)))
     emit(options, phase="witnesses", seconds=time.perf_counter() - start, candidates=len(candidates.poses))
     matrix = WitnessMatrix.build(engine, candidates.poses, zones, options.boundary_witnesses)
-    return Prepared(engine, candidates, zones, matrix, objective_for(candidates, options))
+    return Prepared(engine, candidates, zones, matrix, _objective_for(candidates, options))

@@ -13,7 +13,7 @@ from shapely.geometry import Point
 
 from planner.cli import main
 from planner.coverage import CameraPose, Engine, engine_for, terminal_poses, tier_range
-from planner.floor import load_floor, parse_floor
+from planner.floor import TIERS, load_floor, parse_floor
 from planner.geometry import ARC_STEP_DEG
 from planner.research.floorgen import generate_mall_floor
 from planner.visibility import resolve_mount
@@ -165,7 +165,7 @@ def test_witnesses_of_a_square_zone():
                                                        (9.999, 9.999)]
     assert (w.kind == w.BOUNDARY).sum() == 4 * 9  # each 9.998 m edge cut into 10 pieces
     assert shapely.contains_xy(floor.zones[0].geometry, w.xy[:, 0], w.xy[:, 1]).all()
-    assert set(w.k) == {2} and w.tier_name(0) == "observe" and w.zone_names == ["Hall"]
+    assert set(w.k) == {2} and TIERS[w.tier[0]] == "observe" and w.zone_names == ["Hall"]
 
 
 def test_matrix_agrees_with_polygons_and_sight_lines():
@@ -188,7 +188,7 @@ def test_matrix_agrees_with_polygons_and_sight_lines():
         row = set(matrix.row(i).tolist())
         q = resolve_mount(eng.occ, pose.x, pose.y, pose.heading_deg)
         for tier_id in np.unique(wits.tier):
-            tier = wits.tier_name(int(np.flatnonzero(wits.tier == tier_id)[0]))
+            tier = TIERS[tier_id]
             view = eng.view(pose, tier)
             idx = np.flatnonzero(wits.tier == tier_id)
             inside = shapely.intersects_xy(view, wits.xy[idx, 0], wits.xy[idx, 1]) if not view.is_empty else \
