@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export FLASK_APP := app
 
-.PHONY: run test install migrate demo lint pytest worker browser bench clean
+.PHONY: run test install migrate demo lint pytest worker browser bench clean pdf-libs
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,7 +14,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install -q -r requirements-dev.txt
 	touch $@
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed pdf-libs
 
 migrate: install
 	$(BIN)/flask db upgrade
@@ -36,6 +36,10 @@ pytest: install
 	$(BIN)/python -m pytest -q
 
 test: lint pytest
+
+# Pango (and a CJK font) for WeasyPrint's plan reports in PDF.
+pdf-libs:
+	ldconfig -p | grep -q libpangoft2-1.0 || (apt-get update -qq && apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk)
 
 # Debian's Chromium for the Playwright browser tests (the bundled browser download does not work here).
 browser:
