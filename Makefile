@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export FLASK_APP := app
 
-.PHONY: run test test-fast install migrate demo lint pytest worker browser bench openapi clean
+.PHONY: run test test-fast install migrate demo lint pytest worker browser pdf-libs bench openapi clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,7 +15,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install -q -r requirements-dev.txt
 	touch $@
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed pdf-libs
 
 migrate: install
 	$(BIN)/flask db upgrade
@@ -42,6 +42,10 @@ test: lint pytest
 test-fast: install
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q -m "not slow and not browser"
+
+# Pango (and a CJK font) for WeasyPrint's plan reports in PDF.
+pdf-libs:
+	ldconfig -p | grep -q libpangoft2-1.0 || (apt-get update -qq && apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk)
 
 # Debian's Chromium (and the fonts it recommends) for the Playwright browser tests, which drive
 # /usr/bin/chromium; the browser that Playwright would download does not run here. Installed when missing,

@@ -22,6 +22,13 @@ DEFAULTS: dict[str, Any] = {
     "SOLVER_TIME_LIMIT": 60.0,
     "SOLVER_WORKERS": 2,
     "SOLVER_SEED": 0,
+    "SOLVER_TIME_LIMIT_MAX": 900.0,  # ceiling on a run's time limit, so one run cannot hold a worker for hours
+    "PLAN_MAX_ACTIVE_PER_ORGANISATION": 3,  # runs queued or running at once per organisation
+    "PLAN_HEARTBEAT_SECONDS": 2.0,  # how often a running plan writes its progress and heartbeat
+    "PLAN_HEARTBEAT_TIMEOUT": 60.0,  # a running plan silent this long lost its worker
+    "PLAN_MAX_ATTEMPTS": 2,  # runs whose worker died are retried until this many attempts, then failed
+    "JOB_WORKERS": 2,  # jobs one worker process runs at once
+    "JOB_HOUSEKEEPING_SECONDS": 5.0,
     "HUEY_BACKEND": None,  # "sqlite" | "redis" | "immediate"; default sqlite, or redis when REDIS_URL is set
     "REDIS_URL": None,
     "HUEY_SQLITE_PATH": None,  # default instance/jobs.sqlite
@@ -43,6 +50,14 @@ ENVIRONMENT = {
     "HUEY_SQLITE_PATH": ("HUEY_SQLITE_PATH", str),
     "SOLVER_TIME_LIMIT": ("SOLVER_TIME_LIMIT", float),
     "SOLVER_WORKERS": ("SOLVER_WORKERS", int),
+    "SOLVER_SEED": ("SOLVER_SEED", int),
+    "SOLVER_TIME_LIMIT_MAX": ("SOLVER_TIME_LIMIT_MAX", float),
+    "PLAN_MAX_ACTIVE_PER_ORGANISATION": ("PLAN_MAX_ACTIVE_PER_ORGANISATION", int),
+    "PLAN_HEARTBEAT_SECONDS": ("PLAN_HEARTBEAT_SECONDS", float),
+    "PLAN_HEARTBEAT_TIMEOUT": ("PLAN_HEARTBEAT_TIMEOUT", float),
+    "PLAN_MAX_ATTEMPTS": ("PLAN_MAX_ATTEMPTS", int),
+    "JOB_WORKERS": ("JOB_WORKERS", int),
+    "JOB_HOUSEKEEPING_SECONDS": ("JOB_HOUSEKEEPING_SECONDS", float),
     "UPLOAD_MAX_BYTES": ("UPLOAD_MAX_BYTES", int),
     "UPLOAD_FOLDER": ("UPLOAD_FOLDER", str),
 }

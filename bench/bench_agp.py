@@ -16,8 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from planner.agp import solve_agp  # noqa: E402
-from planner.polfile import read_pol  # noqa: E402
+from planner.research.agp import solve_agp  # noqa: E402
+from planner.research.polfile import read_pol  # noqa: E402
 
 FIELDS = ["file", "class", "vertices", "holes", "reference", "guards", "bound", "status", "uncovered_m2",
           "float_residue_m2", "seconds", "rounds", "witnesses", "match"]

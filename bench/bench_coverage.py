@@ -34,7 +34,7 @@ def one(segments: int, n_poses: int, n_witnesses: int, seed: int = 1) -> dict:
     """Measure one size in this process."""
     from planner.coverage import CameraPose, Engine, terminal_poses
     from planner.floor import parse_floor
-    from planner.floorgen import generate_mall_floor
+    from planner.research.floorgen import generate_mall_floor
 
     t0 = time.perf_counter()
     floor = parse_floor(generate_mall_floor(seed, segments))

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from planner.orlib import OrlibInstance, read_orlib_scp
+from planner.research.orlib import OrlibInstance, read_orlib_scp
 from planner.setcover import CoverResult, SolveOptions, solve
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,7 +75,7 @@ def run_ours(instance: OrlibInstance, unicost: bool, limit: float, backend: str)
 def run_greedy(instance: OrlibInstance, unicost: bool, limit: float) -> dict:
     """Greedy + redundancy removal only (no reductions, local search or exact engine): the floor."""
     options = SolveOptions(time_limit=limit, backend="greedy", reduce=False, lp_bound=False)
-    from planner import setcover_heuristics
+    from planner.setcover import heuristics as setcover_heuristics
 
     # Plain greedy: no local-search polish, to keep the baseline honest.
     saved = setcover_heuristics.local_search

@@ -1,4 +1,4 @@
-"""Venue-scale benchmark: seeded mall floors (planner.floorgen), design mode, k = 1 and 2.
+"""Venue-scale benchmark: seeded mall floors (planner.research.floorgen), design mode, k = 1 and 2.
 
 Candidates: new mounts along the walls of the required zones (corridors, every 5th shop) every `spacing`
 metres on both sides of each wall, × `headings` evenly spaced headings, one 1080p 90° model; mounts viewing a
@@ -22,8 +22,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from planner.floor import parse_floor  # noqa: E402
-from planner.floorgen import generate_mall_floor  # noqa: E402
 from planner.optimizer import PlanOptions, plan  # noqa: E402
+from planner.research.floorgen import generate_mall_floor  # noqa: E402
 
 FIELDS = ["seed", "segments", "spacing_m", "headings", "k", "candidates", "witnesses", "status", "cameras", "bound",
           "gap", "uncovered_m2", "infeasible_m2", "seconds", "time_to_first_s", "rounds", "time_limit_s"]

@@ -7,7 +7,7 @@ same queries on the same polygons:
 
 - Unicamp AGP polygons (``shared/benchmarks/agp-unicamp`` if present, else ``tests/data/agp``),
   viewpoints = every vertex (reflex ones included) + random interior points, unbounded range;
-- generated mall floors (planner.floorgen) with 100 / 500 / 2000 wall segments, walls thickened to
+- generated mall floors (planner.research.floorgen) with 100 / 500 / 2000 wall segments, walls thickened to
   0.1 m so the free space is one polygon with holes that all three libraries accept; viewpoints =
   random interior points plus points 1 cm from wall corners.
 
@@ -29,7 +29,7 @@ import shapely
 from shapely.geometry import Polygon
 
 from planner.floor import parse_floor
-from planner.floorgen import generate_mall_floor
+from planner.research.floorgen import generate_mall_floor
 from planner.visibility import Occluders, visibility_polygon
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -261,6 +261,15 @@ def update_terminal(user: User, terminal: Terminal, data: Mapping[str, Any]) -> 
     return _save(_apply(terminal, values))
 
 
+def set_planned_removal(terminal: Terminal, planned: bool) -> None:
+    """Lifecycle step of an approved plan: active <-> planned removal (the plan service checks the approver)."""
+    if planned and terminal.status == TerminalStatus.ACTIVE:
+        terminal.status = TerminalStatus.PLANNED_REMOVAL
+    elif not planned and terminal.status == TerminalStatus.PLANNED_REMOVAL:
+        terminal.status = TerminalStatus.ACTIVE
+    db.session.flush()
+
+
 def create_zone(user: User, floor: Floor, data: Mapping[str, Any], geometry: dict[str, Any]) -> Zone:
     """Add a zone polygon to a floor."""
     _require(can_edit_zones(user, floor.venue.organisation_id))

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import math
 
-from planner.agp import solve_agp
 from planner.errors import InputError
-from planner.polfile import read_pol
+from planner.research.agp import solve_agp
+from planner.research.polfile import read_pol
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from planner.errors import InputError
-from planner.orlib import read_orlib_scp
+from planner.research.orlib import read_orlib_scp
 from planner.setcover import SolveOptions, Status, solve
 
 

@@ -11,10 +11,10 @@ import pytest
 import shapely
 from shapely.geometry import Polygon
 
-from planner.agp import ExactPolygon, solve_agp
 from planner.cli import main
 from planner.errors import InputError
-from planner.polfile import parse_pol, read_pol
+from planner.research.agp import ExactPolygon, solve_agp
+from planner.research.polfile import parse_pol, read_pol
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "agp-opt"
 REFERENCE = list(csv.DictReader(open(DATA / "vertex-guards.csv")))

@@ -27,8 +27,8 @@ from planner.coverage import (
     zone_coverage,
 )
 from planner.floor import load_floor, parse_floor
-from planner.floorgen import generate_mall_floor
 from planner.geometry import ARC_STEP_DEG
+from planner.research.floorgen import generate_mall_floor
 from planner.visibility import resolve_mount, sight_line_clear
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "floors"

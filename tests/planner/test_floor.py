@@ -11,7 +11,7 @@ import pytest
 
 from planner.errors import InputError
 from planner.floor import Floor, floor_to_geojson, load_floor, parse_floor
-from planner.floorgen import generate_mall_floor
+from planner.research.floorgen import generate_mall_floor
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "floors"
 DOCS = Path(__file__).resolve().parents[2] / "docs"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from planner.errors import InputError
-from planner.orlib import parse_orlib_scp, read_orlib_scp
+from planner.research.orlib import parse_orlib_scp, read_orlib_scp
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "orlib"
 

@@ -13,7 +13,7 @@ import pytest
 
 from planner import cli
 from planner.errors import InputError
-from planner.orlib import read_orlib_scp
+from planner.research.orlib import read_orlib_scp
 from planner.setcover import (
     CoverProblem,
     SolveOptions,

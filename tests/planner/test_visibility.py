@@ -252,8 +252,8 @@ def test_blocked_sweep_fallback_matches_the_pair_path(monkeypatch):
 
 
 def test_range_pruning_equals_clipping_the_unbounded_polygon():
-    from planner.floorgen import generate_mall_floor
     from planner.geometry import disk_polygon
+    from planner.research.floorgen import generate_mall_floor
 
     floor = parse_floor(generate_mall_floor(4, 400))
     occ = Occluders.from_floor(floor)

@@ -14,7 +14,7 @@ import highspy
 import numpy as np
 from ortools.sat.python import cp_model
 
-from planner.setcover_reduce import Core
+from planner.setcover.core import Core, ceil_bound
 
 # (incumbent objective or None, proven bound) of the core being solved.
 CoreProgress = Callable[[int | None, int], None]
@@ -29,11 +29,6 @@ class EngineResult:
     objective: int | None
     bound: int
     cancelled: bool = False
-
-
-def ceil_bound(value: float) -> int:
-    """Round a float lower bound up to an integer, tolerating solver round-off."""
-    return int(math.ceil(value - 1e-6))
 
 
 def cpsat_parameters(workers: int, seed: int, deterministic: bool) -> dict[str, object]:
@@ -323,8 +318,3 @@ def solve_mip(
         bound = max(bound, objective)
     label = "OPTIMAL" if objective <= bound else "FEASIBLE"
     return EngineResult(label, selected, objective, min(bound, objective), cancelled=state["cancelled"])
-
-
-def elapsed_since(start: float) -> float:
-    """Seconds since `start` (a perf_counter value)."""
-    return time.perf_counter() - start

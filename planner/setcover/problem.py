@@ -1,18 +1,4 @@
-"""Geometry-free weighted set cover / k-cover solver: reductions, warm start, CP-SAT or HiGHS, certificate.
-
-Problem: choose columns (candidate cameras) of least total integer cost so that every row (witness point)
-``i`` is covered by at least ``demand[i]`` distinct chosen columns, with forced and forbidden columns and
-groups of which at most one column may be chosen (one pose per physical mount).
-
-Lexicographic objectives are folded into one integer weight per column by the caller with
-:func:`lexicographic_costs`; the solver itself always minimises a single integer objective, so its bound is
-exact and ``objective == bound`` proves optimality of the whole lexicographic order.
-
-Pipeline of :func:`solve`: validate → reductions (``planner.setcover_reduce``) → independent components →
-warm start (greedy + redundancy removal, OR-Tools ``set_cover`` local search, ``planner.setcover_heuristics``)
-→ LP bound (HiGHS) → CP-SAT with a complete hint and the ``max_lp`` subsolver, or HiGHS MIP
-(``planner.setcover_backends``) → map back to the original columns.
-"""
+"""Problem and result types of weighted set cover / k-cover, and the checks on a selection (the package's bottom layer)."""
 
 from __future__ import annotations
 
@@ -24,22 +10,6 @@ from enum import StrEnum
 import numpy as np
 
 from planner.errors import InputError
-
-__all__ = [
-    "Backend",
-    "CoverProblem",
-    "CoverResult",
-    "ProgressCallback",
-    "ReductionStats",
-    "SolveOptions",
-    "Status",
-    "covering_counts",
-    "is_cover",
-    "lexicographic_costs",
-    "relative_gap",
-    "solve",
-    "uncovered_rows",
-]
 
 # incumbent objective (None before the first solution), proven lower bound, seconds since the start.
 ProgressCallback = Callable[[int | None, int, float], None]
@@ -199,7 +169,7 @@ def lexicographic_costs(levels: Sequence[Sequence[int]]) -> list[int]:
     return weights
 
 
-def covering_counts(problem: CoverProblem, selected: Sequence[int]) -> np.ndarray:
+def _covering_counts(problem: CoverProblem, selected: Sequence[int]) -> np.ndarray:
     """Number of selected columns covering each row."""
     counts = np.zeros(problem.n_rows, dtype=np.int64)
     for j in set(selected):
@@ -211,7 +181,7 @@ def covering_counts(problem: CoverProblem, selected: Sequence[int]) -> np.ndarra
 def uncovered_rows(problem: CoverProblem, selected: Sequence[int]) -> list[int]:
     """Rows covered by fewer selected columns than their demand."""
     demand = _demand_array(problem)
-    return np.flatnonzero(covering_counts(problem, selected) < demand).tolist()
+    return np.flatnonzero(_covering_counts(problem, selected) < demand).tolist()
 
 
 def is_cover(problem: CoverProblem, selected: Sequence[int]) -> bool:
@@ -241,10 +211,3 @@ def _demand_array(problem: CoverProblem) -> np.ndarray:
     if isinstance(problem.demand, int | np.integer):
         return np.full(problem.n_rows, int(problem.demand), dtype=np.int64)
     return np.asarray(problem.demand, dtype=np.int64)
-
-
-def solve(problem: CoverProblem, options: SolveOptions | None = None) -> CoverResult:
-    """Solve a weighted k-cover instance and return the best cover with its proven lower bound."""
-    from planner import setcover_pipeline  # the pipeline imports this module's types
-
-    return setcover_pipeline.run(problem, options or SolveOptions())

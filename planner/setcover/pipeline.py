@@ -1,4 +1,4 @@
-"""The solve pipeline behind planner.setcover.solve: validate, reduce, warm start, bound, exact engine, map back."""
+"""The solve pipeline: validate, reduce, warm start, bound, exact engine per component, map back."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ import time
 import numpy as np
 
 from planner.errors import InputError
-from planner.setcover import Backend, CoverProblem, CoverResult, SolveOptions, Status, is_cover
-from planner.setcover_backends import EngineResult, ceil_bound, lp_bound, solve_cpsat, solve_mip
-from planner.setcover_heuristics import cost_of, greedy, improve, lagrangian_bound, prune_partial, warm_start
-from planner.setcover_reduce import Core, reduce_problem
+from planner.setcover.core import Core, ceil_bound
+from planner.setcover.engines import EngineResult, lp_bound, solve_cpsat, solve_mip
+from planner.setcover.heuristics import cost_of, greedy, improve, lagrangian_bound, prune_partial, warm_start
+from planner.setcover.problem import Backend, CoverProblem, CoverResult, SolveOptions, Status, is_cover
+from planner.setcover.reduce import reduce_problem
 
 
 def _validated(problem: CoverProblem, options: SolveOptions) -> tuple[Core, list[int]]:
@@ -125,8 +126,9 @@ class _Progress:
             self.options.progress(state[0], state[1], time.perf_counter() - self.start)
 
 
-def run(problem: CoverProblem, options: SolveOptions) -> CoverResult:
-    """Solve `problem` under `options` (see planner.setcover for the pipeline)."""
+def solve(problem: CoverProblem, options: SolveOptions | None = None) -> CoverResult:
+    """Solve a weighted k-cover instance and return the best cover with its proven lower bound."""
+    options = options or SolveOptions()
     start = time.perf_counter()
     root, forced = _validated(problem, options)
     if problem.min_covered is not None:

@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 
-from planner.setcover_reduce import Core
+from planner.setcover.core import Core
 
 
 def greedy(core: Core, *, exponent: float = 1.0, start: list[int] | None = None) -> np.ndarray | None:

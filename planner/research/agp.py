@@ -8,7 +8,7 @@ Method (Tozoni, de Rezende, de Souza; solver notes §4), restricted to vertex gu
    vertex guards, because any set of guards covering the polygon also covers every witness.
 3. Exact check: the uncovered part of the polygon, polygon − ∪ visibility(guard), is computed by overlay.
    Each uncovered piece gets sample points; a point is accepted as a new witness only after an *exact*
-   rational sight test (planner.agp.ExactPolygon) confirms no chosen guard sees it, so float round-off can
+   rational sight test (planner.research.agp.ExactPolygon) confirms no chosen guard sees it, so float round-off can
    neither invent gaps nor hide the real ones (tiny slivers are checked point by point, never ignored).
 4. Repeat with the previous guards as hint until no uncovered point remains: then the cover is feasible
    and equal to the witness lower bound, i.e. optimal.
@@ -33,7 +33,7 @@ from shapely.geometry.base import BaseGeometry
 
 from planner.errors import InputError
 from planner.geometry import polygon_parts
-from planner.polfile import PolFile
+from planner.research.polfile import PolFile
 from planner.setcover import CoverProblem, SolveOptions, Status, solve
 from planner.visibility import Occluders, visibility_polygon
 
