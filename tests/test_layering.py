@@ -64,14 +64,6 @@ def imports_of(module: str) -> set[str]:
 
 GRAPH = {module: imports_of(module) for module in MODULES}
 
-# Loops that other issue-8 work removes (plan execution gets one home; planner/setcover becomes a layered
-# package). Delete an entry once main is free of it; a loop not listed here fails now.
-PENDING = {
-    ("jobs", "plans"),
-    ("planner.setcover", "planner.setcover_backends", "planner.setcover_heuristics", "planner.setcover_pipeline",
-     "planner.setcover_reduce"),
-}
-
 
 def _is_entry_point(module: str) -> bool:
     """A module run with `python -m` (it has a __main__ guard): a wsgi/CLI entry point, like gunicorn's."""
@@ -144,14 +136,14 @@ def test_no_import_cycle_among_top_level_packages():
     for module, targets in GRAPH.items():
         source = _package_of(module)
         packages.setdefault(source, set()).update(_package_of(t) for t in targets if _package_of(t) != source)
-    assert [c for c in _cycles(packages) if tuple(c) not in PENDING] == []
+    assert _cycles(packages) == []
 
 
 @pytest.mark.parametrize("package", sorted(TOP_LEVEL))
 def test_no_import_cycle_among_modules(package):
     graph = {m: {t for t in targets if t.split(".")[0] == package}
              for m, targets in GRAPH.items() if m.split(".")[0] == package}
-    assert [c for c in _cycles(graph) if tuple(c) not in PENDING] == []
+    assert _cycles(graph) == []
 
 
 def test_cycle_finder_finds_a_cycle():
