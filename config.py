@@ -27,6 +27,7 @@ DEFAULTS: dict[str, Any] = {
     "PLAN_HEARTBEAT_SECONDS": 2.0,  # how often a running plan writes its progress and heartbeat
     "PLAN_HEARTBEAT_TIMEOUT": 60.0,  # a running plan silent this long lost its worker
     "PLAN_MAX_ATTEMPTS": 2,  # runs whose worker died are retried until this many attempts, then failed
+    "PLAN_TRADEOFF_SECONDS_PER_POINT": 20.0,  # solver time for each point of a plan's trade-off curves
     "JOB_WORKERS": 2,  # jobs one worker process runs at once
     "JOB_HOUSEKEEPING_SECONDS": 5.0,
     "HUEY_BACKEND": None,  # "sqlite" | "redis" | "immediate"; default sqlite, or redis when REDIS_URL is set
