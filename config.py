@@ -27,13 +27,19 @@ DEFAULTS: dict[str, Any] = {
     "PLAN_HEARTBEAT_SECONDS": 2.0,  # how often a running plan writes its progress and heartbeat
     "PLAN_HEARTBEAT_TIMEOUT": 60.0,  # a running plan silent this long lost its worker
     "PLAN_MAX_ATTEMPTS": 2,  # runs whose worker died are retried until this many attempts, then failed
+    "PLAN_TRADEOFF_SECONDS_PER_POINT": 20.0,  # solver time for each point of a plan's trade-off curves
     "JOB_WORKERS": 2,  # jobs one worker process runs at once
     "JOB_HOUSEKEEPING_SECONDS": 5.0,
     "HUEY_BACKEND": None,  # "sqlite" | "redis" | "immediate"; default sqlite, or redis when REDIS_URL is set
     "REDIS_URL": None,
     "HUEY_SQLITE_PATH": None,  # default instance/jobs.sqlite
     "DEMO_PASSWORD": "sightline-demo",
+    "PASSWORD_HASH_METHOD": None,  # werkzeug's default (scrypt); TESTING apps use TESTING_HASH_METHOD
 }
+
+# One PBKDF2 round: an honest salted hash that costs microseconds instead of scrypt's ~0.5 s, so the test
+# suite's sign-ins and demo users are cheap. Only apps created with TESTING get it.
+TESTING_HASH_METHOD = "pbkdf2:sha256:1"
 
 # Environment variables read on top of instance/config.py: name -> (config key, converter).
 ENVIRONMENT = {

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
-from accounts.access import can_edit_inventory, venue_filter
+from accounts.access import can_edit_inventory, scope_filter
 from accounts.models import Role, User
 from extensions import db
 from inventory import floorio
@@ -29,6 +29,11 @@ M = TypeVar("M")
 
 
 # ---------------------------------------------------------------- reading
+
+
+def venue_filter(user: User) -> sa.ColumnElement[bool]:
+    """SQL condition selecting the venues the user may see."""
+    return scope_filter(user, Venue.organisation_id, Venue.district)
 
 
 def venues_query(user: User) -> sa.Select[tuple[Venue]]:

@@ -9,7 +9,7 @@ from typing import Any
 
 from planner.errors import InputError
 from planner.floor import parse_floor
-from planner.optimizer import PlanOptions, plan
+from planner.plan import PlanOptions, plan
 
 
 class EngineError(RuntimeError):
@@ -58,3 +58,20 @@ def run_optimizer(snapshot: dict[str, Any], parameters: dict[str, Any], *, progr
     except InputError as exc:
         raise EngineError(str(exc)) from exc
     return result.to_dict()
+
+
+def tradeoff_curves(snapshot: dict[str, Any], parameters: dict[str, Any], *, locks: dict[str, str] | None,
+                    workers: int, seconds_per_point: float) -> dict[str, list[dict]]:
+    """Minimum cameras against the covered fraction and against k (planner.tradeoff) for a plan's inputs."""
+    from dataclasses import replace
+
+    from planner.tradeoff import coverage_curve, k_curve
+
+    try:
+        floor = parse_floor(with_locks(snapshot, locks or {}))
+        options = options_from(parameters, workers=workers, progress=None, cancel=None)
+        options = replace(options, time_limit=seconds_per_point, explain=False, k_override=None)
+        return {"coverage": coverage_curve(floor, (1.0, 0.99, 0.95, 0.9), options),
+                "k": k_curve(floor, (1, 2, 3), options)}
+    except InputError as exc:
+        raise EngineError(str(exc)) from exc

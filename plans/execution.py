@@ -18,7 +18,7 @@ from flask import Flask, current_app
 from accounts.models import utcnow
 from extensions import db
 from jobs.queue import enqueue, housekeeping, job
-from plans.engine import EngineError, run_optimizer
+from plans.engine import EngineError, run_optimizer, tradeoff_curves
 from plans.models import Decision, Plan, PlanDecision, PlanState
 
 STAGES = {"candidates": "building candidate poses", "witnesses": "sampling witnesses",
@@ -208,6 +208,34 @@ def _need(entry: dict[str, Any]) -> str:
 
 def _and(names: list[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def queue_tradeoff(plan: Plan) -> None:
+    """Mark a finished plan's trade-off curves as requested and queue their computation (the caller commits first)."""
+    enqueue("plan_tradeoff", plan.id)
+
+
+@job("plan_tradeoff")
+def compute_tradeoff(plan_id: int) -> None:
+    """Compute and store the trade-off curves of a plan's inputs (cameras against covered fraction and k)."""
+    plan = db.session.get(Plan, plan_id)
+    if plan is None or (plan.tradeoff or {}).get("state") != "queued":
+        return
+    plan.tradeoff = {"state": "running"}
+    snapshot, parameters, locks = plan.floor_snapshot, dict(plan.parameters), dict(plan.locks or {})
+    db.session.commit()
+    config = current_app.config
+    per_point = min(float(parameters.get("time_limit", 60.0)), float(config["PLAN_TRADEOFF_SECONDS_PER_POINT"]))
+    try:
+        curves: dict[str, Any] = {"state": "done", **tradeoff_curves(
+            snapshot, parameters, locks=locks, workers=int(config["SOLVER_WORKERS"]), seconds_per_point=per_point)}
+    except EngineError as exc:
+        curves = {"state": "failed", "error": str(exc)}
+    db.session.rollback()
+    plan = db.session.get(Plan, plan_id)
+    assert plan is not None
+    plan.tradeoff = curves
+    db.session.commit()
 
 
 @housekeeping

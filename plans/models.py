@@ -68,6 +68,8 @@ class Plan(db.Model):
     drawings: so.Mapped[dict[str, Any] | None] = so.mapped_column(sa.JSON)
     # Per kept or added camera: required area per zone that falls below its k without it (planner.necessity).
     necessity: so.Mapped[dict[str, Any] | None] = so.mapped_column(sa.JSON)
+    # Trade-off curves on the same snapshot (planner.tradeoff), computed on request: {state, coverage, k, error}.
+    tradeoff: so.Mapped[dict[str, Any] | None] = so.mapped_column(sa.JSON)
     error: so.Mapped[str | None] = so.mapped_column(sa.Text)
     approved_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("user.id"))
     approved_at: so.Mapped[datetime | None] = so.mapped_column()

@@ -165,6 +165,18 @@ def request_cancel(user: User, plan: Plan) -> None:
         db.session.flush()
 
 
+def request_tradeoff(user: User, plan: Plan) -> None:
+    """Ask for the trade-off curves of a finished plan's inputs (computed by a worker)."""
+    if not can_run_plans(user, plan.floor):
+        raise Forbidden("your role may not run the optimizer for this venue")
+    if plan.state != PlanState.DONE:
+        raise ValidationError("tradeoff", "trade-off curves need a finished plan")
+    if (plan.tradeoff or {}).get("state") in ("queued", "running"):
+        raise ValidationError("tradeoff", "the trade-off curves are already being computed")
+    plan.tradeoff = {"state": "queued"}
+    db.session.flush()
+
+
 # ---------------------------------------------------------------- counts and staleness
 
 

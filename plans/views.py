@@ -9,8 +9,8 @@ from htmx_flask import make_response
 from extensions import db
 from inventory.fields import ValidationError
 from inventory.services import NotFound, get_floor
-from plans import exports, service, wording
-from plans.execution import queue_plan, reap_stale_runs
+from plans import chart, exports, service, wording
+from plans.execution import queue_plan, queue_tradeoff, reap_stale_runs
 
 bp = Blueprint("plans", __name__)
 
@@ -33,7 +33,7 @@ def floor_plans(floor_id: int):  # type: ignore[no-untyped-def]
     """A floor's optimizer runs (versions) and the form to start one."""
     floor = get_floor(current_user, floor_id)
     values = service.form_defaults()
-    values.update({k: v for k, v in request.args.items() if k in {f.name for f in service.plan_fields()}})
+    values.update({k: v for k, v in request.args.items() if k in {f.name for f in service.plan_fields()} | {"k_override"}})
     return _floor_page(floor, values)
 
 
@@ -60,10 +60,41 @@ def _detail(plan, error=None, status=200):  # type: ignore[no-untyped-def]
         headline=wording.headline(plan.state.value, plan.result, counts),
         badge=wording.badge(plan.state.value, plan.result), stale=stale,
         refusal=service.approval_refusal(plan), locks=service.review_locks(plan) if plan.result else {},
-        work_done=done, work_total=total, audit=service.audit_trail(plan),
+        work_done=done, work_total=total, audit=service.audit_trail(plan), charts=_charts(plan),
         can_run=service.can_run_plans(current_user, plan.floor),
         can_approve=service.can_approve(current_user, plan.floor),
         can_carry_out=service.can_carry_out(current_user, plan.floor)), status
+
+
+def _charts(plan) -> dict[str, str] | None:  # type: ignore[no-untyped-def]
+    """The trade-off charts of a plan whose curves are computed; k points link to a run form with that k."""
+    curves = plan.tradeoff or {}
+    if curves.get("state") != "done":
+        return None
+    keep = {k: v for k, v in plan.parameters.items() if k in ("mode", "reaim", "reaim_step", "time_limit",
+                                                                "allow_face_recognition", "design_spacing")}
+
+    def run_with_k(point: dict) -> str:
+        return url_for("plans.floor_plans", floor_id=plan.floor_id, k_override=int(point["k"]), **keep) + "#plan-form"
+
+    return {"coverage": chart.curve_svg(curves.get("coverage", []), "fraction", "required area covered",
+                                        x_format=lambda f: f"{f * 100:g} %", chart_id="chart-coverage"),
+            "k": chart.curve_svg(curves.get("k", []), "k", "cameras that must see each point (k)",
+                                 x_format=lambda k: f"k = {k:g}", link=run_with_k, chart_id="chart-k")}
+
+
+@bp.post("/plans/<int:plan_id>/tradeoff")
+def plan_tradeoff(plan_id: int):  # type: ignore[no-untyped-def]
+    """Queue the trade-off curves of this plan's inputs."""
+    plan = service.get_plan(current_user, plan_id)
+    try:
+        service.request_tradeoff(current_user, plan)
+    except ValidationError as error:
+        db.session.rollback()
+        return _detail(plan, error, 422)
+    db.session.commit()
+    queue_tradeoff(plan)
+    return redirect(url_for("plans.plan_detail", plan_id=plan.id) + "#tradeoff")
 
 
 @bp.get("/plans/<int:plan_id>")

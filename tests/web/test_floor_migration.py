@@ -1,4 +1,4 @@
-"""Migration 0005 upgrades existing floors: every zone gets a key, every stored outline, wall and opening an id."""
+"""Migration 0006 upgrades existing floors: every zone gets a key, every stored outline, wall and opening an id."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def test_upgrade_gives_existing_features_ids(tmp_path):
     from extensions import db
 
     with app.app_context():
-        upgrade(directory=MIGRATIONS, revision="0004")
+        upgrade(directory=MIGRATIONS, revision="0005")
         structure = [{"type": "Feature", "properties": {"kind": "outline"}, "geometry": {
             "type": "Polygon", "coordinates": [[[0, 0], [10, 0], [10, 5], [0, 5], [0, 0]]]}},
             {"type": "Feature", "properties": {"kind": "wall"}, "geometry": {
@@ -39,7 +39,7 @@ def test_upgrade_gives_existing_features_ids(tmp_path):
                 c.execute(sa.text("INSERT INTO zone (id, floor_id, name, kind, k, tier, geometry) "
                                   "VALUES (:i, 7, :n, 'general', 1, 'observe', :g)"),
                           {"i": zone_id, "n": name, "g": json.dumps(zone)})
-        upgrade(directory=MIGRATIONS, revision="0005")
+        upgrade(directory=MIGRATIONS, revision="0006")
         with db.engine.connect() as c:
             keys = dict(c.execute(sa.text("SELECT name, key FROM zone ORDER BY id")).all())
             stored = json.loads(c.execute(sa.text("SELECT structure FROM floor WHERE id = 7")).scalar())
@@ -49,7 +49,7 @@ def test_upgrade_gives_existing_features_ids(tmp_path):
         with db.engine.begin() as c, pytest.raises(sa.exc.IntegrityError):
             c.execute(sa.text("INSERT INTO zone (floor_id, key, name, kind, k, tier, geometry) "
                               "VALUES (7, 'zone-3', 'Twin', 'general', 1, 'observe', '{}')"))
-        downgrade(directory=MIGRATIONS, revision="0004")
+        downgrade(directory=MIGRATIONS, revision="0005")
         with db.engine.connect() as c:
             assert "key" not in {col["name"] for col in sa.inspect(c).get_columns("zone")}
         db.engine.dispose()

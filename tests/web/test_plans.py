@@ -323,3 +323,27 @@ def test_admin_approves_and_cancelled_queued_run_stays_cancelled(client, auth, d
     auth.login(ADMIN)
     assert client.post(f"/plans/{plan_id}/approve").status_code == 302
     assert _plan(demo_app, plan_id).approved_by_id is not None
+
+
+def test_tradeoff_chart_and_picking_a_k_point_starts_a_run(client, demo_app, hotel):
+    floor_id, plan_id = hotel
+    assert client.post(f"/plans/{plan_id}/tradeoff").status_code == 302
+    plan = _plan(demo_app, plan_id)
+    assert plan.tradeoff["state"] == "done", plan.tradeoff
+    full = next(p for p in plan.tradeoff["coverage"] if p["fraction"] == 1.0)
+    assert full["cameras"] == plan.objective == 3  # the curve's full-coverage point is this plan
+    proven = sorted((p["fraction"], p["cameras"]) for p in plan.tradeoff["coverage"] if p["status"] == "OPTIMAL")
+    assert all(a[1] <= b[1] for a, b in zip(proven, proven[1:], strict=False))  # less coverage never needs more
+    ks = {p["k"]: p for p in plan.tradeoff["k"]}
+    assert ks[1]["cameras"] == 3
+    page = client.get(f"/plans/{plan_id}").get_data(as_text=True)
+    assert 'id="chart-coverage"' in page and 'id="chart-k"' in page
+    link = f'/floors/{floor_id}/plans?k_override=2'
+    assert link in page
+    form = client.get(link + "&mode=reduce&time_limit=30").get_data(as_text=True)
+    assert "every required zone seen by at least 2 cameras" in form and 'name="k_override" value="2"' in form
+    new_id = _run(client, floor_id, k_override="2")
+    new = _plan(demo_app, new_id)
+    assert new.parameters["k_override"] == 2 and new.state == PlanState.DONE
+    if ks[2]["status"] == "OPTIMAL" and new.solver_status == "OPTIMAL":
+        assert new.objective == ks[2]["cameras"]

@@ -1,7 +1,7 @@
 """stable feature ids: zone.key, and an id on every stored outline, wall and opening
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-01 21:00:00
 
 Existing zones get the key "zone-<row id>"; stored structure features without an id get
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0005'
-down_revision = '0004'
+revision = '0006'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
