@@ -34,7 +34,12 @@ DEFAULTS: dict[str, Any] = {
     "REDIS_URL": None,
     "HUEY_SQLITE_PATH": None,  # default instance/jobs.sqlite
     "DEMO_PASSWORD": "sightline-demo",
+    "PASSWORD_HASH_METHOD": None,  # werkzeug's default (scrypt); TESTING apps use TESTING_HASH_METHOD
 }
+
+# One PBKDF2 round: an honest salted hash that costs microseconds instead of scrypt's ~0.5 s, so the test
+# suite's sign-ins and demo users are cheap. Only apps created with TESTING get it.
+TESTING_HASH_METHOD = "pbkdf2:sha256:1"
 
 # Environment variables read on top of instance/config.py: name -> (config key, converter).
 ENVIRONMENT = {

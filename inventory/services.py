@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
-from accounts.access import can_edit_inventory, can_edit_zones, venue_filter
+from accounts.access import can_edit_inventory, can_edit_zones, scope_filter
 from accounts.models import Role, User
 from extensions import db
 from inventory.choices import TerminalKind, TerminalStatus
@@ -36,6 +36,11 @@ class Forbidden(PermissionError):
 
 
 # ---------------------------------------------------------------- reading
+
+
+def venue_filter(user: User) -> sa.ColumnElement[bool]:
+    """SQL condition selecting the venues the user may see."""
+    return scope_filter(user, Venue.organisation_id, Venue.district)
 
 
 def venues_query(user: User) -> sa.Select[tuple[Venue]]:

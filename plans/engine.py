@@ -9,7 +9,7 @@ from typing import Any
 
 from planner.errors import InputError
 from planner.floor import parse_floor
-from planner.optimizer import PlanOptions, plan
+from planner.plan import PlanOptions, plan
 
 
 class EngineError(RuntimeError):
