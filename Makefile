@@ -1,4 +1,5 @@
-# Sightline: `make run` serves the demo site, `make test` runs the whole suite. Both set themselves up.
+# Sightline: `make run` serves the demo site, `make test` runs the whole suite (browser tests included),
+# `make test-fast` the inner loop (no slow or browser tests). They set themselves up.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -6,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export FLASK_APP := app
 
-.PHONY: run test install migrate demo lint pytest worker browser bench clean
+.PHONY: run test test-fast install migrate demo lint pytest worker browser pdf-libs bench openapi clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt native/rwls/rwls.c
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,7 +15,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt native/rwls/rwls.c
 	$(BIN)/python -m pip install -q -r requirements-dev.txt
 	touch $@
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed pdf-libs
 
 migrate: install
 	$(BIN)/flask db upgrade
@@ -32,17 +33,42 @@ worker: install
 lint: install
 	$(BIN)/ruff check .
 
-pytest: install
-	$(BIN)/python -m pytest -q
+# SIGHTLINE_REQUIRE_BROWSER makes a missing Chromium fail the browser tests instead of skipping them.
+pytest: install browser
+	SIGHTLINE_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q
 
 test: lint pytest
 
-# Debian's Chromium for the Playwright browser tests (the bundled browser download does not work here).
+test-fast: install
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q -m "not slow and not browser"
+
+# Pango (and a CJK font) for WeasyPrint's plan reports in PDF.
+pdf-libs:
+	ldconfig -p | grep -q libpangoft2-1.0 || (apt-get update -qq && apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk)
+
+# Debian's Chromium (and the fonts it recommends) for the Playwright browser tests, which drive
+# /usr/bin/chromium; the browser that Playwright would download does not run here. Installed when missing,
+# as root or through passwordless sudo; otherwise this says what to install and stops.
+CHROMIUM := /usr/bin/chromium
+APT_PACKAGES := chromium fonts-liberation
 browser:
-	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+	@if [ ! -x $(CHROMIUM) ] || ! fc-list 2>/dev/null | grep -qi liberation; then \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; \
+	  else echo "browser tests need $(CHROMIUM) and fonts: apt-get install $(APT_PACKAGES) (or run make test-fast)"; \
+	       exit 1; fi; \
+	  echo "installing $(APT_PACKAGES) for the browser tests"; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(APT_PACKAGES); \
+	fi
+	@$(CHROMIUM) --headless --no-sandbox --disable-gpu --version >/dev/null 2>&1 || \
+	  (echo "$(CHROMIUM) is installed but does not start"; exit 1)
 
 bench: install
 	$(BIN)/python -m bench.run_all $(if $(DATA),--data $(DATA))
+
+# Regenerate docs/openapi.yaml after changing an endpoint (tests/web/test_openapi.py checks it is current).
+openapi: install
+	$(BIN)/flask openapi --output docs/openapi.yaml
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, render_template
 from werkzeug.exceptions import Forbidden as ForbiddenHTTP
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import NotFound as NotFoundHTTP
 
 import config
 from extensions import csrf, db, htmx, login_manager, migrate
+from web import wants_json
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -29,6 +30,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(app.instance_path, "sightline.sqlite")
     app.config["SQLALCHEMY_DATABASE_URI"] = config.normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
     app.config["MAX_CONTENT_LENGTH"] = app.config["UPLOAD_MAX_BYTES"] + 1024 * 1024
+    if app.config["TESTING"] and not app.config["PASSWORD_HASH_METHOD"]:
+        app.config["PASSWORD_HASH_METHOD"] = config.TESTING_HASH_METHOD
     _refuse_default_secret_in_production(app)
 
     db.init_app(app)
@@ -98,14 +101,6 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_bp)
 
 
-def wants_json() -> bool:
-    """Whether the client asked for JSON rather than a page."""
-    if request.path.startswith("/api/"):
-        return True
-    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
-    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
-
-
 def _register_errors(app: Flask) -> None:
     from flask_wtf.csrf import CSRFError
 
@@ -142,9 +137,11 @@ def _register_errors(app: Flask) -> None:
 
 def _register_cli(app: Flask) -> None:
     from accounts.cli import create_user_command
+    from api.openapi import openapi_command
     from inventory.demo import seed_demo_command
 
     app.cli.add_command(create_user_command)
+    app.cli.add_command(openapi_command)
     app.cli.add_command(seed_demo_command)
 
 

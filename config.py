@@ -22,11 +22,24 @@ DEFAULTS: dict[str, Any] = {
     "SOLVER_TIME_LIMIT": 60.0,
     "SOLVER_WORKERS": 2,
     "SOLVER_SEED": 0,
+    "SOLVER_TIME_LIMIT_MAX": 900.0,  # ceiling on a run's time limit, so one run cannot hold a worker for hours
+    "PLAN_MAX_ACTIVE_PER_ORGANISATION": 3,  # runs queued or running at once per organisation
+    "PLAN_HEARTBEAT_SECONDS": 2.0,  # how often a running plan writes its progress and heartbeat
+    "PLAN_HEARTBEAT_TIMEOUT": 60.0,  # a running plan silent this long lost its worker
+    "PLAN_MAX_ATTEMPTS": 2,  # runs whose worker died are retried until this many attempts, then failed
+    "PLAN_TRADEOFF_SECONDS_PER_POINT": 20.0,  # solver time for each point of a plan's trade-off curves
+    "JOB_WORKERS": 2,  # jobs one worker process runs at once
+    "JOB_HOUSEKEEPING_SECONDS": 5.0,
     "HUEY_BACKEND": None,  # "sqlite" | "redis" | "immediate"; default sqlite, or redis when REDIS_URL is set
     "REDIS_URL": None,
     "HUEY_SQLITE_PATH": None,  # default instance/jobs.sqlite
     "DEMO_PASSWORD": "sightline-demo",
+    "PASSWORD_HASH_METHOD": None,  # werkzeug's default (scrypt); TESTING apps use TESTING_HASH_METHOD
 }
+
+# One PBKDF2 round: an honest salted hash that costs microseconds instead of scrypt's ~0.5 s, so the test
+# suite's sign-ins and demo users are cheap. Only apps created with TESTING get it.
+TESTING_HASH_METHOD = "pbkdf2:sha256:1"
 
 # Environment variables read on top of instance/config.py: name -> (config key, converter).
 ENVIRONMENT = {
@@ -38,6 +51,14 @@ ENVIRONMENT = {
     "HUEY_SQLITE_PATH": ("HUEY_SQLITE_PATH", str),
     "SOLVER_TIME_LIMIT": ("SOLVER_TIME_LIMIT", float),
     "SOLVER_WORKERS": ("SOLVER_WORKERS", int),
+    "SOLVER_SEED": ("SOLVER_SEED", int),
+    "SOLVER_TIME_LIMIT_MAX": ("SOLVER_TIME_LIMIT_MAX", float),
+    "PLAN_MAX_ACTIVE_PER_ORGANISATION": ("PLAN_MAX_ACTIVE_PER_ORGANISATION", int),
+    "PLAN_HEARTBEAT_SECONDS": ("PLAN_HEARTBEAT_SECONDS", float),
+    "PLAN_HEARTBEAT_TIMEOUT": ("PLAN_HEARTBEAT_TIMEOUT", float),
+    "PLAN_MAX_ATTEMPTS": ("PLAN_MAX_ATTEMPTS", int),
+    "JOB_WORKERS": ("JOB_WORKERS", int),
+    "JOB_HOUSEKEEPING_SECONDS": ("JOB_HOUSEKEEPING_SECONDS", float),
     "UPLOAD_MAX_BYTES": ("UPLOAD_MAX_BYTES", int),
     "UPLOAD_FOLDER": ("UPLOAD_FOLDER", str),
 }

@@ -10,6 +10,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from accounts.models import ApiToken, User
 from extensions import db, login_manager
+from web import wants_json
 
 bp = Blueprint("accounts", __name__)
 
@@ -37,8 +38,6 @@ def load_user_from_token(req: Request) -> User | None:
 @login_manager.unauthorized_handler
 def unauthorized():  # type: ignore[no-untyped-def]
     """Send pages to the sign-in form and API calls a JSON 401."""
-    from app import wants_json
-
     if wants_json():
         return {"error": "authentication required", "field": None}, 401
     return redirect(url_for("accounts.login", next=request.full_path))

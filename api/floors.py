@@ -7,7 +7,7 @@ from typing import Any
 from flask import Response, current_app, json, request, url_for
 from flask_login import current_user
 
-from api import bp
+from api.blueprint import bp
 from api.openapi import document
 from extensions import db
 from inventory import floor_service, services

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from accounts.access import INVENTORY_EDITORS
 from accounts.models import Organisation, Role
-from api import bp
+from api.blueprint import bp
 from api.serialize import camera_model_to_dict, floor_to_dict, terminal_to_dict, user_to_dict, venue_to_dict
 from extensions import db
 from inventory import services

@@ -26,7 +26,7 @@ from shapely.geometry import Polygon  # noqa: E402
 
 from inventory.demo_plans import hotel_floor, pool_floor, supermarket_floor  # noqa: E402
 from planner.floor import parse_floor  # noqa: E402
-from planner.optimizer import PlanOptions, plan  # noqa: E402
+from planner.plan import PlanOptions, plan  # noqa: E402
 from planner.verify import verify_plan  # noqa: E402
 
 FIELDS = ["venue", "level", "required_zones", "private_zones", "cameras_before", "face_terminals_before",

@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from planner.floor import parse_floor  # noqa: E402
-from planner.optimizer import PlanOptions, plan  # noqa: E402
+from planner.plan import PlanOptions, plan  # noqa: E402
 from planner.research.floorgen import generate_mall_floor  # noqa: E402
 
 FIELDS = ["seed", "segments", "spacing_m", "headings", "k", "candidates", "witnesses", "status", "cameras", "bound",

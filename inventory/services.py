@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
-from accounts.access import can_edit_inventory, can_edit_zones, venue_filter
+from accounts.access import can_edit_inventory, can_edit_zones, scope_filter
 from accounts.models import Role, User
 from extensions import db
 from inventory.choices import TerminalKind, TerminalStatus
@@ -36,6 +36,11 @@ class Forbidden(PermissionError):
 
 
 # ---------------------------------------------------------------- reading
+
+
+def venue_filter(user: User) -> sa.ColumnElement[bool]:
+    """SQL condition selecting the venues the user may see."""
+    return scope_filter(user, Venue.organisation_id, Venue.district)
 
 
 def venues_query(user: User) -> sa.Select[tuple[Venue]]:
@@ -254,6 +259,15 @@ def update_terminal(user: User, terminal: Terminal, data: Mapping[str, Any]) -> 
     values = clean(TERMINAL_FIELDS, data, partial=True)
     _check_terminal(user, terminal.floor, values, terminal.id)
     return _save(_apply(terminal, values))
+
+
+def set_planned_removal(terminal: Terminal, planned: bool) -> None:
+    """Lifecycle step of an approved plan: active <-> planned removal (the plan service checks the approver)."""
+    if planned and terminal.status == TerminalStatus.ACTIVE:
+        terminal.status = TerminalStatus.PLANNED_REMOVAL
+    elif not planned and terminal.status == TerminalStatus.PLANNED_REMOVAL:
+        terminal.status = TerminalStatus.ACTIVE
+    db.session.flush()
 
 
 def create_zone(user: User, floor: Floor, data: Mapping[str, Any], geometry: dict[str, Any]) -> Zone:

@@ -1,20 +1,46 @@
-"""The Huey queue: SQLite in instance/ by default, Redis when REDIS_URL is set, immediate in tests."""
+"""The Huey queue: SQLite in instance/ by default, Redis when REDIS_URL is set, immediate in tests.
+
+Jobs are plain functions registered by name with `@job("name")`; the queue knows nothing of what they do,
+so areas that queue work import `jobs` and never the other way round.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, current_app, has_app_context
 from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey
 
+JOBS: dict[str, Callable[..., None]] = {}
+# Housekeeping run by every worker process every few seconds (e.g. reaping runs whose worker died).
+HOUSEKEEPING: list[Callable[[], None]] = []
+
 _instances: dict[str, Huey] = {}
-_run_plan_tasks: dict[int, Any] = {}
+_run_tasks: dict[int, Any] = {}
 _worker_app: Flask | None = None
 
 
+def job(name: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Register a function as a queue job under `name` (called inside an application context)."""
+
+    def register(fn: Callable[..., None]) -> Callable[..., None]:
+        JOBS[name] = fn
+        return fn
+
+    return register
+
+
+def housekeeping(fn: Callable[[], None]) -> Callable[[], None]:
+    """Register a function every worker calls periodically inside an application context."""
+    if fn not in HOUSEKEEPING:
+        HOUSEKEEPING.append(fn)
+    return fn
+
+
 def make_huey(backend: str | None, *, redis_url: str | None, sqlite_path: str) -> Huey:
-    """Build the Huey instance for a backend name, with Sightline's tasks registered."""
+    """Build the Huey instance for a backend name, with the generic job runner registered."""
     if backend is None:
         backend = "redis" if redis_url else "sqlite"
     if backend == "immediate":
@@ -25,7 +51,7 @@ def make_huey(backend: str | None, *, redis_url: str | None, sqlite_path: str) -
         huey = SqliteHuey("sightline", filename=sqlite_path)
     else:
         raise ValueError(f"unknown HUEY_BACKEND {backend!r} (sqlite, redis or immediate)")
-    _run_plan_tasks[id(huey)] = huey.task(name="run_plan", context=False)(run_plan_task)
+    _run_tasks[id(huey)] = huey.task(name="run_job", context=False)(run_job)
     return huey
 
 
@@ -40,25 +66,38 @@ def huey_for_app(app: Flask) -> Huey:
 
 
 def set_worker_app(app: Flask) -> None:
-    """Tell tasks which app (database, config) a worker process serves."""
+    """Tell jobs which app (database, config) a worker process serves."""
     global _worker_app
     _worker_app = app
 
 
-def run_plan_task(plan_id: int) -> None:
-    """Queue task: execute one plan inside an application context."""
-    from plans.service import execute_plan
-
+def run_job(name: str, args: list[Any]) -> None:
+    """Queue task: run one registered job inside an application context."""
+    fn = JOBS.get(name)
+    if fn is None:
+        raise RuntimeError(f"unknown job {name!r}: is the module that registers it imported by the app?")
     if has_app_context():
-        execute_plan(plan_id, workers=current_app.config["SOLVER_WORKERS"])
+        fn(*args)
         return
     if _worker_app is None:
         raise RuntimeError("no worker app: start workers with `python -m jobs.worker`")
     with _worker_app.app_context():
-        execute_plan(plan_id, workers=_worker_app.config["SOLVER_WORKERS"])
+        fn(*args)
 
 
-def enqueue_plan(plan_id: int, app: Any = None) -> None:
-    """Put a plan on the queue (runs at once with the immediate backend)."""
-    huey = huey_for_app(app or current_app._get_current_object())
-    _run_plan_tasks[id(huey)](plan_id)
+def enqueue(name: str, *args: Any, app: Flask | None = None) -> None:
+    """Put a registered job on the queue (runs at once with the immediate backend)."""
+    if name not in JOBS:
+        raise KeyError(f"unknown job {name!r}")
+    huey = huey_for_app(app or current_app._get_current_object())  # type: ignore[attr-defined]
+    _run_tasks[id(huey)](name, list(args))
+
+
+def run_housekeeping(app: Flask) -> None:
+    """Call every housekeeping function once, each in its own application context; log and go on on errors."""
+    for fn in HOUSEKEEPING:
+        with app.app_context():
+            try:
+                fn()
+            except Exception:  # one failing chore must not stop the worker's others
+                app.logger.exception("housekeeping %s failed", fn.__name__)

@@ -1,29 +1,20 @@
-"""Coverage engine: camera views, zone coverage by area, privacy intrusions, witnesses and the matrix.
+"""The geometry engine: camera poses, views, zone coverage by area, privacy, witnesses and the matrix.
 
-Public API (stable; see docs/coverage.md):
+One home for what a camera sees (see docs/coverage.md); the optimizer, the verifier, overlays, plan
+comparison and trade-off curves all use it.
 
 - ``DEFAULT_PPM``: pixel density per detail tier (IEC/EN 62676-4): detect 25, observe 62.5,
-  recognise 125, identify 250 px/m.  Every function takes ``ppm=`` to override.
+  recognise 125, identify 250 px/m.  ``Engine(floor, ppm=...)`` overrides them.
 - ``tier_range(hfov_deg, hpx, tier, ppm=None) -> float``: ``hpx / (2 tan(hfov/2) ppm_t)``; for
   hfov >= 180 (fisheye) the equidistant model ``hpx / (hfov_rad ppm_t)``.
-- ``CameraPose``: one candidate or installed pose (mount id, x, y, heading, hfov, hpx/range, flags);
-  ``CameraPose.from_terminal(t)``, ``pose.with_heading(h)``, ``pose.range_for(tier, ppm)``.
-- ``Engine(floor, ppm=None)``, or ``engine_for(floor)`` (cached per floor object): holds the occluders
-  and one 360-degree visibility polygon per mount point, reused across headings and tiers.
-- ``view_polygon(floor, pose, tier=None, blind_zone=False) -> Polygon``: what the pose sees at a tier
-  (``tier=None``: to its range_m, or without one to its detect range).
-- ``witnesses(floor, spacing=1.0, inset=0.001) -> Witnesses``: sample points of every required zone.
-- ``coverage_matrix(floor, poses, wits) -> CoverageMatrix``: sparse pose x witness incidence at the
-  tier each witness needs (CSR ``indptr``/``indices``; ``.rows()``, ``.columns()``).
-- ``uncovered_pieces(floor, poses) -> dict[zone name, Polygon | MultiPolygon]``: the exact (area)
-  part of each required zone covered by fewer than ``k`` of the poses at the zone's tier.
-- ``zone_coverage(floor, poses) -> dict[zone name, ZoneCoverage]``: area, covered, uncovered, pieces.
-- ``unique_contribution(floor, poses) -> list[float]``: m2 of required zones each pose alone covers.
-- ``private_overlap(floor, pose, tier=None) -> dict[zone name, Polygon]``: the intruding polygons.
-- ``inside_private(floor, x, y) -> list[str]``: private zones whose interior holds the point.
-- ``forbidden_poses(floor, poses, tolerance=0.01) -> np.ndarray[bool]``: poses inside a private zone
-  or whose view (range_m, else detect range) overlaps one by more than the tolerance.
-- ``coverage_report(floor, tolerance=0.01) -> dict``: the ``python -m planner coverage`` JSON.
+- ``CameraPose``: the one pose type: an installed terminal (``from_terminal``), a re-aim of one, or a
+  new install (``change`` = keep / reaim / new).
+- ``Engine(floor, ppm=None)``, or ``engine_for(floor)`` (cached per floor object): occluders, zone
+  regions, one 360-degree visibility polygon per mount point (reused across headings and tiers), views
+  per pose and tier, the sector test ``sees``, the witness matrix ``incidence``, privacy and the
+  ``python -m planner coverage`` report.
+- ``k_covered`` / ``uncovered`` / ``coverage_levels``: exact area overlays (no sample points).
+- ``zone_samples``: the witness sampler (grid, boundary and vertex points of a region).
 
 Only terminals of type ``camera`` and ``face_terminal`` count towards zone coverage; every terminal's
 view is checked against private zones.  Required areas are measured inside the free space (outline
@@ -44,12 +35,27 @@ from shapely.geometry.base import BaseGeometry
 
 from planner.errors import InputError
 from planner.floor import TIERS, Floor, Terminal, Zone
-from planner.geometry import EMPTY, angle_diff_deg, disk_polygon, polygonal, robust_overlay, sector_polygon
+from planner.geometry import (
+    EMPTY,
+    EPS_ON,
+    disk_polygon,
+    in_sector,
+    polygon_parts,
+    polygonal,
+    robust_overlay,
+    sector_polygon,
+    wedge_polygon,
+)
 from planner.visibility import Occluders, resolve_mount, visibility_polygon
 
 DEFAULT_PPM: dict[str, float] = {"detect": 25.0, "observe": 62.5, "recognise": 125.0, "identify": 250.0}
 COVERING_TYPES = ("camera", "face_terminal")
-PRIVACY_TOLERANCE_M2 = 0.01
+PRIVACY_TOLERANCE_M2 = 0.01  # m² of a private zone a view may touch (round-off along shared walls)
+AREA_TOL_M2 = 1e-6  # uncovered area accepted as 0 (float round-off of the overlays)
+# Uncovered parts narrower than this are round-off, not gaps: mounts on walls are pushed 1e-8 m into free space
+# (planner.geometry's epsilon policy), which leaves 1e-8 m wide slivers along the wall behind the camera.
+MIN_GAP_WIDTH_M = 1e-6
+INSIDE_TOL_M = 1e-6  # a mount closer than this to a private zone's boundary is on it, not inside
 # Default vertical field of view for the blind-zone model when a camera gives none (16:9 sensor).
 ASPECT = 9.0 / 16.0
 
@@ -65,9 +71,9 @@ def tier_range(hfov_deg: float, hpx: float, tier: str, ppm: dict[str, float] | N
 
 @dataclass(frozen=True)
 class CameraPose:
-    """A camera pose: installed (from a terminal) or a candidate for the optimizer."""
+    """A camera pose: installed (from a terminal), re-aimed at its mount, or a new install."""
 
-    mount: str
+    mount: str  # physical mount key: at most one pose per mount is chosen by the optimizer
     x: float
     y: float
     heading_deg: float
@@ -77,7 +83,9 @@ class CameraPose:
     face_recognition: bool = False
     height_m: float | None = None
     tilt_deg: float | None = None
-    terminal_id: str | None = None
+    terminal_id: str | None = None  # None for a new install
+    change: str = "keep"  # "keep" (installed pose), "reaim" (same mount, new heading/hfov) or "new"
+    model: str | None = None
 
     def __post_init__(self) -> None:
         if self.range_m is None and self.hpx is None:
@@ -86,10 +94,12 @@ class CameraPose:
             raise InputError(f"hfov_deg must be in (0, 360], got {self.hfov_deg}", where=f"pose {self.mount!r}")
 
     @classmethod
-    def from_terminal(cls, t: Terminal) -> CameraPose:
-        """The pose of an installed terminal (mount id = terminal id)."""
-        return cls(t.id, t.x, t.y, t.heading_deg, t.hfov_deg, t.hpx, t.range_m, t.face_recognition,
-                   t.height_m, t.tilt_deg, t.id)
+    def from_terminal(cls, t: Terminal, heading_deg: float | None = None, hfov_deg: float | None = None,
+                      change: str = "keep") -> CameraPose:
+        """The pose of an installed terminal (mount id = terminal id), or of it turned at its mount."""
+        return cls(t.id, t.x, t.y, (t.heading_deg if heading_deg is None else heading_deg) % 360.0,
+                   t.hfov_deg if hfov_deg is None else hfov_deg, t.hpx, t.range_m,
+                   bool(t.face_recognition or t.type == "face_terminal"), t.height_m, t.tilt_deg, t.id, change)
 
     def with_heading(self, heading_deg: float) -> CameraPose:
         """The same camera turned to another heading (re-aim candidate)."""
@@ -98,7 +108,7 @@ class CameraPose:
     def range_for(self, tier: str | None, ppm: dict[str, float] | None = None) -> float:
         """Range at a tier; explicit range_m wins; tier None means range_m or else the detect range."""
         if self.range_m is not None:
-            return self.range_m
+            return float(self.range_m)
         assert self.hpx is not None
         return tier_range(self.hfov_deg, self.hpx, tier or "detect", ppm)
 
@@ -118,6 +128,18 @@ class CameraPose:
             return math.inf
         return self.height_m / math.tan(math.radians(lower))
 
+    def to_dict(self) -> dict:
+        """JSON description of the pose (for added / re-aimed cameras)."""
+        out: dict = {"x": round(self.x, 6), "y": round(self.y, 6), "heading_deg": round(self.heading_deg, 6),
+                     "hfov_deg": round(self.hfov_deg, 6)}
+        if self.hpx is not None:
+            out["hpx"] = self.hpx
+        if self.range_m is not None:
+            out["range_m"] = self.range_m
+        if self.model is not None:
+            out["model"] = self.model
+        return out
+
 
 @dataclass
 class Witnesses:
@@ -135,30 +157,6 @@ class Witnesses:
     def __len__(self) -> int:
         return len(self.xy)
 
-    def tier_name(self, i: int) -> str:
-        """The tier name of witness i."""
-        return TIERS[int(self.tier[i])]
-
-    def extended(self, points: Iterable[tuple[float, float]], zone_name: str, floor: Floor | None = None) -> Witnesses:
-        """A copy with extra witnesses in one required zone (refinement inside uncovered pieces).
-
-        The zone's k and tier come from ``floor`` if given, else from the zone's existing witnesses.
-        """
-        pts = np.asarray(list(points), dtype=float).reshape(-1, 2)
-        zi = self.zone_names.index(zone_name)
-        if floor is not None:
-            zone = next(z for z in floor.zones_of("required") if z.name == zone_name)
-            k, tier = zone.k, TIERS.index(zone.tier)
-        else:
-            first = int(np.flatnonzero(self.zone == zi)[0])
-            k, tier = int(self.k[first]), int(self.tier[first])
-        n = len(pts)
-        return Witnesses(
-            np.vstack([self.xy, pts]), np.r_[self.zone, np.full(n, zi)], np.r_[self.k, np.full(n, k)],
-            np.r_[self.tier, np.full(n, tier)], list(self.zone_names),
-            np.r_[self.kind, np.full(n, self.ADDED, dtype=np.int8)],
-        )
-
 
 @dataclass
 class CoverageMatrix:
@@ -172,10 +170,6 @@ class CoverageMatrix:
     def row(self, i: int) -> np.ndarray:
         """Witness indices seen by pose i (sorted)."""
         return self.indices[self.indptr[i]:self.indptr[i + 1]]
-
-    def rows(self) -> list[np.ndarray]:
-        """One array of witness indices per pose."""
-        return [self.row(i) for i in range(self.n_poses)]
 
     def columns(self) -> list[np.ndarray]:
         """One array of pose indices per witness (the transpose)."""
@@ -206,7 +200,7 @@ class ZoneCoverage:
 
 
 class Engine:
-    """Per-floor coverage engine: occluders, zone regions and a visibility cache per mount point."""
+    """Per-floor geometry engine: occluders, zone regions, visibility per mount point, views per pose and tier."""
 
     def __init__(self, floor: Floor, ppm: dict[str, float] | None = None) -> None:
         self.floor = floor
@@ -215,38 +209,81 @@ class Engine:
             self.occ = Occluders.from_floor(floor)
         except shapely.errors.GEOSException as exc:  # robustness failure on valid-looking input
             raise InputError(f"walls and openings could not be noded: {exc}", where=f"floor {floor.name!r}")
-        self._vis: dict[tuple[float, float, float], Polygon] = {}
+        self._vis: dict[tuple[float, float], tuple[float, Polygon]] = {}
+        self._radius: dict[tuple[float, float], float] = {}
+        self._near_wall: dict[tuple[float, float], bool] = {}
+        self._mounts: dict[tuple[float, float, float], tuple[float, float] | None] = {}
+        self._views: dict[tuple[CameraPose, str], BaseGeometry] = {}
         self._regions: dict[str, BaseGeometry] = {}
+        self._private_seen: dict[tuple[float, float], tuple[float, list[tuple[str, BaseGeometry]]]] = {}
+        self._private_tree: shapely.STRtree | None = None
 
-    # ----------------------------------------------------------------- views
-    def visibility_at(self, x: float, y: float, radius: float, heading_deg: float | None = None) -> Polygon:
-        """360-degree visibility polygon from (x, y) out to ``radius``, cached per resolved mount point."""
-        q = resolve_mount(self.occ, x, y, heading_deg)
+    # ----------------------------------------------------------------- mounts and visibility
+    def mount_point(self, pose: CameraPose) -> tuple[float, float] | None:
+        """The point sight is computed from (planner.visibility's epsilon policy), or None; cached."""
+        xy = (pose.x, pose.y)
+        near = self._near_wall.get(xy)
+        if near is None:
+            near = bool(len(self.occ.near(pose.x, pose.y, 4 * EPS_ON)))
+            self._near_wall[xy] = near
+            if not near:
+                self._mounts[(pose.x, pose.y, math.nan)] = xy if self.occ.in_free_space(*xy) else None
+        if not near:
+            return self._mounts[(pose.x, pose.y, math.nan)]
+        # On a wall the side the camera faces decides where sight starts: resolve per heading.
+        key = (pose.x, pose.y, pose.heading_deg)
+        if key not in self._mounts:
+            self._mounts[key] = resolve_mount(self.occ, pose.x, pose.y, pose.heading_deg)
+        return self._mounts[key]
+
+    def reserve(self, poses: Iterable[CameraPose]) -> None:
+        """Remember the largest range needed at each mount, so one visibility polygon serves all its poses."""
+        for p in poses:
+            q = self.mount_point(p)
+            if q is not None:
+                self._radius[q] = max(self._radius.get(q, 0.0), p.max_range(self.ppm))
+
+    def visibility(self, q: tuple[float, float], radius: float) -> tuple[float, Polygon]:
+        """(radius used, 360-degree visibility polygon from the mount point q out to at least ``radius``)."""
+        hit = self._vis.get(q)
+        if hit is None or hit[0] < radius - 1e-12:
+            r = max(radius, self._radius.get(q, 0.0), hit[0] if hit else 0.0)
+            poly = visibility_polygon(self.occ, q[0], q[1], r)
+            shapely.prepare(poly)
+            hit = (r, poly)
+            self._vis[q] = hit
+        return hit
+
+    def pose_visibility(self, pose: CameraPose) -> Polygon:
+        """The 360-degree visibility polygon at the pose's mount, out to (at least) its longest range."""
+        q = self.mount_point(pose)
         if q is None:
             return EMPTY
-        return self._vis_from(q, radius)
+        return self.visibility(q, pose.max_range(self.ppm))[1]
 
-    def _vis_from(self, q: tuple[float, float], radius: float) -> Polygon:
-        key = (q[0], q[1], float(radius))
-        poly = self._vis.get(key)
-        if poly is None:
-            poly = visibility_polygon(self.occ, q[0], q[1], radius)
-            shapely.prepare(poly)
-            self._vis[key] = poly
-        return poly
+    # ----------------------------------------------------------------- views
+    def view(self, pose: CameraPose, tier: str | None = None, blind_zone: bool = False) -> BaseGeometry:
+        """What the pose sees at a tier: visibility x FOV sector x range (minus the blind zone); cached."""
+        if blind_zone:
+            return self._make_view(pose, tier, True)
+        key = (pose, tier or "detect")
+        v = self._views.get(key)
+        if v is None:
+            v = self._make_view(pose, tier, False)
+            shapely.prepare(v)
+            self._views[key] = v
+        return v
 
-    def view_polygon(self, pose: CameraPose, tier: str | None = None, blind_zone: bool = False) -> BaseGeometry:
-        """What the pose sees at a tier: visibility x FOV sector x range (minus the blind zone)."""
-        q = resolve_mount(self.occ, pose.x, pose.y, pose.heading_deg)
+    def _make_view(self, pose: CameraPose, tier: str | None, blind_zone: bool) -> BaseGeometry:
+        q = self.mount_point(pose)
         if q is None:
             return EMPTY
         radius = pose.range_for(tier, self.ppm)
-        rmax = pose.max_range(self.ppm)
-        vis = self._vis_from(q, rmax)
+        vis_r, vis = self.visibility(q, pose.max_range(self.ppm))
         if vis.is_empty:
             return EMPTY
         if pose.hfov_deg >= 360.0:
-            view = vis if radius >= rmax else robust_overlay("intersection", vis, disk_polygon(*q, radius))
+            view = vis if radius >= vis_r else robust_overlay("intersection", vis, disk_polygon(*q, radius))
         else:
             sector = sector_polygon(q[0], q[1], pose.heading_deg, pose.hfov_deg, radius)
             view = robust_overlay("intersection", vis, sector)
@@ -257,6 +294,25 @@ class Engine:
                 view = polygonal(robust_overlay("difference", view, disk_polygon(*q, min(rb, radius * 2))))
         return view
 
+    def view_polygon(self, pose: CameraPose, tier: str | None = None, blind_zone: bool = False) -> BaseGeometry:
+        """Alias of ``view`` (the name the overlays and plan comparison use)."""
+        return self.view(pose, tier, blind_zone)
+
+    def sees(self, pose: CameraPose, tier: str, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+        """Which points lie in view(pose, tier), without building the view polygon (the one sector test)."""
+        q = self.mount_point(pose)
+        if q is None or not len(xs):
+            return np.zeros(len(xs), dtype=bool)
+        vis = self.pose_visibility(pose)
+        if vis.is_empty:
+            return np.zeros(len(xs), dtype=bool)
+        return shapely.contains_xy(vis, xs, ys) & in_sector(q[0], q[1], pose.heading_deg, pose.hfov_deg,
+                                                           pose.range_for(tier, self.ppm), xs, ys)
+
+    def incidence(self, poses: Sequence[CameraPose], xy: np.ndarray, tiers: np.ndarray) -> CoverageMatrix:
+        """Which points each pose sees at the point's tier (index into TIERS); one visibility test per mount."""
+        return ViewIndex(self, poses).incidence(xy, tiers)
+
     # ----------------------------------------------------------------- zones
     def region(self, zone: Zone) -> BaseGeometry:
         """The part of a zone inside the free space (where coverage is measured)."""
@@ -266,77 +322,101 @@ class Engine:
             self._regions[zone.name] = r
         return r
 
-    def zone_coverage(self, poses: Sequence[CameraPose]) -> dict[str, ZoneCoverage]:
+    def zone_coverage(self, poses: Sequence[CameraPose], k_override: int | None = None) -> dict[str, ZoneCoverage]:
         """Exact area coverage of every required zone by the poses, at each zone's tier and k."""
         out: dict[str, ZoneCoverage] = {}
-        views: dict[str, list[BaseGeometry]] = {}
         for zone in self.floor.zones_of("required"):
             region = self.region(zone)
-            if zone.tier not in views:
-                views[zone.tier] = [self.view_polygon(p, zone.tier) for p in poses]
-            covered = k_covered(region, views[zone.tier], zone.k)
-            uncovered = polygonal(robust_overlay("difference", region, covered))
-            area = region.area
-            unc = uncovered.area
-            out[zone.name] = ZoneCoverage(zone.name, zone.k, zone.tier, area, max(0.0, area - unc), unc, uncovered)
+            k = k_override or zone.k
+            left = uncovered(region, [self.view(p, zone.tier) for p in poses], k)
+            area, unc = region.area, left.area
+            out[zone.name] = ZoneCoverage(zone.name, k, zone.tier, area, max(0.0, area - unc), unc, left)
         return out
 
-    def unique_contribution(self, poses: Sequence[CameraPose]) -> list[float]:
-        """Per pose, the m2 of required zones (at their tiers) that no other pose sees."""
-        contrib = [0.0] * len(poses)
-        by_tier: dict[str, list[BaseGeometry]] = {}
-        for zone in self.floor.zones_of("required"):
-            region = self.region(zone)
-            if zone.tier not in by_tier:
-                by_tier[zone.tier] = [self.view_polygon(p, zone.tier) for p in poses]
-            near = {id(v) for v in _touching(region, by_tier[zone.tier])}
-            views = [polygonal(v.intersection(region)) if id(v) in near else EMPTY for v in by_tier[zone.tier]]
-            levels = coverage_levels(region, views, 2)
-            once = polygonal(levels[1].difference(levels[2]))
-            for i, v in enumerate(views):
-                if not v.is_empty:
-                    contrib[i] += v.intersection(once).area
-        return contrib
+    def uncovered_pieces(self, poses: Sequence[CameraPose]) -> dict[str, BaseGeometry]:
+        """Per required zone, the exact area covered by fewer than k of the poses."""
+        return {name: zc.uncovered for name, zc in self.zone_coverage(poses).items()}
 
-    def private_overlap(self, pose: CameraPose, tier: str | None = None) -> dict[str, BaseGeometry]:
+    def unique_contribution(self, poses: Sequence[CameraPose], zone: Zone) -> list[float]:
+        """Per pose, the m² of the zone (at its tier) that no other pose sees."""
+        region = self.region(zone)
+        views = [self.view(p, zone.tier) for p in poses]
+        near = {id(v) for v in _touching(region, views)}
+        clipped = [polygonal(robust_overlay("intersection", v, region)) if id(v) in near else EMPTY for v in views]
+        levels = coverage_levels(region, clipped, 2)
+        once = polygonal(robust_overlay("difference", levels[1], levels[2]))
+        shapely.prepare(once)
+        return [0.0 if v.is_empty or once.is_empty else robust_overlay("intersection", v, once).area for v in clipped]
+
+    # ----------------------------------------------------------------- privacy
+    def inside_private(self, x: float, y: float) -> list[str]:
+        """Names of private zones whose interior holds (x, y), farther than INSIDE_TOL_M from their boundary."""
+        out = []
+        for z in self.floor.zones_of("private"):
+            g = z.geometry
+            if shapely.contains_xy(g, x, y) and g.boundary.distance(shapely.Point(x, y)) > INSIDE_TOL_M:
+                out.append(z.name)
+        return out
+
+    def private_overlap(self, pose: CameraPose) -> dict[str, BaseGeometry]:
         """Per private zone, the part of the pose's view (range_m or detect range) inside it."""
-        view = self.view_polygon(pose, tier)
+        view = self.view(pose)
+        private = self.floor.zones_of("private")
         out: dict[str, BaseGeometry] = {}
-        # Bounding-box pre-filter (empty views touch nothing); zone geometries are cached per Zone.
-        touching = {id(g) for g in _touching(view, [z.geometry for z in self.floor.zones_of("private")])}
-        for zone in self.floor.zones_of("private"):
+        touching = {id(g) for g in _touching(view, [z.geometry for z in private])}
+        for zone in private:
             g = zone.geometry
             hit = id(g) in touching and view.intersects(g)
             out[zone.name] = polygonal(robust_overlay("intersection", view, g)) if hit else EMPTY
         return out
 
+    def worst_intrusion(self, pose: CameraPose) -> tuple[float, str | None]:
+        """(m², zone) of the private zone the pose's detect-tier view overlaps most; (0, None) if none."""
+        private = self.floor.zones_of("private")
+        q = self.mount_point(pose)
+        if not private or q is None:
+            return 0.0, None
+        if self._private_tree is None:
+            self._private_tree = shapely.STRtree([z.geometry for z in private])
+        vis_r, vis = self.visibility(q, pose.max_range(self.ppm))
+        # Only what the mount's whole 360-degree visibility polygon sees of private zones can be seen by a pose.
+        cached = self._private_seen.get(q)
+        if cached is None or cached[0] != vis_r:
+            hits = [] if vis.is_empty else self._private_tree.query(vis, predicate="intersects")
+            parts = [(private[i].name, polygonal(robust_overlay("intersection", vis, private[i].geometry)))
+                     for i in sorted(hits)]
+            cached = (vis_r, [(n, g) for n, g in parts if not g.is_empty])
+            self._private_seen[q] = cached
+        seen = cached[1]
+        if not seen:
+            return 0.0, None
+        if pose.range_for("detect", self.ppm) >= vis_r - 1e-9:
+            # The visibility polygon is already cut to the detect range: only the heading's wedge is left.
+            clip = wedge_polygon(q[0], q[1], pose.heading_deg, pose.hfov_deg, 3.0 * vis_r)
+        else:
+            clip = self.view(pose, "detect")
+        worst, name = 0.0, None
+        for zname, g in seen:
+            a = robust_overlay("intersection", g, clip).area if clip is not None else g.area
+            if a > worst:
+                worst, name = a, zname
+        return worst, name
+
+    def privacy_reason(self, pose: CameraPose, tolerance: float = PRIVACY_TOLERANCE_M2) -> str:
+        """Why a plan may not use the pose ("" if it may): mounted inside a private zone, or seeing into one."""
+        inside = self.inside_private(pose.x, pose.y)
+        if inside:
+            return f"mounted inside private zone {inside[0]!r}"
+        area, name = self.worst_intrusion(pose)
+        return f"sees {area:.2f} m² of private zone {name!r}" if area > tolerance else ""
+
     def forbidden(self, poses: Sequence[CameraPose], tolerance: float = PRIVACY_TOLERANCE_M2) -> np.ndarray:
         """Per pose, True if it is mounted inside a private zone or its view overlaps one by > tolerance."""
-        private = self.floor.zones_of("private")
-        out = np.zeros(len(poses), dtype=bool)
-        if not private:
-            return out
-        geoms = [z.geometry for z in private]
-        tree = shapely.STRtree(geoms)
-        for i, pose in enumerate(poses):
-            if any(shapely.contains_xy(g, pose.x, pose.y) for g in geoms):
-                out[i] = True
-                continue
-            r = pose.range_for(None, self.ppm)
-            near = tree.query(shapely.box(pose.x - r, pose.y - r, pose.x + r, pose.y + r))
-            if not len(near):
-                continue
-            view = self.view_polygon(pose)
-            out[i] = any(view.intersection(geoms[j]).area > tolerance for j in near)
-        return out
-
-    def inside_private(self, x: float, y: float) -> list[str]:
-        """Names of private zones whose interior contains (x, y) (the boundary does not count)."""
-        return [z.name for z in self.floor.zones_of("private") if shapely.contains_xy(z.geometry, x, y)]
+        return np.array([bool(self.privacy_reason(p, tolerance)) for p in poses], dtype=bool)
 
     # ----------------------------------------------------------------- witnesses / matrix
     def witnesses(self, spacing: float = 1.0, inset: float = 0.001) -> Witnesses:
-        """Grid points (``spacing`` apart, origin-aligned) plus boundary and vertex points, inset."""
+        """Witness points of every required zone (grid, boundary and vertex points, inset into the zone)."""
         if not spacing > 0:
             raise InputError(f"witness spacing must be positive, got {spacing}")
         xy, zone_idx, ks, tiers, kinds = [], [], [], [], []
@@ -355,60 +435,15 @@ class Engine:
                          [z.name for z in required], np.concatenate(kinds).astype(np.int8))
 
     def coverage_matrix(self, poses: Sequence[CameraPose], wits: Witnesses) -> CoverageMatrix:
-        """Which witnesses each pose sees at the witness's tier (one visibility polygon per mount)."""
-        n = len(poses)
-        rows: list[np.ndarray] = [np.zeros(0, dtype=np.int64)] * n
-        if n == 0 or len(wits) == 0:
-            return _csr(rows, len(wits))
-        wx, wy = wits.xy[:, 0], wits.xy[:, 1]
-        tree = shapely.STRtree(shapely.points(wits.xy))
-        tier_ids = np.unique(wits.tier)
-        # Group poses by resolved mount point so each gets one visibility polygon.
-        groups: dict[tuple[float, float], list[int]] = {}
-        for i, p in enumerate(poses):
-            q = resolve_mount(self.occ, p.x, p.y, p.heading_deg)
-            if q is not None:
-                groups.setdefault(q, []).append(i)
-        for (qx, qy), members in groups.items():
-            rng = {i: np.array([poses[i].range_for(TIERS[t], self.ppm) for t in range(len(TIERS))])
-                   for i in members}
-            radius = max(float(r[tier_ids].max()) for r in rng.values())
-            # Cached: refinement rounds call this again with new witnesses and the same poses.
-            vis = self._vis_from((qx, qy), radius)
-            if vis.is_empty:
-                continue
-            cand = tree.query(shapely.box(qx - radius, qy - radius, qx + radius, qy + radius))
-            if not len(cand):
-                continue
-            cand.sort()
-            dx, dy = wx[cand] - qx, wy[cand] - qy
-            dist = np.hypot(dx, dy)
-            near = dist <= radius
-            cand, dx, dy, dist = cand[near], dx[near], dy[near], dist[near]
-            seen = shapely.intersects_xy(vis, wx[cand], wy[cand])
-            cand, dx, dy, dist = cand[seen], dx[seen], dy[seen], dist[seen]
-            if not len(cand):
-                continue
-            ang = np.degrees(np.arctan2(dy, dx))
-            wt = wits.tier[cand]
-            for i in members:
-                p = poses[i]
-                ok = dist <= rng[i][wt]
-                if p.hfov_deg < 360.0:
-                    ok &= np.abs(angle_diff_deg(ang, p.heading_deg)) <= p.hfov_deg / 2.0
-                rows[i] = cand[ok]
-        return _csr(rows, len(wits))
-
-    def uncovered_pieces(self, poses: Sequence[CameraPose]) -> dict[str, BaseGeometry]:
-        """Per required zone, the exact area covered by fewer than k of the poses."""
-        return {name: zc.uncovered for name, zc in self.zone_coverage(poses).items()}
+        """Which witnesses each pose sees at the witness's tier."""
+        return self.incidence(poses, wits.xy, wits.tier)
 
     def report(self, tolerance: float = PRIVACY_TOLERANCE_M2) -> dict:
         """The `python -m planner coverage` JSON object for the floor's installed terminals."""
         terminals: dict[str, dict] = {}
         for t in self.floor.terminals:
             pose = CameraPose.from_terminal(t)
-            view = self.view_polygon(pose)
+            view = self.view(pose)
             overlaps = {name: _r(g.area) for name, g in self.private_overlap(pose).items()}
             inside = self.inside_private(t.x, t.y)
             terminals[t.id] = {
@@ -419,9 +454,8 @@ class Engine:
                 "private_overlap_m2": overlaps,
                 "forbidden": bool(inside) or any(v > tolerance for v in overlaps.values()),
             }
-        poses = [CameraPose.from_terminal(t) for t in self.floor.terminals if t.type in COVERING_TYPES]
         zones = {}
-        for name, zc in self.zone_coverage(poses).items():
+        for name, zc in self.zone_coverage(terminal_poses(self.floor)).items():
             zones[name] = {"k": zc.k, "tier": zc.tier, "area_m2": _r(zc.area_m2), "covered_m2": _r(zc.covered_m2),
                            "uncovered_m2": _r(zc.uncovered_m2)}
         return {
@@ -434,17 +468,82 @@ class Engine:
         }
 
 
+class ViewIndex:
+    """A fixed list of poses grouped by mount point, for repeated witness-matrix queries (refinement rounds)."""
+
+    def __init__(self, engine: Engine, poses: Sequence[CameraPose]) -> None:
+        self.engine = engine
+        self.poses = list(poses)
+        engine.reserve(self.poses)
+        groups: dict[tuple[float, float], list[int]] = {}
+        for i, p in enumerate(self.poses):
+            q = engine.mount_point(p)
+            if q is not None:
+                groups.setdefault(q, []).append(i)
+        self.mounts = list(groups)
+        self.members = [np.array(groups[q], dtype=np.int64) for q in self.mounts]
+        self.qxy = np.array(self.mounts, dtype=float).reshape(-1, 2)
+        self.radius = np.array([engine.visibility(q, 0.0)[0] for q in self.mounts])
+        self.tree = shapely.STRtree(shapely.points(self.qxy))
+        # Range of every pose at every tier, and the pose parameters the sector test needs.
+        self.ranges = np.array([[p.range_for(t, engine.ppm) for t in TIERS] for p in self.poses]).reshape(-1, len(TIERS))
+        self.heading = np.array([p.heading_deg for p in self.poses])
+        self.hfov = np.array([p.hfov_deg for p in self.poses])
+
+    def incidence(self, xy: np.ndarray, tiers: np.ndarray) -> CoverageMatrix:
+        """Which points each pose sees at the point's tier (index into TIERS)."""
+        xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+        tiers = np.broadcast_to(np.asarray(tiers, dtype=np.int64), (len(xy),))
+        n, m = len(self.poses), len(xy)
+        if n == 0 or m == 0 or not self.mounts:
+            return _csr_pairs(np.zeros(0, np.int64), np.zeros(0, np.int64), n, m)
+        # All (point, mount) pairs within the largest radius at once, then each mount's own radius.
+        pair = self.tree.query(shapely.points(xy), predicate="dwithin", distance=float(self.radius.max()))
+        pi, gi = pair[0], pair[1]
+        d = np.hypot(xy[pi, 0] - self.qxy[gi, 0], xy[pi, 1] - self.qxy[gi, 1])
+        keep = d <= self.radius[gi]
+        pi, gi = pi[keep], gi[keep]
+        order = np.lexsort((pi, gi))
+        pi, gi = pi[order], gi[order]
+        bounds = np.searchsorted(gi, np.arange(len(self.mounts) + 1))
+        out_pose: list[np.ndarray] = []
+        out_pt: list[np.ndarray] = []
+        for g in np.flatnonzero(np.diff(bounds)):
+            q = self.mounts[g]
+            vis = self.engine._vis[q][1]
+            if vis.is_empty:
+                continue
+            cand = pi[bounds[g]:bounds[g + 1]]
+            cand = cand[shapely.contains_xy(vis, xy[cand, 0], xy[cand, 1])]
+            if not len(cand):
+                continue
+            cx, cy, ct = xy[cand, 0], xy[cand, 1], tiers[cand]
+            tier_set = np.unique(ct)
+            for i in self.members[g]:
+                ok = np.zeros(len(cand), dtype=bool)
+                for t in tier_set:
+                    sel = ct == t if len(tier_set) > 1 else slice(None)
+                    ok[sel] = in_sector(q[0], q[1], self.heading[i], self.hfov[i], float(self.ranges[i, t]),
+                                        cx[sel], cy[sel])
+                if ok.any():
+                    out_pose.append(np.full(int(ok.sum()), i, dtype=np.int64))
+                    out_pt.append(cand[ok])
+        if not out_pose:
+            return _csr_pairs(np.zeros(0, np.int64), np.zeros(0, np.int64), n, m)
+        return _csr_pairs(np.concatenate(out_pose), np.concatenate(out_pt), n, m)
+
+
+def _csr_pairs(pose: np.ndarray, point: np.ndarray, n: int, m: int) -> CoverageMatrix:
+    """CSR matrix from (pose, point) pairs, rows sorted."""
+    order = np.lexsort((point, pose))
+    indptr = np.r_[0, np.cumsum(np.bincount(pose, minlength=n))].astype(np.int64)
+    return CoverageMatrix(indptr, point[order].astype(np.int64), n, m)
+
+
 def _r(v: float) -> float:
     """Round a measured area for output (micro-m2; float noise below that is not information)."""
     v = round(float(v), 6)
     return 0.0 if v == 0 else v
-
-
-def _csr(rows: list[np.ndarray], n_witnesses: int) -> CoverageMatrix:
-    counts = np.array([len(r) for r in rows], dtype=np.int64)
-    indptr = np.r_[0, np.cumsum(counts)].astype(np.int64)
-    indices = np.concatenate(rows).astype(np.int64) if rows else np.zeros(0, np.int64)
-    return CoverageMatrix(indptr, indices, len(rows), n_witnesses)
 
 
 def _touching(region: BaseGeometry, views: Sequence[BaseGeometry]) -> list[BaseGeometry]:
@@ -506,15 +605,38 @@ def coverage_levels(region: BaseGeometry, views: Sequence[BaseGeometry], kmax: i
 
 
 def k_covered(region: BaseGeometry, views: Sequence[BaseGeometry], k: int) -> BaseGeometry:
-    """The part of ``region`` seen by at least ``k`` of the views."""
+    """The part of ``region`` seen by at least ``k`` of the views (exact polygon overlay, no sample points)."""
+    if region.is_empty or k <= 0:
+        return region if k <= 0 else EMPTY
     if k == 1:
-        clipped = [polygonal(v.intersection(region)) for v in _touching(region, views)]
+        clipped = [polygonal(robust_overlay("intersection", v, region)) for v in _touching(region, views)]
+        clipped = [c for c in clipped if not c.is_empty]
         return polygonal(shapely.union_all(clipped)) if clipped else EMPTY
     return coverage_levels(region, views, k)[k]
 
 
-def zone_samples(region: BaseGeometry, spacing: float, inset: float) -> tuple[np.ndarray, np.ndarray]:
-    """Grid, boundary and vertex sample points of a region, all at least ``inset`` inside it."""
+def uncovered(region: BaseGeometry, views: Sequence[BaseGeometry], k: int,
+              min_width: float = MIN_GAP_WIDTH_M) -> BaseGeometry:
+    """The part of ``region`` seen by fewer than ``k`` of the views (parts narrower than ``min_width`` dropped)."""
+    if region.is_empty:
+        return EMPTY
+    covered = k_covered(region, views, k)
+    left = region if covered.is_empty else polygonal(robust_overlay("difference", region, covered))
+    return drop_slivers(left, min_width)
+
+
+def drop_slivers(geom: BaseGeometry, min_width: float = MIN_GAP_WIDTH_M) -> BaseGeometry:
+    """Keep only the parts of ``geom`` with some point farther than min_width/2 from their boundary."""
+    if geom.is_empty or min_width <= 0:
+        return geom
+    keep = [p for p in polygon_parts(geom) if not p.buffer(-min_width / 2).is_empty]
+    if not keep:
+        return EMPTY
+    return keep[0] if len(keep) == 1 else shapely.MultiPolygon(keep)
+
+
+def zone_samples(region: BaseGeometry, spacing: float, inset: float = 0.001) -> tuple[np.ndarray, np.ndarray]:
+    """The witness sampler: grid, boundary and vertex points of a region, all at least ``inset`` inside it."""
     if region.is_empty:
         return np.zeros((0, 2)), np.zeros(0, np.int8)
     inner = polygonal(region.buffer(-inset, join_style="mitre"))
@@ -564,57 +686,6 @@ def engine_for(floor: Floor | Engine) -> Engine:
         _ENGINES[key] = eng
         weakref.finalize(floor, _ENGINES.pop, key, None)
     return eng
-
-
-def view_polygon(floor: Floor | Engine, pose: CameraPose, tier: str | None = None, blind_zone: bool = False) -> BaseGeometry:
-    """What a pose sees at a tier (None: range_m or detect range)."""
-    return engine_for(floor).view_polygon(pose, tier, blind_zone)
-
-
-def witnesses(floor: Floor | Engine, spacing: float = 1.0, inset: float = 0.001) -> Witnesses:
-    """Witness points of every required zone (grid + boundary + vertices, inset into the zone)."""
-    return engine_for(floor).witnesses(spacing, inset)
-
-
-def coverage_matrix(floor: Floor | Engine, poses: Sequence[CameraPose], wits: Witnesses) -> CoverageMatrix:
-    """Sparse pose x witness incidence at each witness's tier."""
-    return engine_for(floor).coverage_matrix(poses, wits)
-
-
-def uncovered_pieces(floor: Floor | Engine, poses: Sequence[CameraPose]) -> dict[str, BaseGeometry]:
-    """Per required zone, the exact area covered by fewer than k poses."""
-    return engine_for(floor).uncovered_pieces(poses)
-
-
-def zone_coverage(floor: Floor | Engine, poses: Sequence[CameraPose]) -> dict[str, ZoneCoverage]:
-    """Per required zone: area, covered, uncovered m2 and the uncovered polygon."""
-    return engine_for(floor).zone_coverage(poses)
-
-
-def unique_contribution(floor: Floor | Engine, poses: Sequence[CameraPose]) -> list[float]:
-    """Per pose, m2 of required zones only it covers."""
-    return engine_for(floor).unique_contribution(poses)
-
-
-def private_overlap(floor: Floor | Engine, pose: CameraPose, tier: str | None = None) -> dict[str, BaseGeometry]:
-    """Per private zone, the polygon of the pose's view inside it (may be empty)."""
-    return engine_for(floor).private_overlap(pose, tier)
-
-
-def forbidden_poses(floor: Floor | Engine, poses: Sequence[CameraPose],
-                    tolerance: float = PRIVACY_TOLERANCE_M2) -> np.ndarray:
-    """Boolean mask of poses a plan may not use (inside a private zone, or seeing into one)."""
-    return engine_for(floor).forbidden(poses, tolerance)
-
-
-def inside_private(floor: Floor | Engine, x: float, y: float) -> list[str]:
-    """Private zones whose interior holds the point."""
-    return engine_for(floor).inside_private(x, y)
-
-
-def coverage_report(floor: Floor | Engine, tolerance: float = PRIVACY_TOLERANCE_M2) -> dict:
-    """The JSON object `python -m planner coverage` prints."""
-    return engine_for(floor).report(tolerance)
 
 
 def terminal_poses(floor: Floor, covering_only: bool = True) -> list[CameraPose]:

@@ -43,6 +43,40 @@ def sector_polygon(x: float, y: float, heading_deg: float, hfov_deg: float, radi
     return Polygon(np.column_stack([np.r_[x, xs], np.r_[y, ys]]))
 
 
+def in_sector(x: float, y: float, heading_deg: float, hfov_deg: float, radius: float,
+              xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """Which points lie inside ``sector_polygon(x, y, heading, hfov, radius)`` (the same inscribed chords)."""
+    xs, ys = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+    if radius <= 0 or hfov_deg <= 0:
+        return np.zeros(len(xs), dtype=bool)
+    full = hfov_deg >= 360.0
+    span = math.radians(360.0 if full else hfov_deg)
+    n = max(2, math.ceil(math.degrees(span) / ARC_STEP_DEG))
+    start = math.radians(heading_deg) - span / 2
+    dx, dy = xs - x, ys - y
+    rel = np.mod(np.arctan2(dy, dx) - start, 2 * math.pi)
+    step = span / n
+    inside_angle = np.ones(len(xs), dtype=bool) if full else rel <= span
+    i = np.clip(np.floor(rel / step), 0, n - 1)
+    a0 = start + span * i / n
+    a1 = start + span * (i + 1) / n
+    # Left of (or on) the chord from arc vertex i to arc vertex i + 1, seen from the apex.
+    x0, y0 = radius * np.cos(a0), radius * np.sin(a0)
+    x1, y1 = radius * np.cos(a1), radius * np.sin(a1)
+    cross = (x1 - x0) * (dy - y0) - (y1 - y0) * (dx - x0)
+    return inside_angle & (cross >= 0)
+
+
+def wedge_polygon(x: float, y: float, heading_deg: float, hfov_deg: float, far: float) -> Polygon | None:
+    """The field-of-view wedge out to ``far`` as a coarse polygon (None for a 360-degree view)."""
+    if hfov_deg >= 360.0:
+        return None
+    m = max(2, math.ceil(hfov_deg / 30.0) + 1)
+    ang = np.radians(heading_deg - hfov_deg / 2 + hfov_deg * np.arange(m) / (m - 1))
+    ring = np.vstack([[x, y], np.column_stack([x + far * np.cos(ang), y + far * np.sin(ang)])])
+    return Polygon(ring)
+
+
 def disk_polygon(x: float, y: float, radius: float) -> Polygon:
     """An inscribed polygonal disk with one vertex per ``ARC_STEP_DEG``."""
     return sector_polygon(x, y, 0.0, 360.0, radius)

@@ -10,8 +10,9 @@ Public API (stable):
   from (x, y), cut to the disk of ``radius`` when given.  Empty if the point is not in free space.
 - ``resolve_mount(occ, x, y, heading_deg=None) -> (x, y) | None``: the epsilon policy for mount points
   on walls (see planner.geometry): snap, then push 1e-8 m into free space.
-- ``ViewCache(occ, radius)``: one 360-degree visibility polygon per mount point, computed once and
-  reused for every heading and tier (``cache.visibility_at(x, y, heading_deg)``).
+
+The per-mount cache (one 360-degree polygon per mount point, reused for every heading and tier) lives in
+``planner.coverage.Engine``.
 
 Algorithm: angular sweep by rays.  Every segment end point seen from the viewpoint is an event angle.
 Between two consecutive event angles one segment is nearest throughout (segments do not cross, and no
@@ -29,7 +30,7 @@ from collections.abc import Iterable
 
 import numpy as np
 import shapely
-from shapely.geometry import LineString, Point, Polygon
+from shapely.geometry import Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
 from planner.floor import Floor
@@ -346,46 +347,3 @@ def visibility_polygon(
     if radius is not None:
         poly = polygonal(poly.intersection(disk_polygon(qx, qy, radius)))
     return poly
-
-
-class ViewCache:
-    """One 360-degree visibility polygon per mount point, reused across headings and tiers."""
-
-    def __init__(self, occ: Occluders, radius: float | None = None) -> None:
-        self.occ = occ
-        self.radius = radius
-        self._cache: dict[tuple[float, float], tuple[tuple[float, float] | None, Polygon]] = {}
-        self.computed = 0
-
-    def mount(self, x: float, y: float, heading_deg: float | None = None) -> tuple[float, float] | None:
-        """The resolved mount point (epsilon policy) for a pose."""
-        return resolve_mount(self.occ, x, y, heading_deg)
-
-    def visibility_at(self, x: float, y: float, heading_deg: float | None = None) -> Polygon:
-        """The 360-degree visibility polygon from (x, y), out to the cache radius (computed once)."""
-        q = resolve_mount(self.occ, x, y, heading_deg)
-        if q is None:
-            return EMPTY
-        hit = self._cache.get(q)
-        if hit is None:
-            poly = visibility_polygon(self.occ, q[0], q[1], self.radius)
-            shapely.prepare(poly)
-            self.computed += 1
-            hit = (q, poly)
-            self._cache[q] = hit
-        return hit[1]
-
-
-def sight_line_clear(occ: Occluders, x0: float, y0: float, x1: float, y1: float) -> bool:
-    """True if the open segment between two points crosses no occluder (slow; for checks and tests)."""
-    line = LineString([(x0, y0), (x1, y1)])
-    idx = occ.tree.query(line, predicate="intersects")
-    for i in idx:
-        ax, ay, bx, by = occ.segments[i]
-        d1 = (bx - ax) * (y0 - ay) - (by - ay) * (x0 - ax)
-        d2 = (bx - ax) * (y1 - ay) - (by - ay) * (x1 - ax)
-        d3 = (x1 - x0) * (ay - y0) - (y1 - y0) * (ax - x0)
-        d4 = (x1 - x0) * (by - y0) - (y1 - y0) * (bx - x0)
-        if d1 * d2 < 0 and d3 * d4 < 0:
-            return False
-    return True

@@ -1,4 +1,4 @@
-"""Before/after drawings of a finished plan, computed from the stored floor snapshot by the coverage engine."""
+"""Analysis of a finished plan from its stored floor snapshot: before/after drawings and per-camera necessity."""
 
 from __future__ import annotations
 
@@ -8,26 +8,26 @@ from shapely.geometry import mapping
 
 from planner.coverage import CameraPose, engine_for, terminal_poses
 from planner.floor import parse_floor
-from plans.models import Plan
+from planner.necessity import necessity
 from plans.svg import Layer, render_floor
 
 
-def _pose_from_added(item: dict[str, Any], number: int) -> CameraPose | None:
-    """A CameraPose for an added camera reported by the optimizer, when it carries a pose."""
-    try:
-        return CameraPose(str(item.get("id", f"new-{number}")), float(item["x"]), float(item["y"]),
-                          float(item["heading_deg"]), float(item["hfov_deg"]), item.get("hpx"), item.get("range_m"))
-    except (KeyError, TypeError, ValueError):
-        return None
+def added_poses(result: dict[str, Any]) -> list[CameraPose]:
+    """Poses of the cameras the plan adds, named N1, N2, ... in the optimizer's order."""
+    poses = []
+    for number, item in enumerate([i for i in result.get("added", []) or [] if isinstance(i, dict)], 1):
+        poses.append(CameraPose(f"N{number}", float(item["x"]), float(item["y"]), float(item["heading_deg"]),
+                                float(item["hfov_deg"]), item.get("hpx"), item.get("range_m")))
+    return poses
 
 
-def before_after(plan: Plan) -> dict[str, Any]:
-    """SVG drawings of the floor before (every installed view, intrusions in red) and after the plan."""
-    floor = parse_floor(plan.floor_snapshot)
+def analyse(snapshot: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
+    """SVG drawings before (every installed view, intrusions in red) and after the plan, and each camera's necessity."""
+    floor = parse_floor(snapshot)
     engine = engine_for(floor)
-    result = plan.result or {}
     kept = {str(code) for code in result.get("kept", [])}
     poses = terminal_poses(floor)
+    face = {t.id for t in floor.terminals if t.type == "face_terminal"}
     before_layers: list[Layer] = []
     for pose in poses:
         before_layers.append((mapping(engine.view_polygon(pose)), "view", pose.mount))
@@ -41,18 +41,21 @@ def before_after(plan: Plan) -> dict[str, Any]:
             after_poses.append(pose.with_heading(float(reaimed[pose.mount]["heading_deg"])))
         elif pose.mount in kept:
             after_poses.append(pose)
-    added = [p for n, item in enumerate(result.get("added", []) or [], 1) if isinstance(item, dict)
-             and (p := _pose_from_added(item, n)) is not None]
-    after_layers: list[Layer] = [(mapping(engine.view_polygon(p)), "view", p.mount) for p in after_poses + added]
-    for zone, piece in engine.uncovered_pieces(after_poses + added).items():
+    added = added_poses(result)
+    final = after_poses + added
+    after_layers: list[Layer] = [(mapping(engine.view_polygon(p)), "view", p.mount) for p in final]
+    for zone, piece in engine.uncovered_pieces(final).items():
         if piece.area > 0.01:
             after_layers.append((mapping(piece), "uncovered", f"{zone}: {piece.area:.2f} m² uncovered"))
     marks = {code: "kept" for code in kept}
     marks.update({str(code): "removed" for code in result.get("removed", [])})
-    before_marks = {p.mount: "" for p in poses}
-    return {
-        "before": render_floor(plan.floor_snapshot, before_layers, marks=before_marks),
-        "after": render_floor(plan.floor_snapshot, after_layers, marks=marks),
-        "before_count": len(poses),
-        "after_count": len(after_poses) + len(added),
+    new_points = [(p.mount, p.x, p.y) for p in added]
+    drawings = {
+        "before": render_floor(snapshot, before_layers, marks={p.mount: "" for p in poses}),
+        "after": render_floor(snapshot, after_layers, marks=marks, added=new_points),
+        "before_cameras": sum(1 for p in poses if p.mount not in face),
+        "before_face": sum(1 for p in poses if p.mount in face),
+        "after_cameras": sum(1 for p in final if p.mount not in face),
+        "after_face": sum(1 for p in final if p.mount in face),
     }
+    return {"drawings": drawings, "necessity": necessity(floor, final, engine)}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 from typing import Any
 
@@ -12,7 +11,7 @@ import sqlalchemy.orm as so
 from accounts.models import User, utcnow
 from extensions import db
 from inventory.choices import Choice, db_enum
-from inventory.models import Floor
+from inventory.models import Floor, Terminal
 
 
 class PlanState(Choice):
@@ -30,9 +29,15 @@ class Decision(Choice):
     ADD = "add"
 
 
-class Review(enum.StrEnum):
+class Review(Choice):
     ACCEPTED = "accepted"
     REJECTED = "rejected"
+
+
+class WorkKind(Choice):
+    REMOVE = "remove"
+    REAIM = "reaim"
+    INSTALL = "install"
 
 
 class Plan(db.Model):
@@ -61,14 +66,32 @@ class Plan(db.Model):
     result: so.Mapped[dict[str, Any] | None] = so.mapped_column(sa.JSON)
     # Before/after SVGs, drawn once by the worker so page views do no geometry.
     drawings: so.Mapped[dict[str, Any] | None] = so.mapped_column(sa.JSON)
+    # Per kept or added camera: required area per zone that falls below its k without it (planner.necessity).
+    necessity: so.Mapped[dict[str, Any] | None] = so.mapped_column(sa.JSON)
+    # Trade-off curves on the same snapshot (planner.tradeoff), computed on request: {state, coverage, k, error}.
+    tradeoff: so.Mapped[dict[str, Any] | None] = so.mapped_column(sa.JSON)
     error: so.Mapped[str | None] = so.mapped_column(sa.Text)
     approved_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("user.id"))
     approved_at: so.Mapped[datetime | None] = so.mapped_column()
+    # Versions: the n-th plan of its floor, and the plan whose review it re-runs.
+    version: so.Mapped[int] = so.mapped_column(default=1)
+    parent_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("plan.id", ondelete="SET NULL"))
+    # Review locks honoured by this run ({terminal code: "keep" | "remove"}); they belong to the plan, not the terminal.
+    locks: so.Mapped[dict[str, str] | None] = so.mapped_column(sa.JSON)
+    heartbeat_at: so.Mapped[datetime | None] = so.mapped_column()
+    attempts: so.Mapped[int] = so.mapped_column(default=0)
+    # Set to the floor id while this is the floor's approved plan in force; unique, so two can never be in force.
+    in_force_floor_id: so.Mapped[int | None] = so.mapped_column(unique=True)
+    superseded_at: so.Mapped[datetime | None] = so.mapped_column()
+    superseded_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("plan.id", ondelete="SET NULL"))
 
     floor: so.Mapped[Floor] = so.relationship()
     created_by: so.Mapped[User | None] = so.relationship(foreign_keys=[created_by_id])
+    approved_by: so.Mapped[User | None] = so.relationship(foreign_keys=[approved_by_id])
     decisions: so.Mapped[list[PlanDecision]] = so.relationship(back_populates="plan", cascade="all, delete-orphan",
                                                                order_by="PlanDecision.id")
+    work_items: so.Mapped[list[WorkItem]] = so.relationship(back_populates="plan", cascade="all, delete-orphan",
+                                                            order_by="WorkItem.id")
 
     @property
     def provably_minimal(self) -> bool:
@@ -80,6 +103,11 @@ class Plan(db.Model):
         """Whether the run has stopped, for good or ill."""
         return self.state in (PlanState.DONE, PlanState.FAILED, PlanState.CANCELLED)
 
+    @property
+    def in_force(self) -> bool:
+        """Whether this is the approved plan in force on its floor."""
+        return self.in_force_floor_id is not None
+
 
 class PlanDecision(db.Model):
     """What the plan proposes for one terminal, why, and the planner's review of it."""
@@ -90,7 +118,36 @@ class PlanDecision(db.Model):
     decision: so.Mapped[Decision] = so.mapped_column(db_enum(Decision))
     reason: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     pose: so.Mapped[dict[str, Any] | None] = so.mapped_column(sa.JSON)
-    review: so.Mapped[str | None] = so.mapped_column(sa.String(10))
+    review: so.Mapped[Review | None] = so.mapped_column(db_enum(Review))
+    review_comment: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     reviewed_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("user.id"))
+    reviewed_at: so.Mapped[datetime | None] = so.mapped_column()
 
     plan: so.Mapped[Plan] = so.relationship(back_populates="decisions")
+    reviewed_by: so.Mapped[User | None] = so.relationship()
+
+    @property
+    def lock(self) -> str | None:
+        """The lock a rejection puts on the next version: a rejected removal keeps, a rejected keep removes."""
+        if self.review != Review.REJECTED:
+            return None
+        return {Decision.REMOVE: "keep", Decision.KEEP: "remove"}.get(self.decision)
+
+
+class WorkItem(db.Model):
+    """One change an approved plan asks the venue to carry out, ticked off by the facility manager."""
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    plan_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("plan.id", ondelete="CASCADE"), index=True)
+    kind: so.Mapped[WorkKind] = so.mapped_column(db_enum(WorkKind))
+    terminal_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("terminal.id", ondelete="SET NULL"))
+    label: so.Mapped[str] = so.mapped_column(sa.String(50))
+    heading_deg: so.Mapped[float | None] = so.mapped_column()
+    pose: so.Mapped[dict[str, Any] | None] = so.mapped_column(sa.JSON)
+    cancelled: so.Mapped[bool] = so.mapped_column(default=False)
+    done_at: so.Mapped[datetime | None] = so.mapped_column()
+    done_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("user.id"))
+
+    plan: so.Mapped[Plan] = so.relationship(back_populates="work_items")
+    terminal: so.Mapped[Terminal | None] = so.relationship()
+    done_by: so.Mapped[User | None] = so.relationship()

@@ -38,8 +38,32 @@ def _path(geometry: BaseGeometry, height: float) -> str:
     return " ".join(parts)
 
 
+def _scale_length(width_m: float) -> float:
+    """A round scale-bar length near a fifth of the drawing's width."""
+    target = max(width_m / 5.0, 0.5)
+    for step in (0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500):
+        if step >= target:
+            return float(step)
+    return 1000.0
+
+
+def _furniture(min_x: float, top: float, view_w: float, view_h: float) -> str:
+    """Scale bar (bottom left) and north arrow (top right), in floor metres; north is +y."""
+    length = _scale_length(view_w)
+    unit = max(view_w, view_h) / 60.0
+    x0, y0 = min_x + unit, top + view_h - unit
+    bar = (f'<g class="scale-bar"><path d="M{x0:.2f},{y0:.2f} L{x0 + length:.2f},{y0:.2f}"/>'
+           f'<text x="{x0 + length / 2:.2f}" y="{y0 - unit / 2:.2f}" text-anchor="middle">{length:g} m</text></g>')
+    nx, ny = min_x + view_w - 2 * unit, top + 3 * unit
+    arrow = (f'<g class="north-arrow"><path d="M{nx:.2f},{ny - 2 * unit:.2f} L{nx + unit * 0.7:.2f},{ny:.2f} '
+             f'L{nx - unit * 0.7:.2f},{ny:.2f} Z"/><text x="{nx:.2f}" y="{ny + 1.5 * unit:.2f}" '
+             f'text-anchor="middle">N</text></g>')
+    return bar + arrow
+
+
 def render_floor(collection: dict[str, Any], layers: list[Layer] = (), *,  # type: ignore[assignment]
-                 marks: dict[str, str] | None = None, width_px: int = 640) -> str:
+                 marks: dict[str, str] | None = None, width_px: int = 640,
+                 added: list[tuple[str, float, float]] | None = None) -> str:
     """An SVG drawing of the floor: zones, walls, openings, extra layers, then terminals styled by marks."""
     features = collection.get("features", [])
     outline = next((f for f in features if f["properties"].get("kind") == "outline"), None)
@@ -78,6 +102,11 @@ def render_floor(collection: dict[str, Any], layers: list[Layer] = (), *,  # typ
         body.append(f'<g class="{css}"><circle cx="{x:.2f}" cy="{height - y:.2f}" r="0.45"/>'
                     f'<text x="{x + 0.6:.2f}" y="{height - y - 0.4:.2f}">{escape(code)}</text>'
                     f"<title>{escape(code)}: {escape(marks.get(code, props.get('type', '')))}</title></g>")
+    for name, x, y in added or []:
+        body.append(f'<g class="terminal added"><circle cx="{x:.2f}" cy="{height - y:.2f}" r="0.45"/>'
+                    f'<text x="{x + 0.6:.2f}" y="{height - y - 0.4:.2f}">{escape(name)}</text>'
+                    f"<title>{escape(name)}: new camera at ({x:.1f}, {y:.1f})</title></g>")
+    body.append(_furniture(min_x, height - max_y, view_w, view_h))
     ratio = view_h / view_w if view_w else 1.0
     return (f'<svg xmlns="http://www.w3.org/2000/svg" class="floor-svg" viewBox="{min_x:.2f} {height - max_y:.2f} '
             f'{view_w:.2f} {view_h:.2f}" width="{width_px}" height="{int(width_px * ratio)}" role="img">'

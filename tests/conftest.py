@@ -1,4 +1,9 @@
-"""Shared fixtures: an app on a freshly migrated database (SQLite by default, PostgreSQL with DATABASE_URL)."""
+"""Shared fixtures: an app on a freshly migrated database (SQLite by default, PostgreSQL with DATABASE_URL).
+
+Speed without shortcuts: the schema is migrated once per run and copied (SQLite) or truncated (PostgreSQL)
+per test; the demo data is seeded for real once per run and then copied row for row into each test's
+database; TESTING apps hash passwords with one PBKDF2 round (config.TESTING_HASH_METHOD).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -87,13 +93,47 @@ def csrf_app(template_database: str, tmp_path: Path) -> Iterator[Flask]:
         db.engine.dispose()
 
 
+# The demo database as rows, table by table in dependency order; taken after the first real seed of the run.
+_demo_rows: list[tuple[sa.Table, list[dict[str, Any]]]] | None = None
+
+
 def seed(application: Flask) -> None:
-    """Load the demo data into the app's database."""
+    """Load the demo data into the app's (empty) database: seeded once per run, then copied row for row."""
+    global _demo_rows
     from inventory.demo import seed_demo
 
     with application.app_context():
-        seed_demo(DEMO_PASSWORD)
-        db.session.commit()
+        if _demo_rows is None:
+            seed_demo(DEMO_PASSWORD)
+            db.session.commit()
+            _demo_rows = [(table, [dict(row._mapping) for row in
+                                   db.session.execute(sa.select(table).order_by(*table.primary_key.columns))])
+                          for table in db.metadata.sorted_tables]
+            return
+        with db.engine.begin() as connection:
+            for table, rows in _demo_rows:
+                if rows:
+                    connection.execute(table.insert(), rows)
+            if connection.dialect.name == "postgresql":
+                _advance_sequences(connection)
+
+
+def _advance_sequences(connection: sa.Connection) -> None:
+    """Move each id sequence past the copied rows, as inserting them one by one would have."""
+    for table, rows in _demo_rows or []:
+        if rows and "id" in table.c and table.c.id.primary_key:
+            connection.execute(sa.text("SELECT setval(pg_get_serial_sequence(:name, 'id'), :top)"),
+                               {"name": f'"{table.name}"', "top": max(row["id"] for row in rows)})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Everything under tests/browser/ is a browser test, and every browser test is slow."""
+    browser_dir = Path(__file__).parent / "browser"
+    for item in items:
+        if browser_dir in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.browser)
+        if item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture

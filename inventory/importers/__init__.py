@@ -21,8 +21,8 @@ from inventory.importers.base import (
 )
 from inventory.importers.safety import check_size, load_json, read_directory, read_file, read_zip, sniff
 
-FORMATS = ("geojson", "imdf", "wrld", "dxf", "raster")
-VECTOR_FORMATS = ("geojson", "imdf", "wrld", "dxf")
+FORMATS = ("geojson", "imdf", "wrld", "osm", "dxf", "raster")
+VECTOR_FORMATS = ("geojson", "imdf", "wrld", "osm", "dxf")
 
 # Extension -> the content sniff() must find, so a PNG renamed .dxf is refused with a clear reason.
 _EXPECTED = {
@@ -36,9 +36,9 @@ _CONTENT_NAMES = {
 }
 
 _FORMAT_CONTENT = {"dxf": {"dxf"}, "raster": {"png", "jpeg", "pdf"}, "geojson": {"json"}, "wrld": {"json"},
-                   "imdf": set()}
+                   "osm": {"json"}, "imdf": set()}
 _FORMAT_NAMES = {"dxf": "a DXF drawing", "raster": "an image or PDF", "geojson": "sightline-floor/1 GeoJSON",
-                 "wrld": "a WRLD building", "imdf": "an IMDF archive (zip)"}
+                 "wrld": "a WRLD building", "osm": "OSM indoor GeoJSON", "imdf": "an IMDF archive (zip)"}
 
 __all__ = [
     "FORMATS", "VECTOR_FORMATS", "Background", "ImportFailed", "ImportOptions", "ImportResult", "Importer",
@@ -74,19 +74,22 @@ def _kind(data: bytes, filename: str) -> str:
 
 
 def _json_format(obj: Any, where: str) -> str:
-    from inventory.importers import geojson, wrld
+    from inventory.importers import geojson, osm, wrld
 
     if geojson.is_floor(obj) or geojson.is_levels(obj):
         return "geojson"
     if wrld.is_main(obj) or wrld.is_level_collection(obj):
         return "wrld"
+    if osm.is_osm_indoor(obj):
+        return "osm"
     if isinstance(obj, dict) and ("feature_type" in obj or any(
         isinstance(f, dict) and "feature_type" in f for f in obj.get("features") or []
     )):
         raise ImportFailed("an IMDF feature file needs its whole archive: upload the IMDF zip", where=where)
     if isinstance(obj, dict) and obj.get("type") == "FeatureCollection":
         raise ImportFailed(
-            "GeoJSON without \"format\": \"sightline-floor/1\" and not WRLD or IMDF; cannot tell walls from rooms",
+            "GeoJSON without \"format\": \"sightline-floor/1\", not WRLD, IMDF or OSM indoor (no indoor= tags); "
+            "cannot tell walls from rooms",
             where=where,
         )
     raise ImportFailed("JSON is not a sightline-floor/1, WRLD or IMDF file", where=where)

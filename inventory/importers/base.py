@@ -34,10 +34,18 @@ class ImportOptions:
     """What the user chose in the upload form; every field has a safe default."""
 
     repair: bool = False
-    # DXF: layer name -> role (wall, window, door, room, text, outline, ignore); unmapped layers are guessed.
+    # DXF: layer name -> role (see dxf.ROLES); unmapped layers are guessed from their names and content.
     layer_map: dict[str, str] | None = None
-    # DXF: drawing units when $INSUNITS is 0/unknown (e.g. "mm", "m", "in").
+    # DXF: drawing units overriding $INSUNITS (e.g. "mm", "m", "in").
     units: str | None = None
+    # DXF: metres per drawing unit, overriding the units.
+    scale: float | None = None
+    # DXF: two drawing points and the distance between them in metres, overriding units and scale.
+    calibration: tuple[tuple[float, float], tuple[float, float], float] | None = None
+    # DXF: which of several drawings in model space to import (1 = the largest).
+    cluster: int | None = None
+    # IMDF: a level in several parts becomes one floor ("merge", outline around every part) or one floor per part.
+    level_parts: str = "merge"
     # IMDF unit category or WRLD type -> private/general/required/wall/ignore (WRLD also glass), the user's
     # confirmed answer overriding the built-in mapping.
     category_map: dict[str, str] | None = None
@@ -94,6 +102,8 @@ class ImportResult:
     georef: dict[str, Any] | None = None
     # Source features dropped, by source type.
     dropped: dict[str, int] = field(default_factory=dict)
+    # DXF: the separate drawings found in model space, largest first: [{"index", "width_m", "height_m", "share"}].
+    clusters: list[dict[str, Any]] = field(default_factory=list)
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Per level name, the features per kind (see Level.counts), for the upload summary."""

@@ -154,16 +154,22 @@ def load(files: dict[str, bytes], source: str, options: ImportOptions, limits: L
         lid = str(lv["id"])
         label = _label(lv["properties"].get("name"), language) or _label(lv["properties"].get("short_name"), language)
         label = unique_name(label or f"Level {_ordinal(lv):g}", taken_names, lid[:8])
-        fc = _convert_level(
-            label, lv, [u for u in units if str(u["properties"].get("level_id")) == lid],
-            [o for o in openings if str(o["properties"].get("level_id")) == lid],
-            [x for x in fixtures if str(x["properties"].get("level_id")) == lid
-             and x["properties"].get("category") not in FLAT_FIXTURES],
-            geoms, tm, options, language, warnings, mapping,
-        )
-        out_levels.append(Level(name=label, floor=fc, ordinal=_ordinal(lv)))
-        b = shapely.total_bounds([shapely.geometry.shape(f["geometry"]) for f in fc["features"]])
-        half = max(half, abs(b[0]), abs(b[2]))
+        lv_units = [u for u in units if str(u["properties"].get("level_id")) == lid]
+        lv_openings = [o for o in openings if str(o["properties"].get("level_id")) == lid]
+        lv_fixtures = [x for x in fixtures if str(x["properties"].get("level_id")) == lid
+                       and x["properties"].get("category") not in FLAT_FIXTURES]
+        if not lv_units and not lv_fixtures:
+            warnings.append(f"{lv['_where']}: level {label!r} has no units or fixtures; not imported")
+            continue
+        if not lv_openings:
+            warnings.append(f"{lv['_where']}: level {label!r} has no openings: every room is sealed")
+        for part_label, fc in _convert_level(label, lv, lv_units, lv_openings, lv_fixtures, geoms, tm, options,
+                                             language, warnings, mapping, taken_names):
+            out_levels.append(Level(name=part_label, floor=fc, ordinal=_ordinal(lv)))
+            b = shapely.total_bounds([shapely.geometry.shape(f["geometry"]) for f in fc["features"]])
+            half = max(half, abs(b[0]), abs(b[2]))
+    if not out_levels:
+        raise ImportFailed("no level has units or fixtures", where=source)
     return ImportResult(
         format=name, source=source, levels=out_levels, warnings=warnings,
         mapping=[{"source": s, "to": t, "count": n} for (s, t), n in sorted(mapping.items())],
@@ -188,7 +194,9 @@ def _convert_level(
     language: str,
     warnings: list[str],
     mapping: dict[tuple[str, str], int],
-) -> dict[str, Any]:
+    taken_names: set[str],
+) -> list[tuple[str, dict[str, Any]]]:
+    """(name, floor) of one level; a level in several parts gives one floor, or one per part if asked."""
     repair = options.repair
 
     def polys(f: dict[str, Any]) -> list[Polygon]:
@@ -200,9 +208,13 @@ def _convert_level(
     outline_parts = polys(level)
     if not outline_parts:
         raise ImportFailed("level has no area", where=level["_where"])
-    if len(outline_parts) > 1:
-        warnings.append(f"{level['_where']}: level has {len(outline_parts)} parts; kept the largest as the outline")
-    outline = max(outline_parts, key=lambda p: p.area)
+    outer = sorted(outline_parts, key=lambda p: -p.area)
+    if len(outer) > 1 and options.level_parts == "split":
+        warnings.append(f"{level['_where']}: level has {len(outer)} parts; imported as {len(outer)} floors")
+    elif len(outer) > 1:
+        warnings.append(f"{level['_where']}: level has {len(outer)} parts; the outline surrounds them all "
+                        "(choose one floor per part in the preview to split them)")
+        outer = [Polygon(shapely.union_all(outer).convex_hull.exterior)]
 
     zones: list[dict[str, Any]] = []
     walls: list[dict[str, Any]] = []
@@ -247,7 +259,16 @@ def _convert_level(
         cat = str(x["properties"].get("category") or "unspecified")
         mapping[(f"fixture {cat}", "wall")] = mapping.get((f"fixture {cat}", "wall"), 0) + 1
         walls += [feature(p, kind="wall", source=f"imdf:{x['id']}") for p in polys(x)]
-    return collection(label, [feature(outline, kind="outline")] + walls + door_feats + zones)
+    if len(outer) == 1:
+        return [(label, collection(label, [feature(outer[0], kind="outline")] + walls + door_feats + zones))]
+    out = []
+    for k, part in enumerate(outer):
+        grown = part.buffer(OPENING_CUT_M)
+        keep = [f for f in walls + door_feats + zones
+                if grown.covers(shapely.geometry.shape(f["geometry"]).representative_point())]
+        nm = unique_name(f"{label} part {k + 1}", taken_names, str(k + 1))
+        out.append((nm, collection(nm, [feature(part, kind="outline")] + keep)))
+    return out
 
 
 def _segments(geom: Any) -> list[LineString]:

@@ -17,6 +17,8 @@ from inventory.importers.safety import open_image, sniff
 name = "raster"
 extensions = (".png", ".jpg", ".jpeg", ".pdf")
 PDF_DPI = 150.0
+# A PDF page is rendered so its long side has at least this many pixels (a tiny page at 150 dpi is untraceable).
+PDF_MIN_LONG_PX = 2000
 
 
 def load(files: dict[str, bytes], source: str, options: ImportOptions, limits: Limits) -> ImportResult:
@@ -59,7 +61,7 @@ def _png(im: Image.Image) -> tuple[bytes, tuple[int, int]]:
 
 
 def render_pdf(data: bytes, where: str, page: int, limits: Limits) -> tuple[Image.Image, int, list[float]]:
-    """Render one page (0-based) at up to PDF_DPI within the render pixel limit; return image, page count, size."""
+    """Render one page (0-based) at PDF_DPI, or larger to reach PDF_MIN_LONG_PX, within the pixel limit."""
     import pypdfium2 as pdfium
 
     if not data.rstrip().endswith(b"%%EOF") and b"%%EOF" not in data[-2048:]:
@@ -85,7 +87,8 @@ def render_pdf(data: bytes, where: str, page: int, limits: Limits) -> tuple[Imag
         if not (w_pt > 0 and h_pt > 0 and math.isfinite(w_pt * h_pt)):
             raise ImportFailed(f"page {page + 1} has no area", where=where)
         # Cap the bitmap: a page can declare a 200-inch media box.
-        scale = min(PDF_DPI / 72.0, math.sqrt(limits.max_render_pixels / (w_pt * h_pt)))
+        scale = max(PDF_DPI / 72.0, PDF_MIN_LONG_PX / max(w_pt, h_pt))
+        scale = min(scale, math.sqrt(limits.max_render_pixels / (w_pt * h_pt)))
         try:
             bitmap = pg.render(scale=scale)
             im = bitmap.to_pil().copy()

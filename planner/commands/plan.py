@@ -8,7 +8,7 @@ import math
 
 from planner.errors import InputError
 from planner.floor import parse_floor
-from planner.optimizer import MODES, PlanOptions, plan
+from planner.plan import MODES, PlanOptions, plan
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

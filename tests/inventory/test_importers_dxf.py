@@ -79,10 +79,18 @@ def _kinds(result, kind: str) -> list[dict]:
 
 
 def test_layer_guesses() -> None:
-    assert [guess_role(n) for n in ("A-WALL", "wall", "Walls", "doors", "A-DOOR", "A-GLAZ", "Window", "A-AREA",
-                                    "rooms", "A-AREA-IDEN", "Text", "S-COLS", "A-FURN", "0", "DIMS")] == [
-        "wall", "wall", "wall", "door", "door", "window", "window", "room", "room", "text", "text", "wall",
-        "ignore", "ignore", "ignore"]
+    names = {
+        "wall": ("A-WALL", "wall", "Walls", "S-COLS", "Mur", "Wand", "墙", "Structure", "Partition", "Existing Structure",
+                 "Tole Blanche", "concr", "Plaster"),
+        "door": ("doors", "A-DOOR", "Porte", "Tür", "门", "Doors/Windows"),
+        "glass": ("A-GLAZ", "Crystal", "Cristal", "Glass", "Verre", "玻璃"),
+        "window": ("Window", "Fenêtre", "Fenster", "窗"),
+        "room": ("A-AREA", "rooms", "Space", "Area", "Raum", "房间"),
+        "private": ("TOILET", "WC", "卫生间", "Sanitary", "Douches"),
+        "text": ("A-AREA-IDEN", "Text", "Texte"),
+        "ignore": ("A-FURN", "0", "DIMS", "Furniture", "Flooring", "Projection", "Hatch"),
+    }
+    assert {n: guess_role(n) for ns in names.values() for n in ns} == {n: r for r, ns in names.items() for n in ns}
 
 
 def test_counts_match_the_drawing(plan_bytes: bytes, imported) -> None:
@@ -181,7 +189,7 @@ def test_no_geometry_lists_the_layers() -> None:
     doc.header["$INSUNITS"] = 4
     doc.modelspace().add_lwpolyline([(0, 0), (1000, 0)], dxfattribs={"layer": "FURNITURE"})
     doc.modelspace().add_text("hello", dxfattribs={"layer": "NOTES"})
-    with pytest.raises(ImportFailed, match=r"no geometry on wall.*layers found: FURNITURE \(ignore\), NOTES \(ignore\)"):
+    with pytest.raises(ImportFailed, match=r"no geometry on wall.*layers found: FURNITURE \(ignore\), NOTES \(text\)"):
         import_bytes(_bytes(doc), "empty.dxf")
     empty = ezdxf.new()
     empty.header["$INSUNITS"] = 4

@@ -80,12 +80,27 @@ def test_pdf_page_is_chosen_and_rendered() -> None:
     bg = r.levels[0].background
     assert (bg.page, bg.page_count) == (1, 2)
     assert r.georef["page_size_pt"] == pytest.approx([841.68, 595.44], abs=0.5)
-    # A4 landscape at 150 dpi.
-    assert (bg.width_px, bg.height_px) == pytest.approx((841.68 * 150 / 72, 595.44 * 150 / 72), abs=1)
+    # A4 landscape at 150 dpi would be 1754 px wide: scaled up so the long side is 2000 px.
+    k = max(150 / 72, 2000 / 841.68)
+    assert (bg.width_px, bg.height_px) == pytest.approx((841.68 * k, 595.44 * k), abs=1)
     with Image.open(io.BytesIO(bg.png)) as im:
         assert im.convert("L").getextrema()[0] < 64  # the plan's lines are there
     with pytest.raises(ImportFailed, match=r"evacuation\.pdf: page 3 requested but the PDF has 2 page\(s\)"):
         import_bytes(data, "evacuation.pdf", options=ImportOptions(page=2))
+
+
+def test_tiny_pdf_page_is_rendered_large_enough_to_trace() -> None:
+    from matplotlib.backends.backend_pdf import PdfPages
+    from matplotlib.figure import Figure
+
+    buf = io.BytesIO()
+    with PdfPages(buf) as pdf:
+        fig = Figure(figsize=(118 / 72, 155 / 72))  # the 118 x 155 pt page of issue 11
+        fig.add_axes((0, 0, 1, 1)).plot([0, 1, 1, 0, 0], [0, 0, 1, 1, 0], color="black")
+        pdf.savefig(fig)
+    bg = import_bytes(buf.getvalue(), "tiny.pdf").levels[0].background
+    assert bg.height_px == pytest.approx(2000, abs=1)  # at a fixed 150 dpi it was 323 px
+    assert bg.width_px == pytest.approx(2000 * 118 / 155, abs=2)
 
 
 def test_pdf_render_size_is_capped() -> None:

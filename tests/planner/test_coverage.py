@@ -12,24 +12,12 @@ import shapely
 from shapely.geometry import Point
 
 from planner.cli import main
-from planner.coverage import (
-    CameraPose,
-    Engine,
-    coverage_matrix,
-    coverage_report,
-    private_overlap,
-    terminal_poses,
-    tier_range,
-    uncovered_pieces,
-    unique_contribution,
-    view_polygon,
-    witnesses,
-    zone_coverage,
-)
-from planner.floor import load_floor, parse_floor
+from planner.coverage import CameraPose, Engine, engine_for, terminal_poses, tier_range
+from planner.floor import TIERS, load_floor, parse_floor
 from planner.geometry import ARC_STEP_DEG
 from planner.research.floorgen import generate_mall_floor
-from planner.visibility import resolve_mount, sight_line_clear
+from planner.visibility import resolve_mount
+from tests.planner.oracles import sight_line_clear
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "floors"
 # An inscribed polygon with one vertex per ARC_STEP_DEG loses this fraction of a disk's area.
@@ -55,13 +43,13 @@ def test_two_rooms_by_hand():
     floor = _floor("two_rooms.json")
     cam = CameraPose.from_terminal(floor.terminal("cam-1"))
     # Left room 100 m2 + the door's cone into the right room: trapezoid, widths 2 and 6 over 10 m.
-    assert view_polygon(floor, cam).area == pytest.approx(140.0, abs=1e-9)
-    intrusion = private_overlap(floor, cam)["Toilet"]
+    assert engine_for(floor).view(cam).area == pytest.approx(140.0, abs=1e-9)
+    intrusion = engine_for(floor).private_overlap(cam)["Toilet"]
     # The cone's upper edge y = 5 + (x-5)/5 crosses the toilet [16,20]x[6,10]: trapezoid 1.2 -> 2.0 over 4 m.
     assert intrusion.area == pytest.approx(6.4, abs=1e-9)
     assert intrusion.bounds == pytest.approx((16, 6, 20, 8))
-    assert uncovered_pieces(floor, [cam])["Left room"].is_empty
-    assert uncovered_pieces(floor, [])["Left room"].area == pytest.approx(100)
+    assert engine_for(floor).uncovered_pieces([cam])["Left room"].is_empty
+    assert engine_for(floor).uncovered_pieces([])["Left room"].area == pytest.approx(100)
 
 
 def test_door_closed_blocks_the_view():
@@ -69,16 +57,16 @@ def test_door_closed_blocks_the_view():
     obj["features"] = [f for f in obj["features"] if f["properties"]["kind"] != "opening"]
     floor = parse_floor(obj)
     cam = CameraPose.from_terminal(floor.terminal("cam-1"))
-    assert view_polygon(floor, cam).area == pytest.approx(100.0, abs=1e-9)
-    assert private_overlap(floor, cam)["Toilet"].is_empty
+    assert engine_for(floor).view(cam).area == pytest.approx(100.0, abs=1e-9)
+    assert engine_for(floor).private_overlap(cam)["Toilet"].is_empty
 
 
 def test_glass_wall_and_pillar_shadow():
     floor = _floor("glass_pillar.json")
     dome = CameraPose.from_terminal(floor.terminal("dome"))
     # Shadow of the pillar [4,6]^2 seen from (1,5): (4,4),(16,0),(20,0),(20,10),(16,10),(4,6) = 112 m2.
-    assert view_polygon(floor, dome).area == pytest.approx(200 - 112, abs=1e-9)
-    zc = zone_coverage(floor, [dome])["Floor"]
+    assert engine_for(floor).view(dome).area == pytest.approx(200 - 112, abs=1e-9)
+    zc = engine_for(floor).zone_coverage([dome])["Floor"]
     assert zc.area_m2 == pytest.approx(196)  # the pillar is not floor area
     assert zc.covered_m2 == pytest.approx(88, abs=1e-9)
     assert zc.uncovered_m2 == pytest.approx(108, abs=1e-9)
@@ -87,7 +75,7 @@ def test_glass_wall_and_pillar_shadow():
     opaque = parse_floor(obj)
     # Opaque partition at x=10: only x<10 minus the shadow part left of it (rays hit y=0/10 at x=16).
     shadow_left = 0.5 * (2 + 6) * 6 - 4  # wedge 2 m wide at x=4, 6 m at x=10, minus the pillar
-    assert view_polygon(opaque, CameraPose.from_terminal(opaque.terminal("dome"))).area == pytest.approx(
+    assert engine_for(opaque).view(CameraPose.from_terminal(opaque.terminal("dome"))).area == pytest.approx(
         100 - 4 - shadow_left, abs=1e-9)
 
 
@@ -95,9 +83,9 @@ def test_fov_sector_and_range_area():
     floor = _floor("glass_pillar.json")
     pose = CameraPose("m", 15.0, 5.0, 0.0, 90.0, range_m=4.0)
     expected = math.pi * 16 / 4 * (1 - ARC_LOSS)
-    assert view_polygon(floor, pose).area == pytest.approx(expected, rel=1e-9)
+    assert engine_for(floor).view(pose).area == pytest.approx(expected, rel=1e-9)
     full = CameraPose("m", 15.0, 5.0, 0.0, 360.0, range_m=4.0)
-    assert view_polygon(floor, full).area == pytest.approx(math.pi * 16 * (1 - ARC_LOSS), rel=1e-9)
+    assert engine_for(floor).view(full).area == pytest.approx(math.pi * 16 * (1 - ARC_LOSS), rel=1e-9)
 
 
 def test_blind_zone_under_the_camera():
@@ -106,8 +94,8 @@ def test_blind_zone_under_the_camera():
     assert pose.blind_radius() == 0.0  # a fisheye dome sees straight down
     narrow = CameraPose("m", 15.0, 5.0, 0.0, 90.0, range_m=4.5, height_m=3.0, tilt_deg=30.0)
     assert narrow.blind_radius() == pytest.approx(3.0 / math.tan(math.radians(30 + math.degrees(math.atan(9 / 16)))))
-    with_blind = view_polygon(floor, narrow, blind_zone=True).area
-    without = view_polygon(floor, narrow).area
+    with_blind = engine_for(floor).view(narrow, blind_zone=True).area
+    without = engine_for(floor).view(narrow).area
     r = narrow.blind_radius()
     assert without - with_blind == pytest.approx(math.pi * r * r / 4, rel=1e-4)
 
@@ -116,11 +104,11 @@ def test_k2_coverage_and_unique_contribution():
     floor = _floor("k2_room.json")
     poses = terminal_poses(floor)
     quarter = math.pi * 25 / 4 * (1 - ARC_LOSS)
-    zc = zone_coverage(floor, poses)["Hall"]
+    zc = engine_for(floor).zone_coverage(poses)["Hall"]
     assert zc.k == 2 and zc.area_m2 == pytest.approx(100)
     assert zc.covered_m2 == pytest.approx(quarter, rel=1e-6)
     assert zc.uncovered_m2 == pytest.approx(100 - quarter, rel=1e-6)
-    a, b = unique_contribution(floor, poses)
+    a, b = engine_for(floor).unique_contribution(poses, floor.zones_of("required")[0])
     assert a == pytest.approx(100 - quarter, rel=1e-6) and b == pytest.approx(0, abs=1e-9)
 
 
@@ -133,7 +121,7 @@ def test_k2_lens_of_two_disks():
     poses = [CameraPose("a", 0, 0, 0, 360, range_m=r), CameraPose("b", d, 0, 0, 360, range_m=r),
              CameraPose("c", 40, 40, 0, 360, range_m=r)]
     lens = 2 * r * r * math.acos(d / (2 * r)) - (d / 2) * math.sqrt(4 * r * r - d * d)
-    assert zone_coverage(floor, poses)["Hall"].covered_m2 == pytest.approx(lens, rel=1e-4)
+    assert engine_for(floor).zone_coverage(poses)["Hall"].covered_m2 == pytest.approx(lens, rel=1e-4)
 
 
 def test_privacy_inside_and_report():
@@ -141,7 +129,7 @@ def test_privacy_inside_and_report():
     eng = Engine(floor)
     assert eng.inside_private(18, 8) == ["Toilet"]
     assert eng.inside_private(16, 8) == []  # on the boundary: not inside
-    report = coverage_report(floor)
+    report = engine_for(floor).report()
     cam = report["terminals"]["cam-1"]
     assert cam["view_m2"] == 140.0 and cam["private_overlap_m2"] == {"Toilet": 6.4}
     assert cam["inside_private"] is False and cam["forbidden"] is True
@@ -169,7 +157,7 @@ def test_cli_bad_input_is_one_line(capsys, tmp_path):
 
 def test_witnesses_of_a_square_zone():
     floor = _floor("k2_room.json")
-    w = witnesses(floor, spacing=1.0)
+    w = engine_for(floor).witnesses(spacing=1.0)
     grid = w.xy[w.kind == w.GRID]
     assert len(grid) == 100 and grid.min() == pytest.approx(0.5) and grid.max() == pytest.approx(9.5)
     verts = w.xy[w.kind == w.VERTEX]
@@ -177,10 +165,7 @@ def test_witnesses_of_a_square_zone():
                                                        (9.999, 9.999)]
     assert (w.kind == w.BOUNDARY).sum() == 4 * 9  # each 9.998 m edge cut into 10 pieces
     assert shapely.contains_xy(floor.zones[0].geometry, w.xy[:, 0], w.xy[:, 1]).all()
-    assert set(w.k) == {2} and w.tier_name(0) == "observe" and w.zone_names == ["Hall"]
-    more = w.extended([(5.2, 5.2)], "Hall", floor)
-    assert (w.extended([(5.2, 5.2)], "Hall").k == more.k).all()
-    assert len(more) == len(w) + 1 and more.kind[-1] == w.ADDED and more.k[-1] == 2
+    assert set(w.k) == {2} and TIERS[w.tier[0]] == "observe" and w.zone_names == ["Hall"]
 
 
 def test_matrix_agrees_with_polygons_and_sight_lines():
@@ -194,7 +179,7 @@ def test_matrix_agrees_with_polygons_and_sight_lines():
         x, y = rng.uniform(minx, maxx), rng.uniform(miny, maxy)
         poses += [CameraPose(f"m{i}", x, y, h, 90.0, hpx=1280) for h in (0.0, 120.0, 240.0)]
     poses.append(CameraPose("dome", *floor.terminals[0].geometry.coords[0], 0.0, 360.0, hpx=1920))
-    matrix = coverage_matrix(eng, poses, wits)
+    matrix = eng.coverage_matrix(poses, wits)
     assert matrix.nnz > 0
     cols = matrix.columns()
     assert sum(len(c) for c in cols) == matrix.nnz
@@ -203,8 +188,8 @@ def test_matrix_agrees_with_polygons_and_sight_lines():
         row = set(matrix.row(i).tolist())
         q = resolve_mount(eng.occ, pose.x, pose.y, pose.heading_deg)
         for tier_id in np.unique(wits.tier):
-            tier = wits.tier_name(int(np.flatnonzero(wits.tier == tier_id)[0]))
-            view = eng.view_polygon(pose, tier)
+            tier = TIERS[tier_id]
+            view = eng.view(pose, tier)
             idx = np.flatnonzero(wits.tier == tier_id)
             inside = shapely.intersects_xy(view, wits.xy[idx, 0], wits.xy[idx, 1]) if not view.is_empty else \
                 np.zeros(len(idx), bool)
@@ -267,8 +252,6 @@ def test_floorgen_is_deterministic_and_hits_the_segment_count():
 
 
 def test_forbidden_poses():
-    from planner.coverage import forbidden_poses
-
     floor = _floor("two_rooms.json")
     poses = [
         CameraPose("sees-toilet", 5, 5, 0, 360, range_m=100),       # 6.4 m2 through the door
@@ -277,8 +260,8 @@ def test_forbidden_poses():
         CameraPose("short", 5, 5, 0, 360, range_m=4),               # never reaches the door
         CameraPose("grazing", 12, 5.9, 90, 10, range_m=3.95),        # reaches y=9.79 at x=12: no overlap
     ]
-    assert forbidden_poses(floor, poses).tolist() == [True, False, True, False, False]
-    assert forbidden_poses(floor, poses[:1], tolerance=6.5).tolist() == [False]
+    assert engine_for(floor).forbidden(poses).tolist() == [True, False, True, False, False]
+    assert engine_for(floor).forbidden(poses[:1], tolerance=6.5).tolist() == [False]
 
 
 def test_refinement_round_reuses_views_and_matches_a_full_rebuild():
@@ -289,8 +272,8 @@ def test_refinement_round_reuses_views_and_matches_a_full_rebuild():
     wits = eng.witnesses(spacing=2.0)
     first = eng.coverage_matrix(poses, wits)
     n_cached = len(eng._vis)
-    more = wits.extended([(10.0, 9.5), (7.0, 5.0)], "Floor", floor)
-    again = eng.coverage_matrix(poses, more)
+    added = np.array([(10.0, 9.5), (7.0, 5.0)])
+    again = eng.incidence(poses, np.vstack([wits.xy, added]), np.r_[wits.tier, [wits.tier[0]] * 2])
     assert len(eng._vis) == n_cached  # no new visibility polygons
     for i in range(len(poses)):
         old = set(first.row(i).tolist())

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from planner.candidates import ViewEngine
+from planner.coverage import CameraPose, Engine
 from planner.errors import InputError
 from planner.floor import floor_to_geojson, load_floor, parse_floor
-from planner.optimizer import PlanOptions, plan
+from planner.plan import PlanOptions, plan
 from planner.verify import verify_plan
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "plan-floors"
@@ -181,12 +181,12 @@ def test_demo_floors_remove_privacy_violators_and_cover_or_report(index: int) ->
     name, obj = _demo_floors()[index]
     floor = parse_floor(obj)
     p = plan(floor, PlanOptions(time_limit=20))
-    engine = ViewEngine.for_floor(floor)
+    engine = Engine(floor)
     private = floor.zones_of("private")
     for t in floor.terminals:
         if t.type != "camera":
             continue
-        seen = sum(engine.terminal_view(t, "detect").intersection(z.geometry).area for z in private)
+        seen = sum(engine.view(CameraPose.from_terminal(t), "detect").intersection(z.geometry).area for z in private)
         if seen > 0.01:
             assert t.id in p.removed, f"{name}: {t.id} views a private zone but is kept"
     assert p.privacy_overlap_m2["total"] <= 0.01

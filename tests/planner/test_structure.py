@@ -108,3 +108,28 @@ def test_research_modules_stay_off_the_product_path() -> None:
     allowed = research | {"planner.commands.scp", "planner.commands.agp"}
     users = {name for name, deps in graph.items() if deps & research}
     assert users <= allowed, sorted(users - allowed)
+
+
+def test_plan_layers_import_only_downwards() -> None:
+    layers = ["options", "candidates", "witnesses", "prepare", "certificate", "explain", "loop"]
+    graph = _graph()
+    for rank, layer in enumerate(layers):
+        above = {f"planner.plan.{name}" for name in layers[rank + 1 :]} | {"planner.plan"}
+        # explain is imported by the certificate when a run asks for explanations.
+        if layer == "certificate":
+            above.discard("planner.plan.explain")
+        assert not graph[f"planner.plan.{layer}"] & above, layer
+
+
+def test_one_geometry_engine_under_every_planner_user() -> None:
+    graph = _graph()
+    for user in ("planner.plan.prepare", "planner.verify", "planner.overlays", "planner.tradeoff"):
+        reach, todo = set(), [user]
+        while todo:
+            for dep in graph[todo.pop()] - reach:
+                reach.add(dep)
+                todo.append(dep)
+        assert "planner.coverage" in reach, user
+    # No second view engine: visibility polygons are built only by planner.coverage (and the art gallery).
+    builders = {name for name, path in _modules().items() if "visibility_polygon(" in path.read_text()}
+    assert builders <= {"planner.visibility", "planner.coverage", "planner.research.agp"}, sorted(builders)

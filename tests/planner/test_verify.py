@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 from shapely.geometry import Polygon, box
 
+from planner.coverage import k_covered, uncovered
 from planner.errors import InputError
 from planner.floor import floor_to_geojson, load_floor, parse_floor
-from planner.optimizer import PlanOptions, plan
-from planner.verify import k_covered, uncovered, verify_plan
+from planner.plan import PlanOptions, plan
+from planner.verify import verify_plan
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "plan-floors"
 

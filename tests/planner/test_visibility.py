@@ -11,9 +11,11 @@ import pytest
 import shapely
 from shapely.geometry import Point, Polygon
 
+from planner.coverage import CameraPose, Engine
 from planner.floor import parse_floor
 from planner.geometry import NUDGE
-from planner.visibility import Occluders, ViewCache, resolve_mount, sight_line_clear, visibility_polygon
+from planner.visibility import Occluders, resolve_mount, visibility_polygon
+from tests.planner.oracles import sight_line_clear
 
 AGP = Path(__file__).resolve().parents[1] / "data" / "agp"
 AGP_FILES = sorted(AGP.glob("*.pol"))
@@ -128,15 +130,18 @@ def test_shadow_next_to_a_long_wall_has_its_far_cap():
     assert vis.area == pytest.approx(expected, rel=1e-9)
 
 
-def _wall_room(y0: float = 5.0) -> Occluders:
-    floor = parse_floor({
+def _wall_floor(y0: float = 5.0):
+    return parse_floor({
         "type": "FeatureCollection", "format": "sightline-floor/1", "features": [
             {"type": "Feature", "properties": {"kind": "outline"},
              "geometry": {"type": "Polygon", "coordinates": [[[0, 0], [100, 0], [100, 10], [0, 10], [0, 0]]]}},
             {"type": "Feature", "properties": {"kind": "wall"},
              "geometry": {"type": "LineString", "coordinates": [[10, y0], [90, y0]]}},
         ]})
-    return Occluders.from_floor(floor)
+
+
+def _wall_room(y0: float = 5.0) -> Occluders:
+    return Occluders.from_floor(_wall_floor(y0))
 
 
 def test_epsilon_policy_camera_on_a_line_wall_sees_the_side_it_faces():
@@ -166,11 +171,10 @@ def test_epsilon_policy_on_the_outline_and_outside():
 
 
 def test_range_clip_and_cache_reuse():
-    occ = _wall_room()
-    cache = ViewCache(occ, radius=3.0)
-    a = cache.visibility_at(50.0, 7.0)
-    b = cache.visibility_at(50.0, 7.0, heading_deg=123.0)
-    assert a is b and cache.computed == 1
+    engine = Engine(_wall_floor())
+    a = engine.pose_visibility(CameraPose("m", 50.0, 7.0, 0.0, 90.0, range_m=3.0))
+    b = engine.pose_visibility(CameraPose("m", 50.0, 7.0, 123.0, 90.0, range_m=3.0))
+    assert a is b and len(engine._vis) == 1
     # Radius 3 around (50, 7): the wall at y=5 and the outline at y=10 cut the disk to the strip 5..10.
     r = 3.0
     seg_top = r * r * math.acos(3 / r) - 3 * math.sqrt(r * r - 9)  # zero: the top just touches
@@ -273,8 +277,11 @@ def test_range_pruning_equals_clipping_the_unbounded_polygon():
 
 
 def test_view_cache_keeps_the_two_faces_of_a_wall_apart():
-    cache = ViewCache(_wall_room(), radius=None)
-    up = cache.visibility_at(50.0, 5.0, heading_deg=80.0)
-    down = cache.visibility_at(50.0, 5.0, heading_deg=260.0)
-    assert cache.computed == 2 and up.centroid.y > 5 > down.centroid.y
-    assert cache.visibility_at(50.0, 5.0, heading_deg=100.0) is up and cache.computed == 2
+    engine = Engine(_wall_floor())
+
+    def vis(heading: float):
+        return engine.pose_visibility(CameraPose("m", 50.0, 5.0, heading, 90.0, range_m=200.0))
+
+    up, down = vis(80.0), vis(260.0)
+    assert len(engine._vis) == 2 and up.centroid.y > 5 > down.centroid.y
+    assert vis(100.0) is up and len(engine._vis) == 2

@@ -156,7 +156,9 @@ def test_pose_patch_and_delete(manager, hotel, demo_app):
 def test_overlays_show_clipped_views_and_intrusion(manager, hotel):
     overlays = manager.get(f"/api/v1/floors/{hotel}/overlays").get_json()
     layers = {f["properties"]["layer"] for f in overlays["features"]}
-    assert {"view", "private_intrusion", "uncovered"} <= layers
+    assert {"view", "private_intrusion", "heat"} <= layers
+    # The installed cameras see every required zone (round-off slivers under 1 µm wide are not gaps).
+    assert "uncovered" not in layers
     intrusion = [f for f in overlays["features"] if f["properties"]["layer"] == "private_intrusion"]
     assert [(f["properties"]["terminal"], f["properties"]["zone"]) for f in intrusion] == [
         ("C-305", "Public toilet (women)")]

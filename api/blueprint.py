@@ -1,0 +1,23 @@
+"""The /api/v1 blueprint and its authentication; the endpoint modules register on it."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, request
+from flask_login import current_user
+
+from extensions import csrf
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+
+
+@bp.before_request
+def _authenticate():  # type: ignore[no-untyped-def]
+    """Require a user; session-authenticated writes must still carry the CSRF token."""
+    if not current_user.is_authenticated:
+        return {"error": "authentication required", "field": None}, 401
+    unsafe = request.method not in ("GET", "HEAD", "OPTIONS")
+    if unsafe and not request.environ.get("sightline.token_auth") and current_app.config.get("WTF_CSRF_ENABLED", True):
+        csrf.protect()
+    return None
+

@@ -1,0 +1,249 @@
+"""The plan a run returns: decisions per terminal, final cameras, and the certificate (status, bound, areas)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from shapely.geometry import mapping
+
+from planner.coverage import CameraPose, robust_overlay, uncovered
+from planner.floor import Floor
+from planner.geometry import EMPTY, polygonal
+from planner.plan.options import PlanOptions, emit
+from planner.plan.prepare import Prepared
+from planner.setcover import CoverResult, Status, relative_gap
+
+
+@dataclass
+class Plan:
+    """An optimizer run's result: decisions, final cameras and the certificate."""
+
+    status: str
+    objective: int | None
+    bound: int
+    kept: list[str]
+    removed: list[str]
+    added: list[dict]
+    reaimed: list[dict]
+    decisions: list[dict]
+    cameras: list[dict]
+    uncovered_m2: dict[str, float]
+    privacy_overlap_m2: dict[str, float]
+    infeasible: list[dict]
+    seconds: float
+    rounds: int
+    witnesses: int
+    candidates: int
+    excluded_for_privacy: int
+    objective_levels: dict[str, int]
+    weighted_objective: int | None
+    weighted_bound: int
+    lp_bound: float | None
+    mode: str
+    k_override: int | None = None
+    explanations: dict = field(default_factory=dict)
+    uncovered_pieces: dict = field(default_factory=dict)
+
+    @property
+    def gap(self) -> float | None:
+        """Relative gap (objective - bound) / objective; 0 when provably minimal."""
+        return relative_gap(self.objective, self.bound)
+
+    @property
+    def provably_minimal(self) -> bool:
+        """True when the bound equals the objective and no coverable area is left uncovered."""
+        return self.status == "OPTIMAL" and self.objective is not None and self.bound == self.objective
+
+    def to_dict(self) -> dict:
+        """JSON-ready plan (the `plan` CLI prints this)."""
+        return {
+            "status": self.status,
+            "objective": self.objective,
+            "bound": self.bound,
+            "gap": None if self.gap is None else round(self.gap, 6),
+            "provably_minimal": self.provably_minimal,
+            "feasible": not self.infeasible,
+            "kept": self.kept,
+            "removed": self.removed,
+            "added": self.added,
+            "reaimed": self.reaimed,
+            "uncovered_m2": self.uncovered_m2,
+            "privacy_overlap_m2": self.privacy_overlap_m2.get("total", 0.0),
+            "privacy_overlap_by_zone_m2": {k: v for k, v in self.privacy_overlap_m2.items() if k != "total"},
+            "infeasible": self.infeasible,
+            "seconds": round(self.seconds, 3),
+            "certificate": {
+                "status": self.status,
+                "objective": self.objective,
+                "bound": self.bound,
+                "objective_levels": self.objective_levels,
+                "weighted_objective": self.weighted_objective,
+                "weighted_bound": self.weighted_bound,
+                "lp_bound": self.lp_bound,
+                "uncovered_m2_total": self.uncovered_m2.get("total"),
+                "privacy_overlap_m2_total": self.privacy_overlap_m2.get("total"),
+                "provably_minimal": self.provably_minimal,
+                "rounds": self.rounds,
+                "witnesses": self.witnesses,
+                "candidates": self.candidates,
+                "excluded_for_privacy": self.excluded_for_privacy,
+            },
+            "mode": self.mode,
+            "k_override": self.k_override,
+            "cameras": self.cameras,
+            "decisions": self.decisions,
+            "explanations": self.explanations,
+        }
+
+
+@dataclass
+class Outcome:
+    """What the refinement loop ends with: the last solve, the chosen columns and the round count."""
+
+    result: CoverResult | None
+    selected: list[int]
+    rounds: int
+    slack_bound: int | None = None  # bound for the target without the given-up witnesses (slack model used)
+    slack_used: bool = False
+
+
+@dataclass
+class _Decisions:
+    kept: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    reaimed: list[dict] = field(default_factory=list)
+    added: list[dict] = field(default_factory=list)
+    rows: list[dict] = field(default_factory=list)
+
+
+def _decisions(floor: Floor, prep: Prepared, chosen: list[CameraPose]) -> _Decisions:
+    """One decision per terminal (keep / reaim / remove, with a reason) and one per added camera."""
+    out = _Decisions()
+    chosen_ids = {c.terminal_id: c for c in chosen if c.terminal_id is not None}
+    for t in floor.terminals:
+        if t.id in prep.candidates.decisions:
+            d = prep.candidates.decisions[t.id]
+        elif t.id in chosen_ids:
+            c = chosen_ids[t.id]
+            if c.change == "reaim":
+                d = {"id": t.id, "decision": "reaim", "reason": "needed for coverage after turning at its mount",
+                     "heading_deg": c.heading_deg, "hfov_deg": c.hfov_deg}
+                out.reaimed.append({"id": t.id, "from_heading_deg": t.heading_deg, "heading_deg": c.heading_deg,
+                                    "from_hfov_deg": t.hfov_deg, "hfov_deg": c.hfov_deg})
+            else:
+                reason = "locked keep" if t.locked == "keep" else "needed for coverage"
+                d = {"id": t.id, "decision": "keep", "reason": reason}
+        elif t.id in prep.candidates.privacy_reason:
+            d = {"id": t.id, "decision": "remove", "reason": prep.candidates.privacy_reason[t.id]}
+        else:
+            d = {"id": t.id, "decision": "remove", "reason": "not needed: the kept cameras cover its area"}
+        out.rows.append(d)
+        (out.kept if d["decision"] in ("keep", "reaim") else out.removed).append(t.id)
+    for c in chosen:
+        if c.change == "new":
+            pose = c.to_dict()
+            out.added.append(pose)
+            out.rows.append({"id": None, "decision": "add", "reason": "new camera needed for coverage", **pose})
+    return out
+
+
+@dataclass
+class _Areas:
+    uncovered: dict[str, float]
+    pieces: dict[str, dict]
+    infeasible: list[dict]
+    open_m2: float  # coverable area (outside the proven-infeasible parts) the cameras leave unseen
+
+
+def _areas(prep: Prepared, chosen: list[CameraPose], options: PlanOptions) -> _Areas:
+    """Exact uncovered area per zone, the infeasible parts with their reasons, and what is still open."""
+    engine = prep.engine
+    out = _Areas({}, {}, [], 0.0)
+    for zd in prep.zones:
+        left = uncovered(zd.region, [engine.view(c, zd.zone.tier) for c in chosen], zd.k)
+        out.uncovered[zd.zone.name] = round(left.area, 6)
+        if not left.is_empty:
+            out.pieces[zd.zone.name] = mapping(left)
+        # Report only what the final cameras actually leave uncovered (a conflict found in an earlier round
+        # may have been resolved by a later choice of poses).
+        dead = polygonal(zd.infeasible.intersection(left)) if not zd.infeasible.is_empty and not left.is_empty \
+            else EMPTY
+        open_part = polygonal(robust_overlay("difference", left, zd.infeasible)) if not zd.infeasible.is_empty \
+            else left
+        out.open_m2 += open_part.area
+        if not dead.is_empty and dead.area > options.area_tolerance_m2:
+            reason = f"no {zd.k} allowed camera poses can see this part at tier {zd.zone.tier}"
+            conflict = polygonal(zd.conflict.intersection(dead)) if not zd.conflict.is_empty else EMPTY
+            if conflict.area > options.area_tolerance_m2:
+                reason += (f"; {conflict.area:.2f} m² of it only because each mount takes one pose "
+                           "(the poses that would see it are needed elsewhere)")
+            out.infeasible.append({"zone": zd.zone.name, "k": zd.k, "area_m2": round(dead.area, 6),
+                                   "polygon": mapping(dead), "reason": reason})
+    out.uncovered["total"] = round(sum(out.uncovered.values()), 6)
+    return out
+
+
+def _status_and_bound(outcome: Outcome, prep: Prepared, n_chosen: int, complete: bool,
+                      options: PlanOptions) -> tuple[str, int | None, int]:
+    """(status, objective, bound on the camera count) from the last solve and the exact check."""
+    result = outcome.result
+    if result is None or result.objective is None:
+        status = "UNKNOWN" if result is None or result.status != Status.CANCELLED else "CANCELLED"
+        return status, None, 0
+    if result.status == Status.OPTIMAL and complete:
+        return "OPTIMAL", n_chosen, n_chosen
+    if result.status == Status.CANCELLED:
+        status = "CANCELLED"
+    elif complete:
+        status = "FEASIBLE"
+    else:
+        # Optimal or not on the witnesses, the cameras still leave coverable area unseen (time ran out during
+        # the refinement loop): the bound below is valid, the camera set is not yet a full plan.
+        status = "INCOMPLETE"
+    if outcome.slack_used:
+        # Bound for covering the target (required area minus the reported infeasible part).
+        return status, n_chosen, 0 if outcome.slack_bound is None else min(n_chosen, outcome.slack_bound)
+    # With lexicographic weights w = S·(camera level) + change level, floor(B / S) bounds the count.
+    if any(prep.objective.level_face):
+        return status, n_chosen, 0
+    scale = prep.objective.camera_scale * max(1, options.costs.camera)
+    return status, n_chosen, min(n_chosen, int(result.bound) // scale)
+
+
+def certify(floor: Floor, prep: Prepared, outcome: Outcome, options: PlanOptions, start: float) -> Plan:
+    """Turn the final selection into decisions, final cameras and the certificate."""
+    engine = prep.engine
+    chosen = [prep.cols[j] for j in outcome.selected]
+    dec = _decisions(floor, prep, chosen)
+    areas = _areas(prep, chosen, options)
+    privacy: dict[str, float] = {}
+    for z in floor.zones_of("private"):
+        privacy[z.name] = round(sum(robust_overlay("intersection", engine.view(c, "detect"), z.geometry).area
+                                    for c in chosen), 6)
+    privacy["total"] = round(sum(privacy.values()), 6)
+    status, objective, bound = _status_and_bound(outcome, prep, len(chosen),
+                                                 areas.open_m2 <= options.area_tolerance_m2, options)
+    result = outcome.result
+    solved = result is not None and result.objective is not None
+    plan_obj = Plan(
+        status=status, objective=objective, bound=int(bound), kept=dec.kept, removed=dec.removed, added=dec.added,
+        reaimed=dec.reaimed, decisions=dec.rows, cameras=[{"id": c.terminal_id, "change": c.change, **c.to_dict()}
+                                                          for c in chosen],
+        uncovered_m2=areas.uncovered, privacy_overlap_m2=privacy, infeasible=areas.infeasible,
+        seconds=time.perf_counter() - start, rounds=outcome.rounds, witnesses=len(prep.matrix.wx),
+        candidates=len(prep.cols), excluded_for_privacy=prep.candidates.excluded,
+        objective_levels={"face_terminals": sum(1 for c in chosen if c.face_recognition), "cameras": len(chosen),
+                          "changes": sum(1 for c in chosen if c.change != "keep")},
+        weighted_objective=int(result.objective) if solved else None,
+        weighted_bound=0 if result is None else int(result.bound),
+        lp_bound=None if result is None else result.lp_bound, mode=options.mode, k_override=options.k_override,
+        uncovered_pieces=areas.pieces,
+    )
+    if options.explain and chosen:
+        from planner.plan.explain import explain_plan
+
+        plan_obj.explanations = explain_plan(floor, engine, chosen, prep.zones, plan_obj.removed)
+    plan_obj.seconds = time.perf_counter() - start
+    emit(options, phase="done", status=status, objective=objective, bound=plan_obj.bound, seconds=plan_obj.seconds)
+    return plan_obj

@@ -1,0 +1,274 @@
+"""The refinement loop: solve the k-cover model on witnesses, check the exact area, add witnesses, re-solve.
+
+Sections as in the OR-Tools samples: data (``prepare``), variables, constraints and objective (``cover_problem``),
+solve, refine (``refine``).  Witnesses only in round one: a grid in each required zone plus its boundary and
+corners; each later round adds witnesses inside the pieces the chosen cameras still leave uncovered.  Pieces no
+k candidate poses can see are split off as infeasible (with their polygon) and leave the target.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from planner.coverage import MIN_GAP_WIDTH_M, drop_slivers, k_covered, uncovered
+from planner.errors import InputError
+from planner.floor import Floor
+from planner.geometry import polygon_parts, polygonal, wedge_polygon
+from planner.plan.certificate import Outcome, Plan, certify
+from planner.plan.options import PlanOptions, emit
+from planner.plan.prepare import Prepared, prepare
+from planner.plan.witnesses import WitnessMatrix
+from planner.setcover import CoverProblem, CoverResult, SolveOptions, Status, lexicographic_costs, solve
+
+
+@dataclass
+class Rounds:
+    """State of the refinement loop: the best answer so far and the slack rows of the conflict model."""
+
+    result: CoverResult | None = None
+    selected: list[int] = field(default_factory=list)
+    rounds: int = 0
+    # With several poses per mount, witnesses can be jointly uncoverable (one pose per mount): rows only just
+    # coverable (seen by exactly k mounts) get a slack column from the start; more if the solver proves the
+    # model infeasible.  A slack costs more than any camera set, so it is used only when unavoidable.
+    slack: bool = False
+    slack_set: set[int] = field(default_factory=set)
+    slack_rows: list[int] = field(default_factory=list)
+    sacrificed: set[int] = field(default_factory=set)  # witnesses the slack model gave up
+    conflict_pts: list[tuple[int, float, float]] = field(default_factory=list)
+
+
+def plan(floor: Floor, options: PlanOptions | None = None) -> Plan:
+    """Plan the smallest set of cameras meeting every required zone of `floor`, with a certificate."""
+    options = options or PlanOptions()
+    start = time.perf_counter()
+    deadline = start + float(options.time_limit)
+
+    # Data: candidates (privacy first), zones, witnesses and their matrix, the objective.
+    prep = prepare(floor, options, start)
+    state = Rounds(slack=bool(prep.candidates.groups))
+
+    while True:
+        state.rounds += 1
+        remaining = deadline - time.perf_counter()
+        cancelled = options.cancel is not None and options.cancel.is_set()
+        if state.rounds > 1 and (remaining <= 0.05 or cancelled or state.rounds > options.max_rounds):
+            break
+
+        # Variables, constraints and objective: the k-cover model on the current witnesses.
+        problem = cover_problem(prep, state, options)
+
+        # Solve, warm-started from the previous round's cameras.
+        attempt = solve(problem, _solve_options(options, remaining, state.rounds, start))
+        if attempt.status == Status.INFEASIBLE and _widen_slack(prep.matrix, state, attempt, remaining):
+            state.rounds -= 1
+            continue
+        if attempt.objective is None:
+            # Out of time (or cancelled) before a cover of the new witnesses: keep the previous round's answer.
+            if state.result is None or state.result.objective is None:
+                state.result = attempt
+            break
+        _take(state, attempt, len(prep.cols), prep.matrix)
+
+        # Refine: witnesses inside every piece the chosen cameras leave uncovered.
+        new_rows, open_area = refine(prep, state, options)
+        emit(options, phase="refine", round=state.rounds, uncovered_m2=open_area, new_witnesses=new_rows,
+             objective=len(state.selected), seconds=time.perf_counter() - start)
+        if new_rows == 0:
+            break
+
+    slack_bound = _bound_without(prep, state, options, deadline) if state.conflict_pts else None
+    outcome = Outcome(state.result, state.selected, state.rounds, slack_bound, bool(state.conflict_pts))
+    return certify(floor, prep, outcome, options, start)
+
+
+def cover_problem(prep: Prepared, state: Rounds, options: PlanOptions) -> CoverProblem:
+    """The k-cover model of this round: columns, demands, groups, locks, costs and the previous cameras as hint."""
+    m, n_cols = prep.matrix, len(prep.cols)
+    # Variables: one column per candidate pose, and with slack one column per unit of demand of each slack row.
+    if state.slack:
+        state.slack_set |= {i for i, d in enumerate(m.demand) if 0 < d and m.n_mounts[i] <= d}
+    state.slack_rows = [i for i in sorted(state.slack_set) for _ in range(m.demand[i])] if state.slack else []
+    columns = m.columns + [[i] for i in state.slack_rows]
+    # Every witness is seen by at least k chosen poses (k of its zone; 0 where fewer than k mounts see it).
+    demand = list(m.demand)
+    # At most one pose per physical mount.
+    groups = prep.candidates.groups
+    # Must-keep terminals stay, at their installed pose.
+    forced = prep.candidates.forced
+    # Objective: fewest given-up witnesses (slack), then face terminals, then cameras, then changes.
+    obj = prep.objective
+    if state.slack_rows:
+        n_slack = len(state.slack_rows)
+        costs = lexicographic_costs([[0] * n_cols + [1] * n_slack, obj.level_face + [0] * n_slack,
+                                     [options.costs.camera] * n_cols + [0] * n_slack, obj.level_change + [0] * n_slack])
+    else:
+        costs = obj.weights
+    return CoverProblem(n_rows=len(m.wx), columns=columns, costs=costs, demand=demand, forced=forced,
+                        groups=groups, hint=state.selected or None)
+
+
+def _solve_options(options: PlanOptions, remaining: float, round_no: int, start: float) -> SolveOptions:
+    """The set-cover solver's options for one round (time left, workers, progress events)."""
+
+    def report(incumbent: int | None, bound: int, seconds: float) -> None:
+        emit(options, phase="solve", round=round_no, weighted_objective=incumbent, weighted_bound=bound,
+             seconds=time.perf_counter() - start)
+
+    return SolveOptions(time_limit=max(0.2, remaining), workers=options.workers, seed=options.seed,
+                        backend=options.backend, deterministic=options.deterministic, cancel=options.cancel,
+                        progress=report)
+
+
+def _widen_slack(m: WitnessMatrix, state: Rounds, attempt: CoverResult, remaining: float) -> bool:
+    """After an infeasible model, give slack to the rows that cause it; False when nothing is left to widen."""
+    # Slack first for the rows only just coverable (seen by exactly k mounts) and those the solver names as the
+    # cause; if that is not enough, for every row.
+    named = set(attempt.uncoverable_rows) | {i for i, d in enumerate(m.demand) if 0 < d and m.n_mounts[i] <= d}
+    named -= state.slack_set
+    if not named:
+        named = {i for i, d in enumerate(m.demand) if d > 0} - state.slack_set
+    if not named or remaining <= 0.3:
+        return False
+    state.slack = True
+    state.slack_set |= named
+    return True
+
+
+def _take(state: Rounds, attempt: CoverResult, n_cols: int, m: WitnessMatrix) -> None:
+    """Keep a round's answer: the chosen cameras, and the witnesses its slack columns gave up."""
+    state.result = attempt
+    state.selected = [j for j in attempt.selected if j < n_cols]
+    given_up = [state.slack_rows[j - n_cols] for j in attempt.selected if j >= n_cols]
+    state.conflict_pts = [(m.wzone[i], m.wx[i], m.wy[i]) for i in given_up]
+    state.sacrificed = set(given_up)
+
+
+def refine(prep: Prepared, state: Rounds, options: PlanOptions) -> tuple[int, float]:
+    """Exact check of every zone's target (zone minus proven-infeasible parts); returns (new witnesses, m² open)."""
+    engine, cols = prep.engine, prep.cols
+    new_rows = 0
+    open_area = 0.0
+    for zi, zd in enumerate(prep.zones):
+        target = polygonal(zd.region.difference(zd.infeasible)) if not zd.infeasible.is_empty else zd.region
+        views = [engine.view(cols[j], zd.zone.tier) for j in state.selected]
+        for piece in polygon_parts(uncovered(target, views, zd.k)):
+            if piece.area <= options.area_tolerance_m2 * 1e-3:
+                continue
+            if any(z == zi and piece.intersects(shapely.Point(x, y)) for z, x, y in state.conflict_pts):
+                # Left uncovered on purpose by the slack model: part of the unavoidable conflict.
+                zd.conflict = polygonal(shapely.union_all([zd.conflict, piece]))
+                zd.infeasible = polygonal(shapely.union_all([zd.infeasible, piece]))
+                continue
+            new_rows += _refine_piece(prep, zi, piece, state.selected, options)
+            open_area += piece.area
+    return new_rows, open_area
+
+
+def _witness_points(piece: BaseGeometry, options: PlanOptions) -> list[tuple[float, float]]:
+    """One point well inside each part of the piece (opened first: zero-width spikes left by the overlay
+    would otherwise attract the representative point onto a covered edge)."""
+    opened = polygonal(piece.buffer(-MIN_GAP_WIDTH_M / 2).buffer(MIN_GAP_WIDTH_M / 2))
+    out: list[tuple[float, float]] = []
+    for part in polygon_parts(opened):
+        if part.area <= options.area_tolerance_m2 * 1e-3:
+            continue
+        rp = part.representative_point()
+        out.append((rp.x, rp.y))
+        c = part.centroid
+        if part.contains(c):
+            out.append((c.x, c.y))
+    return out
+
+
+def _extra_points(piece: BaseGeometry, options: PlanOptions, per_part: int = 4) -> list[tuple[float, float]]:
+    """A few more points per part, pulled from its vertices halfway towards its representative point."""
+    out: list[tuple[float, float]] = []
+    for part in polygon_parts(piece):
+        if part.area <= options.area_tolerance_m2 or not isinstance(part, shapely.Polygon):
+            continue
+        rp = part.representative_point()
+        ring = np.asarray(part.exterior.coords)[:-1]
+        step = max(1, len(ring) // per_part)
+        for vx, vy in ring[::step][:per_part]:
+            x, y = 0.5 * (vx + rp.x), 0.5 * (vy + rp.y)
+            if part.contains(shapely.Point(x, y)):
+                out.append((x, y))
+    return out
+
+
+def _refine_piece(prep: Prepared, zi: int, piece: BaseGeometry, selected: list[int], options: PlanOptions) -> int:
+    """Add a witness inside an uncovered piece; if no k candidates can see it, split off the infeasible part."""
+    m, engine, cols = prep.matrix, prep.engine, prep.cols
+    zd = prep.zones[zi]
+    tier = zd.zone.tier
+
+    def seen(x: float, y: float) -> int:
+        return sum(1 for j in selected if shapely.contains_xy(engine.view(cols[j], tier), x, y))
+
+    for x, y in _witness_points(piece, options):
+        # A point already seen k times by the selection is round-off, not a gap: try the next one.
+        if seen(x, y) >= zd.k:
+            continue
+        (row,) = m.add_witnesses(zi, np.array([x]), np.array([y]))
+        if m.demand[row] > 0:
+            # More cuts per round (fewer re-solves): points spread over the piece, if the selection misses them.
+            extra = [(px, py) for px, py in _extra_points(piece, options) if seen(px, py) < zd.k]
+            if extra:
+                ex = np.array(extra)
+                m.add_witnesses(zi, ex[:, 0], ex[:, 1])
+            return 1 + len(extra)
+        break
+    else:
+        return 0
+    # The witness cannot be seen by k mounts: compute exactly which part of the piece no candidates can cover.
+    mount_views: dict[str, list[BaseGeometry]] = {}
+    minx, miny, maxx, maxy = piece.bounds
+    for c in cols:
+        q = engine.mount_point(c)
+        if q is None:
+            continue
+        r = c.range_for(tier, engine.ppm)
+        if q[0] < minx - r or q[0] > maxx + r or q[1] < miny - r or q[1] > maxy + r:
+            continue
+        # Cheap rejections first: the mount's visibility polygon, then the heading's wedge.
+        if not engine.pose_visibility(c).intersects(piece):
+            continue
+        wedge = wedge_polygon(q[0], q[1], c.heading_deg, c.hfov_deg, 3.0 * r)
+        if wedge is not None and not wedge.intersects(piece):
+            continue
+        v = engine.view(c, tier)
+        if not v.is_empty and v.intersects(piece):
+            mount_views.setdefault(c.mount, []).append(v)
+    unions = [shapely.union_all(vs) if len(vs) > 1 else vs[0] for vs in mount_views.values()]
+    coverable = drop_slivers(k_covered(piece, unions, zd.k))
+    dead = drop_slivers(polygonal(piece.difference(coverable))) if not coverable.is_empty else piece
+    if dead.area > options.area_tolerance_m2 * 1e-3:
+        zd.infeasible = polygonal(shapely.union_all([zd.infeasible, dead])) if not zd.infeasible.is_empty else dead
+    added = 0
+    for x, y in _witness_points(coverable, options)[:1]:
+        m.add_witnesses(zi, np.array([x]), np.array([y]))
+        added += 1
+    return added
+
+
+def _bound_without(prep: Prepared, state: Rounds, options: PlanOptions, deadline: float) -> int | None:
+    """Lower bound on the camera count for covering every witness except those the slack model gave up
+    (the target once the reported infeasible area is excluded): LP bound, unicost, same locks and groups."""
+    m = prep.matrix
+    demand = [0 if i in state.sacrificed else d for i, d in enumerate(m.demand)]
+    limit = max(1.0, min(10.0, deadline - time.perf_counter() + 5.0))
+    try:
+        res = solve(CoverProblem(n_rows=len(demand), columns=m.columns, demand=demand, forced=prep.candidates.forced,
+                                 groups=prep.candidates.groups),
+                    SolveOptions(time_limit=limit, backend="greedy", seed=options.seed))
+    except InputError:
+        return None
+    if res.status == Status.INFEASIBLE:
+        return None
+    return int(res.bound)

@@ -1,0 +1,53 @@
+"""Server-rendered SVG charts of a plan's trade-off curves: cameras against covered fraction, and against k."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from html import escape
+from typing import Any
+
+WIDTH, HEIGHT, PAD = 360, 220, 40
+
+
+def curve_svg(points: list[dict[str, Any]], x_key: str, x_label: str, *, x_format: Callable[[float], str],
+              link: Callable[[dict[str, Any]], str | None] | None = None, chart_id: str = "") -> str:
+    """A small line chart of cameras (y) against x_key; points with a link are clickable."""
+    usable = [p for p in points if p.get("cameras") is not None]
+    if not usable:
+        return '<p class="muted">No point of this curve was solved in the time given.</p>'
+    xs = [float(p[x_key]) for p in usable]
+    ys = [int(p["cameras"]) for p in usable]
+    x0, x1 = min(xs), max(xs)
+    y1 = max(ys) + 1
+    span_x = (x1 - x0) or 1.0
+
+    def px(x: float) -> float:
+        return PAD + (x - x0) / span_x * (WIDTH - 2 * PAD)
+
+    def py(y: float) -> float:
+        return HEIGHT - PAD - y / y1 * (HEIGHT - 2 * PAD)
+
+    order = sorted(range(len(usable)), key=lambda i: xs[i])
+    line = " L".join(f"{px(xs[i]):.1f},{py(ys[i]):.1f}" for i in order)
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="tradeoff-chart" id="{escape(chart_id)}" '
+             f'viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" role="img" '
+             f'aria-label="cameras against {escape(x_label)}">',
+             f'<path class="axis" d="M{PAD},{PAD / 2} L{PAD},{HEIGHT - PAD} L{WIDTH - PAD / 2},{HEIGHT - PAD}"/>',
+             f'<text x="{WIDTH / 2}" y="{HEIGHT - 6}" text-anchor="middle">{escape(x_label)}</text>',
+             f'<text x="12" y="{HEIGHT / 2}" transform="rotate(-90 12 {HEIGHT / 2})" text-anchor="middle">cameras</text>',
+             f'<path class="curve" d="M{line}"/>']
+    for y in range(0, y1 + 1, max(1, y1 // 4)):
+        parts.append(f'<text class="tick" x="{PAD - 6}" y="{py(y) + 4:.1f}" text-anchor="end">{y}</text>')
+    for i in order:
+        p = usable[i]
+        label = f"{ys[i]} cameras at {x_format(xs[i])}" + ("" if p.get("status") == "OPTIMAL" else
+                                                           f" ({str(p.get('status', '')).lower()}, not proven)")
+        dot = (f'<circle class="point{" proven" if p.get("status") == "OPTIMAL" else ""}" cx="{px(xs[i]):.1f}" '
+               f'cy="{py(ys[i]):.1f}" r="5"><title>{escape(label)}</title></circle>'
+               f'<text class="tick" x="{px(xs[i]):.1f}" y="{HEIGHT - PAD + 16}" text-anchor="middle">'
+               f'{escape(x_format(xs[i]))}</text>'
+               f'<text class="value" x="{px(xs[i]):.1f}" y="{py(ys[i]) - 9:.1f}" text-anchor="middle">{ys[i]}</text>')
+        href = link(p) if link else None
+        parts.append(f'<a href="{escape(href)}" class="pick">{dot}</a>' if href else dot)
+    parts.append("</svg>")
+    return "".join(parts)
