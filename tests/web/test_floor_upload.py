@@ -293,6 +293,7 @@ def test_imdf_levels_choice_and_all_levels(manager, demo_app):
     assert response.status_code == 303
 
 
+@pytest.mark.slow
 def test_dxf_mapping_is_confirmed_and_saved_per_organisation(manager, demo_app, spare):
     from tests.inventory.test_importers_dxf import gym_plan
 
@@ -388,6 +389,7 @@ def test_self_intersecting_zone_is_located_or_repaired_with_consent(manager, dem
     assert [z["properties"]["name"] for z in zones] == ["Bow tie"]
 
 
+@pytest.mark.slow
 def test_dxf_without_units_needs_the_users_choice(manager, demo_app, spare):
     from tests.inventory.test_importers_dxf import gym_plan
 
@@ -405,6 +407,7 @@ def test_dxf_without_units_needs_the_users_choice(manager, demo_app, spare):
     assert max(xs) - min(xs) == pytest.approx(12.0, abs=0.05)  # the 12 m plan, read in millimetres
 
 
+@pytest.mark.slow
 def test_wrld_building_zip_preview_and_one_level(manager, demo_app):
     """Westport House (WRLD indoor maps, CC BY 4.0, credit WRLD Ltd) zipped: seven levels, import one."""
     source = Path(__file__).resolve().parents[1] / "data" / "westport-house"
