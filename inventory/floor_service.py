@@ -26,7 +26,7 @@ from inventory.choices import VenueType
 from inventory.fields import ValidationError
 from inventory.floorio import export_floor, import_floor, replace_zones, validate_collection
 from inventory.importers import ImportFailed, ImportOptions, ImportResult, Limits, import_bytes
-from inventory.importers.base import Background
+from inventory.importers.base import Background, with_choices
 from inventory.models import Floor
 from inventory.services import Forbidden
 
@@ -172,13 +172,13 @@ def _failed(exc: ImportFailed) -> ValidationError:
 
 def _options(floor: Floor, filename: str, layer_map: Mapping[str, str] | None = None,
              category_map: Mapping[str, str] | None = None, page: int = 0, units: str | None = None,
-             repair: bool = False) -> ImportOptions:
+             repair: bool = False, choices: Mapping[str, str] | None = None) -> ImportOptions:
     if filename.lower().endswith(".dxf"):
         saved = saved_layer_map(floor.venue.organisation_id)
         layer_map = {**saved, **{k.lower(): v for k, v in (layer_map or {}).items()}}
-    return ImportOptions(layer_map=dict(layer_map) if layer_map else None,
-                         category_map=dict(category_map) if category_map else None, page=page, units=units or None,
-                         repair=repair)
+    return with_choices(ImportOptions(layer_map=dict(layer_map) if layer_map else None,
+                                      category_map=dict(category_map) if category_map else None, page=page,
+                                      units=units or None, repair=repair), choices)
 
 
 def upload_plan(user: User, floor: Floor, filename: str, data: bytes, *, page: int = 0, units: str | None = None,
@@ -220,12 +220,12 @@ def _apply_background(floor: Floor, background: Background | None, upload: str, 
 
 def preview_upload(user: User, floor: Floor, token: str, *, layer_map: Mapping[str, str] | None = None,
                    category_map: Mapping[str, str] | None = None, units: str | None = None,
-                   repair: bool = False) -> Preview:
-    """Read a stored vector upload again with another mapping."""
+                   repair: bool = False, choices: Mapping[str, str] | None = None) -> Preview:
+    """Read a stored vector upload again with another mapping (and the preview's scale/drawing/parts choices)."""
     _require_edit(user, floor)
     filename, data, path = read_upload(floor, token)
     try:
-        options = _options(floor, filename, layer_map, category_map, units=units, repair=repair)
+        options = _options(floor, filename, layer_map, category_map, units=units, repair=repair, choices=choices)
         result = import_bytes(data, filename, options=options, limits=limits())
     except ImportFailed as exc:
         raise _failed(exc) from exc
@@ -234,13 +234,14 @@ def preview_upload(user: User, floor: Floor, token: str, *, layer_map: Mapping[s
 
 def apply_upload(user: User, floor: Floor, token: str, *, level: str = "0",
                  layer_map: Mapping[str, str] | None = None, category_map: Mapping[str, str] | None = None,
-                 units: str | None = None, repair: bool = False) -> list[Floor]:
+                 units: str | None = None, repair: bool = False,
+                 choices: Mapping[str, str] | None = None) -> list[Floor]:
     """Replace the floor's structure and zones from a stored vector upload (level index, or "all": one floor each).
 
     Everything happens in the caller's transaction, so any error leaves every floor as it was.
     """
     preview = preview_upload(user, floor, token, layer_map=layer_map, category_map=category_map, units=units,
-                             repair=repair)
+                             repair=repair, choices=choices)
     result = preview.result
     if preview.raster:
         raise ValidationError("file", f"{preview.filename}: an image or PDF has no vector geometry to import")
