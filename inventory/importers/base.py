@@ -67,6 +67,9 @@ class Background:
     extent_m: tuple[float, float, float, float] | None = None
     page: int | None = None
     page_count: int | None = None
+    # Vector PDFs: the page's straight stroked segments as [x0, y0, x1, y1] in this image's pixels (y down),
+    # walls to confirm once the plan is calibrated (raster.walls_from_lines).
+    vector_lines_px: list[list[float]] = field(default_factory=list)
 
 
 @dataclass
