@@ -15,7 +15,7 @@ from inventory.fields import ValidationError
 from inventory.floor_storage import RASTER_EXTENSIONS, VECTOR_EXTENSIONS, Storage
 from inventory.floorio import export_floor, import_floor
 from inventory.importers import ImportFailed, ImportOptions, ImportResult, Limits, import_bytes
-from inventory.importers.base import Background
+from inventory.importers.base import Background, with_choices
 from inventory.models import Floor
 
 
@@ -41,13 +41,13 @@ def _failed(exc: ImportFailed) -> ValidationError:
 
 def _options(storage: Storage, floor: Floor, filename: str, layer_map: Mapping[str, str] | None = None,
              category_map: Mapping[str, str] | None = None, page: int = 0, units: str | None = None,
-             repair: bool = False) -> ImportOptions:
+             repair: bool = False, choices: Mapping[str, str] | None = None) -> ImportOptions:
     if filename.lower().endswith(".dxf"):
         saved = storage.saved_layer_map(floor.venue.organisation_id)
         layer_map = {**saved, **{k.lower(): v for k, v in (layer_map or {}).items()}}
-    return ImportOptions(layer_map=dict(layer_map) if layer_map else None,
-                         category_map=dict(category_map) if category_map else None, page=page, units=units or None,
-                         repair=repair)
+    return with_choices(ImportOptions(layer_map=dict(layer_map) if layer_map else None,
+                                      category_map=dict(category_map) if category_map else None, page=page,
+                                      units=units or None, repair=repair), choices)
 
 
 def upload_plan(storage: Storage, limits: Limits, user: User, floor: Floor, filename: str, data: bytes, *,
@@ -90,12 +90,13 @@ def _apply_background(storage: Storage, floor: Floor, background: Background | N
 
 def preview_upload(storage: Storage, limits: Limits, user: User, floor: Floor, token: str, *,
                    layer_map: Mapping[str, str] | None = None, category_map: Mapping[str, str] | None = None,
-                   units: str | None = None, repair: bool = False) -> Preview:
-    """Read a stored vector upload again with another mapping."""
+                   units: str | None = None, repair: bool = False, choices: Mapping[str, str] | None = None) -> Preview:
+    """Read a stored vector upload again with another mapping (and the preview's scale/drawing/parts choices)."""
     _require_edit(user, floor)
     filename, data, path = storage.read_upload(floor, token)
     try:
-        options = _options(storage, floor, filename, layer_map, category_map, units=units, repair=repair)
+        options = _options(storage, floor, filename, layer_map, category_map, units=units, repair=repair,
+                           choices=choices)
         result = import_bytes(data, filename, options=options, limits=limits)
     except ImportFailed as exc:
         raise _failed(exc) from exc
@@ -104,14 +105,15 @@ def preview_upload(storage: Storage, limits: Limits, user: User, floor: Floor, t
 
 def apply_upload(storage: Storage, limits: Limits, user: User, floor: Floor, token: str, *, level: str = "0",
                  layer_map: Mapping[str, str] | None = None, category_map: Mapping[str, str] | None = None,
-                 units: str | None = None, repair: bool = False) -> list[Floor]:
+                 units: str | None = None, repair: bool = False,
+                 choices: Mapping[str, str] | None = None) -> list[Floor]:
     """Update the floor's structure and zones from a stored vector upload (level index, or "all": one floor each).
 
     Features carrying the id of one already on the floor update it in place. Everything happens in the
     caller's transaction, so any error leaves every floor as it was.
     """
     preview = preview_upload(storage, limits, user, floor, token, layer_map=layer_map, category_map=category_map,
-                             units=units, repair=repair)
+                             units=units, repair=repair, choices=choices)
     result = preview.result
     if preview.raster:
         raise ValidationError("file", f"{preview.filename}: an image or PDF has no vector geometry to import")

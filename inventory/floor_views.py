@@ -114,7 +114,8 @@ def _render_preview(floor: Floor, preview: floor_upload.Preview,  # type: ignore
 def _mapping_args() -> dict[str, Any]:
     """Layer and category mappings and units from the preview form."""
     return {"layer_map": _mapping("layer"), "category_map": _mapping("category"),
-            "units": request.form.get("units") or None, "repair": request.form.get("repair") == "1"}
+            "units": request.form.get("units") or None, "repair": request.form.get("repair") == "1",
+            "choices": _mapping("choice")}
 
 
 @bp.post("/floors/<int:floor_id>/upload/preview")
