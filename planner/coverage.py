@@ -34,7 +34,7 @@ from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
 
 from planner.errors import InputError
-from planner.floor import TIERS, Floor, Terminal, Zone
+from planner.floor import TIERS, Floor, Terminal, Zone, normalise_heading
 from planner.geometry import (
     EMPTY,
     EPS_ON,
@@ -97,13 +97,13 @@ class CameraPose:
     def from_terminal(cls, t: Terminal, heading_deg: float | None = None, hfov_deg: float | None = None,
                       change: str = "keep") -> CameraPose:
         """The pose of an installed terminal (mount id = terminal id), or of it turned at its mount."""
-        return cls(t.id, t.x, t.y, (t.heading_deg if heading_deg is None else heading_deg) % 360.0,
+        return cls(t.id, t.x, t.y, normalise_heading(t.heading_deg if heading_deg is None else heading_deg),
                    t.hfov_deg if hfov_deg is None else hfov_deg, t.hpx, t.range_m,
                    bool(t.face_recognition or t.type == "face_terminal"), t.height_m, t.tilt_deg, t.id, change)
 
     def with_heading(self, heading_deg: float) -> CameraPose:
         """The same camera turned to another heading (re-aim candidate)."""
-        return replace(self, heading_deg=heading_deg % 360.0)
+        return replace(self, heading_deg=normalise_heading(heading_deg))
 
     def range_for(self, tier: str | None, ppm: dict[str, float] | None = None) -> float:
         """Range at a tier; explicit range_m wins; tier None means range_m or else the detect range."""

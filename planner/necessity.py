@@ -15,7 +15,7 @@ from planner.coverage import CameraPose, Engine, engine_for, k_covered
 from planner.floor import Floor
 from planner.geometry import polygonal
 
-MIN_AREA_M2 = 0.01  # losses smaller than this are not worth naming
+MIN_AREA_M2 = 0.05  # losses smaller than this are not worth naming (nor shown as 0.0 m²)
 
 
 def necessity(floor: Floor, poses: Sequence[CameraPose], engine: Engine | None = None) -> dict[str, list[dict]]:

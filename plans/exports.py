@@ -58,6 +58,13 @@ def after_geojson(plan: Plan) -> str:
 
 def pdf_from_html(html: str, base_url: str) -> bytes:
     """Render the printable report to PDF with WeasyPrint (Pango fonts, so CJK text renders with system fonts)."""
-    from weasyprint import HTML
+    from PIL import ImageFile
 
+    # Importing WeasyPrint sets Pillow's process-wide LOAD_TRUNCATED_IMAGES, which would make the upload
+    # importers accept truncated images; the report embeds no raster images, so put the flag back.
+    strict = ImageFile.LOAD_TRUNCATED_IMAGES
+    try:
+        from weasyprint import HTML
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = strict
     return HTML(string=html, base_url=base_url).write_pdf()

@@ -94,11 +94,6 @@ class Plan(db.Model):
                                                             order_by="WorkItem.id")
 
     @property
-    def provably_minimal(self) -> bool:
-        """Whether the proven bound equals the objective."""
-        return self.solver_status == "OPTIMAL"
-
-    @property
     def finished(self) -> bool:
         """Whether the run has stopped, for good or ill."""
         return self.state in (PlanState.DONE, PlanState.FAILED, PlanState.CANCELLED)

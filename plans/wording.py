@@ -25,6 +25,14 @@ def _uncoverable(infeasible: list[dict[str, Any]]) -> str:
     return (", ".join(parts[:-1]) + " and " + parts[-1]) if len(parts) > 1 else parts[0]
 
 
+def proven(result: dict[str, Any] | None) -> bool:
+    """Whether the certificate proves no plan with fewer cameras reaches the same target (bound meets the plan)."""
+    if not result or result.get("objective") is None:
+        return False
+    status = result.get("status")
+    return status == "OPTIMAL" or (status == "FEASIBLE" and int(result.get("bound") or 0) >= int(result["objective"]))
+
+
 def headline(state: str, result: dict[str, Any] | None, counts: dict[str, int]) -> str:
     """One or two sentences: how many cameras instead of how many, whether that is proven, what stays unseen."""
     if state == "failed":
@@ -48,9 +56,9 @@ def headline(state: str, result: dict[str, Any] | None, counts: dict[str, int]) 
         unseen = float((result.get("uncovered_m2") or {}).get("total") or 0.0)
         return (f"Time ran out before the plan covered every required area: {after} so far leave "
                 f"{unseen:.1f} m² unseen. Run again with more time.")
-    if status == "OPTIMAL" and not infeasible:
+    if proven(result) and not infeasible:
         return f"{lead}; no plan with fewer exists for these cameras (proven); every required area is covered."
-    if status == "OPTIMAL":
+    if proven(result):
         return (f"{lead}; proven minimal among plans that see everything coverable. {_uncoverable(infeasible)} "
                 f"can't be seen by {seen} (shown in the map and listed).")
     bound = int(result.get("bound") or 0)
@@ -68,9 +76,9 @@ def badge(state: str, result: dict[str, Any] | None) -> tuple[str, str]:
     if state != "done" or status in (None, "CANCELLED", "UNKNOWN"):
         return "warn", {"failed": "failed", "cancelled": "cancelled", "queued": "queued",
                         "running": "running"}.get(state, "no plan")
-    if status == "OPTIMAL" and not (result or {}).get("infeasible"):
+    if proven(result) and not (result or {}).get("infeasible"):
         return "good", "proven minimal"
-    if status == "OPTIMAL":
+    if proven(result):
         return "warn", "proven minimal; some area can't be seen"
     if status == "INCOMPLETE":
         return "bad", "incomplete"

@@ -63,7 +63,7 @@ def _reaim_poses(t: Terminal, reaim_step: float | None) -> list[CameraPose]:
     n_head = max(1, int(round(360.0 / reaim_step)))
     for hfov in hfovs:
         for m in range(n_head):
-            heading = (t.heading_deg + m * reaim_step) % 360.0
+            heading = t.heading_deg + m * reaim_step  # from_terminal applies the heading rule
             if m == 0 and abs(hfov - t.hfov_deg) < 1e-9:
                 continue
             out.append(CameraPose.from_terminal(t, heading, hfov, change="reaim"))

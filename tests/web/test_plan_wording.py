@@ -51,3 +51,12 @@ def test_face_terminals_are_counted_apart_and_incomplete_runs_say_so():
     text = headline("done", _result("INCOMPLETE", bound=0, unseen=3.25), COUNTS)
     assert text == ("Time ran out before the plan covered every required area: 5 cameras so far leave 3.2 m² unseen. "
                     "Run again with more time.")
+
+
+def test_a_bound_that_meets_the_plan_is_a_proof_even_without_optimal_status():
+    # With the slack model the status stays FEASIBLE, but a bound equal to the plan still proves minimality.
+    result = _result("FEASIBLE", bound=5, infeasible=[{"zone": "Cash registers", "k": 1, "area_m2": 53.42}])
+    assert headline("done", result, COUNTS).startswith(
+        "5 cameras instead of 11 cameras; proven minimal among plans that see everything coverable. 53.4 m² of "
+        "Cash registers can't be seen")
+    assert badge("done", result) == ("warn", "proven minimal; some area can't be seen")

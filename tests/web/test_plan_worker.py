@@ -17,6 +17,8 @@ from inventory.models import Floor, Venue
 from plans.models import Plan, PlanState
 from tests.conftest import ADMIN, PLANNER, make_app, seed
 
+pytestmark = pytest.mark.slow  # every test here starts real worker processes
+
 REDIS_TEST_URL = "redis://127.0.0.1:6379/15"
 FAST_HEARTBEAT = {"PLAN_HEARTBEAT_SECONDS": 0.5, "PLAN_HEARTBEAT_TIMEOUT": 4.0, "JOB_HOUSEKEEPING_SECONDS": 1.0}
 
@@ -62,7 +64,8 @@ def _start_worker(app) -> subprocess.Popen:
     """`python -m jobs.worker` in its own process, on the same database, queue and heartbeat settings as the app."""
     env = dict(os.environ, DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"], HUEY_BACKEND=app.config["HUEY_BACKEND"],
                HUEY_SQLITE_PATH=app.config["HUEY_SQLITE_PATH"], SOLVER_WORKERS="2")
-    for key in ("PLAN_HEARTBEAT_SECONDS", "PLAN_HEARTBEAT_TIMEOUT", "JOB_HOUSEKEEPING_SECONDS", "PLAN_MAX_ATTEMPTS"):
+    for key in ("PLAN_HEARTBEAT_SECONDS", "PLAN_HEARTBEAT_TIMEOUT", "JOB_HOUSEKEEPING_SECONDS", "PLAN_MAX_ATTEMPTS",
+                "JOB_WORKERS"):
         env[key] = str(app.config[key])
     if app.config.get("REDIS_URL"):
         env["REDIS_URL"] = app.config["REDIS_URL"]
@@ -218,3 +221,32 @@ def test_cancel_a_queued_plan(template_database, tmp_path):
     with app.app_context():
         execute_plan(plan_id)  # a worker picking it up later leaves it cancelled
     assert _plan(app, plan_id).state == PlanState.CANCELLED
+
+
+def test_one_worker_runs_several_jobs_at_once(template_database, tmp_path):
+    app = _queued_app(template_database, tmp_path, "sqlite", JOB_WORKERS=2, **FAST_HEARTBEAT)
+    client = _login(app)
+    market = _floor_id(app, "FreshMart Jing'an")
+    ids = []
+    for floor_id in (market, market):
+        response = client.post(f"/floors/{floor_id}/plans", data={"mode": "reduce", "reaim": "true", "reaim_step": "5",
+                                                                  "time_limit": "15"})
+        ids.append(int(response.headers["Location"].rsplit("/", 1)[1]))
+    worker = _start_worker(app)
+    both_running = False
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            states = [_plan(app, i).state for i in ids]
+            if states == [PlanState.RUNNING, PlanState.RUNNING]:
+                both_running = True
+                break
+            if all(s in (PlanState.DONE, PlanState.FAILED, PlanState.CANCELLED) for s in states):
+                break
+            time.sleep(0.2)
+        for plan_id in ids:
+            _wait(app, plan_id, lambda p: p.finished, 120, worker)
+    finally:
+        _stop(worker)
+    assert both_running, "the worker ran its two jobs one after the other"
+    assert [_plan(app, i).state for i in ids] == [PlanState.DONE, PlanState.DONE]

@@ -313,8 +313,12 @@ def test_exports_csv_geojson_and_pdf(client, auth, demo_app, hotel):
     report = client.get(f"/plans/{plan_id}/report").get_data(as_text=True)
     assert "Approved by Pan Planner" in report and "@media print" not in report and 'class="scale-bar"' in report
     assert 'class="north-arrow"' in report and "map legend" in report
+    from PIL import ImageFile
+
+    strict = ImageFile.LOAD_TRUNCATED_IMAGES
     pdf = client.get(f"/plans/{plan_id}/report.pdf")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF") and len(pdf.data) > 5000
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is strict  # the PDF library must not loosen the upload importers
 
 
 def test_admin_approves_and_cancelled_queued_run_stays_cancelled(client, auth, demo_app, hotel):
