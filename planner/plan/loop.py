@@ -55,6 +55,8 @@ def plan(floor: Floor, options: PlanOptions | None = None) -> Plan:
     prep = prepare(floor, options, clock)
     state = Rounds(slack=bool(prep.candidates.groups))
     check = ExactCheck(prep)
+    # Warm start: the best plan over the installed poses alone, as the hint of the freer model (re-aim, mixed).
+    state.selected = _installed_only(prep, state, options, clock, _reserve(clock, check))
 
     while True:
         state.rounds += 1
@@ -90,6 +92,22 @@ def plan(floor: Floor, options: PlanOptions | None = None) -> Plan:
     slack_bound = _bound_without(prep, state, options, clock, _reserve(clock, check)) if state.conflict_pts else None
     outcome = Outcome(state.result, state.selected, state.rounds, slack_bound, bool(state.conflict_pts))
     return certify(floor, prep, outcome, options, clock, check)
+
+
+def _installed_only(prep: Prepared, state: Rounds, options: PlanOptions, clock: Clock, reserve: float) -> list[int]:
+    """Columns of the best cover using installed poses only (empty when every column is one, or none is)."""
+    changes = [p.change for p in prep.cols]
+    if "keep" not in changes or all(c == "keep" for c in changes):
+        return []
+    problem = cover_problem(prep, state, options)
+    # No pose other than an installed one, at its installed heading.
+    forbidden = [j for j, c in enumerate(changes) if c != "keep"]
+    problem = CoverProblem(n_rows=problem.n_rows, columns=problem.columns, costs=problem.costs,
+                           demand=problem.demand, forced=problem.forced, forbidden=forbidden, groups=problem.groups)
+    result = solve(problem, _solve_options(options, 0.25 * (clock.left() - reserve), 0, clock.start))
+    if result.objective is None:
+        return []
+    return [j for j in result.selected if j < len(prep.cols)]
 
 
 def _reserve(clock: Clock, check: ExactCheck) -> float:
