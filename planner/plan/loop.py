@@ -296,7 +296,11 @@ def _refine_piece(prep: Prepared, zi: int, piece: BaseGeometry, selected: list[i
     # The witness cannot be seen by k mounts: compute exactly which part of the piece no candidates can cover.
     mount_views: dict[str, list[BaseGeometry]] = {}
     minx, miny, maxx, maxy = piece.bounds
-    for c in cols:
+    index = m.index
+    reach = float(index.radius.max()) if len(index.radius) else 0.0
+    near_mounts = index.tree.query(shapely.box(minx - reach, miny - reach, maxx + reach, maxy + reach))
+    for j in sorted(int(j) for g in near_mounts for j in index.members[g]):
+        c = cols[j]
         q = engine.mount_point(c)
         if q is None:
             continue
