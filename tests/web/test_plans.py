@@ -199,6 +199,8 @@ def test_approve_marks_removals_and_manager_carries_it_out(client, auth, demo_ap
         assert client.post(f"/plans/{plan_id}/work/{items[code]}/done").status_code == 302
     page = client.get(f"/plans/{plan_id}").get_data(as_text=True)
     assert "2 of 3 done" in page
+    listing = client.get(f"/floors/{floor_id}/plans").get_data(as_text=True)
+    assert "Plan in force:" in listing and "work list 2 of 3 done" in listing
     assert _status(demo_app, floor_id, "C-303") == TerminalStatus.REMOVED
     assert _status(demo_app, floor_id, "F-306") == TerminalStatus.PLANNED_REMOVAL
     with demo_app.app_context():
