@@ -89,6 +89,7 @@ def test_scp41_with_the_mip_backend() -> None:
     assert (result.status, result.objective, result.bound) == (Status.OPTIMAL, SCP41_OPTIMUM, SCP41_OPTIMUM)
 
 
+@pytest.mark.slow
 def test_scpe1_unicost_optimum() -> None:
     problem = read_orlib_scp(DATA / "scpe1.txt").to_problem(unicost=True)
     result = solve(problem, SolveOptions(time_limit=30))
@@ -386,6 +387,7 @@ def test_result_serialises_and_reports_uncovered_rows() -> None:
 # --- command line ----------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_cli_scp_prints_one_json_object_with_one_based_columns(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["scp", str(DATA / "scpe1.txt"), "--time-limit", "20"]) == 0
     out = capsys.readouterr().out
