@@ -9,7 +9,7 @@ export FLASK_APP := app
 
 .PHONY: run test test-fast install migrate demo lint pytest worker browser pdf-libs bench openapi clean
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt native/rwls/rwls.c
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -r requirements-dev.txt

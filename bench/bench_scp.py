@@ -1,8 +1,13 @@
-"""OR-Library set-cover benchmark: our solver next to CP-SAT defaults, the HiGHS MIP back end and greedy.
+"""OR-Library set-cover benchmark: our solver next to greedy, SCIP, plain HiGHS, CP-SAT defaults and our MIP back end.
 
 One command runs everything and writes CSV results, a Markdown summary and plots:
 
     .venv/bin/python -m bench.bench_scp all --time-limit 60 --unicost-time-limit 10
+
+Baselines (``greedy``, ``scip``, ``highs``) come from ``bench.baselines`` and get the same instance and limit.
+``--stop-at-reference`` ends a run of ours as soon as its incumbent reaches the best-known value and records
+that moment (``time_to_reference``): the value a full-length run returns is never worse, so this measures
+"best known within the limit" without waiting out the limit.
 
 Sub-commands: ``weighted`` (4.x, 5.x, 6.x, A–E: optimum must be reached with status OPTIMAL), ``unicost``
 (4.x–E, NRE–NRH, CYC/CLR: objective, bound and gap against the best-known values), ``report`` (tables and
@@ -17,10 +22,12 @@ import csv
 import os
 import re
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from bench import baselines
 from planner.research.orlib import OrlibInstance, read_orlib_scp
 from planner.setcover import CoverResult, SolveOptions, solve
 
@@ -42,6 +49,7 @@ UNICOST += [f"scpcyc{i:02d}" for i in range(6, 12)] + [f"scpclr{i}" for i in ran
 FIELDS = [
     "set", "instance", "solver", "time_limit", "objective", "bound", "status", "seconds",
     "reference", "reference_kind", "matches_reference", "gap_to_reference", "rows", "columns",
+    "time_to_reference",
 ]  # fmt: skip
 
 WEIGHTED_SOLVERS = ["ours", "ours_mip", "cpsat_default", "greedy"]
@@ -66,25 +74,32 @@ def instance_path(data: Path, name: str) -> Path:
     raise FileNotFoundError(f"{name} not found under {data / 'instances'}")
 
 
-def run_ours(instance: OrlibInstance, unicost: bool, limit: float, backend: str) -> dict:
-    """Our full pipeline (reductions, warm start, LP bound, exact engine)."""
-    result = solve(instance.to_problem(unicost=unicost), SolveOptions(time_limit=limit, backend=backend))
-    return _record(result)
+def run_ours(
+    instance: OrlibInstance, unicost: bool, limit: float, backend: str, reference: int | None = None
+) -> dict:
+    """Our full pipeline (reductions, warm start, local search, LP bound, exact engine).
+
+    With a reference, the run stops once its incumbent reaches it and records when that happened.
+    """
+    reached: list[float] = []
+    cancel = threading.Event() if reference is not None else None
+
+    def progress(incumbent: int | None, bound: int, seconds: float) -> None:
+        if reference is not None and incumbent is not None and incumbent <= reference and not reached:
+            reached.append(seconds)
+            cancel.set()  # type: ignore[union-attr]
+
+    options = SolveOptions(time_limit=limit, backend=backend, cancel=cancel, progress=progress)
+    result = solve(instance.to_problem(unicost=unicost), options)
+    record = _record(result)
+    if reached:
+        record["time_to_reference"] = round(reached[0], 3)
+    return record
 
 
 def run_greedy(instance: OrlibInstance, unicost: bool, limit: float) -> dict:
     """Greedy + redundancy removal only (no reductions, local search or exact engine): the floor."""
-    options = SolveOptions(time_limit=limit, backend="greedy", reduce=False, lp_bound=False)
-    from planner.setcover import heuristics as setcover_heuristics
-
-    # Plain greedy: no local-search polish, to keep the baseline honest.
-    saved = setcover_heuristics.local_search
-    setcover_heuristics.local_search = lambda core, selected, **_: selected  # type: ignore[assignment]
-    try:
-        result = solve(instance.to_problem(unicost=unicost), options)
-    finally:
-        setcover_heuristics.local_search = saved  # type: ignore[assignment]
-    return _record(result)
+    return baselines.run_greedy(instance.to_problem(unicost=unicost), limit)
 
 
 def run_cpsat_default(instance: OrlibInstance, unicost: bool, limit: float) -> dict:
@@ -130,6 +145,8 @@ SOLVERS: dict[str, Callable[[OrlibInstance, bool, float], dict]] = {
     "ours_mip": lambda inst, uni, limit: run_ours(inst, uni, limit, "mip"),
     "cpsat_default": run_cpsat_default,
     "greedy": run_greedy,
+    "scip": lambda inst, uni, limit: baselines.run_scip(inst.to_problem(unicost=uni), limit),
+    "highs": lambda inst, uni, limit: baselines.run_highs(inst.to_problem(unicost=uni), limit),
 }
 
 
@@ -142,7 +159,14 @@ def done_keys(path: Path) -> set[tuple[str, str, str]]:
 
 
 def run_set(
-    kind: str, names: Iterable[str], solvers: list[str], limit: float, data: Path, out: Path, only: str | None
+    kind: str,
+    names: Iterable[str],
+    solvers: list[str],
+    limit: float,
+    data: Path,
+    out: Path,
+    only: str | None,
+    stop_at_reference: bool = False,
 ) -> None:
     """Run every solver on every instance of one set, appending rows to `out`."""
     optima = load_optima(data)
@@ -150,6 +174,11 @@ def run_set(
     out.parent.mkdir(parents=True, exist_ok=True)
     seen = done_keys(out)
     new_file = not out.exists()
+    if not new_file:
+        with open(out, newline="") as handle:
+            header = next(csv.reader(handle), [])
+        if header != FIELDS:
+            raise SystemExit(f"error: {out} has other columns than this version writes; use another --out")
     with open(out, "a", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=FIELDS)
         if new_file:
@@ -166,7 +195,10 @@ def run_set(
             for solver in solvers:
                 if (kind, name, solver) in seen:
                     continue
-                record = SOLVERS[solver](instance, unicost, limit)
+                if solver == "ours" and stop_at_reference:
+                    record = run_ours(instance, unicost, limit, "cpsat", reference)
+                else:
+                    record = SOLVERS[solver](instance, unicost, limit)
                 objective = record["objective"]
                 row = {
                     "set": kind,
@@ -208,12 +240,14 @@ def _num(value: str) -> float | None:
 def report(out_dir: Path) -> str:
     """Markdown tables (and PNG plots) from the CSV results."""
     lines: list[str] = []
+    # The committed full runs keep their plot names; other result folders get their own.
+    suffix = "" if out_dir.resolve() == RESULTS.resolve() else f"-{out_dir.name}"
     weighted = _read(out_dir / "scp_weighted.csv")
     if weighted:
         by_inst: dict[str, dict[str, dict]] = {}
         for row in weighted:
             by_inst.setdefault(row["instance"], {})[row["solver"]] = row
-        solvers = [s for s in WEIGHTED_SOLVERS if any(s in v for v in by_inst.values())]
+        solvers = [s for s in [*WEIGHTED_SOLVERS, "scip", "highs"] if any(s in v for v in by_inst.values())]
         limit = weighted[0]["time_limit"]
         lines.append(f"Weighted, {limit} s limit per run; seconds (objective, * = not proven optimal):\n")
         lines.append("| instance | optimum | " + " | ".join(solvers) + " |")
@@ -243,17 +277,29 @@ def report(out_dir: Path) -> str:
                 f"{s} / ours = {totals[s] / totals['ours']:.2f}" for s in solvers if s != "ours"
             )
             lines.append(f"\nRatio of total times: {ratios}.\n")
-        _plot_weighted(by_inst, solvers, IMAGES / "scp-weighted.png")
-        lines.append("![weighted OR-Library times](img/scp-weighted.png)\n")
+            present = [s for s in ("scip", "highs") if s in totals]
+            if present:
+                best = min(present, key=lambda s: totals[s])
+                lines.append(
+                    f"ours / better of SCIP and HiGHS ({best}) = {totals['ours'] / totals[best]:.2f} "
+                    "(total time; the target is at most 0.5).\n"
+                )
+        _plot_weighted(by_inst, solvers, IMAGES / f"scp-weighted{suffix}.png")
+        lines.append(f"![weighted OR-Library times](img/scp-weighted{suffix}.png)\n")
     unicost = _read(out_dir / "scp_unicost.csv")
     if unicost:
         by_inst = {}
         for row in unicost:
             by_inst.setdefault(row["instance"], {})[row["solver"]] = row
         limit = unicost[0]["time_limit"]
+        others = [s for s in ("scip", "highs") if any(s in v for v in by_inst.values())]
+        stopped = any((r.get("time_to_reference") or "") not in ("", "None") for r in unicost)
         lines.append(f"Unicost, {limit} s limit; gap = (objective − best known) / best known:\n")
-        lines.append("| instance | best known | ours | bound | status | gap to best known | greedy |")
-        lines.append("|---|---|---|---|---|---|---|")
+        head = ["instance", "best known", "ours", "bound", "status"]
+        head += ["s to best known"] if stopped else []
+        head += ["gap to best known", "greedy"] + others
+        lines.append("| " + " | ".join(head) + " |")
+        lines.append("|" + "---|" * len(head))
         matched = worse = 0
         for name in [n for n in UNICOST if n in by_inst]:
             ours = by_inst[name].get("ours")
@@ -265,14 +311,24 @@ def report(out_dir: Path) -> str:
             matched += ours["matches_reference"] == "True" or (gap is not None and gap <= 0)
             if greedy and greedy["objective"] and int(ours["objective"]) > int(greedy["objective"]):
                 worse += 1
-            lines.append(
-                f"| {name} | {ref} | {ours['objective']} | {ours['bound']} | {ours['status']} | "
-                f"{'' if gap is None else f'{100 * gap:.1f} %'} | {greedy['objective'] if greedy else '—'} |"
-            )
+            reached = ours.get("time_to_reference") or ""
+            hit = reached not in ("", "None")
+            # A run stopped at the best-known value is reported as CANCELLED by the solver: say why.
+            status = "stopped at best known" if hit and ours["status"] == "CANCELLED" else ours["status"]
+            cells = [name, ref, ours["objective"], ours["bound"], status]
+            if stopped:
+                cells.append(f"{float(reached):.2f}" if hit else "—")
+            cells += ["" if gap is None else f"{100 * gap:.1f} %", greedy["objective"] if greedy else "—"]
+            for other in others:
+                row = by_inst[name].get(other)
+                mark = "" if row is None or row["status"] == "OPTIMAL" else "*"
+                cells.append("—" if row is None else f"{row['objective']}{mark} ({float(row['seconds']):.0f} s)")
+            lines.append("| " + " | ".join(str(c) for c in cells) + " |")
         n = sum(1 for v in by_inst.values() if "ours" in v)
         lines.append(f"\nBest known matched (or beaten): {matched}/{n}; worse than greedy: {worse}/{n}.\n")
-        _plot_unicost(by_inst, IMAGES / "scp-unicost.png")
-        lines.append("![unicost gaps](img/scp-unicost.png)\n")
+        image = f"scp-unicost{suffix}.png"
+        _plot_unicost(by_inst, IMAGES / image)
+        lines.append(f"![unicost gaps](img/{image})\n")
     return "\n".join(lines)
 
 
@@ -338,17 +394,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=RESULTS, help="results directory")
     parser.add_argument("--only", help="regular expression on instance names")
     parser.add_argument("--solvers", help="comma-separated subset of " + ",".join(SOLVERS))
+    parser.add_argument(
+        "--stop-at-reference", action="store_true", help="stop ours when it reaches the best-known value"
+    )
     args = parser.parse_args(argv)
     chosen = args.solvers.split(",") if args.solvers else None
     if args.what in ("weighted", "all"):
         run_set(
             "weighted", WEIGHTED, chosen or WEIGHTED_SOLVERS, args.time_limit, args.data,
-            args.out / "scp_weighted.csv", args.only,
+            args.out / "scp_weighted.csv", args.only, args.stop_at_reference,
         )  # fmt: skip
     if args.what in ("unicost", "all"):
         run_set(
             "unicost", UNICOST, chosen or UNICOST_SOLVERS, args.unicost_time_limit, args.data,
-            args.out / "scp_unicost.csv", args.only,
+            args.out / "scp_unicost.csv", args.only, args.stop_at_reference,
         )  # fmt: skip
     if args.what in ("report", "all"):
         text = report(args.out)

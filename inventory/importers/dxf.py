@@ -61,7 +61,8 @@ _GUESSES: list[tuple[re.Pattern[str], str]] = [
 INSUNITS = {1: 0.0254, 2: 0.3048, 4: 0.001, 5: 0.01, 6: 1.0, 10: 0.9144, 14: 0.1, 21: 1200 / 3937}
 UNIT_NAMES = {"in": 0.0254, "inch": 0.0254, "ft": 0.3048, "foot": 0.3048, "feet": 0.3048, "mm": 0.001,
               "cm": 0.01, "dm": 0.1, "m": 1.0, "yd": 0.9144}
-_SUGGEST = {"mm": 0.001, "cm": 0.01, "m": 1.0, "in": 0.0254, "ft": 0.3048}
+# Units to suggest for a plan that is not building-sized, in order of preference.
+_SUGGEST = {"mm": 0.001, "m": 1.0, "cm": 0.01, "in": 0.0254, "ft": 0.3048}
 MAX_BLOCK_DEPTH = 16
 # Chord tolerance for arcs and bulges, in metres.
 FLATTEN_M = 0.01
@@ -124,9 +125,14 @@ def _read(data: bytes, where: str) -> Any:
         raise ImportFailed(f"corrupt or truncated DXF ({exc})", where=where) from exc
     except (ValueError, TypeError, UnicodeDecodeError, IndexError, KeyError, EOFError, OSError, struct.error) as exc:
         raise ImportFailed(f"unreadable DXF ({type(exc).__name__}: {exc})", where=where) from exc
-    if auditor.has_errors:
-        bad = "; ".join(str(e.message) for e in auditor.errors[:3])
+    from ezdxf.audit import AuditError
+
+    # A layer name AutoCAD would not allow ("Doors/Windows") is harmless here: read on, and warn.
+    fatal = [e for e in auditor.errors if e.code != AuditError.INVALID_LAYER_NAME]
+    if fatal:
+        bad = "; ".join(str(e.message) for e in fatal[:3])
         raise ImportFailed(f"DXF has unrecoverable errors ({bad})", where=where)
+    doc.sightline_bad_layers = sorted({str(e.data) for e in auditor.errors if e.code == AuditError.INVALID_LAYER_NAME})
     return doc
 
 
@@ -323,7 +329,7 @@ def _stats(item: _Item, s: _Stats, factor: float, box: _Extent) -> None:
         if t == "LINE":
             box.add(e.dxf.start[0], e.dxf.start[1])
             box.add(e.dxf.end[0], e.dxf.end[1])
-            n = math.dist(e.dxf.start[:2], e.dxf.end[:2])
+            n = math.hypot(e.dxf.end[0] - e.dxf.start[0], e.dxf.end[1] - e.dxf.start[1])
             s.straight_units += n
             s.long_units += n if n >= long_u else 0.0
         elif t == "LWPOLYLINE":
@@ -401,7 +407,8 @@ def load(files: dict[str, bytes], source: str, options: ImportOptions, limits: L
     factor, unit_name = _units(doc, fname, options)
     layer_map = _layer_map(options, fname)
     warnings: list[str] = []
-    bad = sorted({ln.dxf.name for ln in doc.layers if re.search(r"[<>/\\\":;?*|=`]", ln.dxf.name)})
+    bad = sorted({ln.dxf.name for ln in doc.layers if re.search(r"[<>/\\\":;?*|=`]", ln.dxf.name)}
+                 | set(getattr(doc, "sightline_bad_layers", ())))
     if bad:
         warnings.append(f"{fname}: layer name(s) {', '.join(map(repr, bad))} contain characters AutoCAD does not "
                         "allow; read anyway")

@@ -140,16 +140,17 @@ def name_room(room: Polygon, labels: Sequence[Label]) -> tuple[str | None, str |
 
 
 def size_note(width_m: float, height_m: float, factor: float, units: dict[str, float], unit: str) -> str | None:
-    """A warning when a plan is not building-sized at its units, suggesting the unit that makes it so."""
+    """A warning when a plan is not building-sized at its units, suggesting the unit that makes it so.
+
+    `units` is in order of preference (architects draw in millimetres most): the first that gives a plan
+    between PLAN_MIN_M and PLAN_MAX_M across is suggested, else the one closest to TYPICAL_M.
+    """
     across = max(width_m, height_m)
     if PLAN_MIN_M <= across <= PLAN_MAX_M:
         return None
     raw = across / factor
-
-    def miss(f: float) -> float:
-        return abs(math.log(max(raw * f, 1e-12) / TYPICAL_M))
-
-    best = min(sorted(set(units.items()), key=lambda kv: kv[1]), key=lambda kv: miss(kv[1]))
+    fits = [(u, f) for u, f in units.items() if PLAN_MIN_M <= raw * f <= PLAN_MAX_M]
+    best = fits[0] if fits else min(units.items(), key=lambda kv: abs(math.log(max(raw * kv[1], 1e-12) / TYPICAL_M)))
     return (f"the plan is {across:.3g} m across in {unit}, not building-sized; in {best[0]} it would be "
             f"{raw * best[1]:.3g} m: choose those units or give a scale")
 

@@ -240,7 +240,8 @@ def _construct_highs():
         return h
 
 
-def _new_highs(time_limit: float, seed: int, log: bool):
+def new_highs(time_limit: float, seed: int, log: bool):
+    """A silent Highs object with a time limit, a seed and one thread."""
     h = _construct_highs()
     h.setOptionValue("output_flag", bool(log))
     h.setOptionValue("time_limit", float(max(0.01, time_limit)))
@@ -253,7 +254,7 @@ def lp_bound(core: Core, *, time_limit: float, seed: int = 0) -> float | None:
     """Optimal value of the LP relaxation (a valid lower bound), or None if not solved within the limit."""
     if core.n_cols == 0:
         return 0.0
-    h = _new_highs(time_limit, seed, False)
+    h = new_highs(time_limit, seed, False)
     h.passModel(_highs_model(core, integer=False))
     h.run()
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
@@ -273,7 +274,7 @@ def solve_mip(
     log: bool = False,
 ) -> EngineResult:
     """Minimum-cost k-cover of the core with HiGHS branch and cut, warm-started from the hint."""
-    h = _new_highs(time_limit, seed, log)
+    h = new_highs(time_limit, seed, log)
     # Costs are integral: an absolute gap below 1 already proves optimality after rounding the bound up.
     h.setOptionValue("mip_rel_gap", 0.0)
     h.setOptionValue("mip_abs_gap", 1.0 - 1e-4)

@@ -1,12 +1,15 @@
-"""Warm-start heuristics on a reduced core: greedy k-cover with groups, redundancy removal, local search."""
+"""Heuristics on a reduced core: greedy k-cover with groups, redundancy removal, local search, Lagrangian bound."""
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable
 
 import numpy as np
 
 from planner.setcover.core import Core
+from planner.setcover.rwls import RowWeightingSearch, advance_all
 
 
 def greedy(core: Core, *, exponent: float = 1.0, start: list[int] | None = None) -> np.ndarray | None:
@@ -145,11 +148,47 @@ def warm_start(core: Core, *, hint: list[int] | None, seconds: float, seed: int 
     return local_search(core, best, seconds=seconds, seed=seed)
 
 
+def rwls_applies(core: Core) -> bool:
+    """Whether the row-weighting search fits the core: unit costs, demand 1 and no group of two or more."""
+    if core.n_cols == 0:
+        return False
+    costs = core.costs
+    return bool(np.all(costs == costs[0])) and bool(np.all(core.demand == 1)) and not core.groups()
+
+
 def improve(
-    core: Core, selected: np.ndarray, *, seconds: float, seed: int = 0, target: int = 0
-) -> np.ndarray:
-    """Spend up to `seconds` improving a cover (row-weighting search; unicost k=1 cores without groups only)."""
-    return row_weighting_search(core, selected, seconds=seconds, seed=seed, target=target)
+    core: Core,
+    selected: np.ndarray,
+    *,
+    seconds: float,
+    seed: int = 0,
+    target: int = 0,
+    patience: int | None = None,
+    cancel: threading.Event | None = None,
+    threads: int = 1,
+    searches: list[RowWeightingSearch] | None = None,
+    on_improve: Callable[[int], None] | None = None,
+) -> tuple[np.ndarray, list[RowWeightingSearch] | None]:
+    """Spend up to `seconds` improving a cover by compiled row-weighting local search (see planner.setcover.rwls).
+
+    `threads` searches with seeds seed, seed + 1, ... run side by side; `on_improve(size)` hears of each
+    better cover as it is found. `target` is a number of columns. Stops early at a cover of `target`
+    columns or after `patience` swaps without a better cover. Returns the better of `selected` and the best
+    cover found, and the searches to resume next time (they go on with their row weights unless `selected`
+    is better than all they found).
+    """
+    if seconds <= 0 or not selected.any() or not rwls_applies(core):
+        return selected, searches
+    size = int(selected.sum())
+    if not searches or min(s.best_size for s in searches) > size:
+        searches = [RowWeightingSearch(core, selected, seed=seed + i) for i in range(max(1, threads))]
+    advance_all(
+        searches, seconds=seconds, target=target, patience=patience, cancel=cancel, on_improve=on_improve
+    )
+    found = min((remove_redundant(core, s.best_selection()) for s in searches), key=lambda c: cost_of(core, c))
+    if cost_of(core, found) < cost_of(core, selected):
+        return found, searches
+    return selected, searches
 
 
 class _Flat:
@@ -175,83 +214,6 @@ class _Flat:
     def gains(self, need: np.ndarray) -> np.ndarray:
         """Per column: how many of its rows still need coverage."""
         return np.bincount(self.col_of, weights=need[self.rows], minlength=self.n)
-
-
-def row_weighting_search(
-    core: Core, selected: np.ndarray, *, seconds: float, seed: int = 0, target: int = 0
-) -> np.ndarray:
-    """Row-weighting local search for unicost k=1 cores without groups (after RWLS, Gao et al. EJOR 2015)."""
-    costs = core.costs
-    if (
-        seconds <= 0
-        or core.n_cols == 0
-        or not selected.any()
-        or np.any(core.demand != 1)
-        or np.any(core.group_of >= 0)
-        or np.any(costs != costs[0])
-    ):
-        return selected
-    rng = np.random.default_rng(seed)
-    flat = _Flat(core)
-    rows_of = core.cols
-    row_cols = core.rows_view()
-    current = selected.copy()
-    cover = np.bincount(flat.rows[current[flat.col_of]], minlength=core.n_rows)
-    weight = np.ones(core.n_rows, dtype=np.float64)
-    stamp = np.zeros(core.n_cols, dtype=np.float64)
-    best = current.copy()
-    best_size = int(best.sum())
-    deadline = time.perf_counter() + seconds
-    step = 0
-    last_added = -1
-
-    def loss() -> np.ndarray:
-        # Weight of the rows each column alone covers (what removing it would uncover).
-        return np.bincount(flat.col_of, weights=(cover[flat.rows] == 1) * weight[flat.rows], minlength=flat.n)
-
-    def remove(j: int) -> None:
-        current[j] = False
-        cover[rows_of[j]] -= 1
-
-    def add(j: int) -> None:
-        current[j] = True
-        cover[rows_of[j]] += 1
-
-    while best_size > target:
-        step += 1
-        if step % 32 == 0 and time.perf_counter() > deadline:
-            break
-        uncovered = np.flatnonzero(cover == 0)
-        if uncovered.size == 0:
-            size = int(current.sum())
-            if size < best_size:
-                best, best_size = current.copy(), size
-            # A cover: drop the column whose removal uncovers the least weight and search one size smaller.
-            lost = loss()
-            chosen = np.flatnonzero(current)
-            remove(int(chosen[np.argmin(lost[chosen] + 1e-9 * stamp[chosen])]))
-            continue
-        # Swap: remove the cheapest-to-lose column (not the one just added) ...
-        lost = loss()
-        chosen = np.flatnonzero(current)
-        key = lost[chosen] + 1e-9 * stamp[chosen]
-        if chosen.size > 1 and last_added >= 0:
-            key[chosen == last_added] = np.inf
-        out = int(chosen[np.argmin(key)])
-        remove(out)
-        stamp[out] = step
-        # ... then add the column that covers most uncovered weight among those covering a random uncovered row.
-        uncovered = np.flatnonzero(cover == 0)
-        r = int(uncovered[rng.integers(uncovered.size)])
-        cands = row_cols[r]
-        cands = cands[(cands != out) | (cands.size == 1)]
-        gain = np.asarray([weight[rows_of[j]][cover[rows_of[j]] == 0].sum() for j in cands.tolist()])
-        j_in = int(cands[np.argmax(gain - 1e-9 * stamp[cands])])
-        add(j_in)
-        stamp[j_in] = step
-        last_added = j_in
-        weight[cover == 0] += 1
-    return remove_redundant(core, best)
 
 
 def lagrangian_bound(core: Core, *, seconds: float, upper: float | None = None) -> float:

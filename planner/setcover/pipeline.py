@@ -9,12 +9,20 @@ import numpy as np
 from planner.errors import InputError
 from planner.setcover.core import Core, ceil_bound
 from planner.setcover.engines import EngineResult, lp_bound, solve_cpsat, solve_mip
-from planner.setcover.heuristics import cost_of, greedy, improve, lagrangian_bound, prune_partial, warm_start
+from planner.setcover.heuristics import (
+    cost_of,
+    greedy,
+    improve,
+    lagrangian_bound,
+    prune_partial,
+    rwls_applies,
+    warm_start,
+)
 from planner.setcover.problem import Backend, CoverProblem, CoverResult, SolveOptions, Status, is_cover
 from planner.setcover.reduce import reduce_problem
 
 
-def _validated(problem: CoverProblem, options: SolveOptions) -> tuple[Core, list[int]]:
+def validated_core(problem: CoverProblem, options: SolveOptions) -> tuple[Core, list[int]]:
     """Check the input and build the root core (forbidden columns left out) and the local forced list."""
     if not isinstance(options.time_limit, int | float) or not options.time_limit > 0:
         raise InputError(f"time limit must be positive, got {options.time_limit}")
@@ -130,7 +138,7 @@ def solve(problem: CoverProblem, options: SolveOptions | None = None) -> CoverRe
     """Solve a weighted k-cover instance and return the best cover with its proven lower bound."""
     options = options or SolveOptions()
     start = time.perf_counter()
-    root, forced = _validated(problem, options)
+    root, forced = validated_core(problem, options)
     if problem.min_covered is not None:
         return _run_partial(problem, options, root, forced, start)
     deadline = start + float(options.time_limit)
@@ -268,24 +276,33 @@ def _solve_core(
         known = ceil_bound(lp - 1e-9 * abs(lp))
     progress.set(index, warm_cost, known)
     stopped = cancelled or (options.cancel is not None and options.cancel.is_set())
-    # Weighted cores go straight to the exact engine: its LP-guided search beats our local search there.
+    # Weighted cores go straight to the exact engine: its LP-guided search beats local search there; unicost
+    # cores alternate the compiled row-weighting search (most of the time) with short exact runs for the bound.
     searchable = (
-        unicost and warm is not None and options.warm_start and backend != Backend.GREEDY and not stopped
+        rwls_applies(core) and warm is not None and options.warm_start and backend != Backend.GREEDY and not stopped
     )
 
-    def polish(fraction: float, cap: float) -> None:
-        nonlocal warm, warm_cost
-        budget = min(fraction * (core_deadline - time.perf_counter()), cap)
+    searches = None  # the row-weighting searches, resumed with their row weights by each polish
+
+    def polish(fraction: float, cap: float = float("inf"), patience: int | None = None) -> None:
+        nonlocal warm, warm_cost, searches
+        budget = min(cap, fraction * (core_deadline - time.perf_counter()))
         if warm is None or warm_cost is None or warm_cost <= known or budget <= 0.05:
             return
         if options.cancel is not None and options.cancel.is_set():
             return
-        warm = improve(core, warm, seconds=budget, seed=options.seed, target=known)
+        unit = int(core.costs[0])
+        warm, searches = improve(
+            core, warm, seconds=budget, seed=options.seed, target=-(-known // max(1, unit)), patience=patience,
+            cancel=options.cancel, threads=options.workers, searches=searches,
+            on_improve=lambda size: progress.set(index, size * unit, known),
+        )  # fmt: skip
         warm_cost = cost_of(core, warm)
         progress.set(index, warm_cost, known)
 
     if searchable:
-        polish(0.1, 2.0)
+        # A quick search that gives up when stuck: small cores are then proven by the exact probe below.
+        polish(0.1, 2.0, patience=20 * core.n_cols + 10_000)
     if (
         warm is not None
         and warm_cost is not None
@@ -318,7 +335,11 @@ def _solve_core(
         return _CoreOutcome(EngineResult("FEASIBLE", warm, warm_cost, min(known, warm_cost)), warm_cost, lp)
     if searchable:
         # Probe: a short exact run often proves small cores optimal; otherwise search longer, then go exact again.
-        engine = run_engine(max(0.05, 0.25 * remaining), warm, known)
+        # When the incumbent is within a column or 5 % of the bound, a proof is the likelier gain: the exact
+        # engine gets more of the time; otherwise the search does.
+        close = warm_cost is not None and warm_cost - known <= max(core.costs[0], 0.05 * warm_cost)
+        probe, search_share = (0.4, 0.3) if close else (0.15, 0.7)
+        engine = run_engine(max(0.05, probe * remaining), warm, known)
         engine = _keep_better(engine, warm, warm_cost)
         known = max(known, engine.bound)
         if engine.status in ("OPTIMAL", "INFEASIBLE") or engine.cancelled:
@@ -326,7 +347,7 @@ def _solve_core(
             return _CoreOutcome(engine, warm_cost, lp)
         if engine.selected is not None and engine.objective is not None:
             warm, warm_cost = engine.selected, engine.objective
-        polish(0.6, 1e9)
+        polish(search_share)
         remaining = core_deadline - time.perf_counter()
         if warm_cost is not None and (warm_cost <= known or remaining < 0.5 + core.nnz * 5e-6):
             label = "OPTIMAL" if warm_cost <= known else "FEASIBLE"

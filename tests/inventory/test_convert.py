@@ -25,6 +25,7 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
                           text=True, timeout=120)
 
 
+@pytest.mark.slow
 def test_westport_main_json_as_a_process() -> None:
     done = _run(str(WESTPORT / "main.json"))
     assert done.returncode == 0, done.stderr
@@ -48,6 +49,7 @@ def test_bad_input_as_a_process(tmp_path: Path) -> None:
     assert done.stderr.startswith("error: plan.dxf: named .dxf but the content is a PNG image")
 
 
+@pytest.mark.slow
 def test_directory_zip_and_single_level(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main([str(WESTPORT)]) == 0
     as_dir = json.loads(capsys.readouterr().out)

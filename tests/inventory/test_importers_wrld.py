@@ -145,6 +145,7 @@ def test_user_mapping_of_wrld_types() -> None:
         import_path(LEVEL_FILES["Third Floor"], options=ImportOptions(category_map={"stairs": "opening"}))
 
 
+@pytest.mark.slow
 def test_directory_zip_and_single_level_agree(building, tmp_path: Path) -> None:
     as_dir = import_path(DATA)
     buf = io.BytesIO()

@@ -83,6 +83,7 @@ def test_plan_conflicting_lock_is_a_one_line_error(tmp_path: Path, capsys: pytes
     assert code != 0 and "conflicting lock" in err and err.count("\n") == 1
 
 
+@pytest.mark.slow
 def test_plan_as_a_subprocess() -> None:
     proc = subprocess.run([sys.executable, "-m", "planner", "plan", str(DATA / "corners.geojson"), "--time-limit", "10"],
                           capture_output=True, text=True, cwd=ROOT, timeout=120)

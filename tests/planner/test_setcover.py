@@ -23,12 +23,16 @@ from planner.setcover import (
     solve,
     uncovered_rows,
 )
+from planner.setcover.heuristics import greedy, improve, rwls_applies
+from planner.setcover.pipeline import validated_core
+from planner.setcover.rwls import RowWeightingSearch, advance
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "orlib"
 
 # Reference optima copied from OR-Library via shared/benchmarks/orlib-scp/optima.csv (see tests/data/orlib/SOURCE.md).
 SCP41_OPTIMUM = 429
 SCPE1_OPTIMUM = 5
+SCP41_UNICOST_BEST_KNOWN = 38  # optima.csv row scp41_unicost (Gao et al. 2015 EJOR; see SOURCE.md)
 
 # Hand-checked instance: rows 0..2; A={0,1,2} costs 3, B={0,1}, C={1,2}, D={0,2} cost 1 each.
 HAND_COLUMNS = [[0, 1, 2], [0, 1], [1, 2], [0, 2]]
@@ -85,6 +89,7 @@ def test_scp41_with_the_mip_backend() -> None:
     assert (result.status, result.objective, result.bound) == (Status.OPTIMAL, SCP41_OPTIMUM, SCP41_OPTIMUM)
 
 
+@pytest.mark.slow
 def test_scpe1_unicost_optimum() -> None:
     problem = read_orlib_scp(DATA / "scpe1.txt").to_problem(unicost=True)
     result = solve(problem, SolveOptions(time_limit=30))
@@ -382,6 +387,7 @@ def test_result_serialises_and_reports_uncovered_rows() -> None:
 # --- command line ----------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_cli_scp_prints_one_json_object_with_one_based_columns(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["scp", str(DATA / "scpe1.txt"), "--time-limit", "20"]) == 0
     out = capsys.readouterr().out
@@ -425,3 +431,110 @@ def test_cli_infeasible_instance_is_a_clear_error(tmp_path: Path, capsys: pytest
     bad.write_text("2 1\n1\n1 1\n0\n")
     assert cli.main(["scp", str(bad)]) != 0
     assert "row(s) 2" in capsys.readouterr().err
+
+
+# --- compiled row-weighting local search (unicost) ---------------------------------------------------------------
+
+
+def _core_of(problem: CoverProblem):
+    return validated_core(problem, SolveOptions())[0]
+
+
+def _check_search_state(core, search: RowWeightingSearch) -> None:
+    """Every incremental quantity of the kernel equals its value recomputed from the selection."""
+    sel = search.sel.astype(bool)
+    cover = np.zeros(core.n_rows, dtype=np.int64)
+    rowx = np.zeros(core.n_rows, dtype=np.int64)
+    for j in np.flatnonzero(sel).tolist():
+        cover[core.cols[j]] += 1
+        rowx[core.cols[j]] ^= j
+    assert np.array_equal(cover, search.cover)
+    assert np.array_equal(rowx[cover == 1], search.rowx[cover == 1])
+    for j in range(core.n_cols):
+        rows = core.cols[j]
+        w = search.weight[rows]
+        expected = -int(w[cover[rows] == 1].sum()) if sel[j] else int(w[cover[rows] == 0].sum())
+        assert search.score[j] == expected, j
+    n_uncov, n_sel = int(search.ctl[0]), int(search.ctl[1])
+    assert sorted(search.uncov[:n_uncov].tolist()) == np.flatnonzero(cover == 0).tolist()
+    assert sorted(search.sel_list[:n_sel].tolist()) == np.flatnonzero(sel).tolist()
+
+
+def test_rwls_keeps_its_incremental_state_exact() -> None:
+    problem = read_orlib_scp(DATA / "scp41.txt").to_problem(unicost=True)
+    core = _core_of(problem)
+    search = RowWeightingSearch(core, greedy(core), seed=1)
+    for _ in range(4):
+        search.run(2_500)
+        _check_search_state(core, search)
+    assert search.steps > 0 and search.weight.max() > 1
+
+
+def test_rwls_reaches_the_best_known_scp41_unicost_from_greedy_and_repeats_for_a_seed() -> None:
+    problem = read_orlib_scp(DATA / "scp41.txt").to_problem(unicost=True)
+    core = _core_of(problem)
+    start = greedy(core)
+    runs = []
+    for _ in range(2):
+        search = RowWeightingSearch(core, start, seed=0)
+        advance(search, seconds=120, target=SCP41_UNICOST_BEST_KNOWN, max_steps=400_000)
+        runs.append((search.steps, search.best_selection()))
+    (steps, best), (steps_again, best_again) = runs
+    assert steps == steps_again and np.array_equal(best, best_again)
+    selected = [int(core.col_ids[j]) for j in np.flatnonzero(best)]
+    assert is_cover(problem, selected)
+    assert len(selected) == SCP41_UNICOST_BEST_KNOWN < int(start.sum())
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_unicost_pipeline_matches_brute_force(seed: int) -> None:
+    rng = np.random.default_rng(100 + seed)
+    problem = _random_problem(rng, 12, 11, 0.2)
+    problem = CoverProblem(n_rows=problem.n_rows, columns=problem.columns)  # unit costs
+    core = _core_of(problem)
+    assert rwls_applies(core)
+    best = _brute_force(problem)
+    improved, _ = improve(core, greedy(core), seconds=5, seed=seed, target=best, patience=5_000)
+    assert is_cover(problem, [int(core.col_ids[j]) for j in np.flatnonzero(improved)])
+    result = solve(problem, SolveOptions(time_limit=20, seed=seed))
+    assert (result.status, result.objective) == (Status.OPTIMAL, best)
+
+
+def test_rwls_is_not_used_where_it_does_not_apply() -> None:
+    weighted = _core_of(_hand())
+    k2 = _core_of(CoverProblem(n_rows=3, columns=HAND_COLUMNS, demand=2))
+    grouped = _core_of(CoverProblem(n_rows=3, columns=HAND_COLUMNS, groups=[[B, C]]))
+    for core in (weighted, k2, grouped):
+        assert not rwls_applies(core)
+        start = np.ones(core.n_cols, dtype=bool)
+        assert improve(core, start, seconds=1)[0] is start
+
+
+# --- side-by-side baselines (bench/baselines.py) -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_baselines_solve_the_same_model_as_ours(seed: int, tmp_path: Path) -> None:
+    from bench import baselines
+
+    rng = np.random.default_rng(200 + seed)
+    base = _random_problem(rng, 10, 9, 0.25)
+    problem = CoverProblem(
+        n_rows=base.n_rows, columns=base.columns, costs=base.costs, demand=[1, 2] * 5,
+        forced=[0], forbidden=[8], groups=[[1, 2], [3, 4, 5]],
+    )  # fmt: skip
+    best = _brute_force(problem)
+    path = tmp_path / "problem.json.gz"
+    baselines.write_problem(path, problem)
+    again = baselines.read_problem(path)
+    assert [sorted(c) for c in again.columns] == [sorted(set(c)) for c in problem.columns]
+    result = baselines.compare(again, 20)
+    records = result["solvers"]
+    assert best is not None
+    for name in ("ours", "scip", "highs"):
+        assert (records[name]["status"], records[name]["objective"], records[name]["bound"]) == (
+            "OPTIMAL", best, best,
+        ), name  # fmt: skip
+    greedy_value = records["greedy"]["objective"]
+    assert greedy_value is None or greedy_value >= best
+    assert result["baseline"] in ("scip", "highs") and result["objective_ratio"] == 1.0

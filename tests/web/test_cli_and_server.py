@@ -10,6 +10,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from accounts.models import Role, User
@@ -59,6 +60,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_gunicorn_serves_the_factory(tmp_path, template_database):
     """`gunicorn 'app:create_app()'` starts, migrates nothing by itself, and serves the sign-in page."""
     import shutil

@@ -226,8 +226,20 @@ def test_geojson_preview_then_apply(manager, demo_app, spare):
     for f in plan["features"]:  # the export spells out the format's defaults
         if f["properties"]["kind"] == "zone":
             f["properties"] = {"k": 1, "tier": "observe", **f["properties"]}
-    assert sorted(json.dumps(f, sort_keys=True) for f in exported["features"]) == sorted(
-        json.dumps(f, sort_keys=True) for f in plan["features"])
+    assert all(f.get("id") for f in exported["features"] if f["properties"]["kind"] != "terminal")
+    without_ids = [{k: v for k, v in f.items() if k != "id"} for f in exported["features"]]
+    def canonical(features: list[dict]) -> list[str]:  # 36 and 36.0 are the same coordinate
+        return sorted(json.dumps(json.loads(json.dumps(f), parse_int=float), sort_keys=True) for f in features)
+
+    assert canonical(without_ids) == canonical(plan["features"])
+    # Applying the same file again updates every feature in place: its ids stay, none is re-created.
+    again = manager.post(f"/floors/{spare}/upload", data={"file": (io.BytesIO(json.dumps(exported).encode()),
+                                                                   "market-export.geojson")},
+                         content_type="multipart/form-data")
+    response = manager.post(f"/floors/{spare}/upload/apply", data={"token": _token_from(again.get_data(as_text=True)),
+                                                                   "level": "0"})
+    assert response.status_code == 303
+    assert manager.get(f"/api/v1/floors/{spare}/geojson").get_json()["features"] == exported["features"]
 
 
 def _token_from(page: str) -> str:
@@ -281,6 +293,7 @@ def test_imdf_levels_choice_and_all_levels(manager, demo_app):
     assert response.status_code == 303
 
 
+@pytest.mark.slow
 def test_dxf_mapping_is_confirmed_and_saved_per_organisation(manager, demo_app, spare):
     from tests.inventory.test_importers_dxf import gym_plan
 
@@ -376,6 +389,7 @@ def test_self_intersecting_zone_is_located_or_repaired_with_consent(manager, dem
     assert [z["properties"]["name"] for z in zones] == ["Bow tie"]
 
 
+@pytest.mark.slow
 def test_dxf_without_units_needs_the_users_choice(manager, demo_app, spare):
     from tests.inventory.test_importers_dxf import gym_plan
 
@@ -393,6 +407,7 @@ def test_dxf_without_units_needs_the_users_choice(manager, demo_app, spare):
     assert max(xs) - min(xs) == pytest.approx(12.0, abs=0.05)  # the 12 m plan, read in millimetres
 
 
+@pytest.mark.slow
 def test_wrld_building_zip_preview_and_one_level(manager, demo_app):
     """Westport House (WRLD indoor maps, CC BY 4.0, credit WRLD Ltd) zipped: seven levels, import one."""
     source = Path(__file__).resolve().parents[1] / "data" / "westport-house"

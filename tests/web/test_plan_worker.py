@@ -17,6 +17,8 @@ from inventory.models import Floor, Venue
 from plans.models import Plan, PlanState
 from tests.conftest import ADMIN, PLANNER, make_app, seed
 
+pytestmark = pytest.mark.slow  # every test here starts real worker processes
+
 REDIS_TEST_URL = "redis://127.0.0.1:6379/15"
 FAST_HEARTBEAT = {"PLAN_HEARTBEAT_SECONDS": 0.5, "PLAN_HEARTBEAT_TIMEOUT": 4.0, "JOB_HOUSEKEEPING_SECONDS": 1.0}
 
