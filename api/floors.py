@@ -1,4 +1,4 @@
-"""API endpoints for floor geometry: sightline-floor/1 export/import, editor state, poses and coverage overlays."""
+"""API endpoints for floor geometry: floor-format export/import, editor state, poses and coverage overlays."""
 
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ from flask_login import current_user
 from api.blueprint import bp
 from api.openapi import document
 from extensions import db
-from inventory import floor_service, services
+from inventory import floor_editor, services
 from inventory.fields import ValidationError
+from inventory.floor_overlays import overlays as coverage_overlays
 from inventory.floorio import export_floor
+from planner.floor import FORMAT
 
 
 def _body() -> Any:
@@ -33,10 +35,10 @@ def _background_url(floor_id: int, name: str | None) -> str | None:
 @bp.get("/floors/<int:floor_id>/geojson")
 @document(parameters=[{"name": "download", "in": "query", "required": False, "schema": {"type": "string"},
                        "description": "Any value: send as an attachment"}],
-          responses={"200": {"description": "The floor as a sightline-floor/1 FeatureCollection",
+          responses={"200": {"description": f"The floor as a {FORMAT} FeatureCollection",
                              "content": {"application/geo+json": {"schema": {"type": "object"}}}}})
 def floor_geojson(floor_id: int):  # type: ignore[no-untyped-def]
-    """Export the floor as a sightline-floor/1 FeatureCollection (?download=1 as a file)."""
+    """Export the floor as a FeatureCollection in the floor format (?download=1 as a file)."""
     floor = services.get_floor(current_user, floor_id)
     body = json.dumps(export_floor(floor), ensure_ascii=False)
     response = Response(body, mimetype="application/geo+json")
@@ -51,27 +53,27 @@ def floor_geojson(floor_id: int):  # type: ignore[no-untyped-def]
                        "schema": {"type": "string", "enum": ["1", "true"]},
                        "description": "Delete terminals missing from the collection"}],
           requestBody={"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
-          responses={"200": {"description": "Counts of what changed, and the new export",
+          responses={"200": {"description": "Counts of what changed, the new export and each terminal's tier ranges",
                              "content": {"application/json": {"schema": {"type": "object"}}}}})
 def floor_geojson_put(floor_id: int):  # type: ignore[no-untyped-def]
-    """Replace the floor from a whole sightline-floor/1 collection, all or nothing (422 names the feature)."""
+    """Apply a whole floor-format collection as differences, all or nothing (422 names the feature)."""
     floor = services.get_floor(current_user, floor_id)
     replace = request.args.get("replace_terminals") in ("1", "true")
-    counts = floor_service.save_geometry(current_user, floor, _body(), replace_terminals=replace)
+    counts = floor_editor.save_geometry(current_user, floor, _body(), replace_terminals=replace)
     db.session.commit()
-    return {"counts": counts, "floor": export_floor(floor)}
+    return {"counts": counts, "floor": export_floor(floor), "ranges": floor_editor.terminal_ranges(floor)}
 
 
 @bp.put("/floors/<int:floor_id>/zones")
 @document(requestBody={"required": True, "content": {"application/json": {"schema": {
     "type": "object", "required": ["features"], "properties": {"features": {"type": "array"}}}}}},
-          responses={"200": {"description": "The zone count and the new export",
+          responses={"200": {"description": "Zone counts (created, updated, deleted) and the new export",
                              "content": {"application/json": {"schema": {"type": "object"}}}}})
 def floor_zones_put(floor_id: int):  # type: ignore[no-untyped-def]
-    """Replace only the floor's zones ({"features": [zone features]}); planners may do this, all or nothing."""
+    """Upsert only the floor's zones by feature id ({"features": [zone features]}); planners may, all or nothing."""
     floor = services.get_floor(current_user, floor_id)
     body = _body()
-    counts = floor_service.save_zones(current_user, floor, body.get("features") if isinstance(body, dict) else None)
+    counts = floor_editor.save_zones(current_user, floor, body.get("features") if isinstance(body, dict) else None)
     db.session.commit()
     return {"counts": counts, "floor": export_floor(floor)}
 
@@ -82,7 +84,7 @@ def floor_zones_put(floor_id: int):  # type: ignore[no-untyped-def]
 def floor_editor_state(floor_id: int):  # type: ignore[no-untyped-def]
     """What the floor editor loads: geometry, background placement, zone templates and permissions."""
     floor = services.get_floor(current_user, floor_id)
-    return floor_service.editor_state(current_user, floor, _background_url(floor.id, floor.background_image))
+    return floor_editor.editor_state(current_user, floor, _background_url(floor.id, floor.background_image))
 
 
 @bp.get("/floors/<int:floor_id>/overlays")
@@ -98,7 +100,7 @@ def floor_overlays(floor_id: int):  # type: ignore[no-untyped-def]
     floor = services.get_floor(current_user, floor_id)
     tolerance = request.args.get("tolerance", type=float)
     try:
-        return floor_service.overlays(floor, tolerance)
+        return coverage_overlays(floor, tolerance)
     except InputError as exc:
         raise ValidationError(exc.where or "floor", exc.message) from exc
 
@@ -115,7 +117,7 @@ def terminal_pose(floor_id: int, code: str):  # type: ignore[no-untyped-def]
     data = _body()
     if not isinstance(data, dict):
         raise ValidationError("body", "must be a JSON object")
-    terminal = floor_service.set_pose(current_user, floor, code, data)
+    terminal = floor_editor.set_pose(current_user, floor, code, data)
     db.session.commit()
     return {"id": terminal.code, "x": terminal.x, "y": terminal.y, "heading_deg": terminal.heading_deg,
             "hfov_deg": terminal.hfov_deg}
@@ -126,7 +128,7 @@ def terminal_pose(floor_id: int, code: str):  # type: ignore[no-untyped-def]
 def terminal_delete(floor_id: int, code: str):  # type: ignore[no-untyped-def]
     """Delete one terminal of the floor by its ID."""
     floor = services.get_floor(current_user, floor_id)
-    floor_service.delete_terminal(current_user, floor, code)
+    floor_editor.delete_terminal(current_user, floor, code)
     db.session.commit()
     current_app.logger.info("terminal %s deleted from floor %s", code, floor_id)
     return "", 204

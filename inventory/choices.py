@@ -1,8 +1,14 @@
-"""Choice enums for the inventory (NetBox-style ChoiceSets), with their display labels."""
+"""Choice enums for the inventory (NetBox-style ChoiceSets), with their display labels.
+
+The floor-format enums (terminal kind, lock, zone kind, tier) are derived from planner.floor, which owns
+the floor format: a value added there is a choice here.
+"""
 
 from __future__ import annotations
 
 import enum
+
+from planner import floor as floor_format
 
 
 class Choice(enum.StrEnum):
@@ -31,13 +37,6 @@ class VenueType(Choice):
     OTHER = "other"
 
 
-class TerminalKind(Choice):
-    CAMERA = "camera"
-    FACE_TERMINAL = "face_terminal"
-    ACCESS_READER = "access_reader"
-    OTHER = "other"
-
-
 class TerminalStatus(Choice):
     ACTIVE = "active"
     PLANNED_REMOVAL = "planned_removal"
@@ -52,22 +51,15 @@ class StorageLocation(Choice):
     VENDOR = "vendor"
 
 
-class Lock(Choice):
-    KEEP = "keep"
-    REMOVE = "remove"
+def _derived(name: str, values: tuple[str, ...]) -> type[Choice]:
+    """A Choice enum whose members are the format's values (member name = value upper-cased)."""
+    return Choice(name, [(value.upper(), value) for value in values], module=__name__)  # type: ignore[return-value]
 
 
-class ZoneKind(Choice):
-    REQUIRED = "required"
-    PRIVATE = "private"
-    GENERAL = "general"
-
-
-class Tier(Choice):
-    DETECT = "detect"
-    OBSERVE = "observe"
-    RECOGNISE = "recognise"
-    IDENTIFY = "identify"
+TerminalKind = _derived("TerminalKind", floor_format.TERMINAL_TYPES)
+Lock = _derived("Lock", floor_format.LOCKS)
+ZoneKind = _derived("ZoneKind", floor_format.ZONE_KINDS)
+Tier = _derived("Tier", floor_format.TIERS)
 
 
 def db_enum(choice: type[Choice]):

@@ -1,8 +1,10 @@
-"""Hand-authored demo floors in the sightline-floor/1 format (metres, y up)."""
+"""Hand-authored demo floors in the floor format (planner.floor; metres, y up)."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from planner.floor import FORMAT
 
 Point = tuple[float, float]
 
@@ -72,8 +74,8 @@ class PlanBuilder:
                               "properties": properties})
 
     def collection(self) -> dict[str, Any]:
-        """The floor as a sightline-floor/1 FeatureCollection."""
-        return {"type": "FeatureCollection", "format": "sightline-floor/1", "name": self.name,
+        """The floor as a floor-format FeatureCollection."""
+        return {"type": "FeatureCollection", "format": FORMAT, "name": self.name,
                 "features": self.features}
 
 

@@ -18,6 +18,7 @@ from inventory.choices import (
     VenueType,
     ZoneKind,
 )
+from planner.floor import normalise_heading
 
 
 class ValidationError(ValueError):
@@ -112,7 +113,7 @@ def clean_value(field: Field, value: Any) -> Any:
     if field.kind == "float":
         return float(_number(field, value, integer=False))
     if field.kind == "angle":
-        return float(_number(field, value, integer=False)) % 360.0
+        return normalise_heading(_number(field, value, integer=False))
     if field.kind == "fov":
         fov = float(_number(field, value, integer=False))
         if not 0 < fov <= 360:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 from htmx_flask import request as hx_request
 from werkzeug.wrappers import Response
 
 from accounts.access import can_edit_inventory
 from extensions import db
-from inventory import floor_service, services
+from inventory import floor_calibration, floor_upload, services
 from inventory.fields import ValidationError
+from inventory.floor_storage import Storage, stored_upload
+from inventory.importers import Limits
 from inventory.importers.dxf import ROLES
 from inventory.models import Floor
 
@@ -25,6 +27,16 @@ ZONE_KIND_CHOICES = ("private", "general", "required", "wall", "ignore")
 @login_required
 def _signed_in() -> None:
     """Every floor plan page needs a signed-in user."""
+
+
+def _storage() -> Storage:
+    """This app's upload folder."""
+    return Storage.from_config(current_app.config, current_app.instance_path)
+
+
+def _limits() -> Limits:
+    """Importer limits with the configured upload size."""
+    return Limits(max_upload_bytes=int(current_app.config["UPLOAD_MAX_BYTES"]))
 
 
 def _editable(floor_id: int) -> Floor:
@@ -54,7 +66,7 @@ def _mapping(prefix: str) -> dict[str, str]:
 def background(floor_id: int):  # type: ignore[no-untyped-def]
     """The floor's background image, only for users who may see the floor."""
     floor = services.get_floor(current_user, floor_id)
-    response = send_file(floor_service.background_path(floor), mimetype="image/png", max_age=3600)
+    response = send_file(_storage().background_path(floor), mimetype="image/png", max_age=3600)
     response.headers["Cache-Control"] = "private, max-age=3600"
     return response
 
@@ -65,7 +77,7 @@ def upload(floor_id: int):  # type: ignore[no-untyped-def]
     floor = _editable(floor_id)
     if request.method == "GET":
         return render_template("inventory/floor_upload.html", floor=floor, error=None, preview=None,
-                               stored=floor_service.stored_upload(floor))
+                               stored=stored_upload(floor))
     file = request.files.get("file")
     try:
         if file is None or not file.filename:
@@ -73,7 +85,7 @@ def upload(floor_id: int):  # type: ignore[no-untyped-def]
         page = request.form.get("page", "1").strip() or "1"
         if not page.isdigit() or int(page) < 1:
             raise ValidationError("page", "the page must be a whole number from 1")
-        preview = floor_service.upload_plan(current_user, floor, file.filename, file.read(), page=int(page) - 1,
+        preview = floor_upload.upload_plan(_storage(), _limits(), current_user, floor, file.filename, file.read(), page=int(page) - 1,
                                             units=request.form.get("units") or None,
                                             repair=request.form.get("repair") == "1")
     except ValidationError as error:
@@ -91,7 +103,7 @@ def _upload_error(floor: Floor, error: ValidationError):  # type: ignore[no-unty
     return render_template(template, floor=floor, error=error, preview=None, stored=None), 422
 
 
-def _render_preview(floor: Floor, preview: floor_service.Preview,  # type: ignore[no-untyped-def]
+def _render_preview(floor: Floor, preview: floor_upload.Preview,  # type: ignore[no-untyped-def]
                     error: ValidationError | None = None):
     """The import preview: counts, warnings, the mapping to confirm and the level choice (and a failed import's error)."""
     template = "inventory/_floor_upload_result.html" if hx_request.htmx else "inventory/floor_upload.html"
@@ -102,7 +114,8 @@ def _render_preview(floor: Floor, preview: floor_service.Preview,  # type: ignor
 def _mapping_args() -> dict[str, Any]:
     """Layer and category mappings and units from the preview form."""
     return {"layer_map": _mapping("layer"), "category_map": _mapping("category"),
-            "units": request.form.get("units") or None, "repair": request.form.get("repair") == "1"}
+            "units": request.form.get("units") or None, "repair": request.form.get("repair") == "1",
+            "choices": _mapping("choice")}
 
 
 @bp.post("/floors/<int:floor_id>/upload/preview")
@@ -110,7 +123,7 @@ def upload_preview(floor_id: int):  # type: ignore[no-untyped-def]
     """Read the stored upload again with the mapping the user edited."""
     floor = _editable(floor_id)
     try:
-        preview = floor_service.preview_upload(current_user, floor, request.form.get("token", ""), **_mapping_args())
+        preview = floor_upload.preview_upload(_storage(), _limits(), current_user, floor, request.form.get("token", ""), **_mapping_args())
     except ValidationError as error:
         return _upload_error(floor, error)
     return _render_preview(floor, preview)
@@ -121,13 +134,13 @@ def upload_apply(floor_id: int):  # type: ignore[no-untyped-def]
     """Replace the floor's structure and zones from the stored upload, in one transaction."""
     floor = _editable(floor_id)
     try:
-        floors = floor_service.apply_upload(current_user, floor, request.form.get("token", ""),
+        floors = floor_upload.apply_upload(_storage(), _limits(), current_user, floor, request.form.get("token", ""),
                                             level=request.form.get("level", "0"), **_mapping_args())
     except ValidationError as error:
         db.session.rollback()
         floor = services.get_floor(current_user, floor_id)
         try:  # keep the preview and the user's mapping on screen beside the error
-            preview = floor_service.preview_upload(current_user, floor, request.form.get("token", ""),
+            preview = floor_upload.preview_upload(_storage(), _limits(), current_user, floor, request.form.get("token", ""),
                                                    **_mapping_args())
         except (ValidationError, services.NotFound):
             return _upload_error(floor, error)
@@ -160,7 +173,7 @@ def calibrate(floor_id: int):  # type: ignore[no-untyped-def]
             if request.form.get("ox", "").strip() and request.form.get("oy", "").strip():
                 origin = (_number("ox"), _number("oy"))
             rotation = _number("rotation_deg") if request.form.get("rotation_deg", "").strip() else 0.0
-            floor_service.calibrate(current_user, floor, p1, p2, _number("distance_m"), origin, rotation)
+            floor_calibration.calibrate(current_user, floor, p1, p2, _number("distance_m"), origin, rotation)
         except ValidationError as exc:
             db.session.rollback()
             error = exc

@@ -1,144 +1,259 @@
-"""Floors to and from sightline-floor/1 GeoJSON: export, and all-or-nothing import."""
+"""The mapper between inventory rows and planner.floor's dataclasses, which own the floor format.
+
+- ``floor_model(floor)``: the rows as a ``planner.floor.Floor`` (no JSON round trip), for overlays, plans
+  and the verifier; ``export_floor`` writes it with the engine's writer.
+- ``import_floor`` parses a collection with the engine's parser and ``apply_floor`` writes the parsed
+  dataclasses as differences: the outline, walls, openings and zones by their stable feature id,
+  terminals by their ID. Unchanged rows are not touched, so they leave no audit event.
+- Every door applies the same rules: the engine's (format, outline) and the inventory's field limits
+  (``inventory.fields``), each error naming the feature and field.
+"""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 from accounts.access import can_edit_inventory
 from accounts.models import User
 from extensions import db
-from inventory.choices import Lock, TerminalKind, TerminalStatus, Tier, ZoneKind
-from inventory.fields import ValidationError
+from inventory.choices import TerminalStatus
+from inventory.errors import Forbidden
+from inventory.fields import TERMINAL_FIELDS, ZONE_FIELDS, Field, ValidationError, clean
 from inventory.models import Floor, Terminal, Zone
-from inventory.services import Forbidden
+from planner import floor as pf
+from planner.errors import InputError
 
-FORMAT = "sightline-floor/1"
-STRUCTURE_KINDS = ("outline", "wall", "opening")
 IN_SERVICE = (TerminalStatus.ACTIVE, TerminalStatus.PLANNED_REMOVAL)
+DEFAULT_RANGE_M = 10.0  # a terminal with no optics recorded: a conservative 10 m view
+_TERMINAL_FIELDS = {f.name: f for f in TERMINAL_FIELDS}
+_ZONE_FIELDS = {f.name: f for f in ZONE_FIELDS}
+# Inventory field name -> the floor-format property it is written as.
+_PROPERTY = {"code": "id", "kind": "type", "x": "coordinates", "y": "coordinates"}
 
 
-def terminal_feature(t: Terminal) -> dict[str, Any]:
-    """A terminal as a sightline-floor/1 Point feature."""
-    properties: dict[str, Any] = {"kind": "terminal", "id": t.code, "type": t.kind.value,
-                                  "heading_deg": t.heading_deg, "hfov_deg": t.hfov_deg}
+def new_feature_id(kind: str) -> str:
+    """A fresh stable id for a feature that arrived without one (never reused)."""
+    return f"{kind}-{uuid.uuid4().hex[:12]}"
+
+
+# ---------------------------------------------------------------- rows -> model
+
+
+def terminal_model(t: Terminal) -> pf.Terminal:
+    """A terminal row as the engine's Terminal (optics from its camera model when it has none of its own)."""
     hpx = t.hpx if t.hpx is not None else (t.camera_model.hpx if t.camera_model else None)
-    if t.range_m is not None:
-        properties["range_m"] = t.range_m
-    if hpx is not None:
-        properties["hpx"] = hpx
-    if t.range_m is None and hpx is None:
-        properties["range_m"] = 10.0  # no optics recorded: a conservative 10 m view
-    properties["height_m"] = t.height_m
-    if t.tilt_deg:
-        properties["tilt_deg"] = t.tilt_deg
-    properties["face_recognition"] = t.face_recognition
-    properties["audio"] = t.audio
-    if t.locked is not None:
-        properties["locked"] = t.locked.value
-    return {"type": "Feature", "geometry": {"type": "Point", "coordinates": [t.x, t.y]}, "properties": properties}
+    range_m = DEFAULT_RANGE_M if t.range_m is None and hpx is None else t.range_m
+    return pf.Terminal(id=t.code, type=t.kind.value, x=t.x, y=t.y, heading_deg=t.heading_deg, hfov_deg=t.hfov_deg,
+                       range_m=range_m, hpx=hpx, height_m=t.height_m, tilt_deg=t.tilt_deg or None,
+                       face_recognition=t.face_recognition, audio=t.audio,
+                       locked=t.locked.value if t.locked is not None else None)
 
 
-def zone_feature(z: Zone) -> dict[str, Any]:
-    """A zone as a sightline-floor/1 Polygon feature."""
-    properties: dict[str, Any] = {"kind": "zone", "zone": z.kind.value, "name": z.name, "k": z.k,
-                                  "tier": z.tier.value}
-    if z.use:
-        properties["use"] = z.use
-    return {"type": "Feature", "geometry": z.geometry, "properties": properties}
+def _ring(coords: Iterable[Any]) -> pf.Ring:
+    return tuple((p[0], p[1]) for p in coords)
+
+
+def zone_model(z: Zone) -> pf.Zone:
+    """A zone row as the engine's Zone, its key as the feature id."""
+    rings = z.geometry["coordinates"]
+    return pf.Zone(name=z.name, zone=z.kind.value, exterior=_ring(rings[0]), holes=tuple(_ring(r) for r in rings[1:]),
+                   k=z.k, tier=z.tier.value, use=z.use or None, feature_id=z.key)
+
+
+def _structure(floor: Floor) -> tuple[pf.Outline | None, list[pf.Wall], list[pf.Opening]]:
+    """The stored outline, walls and openings as dataclasses."""
+    outline, walls, openings = None, [], []
+    for index, feature in enumerate(floor.structure or []):
+        item = pf.parse_feature(feature, index)
+        if isinstance(item, pf.Outline):
+            outline = item
+        elif isinstance(item, pf.Wall):
+            walls.append(item)
+        elif isinstance(item, pf.Opening):
+            openings.append(item)
+    return outline, walls, openings
+
+
+def _terminals(floor: Floor, include_removed: bool) -> list[Terminal]:
+    return [t for t in floor.terminals if include_removed or t.status in IN_SERVICE]
+
+
+def _name(floor: Floor) -> str:
+    return f"{floor.venue.name} · {floor.name}"
+
+
+def has_outline(floor: Floor) -> bool:
+    """Whether the floor has an outline yet (a floor without one cannot be checked or planned)."""
+    return any(f.get("properties", {}).get("kind") == "outline" for f in floor.structure or [])
+
+
+def floor_model(floor: Floor, *, include_removed: bool = False) -> pf.Floor:
+    """The floor as the engine's Floor, built from the rows (terminals in service unless asked otherwise).
+
+    It is not validated: a terminal stored before the rules were enforced is kept as it is, so callers can
+    run ``planner.floor.without_bad_terminals`` and list it as a problem instead of failing the floor.
+    """
+    outline, walls, openings = _structure(floor)
+    if outline is None:
+        raise ValidationError("floor", "the floor has no outline yet")
+    return pf.Floor(outline=outline, walls=tuple(walls), openings=tuple(openings),
+                    zones=tuple(zone_model(z) for z in floor.zones),
+                    terminals=tuple(terminal_model(t) for t in _terminals(floor, include_removed)),
+                    name=_name(floor))
 
 
 def export_floor(floor: Floor, *, include_removed: bool = False) -> dict[str, Any]:
-    """The floor as one sightline-floor/1 FeatureCollection (terminals in service unless asked otherwise)."""
-    terminals = [t for t in floor.terminals if include_removed or t.status in IN_SERVICE]
-    features = list(floor.structure) + [zone_feature(z) for z in floor.zones] + [terminal_feature(t) for t in terminals]
-    return {"type": "FeatureCollection", "format": FORMAT, "name": f"{floor.venue.name} · {floor.name}",
-            "features": features}
+    """The floor as one floor-format FeatureCollection, written by the engine's writer."""
+    outline, walls, openings = _structure(floor)
+    return pf.collection_to_geojson(outline, walls, openings, [zone_model(z) for z in floor.zones],
+                                    [terminal_model(t) for t in _terminals(floor, include_removed)],
+                                    name=_name(floor))
 
 
-def validate_collection(collection: Any) -> Any:
-    """Check a FeatureCollection with the engine's parser; raise ValidationError naming the feature."""
-    from planner.errors import InputError
-    from planner.floor import parse_floor
+def outline_of(floor: Floor) -> pf.Outline | None:
+    """The floor's outline, or None before one is drawn or imported."""
+    return _structure(floor)[0]
 
+
+def check_placement(floor: Floor, x: float, y: float) -> None:
+    """Refuse a terminal position outside the floor outline (the rule every door applies)."""
+    outline = outline_of(floor)
+    if outline is not None and pf.outside_outline(outline.geometry, x, y):
+        raise ValidationError("x", f"({x:g}, {y:g}) is outside the floor outline")
+
+
+# ---------------------------------------------------------------- model -> rows
+
+
+def parse_collection(collection: Any) -> pf.Floor:
+    """A FeatureCollection parsed by the engine; its first problem as a ValidationError naming the feature."""
     try:
-        return parse_floor(collection)
+        return pf.parse_floor(collection)
     except InputError as exc:
         raise ValidationError(exc.where or "floor", exc.message) from exc
 
 
-def replace_zones(floor: Floor, features: list[dict[str, Any]]) -> None:
-    """Replace the floor's zone rows with already validated zone features."""
-    for zone in list(floor.zones):
-        db.session.delete(zone)
-    db.session.flush()
-    for feature in features:
-        props = feature["properties"]
-        db.session.add(Zone(floor=floor, name=props["name"], kind=ZoneKind(props["zone"]), use=props.get("use"),
-                            k=int(props.get("k", 1)), tier=Tier(props.get("tier", "observe")),
-                            geometry=feature["geometry"]))
-    db.session.flush()
+def _clean(fields: dict[str, Field], values: dict[str, Any], label: str) -> dict[str, Any]:
+    """The inventory's field rules on values that came in by a geometry door; the error names feature and field."""
+    try:
+        return clean(tuple(fields[name] for name in values), values)
+    except ValidationError as exc:
+        prop = _PROPERTY.get(exc.field or "", exc.field)
+        raise ValidationError(f"{label}: {prop}", exc.message) from exc
 
 
-def import_floor(user: User, floor: Floor, collection: dict[str, Any], *, replace_terminals: bool = False) -> dict[str, int]:
-    """Replace the floor's structure and zones and upsert its terminals by ID, all or nothing."""
+def _terminal_values(t: pf.Terminal) -> dict[str, Any]:
+    """The row values a terminal feature carries, checked by the same rules as the terminal form."""
+    values: dict[str, Any] = {"code": t.id, "kind": t.type, "x": t.x, "y": t.y, "heading_deg": t.heading_deg,
+                              "hfov_deg": t.hfov_deg, "range_m": t.range_m, "hpx": t.hpx,
+                              "tilt_deg": t.tilt_deg if t.tilt_deg is not None else 0.0,
+                              "face_recognition": t.face_recognition, "audio": t.audio, "locked": t.locked}
+    if t.height_m is not None:
+        values["height_m"] = t.height_m
+    for extra in ("purpose", "serial"):
+        if t.extra.get(extra) is not None:
+            values[extra] = t.extra[extra]
+    return _clean(_TERMINAL_FIELDS, values, f"terminal {pf.short_label(t.id)!r}")
+
+
+def _zone_values(z: pf.Zone) -> dict[str, Any]:
+    values = {"name": z.name, "kind": z.zone, "use": z.use, "k": z.k, "tier": z.tier}
+    values = _clean(_ZONE_FIELDS, values, f"zone {pf.short_label(z.name)!r}")
+    exterior = [list(p) for p in z.exterior]
+    values["geometry"] = {"type": "Polygon", "coordinates": [exterior] + [[list(p) for p in h] for h in z.holes]}
+    return values
+
+
+def _key(feature_id: str | int | float | None, kind: str) -> str:
+    return new_feature_id(kind) if feature_id is None else str(feature_id)
+
+
+def _set(row: Any, values: dict[str, Any]) -> None:
+    """Assign only the values that differ, so an unchanged row stays clean (and unaudited)."""
+    for name, value in values.items():
+        if getattr(row, name) != value:
+            setattr(row, name, value)
+
+
+def apply_structure(floor: Floor, model: pf.Floor) -> int:
+    """Store the outline, walls and openings, each keeping its id (a feature without one gets a new id)."""
+    outline = replace(model.outline, feature_id=_key(model.outline.feature_id, "outline"))
+    walls = [replace(w, feature_id=_key(w.feature_id, "wall")) for w in model.walls]
+    openings = [replace(o, feature_id=_key(o.feature_id, "opening")) for o in model.openings]
+    structure = pf.collection_to_geojson(outline, walls, openings)["features"]
+    if structure != floor.structure:
+        floor.structure = structure
+    return len(structure)
+
+
+def apply_zones(floor: Floor, zones: Iterable[pf.Zone]) -> dict[str, int]:
+    """Upsert the zones by key: same key, same row (shape, name or requirement edited in place)."""
+    existing = {z.key: z for z in floor.zones}
+    counts = {"zones_created": 0, "zones_updated": 0, "zones_deleted": 0}
+    cleaned = [(z, _zone_values(z)) for z in zones]
+    for z, values in cleaned:
+        key = _key(z.feature_id, "zone")
+        row = existing.pop(key, None)
+        if row is None:
+            db.session.add(Zone(floor=floor, key=key, **values))
+            counts["zones_created"] += 1
+        else:
+            _set(row, values)
+            counts["zones_updated"] += int(db.session.is_modified(row))
+    for row in existing.values():
+        floor.zones.remove(row)
+        db.session.delete(row)
+        counts["zones_deleted"] += 1
+    db.session.flush()
+    return counts
+
+
+def _apply_terminal(terminal: Terminal, values: dict[str, Any]) -> None:
+    """Copy pose, optics and capabilities from a parsed terminal onto its row."""
+    values = dict(values)
+    model_hpx = terminal.camera_model.hpx if terminal.camera_model is not None else None
+    # The export fills hpx in from the camera model; keep it on the model, not copied onto the terminal.
+    if terminal.hpx is None and values["hpx"] is not None and values["hpx"] == model_hpx:
+        values["hpx"] = None
+    if terminal.range_m is None and terminal.hpx is None and model_hpx is None and values["range_m"] == DEFAULT_RANGE_M:
+        values["range_m"] = None  # the export's stand-in for missing optics
+    values.setdefault("height_m", terminal.height_m if terminal.height_m is not None else 2.5)
+    _set(terminal, values)
+
+
+def apply_floor(user: User, floor: Floor, model: pf.Floor, *, replace_terminals: bool = False) -> dict[str, int]:
+    """Write a parsed floor as differences: structure and zones by feature id, terminals by ID; all or nothing."""
     if not can_edit_inventory(user, floor.venue.organisation_id):
         raise Forbidden("your role may not import plans")
-    validate_collection(collection)
-    structure, zones, terminals = [], [], []
-    for feature in collection["features"]:
-        kind = feature["properties"]["kind"]
-        if kind in STRUCTURE_KINDS:
-            structure.append({"type": "Feature", "geometry": feature["geometry"],
-                              "properties": dict(feature["properties"])})
-        elif kind == "zone":
-            zones.append(feature)
-        elif kind == "terminal":
-            terminals.append(feature)
-    counts = {"structure": len(structure), "zones": len(zones), "terminals_created": 0, "terminals_updated": 0,
-              "terminals_deleted": 0}
-    floor.structure = structure
-    replace_zones(floor, zones)
+    terminals = [(t, _terminal_values(t)) for t in model.terminals]
+    counts = {"structure": apply_structure(floor, model), "zones": len(model.zones)}
+    counts.update(apply_zones(floor, model.zones))
+    counts.update(terminals_created=0, terminals_updated=0, terminals_deleted=0)
     existing = {t.code: t for t in floor.terminals}
     seen = set()
-    for feature in terminals:
-        props = feature["properties"]
-        code = str(props["id"])
-        seen.add(code)
-        terminal = existing.get(code)
-        if terminal is None:
-            terminal = Terminal(floor=floor, venue_id=floor.venue_id, code=code)
-            db.session.add(terminal)
+    for t, values in terminals:
+        seen.add(t.id)
+        row = existing.get(t.id)
+        if row is None:
+            db.session.add(Terminal(floor=floor, venue_id=floor.venue_id, **{"height_m": 2.5, **values}))
             counts["terminals_created"] += 1
         else:
             counts["terminals_updated"] += 1
-        _apply_terminal(terminal, feature)
+            _apply_terminal(row, values)
     if replace_terminals:
-        for code, terminal in existing.items():
+        for code, row in existing.items():
             if code not in seen:
-                db.session.delete(terminal)
+                db.session.delete(row)
                 counts["terminals_deleted"] += 1
     db.session.flush()
     return counts
 
 
-def _apply_terminal(terminal: Terminal, feature: dict[str, Any]) -> None:
-    """Copy pose, optics and capabilities from a feature onto a terminal row."""
-    props = feature["properties"]
-    x, y = feature["geometry"]["coordinates"][:2]
-    terminal.x, terminal.y = float(x), float(y)
-    terminal.kind = TerminalKind(props["type"])
-    terminal.heading_deg = float(props["heading_deg"]) % 360.0
-    terminal.hfov_deg = float(props["hfov_deg"])
-    terminal.range_m = float(props["range_m"]) if props.get("range_m") is not None else None
-    hpx = int(props["hpx"]) if props.get("hpx") is not None else None
-    model_hpx = terminal.camera_model.hpx if terminal.camera_model is not None else None
-    # The export fills hpx in from the camera model; keep it on the model, not copied onto the terminal.
-    terminal.hpx = None if terminal.hpx is None and hpx is not None and hpx == model_hpx else hpx
-    terminal.height_m = float(props.get("height_m", terminal.height_m or 2.5))
-    terminal.tilt_deg = float(props.get("tilt_deg", 0.0))
-    terminal.face_recognition = bool(props.get("face_recognition", False))
-    terminal.audio = bool(props.get("audio", False))
-    terminal.locked = Lock(props["locked"]) if props.get("locked") else None
-    for extra in ("purpose", "serial"):
-        if props.get(extra) is not None:
-            setattr(terminal, extra, str(props[extra]))
+def import_floor(user: User, floor: Floor, collection: Any, *, replace_terminals: bool = False) -> dict[str, int]:
+    """Parse a floor-format collection with the engine and apply it as differences, all or nothing."""
+    if not isinstance(collection, dict):
+        raise ValidationError("floor", f"body must be a {pf.FORMAT} FeatureCollection")
+    return apply_floor(user, floor, parse_collection(collection), replace_terminals=replace_terminals)

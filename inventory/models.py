@@ -48,7 +48,8 @@ class Floor(db.Model):
     venue_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("venue.id", ondelete="CASCADE"), index=True)
     level: so.Mapped[int] = so.mapped_column()
     name: so.Mapped[str] = so.mapped_column(sa.String(100))
-    # sightline-floor/1 features other than zones and terminals: outline, walls, openings.
+    # Floor-format features other than zones and terminals: outline, walls, openings, each with its
+    # stable feature "id" (a string, unique on the floor together with the zones' keys).
     structure: so.Mapped[list[dict[str, Any]]] = so.mapped_column(sa.JSON, default=list)
     # Background plan: stored upload name, rendered image name, and the pixel -> metre transform.
     background_image: so.Mapped[str | None] = so.mapped_column(sa.String(200))
@@ -67,8 +68,12 @@ class Floor(db.Model):
 class Zone(db.Model):
     """A polygon on a floor: required coverage, private (no view may reach it), or general."""
 
+    __table_args__ = (sa.UniqueConstraint("floor_id", "key"),)
+
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     floor_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("floor.id", ondelete="CASCADE"), index=True)
+    # The zone's stable feature id (the GeoJSON id): edits and re-imports update the zone with the same key.
+    key: so.Mapped[str] = so.mapped_column(sa.String(100))
     name: so.Mapped[str] = so.mapped_column(sa.String(100))
     kind: so.Mapped[ZoneKind] = so.mapped_column(db_enum(ZoneKind))
     use: so.Mapped[str | None] = so.mapped_column(sa.String(50))

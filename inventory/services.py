@@ -8,31 +8,24 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
-from accounts.access import can_edit_inventory, can_edit_zones, scope_filter
+from accounts.access import can_edit_inventory, scope_filter
 from accounts.models import Role, User
 from extensions import db
+from inventory import floorio
 from inventory.choices import TerminalKind, TerminalStatus
+from inventory.errors import Forbidden, NotFound
 from inventory.fields import (
     CAMERA_MODEL_FIELDS,
     FLOOR_FIELDS,
     TERMINAL_FIELDS,
     VENUE_FIELDS,
-    ZONE_FIELDS,
     ValidationError,
     clean,
     clean_value,
 )
-from inventory.models import CameraModel, Floor, Terminal, Venue, Zone
+from inventory.models import CameraModel, Floor, Terminal, Venue
 
 M = TypeVar("M")
-
-
-class NotFound(LookupError):
-    """The object does not exist or the user may not see it (both answer 404)."""
-
-
-class Forbidden(PermissionError):
-    """The user may see the object but not change it."""
 
 
 # ---------------------------------------------------------------- reading
@@ -77,14 +70,6 @@ def get_terminal(user: User, terminal_id: int) -> Terminal:
     if terminal is None:
         raise NotFound(f"terminal {terminal_id}")
     return terminal
-
-
-def get_zone(user: User, zone_id: int) -> Zone:
-    """A zone of a visible venue, or NotFound."""
-    zone = db.session.scalar(sa.select(Zone).join(Floor).join(Venue).where(Zone.id == zone_id, venue_filter(user)))
-    if zone is None:
-        raise NotFound(f"zone {zone_id}")
-    return zone
 
 
 def camera_models_query(user: User) -> sa.Select[tuple[CameraModel]]:
@@ -192,13 +177,10 @@ def update_venue(user: User, venue: Venue, data: Mapping[str, Any]) -> Venue:
     return _save(_apply(venue, clean(VENUE_FIELDS, data, partial=True)))
 
 
-def delete_object(user: User, obj: Venue | Floor | Terminal | Zone) -> None:
-    """Delete an inventory object the user may change."""
-    if isinstance(obj, Zone):
-        _require(can_edit_zones(user, obj.floor.venue.organisation_id))
-    else:
-        organisation_id = obj.organisation_id if isinstance(obj, Venue) else obj.venue.organisation_id
-        _require(can_edit_inventory(user, organisation_id))
+def delete_object(user: User, obj: Venue | Floor | Terminal) -> None:
+    """Delete an inventory object the user may change (zones go through the floor's geometry saves)."""
+    organisation_id = obj.organisation_id if isinstance(obj, Venue) else obj.venue.organisation_id
+    _require(can_edit_inventory(user, organisation_id))
     db.session.delete(obj)
     db.session.flush()
 
@@ -226,8 +208,14 @@ def _check_unique_level(venue: Venue, level: int, floor_id: int | None) -> None:
         raise ValidationError("level", f"level {level} already exists in this venue")
 
 
-def _check_terminal(user: User, floor: Floor, values: dict[str, Any], terminal_id: int | None) -> None:
-    """Cross-field rules: serial unique in the venue, code unique on the floor, a visible camera model."""
+def _check_terminal(user: User, floor: Floor, values: dict[str, Any], terminal: Terminal | None) -> None:
+    """Cross-field rules: inside the outline, serial unique in the venue, code unique on the floor, a visible model."""
+    terminal_id = terminal.id if terminal is not None else None
+    if "x" in values or "y" in values:
+        x = values.get("x", terminal.x if terminal is not None else None)
+        y = values.get("y", terminal.y if terminal is not None else None)
+        if x is not None and y is not None:
+            floorio.check_placement(floor, x, y)
     if values.get("serial"):
         clash = db.session.scalar(sa.select(Terminal.id).where(Terminal.venue_id == floor.venue_id,
                                                                Terminal.serial == values["serial"]))
@@ -257,7 +245,7 @@ def update_terminal(user: User, terminal: Terminal, data: Mapping[str, Any]) -> 
     """Change some of a terminal's fields."""
     _require(can_edit_inventory(user, terminal.venue.organisation_id))
     values = clean(TERMINAL_FIELDS, data, partial=True)
-    _check_terminal(user, terminal.floor, values, terminal.id)
+    _check_terminal(user, terminal.floor, values, terminal)
     return _save(_apply(terminal, values))
 
 
@@ -268,40 +256,6 @@ def set_planned_removal(terminal: Terminal, planned: bool) -> None:
     elif not planned and terminal.status == TerminalStatus.PLANNED_REMOVAL:
         terminal.status = TerminalStatus.ACTIVE
     db.session.flush()
-
-
-def create_zone(user: User, floor: Floor, data: Mapping[str, Any], geometry: dict[str, Any]) -> Zone:
-    """Add a zone polygon to a floor."""
-    _require(can_edit_zones(user, floor.venue.organisation_id))
-    values = clean(ZONE_FIELDS, data)
-    return _save(_apply(Zone(floor=floor, geometry=_polygon(geometry)), values))
-
-
-def update_zone(user: User, zone: Zone, data: Mapping[str, Any], geometry: dict[str, Any] | None = None) -> Zone:
-    """Change a zone's requirement or shape."""
-    _require(can_edit_zones(user, zone.floor.venue.organisation_id))
-    values = clean(ZONE_FIELDS, data, partial=True)
-    if geometry is not None:
-        values["geometry"] = _polygon(geometry)
-    return _save(_apply(zone, values))
-
-
-def _polygon(geometry: Any) -> dict[str, Any]:
-    """Validate a GeoJSON polygon in local metres."""
-    from shapely.geometry import shape
-    from shapely.validation import explain_validity
-
-    if not isinstance(geometry, dict) or geometry.get("type") != "Polygon":
-        raise ValidationError("geometry", "must be a GeoJSON Polygon")
-    try:
-        polygon = shape(geometry)
-    except Exception as exc:  # shapely raises several types for malformed coordinates
-        raise ValidationError("geometry", f"malformed polygon: {exc}")
-    if polygon.is_empty or polygon.area <= 0:
-        raise ValidationError("geometry", "polygon has no area")
-    if not polygon.is_valid:
-        raise ValidationError("geometry", f"invalid polygon: {explain_validity(polygon)}")
-    return geometry
 
 
 def create_camera_model(user: User, data: Mapping[str, Any], organisation_id: int | None = None) -> CameraModel:
@@ -379,6 +333,13 @@ def plan_terminal_import(user: User, floor: Floor, rows: list[tuple[int, dict[st
     kept = {serial: (code, floor_name) for terminal_id, serial, code, floor_name in holders
             if terminal_id not in updated_ids}
     for item in plan:
+        x = item.values.get("x", item.terminal.x if item.terminal is not None else None)
+        y = item.values.get("y", item.terminal.y if item.terminal is not None else None)
+        if x is not None and y is not None:
+            try:
+                floorio.check_placement(floor, x, y)
+            except ValidationError as error:
+                item.errors.append(ValidationError(error.field, error.message, row=item.row))
         serial = item.values.get("serial")
         if serial and serial in kept:
             code, floor_name = kept[serial]

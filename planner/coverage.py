@@ -34,7 +34,7 @@ from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
 
 from planner.errors import InputError
-from planner.floor import TIERS, Floor, Terminal, Zone
+from planner.floor import TIERS, Floor, Terminal, Zone, normalise_heading
 from planner.geometry import (
     EMPTY,
     EPS_ON,
@@ -97,13 +97,13 @@ class CameraPose:
     def from_terminal(cls, t: Terminal, heading_deg: float | None = None, hfov_deg: float | None = None,
                       change: str = "keep") -> CameraPose:
         """The pose of an installed terminal (mount id = terminal id), or of it turned at its mount."""
-        return cls(t.id, t.x, t.y, (t.heading_deg if heading_deg is None else heading_deg) % 360.0,
+        return cls(t.id, t.x, t.y, normalise_heading(t.heading_deg if heading_deg is None else heading_deg),
                    t.hfov_deg if hfov_deg is None else hfov_deg, t.hpx, t.range_m,
                    bool(t.face_recognition or t.type == "face_terminal"), t.height_m, t.tilt_deg, t.id, change)
 
     def with_heading(self, heading_deg: float) -> CameraPose:
         """The same camera turned to another heading (re-aim candidate)."""
-        return replace(self, heading_deg=heading_deg % 360.0)
+        return replace(self, heading_deg=normalise_heading(heading_deg))
 
     def range_for(self, tier: str | None, ppm: dict[str, float] | None = None) -> float:
         """Range at a tier; explicit range_m wins; tier None means range_m or else the detect range."""
@@ -497,23 +497,35 @@ class ViewIndex:
         n, m = len(self.poses), len(xy)
         if n == 0 or m == 0 or not self.mounts:
             return _csr_pairs(np.zeros(0, np.int64), np.zeros(0, np.int64), n, m)
-        # All (point, mount) pairs within the largest radius at once, then each mount's own radius.
-        pair = self.tree.query(shapely.points(xy), predicate="dwithin", distance=float(self.radius.max()))
-        pi, gi = pair[0], pair[1]
-        d = np.hypot(xy[pi, 0] - self.qxy[gi, 0], xy[pi, 1] - self.qxy[gi, 1])
-        keep = d <= self.radius[gi]
-        pi, gi = pi[keep], gi[keep]
-        order = np.lexsort((pi, gi))
-        pi, gi = pi[order], gi[order]
-        bounds = np.searchsorted(gi, np.arange(len(self.mounts) + 1))
+        if m < 4 * len(self.mounts):
+            # Few points (a refinement round): all (point, mount) pairs at once from the mounts' tree.
+            pair = self.tree.query(shapely.points(xy), predicate="dwithin", distance=float(self.radius.max()))
+            pi, gi = pair[0], pair[1]
+            order = np.argsort(gi, kind="stable")
+            pi, gi = pi[order], gi[order]
+            bounds = np.searchsorted(gi, np.arange(len(self.mounts) + 1))
+            near = [pi[bounds[g]:bounds[g + 1]] for g in range(len(self.mounts))]
+        else:
+            # Many points: per mount, the points in its range box from the points' tree.
+            tree = shapely.STRtree(shapely.points(xy))
+            r = self.radius
+            boxes = shapely.box(self.qxy[:, 0] - r, self.qxy[:, 1] - r, self.qxy[:, 0] + r, self.qxy[:, 1] + r)
+            gi, pi = tree.query(boxes)
+            order = np.argsort(gi, kind="stable")
+            pi, gi = pi[order], gi[order]
+            bounds = np.searchsorted(gi, np.arange(len(self.mounts) + 1))
+            near = [np.sort(pi[bounds[g]:bounds[g + 1]]) for g in range(len(self.mounts))]
         out_pose: list[np.ndarray] = []
         out_pt: list[np.ndarray] = []
-        for g in np.flatnonzero(np.diff(bounds)):
+        for g, cand in enumerate(near):
+            if not len(cand):
+                continue
             q = self.mounts[g]
             vis = self.engine._vis[q][1]
             if vis.is_empty:
                 continue
-            cand = pi[bounds[g]:bounds[g + 1]]
+            d = np.hypot(xy[cand, 0] - q[0], xy[cand, 1] - q[1])
+            cand = cand[d <= self.radius[g]]
             cand = cand[shapely.contains_xy(vis, xy[cand, 0], xy[cand, 1])]
             if not len(cand):
                 continue

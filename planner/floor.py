@@ -1,4 +1,4 @@
-"""The `sightline-floor/1` floor model: typed, validated dataclasses parsed from / exported to GeoJSON.
+"""The floor format (``FORMAT``, the one spelling of its name) and floor model: typed, validated dataclasses parsed from / exported to GeoJSON.
 
 Public API (stable):
 
@@ -10,17 +10,25 @@ Public API (stable):
   unknown properties and foreign members survive the round trip.
 - Dataclasses :class:`Floor`, :class:`Outline`, :class:`Wall`, :class:`Opening`, :class:`Zone`,
   :class:`Terminal`; each exposes a ``.geometry`` shapely object (built on demand).
-- Enumerations as tuples: ``ZONE_KINDS``, ``TIERS``, ``TERMINAL_TYPES``, ``LOCKS``, ``FEATURE_KINDS``.
+- Enumerations as tuples: ``ZONE_KINDS``, ``TIERS``, ``TERMINAL_TYPES``, ``LOCKS``, ``FEATURE_KINDS``
+  (``inventory.choices`` derives its enums from them).
+- ``normalise_heading(deg)``: the one heading rule, [0, 360).
+- ``floor_problems(floor)`` / ``without_bad_terminals(floor)``: the same checks on a Floor built in
+  memory (e.g. from database rows), collected instead of raised.
+- ``collection_to_geojson(...)``: the writer, also for a draft floor that has no outline yet.
 
 Coordinates are metres in the floor's local frame, y up.  Headings are degrees counter-clockwise from
-+x, normalised to [0, 360).  Polygon rings are stored closed (first point repeated last), as in GeoJSON.
++x, normalised to [0, 360).  Feature ids (the GeoJSON ``id`` member; terminals also ``properties.id``)
+are unique within a floor.  A terminal must stand inside the outline (on it counts) and a zone must lie
+inside it.  Polygon rings are stored closed (first point repeated last), as in GeoJSON.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from os import PathLike
 from typing import Any
@@ -37,6 +45,10 @@ ZONE_KINDS = ("required", "private", "general")
 TIERS = ("detect", "observe", "recognise", "identify")
 TERMINAL_TYPES = ("camera", "face_terminal", "access_reader", "other")
 LOCKS = ("keep", "remove")
+
+# A zone may stick out of the outline by this much (m², the privacy tolerance's scale) before it counts as
+# crossing it: drawings traced to wall faces rather than centre lines leave slivers of a few cm².
+OUTLINE_SLACK_M2 = 0.01
 
 # Local metres: anything past 10,000 km is a unit or CRS mistake (and would overflow the geometry).
 MAX_COORD = 1e7
@@ -146,7 +158,7 @@ class Terminal:
 
 @dataclass(frozen=True)
 class Floor:
-    """One parsed `sightline-floor/1` floor."""
+    """One parsed floor."""
 
     outline: Outline
     walls: tuple[Wall, ...] = ()
@@ -173,10 +185,26 @@ class Floor:
         return tuple(self.outline.geometry.bounds)  # type: ignore[return-value]
 
 
+def normalise_heading(deg: float) -> float:
+    """A heading in degrees brought into [0, 360): the one rule for every door."""
+    heading = math.fmod(float(deg), 360.0)
+    if heading < 0.0:
+        heading += 360.0
+    # -1e-20 + 360.0 rounds to 360.0, the same direction as 0; and -0.0 is written as 0.0.
+    return 0.0 if heading >= 360.0 or heading == 0.0 else heading
+
+
 # --------------------------------------------------------------------------------------------- parsing
 
 
+def short_label(label: str, limit: int = 40) -> str:
+    """A name or id cut to ``limit`` characters for messages (a 100,000-character id stays readable)."""
+    return label if len(label) <= limit else label[: limit - 1] + "…"
+
+
 def _where(index: int, kind: str | None, label: str | None = None) -> str:
+    if label is not None:
+        label = short_label(label)
     if kind is None:
         return f"feature {index}"
     return f"feature {index} ({kind} {label!r})" if label else f"feature {index} ({kind})"
@@ -272,44 +300,76 @@ def _parse_terminal(feature: dict, props: dict, index: int) -> Terminal:
     ttype = _choice(props.get("type"), "type", TERMINAL_TYPES, where)
     if "heading_deg" not in props:
         raise InputError("missing heading_deg", where=where)
-    heading = _number(props["heading_deg"], "heading_deg", where) % 360.0
-    if heading >= 360.0:  # -1e-20 % 360 rounds up to 360.0
-        heading = 0.0
+    heading = normalise_heading(_number(props["heading_deg"], "heading_deg", where))
     if "hfov_deg" not in props:
         raise InputError("missing hfov_deg", where=where)
     hfov = _number(props["hfov_deg"], "hfov_deg", where)
-    if not 0.0 < hfov <= 360.0:
-        raise InputError(f"hfov_deg must be in (0, 360], got {hfov}", where=where)
     range_m = hpx = height = tilt = None
     if props.get("range_m") is not None:
         range_m = _number(props["range_m"], "range_m", where)
-        if not 0 < range_m <= MAX_COORD:
-            raise InputError(f"range_m must be positive metres (at most {MAX_COORD:g}), got {range_m}", where=where)
     if props.get("hpx") is not None:
         raw = props["hpx"]
-        if isinstance(raw, bool) or not isinstance(raw, int | float) or not float(raw).is_integer() or not 0 < raw <= 1e6:
+        if isinstance(raw, bool) or not isinstance(raw, int | float) or not float(raw).is_integer():
             raise InputError(f"hpx must be a positive integer (at most 1e6), got {raw!r}", where=where)
         hpx = int(raw)
-    if range_m is None and hpx is None:
-        raise InputError("terminal needs range_m or hpx", where=where)
     if props.get("height_m") is not None:
         height = _number(props["height_m"], "height_m", where)
-        if height < 0:
-            raise InputError(f"height_m must be >= 0, got {height}", where=where)
     if props.get("tilt_deg") is not None:
         tilt = _number(props["tilt_deg"], "tilt_deg", where)
-        if not -90.0 <= tilt <= 90.0:
-            raise InputError(f"tilt_deg must be in [-90, 90], got {tilt}", where=where)
     face = _optional_bool(props, "face_recognition", where, default=(ttype == "face_terminal"))
     audio = _optional_bool(props, "audio", where)
     locked = props.get("locked")
     if locked is not None:
         _choice(locked, "locked", LOCKS, where)
-    return Terminal(
+    terminal = Terminal(
         id=tid, type=ttype, x=x, y=y, heading_deg=heading, hfov_deg=hfov, range_m=range_m, hpx=hpx,
         height_m=height, tilt_deg=tilt, face_recognition=face, audio=audio, locked=locked,
         feature_id=feature.get("id"), extra=_extra(props, _TERMINAL_KEYS),
     )
+    problem = terminal_value_problem(terminal)
+    if problem:
+        raise InputError(problem, where=where)
+    return terminal
+
+
+def terminal_value_problem(t: Terminal) -> str | None:
+    """What is wrong with a terminal's own values (optics, pose), or None; placement is checked apart."""
+    for what, value in (("coordinate", t.x), ("coordinate", t.y), ("heading_deg", t.heading_deg),
+                        ("hfov_deg", t.hfov_deg), ("range_m", t.range_m), ("height_m", t.height_m),
+                        ("tilt_deg", t.tilt_deg)):
+        if value is not None and not math.isfinite(value):
+            return f"{what} must be finite, got {value!r}"
+    if abs(t.x) > MAX_COORD or abs(t.y) > MAX_COORD:
+        return f"coordinate {[t.x, t.y]} is not in local metres (|value| > {MAX_COORD:g})"
+    if t.type not in TERMINAL_TYPES:
+        return f"type must be one of {', '.join(TERMINAL_TYPES)}; got {t.type!r}"
+    if not 0.0 < t.hfov_deg <= 360.0:
+        return f"hfov_deg must be in (0, 360], got {t.hfov_deg}"
+    if t.range_m is not None and not 0 < t.range_m <= MAX_COORD:
+        return f"range_m must be positive metres (at most {MAX_COORD:g}), got {t.range_m}"
+    if t.hpx is not None and not 0 < t.hpx <= 1e6:
+        return f"hpx must be a positive integer (at most 1e6), got {t.hpx!r}"
+    if t.range_m is None and t.hpx is None:
+        return "terminal needs range_m or hpx"
+    if t.height_m is not None and t.height_m < 0:
+        return f"height_m must be >= 0, got {t.height_m}"
+    if t.tilt_deg is not None and not -90.0 <= t.tilt_deg <= 90.0:
+        return f"tilt_deg must be in [-90, 90], got {t.tilt_deg}"
+    return None
+
+
+def outside_outline(region: Polygon, x: float, y: float) -> bool:
+    """Whether a mount point lies outside the outline (a point on the outline, on the outer wall, is inside)."""
+    point = Point(x, y)
+    return not region.covers(point) and region.distance(point) > 1e-9
+
+
+def zone_crosses_outline(outline: Outline, zone: Zone) -> bool:
+    """Whether a zone reaches outside the outline's exterior ring (by more than OUTLINE_SLACK_M2).
+
+    Holes are not counted: a room drawn as a rectangle around a pillar or an atrium is fine.
+    """
+    return zone.geometry.difference(Polygon(outline.exterior)).area > OUTLINE_SLACK_M2
 
 
 def _parse_zone(feature: dict, props: dict, index: int) -> Zone:
@@ -333,10 +393,46 @@ def _parse_zone(feature: dict, props: dict, index: int) -> Zone:
     )
 
 
+def parse_feature(feature: Any, index: int = 0) -> Outline | Wall | Opening | Zone | Terminal:
+    """Validate one feature on its own (numbered ``index`` in messages); floor-level rules are parse_floor's."""
+    where = _where(index, None)
+    if not isinstance(feature, dict) or feature.get("type") != "Feature":
+        raise InputError("not a GeoJSON Feature", where=where)
+    props = feature.get("properties")
+    if not isinstance(props, dict):
+        raise InputError("missing properties", where=where)
+    kind = props.get("kind")
+    if kind not in FEATURE_KINDS:
+        raise InputError(f"properties.kind must be one of {', '.join(FEATURE_KINDS)}; got {kind!r}", where=where)
+    fid = feature.get("id")
+    if fid is not None and (isinstance(fid, bool) or not isinstance(fid, str | int | float)):
+        raise InputError(f"a feature id must be a string or a number, got {fid!r}", where=where)
+    if kind == "outline":
+        where = _where(index, "outline")
+        exterior, holes = _polygon(_geometry(feature, where, ("Polygon",)), where, "outline")
+        return Outline(exterior, holes, fid, _extra(props, ("kind",)))
+    if kind == "wall":
+        where = _where(index, "wall", fid if isinstance(fid, str) else None)
+        geom = _geometry(feature, where, ("LineString", "Polygon"))
+        see = _optional_bool(props, "see_through", where)
+        extra = _extra(props, ("kind", "see_through"))
+        if geom["type"] == "LineString":
+            return Wall(_line(geom.get("coordinates"), where, "wall"), False, (), see, fid, extra)
+        exterior, holes = _polygon(geom, where, "wall")
+        return Wall(exterior, True, holes, see, fid, extra)
+    if kind == "opening":
+        where = _where(index, "opening", fid if isinstance(fid, str) else None)
+        geom = _geometry(feature, where, ("LineString",))
+        return Opening(_line(geom.get("coordinates"), where, "opening"), fid, _extra(props, ("kind",)))
+    if kind == "zone":
+        return _parse_zone(feature, props, index)
+    return _parse_terminal(feature, props, index)
+
+
 def parse_floor(obj: dict) -> Floor:
-    """Validate a `sightline-floor/1` FeatureCollection and return the typed :class:`Floor`."""
+    """Validate a floor-format FeatureCollection and return the typed :class:`Floor`."""
     if not isinstance(obj, dict) or obj.get("type") != "FeatureCollection":
-        raise InputError("a sightline-floor/1 file must be a GeoJSON FeatureCollection")
+        raise InputError(f"a {FORMAT} file must be a GeoJSON FeatureCollection")
     if obj.get("format") != FORMAT:
         raise InputError(f"format must be {FORMAT!r}, got {obj.get('format')!r}")
     name = obj.get("name")
@@ -352,41 +448,28 @@ def parse_floor(obj: dict) -> Floor:
     zones: list[Zone] = []
     terminals: list[Terminal] = []
     terminal_index: list[int] = []
+    zone_index: list[int] = []
+    ids: set[str | int] = set()
     for index, feature in enumerate(features):
-        where = _where(index, None)
-        if not isinstance(feature, dict) or feature.get("type") != "Feature":
-            raise InputError("not a GeoJSON Feature", where=where)
-        props = feature.get("properties")
-        if not isinstance(props, dict):
-            raise InputError("missing properties", where=where)
-        kind = props.get("kind")
-        if kind not in FEATURE_KINDS:
-            raise InputError(f"properties.kind must be one of {', '.join(FEATURE_KINDS)}; got {kind!r}", where=where)
+        item = parse_feature(feature, index)
         fid = feature.get("id")
-        if kind == "outline":
-            where = _where(index, "outline")
+        if fid is not None:
+            if fid in ids:
+                raise InputError(f"duplicate feature id {fid!r}", where=_where(index, None))
+            ids.add(fid)
+        if isinstance(item, Outline):
             if outline is not None:
-                raise InputError("a floor has exactly one outline", where=where)
-            exterior, holes = _polygon(_geometry(feature, where, ("Polygon",)), where, "outline")
-            outline = Outline(exterior, holes, fid, _extra(props, ("kind",)))
-        elif kind == "wall":
-            where = _where(index, "wall", fid if isinstance(fid, str) else None)
-            geom = _geometry(feature, where, ("LineString", "Polygon"))
-            see = _optional_bool(props, "see_through", where)
-            extra = _extra(props, ("kind", "see_through"))
-            if geom["type"] == "LineString":
-                walls.append(Wall(_line(geom.get("coordinates"), where, "wall"), False, (), see, fid, extra))
-            else:
-                exterior, holes = _polygon(geom, where, "wall")
-                walls.append(Wall(exterior, True, holes, see, fid, extra))
-        elif kind == "opening":
-            where = _where(index, "opening", fid if isinstance(fid, str) else None)
-            geom = _geometry(feature, where, ("LineString",))
-            openings.append(Opening(_line(geom.get("coordinates"), where, "opening"), fid, _extra(props, ("kind",))))
-        elif kind == "zone":
-            zones.append(_parse_zone(feature, props, index))
+                raise InputError("a floor has exactly one outline", where=_where(index, "outline"))
+            outline = item
+        elif isinstance(item, Wall):
+            walls.append(item)
+        elif isinstance(item, Opening):
+            openings.append(item)
+        elif isinstance(item, Zone):
+            zones.append(item)
+            zone_index.append(index)
         else:
-            terminals.append(_parse_terminal(feature, props, index))
+            terminals.append(item)
             terminal_index.append(index)
     if outline is None:
         raise InputError("the floor has no outline feature")
@@ -399,14 +482,15 @@ def parse_floor(obj: dict) -> Floor:
         if t.id in seen:
             raise InputError(f"duplicate terminal id {t.id!r}", where=where)
         seen.add(t.id)
-        # A terminal on the outline (mounted on the outer wall) counts as inside.
-        if not region.covers(t.geometry) and region.distance(t.geometry) > 1e-9:
+        if outside_outline(region, t.x, t.y):
             raise InputError(f"terminal at ({t.x}, {t.y}) is outside the floor outline", where=where)
     names: set[str] = set()
-    for z in zones:
+    for z, index in zip(zones, zone_index, strict=True):
         if z.name in names:
-            raise InputError(f"duplicate zone name {z.name!r}")
+            raise InputError(f"duplicate zone name {z.name!r}", where=_where(index, "zone", z.name))
         names.add(z.name)
+        if zone_crosses_outline(outline, z):
+            raise InputError("zone reaches outside the floor outline", where=_where(index, "zone", z.name))
     return Floor(
         outline=outline, walls=tuple(walls), openings=tuple(openings), zones=tuple(zones),
         terminals=tuple(terminals), name=name,
@@ -414,8 +498,54 @@ def parse_floor(obj: dict) -> Floor:
     )
 
 
+@dataclass(frozen=True)
+class Problem:
+    """One rule a floor built in memory breaks: the feature it names and why."""
+
+    kind: str  # "terminal" or "zone"
+    label: str  # the terminal id or zone name
+    message: str
+
+
+def floor_problems(floor: Floor) -> list[Problem]:
+    """Every terminal and zone of an in-memory floor that breaks a rule parse_floor enforces."""
+    region = floor.outline.geometry
+    shapely.prepare(region)
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for t in floor.terminals:
+        message = terminal_value_problem(t)
+        if message is None and t.id in seen:
+            message = f"duplicate terminal id {t.id!r}"
+        if message is None and outside_outline(region, t.x, t.y):
+            message = f"terminal at ({t.x}, {t.y}) is outside the floor outline"
+        seen.add(t.id)
+        if message:
+            problems.append(Problem("terminal", t.id, message))
+    names: set[str] = set()
+    for z in floor.zones:
+        if z.name in names:
+            problems.append(Problem("zone", z.name, f"duplicate zone name {z.name!r}"))
+        names.add(z.name)
+        if not z.geometry.is_valid or z.geometry.area <= 0.0:
+            problems.append(Problem("zone", z.name, "zone polygon is invalid"))
+        elif zone_crosses_outline(floor.outline, z):
+            problems.append(Problem("zone", z.name, "zone reaches outside the floor outline"))
+    return problems
+
+
+def without_bad_terminals(floor: Floor) -> tuple[Floor, list[Problem]]:
+    """The floor minus the terminals that break a rule, and every problem found (so checks still run)."""
+    problems = floor_problems(floor)
+    bad = {p.label for p in problems if p.kind == "terminal"}
+    if not bad:
+        return floor, problems
+    kept = tuple(t for t in floor.terminals if t.id not in bad)
+    return replace(floor, terminals=kept), problems
+
+
 def load_floor(path: str | PathLike[str]) -> Floor:
-    """Read a `sightline-floor/1` JSON file and parse it."""
+    """Read a floor-format JSON file and parse it."""
     with open(path, encoding="utf-8") as fh:
         try:
             obj = json.load(fh)
@@ -445,38 +575,68 @@ def _poly_json(exterior: Ring, holes: tuple[Ring, ...]) -> dict:
 
 
 def floor_to_geojson(floor: Floor) -> dict:
-    """Export a :class:`Floor` as a `sightline-floor/1` FeatureCollection (round-trips exactly)."""
+    """Export a :class:`Floor` as a floor-format FeatureCollection (round-trips exactly)."""
+    return collection_to_geojson(floor.outline, floor.walls, floor.openings, floor.zones, floor.terminals,
+                                 name=floor.name, extra=floor.extra)
+
+
+def collection_to_geojson(outline: Outline | None, walls: Iterable[Wall] = (), openings: Iterable[Opening] = (),
+                          zones: Iterable[Zone] = (), terminals: Iterable[Terminal] = (), *,
+                          name: str | None = None, extra: dict[str, Any] | None = None) -> dict:
+    """The floor-format writer; without an outline it writes a draft that parse_floor refuses."""
     features: list[dict] = []
-    o = floor.outline
-    features.append(_feature(o.feature_id, {"kind": "outline", **o.extra}, _poly_json(o.exterior, o.holes)))
-    for w in floor.walls:
-        props: dict[str, Any] = {"kind": "wall", **w.extra}
-        if w.see_through:
-            props["see_through"] = True
-        geom = _poly_json(w.coords, w.holes) if w.closed else {"type": "LineString", "coordinates": _ring_json(w.coords)}
-        features.append(_feature(w.feature_id, props, geom))
-    for op in floor.openings:
-        features.append(_feature(op.feature_id, {"kind": "opening", **op.extra},
-                                 {"type": "LineString", "coordinates": _ring_json(op.coords)}))
-    for z in floor.zones:
-        props = {"kind": "zone", "zone": z.zone, "name": z.name, "k": z.k, "tier": z.tier}
-        if z.use is not None:
-            props["use"] = z.use
-        props.update(z.extra)
-        features.append(_feature(z.feature_id, props, _poly_json(z.exterior, z.holes)))
-    for t in floor.terminals:
-        props = {"kind": "terminal", "id": t.id, "type": t.type, "heading_deg": t.heading_deg, "hfov_deg": t.hfov_deg}
-        for key in ("range_m", "hpx", "height_m", "tilt_deg", "locked"):
-            value = getattr(t, key)
-            if value is not None:
-                props[key] = value
-        props["face_recognition"] = t.face_recognition
-        props["audio"] = t.audio
-        props.update(t.extra)
-        features.append(_feature(t.feature_id, props, {"type": "Point", "coordinates": [t.x, t.y]}))
+    if outline is not None:
+        features.append(outline_feature(outline))
+    features.extend(wall_feature(w) for w in walls)
+    features.extend(opening_feature(op) for op in openings)
+    features.extend(zone_feature(z) for z in zones)
+    features.extend(terminal_feature(t) for t in terminals)
     out: dict[str, Any] = {"type": "FeatureCollection", "format": FORMAT}
-    if floor.name is not None:
-        out["name"] = floor.name
-    out.update(floor.extra)
+    if name is not None:
+        out["name"] = name
+    out.update(extra or {})
     out["features"] = features
     return out
+
+
+def outline_feature(o: Outline) -> dict:
+    """The outline as a GeoJSON Feature."""
+    return _feature(o.feature_id, {"kind": "outline", **o.extra}, _poly_json(o.exterior, o.holes))
+
+
+def wall_feature(w: Wall) -> dict:
+    """A wall as a GeoJSON Feature."""
+    props: dict[str, Any] = {"kind": "wall", **w.extra}
+    if w.see_through:
+        props["see_through"] = True
+    geom = _poly_json(w.coords, w.holes) if w.closed else {"type": "LineString", "coordinates": _ring_json(w.coords)}
+    return _feature(w.feature_id, props, geom)
+
+
+def opening_feature(op: Opening) -> dict:
+    """An opening as a GeoJSON Feature."""
+    return _feature(op.feature_id, {"kind": "opening", **op.extra},
+                    {"type": "LineString", "coordinates": _ring_json(op.coords)})
+
+
+def zone_feature(z: Zone) -> dict:
+    """A zone as a GeoJSON Feature."""
+    props: dict[str, Any] = {"kind": "zone", "zone": z.zone, "name": z.name, "k": z.k, "tier": z.tier}
+    if z.use is not None:
+        props["use"] = z.use
+    props.update(z.extra)
+    return _feature(z.feature_id, props, _poly_json(z.exterior, z.holes))
+
+
+def terminal_feature(t: Terminal) -> dict:
+    """A terminal as a GeoJSON Point Feature."""
+    props: dict[str, Any] = {"kind": "terminal", "id": t.id, "type": t.type, "heading_deg": t.heading_deg,
+                             "hfov_deg": t.hfov_deg}
+    for key in ("range_m", "hpx", "height_m", "tilt_deg", "locked"):
+        value = getattr(t, key)
+        if value is not None:
+            props[key] = value
+    props["face_recognition"] = t.face_recognition
+    props["audio"] = t.audio
+    props.update(t.extra)
+    return _feature(t.feature_id, props, {"type": "Point", "coordinates": [t.x, t.y]})

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from planner.errors import InputError
-
-FORMAT_TAG = "sightline-floor/1"
+from planner.floor import FORMAT as FORMAT_TAG  # noqa: F401 - re-exported; the engine owns the format name
 
 
 class ImportFailed(InputError):
@@ -66,6 +66,9 @@ class Background:
     extent_m: tuple[float, float, float, float] | None = None
     page: int | None = None
     page_count: int | None = None
+    # Vector PDFs: the page's straight stroked segments as [x0, y0, x1, y1] in this image's pixels (y down),
+    # walls to confirm once the plan is calibrated (raster.walls_from_lines).
+    vector_lines_px: list[list[float]] = field(default_factory=list)
 
 
 @dataclass
@@ -123,3 +126,29 @@ class Importer(Protocol):
     def load(self, files: dict[str, bytes], source: str, options: ImportOptions, limits: Limits) -> ImportResult:
         """Convert the named files (one file, or an archive/directory's members) into an ImportResult."""
         ...
+
+
+def with_choices(options: ImportOptions, choices: Mapping[str, str] | None) -> ImportOptions:
+    """The options with the preview's choices applied: scale (metres per DXF unit), drawing (1, 2, ...), parts."""
+    if not choices:
+        return options
+    changes: dict[str, Any] = {}
+    scale = (choices.get("scale") or "").strip()
+    if scale:
+        try:
+            changes["scale"] = float(scale)
+        except ValueError as exc:
+            raise ImportFailed(f"scale {scale!r} is not a number of metres per drawing unit", where="scale") from exc
+        if not (changes["scale"] > 0 and changes["scale"] < float("inf")):
+            raise ImportFailed(f"scale {scale!r} must be a positive number of metres per drawing unit", where="scale")
+    drawing = (choices.get("drawing") or "").strip()
+    if drawing:
+        if not drawing.isdigit() or int(drawing) < 1:
+            raise ImportFailed(f"drawing {drawing!r} must be 1, 2, ...", where="drawing")
+        changes["cluster"] = int(drawing)
+    parts = (choices.get("level_parts") or "").strip()
+    if parts:
+        if parts not in ("merge", "split"):
+            raise ImportFailed(f"level parts {parts!r} must be merge or split", where="level_parts")
+        changes["level_parts"] = parts
+    return replace(options, **changes)

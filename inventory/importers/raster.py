@@ -28,9 +28,11 @@ def load(files: dict[str, bytes], source: str, options: ImportOptions, limits: L
     fname, data = next(iter(files.items()))
     kind = sniff(data)
     georef: dict[str, Any] = {}
+    vectors: list[list[float]] = []
     if kind == "pdf":
-        im, page_count, page_size = render_pdf(data, fname, options.page, limits)
-        georef = {"page": options.page, "page_count": page_count, "page_size_pt": page_size}
+        im, page_count, page_size, vectors = render_pdf(data, fname, options.page, limits, with_lines=True)
+        georef = {"page": options.page, "page_count": page_count, "page_size_pt": page_size,
+                  "vector_lines": len(vectors)}
         page: int | None = options.page
     elif kind in ("png", "jpeg"):
         im = open_image(data, fname, limits)
@@ -44,12 +46,14 @@ def load(files: dict[str, bytes], source: str, options: ImportOptions, limits: L
         name=stem,
         floor=collection(stem, []),
         ordinal=0.0,
-        background=Background(png=png, width_px=size[0], height_px=size[1], page=page, page_count=page_count),
+        background=Background(png=png, width_px=size[0], height_px=size[1], page=page, page_count=page_count,
+                              vector_lines_px=vectors),
     )
-    return ImportResult(
-        format=name, source=source, levels=[level], georef=georef or None,
-        warnings=["the plan has no scale yet: mark two points a known distance apart"],
-    )
+    warnings = ["the plan has no scale yet: mark two points a known distance apart"]
+    if vectors:
+        warnings.append(f"{fname}: the page holds {len(vectors)} straight vector lines, walls to confirm once "
+                        "the plan has a scale")
+    return ImportResult(format=name, source=source, levels=[level], georef=georef or None, warnings=warnings)
 
 
 def _png(im: Image.Image) -> tuple[bytes, tuple[int, int]]:
@@ -60,7 +64,8 @@ def _png(im: Image.Image) -> tuple[bytes, tuple[int, int]]:
     return buf.getvalue(), im.size
 
 
-def render_pdf(data: bytes, where: str, page: int, limits: Limits) -> tuple[Image.Image, int, list[float]]:
+def render_pdf(data: bytes, where: str, page: int, limits: Limits,
+               with_lines: bool = False) -> Any:
     """Render one page (0-based) at PDF_DPI, or larger to reach PDF_MIN_LONG_PX, within the pixel limit."""
     import pypdfium2 as pdfium
 
@@ -94,9 +99,61 @@ def render_pdf(data: bytes, where: str, page: int, limits: Limits) -> tuple[Imag
             im = bitmap.to_pil().copy()
         except pdfium.PdfiumError as exc:
             raise ImportFailed(f"cannot render page {page + 1} ({exc})", where=where) from exc
-        return im, n, [round(w_pt, 3), round(h_pt, 3)]
+        if not with_lines:
+            return im, n, [round(w_pt, 3), round(h_pt, 3)]
+        lines = page_lines(pg, im.size[0] / w_pt, im.size[1] / h_pt, h_pt, w_pt, limits.max_features)
+        return im, n, [round(w_pt, 3), round(h_pt, 3)], lines
     finally:
         pdf.close()
+
+
+def page_lines(pg: Any, sx: float, sy: float, h_pt: float, w_pt: float, limit: int) -> list[list[float]]:
+    """The straight segments of a page's stroked paths, in rendered pixels (y down); the page frame left out."""
+    import ctypes
+
+    import pypdfium2.raw as raw
+
+    out: list[list[float]] = []
+    fill, stroke = ctypes.c_int(), ctypes.c_int()
+    x, y = ctypes.c_float(), ctypes.c_float()
+    for obj in pg.get_objects(filter=[raw.FPDF_PAGEOBJ_PATH], max_depth=1):
+        if not raw.FPDFPath_GetDrawMode(obj.raw, ctypes.byref(fill), ctypes.byref(stroke)) or not stroke.value:
+            continue  # filled shapes (backgrounds, hatching) are not lines
+        a, b, c, d, e, f = obj.get_matrix().get()
+        start = cur = None
+        for i in range(raw.FPDFPath_CountSegments(obj.raw)):
+            seg = raw.FPDFPath_GetPathSegment(obj.raw, i)
+            raw.FPDFPathSegment_GetPoint(seg, ctypes.byref(x), ctypes.byref(y))
+            pt = (a * x.value + c * y.value + e, b * x.value + d * y.value + f)
+            kind = raw.FPDFPathSegment_GetType(seg)
+            if kind == raw.FPDF_SEGMENT_LINETO and cur is not None and pt != cur:
+                out.append([cur[0] * sx, (h_pt - cur[1]) * sy, pt[0] * sx, (h_pt - pt[1]) * sy])
+            if kind == raw.FPDF_SEGMENT_MOVETO:
+                start = pt
+            cur = pt
+            if raw.FPDFPathSegment_GetClose(seg) and start is not None and cur != start:
+                out.append([cur[0] * sx, (h_pt - cur[1]) * sy, start[0] * sx, (h_pt - start[1]) * sy])
+                cur = start
+            if len(out) >= limit:
+                return out
+    # A segment along the page edge is the sheet's frame, not the plan.
+    edge = 0.5 * sx
+    return [s for s in out if not (
+        (abs(s[0] - s[2]) < edge and (s[0] < edge or s[0] > w_pt * sx - edge))
+        or (abs(s[1] - s[3]) < edge and (s[1] < edge or s[1] > h_pt * sy - edge)))]
+
+
+def walls_from_lines(lines_px: list[list[float]], cal: Calibration) -> list[dict[str, Any]]:
+    """A vector PDF's lines as sightline-floor/1 walls in floor metres, once the background is calibrated."""
+    from shapely.geometry import LineString
+
+    from inventory.importers.features import feature, lines
+
+    out = []
+    for x0, y0, x1, y1 in lines_px:
+        for ln in lines(LineString([cal.to_floor(x0, y0), cal.to_floor(x1, y1)])):
+            out.append(feature(ln, kind="wall", source="pdf:vector"))
+    return out
 
 
 @dataclass(frozen=True)

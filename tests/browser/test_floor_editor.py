@@ -350,3 +350,37 @@ def test_inspector_sees_the_map_read_only(page):  # type: ignore[no-untyped-def]
     assert page.locator(".fe-panel input[name=heading_deg]").is_disabled()
     assert page.locator(".fe-panel button[data-action=apply]").count() == 0
     assert not page.errors  # type: ignore[attr-defined]
+
+
+def test_turning_a_camera_in_the_editor_is_one_audit_event(page, live_app):  # type: ignore[no-untyped-def]
+    """The editor saves the whole floor, but the server writes only the turned camera; no zone changes id."""
+    import sqlalchemy as sa
+
+    from audit.models import AuditEvent
+    from extensions import db
+    from inventory.models import Zone
+
+    login(page)
+    page.goto("/")
+    page.click("text=Bund View Hotel")
+    page.click("text=Hotel level 3")
+    page.wait_for_selector("#floor-editor[data-ready='1']")
+    page.wait_for_function("Number(document.querySelector('#floor-editor').dataset.views) >= 5", timeout=30_000)
+    floor_id = int(page.url.rsplit("/", 1)[1])
+    with live_app.app_context():
+        mark = db.session.scalar(sa.select(sa.func.max(AuditEvent.id)))
+        zones = dict(db.session.execute(sa.select(Zone.id, Zone.key).where(Zone.floor_id == floor_id)).all())
+        db.session.remove()
+    page.locator(".fe-cam", has_text="C-301").click()
+    form = page.locator(".fe-panel form[data-form=terminal]")
+    form.locator("input[name=heading_deg]").fill("135")
+    form.locator("button[data-action=apply]").click()
+    _wait_saved(page)
+    with live_app.app_context():
+        events = db.session.execute(sa.select(AuditEvent.object_type, AuditEvent.action, AuditEvent.after)
+                                    .where(AuditEvent.id > mark)).all()
+        assert [(t, a) for t, a, _ in events] == [("terminal", "update")]
+        assert events[0][2]["code"] == "C-301" and events[0][2]["heading_deg"] == 135
+        assert dict(db.session.execute(sa.select(Zone.id, Zone.key).where(Zone.floor_id == floor_id)).all()) == zones
+        db.session.remove()
+    assert not page.errors  # type: ignore[attr-defined]

@@ -259,3 +259,63 @@ def test_unit_on_unknown_level_and_bad_json() -> None:
 def test_lone_imdf_file_asks_for_the_archive() -> None:
     with pytest.raises(ImportFailed, match="needs its whole archive"):
         import_bytes(build_imdf()["unit.geojson"], "unit.geojson")
+
+
+def _edited(edit) -> bytes:  # type: ignore[no-untyped-def]
+    """The fixture archive with level.geojson/unit.geojson/opening.geojson changed by `edit(levels, units, openings)`."""
+    files = build_imdf()
+    levels, units, openings = (json.loads(files[n])["features"] for n in ("level.geojson", "unit.geojson",
+                                                                           "opening.geojson"))
+    edit(levels, units, openings)
+    files.update({"level.geojson": _fc(levels), "unit.geojson": _fc(units), "opening.geojson": _fc(openings)})
+    return _zip(files)
+
+
+def _annex(levels: list[dict], units: list[dict], openings: list[dict]) -> None:
+    """Level 0 gets a second, separate part 10 m east of the first, holding one more unit (a plant room)."""
+    lv = levels[0]
+    x0, y0, x1, y1 = LEVELS[0]["extent"]
+    annex = (x1 + 10, y0, x1 + 16, y0 + 6)
+    lv["geometry"] = {"type": "MultiPolygon", "coordinates": [_poly(LEVELS[0]["extent"])["coordinates"],
+                                                             _poly(annex)["coordinates"]]}
+    units.append({"id": _id("annex"), "type": "Feature", "feature_type": "unit", "geometry": _poly(annex),
+                  "properties": {"category": "room", "restriction": None, "accessibility": None,
+                                 "name": {"en": "Plant room"}, "alt_name": None, "level_id": lv["id"],
+                                 "display_point": None}})
+
+
+def test_multi_part_level_keeps_every_part() -> None:
+    data = _edited(_annex)
+    merged = import_bytes(data, "venue.zip")
+    assert len(merged.levels) == len(LEVELS)
+    floor = merged.levels[0].floor
+    parse_floor(floor)
+    outline = shape(next(f for f in floor["features"] if f["properties"]["kind"] == "outline")["geometry"])
+    zones = {f["properties"]["name"]: shape(f["geometry"]) for f in floor["features"]
+             if f["properties"]["kind"] == "zone"}
+    # Every unit of both parts lies in the one outline (issue 11: 68% of a level's zone area fell outside).
+    assert all(outline.buffer(1e-6).covers(z) for z in zones.values()) and "Plant room" in zones
+    assert any("level has 2 parts; the outline surrounds them all" in w for w in merged.warnings)
+    split = import_bytes(data, "venue.zip", options=ImportOptions(level_parts="split"))
+    assert len(split.levels) == len(LEVELS) + 1
+    first, second = split.levels[0].floor, split.levels[1].floor
+    names = [{f["properties"]["name"] for f in fl["features"] if f["properties"]["kind"] == "zone"}
+             for fl in (first, second)]
+    assert names[1] == {"Plant room"} and "Plant room" not in names[0]
+    assert names[0] | names[1] == set(zones)
+    for fl in (first, second):
+        parse_floor(fl)
+
+
+def test_empty_level_and_level_without_openings_are_warned() -> None:
+    def edit(levels: list[dict], units: list[dict], openings: list[dict]) -> None:
+        empty = json.loads(json.dumps(levels[0]))
+        empty["id"] = _id("empty level")
+        empty["properties"].update(ordinal=9, name={"en": "Roof"}, short_name={"en": "R"})
+        levels.append(empty)
+        openings[:] = [o for o in openings if o["properties"]["level_id"] != levels[0]["id"]]
+
+    r = import_bytes(_edited(edit), "venue.zip")
+    assert [lv.name for lv in r.levels] == [lv["name"] for lv in LEVELS]  # the empty roof level is left out
+    assert any("'Roof' has no units or fixtures; not imported" in w for w in r.warnings)
+    assert any(f"'{LEVELS[0]['name']}' has no openings: every room is sealed" in w for w in r.warnings)

@@ -8,6 +8,7 @@ import zlib
 
 import pytest
 from PIL import Image, ImageDraw
+from shapely.geometry import shape
 
 from inventory.importers import ImportFailed, ImportOptions, Limits, import_bytes
 from inventory.importers.raster import calibrate
@@ -169,3 +170,24 @@ def test_calibration_two_points_origin_rotation() -> None:
         calibrate((0, 0), (10, 0), 0.0)
     with pytest.raises(ImportFailed, match="a pixel apart"):
         calibrate((5, 5), (5, 5), 3.0)
+
+
+def test_vector_pdf_lines_become_walls_after_calibration() -> None:
+    from inventory.importers.raster import walls_from_lines
+
+    r = import_bytes(plan_pdf(), "plan.pdf", options=ImportOptions(page=1))
+    bg = r.levels[0].background
+    # The plan page draws a 20 x 12 rectangle (4 sides) and one 5-unit wall: 5 straight stroked segments. The
+    # filled white page background is not a line.
+    assert len(bg.vector_lines_px) == r.georef["vector_lines"] == 5
+    assert any("5 straight vector lines" in w for w in r.warnings)
+    # Calibrate on the rectangle's bottom side (the longest segment): it is 20 m.
+    bottom = max(bg.vector_lines_px, key=lambda s: (round(s[1]), abs(s[2] - s[0])))
+    cal = calibrate((bottom[0], bottom[1]), (bottom[2], bottom[3]), 20.0)
+    walls = [shape(w["geometry"]) for w in walls_from_lines(bg.vector_lines_px, cal)]
+    horizontal = sorted(w.length for w in walls if abs(w.coords[0][1] - w.coords[1][1]) < 1e-6)
+    vertical = sorted(w.length for w in walls if abs(w.coords[0][0] - w.coords[1][0]) < 1e-6)
+    assert horizontal == pytest.approx([20.0, 20.0], abs=0.05)
+    # matplotlib stretches y differently from x on this page; the plan's own ratios survive: 5 / 12.
+    assert len(vertical) == 3 and vertical[1] == pytest.approx(vertical[2], rel=1e-3)
+    assert vertical[0] / vertical[2] == pytest.approx(5 / 12, rel=0.01)

@@ -101,7 +101,7 @@ def test_importers_import_without_flask() -> None:
     code = (
         "import sys; sys.modules['flask'] = None\n"
         "import inventory.importers, inventory.convert\n"
-        "for m in ('base', 'safety', 'projection', 'features', 'zones', 'geojson', 'imdf', 'wrld', 'dxf', 'raster'):\n"
+        "for m in ('base', 'safety', 'projection', 'features', 'zones', 'geojson', 'imdf', 'wrld', 'osm', 'plan', 'dxf', 'raster'):\n"
         "    __import__('inventory.importers.' + m)\n"
         "assert sys.modules['flask'] is None\n"
     )

@@ -81,10 +81,16 @@ def test_export_preserves_ids_properties_and_foreign_members():
     assert by_id["z-wc"]["properties"]["use"] == "toilet"
 
 
-@pytest.mark.parametrize("given, stored", [(-90, 270.0), (720, 0.0), (359.5, 359.5), (-1e-20, 0.0)])
+HEADING_EDGES = [(-90, 270.0), (720, 0.0), (359.5, 359.5), (-1e-20, 0.0), (-0.0, 0.0), (360, 0.0), (-360, 0.0),
+                 (0, 0.0), (1e-20, 1e-20), (-359.5, 0.5), (1e9 + 0.25, 280.25), (math.nextafter(360.0, 0.0),
+                                                                            math.nextafter(360.0, 0.0))]
+
+
+@pytest.mark.parametrize("given, stored", HEADING_EDGES)
 def test_heading_is_normalised(given, stored):
     f = parse_floor(_with(_terminal(heading_deg=given)))
-    assert f.terminal("cam-9").heading_deg == stored
+    heading = f.terminal("cam-9").heading_deg
+    assert heading == stored and 0.0 <= heading < 360.0 and math.copysign(1.0, heading) == 1.0
 
 
 def test_where_names_the_feature():
@@ -194,7 +200,9 @@ def test_collection_level_errors():
     obj["features"] = [f for f in obj["features"] if f["properties"]["kind"] != "outline"]
     assert "no outline" in _error(obj).message
     obj = _base()
-    obj["features"].append(copy.deepcopy(obj["features"][0]))
+    second = copy.deepcopy(obj["features"][0])
+    second.pop("id", None)
+    obj["features"].append(second)
     assert "exactly one outline" in _error(obj).message
     assert "duplicate terminal id" in _error(_with(_terminal(id="cam-1"))).message
     assert "FeatureCollection" in _error([1, 2]).message

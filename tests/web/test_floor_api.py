@@ -63,7 +63,8 @@ def test_put_replaces_structure_and_zones(manager, hotel):
     assert manager.put(f"/api/v1/floors/{hotel}/geojson", json=fc).status_code == 200
     walls = [f for f in manager.get(f"/api/v1/floors/{hotel}/geojson").get_json()["features"]
              if f["properties"]["kind"] == "wall"]
-    assert walls == [fc["features"][-1]]
+    assert [{k: v for k, v in w.items() if k != "id"} for w in walls] == [fc["features"][-1]]
+    assert walls[0]["id"].startswith("wall-")  # a feature sent without an id gets a new one
 
 
 @pytest.mark.parametrize(("breakage", "field", "message"), [
