@@ -311,10 +311,13 @@ def report(out_dir: Path) -> str:
             matched += ours["matches_reference"] == "True" or (gap is not None and gap <= 0)
             if greedy and greedy["objective"] and int(ours["objective"]) > int(greedy["objective"]):
                 worse += 1
-            cells = [name, ref, ours["objective"], ours["bound"], ours["status"]]
+            reached = ours.get("time_to_reference") or ""
+            hit = reached not in ("", "None")
+            # A run stopped at the best-known value is reported as CANCELLED by the solver: say why.
+            status = "stopped at best known" if hit and ours["status"] == "CANCELLED" else ours["status"]
+            cells = [name, ref, ours["objective"], ours["bound"], status]
             if stopped:
-                reached = ours.get("time_to_reference") or ""
-                cells.append("—" if reached in ("", "None") else f"{float(reached):.2f}")
+                cells.append(f"{float(reached):.2f}" if hit else "—")
             cells += ["" if gap is None else f"{100 * gap:.1f} %", greedy["objective"] if greedy else "—"]
             for other in others:
                 row = by_inst[name].get(other)

@@ -287,3 +287,15 @@ def test_complete_plans_state_their_bound_in_words() -> None:
     d = p.to_dict()
     assert d["headline"] == "OPTIMAL; 2 cameras; at least 2 cameras are needed"
     assert d["certificate"]["needed_at_least"] == 2 and d["coverable_unseen_m2"] == 0.0 and d["gap"] == 0.0
+
+
+@pytest.mark.parametrize("name", ["corners", "reaim", "privacy"])
+def test_more_freedom_never_returns_a_worse_plan(name: str) -> None:
+    # The re-aim run starts from the best plan over the installed poses (its warm start).
+    fixed = plan(_floor(name), PlanOptions(time_limit=10, explain=False))
+    freer = plan(_floor(name), PlanOptions(time_limit=10, reaim_step=45, explain=False))
+    assert fixed.objective is not None and freer.objective is not None
+    # Worse would be: more area unseen, or as much unseen with more cameras.
+    assert freer.uncovered_m2["total"] <= fixed.uncovered_m2["total"] + 1e-6
+    if freer.uncovered_m2["total"] >= fixed.uncovered_m2["total"] - 1e-6:
+        assert freer.objective <= fixed.objective

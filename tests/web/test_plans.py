@@ -199,6 +199,8 @@ def test_approve_marks_removals_and_manager_carries_it_out(client, auth, demo_ap
         assert client.post(f"/plans/{plan_id}/work/{items[code]}/done").status_code == 302
     page = client.get(f"/plans/{plan_id}").get_data(as_text=True)
     assert "2 of 3 done" in page
+    listing = client.get(f"/floors/{floor_id}/plans").get_data(as_text=True)
+    assert "Plan in force:" in listing and "work list 2 of 3 done" in listing
     assert _status(demo_app, floor_id, "C-303") == TerminalStatus.REMOVED
     assert _status(demo_app, floor_id, "F-306") == TerminalStatus.PLANNED_REMOVAL
     with demo_app.app_context():
@@ -351,3 +353,29 @@ def test_tradeoff_chart_and_picking_a_k_point_starts_a_run(client, demo_app, hot
     assert new.parameters["k_override"] == 2 and new.state == PlanState.DONE
     if ks[2]["status"] == "OPTIMAL" and new.solver_status == "OPTIMAL":
         assert new.objective == ks[2]["cameras"]
+
+
+def test_design_plan_installs_are_work_items_the_manager_ticks(client, auth, demo_app):
+    auth.login(PLANNER)
+    floor_id = _floor_id(demo_app, "Bund View Hotel")
+    plan_id = _run(client, floor_id, mode="design", time_limit="30")
+    plan = _plan(demo_app, plan_id)
+    assert plan.state == PlanState.DONE and plan.solver_status == "OPTIMAL", plan.error
+    with demo_app.app_context():
+        adds = [d for d in db.session.get(Plan, plan_id).decisions if d.decision.value == "add"]
+    assert adds and [d.terminal_code for d in adds] == [f"N{n}" for n in range(1, len(adds) + 1)]
+    first = adds[0]
+    assert first.reason.startswith(f"new camera at ({first.pose['x']:.1f}, {first.pose['y']:.1f}) m facing")
+    assert client.post(f"/plans/{plan_id}/approve").status_code == 302
+    with demo_app.app_context():
+        install = next(i for i in db.session.get(Plan, plan_id).work_items if i.label == "N1")
+    auth.logout()
+    auth.login(MANAGER_A)
+    assert client.post(f"/plans/{plan_id}/work/{install.id}/done").status_code == 302
+    with demo_app.app_context():
+        terminal = db.session.scalar(sa.select(Terminal).where(Terminal.floor_id == floor_id, Terminal.code == "N1"))
+        assert terminal is not None and terminal.status == TerminalStatus.ACTIVE
+        assert (terminal.x, terminal.y) == (pytest.approx(first.pose["x"]), pytest.approx(first.pose["y"]))
+        assert terminal.heading_deg == pytest.approx(first.pose["heading_deg"] % 360)
+        done = next(i for i in db.session.get(Plan, plan_id).work_items if i.label == "N1")
+        assert done.terminal_id == terminal.id and done.done_at is not None
