@@ -28,6 +28,7 @@ def commands(data: Path, out: Path) -> list[list[str]]:
         [py, "bench/bench_agp.py", "--root", str(data / "agp-unicamp"), "--only-reference", "--max-vertices", "40",
          "--time-limit", "20", "--out", str(out / "agp.csv")],
         [py, "bench/bench_reduction.py", "--time-limit", "30", "--out", str(out / "reduction.csv")],
+        [py, "-m", "bench.bench_mall", "--quick", "--out", str(out / "mall.csv")],
     ]
 
 

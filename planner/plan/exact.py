@@ -23,7 +23,16 @@ class ExactCheck:
     def __init__(self, prep: Prepared) -> None:
         self.prep = prep
         self._cache: dict[int, tuple[tuple[int, ...], BaseGeometry]] = {}
-        self.seconds = 0.0  # duration of the last full check (the certificate's time reserve)
+        self.seconds = 0.0  # duration of the last full check
+        self._spent = 0.0  # seconds spent on fresh zone checks, and the region area they covered
+        self._area = 0.0
+        self._total_area = sum(zd.region.area for zd in prep.zones)
+
+    def estimate(self) -> float | None:
+        """Seconds a check of every zone from scratch would take, from the zones checked so far (None before)."""
+        if self._area <= 0:
+            return None
+        return self._spent / self._area * self._total_area
 
     def run(self, selected: list[int], clock: Clock | None = None, reserve: float = 0.0,
             phase: str = "refine") -> dict[int, BaseGeometry]:
@@ -47,7 +56,10 @@ class ExactCheck:
             if hit is not None and hit[0] == key:
                 out[zi] = hit[1]
                 continue
+            z0 = time.perf_counter()
             left = uncovered(zd.region, [views[i] for i in near], zd.k)
+            self._spent += time.perf_counter() - z0
+            self._area += zd.region.area
             self._cache[zi] = (key, left)
             out[zi] = left
         if len(out) == len(prep.zones):

@@ -39,7 +39,7 @@ def explain_plan(floor: Floor, engine: Engine, chosen: list[CameraPose], zones: 
                 "note": "explanations cut short at the time limit"}
 
     for zd in zones:
-        if clock is not None and clock.out("explanations"):
+        if clock is not None and clock.out("explanations", reserve=0.02 * clock.limit):
             return cut()
         tier = zd.zone.tier
         touching = near(tier, zd.region)
@@ -52,7 +52,7 @@ def explain_plan(floor: Floor, engine: Engine, chosen: list[CameraPose], zones: 
                                                 "only_it_covers_m2": round(only[n], 4)})
     by_id = {t.id: t for t in floor.terminals}
     for tid in removed:
-        if clock is not None and clock.out("explanations"):
+        if clock is not None and clock.out("explanations", reserve=0.02 * clock.limit):
             return cut()
         t = by_id.get(tid)
         if t is None or t.type not in COVERING_TYPES:

@@ -56,7 +56,8 @@ def plan(floor: Floor, options: PlanOptions | None = None) -> Plan:
     state = Rounds(slack=bool(prep.candidates.groups))
     check = ExactCheck(prep)
     # Warm start: the best plan over the installed poses alone, as the hint of the freer model (re-aim, mixed).
-    state.selected = _installed_only(prep, state, options, clock, _reserve(clock, check))
+    warm = _installed_only(prep, state, options, clock, _reserve(clock, check))
+    state.selected = [] if warm is None else [j for j in warm.selected if j < len(prep.cols)]
 
     while True:
         state.rounds += 1
@@ -75,9 +76,12 @@ def plan(floor: Floor, options: PlanOptions | None = None) -> Plan:
             state.rounds -= 1
             continue
         if attempt.objective is None:
-            # Out of time (or cancelled) before a cover of the new witnesses: keep the previous round's answer.
+            # Out of time (or cancelled) before a cover of the new witnesses: keep the previous round's answer,
+            # or in round one the warm start's cover over the installed poses (same rows, same columns).
             clock.out("solve", reserve=clock.limit)
-            if state.result is None or state.result.objective is None:
+            if state.rounds == 1 and warm is not None and warm.objective is not None:
+                _take(state, warm, len(prep.cols), prep.matrix)
+            elif state.result is None or state.result.objective is None:
                 state.result = attempt
             break
         _take(state, attempt, len(prep.cols), prep.matrix)
@@ -94,27 +98,43 @@ def plan(floor: Floor, options: PlanOptions | None = None) -> Plan:
     return certify(floor, prep, outcome, options, clock, check)
 
 
-def _installed_only(prep: Prepared, state: Rounds, options: PlanOptions, clock: Clock, reserve: float) -> list[int]:
-    """Columns of the best cover using installed poses only (empty when every column is one, or none is)."""
+def _installed_only(prep: Prepared, state: Rounds, options: PlanOptions, clock: Clock,
+                    reserve: float) -> CoverResult | None:
+    """The best cover over the installed poses alone, in the full model's columns (None in design/reduce-only).
+
+    Rows no k installed poses can see are left out, so this always has a cover (one installed pose per mount:
+    no group can conflict); its bound is not a bound of the freer model and is reported as 0.
+    """
     changes = [p.change for p in prep.cols]
     if "keep" not in changes or all(c == "keep" for c in changes):
-        return []
-    problem = cover_problem(prep, state, options)
-    # No pose other than an installed one, at its installed heading.
-    forbidden = [j for j, c in enumerate(changes) if c != "keep"]
-    problem = CoverProblem(n_rows=problem.n_rows, columns=problem.columns, costs=problem.costs,
-                           demand=problem.demand, forced=problem.forced, forbidden=forbidden, groups=problem.groups)
-    result = solve(problem, _solve_options(options, 0.25 * (clock.left() - reserve), 0, clock.start))
+        return None
+    full = cover_problem(prep, state, options)
+    keep = [j for j, c in enumerate(changes) if c == "keep"]
+    # Variables: the installed poses only.
+    columns = [full.columns[j] for j in keep]
+    # Every row k installed poses can see is seen by k of the chosen ones; the others are left to the freer model.
+    counts = np.zeros(full.n_rows, dtype=np.int64)
+    for rows in columns:
+        counts[np.asarray(rows, dtype=np.int64)] += 1
+    demand = [d if counts[r] >= d else 0 for r, d in enumerate(full.demand)]
+    # Must-keep terminals stay.
+    forced = [n for n, j in enumerate(keep) if j in set(full.forced)]
+    # Objective: the full model's costs of those columns.
+    costs = [full.costs[j] for j in keep]
+    result = solve(CoverProblem(n_rows=full.n_rows, columns=columns, costs=costs, demand=demand, forced=forced),
+                   _solve_options(options, 0.25 * (clock.left() - reserve), 0, clock.start))
     if result.objective is None:
-        return []
-    return [j for j in result.selected if j < len(prep.cols)]
+        return None
+    return CoverResult(Status.FEASIBLE, result.objective, 0, sorted(keep[n] for n in result.selected),
+                       result.seconds, "installed poses")
 
 
 def _reserve(clock: Clock, check: ExactCheck) -> float:
-    """Seconds to keep for the certificate: 1.5 × the last exact check (10 % of the limit before the first)."""
-    if check.seconds <= 0:
-        return 0.1 * clock.limit
-    return min(0.3 * clock.limit, max(0.02 * clock.limit, 1.5 * check.seconds))
+    """Seconds to keep for the certificate: 1.5 × an exact check of every zone (20 % of the limit before one)."""
+    estimate = check.estimate()
+    if estimate is None:
+        return 0.2 * clock.limit
+    return min(0.4 * clock.limit, max(0.03 * clock.limit, 1.5 * estimate))
 
 
 def cover_problem(prep: Prepared, state: Rounds, options: PlanOptions) -> CoverProblem:
@@ -213,7 +233,7 @@ def refine(prep: Prepared, state: Rounds, options: PlanOptions, check: ExactChec
 
     Stops adding witnesses when only ``reserve`` s are left (the certificate finishes the check).
     """
-    new_rows = 0
+    todo: list[tuple[int, BaseGeometry]] = []
     open_area = 0.0
     left = check.run(state.selected, clock, reserve)
     for zi, zd in enumerate(prep.zones):
@@ -232,9 +252,9 @@ def refine(prep: Prepared, state: Rounds, options: PlanOptions, check: ExactChec
                 zd.conflict = polygonal(shapely.union_all([zd.conflict, piece]))
                 zd.infeasible = polygonal(shapely.union_all([zd.infeasible, piece]))
                 continue
-            new_rows += _refine_piece(prep, zi, piece, state.selected, options)
+            todo.append((zi, piece))
             open_area += piece.area
-    return new_rows, open_area
+    return _refine_pieces(prep, todo, state.selected, options, clock, reserve), open_area
 
 
 def _witness_points(piece: BaseGeometry, options: PlanOptions) -> list[tuple[float, float]]:
@@ -269,34 +289,73 @@ def _extra_points(piece: BaseGeometry, options: PlanOptions, per_part: int = 4) 
     return out
 
 
-def _refine_piece(prep: Prepared, zi: int, piece: BaseGeometry, selected: list[int], options: PlanOptions) -> int:
-    """Add a witness inside an uncovered piece; if no k candidates can see it, split off the infeasible part."""
+class _Seen:
+    """How many chosen cameras see a point at a zone's tier (one STRtree of the chosen views per tier)."""
+
+    def __init__(self, prep: Prepared, selected: list[int]) -> None:
+        self.prep, self.selected = prep, selected
+        self._trees: dict[str, tuple[list[BaseGeometry], shapely.STRtree]] = {}
+
+    def __call__(self, zi: int, x: float, y: float) -> int:
+        tier = self.prep.zones[zi].zone.tier
+        if tier not in self._trees:
+            views = [self.prep.engine.view(self.prep.cols[j], tier) for j in self.selected]
+            self._trees[tier] = (views, shapely.STRtree(views))
+        views, tree = self._trees[tier]
+        if not views:
+            return 0
+        return sum(1 for i in tree.query(shapely.Point(x, y)) if shapely.contains_xy(views[i], x, y))
+
+
+def _refine_pieces(prep: Prepared, todo: list[tuple[int, BaseGeometry]], selected: list[int],
+                   options: PlanOptions, clock: Clock, reserve: float) -> int:
+    """Witnesses inside the uncovered pieces, added to the live matrix in two batches; returns how many count.
+
+    A piece whose first witness fewer than k mounts can see is split: its part no k candidates can cover is
+    reported infeasible, and a witness goes into the rest.
+    """
+    m = prep.matrix
+    seen = _Seen(prep, selected)
+    first: list[tuple[int, BaseGeometry, float, float]] = []
+    for zi, piece in todo:
+        for x, y in _witness_points(piece, options):
+            # A point already seen k times by the selection is round-off, not a gap: try the next one.
+            if seen(zi, x, y) < prep.zones[zi].k:
+                first.append((zi, piece, x, y))
+                break
+    if not first:
+        return 0
+    rows = m.add_witnesses(np.array([f[0] for f in first]), np.array([f[2] for f in first]),
+                           np.array([f[3] for f in first]))
+    counted = 0
+    more: list[tuple[int, float, float]] = []
+    for (zi, piece, _x, _y), row in zip(first, rows, strict=True):
+        if m.demand[row] > 0:
+            counted += 1
+            # More cuts per round (fewer re-solves): points spread over the piece, if the selection misses them.
+            more.extend((zi, px, py) for px, py in _extra_points(piece, options) if seen(zi, px, py) < prep.zones[zi].k)
+        elif not clock.out("refine", reserve=reserve):
+            coverable = _split_infeasible(prep, zi, piece, options)
+            more.extend((zi, x, y) for x, y in _witness_points(coverable, options)[:1])
+    if more:
+        m.add_witnesses(np.array([z for z, _, _ in more]), np.array([x for _, x, _ in more]),
+                        np.array([y for _, _, y in more]))
+    return counted + len(more)
+
+
+def _split_infeasible(prep: Prepared, zi: int, piece: BaseGeometry, options: PlanOptions) -> BaseGeometry:
+    """Report the part of the piece no k candidate poses can see as infeasible; return the coverable rest."""
     m, engine, cols = prep.matrix, prep.engine, prep.cols
     zd = prep.zones[zi]
     tier = zd.zone.tier
-
-    def seen(x: float, y: float) -> int:
-        return sum(1 for j in selected if shapely.contains_xy(engine.view(cols[j], tier), x, y))
-
-    for x, y in _witness_points(piece, options):
-        # A point already seen k times by the selection is round-off, not a gap: try the next one.
-        if seen(x, y) >= zd.k:
-            continue
-        (row,) = m.add_witnesses(zi, np.array([x]), np.array([y]))
-        if m.demand[row] > 0:
-            # More cuts per round (fewer re-solves): points spread over the piece, if the selection misses them.
-            extra = [(px, py) for px, py in _extra_points(piece, options) if seen(px, py) < zd.k]
-            if extra:
-                ex = np.array(extra)
-                m.add_witnesses(zi, ex[:, 0], ex[:, 1])
-            return 1 + len(extra)
-        break
-    else:
-        return 0
     # The witness cannot be seen by k mounts: compute exactly which part of the piece no candidates can cover.
     mount_views: dict[str, list[BaseGeometry]] = {}
     minx, miny, maxx, maxy = piece.bounds
-    for c in cols:
+    index = m.index
+    reach = float(index.radius.max()) if len(index.radius) else 0.0
+    near_mounts = index.tree.query(shapely.box(minx - reach, miny - reach, maxx + reach, maxy + reach))
+    for j in sorted(int(j) for g in near_mounts for j in index.members[g]):
+        c = cols[j]
         q = engine.mount_point(c)
         if q is None:
             continue
@@ -317,11 +376,7 @@ def _refine_piece(prep: Prepared, zi: int, piece: BaseGeometry, selected: list[i
     dead = drop_slivers(polygonal(piece.difference(coverable))) if not coverable.is_empty else piece
     if dead.area > options.area_tolerance_m2 * 1e-3:
         zd.infeasible = polygonal(shapely.union_all([zd.infeasible, dead])) if not zd.infeasible.is_empty else dead
-    added = 0
-    for x, y in _witness_points(coverable, options)[:1]:
-        m.add_witnesses(zi, np.array([x]), np.array([y]))
-        added += 1
-    return added
+    return coverable
 
 
 def _bound_without(prep: Prepared, state: Rounds, options: PlanOptions, clock: Clock, reserve: float) -> int | None:

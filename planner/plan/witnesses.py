@@ -13,7 +13,7 @@ from planner.geometry import EMPTY
 from planner.plan.options import Clock
 
 WITNESS_SHARE = 0.6  # of the time limit: zones not sampled by then are left to the exact check
-CHUNK = 20_000  # witnesses per matrix fill
+CHUNK = 5_000  # witnesses per matrix fill (the clock is checked between fills)
 
 
 @dataclass
