@@ -9,7 +9,8 @@ Baselines (``greedy``, ``scip``, ``highs``) come from ``bench.baselines`` and ge
 that moment (``time_to_reference``): the value a full-length run returns is never worse, so this measures
 "best known within the limit" without waiting out the limit.
 
-Sub-commands: ``weighted`` (4.x, 5.x, 6.x, A–E: optimum must be reached with status OPTIMAL), ``unicost``
+Sub-commands: ``weighted`` (4.x, 5.x, 6.x, A–E: optimum must be reached with status OPTIMAL; NRE–NRH against
+best-known values), ``unicost``
 (4.x–E, NRE–NRH, CYC/CLR: objective, bound and gap against the best-known values), ``report`` (tables and
 plots from existing CSVs), ``all`` (the three in turn). Rows are appended as they finish, so an interrupted
 run resumes where it stopped. Data: ``--data`` or ``$SIGHTLINE_ORLIB`` (default ``../shared/benchmarks/orlib-scp``).
@@ -42,6 +43,8 @@ WEIGHTED = (
     + [f"scp6{i}" for i in range(1, 6)]
 )
 WEIGHTED += [f"scp{c}{i}" for c in "abcde" for i in range(1, 6)]
+# NRE–NRH with their costs: best-known references only (not proven optima).
+WEIGHTED += [f"scpnr{c}{i}" for c in "efgh" for i in range(1, 6)]
 UNICOST = WEIGHTED[:25] + [f"scp{c}{i}" for c in "abcde" for i in range(1, 6)]
 UNICOST += [f"scpnr{c}{i}" for c in "efgh" for i in range(1, 6)]
 UNICOST += [f"scpcyc{i:02d}" for i in range(6, 12)] + [f"scpclr{i}" for i in range(10, 14)]

@@ -7,6 +7,7 @@ bench/results/smoke/ so the committed full-run results are not touched.
 from __future__ import annotations
 
 import argparse
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -40,6 +41,8 @@ def main() -> int:
         print(f"error: benchmark data folder {args.data} not found (give --data)", file=sys.stderr)
         return 2
     out = ROOT / "bench" / "results" / "smoke"
+    # bench_scp resumes from its CSVs; a short pass starts afresh (and older CSVs may lack newer columns).
+    shutil.rmtree(out / "scp", ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
     failed = []
     for command in commands(args.data, out):

@@ -194,6 +194,8 @@ def _reason(decision: Decision, code: str, item: dict[str, Any], removed: dict[s
         covered_by = sorted(removed.get("now_covered_by", {}))
         if covered_by and base.startswith("not needed"):
             return "removed: everything it sees of the required zones is seen by " + _and(covered_by)
+        if removed and not removed.get("required_area_m2") and base.startswith("not needed"):
+            return "removed: it sees no part of a required zone (at the detail each zone requires)"
         return f"removed: {base}" if base else "removed"
     if decision == Decision.ADD:
         where = f" at ({item.get('x', 0):.1f}, {item.get('y', 0):.1f}) m facing {item.get('heading_deg', 0):.0f}°"

@@ -8,6 +8,7 @@ import json
 import threading
 
 import pytest
+import shapely
 import sqlalchemy as sa
 
 from audit.models import AuditEvent
@@ -379,3 +380,33 @@ def test_design_plan_installs_are_work_items_the_manager_ticks(client, auth, dem
         assert terminal.heading_deg == pytest.approx(first.pose["heading_deg"] % 360)
         done = next(i for i in db.session.get(Plan, plan_id).work_items if i.label == "N1")
         assert done.terminal_id == terminal.id and done.done_at is not None
+
+
+def test_each_removal_reason_is_true_of_that_terminal(client, auth, demo_app):
+    from planner.coverage import CameraPose, engine_for
+    from planner.floor import parse_floor as parse
+
+    auth.login(PLANNER)
+    floor_id = _floor_id(demo_app, "FreshMart Jing'an")
+    plan = _plan(demo_app, _run(client, floor_id))
+    with demo_app.app_context():
+        decisions = {d.terminal_code: d.reason for d in db.session.get(Plan, plan.id).decisions}
+    floor = parse(plan.floor_snapshot)
+    engine = engine_for(floor)
+    kept = [CameraPose.from_terminal(t) for t in floor.terminals if t.id in plan.result["kept"] and t.type == "camera"]
+    blind = [code for code, reason in decisions.items() if "sees no part of a required zone" in reason]
+    covered = [code for code, reason in decisions.items() if "is seen by" in reason]
+    assert blind and covered
+    for code in blind + covered:
+        pose = CameraPose.from_terminal(floor.terminal(code))
+        for zone in floor.zones_of("required"):
+            seen = engine.view_polygon(pose, zone.tier).intersection(engine.region(zone))
+            if code in blind:
+                assert seen.area < 1e-3, (code, zone.name, seen.area)
+            else:  # what it sees is seen by the cameras its reason names
+                names = set(decisions[code].split("is seen by ", 1)[1].replace(" and ", ", ").split(", "))
+                named = [p for p in kept if p.mount in names]
+                assert len(named) == len(names)
+                others = [engine.view_polygon(p, zone.tier) for p in named]
+                left = seen.difference(shapely.union_all(others)) if others else seen
+                assert left.area < 0.05, (code, zone.name, left.area)
