@@ -499,10 +499,6 @@ def load(files: dict[str, bytes], source: str, options: ImportOptions, limits: L
         ox, oy, mx, my = x0, y0, x1, y1
     if note := size_note((x1 - x0) * factor, (y1 - y0) * factor, factor, _SUGGEST, unit_name):
         warnings.append(f"{fname}: {note}")
-    if options.scale is None and options.calibration is None and not options.units:
-        pass
-    elif options.units:
-        warnings.append(f"{fname}: units set to {unit_name} by the user")
 
     def to_m(pts: list[tuple[float, float]]) -> list[tuple[float, float]]:
         return [((x - ox) * factor, (y - oy) * factor) for x, y in pts]
