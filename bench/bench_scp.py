@@ -9,7 +9,8 @@ Baselines (``greedy``, ``scip``, ``highs``) come from ``bench.baselines`` and ge
 that moment (``time_to_reference``): the value a full-length run returns is never worse, so this measures
 "best known within the limit" without waiting out the limit.
 
-Sub-commands: ``weighted`` (4.x, 5.x, 6.x, A–E: optimum must be reached with status OPTIMAL), ``unicost``
+Sub-commands: ``weighted`` (4.x, 5.x, 6.x, A–E: optimum must be reached with status OPTIMAL; NRE–NRH against
+best-known values), ``unicost``
 (4.x–E, NRE–NRH, CYC/CLR: objective, bound and gap against the best-known values), ``report`` (tables and
 plots from existing CSVs), ``all`` (the three in turn). Rows are appended as they finish, so an interrupted
 run resumes where it stopped. Data: ``--data`` or ``$SIGHTLINE_ORLIB`` (default ``../shared/benchmarks/orlib-scp``).
@@ -42,6 +43,8 @@ WEIGHTED = (
     + [f"scp6{i}" for i in range(1, 6)]
 )
 WEIGHTED += [f"scp{c}{i}" for c in "abcde" for i in range(1, 6)]
+# NRE–NRH with their costs: best-known references only (not proven optima).
+WEIGHTED += [f"scpnr{c}{i}" for c in "efgh" for i in range(1, 6)]
 UNICOST = WEIGHTED[:25] + [f"scp{c}{i}" for c in "abcde" for i in range(1, 6)]
 UNICOST += [f"scpnr{c}{i}" for c in "efgh" for i in range(1, 6)]
 UNICOST += [f"scpcyc{i:02d}" for i in range(6, 12)] + [f"scpclr{i}" for i in range(10, 14)]
@@ -311,10 +314,13 @@ def report(out_dir: Path) -> str:
             matched += ours["matches_reference"] == "True" or (gap is not None and gap <= 0)
             if greedy and greedy["objective"] and int(ours["objective"]) > int(greedy["objective"]):
                 worse += 1
-            cells = [name, ref, ours["objective"], ours["bound"], ours["status"]]
+            reached = ours.get("time_to_reference") or ""
+            hit = reached not in ("", "None")
+            # A run stopped at the best-known value is reported as CANCELLED by the solver: say why.
+            status = "stopped at best known" if hit and ours["status"] == "CANCELLED" else ours["status"]
+            cells = [name, ref, ours["objective"], ours["bound"], status]
             if stopped:
-                reached = ours.get("time_to_reference") or ""
-                cells.append("—" if reached in ("", "None") else f"{float(reached):.2f}")
+                cells.append(f"{float(reached):.2f}" if hit else "—")
             cells += ["" if gap is None else f"{100 * gap:.1f} %", greedy["objective"] if greedy else "—"]
             for other in others:
                 row = by_inst[name].get(other)

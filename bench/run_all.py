@@ -7,6 +7,7 @@ bench/results/smoke/ so the committed full-run results are not touched.
 from __future__ import annotations
 
 import argparse
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -21,10 +22,13 @@ def commands(data: Path, out: Path) -> list[list[str]]:
         [py, "-m", "bench.bench_visibility", "--quick", "--json", str(out / "visibility.json")],
         [py, "-m", "bench.bench_coverage", "--quick", "--json", str(out / "coverage.json")],
         [py, "-m", "bench.bench_scp", "weighted", "--time-limit", "20", "--data", str(data / "orlib-scp"),
-         "--only", "^scp4", "--out", str(out / "scp")],
+         "--only", "^scp4", "--solvers", "ours,ours_mip,cpsat_default,greedy,scip,highs", "--out", str(out / "scp")],
+        [py, "-m", "bench.bench_scp", "unicost", "--unicost-time-limit", "10", "--data", str(data / "orlib-scp"),
+         "--only", "^scp(4[1-5]|a1)$", "--solvers", "ours,greedy", "--stop-at-reference", "--out", str(out / "scp")],
         [py, "bench/bench_agp.py", "--root", str(data / "agp-unicamp"), "--only-reference", "--max-vertices", "40",
          "--time-limit", "20", "--out", str(out / "agp.csv")],
         [py, "bench/bench_reduction.py", "--time-limit", "30", "--out", str(out / "reduction.csv")],
+        [py, "-m", "bench.bench_mall", "--quick", "--out", str(out / "mall.csv")],
     ]
 
 
@@ -37,6 +41,8 @@ def main() -> int:
         print(f"error: benchmark data folder {args.data} not found (give --data)", file=sys.stderr)
         return 2
     out = ROOT / "bench" / "results" / "smoke"
+    # bench_scp resumes from its CSVs; a short pass starts afresh (and older CSVs may lack newer columns).
+    shutil.rmtree(out / "scp", ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
     failed = []
     for command in commands(args.data, out):

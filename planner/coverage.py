@@ -497,23 +497,35 @@ class ViewIndex:
         n, m = len(self.poses), len(xy)
         if n == 0 or m == 0 or not self.mounts:
             return _csr_pairs(np.zeros(0, np.int64), np.zeros(0, np.int64), n, m)
-        # All (point, mount) pairs within the largest radius at once, then each mount's own radius.
-        pair = self.tree.query(shapely.points(xy), predicate="dwithin", distance=float(self.radius.max()))
-        pi, gi = pair[0], pair[1]
-        d = np.hypot(xy[pi, 0] - self.qxy[gi, 0], xy[pi, 1] - self.qxy[gi, 1])
-        keep = d <= self.radius[gi]
-        pi, gi = pi[keep], gi[keep]
-        order = np.lexsort((pi, gi))
-        pi, gi = pi[order], gi[order]
-        bounds = np.searchsorted(gi, np.arange(len(self.mounts) + 1))
+        if m < 4 * len(self.mounts):
+            # Few points (a refinement round): all (point, mount) pairs at once from the mounts' tree.
+            pair = self.tree.query(shapely.points(xy), predicate="dwithin", distance=float(self.radius.max()))
+            pi, gi = pair[0], pair[1]
+            order = np.argsort(gi, kind="stable")
+            pi, gi = pi[order], gi[order]
+            bounds = np.searchsorted(gi, np.arange(len(self.mounts) + 1))
+            near = [pi[bounds[g]:bounds[g + 1]] for g in range(len(self.mounts))]
+        else:
+            # Many points: per mount, the points in its range box from the points' tree.
+            tree = shapely.STRtree(shapely.points(xy))
+            r = self.radius
+            boxes = shapely.box(self.qxy[:, 0] - r, self.qxy[:, 1] - r, self.qxy[:, 0] + r, self.qxy[:, 1] + r)
+            gi, pi = tree.query(boxes)
+            order = np.argsort(gi, kind="stable")
+            pi, gi = pi[order], gi[order]
+            bounds = np.searchsorted(gi, np.arange(len(self.mounts) + 1))
+            near = [np.sort(pi[bounds[g]:bounds[g + 1]]) for g in range(len(self.mounts))]
         out_pose: list[np.ndarray] = []
         out_pt: list[np.ndarray] = []
-        for g in np.flatnonzero(np.diff(bounds)):
+        for g, cand in enumerate(near):
+            if not len(cand):
+                continue
             q = self.mounts[g]
             vis = self.engine._vis[q][1]
             if vis.is_empty:
                 continue
-            cand = pi[bounds[g]:bounds[g + 1]]
+            d = np.hypot(xy[cand, 0] - q[0], xy[cand, 1] - q[1])
+            cand = cand[d <= self.radius[g]]
             cand = cand[shapely.contains_xy(vis, xy[cand, 0], xy[cand, 1])]
             if not len(cand):
                 continue

@@ -17,12 +17,13 @@ def curve_svg(points: list[dict[str, Any]], x_key: str, x_label: str, *, x_forma
         return '<p class="muted">No point of this curve was solved in the time given.</p>'
     xs = [float(p[x_key]) for p in usable]
     ys = [int(p["cameras"]) for p in usable]
-    x0, x1 = min(xs), max(xs)
     y1 = max(ys) + 1
-    span_x = (x1 - x0) or 1.0
+    # The targets are a few discrete values (99 % and 100 % would collide on a linear axis): evenly spaced, in order.
+    rank = {x: i for i, x in enumerate(sorted(set(xs)))}
+    step = (WIDTH - 2 * PAD) / max(1, len(rank) - 1)
 
     def px(x: float) -> float:
-        return PAD + (x - x0) / span_x * (WIDTH - 2 * PAD)
+        return PAD + rank[x] * step
 
     def py(y: float) -> float:
         return HEIGHT - PAD - y / y1 * (HEIGHT - 2 * PAD)
@@ -42,11 +43,15 @@ def curve_svg(points: list[dict[str, Any]], x_key: str, x_label: str, *, x_forma
         p = usable[i]
         label = f"{ys[i]} cameras at {x_format(xs[i])}" + ("" if p.get("status") == "OPTIMAL" else
                                                            f" ({str(p.get('status', '')).lower()}, not proven)")
+        unseeable = float(p.get("infeasible_m2") or 0.0)
+        if unseeable > 0:
+            label += f"; {unseeable:.1f} m² no allowed cameras can see that often is left out of the target"
+        star = "*" if unseeable > 0 else ""
         dot = (f'<circle class="point{" proven" if p.get("status") == "OPTIMAL" else ""}" cx="{px(xs[i]):.1f}" '
                f'cy="{py(ys[i]):.1f}" r="5"><title>{escape(label)}</title></circle>'
                f'<text class="tick" x="{px(xs[i]):.1f}" y="{HEIGHT - PAD + 16}" text-anchor="middle">'
                f'{escape(x_format(xs[i]))}</text>'
-               f'<text class="value" x="{px(xs[i]):.1f}" y="{py(ys[i]) - 9:.1f}" text-anchor="middle">{ys[i]}</text>')
+               f'<text class="value" x="{px(xs[i]):.1f}" y="{py(ys[i]) - 9:.1f}" text-anchor="middle">{ys[i]}{star}</text>')
         href = link(p) if link else None
         parts.append(f'<a href="{escape(href)}" class="pick">{dot}</a>' if href else dot)
     parts.append("</svg>")

@@ -34,9 +34,9 @@ def queue_plan(plan: Plan) -> None:
 class _Heartbeat(threading.Thread):
     """Writes the latest progress and a heartbeat for one plan, and relays cancel requests to the solver."""
 
-    def __init__(self, app: Flask, plan_id: int, cancel: threading.Event, every_s: float) -> None:
+    def __init__(self, app: Flask, plan_id: int, attempt: int, cancel: threading.Event, every_s: float) -> None:
         super().__init__(name=f"plan-{plan_id}-heartbeat", daemon=True)
-        self.app, self.plan_id, self.cancel, self.every_s = app, plan_id, cancel, every_s
+        self.app, self.plan_id, self.attempt, self.cancel, self.every_s = app, plan_id, attempt, cancel, every_s
         self.latest: dict[str, Any] = {}
         self.cameras: int | None = None
         self.stop = threading.Event()
@@ -49,14 +49,17 @@ class _Heartbeat(threading.Thread):
 
     def run(self) -> None:
         while not self.stop.wait(self.every_s):
-            self.beat()
+            try:
+                self.beat()
+            except Exception:  # a busy database must not silence the heartbeat for good (the run would be reaped)
+                self.app.logger.exception("heartbeat of plan %s failed; trying again", self.plan_id)
 
     def beat(self) -> None:
         """One heartbeat in its own application context and transaction."""
         info = self.latest
         with self.app.app_context():
             plan = db.session.get(Plan, self.plan_id)
-            if plan is None or plan.state != PlanState.RUNNING:
+            if plan is None or plan.state != PlanState.RUNNING or plan.attempts != self.attempt:
                 return
             phase = str(info.get("phase", "candidates"))
             plan.progress = {
@@ -92,25 +95,26 @@ def execute_plan(plan_id: int) -> None:
     plan = db.session.get(Plan, plan_id)
     assert plan is not None
     snapshot, parameters, locks = plan.floor_snapshot, dict(plan.parameters), dict(plan.locks or {})
+    attempt = plan.attempts
     db.session.commit()
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     cancel = threading.Event()
-    heartbeat = _Heartbeat(app, plan_id, cancel, float(app.config["PLAN_HEARTBEAT_SECONDS"]))
+    heartbeat = _Heartbeat(app, plan_id, attempt, cancel, float(app.config["PLAN_HEARTBEAT_SECONDS"]))
     heartbeat.start()
     try:
         result = run_optimizer(snapshot, parameters, locks=locks, progress=heartbeat.record, cancel=cancel,
                                workers=int(app.config["SOLVER_WORKERS"]))
     except EngineError as exc:
         _stop(heartbeat)
-        _finish(plan_id, PlanState.FAILED, error=str(exc))
+        _finish(plan_id, attempt, PlanState.FAILED, error=str(exc))
         return
     except Exception as exc:  # a bug must still end the run visibly rather than leave it "running"
         _stop(heartbeat)
-        _finish(plan_id, PlanState.FAILED, error=f"internal error: {type(exc).__name__}: {exc}")
+        _finish(plan_id, attempt, PlanState.FAILED, error=f"internal error: {type(exc).__name__}: {exc}")
         raise
     _stop(heartbeat)
     state = PlanState.CANCELLED if result.get("status") == "CANCELLED" else PlanState.DONE
-    _finish(plan_id, state, result=result)
+    _finish(plan_id, attempt, state, result=result)
 
 
 def _stop(heartbeat: _Heartbeat) -> None:
@@ -118,11 +122,16 @@ def _stop(heartbeat: _Heartbeat) -> None:
     heartbeat.join(timeout=30)
 
 
-def _finish(plan_id: int, state: PlanState, *, result: dict[str, Any] | None = None, error: str | None = None) -> None:
-    """Store the outcome, decisions and drawings of a run in one transaction."""
+def _finish(plan_id: int, attempt: int, state: PlanState, *, result: dict[str, Any] | None = None,
+            error: str | None = None) -> None:
+    """Store the outcome, decisions and drawings of a run in one transaction (only if this attempt still owns it)."""
     db.session.rollback()
     plan = db.session.get(Plan, plan_id)
     assert plan is not None
+    if plan.state != PlanState.RUNNING or plan.attempts != attempt:
+        # The reaper gave this attempt up (its heartbeat was late) and the run was retried or ended: drop ours.
+        current_app.logger.warning("plan %s attempt %s finished after being given up; result dropped", plan_id, attempt)
+        return
     plan.state, plan.finished_at, plan.error = state, utcnow(), error
     if result is not None:
         plan.result = result
@@ -185,6 +194,8 @@ def _reason(decision: Decision, code: str, item: dict[str, Any], removed: dict[s
         covered_by = sorted(removed.get("now_covered_by", {}))
         if covered_by and base.startswith("not needed"):
             return "removed: everything it sees of the required zones is seen by " + _and(covered_by)
+        if removed and not removed.get("required_area_m2") and base.startswith("not needed"):
+            return "removed: it sees no part of a required zone (at the detail each zone requires)"
         return f"removed: {base}" if base else "removed"
     if decision == Decision.ADD:
         where = f" at ({item.get('x', 0):.1f}, {item.get('y', 0):.1f}) m facing {item.get('heading_deg', 0):.0f}°"

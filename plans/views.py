@@ -25,6 +25,7 @@ def _floor_page(floor, values=None, error=None, status=200):  # type: ignore[no-
     return render_template("plans/floor_plans.html", floor=floor, plans=service.floor_plans(floor),
                            fields=service.plan_fields(), values=values or service.form_defaults(), error=error,
                            help=service.HELP, mode_words=service.MODE_WORDS, wording=wording,
+                           work=service.work_progress,
                            can_run=service.can_run_plans(current_user, floor)), status
 
 

@@ -10,8 +10,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from planner.errors import InputError
-
-FORMAT_TAG = "sightline-floor/1"
+from planner.floor import FORMAT as FORMAT_TAG  # noqa: F401 - re-exported; the engine owns the format name
 
 
 class ImportFailed(InputError):

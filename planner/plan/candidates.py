@@ -18,7 +18,7 @@ from shapely.geometry.base import BaseGeometry
 from planner.coverage import COVERING_TYPES, CameraPose, Engine
 from planner.errors import InputError
 from planner.floor import Floor, Terminal
-from planner.plan.options import PlanOptions
+from planner.plan.options import Clock, PlanOptions
 
 
 @dataclass
@@ -31,6 +31,8 @@ class Candidates:
     excluded: int = 0  # poses dropped for privacy
     forced: list[int] = field(default_factory=list)  # columns of must-keep terminals
     groups: list[list[int]] = field(default_factory=list)  # columns sharing a physical mount (at most one)
+    unchecked: int = 0  # poses left out because the time ran out before their privacy check
+    unchecked_terminals: set[str] = field(default_factory=set)  # installed poses among them
 
 
 def _is_coverage_terminal(t: Terminal, allow_face: bool) -> bool:
@@ -143,8 +145,15 @@ def _decide_outside_model(t: Terminal, zone_in: str | None) -> dict:
     return {"id": t.id, "decision": "keep", "reason": f"{t.type} is outside the coverage model"}
 
 
-def prepare_candidates(floor: Floor, engine: Engine, options: PlanOptions) -> Candidates:
-    """Candidate poses for the mode, with every pose that intrudes on privacy dropped before the model."""
+PRIVACY_SHARE = 0.4  # of the time limit: poses not privacy-checked by then are left out of the model
+
+
+def prepare_candidates(floor: Floor, engine: Engine, options: PlanOptions, clock: Clock | None = None) -> Candidates:
+    """Candidate poses for the mode, with every pose that intrudes on privacy dropped before the model.
+
+    Installed poses are checked first, then re-aims, then new mounts; when the clock runs out, the poses not
+    yet checked are left out (``clock.stopped_in`` = "privacy"), so the model never holds an unchecked pose.
+    """
     out = Candidates([])
     poses: list[CameraPose] = []
     must_keep: set[str] = set()
@@ -162,10 +171,16 @@ def prepare_candidates(floor: Floor, engine: Engine, options: PlanOptions) -> Ca
                 must_keep.add(t.id)
     if options.mode in ("design", "mixed"):
         poses.extend(_design_poses(floor, engine, options))
+    rank = {"keep": 0, "reaim": 1, "new": 2}
+    poses.sort(key=lambda p: rank[p.change])
     engine.reserve(poses)
 
     # Privacy first: drop every pose mounted inside a private zone or seeing into one (before the model).
-    for p in poses:
+    for n, p in enumerate(poses):
+        if clock is not None and n % 64 == 0 and clock.out("privacy", PRIVACY_SHARE):
+            out.unchecked = len(poses) - n
+            out.unchecked_terminals = {q.terminal_id for q in poses[n:] if q.change == "keep" and q.terminal_id}
+            break
         reason = engine.privacy_reason(p, options.privacy_tolerance_m2)
         if not reason:
             out.poses.append(p)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
+import shapely
 from shapely.geometry import mapping
 
-from planner.coverage import CameraPose, robust_overlay, uncovered
+from planner.coverage import CameraPose, drop_slivers, robust_overlay
 from planner.floor import Floor
 from planner.geometry import EMPTY, polygonal
-from planner.plan.options import PlanOptions, emit
+from planner.plan.exact import ExactCheck
+from planner.plan.options import Clock, PlanOptions, emit
 from planner.plan.prepare import Prepared
 from planner.setcover import CoverResult, Status, relative_gap
 
@@ -44,11 +45,30 @@ class Plan:
     k_override: int | None = None
     explanations: dict = field(default_factory=dict)
     uncovered_pieces: dict = field(default_factory=dict)
+    coverable_unseen_m2: float = 0.0  # coverable area (not reported infeasible) the cameras leave unseen
+    stopped_in: str | None = None  # the phase the time limit (or a cancel) cut short, if any
 
     @property
     def gap(self) -> float | None:
-        """Relative gap (objective - bound) / objective; 0 when provably minimal."""
+        """Relative gap (objective - bound) / objective; 0 when provably minimal, None without a full plan."""
+        if self.status in ("INCOMPLETE", "UNKNOWN") or self.coverable_unseen_m2 > 0:
+            return None  # the cameras are not a plan for everything coverable: no gap to state
         return relative_gap(self.objective, self.bound)
+
+    @property
+    def headline(self) -> str:
+        """One line for people: status, cameras, what is unseen, the bound, and where a short run stopped."""
+        parts = [self.status]
+        if self.objective is not None:
+            parts.append(f"{self.objective} cameras")
+        if self.coverable_unseen_m2 > 0:
+            parts.append(f"{self.coverable_unseen_m2:.2f} m² of coverable area unseen")
+        parts.append(f"at least {self.bound} cameras are needed" if self.bound else "no lower bound proven yet")
+        if self.gap is not None and self.gap > 0:
+            parts.append(f"gap {100 * self.gap:.1f} %")
+        if self.stopped_in:
+            parts.append(f"stopped in {self.stopped_in} at the time limit")
+        return "; ".join(parts)
 
     @property
     def provably_minimal(self) -> bool:
@@ -59,9 +79,12 @@ class Plan:
         """JSON-ready plan (the `plan` CLI prints this)."""
         return {
             "status": self.status,
+            "headline": self.headline,
             "objective": self.objective,
             "bound": self.bound,
             "gap": None if self.gap is None else round(self.gap, 6),
+            "coverable_unseen_m2": round(self.coverable_unseen_m2, 6),
+            "stopped_in": self.stopped_in,
             "provably_minimal": self.provably_minimal,
             "feasible": not self.infeasible,
             "kept": self.kept,
@@ -81,6 +104,9 @@ class Plan:
                 "weighted_objective": self.weighted_objective,
                 "weighted_bound": self.weighted_bound,
                 "lp_bound": self.lp_bound,
+                "needed_at_least": self.bound,
+                "coverable_unseen_m2": round(self.coverable_unseen_m2, 6),
+                "stopped_in": self.stopped_in,
                 "uncovered_m2_total": self.uncovered_m2.get("total"),
                 "privacy_overlap_m2_total": self.privacy_overlap_m2.get("total"),
                 "provably_minimal": self.provably_minimal,
@@ -134,6 +160,8 @@ def _decisions(floor: Floor, prep: Prepared, chosen: list[CameraPose]) -> _Decis
             else:
                 reason = "locked keep" if t.locked == "keep" else "needed for coverage"
                 d = {"id": t.id, "decision": "keep", "reason": reason}
+        elif t.id in prep.candidates.unchecked_terminals:
+            d = {"id": t.id, "decision": "remove", "reason": "not privacy-checked before the time limit"}
         elif t.id in prep.candidates.privacy_reason:
             d = {"id": t.id, "decision": "remove", "reason": prep.candidates.privacy_reason[t.id]}
         else:
@@ -156,12 +184,12 @@ class _Areas:
     open_m2: float  # coverable area (outside the proven-infeasible parts) the cameras leave unseen
 
 
-def _areas(prep: Prepared, chosen: list[CameraPose], options: PlanOptions) -> _Areas:
+def _areas(prep: Prepared, selected: list[int], check: ExactCheck, options: PlanOptions) -> _Areas:
     """Exact uncovered area per zone, the infeasible parts with their reasons, and what is still open."""
-    engine = prep.engine
     out = _Areas({}, {}, [], 0.0)
-    for zd in prep.zones:
-        left = uncovered(zd.region, [engine.view(c, zd.zone.tier) for c in chosen], zd.k)
+    lefts = check.run(selected)
+    for zi, zd in enumerate(prep.zones):
+        left = lefts[zi]
         out.uncovered[zd.zone.name] = round(left.area, 6)
         if not left.is_empty:
             out.pieces[zd.zone.name] = mapping(left)
@@ -169,8 +197,8 @@ def _areas(prep: Prepared, chosen: list[CameraPose], options: PlanOptions) -> _A
         # may have been resolved by a later choice of poses).
         dead = polygonal(zd.infeasible.intersection(left)) if not zd.infeasible.is_empty and not left.is_empty \
             else EMPTY
-        open_part = polygonal(robust_overlay("difference", left, zd.infeasible)) if not zd.infeasible.is_empty \
-            else left
+        open_part = drop_slivers(polygonal(robust_overlay("difference", left, zd.infeasible))) \
+            if not zd.infeasible.is_empty and not left.is_empty else left
         out.open_m2 += open_part.area
         if not dead.is_empty and dead.area > options.area_tolerance_m2:
             reason = f"no {zd.k} allowed camera poses can see this part at tier {zd.zone.tier}"
@@ -188,12 +216,14 @@ def _status_and_bound(outcome: Outcome, prep: Prepared, n_chosen: int, complete:
                       options: PlanOptions) -> tuple[str, int | None, int]:
     """(status, objective, bound on the camera count) from the last solve and the exact check."""
     result = outcome.result
+    cancelled = options.cancel is not None and options.cancel.is_set()
     if result is None or result.objective is None:
-        status = "UNKNOWN" if result is None or result.status != Status.CANCELLED else "CANCELLED"
+        status = "CANCELLED" if cancelled or (result is not None and result.status == Status.CANCELLED) \
+            else "UNKNOWN"
         return status, None, 0
-    if result.status == Status.OPTIMAL and complete:
+    if result.status == Status.OPTIMAL and complete and not prep.candidates.unchecked:
         return "OPTIMAL", n_chosen, n_chosen
-    if result.status == Status.CANCELLED:
+    if result.status == Status.CANCELLED or cancelled:
         status = "CANCELLED"
     elif complete:
         status = "FEASIBLE"
@@ -201,6 +231,9 @@ def _status_and_bound(outcome: Outcome, prep: Prepared, n_chosen: int, complete:
         # Optimal or not on the witnesses, the cameras still leave coverable area unseen (time ran out during
         # the refinement loop): the bound below is valid, the camera set is not yet a full plan.
         status = "INCOMPLETE"
+    if prep.candidates.unchecked:
+        # Poses never checked are not in the model: a bound over the others says nothing about all of them.
+        return status, n_chosen, 0
     if outcome.slack_used:
         # Bound for covering the target (required area minus the reported infeasible part).
         return status, n_chosen, 0 if outcome.slack_bound is None else min(n_chosen, outcome.slack_bound)
@@ -211,17 +244,26 @@ def _status_and_bound(outcome: Outcome, prep: Prepared, n_chosen: int, complete:
     return status, n_chosen, min(n_chosen, int(result.bound) // scale)
 
 
-def certify(floor: Floor, prep: Prepared, outcome: Outcome, options: PlanOptions, start: float) -> Plan:
+def _privacy(floor: Floor, prep: Prepared, chosen: list[CameraPose]) -> dict[str, float]:
+    """m² of each private zone inside the chosen cameras' detect-tier views (0 by construction), and the total."""
+    views = [prep.engine.view(c, "detect") for c in chosen]
+    tree = shapely.STRtree(views)
+    out: dict[str, float] = {}
+    for z in floor.zones_of("private"):
+        near = tree.query(z.geometry) if views else []
+        out[z.name] = round(sum(robust_overlay("intersection", views[i], z.geometry).area for i in near), 6)
+    out["total"] = round(sum(out.values()), 6)
+    return out
+
+
+def certify(floor: Floor, prep: Prepared, outcome: Outcome, options: PlanOptions, clock: Clock,
+            check: ExactCheck) -> Plan:
     """Turn the final selection into decisions, final cameras and the certificate."""
     engine = prep.engine
     chosen = [prep.cols[j] for j in outcome.selected]
     dec = _decisions(floor, prep, chosen)
-    areas = _areas(prep, chosen, options)
-    privacy: dict[str, float] = {}
-    for z in floor.zones_of("private"):
-        privacy[z.name] = round(sum(robust_overlay("intersection", engine.view(c, "detect"), z.geometry).area
-                                    for c in chosen), 6)
-    privacy["total"] = round(sum(privacy.values()), 6)
+    areas = _areas(prep, outcome.selected, check, options)
+    privacy = _privacy(floor, prep, chosen)
     status, objective, bound = _status_and_bound(outcome, prep, len(chosen),
                                                  areas.open_m2 <= options.area_tolerance_m2, options)
     result = outcome.result
@@ -231,19 +273,20 @@ def certify(floor: Floor, prep: Prepared, outcome: Outcome, options: PlanOptions
         reaimed=dec.reaimed, decisions=dec.rows, cameras=[{"id": c.terminal_id, "change": c.change, **c.to_dict()}
                                                           for c in chosen],
         uncovered_m2=areas.uncovered, privacy_overlap_m2=privacy, infeasible=areas.infeasible,
-        seconds=time.perf_counter() - start, rounds=outcome.rounds, witnesses=len(prep.matrix.wx),
+        seconds=clock.elapsed(), rounds=outcome.rounds, witnesses=len(prep.matrix.wx),
         candidates=len(prep.cols), excluded_for_privacy=prep.candidates.excluded,
         objective_levels={"face_terminals": sum(1 for c in chosen if c.face_recognition), "cameras": len(chosen),
                           "changes": sum(1 for c in chosen if c.change != "keep")},
         weighted_objective=int(result.objective) if solved else None,
         weighted_bound=0 if result is None else int(result.bound),
         lp_bound=None if result is None else result.lp_bound, mode=options.mode, k_override=options.k_override,
-        uncovered_pieces=areas.pieces,
+        uncovered_pieces=areas.pieces, coverable_unseen_m2=areas.open_m2,
     )
     if options.explain and chosen:
         from planner.plan.explain import explain_plan
 
-        plan_obj.explanations = explain_plan(floor, engine, chosen, prep.zones, plan_obj.removed)
-    plan_obj.seconds = time.perf_counter() - start
+        plan_obj.explanations = explain_plan(floor, engine, chosen, prep.zones, plan_obj.removed, clock)
+    plan_obj.stopped_in = clock.stopped_in
+    plan_obj.seconds = clock.elapsed()
     emit(options, phase="done", status=status, objective=objective, bound=plan_obj.bound, seconds=plan_obj.seconds)
     return plan_obj

@@ -15,12 +15,13 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from planner.coverage import MIN_GAP_WIDTH_M, drop_slivers, k_covered, uncovered
+from planner.coverage import MIN_GAP_WIDTH_M, drop_slivers, k_covered, robust_overlay
 from planner.errors import InputError
 from planner.floor import Floor
 from planner.geometry import polygon_parts, polygonal, wedge_polygon
 from planner.plan.certificate import Outcome, Plan, certify
-from planner.plan.options import PlanOptions, emit
+from planner.plan.exact import ExactCheck
+from planner.plan.options import Clock, PlanOptions, emit
 from planner.plan.prepare import Prepared, prepare
 from planner.plan.witnesses import WitnessMatrix
 from planner.setcover import CoverProblem, CoverResult, SolveOptions, Status, lexicographic_costs, solve
@@ -38,7 +39,9 @@ class Rounds:
     # model infeasible.  A slack costs more than any camera set, so it is used only when unavoidable.
     slack: bool = False
     slack_set: set[int] = field(default_factory=set)
-    slack_rows: list[int] = field(default_factory=list)
+    slack_rows: list[int] = field(default_factory=list)  # problem row of each slack column
+    row_witness: list[int] = field(default_factory=list)  # the witness each problem row stands for
+    row_of: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # problem row of each witness
     sacrificed: set[int] = field(default_factory=set)  # witnesses the slack model gave up
     conflict_pts: list[tuple[int, float, float]] = field(default_factory=list)
 
@@ -46,57 +49,109 @@ class Rounds:
 def plan(floor: Floor, options: PlanOptions | None = None) -> Plan:
     """Plan the smallest set of cameras meeting every required zone of `floor`, with a certificate."""
     options = options or PlanOptions()
-    start = time.perf_counter()
-    deadline = start + float(options.time_limit)
+    clock = Clock.for_options(options)
 
     # Data: candidates (privacy first), zones, witnesses and their matrix, the objective.
-    prep = prepare(floor, options, start)
+    prep = prepare(floor, options, clock)
     state = Rounds(slack=bool(prep.candidates.groups))
+    check = ExactCheck(prep)
+    # Warm start: the best plan over the installed poses alone, as the hint of the freer model (re-aim, mixed).
+    warm = _installed_only(prep, state, options, clock, _reserve(clock, check))
+    state.selected = [] if warm is None else [j for j in warm.selected if j < len(prep.cols)]
 
     while True:
         state.rounds += 1
-        remaining = deadline - time.perf_counter()
-        cancelled = options.cancel is not None and options.cancel.is_set()
-        if state.rounds > 1 and (remaining <= 0.05 or cancelled or state.rounds > options.max_rounds):
+        # Time kept back for the certificate: the last exact check again (most zones come from its cache).
+        reserve = _reserve(clock, check)
+        if state.rounds > 1 and (state.rounds > options.max_rounds or clock.out("solve", reserve=reserve + 0.05)):
             break
 
         # Variables, constraints and objective: the k-cover model on the current witnesses.
         problem = cover_problem(prep, state, options)
 
         # Solve, warm-started from the previous round's cameras.
-        attempt = solve(problem, _solve_options(options, remaining, state.rounds, start))
+        remaining = clock.left() - reserve
+        attempt = solve(problem, _solve_options(options, remaining, state.rounds, clock.start))
         if attempt.status == Status.INFEASIBLE and _widen_slack(prep.matrix, state, attempt, remaining):
             state.rounds -= 1
             continue
         if attempt.objective is None:
-            # Out of time (or cancelled) before a cover of the new witnesses: keep the previous round's answer.
-            if state.result is None or state.result.objective is None:
+            # Out of time (or cancelled) before a cover of the new witnesses: keep the previous round's answer,
+            # or in round one the warm start's cover over the installed poses (same rows, same columns).
+            clock.out("solve", reserve=clock.limit)
+            if state.rounds == 1 and warm is not None and warm.objective is not None:
+                _take(state, warm, len(prep.cols), prep.matrix)
+            elif state.result is None or state.result.objective is None:
                 state.result = attempt
             break
         _take(state, attempt, len(prep.cols), prep.matrix)
 
         # Refine: witnesses inside every piece the chosen cameras leave uncovered.
-        new_rows, open_area = refine(prep, state, options)
+        new_rows, open_area = refine(prep, state, options, check, clock, reserve)
         emit(options, phase="refine", round=state.rounds, uncovered_m2=open_area, new_witnesses=new_rows,
-             objective=len(state.selected), seconds=time.perf_counter() - start)
+             objective=len(state.selected), seconds=clock.elapsed())
         if new_rows == 0:
             break
 
-    slack_bound = _bound_without(prep, state, options, deadline) if state.conflict_pts else None
+    slack_bound = _bound_without(prep, state, options, clock, _reserve(clock, check)) if state.conflict_pts else None
     outcome = Outcome(state.result, state.selected, state.rounds, slack_bound, bool(state.conflict_pts))
-    return certify(floor, prep, outcome, options, start)
+    return certify(floor, prep, outcome, options, clock, check)
+
+
+def _installed_only(prep: Prepared, state: Rounds, options: PlanOptions, clock: Clock,
+                    reserve: float) -> CoverResult | None:
+    """The best cover over the installed poses alone, in the full model's columns (None in design/reduce-only).
+
+    Rows no k installed poses can see are left out, so this always has a cover (one installed pose per mount:
+    no group can conflict); its bound is not a bound of the freer model and is reported as 0.
+    """
+    changes = [p.change for p in prep.cols]
+    if "keep" not in changes or all(c == "keep" for c in changes):
+        return None
+    full = cover_problem(prep, state, options)
+    keep = [j for j, c in enumerate(changes) if c == "keep"]
+    # Variables: the installed poses only.
+    columns = [full.columns[j] for j in keep]
+    # Every row k installed poses can see is seen by k of the chosen ones; the others are left to the freer model.
+    counts = np.zeros(full.n_rows, dtype=np.int64)
+    for rows in columns:
+        counts[np.asarray(rows, dtype=np.int64)] += 1
+    demand = [d if counts[r] >= d else 0 for r, d in enumerate(full.demand)]
+    # Must-keep terminals stay.
+    forced = [n for n, j in enumerate(keep) if j in set(full.forced)]
+    # Objective: the full model's costs of those columns.
+    costs = [full.costs[j] for j in keep]
+    result = solve(CoverProblem(n_rows=full.n_rows, columns=columns, costs=costs, demand=demand, forced=forced),
+                   _solve_options(options, 0.25 * (clock.left() - reserve), 0, clock.start))
+    if result.objective is None:
+        return None
+    return CoverResult(Status.FEASIBLE, result.objective, 0, sorted(keep[n] for n in result.selected),
+                       result.seconds, "installed poses")
+
+
+def _reserve(clock: Clock, check: ExactCheck) -> float:
+    """Seconds to keep for the certificate: 1.5 × an exact check of every zone (20 % of the limit before one)."""
+    estimate = check.estimate()
+    if estimate is None:
+        return 0.2 * clock.limit
+    return min(0.4 * clock.limit, max(0.03 * clock.limit, 1.5 * estimate))
 
 
 def cover_problem(prep: Prepared, state: Rounds, options: PlanOptions) -> CoverProblem:
     """The k-cover model of this round: columns, demands, groups, locks, costs and the previous cameras as hint."""
     m, n_cols = prep.matrix, len(prep.cols)
+    # Rows: one per distinct (poses that see it, demand); a witness seen by exactly the same poses as another
+    # adds nothing, and witnesses with demand 0 are left to the infeasibility analysis.
+    state.row_of, state.row_witness, row_columns = _distinct_rows(m)
+    row_of = state.row_of
     # Variables: one column per candidate pose, and with slack one column per unit of demand of each slack row.
     if state.slack:
         state.slack_set |= {i for i, d in enumerate(m.demand) if 0 < d and m.n_mounts[i] <= d}
-    state.slack_rows = [i for i in sorted(state.slack_set) for _ in range(m.demand[i])] if state.slack else []
-    columns = m.columns + [[i] for i in state.slack_rows]
-    # Every witness is seen by at least k chosen poses (k of its zone; 0 where fewer than k mounts see it).
-    demand = list(m.demand)
+    slack = sorted({int(row_of[i]) for i in state.slack_set if row_of[i] >= 0}) if state.slack else []
+    demand = [m.demand[w] for w in state.row_witness]
+    state.slack_rows = [r for r in slack for _ in range(demand[r])]
+    columns = row_columns + [[r] for r in state.slack_rows]
+    # Every witness is seen by at least k chosen poses (k of its zone).
     # At most one pose per physical mount.
     groups = prep.candidates.groups
     # Must-keep terminals stay, at their installed pose.
@@ -109,8 +164,29 @@ def cover_problem(prep: Prepared, state: Rounds, options: PlanOptions) -> CoverP
                                      [options.costs.camera] * n_cols + [0] * n_slack, obj.level_change + [0] * n_slack])
     else:
         costs = obj.weights
-    return CoverProblem(n_rows=len(m.wx), columns=columns, costs=costs, demand=demand, forced=forced,
+    return CoverProblem(n_rows=len(demand), columns=columns, costs=costs, demand=demand, forced=forced,
                         groups=groups, hint=state.selected or None)
+
+
+def _distinct_rows(m: WitnessMatrix) -> tuple[np.ndarray, list[int], list[list[int]]]:
+    """(problem row of each witness or -1, first witness of each problem row, each column's problem rows)."""
+    seen_by: list[list[int]] = [[] for _ in m.wx]
+    for j, rows in enumerate(m.columns):
+        for i in rows:
+            seen_by[i].append(j)
+    row_of = np.full(len(m.wx), -1, dtype=np.int64)
+    first: dict[tuple, int] = {}
+    witness_of: list[int] = []
+    for i, cols in enumerate(seen_by):
+        if m.demand[i] <= 0:
+            continue
+        key = (m.demand[i], *sorted(cols))
+        r = first.setdefault(key, len(witness_of))
+        if r == len(witness_of):
+            witness_of.append(i)
+        row_of[i] = r
+    row_columns = [sorted({int(row_of[i]) for i in rows if row_of[i] >= 0}) for rows in m.columns]
+    return row_of, witness_of, row_columns
 
 
 def _solve_options(options: PlanOptions, remaining: float, round_no: int, start: float) -> SolveOptions:
@@ -129,7 +205,8 @@ def _widen_slack(m: WitnessMatrix, state: Rounds, attempt: CoverResult, remainin
     """After an infeasible model, give slack to the rows that cause it; False when nothing is left to widen."""
     # Slack first for the rows only just coverable (seen by exactly k mounts) and those the solver names as the
     # cause; if that is not enough, for every row.
-    named = set(attempt.uncoverable_rows) | {i for i, d in enumerate(m.demand) if 0 < d and m.n_mounts[i] <= d}
+    named = {state.row_witness[r] for r in attempt.uncoverable_rows if r < len(state.row_witness)} | {
+        i for i, d in enumerate(m.demand) if 0 < d and m.n_mounts[i] <= d}
     named -= state.slack_set
     if not named:
         named = {i for i, d in enumerate(m.demand) if d > 0} - state.slack_set
@@ -144,30 +221,40 @@ def _take(state: Rounds, attempt: CoverResult, n_cols: int, m: WitnessMatrix) ->
     """Keep a round's answer: the chosen cameras, and the witnesses its slack columns gave up."""
     state.result = attempt
     state.selected = [j for j in attempt.selected if j < n_cols]
-    given_up = [state.slack_rows[j - n_cols] for j in attempt.selected if j >= n_cols]
+    rows_given_up = {state.slack_rows[j - n_cols] for j in attempt.selected if j >= n_cols}
+    given_up = [int(i) for i in np.flatnonzero(np.isin(state.row_of, list(rows_given_up)))] if rows_given_up else []
     state.conflict_pts = [(m.wzone[i], m.wx[i], m.wy[i]) for i in given_up]
     state.sacrificed = set(given_up)
 
 
-def refine(prep: Prepared, state: Rounds, options: PlanOptions) -> tuple[int, float]:
-    """Exact check of every zone's target (zone minus proven-infeasible parts); returns (new witnesses, m² open)."""
-    engine, cols = prep.engine, prep.cols
-    new_rows = 0
+def refine(prep: Prepared, state: Rounds, options: PlanOptions, check: ExactCheck, clock: Clock,
+           reserve: float) -> tuple[int, float]:
+    """Exact check of every zone's target (zone minus proven-infeasible parts); returns (new witnesses, m² open).
+
+    Stops adding witnesses when only ``reserve`` s are left (the certificate finishes the check).
+    """
+    todo: list[tuple[int, BaseGeometry]] = []
     open_area = 0.0
+    left = check.run(state.selected, clock, reserve)
     for zi, zd in enumerate(prep.zones):
-        target = polygonal(zd.region.difference(zd.infeasible)) if not zd.infeasible.is_empty else zd.region
-        views = [engine.view(cols[j], zd.zone.tier) for j in state.selected]
-        for piece in polygon_parts(uncovered(target, views, zd.k)):
+        if zi not in left:
+            break
+        open_part = drop_slivers(polygonal(robust_overlay("difference", left[zi], zd.infeasible))) \
+            if not zd.infeasible.is_empty and not left[zi].is_empty else left[zi]
+        for piece in polygon_parts(open_part):
             if piece.area <= options.area_tolerance_m2 * 1e-3:
+                continue
+            if clock.out("refine", reserve=reserve):
+                open_area += piece.area
                 continue
             if any(z == zi and piece.intersects(shapely.Point(x, y)) for z, x, y in state.conflict_pts):
                 # Left uncovered on purpose by the slack model: part of the unavoidable conflict.
                 zd.conflict = polygonal(shapely.union_all([zd.conflict, piece]))
                 zd.infeasible = polygonal(shapely.union_all([zd.infeasible, piece]))
                 continue
-            new_rows += _refine_piece(prep, zi, piece, state.selected, options)
+            todo.append((zi, piece))
             open_area += piece.area
-    return new_rows, open_area
+    return _refine_pieces(prep, todo, state.selected, options, clock, reserve), open_area
 
 
 def _witness_points(piece: BaseGeometry, options: PlanOptions) -> list[tuple[float, float]]:
@@ -202,34 +289,73 @@ def _extra_points(piece: BaseGeometry, options: PlanOptions, per_part: int = 4) 
     return out
 
 
-def _refine_piece(prep: Prepared, zi: int, piece: BaseGeometry, selected: list[int], options: PlanOptions) -> int:
-    """Add a witness inside an uncovered piece; if no k candidates can see it, split off the infeasible part."""
+class _Seen:
+    """How many chosen cameras see a point at a zone's tier (one STRtree of the chosen views per tier)."""
+
+    def __init__(self, prep: Prepared, selected: list[int]) -> None:
+        self.prep, self.selected = prep, selected
+        self._trees: dict[str, tuple[list[BaseGeometry], shapely.STRtree]] = {}
+
+    def __call__(self, zi: int, x: float, y: float) -> int:
+        tier = self.prep.zones[zi].zone.tier
+        if tier not in self._trees:
+            views = [self.prep.engine.view(self.prep.cols[j], tier) for j in self.selected]
+            self._trees[tier] = (views, shapely.STRtree(views))
+        views, tree = self._trees[tier]
+        if not views:
+            return 0
+        return sum(1 for i in tree.query(shapely.Point(x, y)) if shapely.contains_xy(views[i], x, y))
+
+
+def _refine_pieces(prep: Prepared, todo: list[tuple[int, BaseGeometry]], selected: list[int],
+                   options: PlanOptions, clock: Clock, reserve: float) -> int:
+    """Witnesses inside the uncovered pieces, added to the live matrix in two batches; returns how many count.
+
+    A piece whose first witness fewer than k mounts can see is split: its part no k candidates can cover is
+    reported infeasible, and a witness goes into the rest.
+    """
+    m = prep.matrix
+    seen = _Seen(prep, selected)
+    first: list[tuple[int, BaseGeometry, float, float]] = []
+    for zi, piece in todo:
+        for x, y in _witness_points(piece, options):
+            # A point already seen k times by the selection is round-off, not a gap: try the next one.
+            if seen(zi, x, y) < prep.zones[zi].k:
+                first.append((zi, piece, x, y))
+                break
+    if not first:
+        return 0
+    rows = m.add_witnesses(np.array([f[0] for f in first]), np.array([f[2] for f in first]),
+                           np.array([f[3] for f in first]))
+    counted = 0
+    more: list[tuple[int, float, float]] = []
+    for (zi, piece, _x, _y), row in zip(first, rows, strict=True):
+        if m.demand[row] > 0:
+            counted += 1
+            # More cuts per round (fewer re-solves): points spread over the piece, if the selection misses them.
+            more.extend((zi, px, py) for px, py in _extra_points(piece, options) if seen(zi, px, py) < prep.zones[zi].k)
+        elif not clock.out("refine", reserve=reserve):
+            coverable = _split_infeasible(prep, zi, piece, options)
+            more.extend((zi, x, y) for x, y in _witness_points(coverable, options)[:1])
+    if more:
+        m.add_witnesses(np.array([z for z, _, _ in more]), np.array([x for _, x, _ in more]),
+                        np.array([y for _, _, y in more]))
+    return counted + len(more)
+
+
+def _split_infeasible(prep: Prepared, zi: int, piece: BaseGeometry, options: PlanOptions) -> BaseGeometry:
+    """Report the part of the piece no k candidate poses can see as infeasible; return the coverable rest."""
     m, engine, cols = prep.matrix, prep.engine, prep.cols
     zd = prep.zones[zi]
     tier = zd.zone.tier
-
-    def seen(x: float, y: float) -> int:
-        return sum(1 for j in selected if shapely.contains_xy(engine.view(cols[j], tier), x, y))
-
-    for x, y in _witness_points(piece, options):
-        # A point already seen k times by the selection is round-off, not a gap: try the next one.
-        if seen(x, y) >= zd.k:
-            continue
-        (row,) = m.add_witnesses(zi, np.array([x]), np.array([y]))
-        if m.demand[row] > 0:
-            # More cuts per round (fewer re-solves): points spread over the piece, if the selection misses them.
-            extra = [(px, py) for px, py in _extra_points(piece, options) if seen(px, py) < zd.k]
-            if extra:
-                ex = np.array(extra)
-                m.add_witnesses(zi, ex[:, 0], ex[:, 1])
-            return 1 + len(extra)
-        break
-    else:
-        return 0
     # The witness cannot be seen by k mounts: compute exactly which part of the piece no candidates can cover.
     mount_views: dict[str, list[BaseGeometry]] = {}
     minx, miny, maxx, maxy = piece.bounds
-    for c in cols:
+    index = m.index
+    reach = float(index.radius.max()) if len(index.radius) else 0.0
+    near_mounts = index.tree.query(shapely.box(minx - reach, miny - reach, maxx + reach, maxy + reach))
+    for j in sorted(int(j) for g in near_mounts for j in index.members[g]):
+        c = cols[j]
         q = engine.mount_point(c)
         if q is None:
             continue
@@ -250,19 +376,15 @@ def _refine_piece(prep: Prepared, zi: int, piece: BaseGeometry, selected: list[i
     dead = drop_slivers(polygonal(piece.difference(coverable))) if not coverable.is_empty else piece
     if dead.area > options.area_tolerance_m2 * 1e-3:
         zd.infeasible = polygonal(shapely.union_all([zd.infeasible, dead])) if not zd.infeasible.is_empty else dead
-    added = 0
-    for x, y in _witness_points(coverable, options)[:1]:
-        m.add_witnesses(zi, np.array([x]), np.array([y]))
-        added += 1
-    return added
+    return coverable
 
 
-def _bound_without(prep: Prepared, state: Rounds, options: PlanOptions, deadline: float) -> int | None:
+def _bound_without(prep: Prepared, state: Rounds, options: PlanOptions, clock: Clock, reserve: float) -> int | None:
     """Lower bound on the camera count for covering every witness except those the slack model gave up
     (the target once the reported infeasible area is excluded): LP bound, unicost, same locks and groups."""
     m = prep.matrix
     demand = [0 if i in state.sacrificed else d for i, d in enumerate(m.demand)]
-    limit = max(1.0, min(10.0, deadline - time.perf_counter() + 5.0))
+    limit = max(0.1, min(10.0, clock.left() - reserve))
     try:
         res = solve(CoverProblem(n_rows=len(demand), columns=m.columns, demand=demand, forced=prep.candidates.forced,
                                  groups=prep.candidates.groups),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -72,6 +73,37 @@ class PlanOptions:
     def spacing_for(self, area: float) -> float:
         """Witness grid spacing for a zone region of ``area`` m² (fixed, or about witnesses_per_zone points)."""
         return self.witness_spacing or min(5.0, max(0.25, math.sqrt(area / self.witnesses_per_zone)))
+
+
+@dataclass
+class Clock:
+    """The run's time limit, shared by every phase: time left, cancellation, and the phase it stopped in."""
+
+    start: float
+    limit: float
+    cancel: threading.Event | None = None
+    stopped_in: str | None = None  # the first phase cut short by the limit or a cancel
+
+    @classmethod
+    def for_options(cls, options: PlanOptions, start: float | None = None) -> Clock:
+        """A clock started now (or at ``start``) with the options' limit and cancel event."""
+        return cls(time.perf_counter() if start is None else start, float(options.time_limit), options.cancel)
+
+    def elapsed(self) -> float:
+        """Seconds since the start."""
+        return time.perf_counter() - self.start
+
+    def left(self, share: float = 1.0) -> float:
+        """Seconds until ``share`` of the limit has passed (negative once it has)."""
+        return self.start + share * self.limit - time.perf_counter()
+
+    def out(self, phase: str, share: float = 1.0, reserve: float = 0.0) -> bool:
+        """True (and remember the phase) once ``share`` of the limit minus ``reserve`` s is used up or cancelled."""
+        if (self.cancel is not None and self.cancel.is_set()) or self.left(share) <= reserve:
+            if self.stopped_in is None:
+                self.stopped_in = phase
+            return True
+        return False
 
 
 def emit(options: PlanOptions, **info: object) -> None:

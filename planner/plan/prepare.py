@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from planner.coverage import Engine
 from planner.floor import Floor
 from planner.plan.candidates import Candidates, prepare_candidates
-from planner.plan.options import PlanOptions, emit, validate
+from planner.plan.options import Clock, PlanOptions, emit, validate
 from planner.plan.witnesses import WitnessMatrix, ZoneData
 from planner.setcover import lexicographic_costs
 
@@ -55,17 +55,18 @@ def _objective_for(candidates: Candidates, options: PlanOptions) -> Objective:
     return Objective(weights, level_face, level_change)
 
 
-def prepare(floor: Floor, options: PlanOptions, start: float | None = None) -> Prepared:
+def prepare(floor: Floor, options: PlanOptions, clock: Clock | None = None) -> Prepared:
     """Data, privacy exclusion, witnesses and the coverage matrix (everything before the first solve)."""
     validate(floor, options)
-    start = time.perf_counter() if start is None else start
+    clock = clock or Clock.for_options(options)
+    start = clock.start
     engine = Engine(floor, options.ppm)
     emit(options, phase="candidates", seconds=time.perf_counter() - start)
-    candidates = prepare_candidates(floor, engine, options)
+    candidates = prepare_candidates(floor, engine, options, clock)
     zones = []
     for z in floor.zones_of("required"):
         region = engine.region(z)
         zones.append(ZoneData(z, options.k_override or z.k, region, options.spacing_for(region.area)))
     emit(options, phase="witnesses", seconds=time.perf_counter() - start, candidates=len(candidates.poses))
-    matrix = WitnessMatrix.build(engine, candidates.poses, zones, options.boundary_witnesses)
+    matrix = WitnessMatrix.build(engine, candidates.poses, zones, options.boundary_witnesses, clock)
     return Prepared(engine, candidates, zones, matrix, _objective_for(candidates, options))

@@ -10,6 +10,10 @@ from shapely.geometry.base import BaseGeometry
 from planner.coverage import CameraPose, Engine, ViewIndex, Witnesses, zone_samples
 from planner.floor import TIERS, Zone
 from planner.geometry import EMPTY
+from planner.plan.options import Clock
+
+WITNESS_SHARE = 0.6  # of the time limit: zones not sampled by then are left to the exact check
+CHUNK = 5_000  # witnesses per matrix fill (the clock is checked between fills)
 
 
 @dataclass
@@ -41,31 +45,55 @@ class WitnessMatrix:
     n_mounts: list[int] = field(default_factory=list)  # distinct mounts that can see each witness
 
     @classmethod
-    def build(cls, engine: Engine, poses: list[CameraPose], zones: list[ZoneData],
-              boundary: bool = True) -> WitnessMatrix:
-        """The matrix over the zones' sampled witnesses (grid, and with ``boundary`` edge and corner points)."""
+    def build(cls, engine: Engine, poses: list[CameraPose], zones: list[ZoneData], boundary: bool = True,
+              clock: Clock | None = None) -> WitnessMatrix:
+        """The matrix over the zones' sampled witnesses (grid, and with ``boundary`` edge and corner points).
+
+        Zones not reached before WITNESS_SHARE of the time limit get no witnesses (``clock.stopped_in`` set).
+        """
         keys: dict[tuple[bool, str], int] = {}
         mount_of = np.array([keys.setdefault((p.change == "new", p.mount), len(keys)) for p in poses], dtype=np.int64)
         matrix = cls(poses, zones, ViewIndex(engine, poses), mount_of, columns=[[] for _ in poses])
+        # Sample every zone, then fill the matrix in chunks of about CHUNK points (one visibility test per mount
+        # and chunk), checking the clock between chunks.
+        pending: list[tuple[int, np.ndarray, np.ndarray]] = []
+        size = 0
         for zi, zd in enumerate(zones):
             if zd.region.is_empty:
                 continue
             xy, kind = zone_samples(zd.region, zd.spacing)
             if not boundary and (kind == Witnesses.GRID).any():
                 xy, kind = xy[kind == Witnesses.GRID], kind[kind == Witnesses.GRID]
-            matrix.add_witnesses(zi, xy[:, 0], xy[:, 1], kind == Witnesses.GRID)
+            pending.append((zi, xy, kind == Witnesses.GRID))
+            size += len(xy)
+            if size >= CHUNK or zi == len(zones) - 1:
+                if clock is not None and clock.out("witnesses", WITNESS_SHARE):
+                    return matrix
+                matrix._add_chunk(pending)
+                pending, size = [], 0
+        if pending and not (clock is not None and clock.out("witnesses", WITNESS_SHARE)):
+            matrix._add_chunk(pending)
         return matrix
 
-    def add_witnesses(self, zi: int, xs: np.ndarray, ys: np.ndarray, grid: np.ndarray | None = None) -> list[int]:
-        """Append witnesses of zone `zi`, fill their matrix entries, and return their row ids."""
-        zd = self.zones[zi]
+    def _add_chunk(self, parts: list[tuple[int, np.ndarray, np.ndarray]]) -> None:
+        zone = np.concatenate([np.full(len(xy), zi) for zi, xy, _ in parts])
+        xy = np.vstack([xy for _, xy, _ in parts])
+        grid = np.concatenate([g for _, _, g in parts])
+        self.add_witnesses(zone, xy[:, 0], xy[:, 1], grid)
+
+    def add_witnesses(self, zi: int | np.ndarray, xs: np.ndarray, ys: np.ndarray,
+                      grid: np.ndarray | None = None) -> list[int]:
+        """Append witnesses of zone `zi` (one zone, or one per point), fill their matrix entries, return row ids."""
         xs, ys = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+        zone = np.broadcast_to(np.asarray(zi, dtype=np.int64), (len(xs),))
         start = len(self.wx)
         self.wgrid.extend(bool(g) for g in (grid if grid is not None else np.zeros(len(xs), dtype=bool)))
         self.wx.extend(xs.tolist())
         self.wy.extend(ys.tolist())
-        self.wzone.extend([zi] * len(xs))
-        m = self.index.incidence(np.column_stack([xs, ys]), TIERS.index(zd.zone.tier))
+        self.wzone.extend(zone.tolist())
+        tier_of_zone = np.array([TIERS.index(zd.zone.tier) for zd in self.zones], dtype=np.int64)
+        k_of_zone = np.array([zd.k for zd in self.zones], dtype=np.int64)
+        m = self.index.incidence(np.column_stack([xs, ys]), tier_of_zone[zone])
         for j in np.flatnonzero(np.diff(m.indptr)):
             self.columns[j].extend((start + m.row(j)).tolist())
         # Distinct mounts seeing each witness; one no k distinct mounts can see is left to the infeasibility
@@ -74,5 +102,6 @@ class WitnessMatrix:
         pairs = np.unique(self.mount_of[pose_of] * len(xs) + m.indices) if m.nnz else np.zeros(0, np.int64)
         n_mounts = np.bincount(pairs % len(xs), minlength=len(xs)) if len(xs) else np.zeros(0, np.int64)
         self.n_mounts.extend(n_mounts.tolist())
-        self.demand.extend(np.where(n_mounts >= zd.k, zd.k, 0).tolist())
+        k = k_of_zone[zone]
+        self.demand.extend(np.where(n_mounts >= k, k, 0).tolist())
         return list(range(start, start + len(xs)))

@@ -19,6 +19,8 @@ import math
 import random
 from typing import Any
 
+from planner.floor import FORMAT
+
 SHOP_W = 8.0
 SHOP_D = 10.0
 CORRIDOR_W = 6.0
@@ -135,7 +137,7 @@ def generate_mall_floor(
         chosen.append(_feature({"kind": "wall"}, "LineString", [[ax + off, ay], [bx + off, by]]))
         budget -= 1
         k += 1
-    out: dict[str, Any] = {"type": "FeatureCollection", "format": "sightline-floor/1",
+    out: dict[str, Any] = {"type": "FeatureCollection", "format": FORMAT,
                            "name": name or f"Generated mall (seed {seed}, {n_segments} segments)"}
     out["features"] = features + walls + chosen + zones + terminals
     return out

@@ -402,6 +402,19 @@
         if (id !== undefined) { f.id = id; }
       });
     });
+    // Undo steps taken before this save name the same features: give them the ids too, so undoing
+    // updates those features instead of re-creating them.
+    var byShape = {};
+    fc.features.forEach(function (f) { byShape[f.properties.kind + JSON.stringify(f.geometry)] = f.id; });
+    state.undo = state.undo.map(function (text) {
+      var old = JSON.parse(text);
+      old.features.forEach(function (f) {
+        if (f.properties.kind === 'terminal' || (f.id !== undefined && f.id !== null)) { return; }
+        var id = f.properties.kind === 'zone' ? zoneIds[f.properties.name] : byShape[f.properties.kind + JSON.stringify(f.geometry)];
+        if (id !== undefined) { f.id = id; }
+      });
+      return JSON.stringify(old);
+    });
   }
 
   function terminalsOf(text) {

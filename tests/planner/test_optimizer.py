@@ -249,3 +249,53 @@ def test_reaim_uses_the_varifocal_range_when_given() -> None:
     zoom = plan(parse_floor(base), PlanOptions(time_limit=10, reaim_step=30))
     assert zoom.objective == 1 and zoom.uncovered_m2["total"] == 0.0
     assert zoom.reaimed[0]["hfov_deg"] == 180.0 and zoom.reaimed[0]["heading_deg"] == 90.0
+
+
+def _cancel_at(phase: str) -> tuple[threading.Event, object]:
+    ev = threading.Event()
+
+    def progress(event: dict) -> None:
+        if event.get("phase") == phase:
+            ev.set()
+
+    return ev, progress
+
+
+def test_a_run_stopped_before_its_witnesses_says_where_and_states_no_gap() -> None:
+    ev, progress = _cancel_at("witnesses")
+    p = plan(_floor("corners"), PlanOptions(time_limit=10, cancel=ev, progress=progress))
+    d = p.to_dict()
+    assert p.stopped_in == "witnesses" and d["stopped_in"] == "witnesses"
+    # Nothing was sampled, so no camera is needed for the model, and the whole room stays unseen.
+    assert p.coverable_unseen_m2 == pytest.approx(100.0) and p.status == "CANCELLED"
+    assert d["gap"] is None and not p.provably_minimal
+    assert "100.00 m² of coverable area unseen" in d["headline"] and "stopped in witnesses" in d["headline"]
+
+
+def test_explanations_that_do_not_fit_are_cut_short_and_marked() -> None:
+    full = plan(_floor("corners"), PlanOptions(time_limit=10))
+    assert full.explanations["cut_short"] is False and full.stopped_in is None
+    ev, progress = _cancel_at("refine")
+    p = plan(_floor("corners"), PlanOptions(time_limit=10, cancel=ev, progress=progress))
+    assert p.explanations["cut_short"] is True and "cut short" in p.explanations["note"]
+    assert p.objective == full.objective  # the cover itself was finished before the cancel
+    assert p.stopped_in is not None
+
+
+def test_complete_plans_state_their_bound_in_words() -> None:
+    p = plan(_floor("corners"), PlanOptions(time_limit=10, k_override=2))
+    d = p.to_dict()
+    assert d["headline"] == "OPTIMAL; 2 cameras; at least 2 cameras are needed"
+    assert d["certificate"]["needed_at_least"] == 2 and d["coverable_unseen_m2"] == 0.0 and d["gap"] == 0.0
+
+
+@pytest.mark.parametrize("name", ["corners", "reaim", "privacy"])
+def test_more_freedom_never_returns_a_worse_plan(name: str) -> None:
+    # The re-aim run starts from the best plan over the installed poses (its warm start).
+    fixed = plan(_floor(name), PlanOptions(time_limit=10, explain=False))
+    freer = plan(_floor(name), PlanOptions(time_limit=10, reaim_step=45, explain=False))
+    assert fixed.objective is not None and freer.objective is not None
+    # Worse would be: more area unseen, or as much unseen with more cameras.
+    assert freer.uncovered_m2["total"] <= fixed.uncovered_m2["total"] + 1e-6
+    if freer.uncovered_m2["total"] >= fixed.uncovered_m2["total"] - 1e-6:
+        assert freer.objective <= fixed.objective

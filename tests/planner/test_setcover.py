@@ -528,7 +528,7 @@ def test_baselines_solve_the_same_model_as_ours(seed: int, tmp_path: Path) -> No
     baselines.write_problem(path, problem)
     again = baselines.read_problem(path)
     assert [sorted(c) for c in again.columns] == [sorted(set(c)) for c in problem.columns]
-    result = baselines.compare(again, 20, threads=1)
+    result = baselines.compare(again, 20)
     records = result["solvers"]
     assert best is not None
     for name in ("ours", "scip", "highs"):

@@ -111,7 +111,7 @@ def test_research_modules_stay_off_the_product_path() -> None:
 
 
 def test_plan_layers_import_only_downwards() -> None:
-    layers = ["options", "candidates", "witnesses", "prepare", "certificate", "explain", "loop"]
+    layers = ["options", "candidates", "witnesses", "prepare", "exact", "certificate", "explain", "loop"]
     graph = _graph()
     for rank, layer in enumerate(layers):
         above = {f"planner.plan.{name}" for name in layers[rank + 1 :]} | {"planner.plan"}

@@ -178,9 +178,15 @@ def test_zone_put_applies_the_form_limits(manager, hotel, demo_app, change, fiel
     assert _events_since(demo_app, mark) == []
 
 
-def test_upload_apply_applies_the_form_limits(manager, hotel, demo_app):
+@pytest.mark.parametrize(("change", "field"), [
+    (lambda p: p.update(id="X" * 100_000), "id"),
+    (lambda p: p.update(hpx=10**6), "hpx"),
+    (lambda p: p.update(height_m=10**6), "height_m"),
+    (lambda p: p.update(serial={"a": 1}), "serial"),
+])
+def test_upload_apply_applies_the_form_limits(manager, hotel, demo_app, change, field):
     fc = manager.get(f"/api/v1/floors/{hotel}/geojson").get_json()
-    _terminal(fc, "C-302")["properties"]["hpx"] = 10**6
+    change(_terminal(fc, "C-302")["properties"])
     data = json.dumps(fc).encode()
     preview = manager.post(f"/floors/{hotel}/upload", data={"file": (io.BytesIO(data), "floor.geojson")},
                            content_type="multipart/form-data")
@@ -188,7 +194,9 @@ def test_upload_apply_applies_the_form_limits(manager, hotel, demo_app):
     mark = _last_event(demo_app)
     response = manager.post(f"/floors/{hotel}/upload/apply", data={"token": token, "level": "0"})
     assert response.status_code == 422
-    assert "hpx" in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert f"{field}: " in page and "floor.geojson" in page
+    assert "X" * 100 not in page  # a huge id is shortened in the message
     assert _events_since(demo_app, mark) == []
 
 

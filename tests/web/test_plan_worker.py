@@ -250,3 +250,20 @@ def test_one_worker_runs_several_jobs_at_once(template_database, tmp_path):
         _stop(worker)
     assert both_running, "the worker ran its two jobs one after the other"
     assert [_plan(app, i).state for i in ids] == [PlanState.DONE, PlanState.DONE]
+
+
+def test_a_given_up_attempt_that_finishes_late_changes_nothing(template_database, tmp_path):
+    app = _queued_app(template_database, tmp_path, "sqlite")
+    client = _login(app)
+    response = client.post(f"/floors/{_floor_id(app, 'Bund View Hotel')}/plans", data={"mode": "reduce"})
+    plan_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    from plans import execution
+
+    with app.app_context():
+        assert execution._claim(plan_id)
+        # The reaper gave attempt 1 up and a second worker claimed the run as attempt 2.
+        db.session.execute(sa.update(Plan).where(Plan.id == plan_id).values(attempts=2))
+        db.session.commit()
+        execution._finish(plan_id, 1, PlanState.FAILED, error="late result of attempt 1")
+    plan = _plan(app, plan_id)
+    assert plan.state == PlanState.RUNNING and plan.error is None and plan.attempts == 2

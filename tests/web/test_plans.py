@@ -8,6 +8,7 @@ import json
 import threading
 
 import pytest
+import shapely
 import sqlalchemy as sa
 
 from audit.models import AuditEvent
@@ -199,6 +200,8 @@ def test_approve_marks_removals_and_manager_carries_it_out(client, auth, demo_ap
         assert client.post(f"/plans/{plan_id}/work/{items[code]}/done").status_code == 302
     page = client.get(f"/plans/{plan_id}").get_data(as_text=True)
     assert "2 of 3 done" in page
+    listing = client.get(f"/floors/{floor_id}/plans").get_data(as_text=True)
+    assert "Plan in force:" in listing and "work list 2 of 3 done" in listing
     assert _status(demo_app, floor_id, "C-303") == TerminalStatus.REMOVED
     assert _status(demo_app, floor_id, "F-306") == TerminalStatus.PLANNED_REMOVAL
     with demo_app.app_context():
@@ -351,3 +354,59 @@ def test_tradeoff_chart_and_picking_a_k_point_starts_a_run(client, demo_app, hot
     assert new.parameters["k_override"] == 2 and new.state == PlanState.DONE
     if ks[2]["status"] == "OPTIMAL" and new.solver_status == "OPTIMAL":
         assert new.objective == ks[2]["cameras"]
+
+
+def test_design_plan_installs_are_work_items_the_manager_ticks(client, auth, demo_app):
+    auth.login(PLANNER)
+    floor_id = _floor_id(demo_app, "Bund View Hotel")
+    plan_id = _run(client, floor_id, mode="design", time_limit="30")
+    plan = _plan(demo_app, plan_id)
+    assert plan.state == PlanState.DONE and plan.solver_status == "OPTIMAL", plan.error
+    with demo_app.app_context():
+        adds = [d for d in db.session.get(Plan, plan_id).decisions if d.decision.value == "add"]
+    assert adds and [d.terminal_code for d in adds] == [f"N{n}" for n in range(1, len(adds) + 1)]
+    first = adds[0]
+    assert first.reason.startswith(f"new camera at ({first.pose['x']:.1f}, {first.pose['y']:.1f}) m facing")
+    assert client.post(f"/plans/{plan_id}/approve").status_code == 302
+    with demo_app.app_context():
+        install = next(i for i in db.session.get(Plan, plan_id).work_items if i.label == "N1")
+    auth.logout()
+    auth.login(MANAGER_A)
+    assert client.post(f"/plans/{plan_id}/work/{install.id}/done").status_code == 302
+    with demo_app.app_context():
+        terminal = db.session.scalar(sa.select(Terminal).where(Terminal.floor_id == floor_id, Terminal.code == "N1"))
+        assert terminal is not None and terminal.status == TerminalStatus.ACTIVE
+        assert (terminal.x, terminal.y) == (pytest.approx(first.pose["x"]), pytest.approx(first.pose["y"]))
+        assert terminal.heading_deg == pytest.approx(first.pose["heading_deg"] % 360)
+        done = next(i for i in db.session.get(Plan, plan_id).work_items if i.label == "N1")
+        assert done.terminal_id == terminal.id and done.done_at is not None
+
+
+def test_each_removal_reason_is_true_of_that_terminal(client, auth, demo_app):
+    from planner.coverage import CameraPose, engine_for
+    from planner.floor import parse_floor as parse
+
+    auth.login(PLANNER)
+    floor_id = _floor_id(demo_app, "FreshMart Jing'an")
+    plan = _plan(demo_app, _run(client, floor_id))
+    with demo_app.app_context():
+        decisions = {d.terminal_code: d.reason for d in db.session.get(Plan, plan.id).decisions}
+    floor = parse(plan.floor_snapshot)
+    engine = engine_for(floor)
+    kept = [CameraPose.from_terminal(t) for t in floor.terminals if t.id in plan.result["kept"] and t.type == "camera"]
+    blind = [code for code, reason in decisions.items() if "sees no part of a required zone" in reason]
+    covered = [code for code, reason in decisions.items() if "is seen by" in reason]
+    assert blind and covered
+    for code in blind + covered:
+        pose = CameraPose.from_terminal(floor.terminal(code))
+        for zone in floor.zones_of("required"):
+            seen = engine.view_polygon(pose, zone.tier).intersection(engine.region(zone))
+            if code in blind:
+                assert seen.area < 1e-3, (code, zone.name, seen.area)
+            else:  # what it sees is seen by the cameras its reason names
+                names = set(decisions[code].split("is seen by ", 1)[1].replace(" and ", ", ").split(", "))
+                named = [p for p in kept if p.mount in names]
+                assert len(named) == len(names)
+                others = [engine.view_polygon(p, zone.tier) for p in named]
+                left = seen.difference(shapely.union_all(others)) if others else seen
+                assert left.area < 0.05, (code, zone.name, left.area)
