@@ -15,6 +15,7 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 50 * 1024 * 1024,
     "UPLOAD_MAX_BYTES": 50 * 1024 * 1024,
     "UPLOAD_FOLDER": None,  # default instance/uploads
+    "IMPORT_MAX_SECONDS": 120.0,  # wall-clock limit of one plan import (read in a queue job), named step on time-out
     "WTF_CSRF_TIME_LIMIT": None,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
@@ -61,6 +62,7 @@ ENVIRONMENT = {
     "JOB_HOUSEKEEPING_SECONDS": ("JOB_HOUSEKEEPING_SECONDS", float),
     "UPLOAD_MAX_BYTES": ("UPLOAD_MAX_BYTES", int),
     "UPLOAD_FOLDER": ("UPLOAD_FOLDER", str),
+    "IMPORT_MAX_SECONDS": ("IMPORT_MAX_SECONDS", float),
 }
 
 
