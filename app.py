@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import NotFound as NotFoundHTTP
 
 import config
+import security
 from extensions import csrf, db, htmx, login_manager, migrate
 from web import wants_json
 
@@ -32,7 +33,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = app.config["UPLOAD_MAX_BYTES"] + 1024 * 1024
     if app.config["TESTING"] and not app.config["PASSWORD_HASH_METHOD"]:
         app.config["PASSWORD_HASH_METHOD"] = config.TESTING_HASH_METHOD
-    _refuse_default_secret_in_production(app)
+    security.init_app(app)
 
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True, compare_type=True)
@@ -48,12 +49,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _register_cli(app)
     _register_sqlite_pragmas(app)
     return app
-
-
-def _refuse_default_secret_in_production(app: Flask) -> None:
-    """A production server must never sign sessions with the published default key."""
-    if app.config["SIGHTLINE_ENV"] == "production" and app.config["SECRET_KEY"] == config.DEFAULT_SECRET_KEY:
-        raise RuntimeError("SECRET_KEY must be set (environment or instance/config.py) when SIGHTLINE_ENV=production")
 
 
 def _import_models() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from typing import Any
 
 DEFAULT_SECRET_KEY = "dev-only-not-secret"
@@ -15,10 +16,13 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 50 * 1024 * 1024,
     "UPLOAD_MAX_BYTES": 50 * 1024 * 1024,
     "UPLOAD_FOLDER": None,  # default instance/uploads
-    "WTF_CSRF_TIME_LIMIT": None,
+    "WTF_CSRF_TIME_LIMIT": 8 * 3600,  # a form or page older than a working day must be reloaded
+    "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),  # idle sessions (and their signed cookies) expire
     "SESSION_COOKIE_HTTPONLY": True,
-    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_SAMESITE": "Lax",  # production also sets the Secure flags (security.PRODUCTION_SETTINGS)
     "REMEMBER_COOKIE_HTTPONLY": True,
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_DURATION": timedelta(days=14),
     "SOLVER_TIME_LIMIT": 60.0,
     "SOLVER_WORKERS": 2,
     "SOLVER_SEED": 0,

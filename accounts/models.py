@@ -21,6 +21,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def new_session_token() -> str:
+    """A fresh random session token."""
+    return secrets.token_hex(16)
+
+
 class Role(enum.StrEnum):
     """What a user may do; scope comes from the organisation or jurisdiction."""
 
@@ -69,6 +74,8 @@ class User(UserMixin, db.Model):
     active: so.Mapped[bool] = so.mapped_column(default=True)
     locale: so.Mapped[str] = so.mapped_column(sa.String(10), default="en")
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    # Part of every session's user id: changing it (sign-out, new password, deactivation) ends all sessions.
+    session_token: so.Mapped[str] = so.mapped_column(sa.String(64), default=new_session_token)
 
     organisation: so.Mapped[Organisation | None] = so.relationship()
     jurisdiction: so.Mapped[Jurisdiction | None] = so.relationship()
@@ -79,14 +86,49 @@ class User(UserMixin, db.Model):
         """Inactive users cannot sign in."""
         return self.active
 
+    def get_id(self) -> str:
+        """The session's user id: the row id and the current session token, so a new token revokes old cookies."""
+        return f"{self.id}:{self.session_token}"
+
+    def end_sessions(self) -> None:
+        """Revoke every session and remember-me cookie of this user (they are checked on each request)."""
+        self.session_token = new_session_token()
+
+    def deactivate(self) -> None:
+        """Stop the user signing in, and end the sessions they have."""
+        self.active = False
+        self.end_sessions()
+
     def set_password(self, password: str) -> None:
-        """Store a salted hash of the password, by the app's PASSWORD_HASH_METHOD or else werkzeug's default."""
-        method = current_app.config.get("PASSWORD_HASH_METHOD") if has_app_context() else None
-        self.password_hash = generate_password_hash(password, method) if method else generate_password_hash(password)
+        """Store a salted hash of the password (by PASSWORD_HASH_METHOD or werkzeug's default); ends old sessions."""
+        self.password_hash = _hash(password)
+        self.end_sessions()
 
     def check_password(self, password: str) -> bool:
         """Return whether the password matches the stored hash."""
         return check_password_hash(self.password_hash, password)
+
+
+def _hash(password: str) -> str:
+    method = current_app.config.get("PASSWORD_HASH_METHOD") if has_app_context() else None
+    return generate_password_hash(password, method) if method else generate_password_hash(password)
+
+
+_dummy_hashes: dict[str | None, str] = {}
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The active user with this email and password, else None; unknown emails cost the same hash check."""
+    user = db.session.scalar(sa.select(User).where(User.email == email)) if "\x00" not in email else None
+    if user is None:
+        method = current_app.config.get("PASSWORD_HASH_METHOD")
+        if method not in _dummy_hashes:
+            _dummy_hashes[method] = _hash(secrets.token_hex(16))
+        check_password_hash(_dummy_hashes[method], password)
+        return None
+    if not check_password_hash(user.password_hash, password) or not user.is_active:
+        return None
+    return user
 
 
 class ApiToken(db.Model):

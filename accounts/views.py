@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import hmac
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import Blueprint, Request, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Request, Response, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from accounts.models import ApiToken, User
+from accounts.models import ApiToken, User, authenticate
 from extensions import db, login_manager
+from security import MAX_ID, SIGN_IN_LIMIT, limiter
 from web import wants_json
 
 bp = Blueprint("accounts", __name__)
@@ -17,8 +19,14 @@ bp = Blueprint("accounts", __name__)
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    """Load the signed-in user from the session."""
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    """Load the signed-in user from the session: id and session token must both match, and the user be active."""
+    row_id, _, token = user_id.partition(":")
+    if not row_id.isdigit() or int(row_id) > MAX_ID or not token:
+        return None
+    user = db.session.get(User, int(row_id))
+    if user is None or not user.is_active or not hmac.compare_digest(user.session_token, token):
+        return None
+    return user
 
 
 @login_manager.request_loader
@@ -50,14 +58,30 @@ def _safe_next(target: str | None) -> str:
     return url_for("inventory.index")
 
 
+def _sign_in_failed(response: Response) -> bool:
+    return response.status_code == 401
+
+
+def _email_key() -> str:
+    return "login-email:" + request.form.get("email", "").strip().lower()
+
+
+TOO_MANY_SIGN_INS = "Too many failed sign-ins; wait a minute and try again."
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(SIGN_IN_LIMIT, methods=["POST"], deduct_when=_sign_in_failed, error_message=TOO_MANY_SIGN_INS)
+@limiter.limit(SIGN_IN_LIMIT, key_func=_email_key, methods=["POST"], deduct_when=_sign_in_failed,
+               error_message=TOO_MANY_SIGN_INS)
 def login():  # type: ignore[no-untyped-def]
-    """Show the sign-in form and sign the user in."""
+    """Show the sign-in form and sign the user in (a fresh session: nothing from before sign-in carries over)."""
     if request.method == "POST":
         email = request.form.get("email", "").strip().lower()
-        user = db.session.scalar(sa.select(User).where(User.email == email))
-        if user is not None and user.is_active and user.check_password(request.form.get("password", "")):
+        user = authenticate(email, request.form.get("password", ""))
+        if user is not None:
+            session.clear()
             login_user(user)
+            session.permanent = True
             return redirect(_safe_next(request.args.get("next")))
         flash("Wrong email or password.", "error")
         return render_template("accounts/login.html", email=email), 401
@@ -67,8 +91,11 @@ def login():  # type: ignore[no-untyped-def]
 @bp.post("/logout")
 @login_required
 def logout():  # type: ignore[no-untyped-def]
-    """Sign the user out."""
+    """Sign the user out, ending all of their sessions."""
+    current_user.end_sessions()
+    db.session.commit()
     logout_user()
+    session.clear()
     return redirect(url_for("accounts.login"))
 
 

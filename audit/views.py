@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 from audit.models import AuditEvent
 from extensions import db
 from inventory import services
+from security import page_number
 
 bp = Blueprint("audit", __name__)
 
@@ -30,7 +31,7 @@ def venue_audit(venue_id: int):  # type: ignore[no-untyped-def]
     """Browse who changed what in a venue, with the values before and after."""
     venue = services.get_venue(current_user, venue_id)
     object_type = request.args.get("type") or None
-    page = max(1, request.args.get("page", 1, type=int))
+    page = request.args.get("page", 1, type=page_number)
     events = venue_events(venue.id, object_type, page)
     return render_template("audit/venue_audit.html", venue=venue, events=events, object_type=object_type,
                            page=page, more=len(events) == PAGE_SIZE)

@@ -19,6 +19,7 @@ from inventory.choices import (
     ZoneKind,
 )
 from planner.floor import normalise_heading
+from security import MAX_ID
 
 
 class ValidationError(ValueError):
@@ -70,6 +71,13 @@ def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and value.strip() == "")
 
 
+def _finite(number: float | int) -> bool:
+    try:
+        return math.isfinite(number)
+    except OverflowError:  # an int beyond any float
+        return False
+
+
 def _number(field: Field, value: Any, integer: bool) -> float | int:
     if isinstance(value, bool):
         raise ValidationError(field.name, "must be a number, not true/false")
@@ -82,12 +90,14 @@ def _number(field: Field, value: Any, integer: bool) -> float | int:
             raise ValidationError(field.name, f"'{value}' is not {'a whole number' if integer else 'a number'}")
     else:
         raise ValidationError(field.name, "must be a number")
+    if not _finite(number):
+        raise ValidationError(field.name, "must be a finite number")
     if integer and isinstance(number, float):
         if not number.is_integer():
             raise ValidationError(field.name, "must be a whole number")
         number = int(number)
-    if not math.isfinite(number):
-        raise ValidationError(field.name, "must be a finite number")
+    if integer and not -MAX_ID <= number <= MAX_ID:
+        raise ValidationError(field.name, f"must lie within ±{MAX_ID} (a 32-bit integer)")
     if field.minimum is not None and number < field.minimum:
         raise ValidationError(field.name, f"must be at least {field.minimum:g}")
     if field.maximum is not None and number > field.maximum:
@@ -105,6 +115,8 @@ def clean_value(field: Field, value: Any) -> Any:
         if not isinstance(value, str):
             raise ValidationError(field.name, "must be text")
         value = value.strip()
+        if "\x00" in value:
+            raise ValidationError(field.name, "must not contain a NUL character")
         if len(value) > field.max_length:
             raise ValidationError(field.name, f"must be at most {field.max_length} characters")
         return value

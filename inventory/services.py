@@ -24,6 +24,7 @@ from inventory.fields import (
     clean_value,
 )
 from inventory.models import CameraModel, Floor, Terminal, Venue
+from security import contains_pattern
 
 M = TypeVar("M")
 
@@ -131,10 +132,11 @@ def list_terminals(user: User, floor: Floor, *, kind: str | None = None, status:
         query = query.where(Terminal.kind == TerminalKind(kind))
     if status:
         query = query.where(Terminal.status == TerminalStatus(status))
-    if search:
-        pattern = f"%{search.strip()}%"
-        query = query.where(sa.or_(Terminal.code.ilike(pattern), Terminal.serial.ilike(pattern),
-                                   Terminal.purpose.ilike(pattern)))
+    pattern = contains_pattern(search or "")
+    if pattern != "%%":
+        query = query.where(sa.or_(Terminal.code.ilike(pattern, escape="\\"),
+                                   Terminal.serial.ilike(pattern, escape="\\"),
+                                   Terminal.purpose.ilike(pattern, escape="\\")))
     column = getattr(Terminal, sort if sort in TERMINAL_SORTS else "code")
     query = query.order_by(column.desc() if descending else column.asc(), Terminal.id)
     return list(db.session.scalars(query))

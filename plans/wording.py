@@ -53,9 +53,11 @@ def headline(state: str, result: dict[str, Any] | None, counts: dict[str, int]) 
         return (f"Cancelled: the best plan found so far uses {after} instead of {before}; "
                 "it is not proven minimal and may leave required area unseen.")
     if status == "INCOMPLETE":
-        unseen = float((result.get("uncovered_m2") or {}).get("total") or 0.0)
-        return (f"Time ran out before the plan covered every required area: {after} so far leave "
-                f"{unseen:.1f} m² unseen. Run again with more time.")
+        unseen = float(result["coverable_unseen_m2"] if result.get("coverable_unseen_m2") is not None
+                       else (result.get("uncovered_m2") or {}).get("total") or 0.0)
+        where = f" (stopped in {result['stopped_in']})" if result.get("stopped_in") else ""
+        return (f"Time ran out{where} before the plan covered every required area: {after} so far leave "
+                f"{unseen:.1f} m² that cameras could see unseen. Run again with more time.")
     if proven(result) and not infeasible:
         return f"{lead}; no plan with fewer exists for these cameras (proven); every required area is covered."
     if proven(result):

@@ -106,6 +106,9 @@ def seed(application: Flask) -> None:
         if _demo_rows is None:
             seed_demo(DEMO_PASSWORD)
             db.session.commit()
+            uploads = Path(application.config["UPLOAD_FOLDER"])
+            assert not uploads.exists() or not any(uploads.rglob("*")), \
+                "seed_demo now writes files: copy them too, not only the rows"
             _demo_rows = [(table, [dict(row._mapping) for row in
                                    db.session.execute(sa.select(table).order_by(*table.primary_key.columns))])
                           for table in db.metadata.sorted_tables]

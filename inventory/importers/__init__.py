@@ -18,6 +18,8 @@ from inventory.importers.base import (
     ImportResult,
     Level,
     Limits,
+    start_clock,
+    stop_clock,
 )
 from inventory.importers.safety import check_size, load_json, read_directory, read_file, read_zip, sniff
 
@@ -143,12 +145,15 @@ def import_files(
         kind = _kind(data, fname)
         if kind not in _FORMAT_CONTENT.get(fmt, {kind}):
             raise ImportFailed(f"is {_CONTENT_NAMES[kind]}, not {_FORMAT_NAMES[fmt]}", where=fname)
+    clock = start_clock(limits)
     try:
         return importer(fmt).load(files, source, options, limits)
     except RecursionError as exc:
         raise ImportFailed("input nested too deeply", where=source) from exc
     except MemoryError as exc:
         raise ImportFailed("input too large to process", where=source) from exc
+    finally:
+        stop_clock(clock)
 
 
 def import_bytes(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -27,6 +29,8 @@ class Limits:
     max_render_pixels: int = 16_000_000
     max_dxf_entities: int = 200_000
     max_features: int = 200_000
+    # Wall-clock seconds one import may take (checked between steps); None for no limit.
+    max_seconds: float | None = 120.0
 
 
 @dataclass(frozen=True)
@@ -152,3 +156,25 @@ def with_choices(options: ImportOptions, choices: Mapping[str, str] | None) -> I
             raise ImportFailed(f"level parts {parts!r} must be merge or split", where="level_parts")
         changes["level_parts"] = parts
     return replace(options, **changes)
+
+
+_deadline: ContextVar[tuple[float, float] | None] = ContextVar("import_deadline", default=None)
+
+
+def start_clock(limits: Limits) -> object:
+    """Start the import's time limit; returns a token for stop_clock."""
+    if limits.max_seconds is None:
+        return _deadline.set(None)
+    return _deadline.set((time.monotonic() + limits.max_seconds, limits.max_seconds))
+
+
+def stop_clock(token: object) -> None:
+    """End the time limit started by start_clock."""
+    _deadline.reset(token)  # type: ignore[arg-type]
+
+
+def check_time(step: str, where: str | None = None) -> None:
+    """Refuse the import if it has run past its time limit, naming the step that took too long."""
+    limit = _deadline.get()
+    if limit is not None and time.monotonic() > limit[0]:
+        raise ImportFailed(f"import took longer than {limit[1]:g} s ({step}); nothing was imported", where=where)

@@ -19,7 +19,15 @@ import shapely
 from ezdxf.lldxf.const import DXFError
 from shapely.geometry import LineString, Point, Polygon
 
-from inventory.importers.base import Background, ImportFailed, ImportOptions, ImportResult, Level, Limits
+from inventory.importers.base import (
+    Background,
+    ImportFailed,
+    ImportOptions,
+    ImportResult,
+    Level,
+    Limits,
+    check_time,
+)
 from inventory.importers.features import collection, feature, lines, valid_polygons
 from inventory.importers.plan import (
     MIN_ROOM_AREA_M2,
@@ -189,6 +197,8 @@ def _walk(msp: Any, limits: Limits, where: str, layer_map: dict[str, str] | None
     def expand(entity: Any, layer: str, group: int, block: str | None, depth: int) -> Iterator[_Item]:
         nonlocal count
         count += 1
+        if count % 2000 == 0:
+            check_time("expanding blocks", where)
         if count > limits.max_dxf_entities:
             raise ImportFailed(
                 f"drawing expands to more than {limits.max_dxf_entities} entities (nested block bomb?)", where=where
@@ -429,12 +439,15 @@ def load(files: dict[str, bytes], source: str, options: ImportOptions, limits: L
             hint = f"; {note.split('; ', 1)[1].split(':')[0]}" if note and "; " in note else ""
         raise ImportFailed("drawing units unknown ($INSUNITS is 0, unitless); choose the units (mm, cm, m, in, ft)"
                            + hint, where=fname)
+    check_time("reading the layers", fname)
     roles, how = _roles(stats, layer_map, warnings, fname, texts)
     chord = FLATTEN_M / factor
 
     shapes: list[_Shape] = []
     dropped: Counter[str] = Counter()
-    for it in items:
+    for i, it in enumerate(items):
+        if i % 2000 == 0:
+            check_time("flattening curves", fname)
         role = roles[it.layer]
         is_text = it.entity.dxftype() in _TEXT_TYPES
         # Text on any layer can label a room (plans drawn all on layer 0), unless the user said to ignore it.
@@ -486,10 +499,6 @@ def load(files: dict[str, bytes], source: str, options: ImportOptions, limits: L
         ox, oy, mx, my = x0, y0, x1, y1
     if note := size_note((x1 - x0) * factor, (y1 - y0) * factor, factor, _SUGGEST, unit_name):
         warnings.append(f"{fname}: {note}")
-    if options.scale is None and options.calibration is None and not options.units:
-        pass
-    elif options.units:
-        warnings.append(f"{fname}: units set to {unit_name} by the user")
 
     def to_m(pts: list[tuple[float, float]]) -> list[tuple[float, float]]:
         return [((x - ox) * factor, (y - oy) * factor) for x, y in pts]
@@ -499,6 +508,7 @@ def load(files: dict[str, bytes], source: str, options: ImportOptions, limits: L
     feats["name"] = level_name
     level = Level(name=level_name, floor=feats, ordinal=0.0)
     if options.render_background:
+        check_time("before drawing the background", fname)
         extent = (0.0, 0.0, (mx - ox) * factor, (my - oy) * factor)
         try:
             level.background = _render(doc, (ox, oy, mx, my), extent, limits, fname)
@@ -651,7 +661,9 @@ def _features(shapes: list[_Shape], to_m: Any, factor: float, fname: str, option
     opening_feats = [feature(ln, kind="opening") for o in openings for ln in lines(o)]
     barriers = wall_geoms + [o for o in openings if o.length > 0] + room_lines + \
         [p.exterior for p, _, _ in drawn_rooms]
+    check_time("finding doors", fname)
     found, footprint = enclosed(barriers)
+    check_time("finding the rooms walls enclose", fname)
     zones = _zones(drawn_rooms, found, labels, private_marks, options)
     mapped = wall_geoms + openings + [p for p, _, _ in drawn_rooms] + room_lines
     outline = outline_for(outline_polys, footprint, mapped, wall_geoms, fname, warnings)

@@ -9,7 +9,7 @@ import shapely
 from shapely.geometry import LineString, Polygon
 
 from compliance import vocabulary
-from inventory.importers.base import ImportFailed, ImportOptions, ImportResult, Level, Limits
+from inventory.importers.base import ImportFailed, ImportOptions, ImportResult, Level, Limits, check_time
 from inventory.importers.features import collection, feature, lines, source_geometry, valid_polygons
 from inventory.importers.projection import LocalTM, centred_on
 from inventory.importers.safety import load_json
@@ -154,6 +154,7 @@ def load(files: dict[str, bytes], source: str, options: ImportOptions, limits: L
         lid = str(lv["id"])
         label = _label(lv["properties"].get("name"), language) or _label(lv["properties"].get("short_name"), language)
         label = unique_name(label or f"Level {_ordinal(lv):g}", taken_names, lid[:8])
+        check_time(f"converting level {label!r}", source)
         lv_units = [u for u in units if str(u["properties"].get("level_id")) == lid]
         lv_openings = [o for o in openings if str(o["properties"].get("level_id")) == lid]
         lv_fixtures = [x for x in fixtures if str(x["properties"].get("level_id")) == lid

@@ -14,7 +14,7 @@ from typing import Any
 import shapely
 from shapely.geometry import LineString, Point, Polygon
 
-from inventory.importers.base import ImportFailed, ImportOptions, ImportResult, Level, Limits
+from inventory.importers.base import ImportFailed, ImportOptions, ImportResult, Level, Limits, check_time
 from inventory.importers.features import collection, feature, lines, source_geometry, valid_polygons
 from inventory.importers.plan import share_inside
 from inventory.importers.projection import centred_on
@@ -123,6 +123,7 @@ def load(files: dict[str, bytes], source: str, options: ImportOptions, limits: L
     half = 0.0
     for lv in sorted(by_level):
         label = f"Level {lv:g}"
+        check_time(f"converting {label}", fname)
         fc = _level(label, by_level[lv], options, warnings, mapping)
         if fc is None:
             continue

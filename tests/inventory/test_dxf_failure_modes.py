@@ -8,7 +8,7 @@ import ezdxf
 import pytest
 from shapely.geometry import shape
 
-from inventory.importers import ImportFailed, ImportOptions, import_bytes
+from inventory.importers import ImportFailed, ImportOptions, Limits, import_bytes
 from planner.floor import parse_floor
 
 OPTS = ImportOptions(render_background=False)
@@ -243,3 +243,11 @@ def test_busiest_layer_is_proposed_as_walls_instead_of_refusing() -> None:
     assert any("proposed layer 'X1'" in w for w in r.warnings)
     assert len(_kinds(r, "zone")) == 1
     assert any("no doors found" in w for w in r.warnings)
+
+
+def test_an_import_past_its_time_limit_is_refused_naming_the_step() -> None:
+    data = _bytes(two_rooms())
+    with pytest.raises(ImportFailed, match=r"plan\.dxf: import took longer than 0 s \(reading the layers\); "
+                                           "nothing was imported"):
+        import_bytes(data, "plan.dxf", options=OPTS, limits=Limits(max_seconds=0.0))
+    assert import_bytes(data, "plan.dxf", options=OPTS, limits=Limits(max_seconds=None)).levels

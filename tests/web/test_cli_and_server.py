@@ -66,7 +66,7 @@ def test_gunicorn_serves_the_factory(tmp_path, template_database):
     import shutil
 
     port = _free_port()
-    env = dict(os.environ, SECRET_KEY="gunicorn-test", SIGHTLINE_ENV="production")
+    env = dict(os.environ, SECRET_KEY="gunicorn-test-" + "k" * 32, SIGHTLINE_ENV="production")
     if not os.environ.get("DATABASE_URL"):
         shutil.copy(template_database, tmp_path / "db.sqlite")
         env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'db.sqlite'}"

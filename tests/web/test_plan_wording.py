@@ -49,8 +49,13 @@ def test_face_terminals_are_counted_apart_and_incomplete_runs_say_so():
     assert headline("done", _result("OPTIMAL"), counts).startswith(
         "3 cameras instead of 5 cameras and 1 face-recognition terminal;")
     text = headline("done", _result("INCOMPLETE", bound=0, unseen=3.25), COUNTS)
-    assert text == ("Time ran out before the plan covered every required area: 5 cameras so far leave 3.2 m² unseen. "
-                    "Run again with more time.")
+    assert text == ("Time ran out before the plan covered every required area: 5 cameras so far leave 3.2 m² that "
+                    "cameras could see unseen. Run again with more time.")
+    # The engine's own figure for coverable area left unseen (excluding what no camera can see) wins when present.
+    result = {**_result("INCOMPLETE", bound=0, unseen=9.0), "coverable_unseen_m2": 1.5, "stopped_in": "refinement"}
+    assert headline("done", result, COUNTS).startswith(
+        "Time ran out (stopped in refinement) before the plan covered every required area: 5 cameras so far leave "
+        "1.5 m² that cameras could see unseen.")
 
 
 def test_a_bound_that_meets_the_plan_is_a_proof_even_without_optimal_status():

@@ -44,6 +44,11 @@ def test_csrf_is_required_on_forms(csrf_app):
     assert signed_in.status_code == 302
     no_token = client.post("/venues/new", data={"name": "X", "type": "hotel", "district": "Huangpu"})
     assert no_token.status_code == 400
+    before_sign_in = client.post("/venues/new", data={"name": "X", "type": "hotel", "district": "Huangpu"},
+                                 headers={"X-CSRFToken": token, "HX-Request": "true"})
+    assert before_sign_in.status_code == 400  # sign-in starts a fresh session, so the old token is void
+    page = client.get("/venues/new").get_data(as_text=True)
+    token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
     htmx_header = client.post("/venues/new", data={"name": "X", "type": "hotel", "district": "Huangpu"},
                               headers={"X-CSRFToken": token, "HX-Request": "true"})
     assert htmx_header.status_code == 302

@@ -16,9 +16,9 @@ def test_refuses_default_secret_in_production(tmp_path):
 
 
 def test_production_starts_with_a_real_secret(tmp_path):
-    app = create_app({"SIGHTLINE_ENV": "production", "SECRET_KEY": "s3cret-from-env",
+    app = create_app({"SIGHTLINE_ENV": "production", "SECRET_KEY": "s3cret-from-env-and-at-least-32-chars",
                       "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.db"})
-    assert app.config["SECRET_KEY"] == "s3cret-from-env"
+    assert app.config["SECRET_KEY"] == "s3cret-from-env-and-at-least-32-chars"
 
 
 def test_environment_overrides_defaults(monkeypatch, tmp_path):

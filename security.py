@@ -1,0 +1,122 @@
+"""Security-wide web behaviour in one home: production config checks, cookie settings, response headers,
+bounded URL ids, hostile JSON bodies, LIKE escaping and the sign-in rate limiter."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Flask, Response, jsonify, render_template, request
+from flask.json.provider import DefaultJSONProvider
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from werkzeug.exceptions import BadRequest, NotFound
+from werkzeug.routing import IntegerConverter
+
+import config
+from web import wants_json
+
+# Every id column is a 32-bit INTEGER on PostgreSQL; larger numbers in a URL cannot name a row.
+MAX_ID = 2**31 - 1
+MIN_SECRET_KEY_LENGTH = 32
+SIGN_IN_LIMIT = "10 per minute"  # failed sign-ins per client address and per email, before 429
+
+limiter = Limiter(key_func=get_remote_address, default_limits=[], key_prefix="sightline")
+
+PRODUCTION_SETTINGS: dict[str, Any] = {
+    "SESSION_COOKIE_SECURE": True,
+    "REMEMBER_COOKIE_SECURE": True,
+}
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` in every route: ids beyond the INTEGER column range do not match, so they answer 404."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002 (werkzeug's signature)
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
+
+
+class BoundedJSONProvider(DefaultJSONProvider):
+    """Parse request bodies with a clear 400 for JSON nested too deeply for the parser."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        """Decode JSON; nesting deep enough to exhaust the recursion limit is a bad request, not a crash."""
+        try:
+            return json.loads(s, **kwargs)
+        except RecursionError:
+            raise BadRequest("the JSON body is nested too deeply")
+
+
+def page_number(value: str) -> int:
+    """`request.args.get("page", 1, type=page_number)`: garbage falls back to the default, pages past any
+    possible row answer 404 rather than overflowing the query's OFFSET."""
+    number = max(1, int(value))
+    if number > MAX_ID:
+        raise NotFound("no such page")
+    return number
+
+
+def _refuse_nul_bytes() -> tuple[Any, int] | None:
+    """PostgreSQL text cannot hold NUL: a query or form value with one is refused here, naming the parameter."""
+    sources = [request.args] + ([request.form] if request.method not in ("GET", "HEAD") else [])
+    for source in sources:
+        for name, value in source.items(multi=True):
+            if "\x00" in name or "\x00" in value:
+                field = name.replace("\x00", "")
+                message = "must not contain a NUL character"
+                if wants_json():
+                    return jsonify(error=message, field=field), 422
+                return render_template("error.html", code=422, message=f"{field}: {message}"), 422
+    return None
+
+
+def contains_pattern(text: str) -> str:
+    """A LIKE pattern matching `text` anywhere, with %, _ and the escape character taken literally (escape='\\')."""
+    cleaned = text.replace("\x00", "").strip()
+    escaped = cleaned.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def check_production_config(app: Flask) -> None:
+    """Refuse to start production with the published default or a short SECRET_KEY."""
+    if app.config["SIGHTLINE_ENV"] != "production":
+        return
+    key = app.config.get("SECRET_KEY") or ""
+    if key == config.DEFAULT_SECRET_KEY:
+        raise RuntimeError("SECRET_KEY must be set (environment or instance/config.py) when SIGHTLINE_ENV=production")
+    if len(key) < MIN_SECRET_KEY_LENGTH:
+        raise RuntimeError(f"SECRET_KEY must have at least {MIN_SECRET_KEY_LENGTH} characters when "
+                           f"SIGHTLINE_ENV=production (it has {len(key)}); generate one with "
+                           "python -c 'import secrets; print(secrets.token_urlsafe(48))'")
+
+
+def configure(app: Flask) -> None:
+    """Force secure cookies in production and point the rate limiter at Redis when there is one."""
+    if app.config["SIGHTLINE_ENV"] == "production":
+        app.config.update(PRODUCTION_SETTINGS)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+
+
+def _headers(response: Response) -> Response:
+    """Headers that need no template changes; a full CSP without inline scripts is still to come."""
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Content-Security-Policy", "frame-ancestors 'none'")
+    if request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Install the security settings; call before the blueprints register their routes."""
+    check_production_config(app)
+    configure(app)
+    app.url_map.converters["int"] = IdConverter
+    app.json_provider_class = BoundedJSONProvider
+    app.json = BoundedJSONProvider(app)
+    limiter.init_app(app)
+    app.before_request(_refuse_nul_bytes)
+    app.after_request(_headers)
