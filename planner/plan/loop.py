@@ -8,6 +8,7 @@ k candidate poses can see are split off as infeasible (with their polygon) and l
 
 from __future__ import annotations
 
+import heapq
 import time
 from dataclasses import dataclass, field
 
@@ -82,7 +83,8 @@ def plan(floor: Floor, options: PlanOptions | None = None) -> Plan:
             if state.rounds == 1 and warm is not None and warm.objective is not None:
                 _take(state, warm, len(prep.cols), prep.matrix)
             elif state.result is None or state.result.objective is None:
-                state.result = attempt
+                # No cover at all yet: a plan that covers what a greedy choice can, so the user still gets one.
+                _take(state, greedy_partial(problem), len(prep.cols), prep.matrix)
             break
         _take(state, attempt, len(prep.cols), prep.matrix)
 
@@ -127,6 +129,46 @@ def _installed_only(prep: Prepared, state: Rounds, options: PlanOptions, clock: 
         return None
     return CoverResult(Status.FEASIBLE, result.objective, 0, sorted(keep[n] for n in result.selected),
                        result.seconds, "installed poses")
+
+
+def greedy_partial(problem: CoverProblem) -> CoverResult:
+    """A greedy choice (most unmet demand per cost) that respects locks and mount groups, leaving rows it can no
+    longer meet; status UNKNOWN (not a full cover), bound 0."""
+    n = problem.n_columns
+    cols = [np.unique(np.asarray(c, dtype=np.int64)) for c in problem.columns]
+    need = np.asarray(problem.demand if not isinstance(problem.demand, int) else [problem.demand] * problem.n_rows,
+                      dtype=np.int64).copy()
+    costs = np.ones(n) if problem.costs is None else np.asarray(problem.costs, dtype=float)
+    blocked = np.zeros(n, dtype=bool)
+    blocked[list(problem.forbidden)] = True
+    group_of: dict[int, list[int]] = {j: list(g) for g in problem.groups for j in g}
+    chosen: list[int] = []
+
+    def take(j: int) -> None:
+        chosen.append(j)
+        blocked[j] = True
+        blocked[group_of.get(j, [])] = True
+        need[cols[j]] -= 1
+
+    for j in problem.forced:
+        if not blocked[j]:
+            take(int(j))
+    # Lazy greedy: a column's gain only falls as others are taken.
+    heap = [(-len(cols[j]) / max(costs[j], 1e-9), j) for j in range(n) if not blocked[j] and len(cols[j])]
+    heapq.heapify(heap)
+    while heap:
+        _, j = heapq.heappop(heap)
+        if blocked[j]:
+            continue
+        gain = int(np.count_nonzero(need[cols[j]] > 0))
+        if gain == 0:
+            continue
+        score = -gain / max(costs[j], 1e-9)
+        if heap and score > heap[0][0]:
+            heapq.heappush(heap, (score, j))
+            continue
+        take(j)
+    return CoverResult(Status.UNKNOWN, int(costs[chosen].sum()) if chosen else 0, 0, sorted(chosen), 0.0, "greedy")
 
 
 def _reserve(clock: Clock, check: ExactCheck) -> float:

@@ -98,6 +98,7 @@ def test_barcelona_pavilion(out_dir: Path) -> None:
     assert all(outline.covers(shape(z["geometry"]).representative_point()) for z in zones)
 
 
+@pytest.mark.slow
 def test_wrld_office(out_dir: Path) -> None:
     path = DATA / "dxf-wrld-cad-office.dxf"
     doc = ezdxf.readfile(path)
@@ -134,6 +135,7 @@ def _levels(value: str) -> list[int]:
     return list(range(int(m.group(1)), int(m.group(2)) + 1))
 
 
+@pytest.mark.slow
 def test_osm_indoor_tum(out_dir: Path) -> None:
     path = DATA / "osm-indoor-tum-data.geojson"
     src = json.loads(path.read_text(encoding="utf-8"))["features"]

@@ -299,3 +299,18 @@ def test_more_freedom_never_returns_a_worse_plan(name: str) -> None:
     assert freer.uncovered_m2["total"] <= fixed.uncovered_m2["total"] + 1e-6
     if freer.uncovered_m2["total"] >= fixed.uncovered_m2["total"] - 1e-6:
         assert freer.objective <= fixed.objective
+
+
+def test_greedy_fallback_respects_mount_groups_and_leaves_what_it_cannot_meet() -> None:
+    from planner.plan.loop import greedy_partial
+    from planner.setcover import CoverProblem, is_cover
+
+    # Columns 0 and 1 share a mount; row 3 is seen only by column 1, so taking column 0 leaves it.
+    problem = CoverProblem(n_rows=4, columns=[[0, 1, 2], [3], [2]], demand=1, groups=[[0, 1]])
+    result = greedy_partial(problem)
+    assert result.selected == [0] and result.objective == 1 and result.bound == 0
+    assert not is_cover(problem, result.selected)
+    with_mate = CoverProblem(n_rows=4, columns=[[0, 1], [3], [2]], demand=[1, 1, 1, 1], groups=[[0, 1]],
+                             forced=[1])
+    forced = greedy_partial(with_mate)
+    assert 1 in forced.selected and 0 not in forced.selected and 2 in forced.selected

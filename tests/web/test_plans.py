@@ -356,6 +356,7 @@ def test_tradeoff_chart_and_picking_a_k_point_starts_a_run(client, demo_app, hot
         assert new.objective == ks[2]["cameras"]
 
 
+@pytest.mark.slow
 def test_design_plan_installs_are_work_items_the_manager_ticks(client, auth, demo_app):
     auth.login(PLANNER)
     floor_id = _floor_id(demo_app, "Bund View Hotel")
