@@ -95,7 +95,9 @@ def configure(app: Flask) -> None:
     """Force secure cookies in production and point the rate limiter at Redis when there is one."""
     if app.config["SIGHTLINE_ENV"] == "production":
         app.config.update(PRODUCTION_SETTINGS)
-    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+    # Workers share sign-in counts through Redis; test apps keep their own so tests cannot lock each other out.
+    shared = app.config.get("REDIS_URL") if not app.config.get("TESTING") else None
+    app.config.setdefault("RATELIMIT_STORAGE_URI", shared or "memory://")
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
 
 

@@ -271,3 +271,32 @@ def test_security_headers_on_pages_and_api(client, signed_in):
 
 def test_hsts_only_over_https(client):
     assert "max-age=" in client.get("/login", base_url="https://localhost").headers["Strict-Transport-Security"]
+
+
+def test_sign_in_counts_live_in_redis_when_configured(tmp_path, monkeypatch):
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
+    production = create_app({"SIGHTLINE_ENV": "production", "SECRET_KEY": "s" * 32,
+                             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.sqlite'}"})
+    assert production.config["RATELIMIT_STORAGE_URI"] == "redis://127.0.0.1:6379/0"
+
+
+def test_failed_sign_ins_are_counted_in_redis(template_database, tmp_path):
+    import uuid
+
+    import redis
+
+    url = "redis://127.0.0.1:6379/0"
+    app = make_app(template_database, tmp_path, RATELIMIT_STORAGE_URI=url)
+    email = f"nobody-{uuid.uuid4().hex}@nowhere.example"
+    client = app.test_client()
+    for _ in range(10):
+        assert client.post("/login", data={"email": email, "password": "wrong"},
+                           environ_base={"REMOTE_ADDR": f"10.9.{uuid.uuid4().int % 250}.1"}).status_code == 401
+    connection = redis.Redis.from_url(url)
+    keys = connection.keys(f"*login-email:{email}*")
+    try:
+        assert keys, "the per-email sign-in counter is not in Redis"
+        assert client.post("/login", data={"email": email, "password": "wrong"}).status_code == 429
+    finally:
+        if keys:
+            connection.delete(*keys)
