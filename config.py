@@ -16,6 +16,7 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 50 * 1024 * 1024,
     "UPLOAD_MAX_BYTES": 50 * 1024 * 1024,
     "UPLOAD_FOLDER": None,  # default instance/uploads
+    "IMPORT_MAX_SECONDS": 120.0,  # wall-clock limit of one plan import (read in a queue job), named step on time-out
     "WTF_CSRF_TIME_LIMIT": 8 * 3600,  # a form or page older than a working day must be reloaded
     "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),  # idle sessions (and their signed cookies) expire
     "SESSION_COOKIE_HTTPONLY": True,
@@ -65,6 +66,7 @@ ENVIRONMENT = {
     "JOB_HOUSEKEEPING_SECONDS": ("JOB_HOUSEKEEPING_SECONDS", float),
     "UPLOAD_MAX_BYTES": ("UPLOAD_MAX_BYTES", int),
     "UPLOAD_FOLDER": ("UPLOAD_FOLDER", str),
+    "IMPORT_MAX_SECONDS": ("IMPORT_MAX_SECONDS", float),
 }
 
 

@@ -86,6 +86,44 @@ class Storage:
         path = matches[0]
         return path.name[len(token) + 1:], path.read_bytes(), self._relative(path)
 
+    def _parse_path(self, floor: Floor, token: str) -> Path:
+        if not _TOKEN.match(token or ""):
+            raise NotFound("upload")
+        return self._floor_dir(floor) / "imports" / f"{token}.json"
+
+    def read_import(self, floor: Floor, token: str) -> dict[str, Any] | None:
+        """The background import's status (and, once done, its stored parse) of one upload of this floor."""
+        try:
+            data = json.loads(self._parse_path(floor, token).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    def write_import(self, floor: Floor, token: str, status: Mapping[str, Any]) -> None:
+        """Replace an upload's import status atomically, so a polling page never reads half a file."""
+        path = self._parse_path(floor, token)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f"{path.name}.{uuid.uuid4().hex}.tmp")
+        partial.write_text(json.dumps(status), encoding="utf-8")
+        os.replace(partial, path)
+
+    def save_import_image(self, floor: Floor, token: str, level: int, png: bytes) -> str:
+        """Keep a level's rendered background beside the stored parse; returns its relative path."""
+        path = self._parse_path(floor, token).with_name(f"{token}-level-{level}.png")
+        path.write_bytes(png)
+        return self._relative(path)
+
+    def read_import_image(self, floor: Floor, relative: str) -> bytes:
+        """A background kept by save_import_image."""
+        return self._resolve(floor, relative).read_bytes()
+
+    def discard_upload(self, floor: Floor, token: str) -> None:
+        """Delete a stored upload that could not be read (its import status stays, for the page to show why)."""
+        folder = self._floor_dir(floor) / "uploads"
+        if _TOKEN.match(token or "") and folder.is_dir():
+            for path in folder.glob(f"{token}-*"):
+                path.unlink(missing_ok=True)
+
     def background_path(self, floor: Floor) -> Path:
         """The floor's background image file, or NotFound."""
         if not floor.background_image:

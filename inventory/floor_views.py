@@ -35,8 +35,8 @@ def _storage() -> Storage:
 
 
 def _limits() -> Limits:
-    """Importer limits with the configured upload size."""
-    return Limits(max_upload_bytes=int(current_app.config["UPLOAD_MAX_BYTES"]))
+    """Importer limits: the configured upload size and time limit."""
+    return floor_upload.import_limits(current_app.config)
 
 
 def _editable(floor_id: int) -> Floor:
@@ -85,16 +85,36 @@ def upload(floor_id: int):  # type: ignore[no-untyped-def]
         page = request.form.get("page", "1").strip() or "1"
         if not page.isdigit() or int(page) < 1:
             raise ValidationError("page", "the page must be a whole number from 1")
-        preview = floor_upload.upload_plan(_storage(), _limits(), current_user, floor, file.filename, file.read(), page=int(page) - 1,
-                                            units=request.form.get("units") or None,
-                                            repair=request.form.get("repair") == "1")
+        token = floor_upload.upload_plan(_storage(), _limits(), current_user, floor, file.filename, file.read(),
+                                         page=int(page) - 1, units=request.form.get("units") or None,
+                                         repair=request.form.get("repair") == "1")
     except ValidationError as error:
         db.session.rollback()
         return _upload_error(floor, error)
     db.session.commit()
-    if preview.raster:
-        return _redirect(url_for("floors.calibrate", floor_id=floor.id))
-    return _render_preview(floor, preview)
+    floor_upload.queue_import(floor, token)
+    return _import_status(floor, token)
+
+
+@bp.get("/floors/<int:floor_id>/upload/<token>/status")
+def upload_status(floor_id: int, token: str):  # type: ignore[no-untyped-def]
+    """Where an upload's background read stands (polled by htmx): progress, the preview, or why it failed."""
+    return _import_status(_editable(floor_id), token)
+
+
+def _import_status(floor: Floor, token: str):  # type: ignore[no-untyped-def]
+    """The read's progress (202), its preview, the calibration page for a plan image, or its error (422)."""
+    db.session.expire_all()  # the worker may have changed the floor (a background) since this request began
+    status = floor_upload.import_status(_storage(), current_user, floor, token)
+    if status.state == "failed":
+        return _upload_error(floor, ValidationError("file", status.error or "the import failed"))
+    if status.preview is not None:
+        if status.preview.raster:
+            return _redirect(url_for("floors.calibrate", floor_id=floor.id))
+        return _render_preview(floor, status.preview)
+    template = "inventory/_floor_upload_result.html" if hx_request.htmx else "inventory/floor_upload.html"
+    return render_template(template, floor=floor, error=None, preview=None, stored=None, job=status,
+                           limit=current_app.config.get("IMPORT_MAX_SECONDS")), 202
 
 
 def _upload_error(floor: Floor, error: ValidationError):  # type: ignore[no-untyped-def]
@@ -122,11 +142,10 @@ def _mapping_args() -> dict[str, Any]:
 def upload_preview(floor_id: int):  # type: ignore[no-untyped-def]
     """Read the stored upload again with the mapping the user edited."""
     floor = _editable(floor_id)
-    try:
-        preview = floor_upload.preview_upload(_storage(), _limits(), current_user, floor, request.form.get("token", ""), **_mapping_args())
-    except ValidationError as error:
-        return _upload_error(floor, error)
-    return _render_preview(floor, preview)
+    token = floor_upload.request_preview(_storage(), current_user, floor, request.form.get("token", ""),
+                                         **_mapping_args())
+    floor_upload.queue_import(floor, token)
+    return _import_status(floor, token)
 
 
 @bp.post("/floors/<int:floor_id>/upload/apply")
@@ -139,10 +158,9 @@ def upload_apply(floor_id: int):  # type: ignore[no-untyped-def]
     except ValidationError as error:
         db.session.rollback()
         floor = services.get_floor(current_user, floor_id)
-        try:  # keep the preview and the user's mapping on screen beside the error
-            preview = floor_upload.preview_upload(_storage(), _limits(), current_user, floor, request.form.get("token", ""),
-                                                   **_mapping_args())
-        except (ValidationError, services.NotFound):
+        # Keep the stored preview on screen beside the error (the form keeps the user's mapping).
+        preview = floor_upload.stored_preview(_storage(), floor, request.form.get("token", ""))
+        if preview is None:
             return _upload_error(floor, error)
         return _render_preview(floor, preview, error)
     db.session.commit()
