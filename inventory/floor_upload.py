@@ -23,7 +23,7 @@ from inventory.fields import ValidationError
 from inventory.floor_storage import RASTER_EXTENSIONS, VECTOR_EXTENSIONS, Storage
 from inventory.floorio import export_floor, import_floor
 from inventory.importers import ImportFailed, ImportOptions, ImportResult, Limits, import_bytes
-from inventory.importers.base import Background, Level, with_choices
+from inventory.importers.base import Background, Level, reset_steps, watch_steps, with_choices
 from inventory.importers.safety import check_size
 from inventory.models import Floor
 from jobs.queue import enqueue, job
@@ -54,6 +54,7 @@ class ImportStatus:
     error: str | None = None
     seconds: float | None = None
     preview: Preview | None = None
+    step: str | None = None
 
 
 def import_limits(config: Mapping[str, Any]) -> Limits:
@@ -133,8 +134,20 @@ def run_import(floor_id: int, token: str) -> None:
     if status is None or status.get("state") != "queued":
         return
     started = time.monotonic()
-    storage.write_import(floor, token, {**status, "state": "reading", "started_at": time.time()})
+    status = {**status, "state": "reading", "started_at": time.time(), "step": "opening the file"}
+    storage.write_import(floor, token, status)
+    written = [started]
+
+    def step(name: str) -> None:
+        """Show the step being worked on (at most twice a second, so a loop of checks costs nothing)."""
+        status["step"] = name
+        if time.monotonic() - written[0] > 0.5:
+            written[0] = time.monotonic()
+            if _still_reading(storage, floor, token, status):
+                storage.write_import(floor, token, status)
+
     args = status["args"]
+    watching = watch_steps(step)
     try:
         filename, data, stored = storage.read_upload(floor, token)
         options = _options(storage, floor, filename, args.get("layer_map"), args.get("category_map"),
@@ -143,6 +156,8 @@ def run_import(floor_id: int, token: str) -> None:
         result = import_bytes(data, filename, options=options, limits=import_limits(current_app.config))
     except (ImportFailed, NotFound) as exc:
         error = str(exc) if isinstance(exc, ImportFailed) else f"{status['filename']}: the stored upload is gone"
+        if not _still_reading(storage, floor, token, status):
+            return
         if args.get("initial"):
             storage.discard_upload(floor, token)
         storage.write_import(floor, token, {**status, "state": "failed", "error": error,
@@ -152,6 +167,10 @@ def run_import(floor_id: int, token: str) -> None:
         storage.write_import(floor, token, {**status, "state": "failed",
                                             "error": f"{status['filename']}: internal error: {type(exc).__name__}"})
         raise
+    finally:
+        reset_steps(watching)
+    if not _still_reading(storage, floor, token, status):
+        return  # the page gave this read up (it ran past its hard limit) or a newer read replaced it
     raster = result.format == "raster"
     if raster:
         _apply_background(storage, floor, result.levels[0].background, stored, filename)
@@ -159,6 +178,24 @@ def run_import(floor_id: int, token: str) -> None:
     storage.write_import(floor, token, {**status, "state": "done", "raster": raster,
                                         "seconds": round(time.monotonic() - started, 2),
                                         "result": _dump(storage, floor, token, result)})
+
+
+def _still_reading(storage: Storage, floor: Floor, token: str, status: Mapping[str, Any]) -> bool:
+    """Whether the stored status is still this job's read (not given up, not replaced by a newer request)."""
+    now = storage.read_import(floor, token) or {}
+    return now.get("state") == "reading" and now.get("started_at") == status["started_at"]
+
+
+def _overdue(status: Mapping[str, Any], config: Mapping[str, Any]) -> str | None:
+    """Why a read that is still "reading" is given up: a step that never reaches the next check (a C-level
+    render, say) gets past the importer's own limit, so the page ends it once the grace after the limit passes."""
+    limit = config.get("IMPORT_MAX_SECONDS")
+    if limit is None or status.get("state") != "reading" or not status.get("started_at"):
+        return None
+    if time.time() - float(status["started_at"]) <= float(limit) + max(10.0, float(limit) / 4):
+        return None
+    return (f"{status['filename']}: import took longer than {float(limit):g} s ({status.get('step', 'reading')}); "
+            "nothing was imported")
 
 
 def _dump(storage: Storage, floor: Floor, token: str, result: ImportResult) -> dict[str, Any]:
@@ -208,6 +245,12 @@ def import_status(storage: Storage, user: User, floor: Floor, token: str) -> Imp
     status = storage.read_import(floor, token)
     if status is None:
         raise NotFound("upload")
+    overdue = _overdue(status, current_app.config)
+    if overdue:
+        status = {**status, "state": "failed", "error": overdue}
+        storage.write_import(floor, token, status)
+        if status["args"].get("initial"):
+            storage.discard_upload(floor, token)
     state = str(status["state"])
     seconds = status.get("seconds")
     if state == "reading" and status.get("started_at"):
@@ -216,7 +259,7 @@ def import_status(storage: Storage, user: User, floor: Floor, token: str) -> Imp
     if state == "done":
         preview = Preview(token, status["filename"], _load(storage, floor, status["result"]), bool(status["raster"]),
                           status["stored"], _form(status["args"]))
-    return ImportStatus(token, status["filename"], state, status.get("error"), seconds, preview)
+    return ImportStatus(token, status["filename"], state, status.get("error"), seconds, preview, status.get("step"))
 
 
 def _matches(status: Mapping[str, Any], layer_map: Mapping[str, str] | None, category_map: Mapping[str, str] | None,

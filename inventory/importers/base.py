@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
@@ -173,8 +173,24 @@ def stop_clock(token: object) -> None:
     _deadline.reset(token)  # type: ignore[arg-type]
 
 
+_step_hook: ContextVar[Callable[[str], None] | None] = ContextVar("import_step_hook", default=None)
+
+
+def watch_steps(hook: Callable[[str], None] | None) -> object:
+    """Call `hook` with each step name the importer reaches (for a progress display); returns a token to reset."""
+    return _step_hook.set(hook)
+
+
+def reset_steps(token: object) -> None:
+    """Stop the hook set by watch_steps."""
+    _step_hook.reset(token)  # type: ignore[arg-type]
+
+
 def check_time(step: str, where: str | None = None) -> None:
     """Refuse the import if it has run past its time limit, naming the step that took too long."""
+    hook = _step_hook.get()
+    if hook is not None:
+        hook(step)
     limit = _deadline.get()
     if limit is not None and time.monotonic() > limit[0]:
         raise ImportFailed(f"import took longer than {limit[1]:g} s ({step}); nothing was imported", where=where)

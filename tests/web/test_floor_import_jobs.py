@@ -128,7 +128,49 @@ def test_upload_is_read_by_a_real_worker_and_the_page_polls_it(template_database
     assert polled.status_code == 200, output[-2000:]
     assert 'id="rooms-0"' in page and "<td>WC</td><td>toilet</td>" in page
     assert reads == []  # the worker read the file; the web process did not
+    with app.app_context():
+        from extensions import db
+        from inventory.floor_storage import Storage
+        from inventory.models import Floor
+
+        kept = Storage.from_config(app.config, app.instance_path).read_import(db.session.get(Floor, spare),
+                                                                              _token_from(page))
+    assert kept["state"] == "done" and kept["step"] == "before drawing the background"  # the DXF reader's last time check
     response = client.post(f"/floors/{spare}/upload/apply", data={"token": _token_from(page)})
     assert response.status_code == 303 and reads == []  # apply used the worker's stored parse
     assert {z.name for z in _floor(app, spare).zones} == {"WC", "Office"}
+    huey_for_app(app).flush()
+
+
+def test_a_read_stuck_past_its_limit_is_given_up_with_its_step(template_database, tmp_path):
+    app = make_app(template_database, tmp_path, HUEY_BACKEND="sqlite", HUEY_SQLITE_PATH=str(tmp_path / "jobs.sqlite"),
+                   IMPORT_MAX_SECONDS=5.0)
+    seed(app)
+    from extensions import db
+    from inventory.floor_storage import Storage
+    from inventory.models import Floor
+    from jobs.queue import huey_for_app
+
+    client = _signed_in(app)
+    hotel = _hotel(app)
+    before = _snapshot(app, hotel)
+    response = _upload(client, hotel, "hackerspace.dxf", _dxf())
+    assert response.status_code == 202
+    token = response.get_data(as_text=True).split("/upload/")[1].split("/status")[0]
+    # A worker took the read 20 s ago and is stuck inside one step that never reaches the next time check.
+    with app.app_context():
+        storage = Storage.from_config(app.config, app.instance_path)
+        floor = db.session.get(Floor, hotel)
+        status = storage.read_import(floor, token)
+        storage.write_import(floor, token, {**status, "state": "reading", "started_at": time.time() - 20,
+                                            "step": "flattening curves"})
+    polled = client.get(f"/floors/{hotel}/upload/{token}/status")
+    assert polled.status_code == 422
+    assert ("hackerspace.dxf: import took longer than 5 s (flattening curves); nothing was imported"
+            in polled.get_data(as_text=True))
+    assert _snapshot(app, hotel) == before
+    with app.app_context():  # the queued job, if a worker gets to it now, finds the read given up and does nothing
+        floor_upload.run_import(hotel, token)
+        assert storage.read_import(db.session.get(Floor, hotel), token)["state"] == "failed"
+    assert _snapshot(app, hotel) == before
     huey_for_app(app).flush()
