@@ -10,7 +10,7 @@ from flask import Flask, Response, jsonify, render_template, request
 from flask.json.provider import DefaultJSONProvider
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from werkzeug.exceptions import BadRequest, NotFound
+from werkzeug.exceptions import BadRequest, NotFound, UnprocessableEntity
 from werkzeug.routing import IntegerConverter
 
 import config
@@ -37,15 +37,48 @@ class IdConverter(IntegerConverter):
         super().__init__(map, *args, **kwargs)
 
 
+NUL_MESSAGE = "must not contain a NUL character"
+
+
+class NulCharacter(UnprocessableEntity):
+    """A NUL character in a request value (PostgreSQL text cannot hold one); `field` says where."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(f"{field}: {NUL_MESSAGE}")
+        self.field = field
+
+
+def _nul_path(value: Any) -> str | None:
+    """Where the first NUL sits in decoded JSON (`features[2].id`), walked without recursion; None if nowhere."""
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return path or "body"
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                if "\x00" in key:
+                    return f"{path}.{key}".lstrip(".").replace("\x00", "")
+                stack.append((f"{path}.{key}".lstrip("."), child))
+        elif isinstance(item, list):
+            stack.extend((f"{path}[{i}]", child) for i, child in enumerate(item))
+    return None
+
+
 class BoundedJSONProvider(DefaultJSONProvider):
-    """Parse request bodies with a clear 400 for JSON nested too deeply for the parser."""
+    """Parse request bodies with a clear 400 for JSON nested too deeply, and a 422 for a NUL in any string."""
 
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
         """Decode JSON; nesting deep enough to exhaust the recursion limit is a bad request, not a crash."""
         try:
-            return json.loads(s, **kwargs)
+            value = json.loads(s, **kwargs)
         except RecursionError:
             raise BadRequest("the JSON body is nested too deeply")
+        where = _nul_path(value)
+        if where is not None:
+            raise NulCharacter(where)
+        return value
 
 
 def page_number(value: str) -> int:
@@ -57,18 +90,22 @@ def page_number(value: str) -> int:
     return number
 
 
-def _refuse_nul_bytes() -> tuple[Any, int] | None:
-    """PostgreSQL text cannot hold NUL: a query or form value with one is refused here, naming the parameter."""
+def _refuse_nul_bytes() -> None:
+    """PostgreSQL text cannot hold NUL: a path segment with one names nothing (404); a query or form value
+    with one is refused (422 naming the parameter). JSON bodies are checked as they are decoded."""
+    if any(isinstance(v, str) and "\x00" in v for v in (request.view_args or {}).values()):
+        raise NotFound()
     sources = [request.args] + ([request.form] if request.method not in ("GET", "HEAD") else [])
     for source in sources:
         for name, value in source.items(multi=True):
             if "\x00" in name or "\x00" in value:
-                field = name.replace("\x00", "")
-                message = "must not contain a NUL character"
-                if wants_json():
-                    return jsonify(error=message, field=field), 422
-                return render_template("error.html", code=422, message=f"{field}: {message}"), 422
-    return None
+                raise NulCharacter(name.replace("\x00", ""))
+
+
+def _nul_response(error: NulCharacter) -> tuple[Any, int]:
+    if wants_json():
+        return jsonify(error=NUL_MESSAGE, field=error.field), 422
+    return render_template("error.html", code=422, message=error.description), 422
 
 
 def contains_pattern(text: str) -> str:
@@ -121,4 +158,5 @@ def init_app(app: Flask) -> None:
     app.json = BoundedJSONProvider(app)
     limiter.init_app(app)
     app.before_request(_refuse_nul_bytes)
+    app.register_error_handler(NulCharacter, _nul_response)
     app.after_request(_headers)

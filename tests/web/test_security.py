@@ -300,3 +300,23 @@ def test_failed_sign_ins_are_counted_in_redis(template_database, tmp_path):
     finally:
         if keys:
             connection.delete(*keys)
+
+
+def test_nul_byte_in_a_path_segment_answers_404(signed_in, demo_app):
+    _, floor_id = _hotel(demo_app)
+    assert signed_in.patch(f"{API}/floors/{floor_id}/terminals/C-301%00/pose", json={"x": 1, "y": 1}).status_code == 404
+    assert signed_in.delete(f"{API}/floors/{floor_id}/terminals/C-301%00").status_code == 404
+
+
+@pytest.mark.parametrize("where", ["id", "name"])
+def test_nul_byte_in_a_floor_document_is_a_422(signed_in, demo_app, where):
+    _, floor_id = _hotel(demo_app)
+    collection = signed_in.get(f"{API}/floors/{floor_id}/geojson").json
+    zone = next(f for f in collection["features"] if f["properties"].get("kind") in ("zone", "private", "required")
+                or f["properties"].get("feature_type") == "zone")
+    if where == "id":
+        zone["id"] = f"{zone['id']}\x00"
+    else:
+        zone["properties"]["name"] = "Lobby\x00"
+    response = signed_in.put(f"{API}/floors/{floor_id}/geojson", json=collection)
+    assert response.status_code == 422, response.json
