@@ -209,14 +209,20 @@ def terminal_edit(terminal_id: int):  # type: ignore[no-untyped-def]
     """Edit every field of a terminal on its own page."""
     terminal = services.get_terminal(current_user, terminal_id)
     models = services.list_camera_models(current_user)
-    if request.method == "POST":
+    can_edit = can_edit_inventory(current_user, terminal.venue.organisation_id)
+    if request.method == "POST" and can_edit:
         return _submit(lambda data: services.update_terminal(current_user, terminal, data),
                        lambda saved: url_for("inventory.floor_detail", floor_id=saved.floor_id),
                        "inventory/terminal_form.html", fields=TERMINAL_FIELDS, floor=terminal.floor,
-                       terminal=terminal, camera_models=models)
+                       terminal=terminal, camera_models=models, read_only=False)
     values = {f.name: getattr(terminal, f.name) for f in TERMINAL_FIELDS}
-    return _render_form("inventory/terminal_form.html", values=values, fields=TERMINAL_FIELDS,
-                        floor=terminal.floor, terminal=terminal, camera_models=models)
+    # Roles that may not edit the record (planners, inspectors) get the record read-only, with the way to lock
+    # through the plan review; a refused POST answers 403 on that same page, never a bare error page.
+    refused = request.method == "POST"
+    html = render_template("inventory/terminal_form.html", error=None, values=values, fields=TERMINAL_FIELDS,
+                           floor=terminal.floor, terminal=terminal, camera_models=models, read_only=not can_edit,
+                           refused=refused)
+    return html, (403 if refused else 200)
 
 
 # Columns edited inline in the terminal table.
@@ -229,6 +235,11 @@ def terminal_row(terminal_id: int):  # type: ignore[no-untyped-def]
     terminal = services.get_terminal(current_user, terminal_id)
     error = None
     editing = request.args.get("edit") == "1"
+    can_edit = can_edit_inventory(current_user, terminal.venue.organisation_id)
+    if request.method == "POST" and not can_edit:
+        html = render_template("inventory/_terminal_row.html", t=terminal, editing=False, can_edit=False,
+                               refused=True, kinds=TerminalKind, statuses=TerminalStatus)
+        return html, 403
     if request.method == "POST":
         data = {name: request.form.get(name) for name in INLINE_FIELDS}
         data["face_recognition"] = request.form.get("face_recognition", "")

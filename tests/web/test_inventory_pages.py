@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from extensions import db
 from inventory.models import Floor, Terminal, Venue
-from tests.conftest import INSPECTOR_CITY, MANAGER_A
+from tests.conftest import INSPECTOR_CITY, MANAGER_A, PLANNER
 
 
 def _venue(app, name: str) -> Venue:
@@ -132,3 +132,35 @@ def test_camera_model_library(client, auth):
     bad = client.post("/camera-models/new", data={"manufacturer": "Acme", "model": "V2", "hpx": "2560",
                                                   "hfov_min_deg": "100", "hfov_max_deg": "30"})
     assert bad.status_code == 422 and b"must not exceed" in bad.data
+
+
+def test_planner_sees_lock_read_only_with_the_way_to_lock(client, auth, demo_app):
+    auth.login(PLANNER)
+    with demo_app.app_context():
+        terminal = db.session.scalar(sa.select(Terminal).where(Terminal.code == "C-301"))
+        floor_id, terminal_id = terminal.floor_id, terminal.id
+    page = client.get(f"/terminals/{terminal_id}/edit")
+    assert page.status_code == 200
+    assert b'id="terminal-lock"' in page.data and f"/floors/{floor_id}/plans".encode() in page.data
+    assert b'name="locked"' not in page.data and b"reject its decision" in page.data
+    refused = client.post(f"/terminals/{terminal_id}/edit", data={"code": "C-301", "locked": "keep"})
+    assert refused.status_code == 403
+    assert b"Not saved" in refused.data and f"/floors/{floor_id}/plans".encode() in refused.data
+    row = client.post(f"/terminals/{terminal_id}/row", headers={"HX-Request": "true"},
+                      data={"code": "C-301", "kind": "camera", "status": "active", "heading_deg": "0",
+                            "hfov_deg": "60", "serial": "HK-301"})
+    assert row.status_code == 403 and f"/floors/{floor_id}/plans".encode() in row.data
+    with demo_app.app_context():
+        assert db.session.get(Terminal, terminal_id).locked is None
+
+
+def test_manager_still_edits_the_lock(client, auth, demo_app):
+    auth.login()
+    with demo_app.app_context():
+        terminal_id = db.session.scalar(sa.select(Terminal.id).where(Terminal.code == "C-301"))
+    page = client.get(f"/terminals/{terminal_id}/edit")
+    assert page.status_code == 200 and b'name="locked"' in page.data
+    saved = client.post(f"/terminals/{terminal_id}/edit", data={"code": "C-301", "locked": "keep"})
+    assert saved.status_code == 302
+    with demo_app.app_context():
+        assert db.session.get(Terminal, terminal_id).locked.value == "keep"
