@@ -10,6 +10,33 @@ from shapely.geometry.base import BaseGeometry
 
 Layer = tuple[dict[str, Any], str, str]  # (GeoJSON geometry, CSS class, tooltip)
 
+# The drawing carries its own style: a PDF renderer (WeasyPrint) draws inline SVG without the page's stylesheets,
+# so rules kept in static CSS left every shape black in the report. Selectors stay under .floor-svg because a
+# browser applies an inline SVG's <style> to the whole page.
+STYLE = (
+    ".floor-svg .outline { fill:#fafbfc; stroke:#333; stroke-width:0.15;} "
+    ".floor-svg .zone { stroke-width:0.05;} "
+    ".floor-svg .zone-required { fill:rgba(31,111,235,0.10); stroke:#1f6feb;} "
+    ".floor-svg .zone-private { fill:rgba(198,40,40,0.12); stroke:#c62828;} "
+    ".floor-svg .zone-general { fill:rgba(0,0,0,0.03); stroke:#bbb;} "
+    ".floor-svg .wall { fill:#555; stroke:#222; stroke-width:0.2;} "
+    ".floor-svg .wall.glass { stroke:#7fb3d5; stroke-dasharray:0.4 0.2; fill:none;} "
+    ".floor-svg .opening { stroke:#2e7d32; stroke-width:0.12; stroke-dasharray:0.3 0.15; fill:none;} "
+    ".floor-svg .view { fill:rgba(255,193,7,0.28); stroke:rgba(178,106,0,0.6); stroke-width:0.04;} "
+    ".floor-svg .view.removed { fill:rgba(120,120,120,0.12); stroke:rgba(120,120,120,0.4); stroke-dasharray:0.2 0.2;} "
+    ".floor-svg .intrusion { fill:rgba(198,40,40,0.65); stroke:#c62828; stroke-width:0.08;} "
+    ".floor-svg .uncovered { fill:rgba(198,40,40,0.35); stroke:#c62828; stroke-width:0.05; stroke-dasharray:0.2 0.1;} "
+    ".floor-svg .terminal circle { fill:#1d2733;} "
+    ".floor-svg .terminal.type-face_terminal circle { fill:#b26a00;} "
+    ".floor-svg .terminal text { font-size:0.7px; fill:#1d2733;} "
+    ".floor-svg .terminal.added circle { fill: #1565c0;} "
+    ".floor-svg .terminal.kept circle { fill: #2e7d32;} "
+    ".floor-svg .terminal.removed circle { fill: #9e9e9e;} "
+    ".floor-svg .scale-bar path { stroke: #222; stroke-width: 0.25; fill: none;} "
+    ".floor-svg .north-arrow path { fill: #222;} "
+    ".floor-svg .scale-bar text, .floor-svg .north-arrow text { font-size: 1.1px; fill: #222;} "
+)
+
 
 def _path(geometry: BaseGeometry, height: float) -> str:
     """SVG path data for a (multi)polygon or (multi)linestring, flipping y so north is up."""
@@ -110,4 +137,4 @@ def render_floor(collection: dict[str, Any], layers: list[Layer] = (), *,  # typ
     ratio = view_h / view_w if view_w else 1.0
     return (f'<svg xmlns="http://www.w3.org/2000/svg" class="floor-svg" viewBox="{min_x:.2f} {height - max_y:.2f} '
             f'{view_w:.2f} {view_h:.2f}" width="{width_px}" height="{int(width_px * ratio)}" role="img">'
-            + "".join(body) + "</svg>")
+            f"<style>{STYLE}</style>" + "".join(body) + "</svg>")
