@@ -19,6 +19,7 @@ import shapely
 from compliance import vocabulary
 from planner.coverage import COVERING_TYPES, INSIDE_TOL_M, PRIVACY_TOLERANCE_M2, CameraPose, engine_for
 from planner.floor import Floor, Terminal, Zone
+from planner.geometry import polygonal, robust_overlay
 
 RULES_FILE = Path(__file__).with_name("data") / "rules.json"
 SEVERITIES = ("prohibited", "must", "should")
@@ -169,8 +170,9 @@ class _Context:
         self.engine = engine_for(floor)
         self.attributes = attributes or {}
         self.evaluation = evaluation
-        uses = set(vocabulary.private_uses())
-        # A zone is private if drawn as such or if its use is a private use (Decree 799 makes those private anyway).
+        uses = set(vocabulary.always_private_uses())
+        # A zone is private if drawn as such or if its use is always private (Decree 799 makes those private anyway);
+        # uses such as staff_rest_room are private only where the venue draws them so (vocabulary's always_private).
         self.private: tuple[Zone, ...] = tuple(z for z in floor.zones if z.zone == "private" or z.use in uses)
 
     def attr(self, rule: Rule, t: Terminal, name: str) -> Any:
@@ -223,7 +225,14 @@ def _view_into_private(rule: Rule, cx: _Context) -> Iterable[Finding]:
     for t in cx.floor.terminals:
         if t.type not in IMAGE_TYPES:
             continue
-        overlaps = cx.engine.private_overlap(CameraPose.from_terminal(t))
+        pose = CameraPose.from_terminal(t)
+        overlaps = dict(cx.engine.private_overlap(pose))
+        # Zones drawn as required/general but with a private use: the same view, clipped to them.
+        extra = [z for z in cx.private if z.zone != "private"]
+        if extra:
+            view = cx.engine.view(pose)
+            for z in extra:
+                overlaps[z.name] = polygonal(robust_overlay("intersection", view, z.geometry))
         for zone, g in overlaps.items():
             if g.area > tolerance:
                 yield _finding(rule, t, f"{t.id} sees {g.area:.2f} m² inside private zone {zone!r}", zone, g.area)

@@ -157,11 +157,13 @@ def test_cn02_ignores_devices_that_collect_no_images() -> None:
     assert ev.of("CN-02") == []
 
 
-def test_a_general_zone_with_a_private_use_counts_as_private() -> None:
+@pytest.mark.parametrize(("use", "private"), [("nursing_room", True), ("toilet", True), ("staff_rest_room", False)])
+def test_a_general_zone_is_private_when_its_use_is_always_private(use: str, private: bool) -> None:
     p = PlanBuilder("Staff", 10.0, 10.0)
-    p.zone("Staff rest", "general", (0, 0, 10, 10), use="staff_rest_room")
+    p.zone("Room", "general", (0, 0, 10, 10), use=use)
     p.terminal("C-1", "camera", (5.0, 5.0), 0, 60, **CAM)
-    assert _ids(rules.evaluate(parse_floor(p.collection())), "CN-02") == {("C-1", "Staff rest")}
+    found = _ids(rules.evaluate(parse_floor(p.collection())), "CN-02")
+    assert found == ({("C-1", "Room")} if private else set())
 
 
 # ------------------------------------------------------------------ CN-04: audio near private zones
@@ -226,3 +228,14 @@ def test_pool_face_locker_in_the_changing_room_breaks_cn01_and_cn02() -> None:
 def test_demo_face_terminals_with_commercial_purposes_break_cn05() -> None:
     ev = rules.evaluate(parse_floor(demo_plans.supermarket_floor()))
     assert _ids(ev, "CN-05") == {("F-01", None), ("F-02", None)}
+
+
+def test_cn03_counts_a_general_zone_whose_use_is_always_private() -> None:
+    p = PlanBuilder("Staff", 12.0, 7.0)
+    p.wall((0, 3), (12, 3), doors=(2.0,))
+    p.wall((4, 3), (4, 7))
+    p.zone("Corridor", "general", (0, 0, 12, 3), use="corridor")
+    p.zone("Fitting", "general", (0, 3, 4, 7), use="fitting_room")
+    p.terminal("C-1", "camera", (2.0, 0.5), 90, 60, **CAM)
+    p.terminal("C-2", "camera", (2.0, 0.5), 0, 60, **CAM)
+    assert _ids(rules.evaluate(parse_floor(p.collection())), "CN-03") == {("C-1", "Fitting")}

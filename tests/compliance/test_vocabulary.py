@@ -35,3 +35,9 @@ def test_templates_per_venue_type() -> None:
         for use, (kind, _, _) in vocabulary.zone_templates(venue_type).items():
             if use in vocabulary.always_private_uses():
                 assert kind == "private", (venue_type, use)
+
+
+@pytest.mark.parametrize(("use", "group"), [("toilet", "PRIVATE"), ("guest_room", "PRIVATE"),
+                                            ("nursing_room", "PRIVATE_EXT"), ("corridor", None), (None, None)])
+def test_private_group(use: str | None, group: str | None) -> None:
+    assert vocabulary.private_group(use) == group
