@@ -67,3 +67,9 @@ def zone_templates(venue_type: str) -> dict[str, ZoneTemplate]:
     uses = dict(data["common"]) if spec["common"] else {}
     uses.update(spec["uses"])
     return {use: (kind, int(k), tier) for use, (kind, k, tier) in uses.items()}
+
+
+def private_group(use: str | None) -> str | None:
+    """The regulation group of a private use ("PRIVATE" or "PRIVATE_EXT"), or None for a use that is not private."""
+    spec = _load("room_uses.json")["private"].get(str(use)) if use else None
+    return spec["group"] if spec else None

@@ -123,10 +123,15 @@ class PlanDecision(db.Model):
 
     @property
     def lock(self) -> str | None:
-        """The lock a rejection puts on the next version: a rejected removal keeps, a rejected keep removes."""
+        """The lock a rejection puts on the next version: a rejected removal or turn keeps, a rejected keep removes.
+
+        A keep lock holds the terminal at its installed heading (the optimizer offers no re-aim of a locked keep),
+        so a rejected turn keeps the camera where it points now. A rejected new camera is no lock: see
+        ``plans.service.rejected_additions``.
+        """
         if self.review != Review.REJECTED:
             return None
-        return {Decision.REMOVE: "keep", Decision.KEEP: "remove"}.get(self.decision)
+        return {Decision.REMOVE: "keep", Decision.REAIM: "keep", Decision.KEEP: "remove"}.get(self.decision)
 
 
 class WorkItem(db.Model):

@@ -108,7 +108,7 @@ def active_runs(organisation_id: int) -> int:
 
 
 def create_plan(user: User, floor: Floor, data: dict[str, Any], *, parent: Plan | None = None,
-                locks: dict[str, str] | None = None) -> Plan:
+                locks: dict[str, str] | None = None, rejected_adds: list[dict[str, Any]] | None = None) -> Plan:
     """Record a queued plan for the floor as it is now (the caller commits, then queues it)."""
     if not can_run_plans(user, floor):
         raise Forbidden("your role may not run the optimizer for this venue")
@@ -119,6 +119,9 @@ def create_plan(user: User, floor: Floor, data: dict[str, Any], *, parent: Plan 
     if parameters["mode"] != Mode.DESIGN:
         parameters.pop("design_spacing", None)
     parameters["seed"] = int(current_app.config["SOLVER_SEED"])
+    if rejected_adds:
+        # Recorded, not enforced: the optimizer has no way to leave out one candidate position (see the notice).
+        parameters["rejected_additions"] = rejected_adds
     if data.get("k_override"):
         parameters["k_override"] = clean((Field("k_override", "int", minimum=1, maximum=10),),
                                          {"k_override": data["k_override"]})["k_override"]
@@ -270,13 +273,26 @@ def review_locks(plan: Plan) -> dict[str, str]:
     return locks
 
 
+def rejected_additions(plan: Plan) -> list[dict[str, Any]]:
+    """Proposed new cameras rejected in this version or an earlier one: name, version and position."""
+    rejected = list(plan.parameters.get("rejected_additions") or [])
+    for d in plan.decisions:
+        if d.decision == Decision.ADD and d.review == Review.REJECTED:
+            pose = d.pose or {}
+            rejected.append({"name": d.terminal_code, "version": plan.version, "x": pose.get("x"),
+                             "y": pose.get("y"), "heading_deg": pose.get("heading_deg")})
+    return rejected
+
+
 def rerun(user: User, plan: Plan) -> Plan:
     """A new version of the plan on the floor as it is now, honouring the review's locks."""
     data = dict(plan.parameters)
     data.pop("seed", None)
+    data.pop("rejected_additions", None)
     if not data.get("reaim"):
         data.pop("reaim_step", None)
-    return create_plan(user, plan.floor, data, parent=plan, locks=review_locks(plan))
+    return create_plan(user, plan.floor, data, parent=plan, locks=review_locks(plan),
+                       rejected_adds=rejected_additions(plan))
 
 
 # ---------------------------------------------------------------- approval and work
