@@ -35,6 +35,23 @@ def greedy(core: Core, *, exponent: float = 1.0, start: list[int] | None = None)
         if has_groups and group_of[j] >= 0:
             blocked[group_of == group_of[j]] = True
 
+    def swap_in(j: int) -> bool:
+        """Make room for blocked column j by dropping its selected group mate (each pair once); False if none."""
+        mates = np.flatnonzero(selected & (group_of == group_of[j])) if group_of[j] >= 0 else []
+        if len(mates) != 1 or (int(mates[0]), j) in swapped:
+            return False
+        out = int(mates[0])
+        swapped.add((out, j))
+        selected[out] = False
+        residual[core.cols[out]] += 1
+        blocked[:] = selected
+        grouped = np.unique(group_of[selected & (group_of >= 0)])
+        blocked[np.isin(group_of, grouped) & (group_of >= 0)] = True
+        gains[:] = flat.gains((residual > 0).astype(np.float64))
+        take(j)
+        return True
+
+    swapped: set[tuple[int, int]] = set()
     for j in start or []:
         if not blocked[j]:
             take(j)
@@ -46,8 +63,16 @@ def greedy(core: Core, *, exponent: float = 1.0, start: list[int] | None = None)
         price[blocked | (gains <= 0)] = np.inf
         j = int(np.argmin(price))
         if not np.isfinite(price[j]):
-            return None
-        take(j)
+            # Stuck: every column of some needed row has a chosen group mate. Swap a mate out for the column
+            # that covers the most still-needed rows (a repair, not a proof: with groups, finding any cover
+            # is NP-hard, and the exact engine still runs when this fails).
+            row = int(np.flatnonzero(residual > 0)[0])
+            covering = flat.row_cols[flat.row_ptr[row] : flat.row_ptr[row + 1]].tolist()
+            choices = sorted((c for c in covering if not selected[c]), key=lambda c: (-gains[c], costs[c], c))
+            if not any(swap_in(c) for c in choices):
+                return None
+        else:
+            take(j)
         needed = int(np.count_nonzero(residual > 0))
     return remove_redundant(core, selected)
 
@@ -130,13 +155,17 @@ def local_search(core: Core, selected: np.ndarray, *, seconds: float, seed: int 
 
 def warm_start(core: Core, *, hint: list[int] | None, seconds: float, seed: int = 0) -> np.ndarray | None:
     """Best of several greedy variants (plus the repaired hint), polished by local search; None if all fail."""
+    deadline = time.perf_counter() + max(0.0, seconds)
     candidates: list[np.ndarray] = []
     if hint:
         repaired = greedy(core, start=hint)
         if repaired is not None:
             candidates.append(repaired)
-    # Extra price exponents only where a greedy pass is cheap (thousands of picks over many columns are not).
+    # Extra price exponents only where a greedy pass is cheap (thousands of picks over many columns are not)
+    # and only while the budget lasts; the first pass always runs, so there is a cover to return.
     for exponent in (1.0, 0.5, 2.0) if core.n_rows * core.n_cols < 20_000_000 else (1.0,):
+        if candidates and time.perf_counter() > deadline:
+            break
         solution = greedy(core, exponent=exponent)
         if solution is not None:
             candidates.append(solution)
@@ -145,7 +174,7 @@ def warm_start(core: Core, *, hint: list[int] | None, seconds: float, seed: int 
     best = min(candidates, key=lambda s: (cost_of(core, s), int(s.sum())))
     if core.nnz > 100_000:  # OR-Tools' search steps take too long per slice on large cores to keep the budget
         return best
-    return local_search(core, best, seconds=seconds, seed=seed)
+    return local_search(core, best, seconds=deadline - time.perf_counter(), seed=seed)
 
 
 def rwls_applies(core: Core) -> bool:

@@ -176,6 +176,8 @@ def solve(problem: CoverProblem, options: SolveOptions | None = None) -> CoverRe
         now = time.perf_counter()
         share = max(0.05, (deadline - now) * core.nnz / max(1, remaining_nnz))
         remaining_nnz -= core.nnz
+        # Every component works to the one deadline of the whole solve, never past it.
+        share = min(share, max(0.05, deadline - now))
         result = _solve_core(core, index, options, backend, share, hint_set, progress, cancelled)
         cancelled = cancelled or result.engine.cancelled
         if result.warm is None:

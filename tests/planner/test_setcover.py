@@ -538,3 +538,35 @@ def test_baselines_solve_the_same_model_as_ours(seed: int, tmp_path: Path) -> No
     greedy_value = records["greedy"]["objective"]
     assert greedy_value is None or greedy_value >= best
     assert result["baseline"] in ("scip", "highs") and result["objective_ratio"] == 1.0
+
+
+# --- time limit and greedy under groups -----------------------------------------------------------------------
+
+
+def test_solve_returns_near_its_time_limit_with_a_valid_cover_and_bound() -> None:
+    """A guard, not a benchmark: ~450,000 nonzeros at a 1 s limit used to overrun; the slack is generous."""
+    rng = np.random.default_rng(7)
+    columns = [np.flatnonzero(rng.random(1500) < 0.02).tolist() for _ in range(15000)]
+    problem = CoverProblem(n_rows=1500, columns=columns, costs=rng.integers(1, 100, size=15000).tolist())
+    started = time.perf_counter()
+    result = solve(problem, SolveOptions(time_limit=1.0))
+    elapsed = time.perf_counter() - started
+    assert elapsed < 1.0 + 3.0
+    assert result.status in (Status.FEASIBLE, Status.OPTIMAL)
+    assert is_cover(problem, result.selected)
+    assert _cost(problem, result.selected) == result.objective
+    assert 0 < result.bound <= result.objective
+
+
+def test_greedy_under_groups_swaps_a_mate_out_to_find_the_cover() -> None:
+    """Greedy takes {0,1,2} first; row 3 is only in its group mate, so it must swap and finish with singles."""
+    problem = CoverProblem(n_rows=4, columns=[[0, 1, 2], [3], [0], [1], [2]], groups=[[0, 1]])
+    core = _core_of(problem)
+    chosen = greedy(core)
+    assert chosen is not None
+    selected = sorted(int(core.col_ids[j]) for j in np.flatnonzero(chosen))
+    assert selected == [1, 2, 3, 4]
+    assert is_cover(problem, selected)
+    result = solve(problem, SolveOptions(time_limit=5, backend="greedy", reduce=False))
+    # The only cover: row 3 needs column 1, which excludes column 0, so rows 0..2 need the three singles.
+    assert result.status in (Status.FEASIBLE, Status.OPTIMAL) and result.objective == 4
