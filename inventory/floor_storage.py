@@ -136,7 +136,19 @@ class Storage:
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"background-{uuid.uuid4().hex}.png"
         path.write_bytes(background.png)
+        if background.vector_lines_px:
+            lines = [[round(v, 2) for v in seg] for seg in background.vector_lines_px]
+            path.with_suffix(".lines.json").write_text(json.dumps(lines), encoding="utf-8")
         return self._relative(path)
+
+    def read_vector_lines(self, floor: Floor) -> list[list[float]]:
+        """The straight vector lines (pixels) kept beside the floor's background; empty if it has none."""
+        try:
+            path = self.background_path(floor).with_suffix(".lines.json")
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (NotFound, OSError, ValueError):
+            return []
+        return data if isinstance(data, list) else []
 
     def saved_layer_map(self, organisation_id: int) -> dict[str, str]:
         """The DXF layer -> role mapping an organisation last confirmed."""

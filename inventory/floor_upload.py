@@ -313,6 +313,8 @@ def _apply_background(storage: Storage, floor: Floor, background: Background | N
                             "source": filename}
     if background.page is not None:
         meta.update(page=background.page, page_count=background.page_count)
+    if background.vector_lines_px:  # the lines themselves are kept beside the image (floor_storage)
+        meta.update(vector_lines=len(background.vector_lines_px), vector_lines_state="pending")
     if background.extent_m is not None:
         x0, y0, x1, y1 = background.extent_m
         mpp = (x1 - x0) / background.width_px

@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 
 from accounts.access import can_edit_inventory
 from extensions import db
-from inventory import floor_calibration, floor_upload, services
+from inventory import floor_calibration, floor_upload, floor_vectors, services
 from inventory.fields import ValidationError
 from inventory.floor_storage import Storage, stored_upload
 from inventory.importers import Limits
@@ -197,7 +197,35 @@ def calibrate(floor_id: int):  # type: ignore[no-untyped-def]
             error = exc
         else:
             db.session.commit()
+            if floor_vectors.offer(_storage(), floor) is not None:
+                return _redirect(url_for("floors.vector_lines", floor_id=floor.id))
             return _redirect(url_for("inventory.floor_detail", floor_id=floor.id))
     url = url_for("floors.background", floor_id=floor.id, v=floor.background_image.rsplit("/", 1)[-1][11:19])
     return render_template("inventory/floor_calibrate.html", floor=floor, error=error, background_url=url,
                            meta=floor.background_meta or {}), (422 if error else 200)
+
+
+@bp.route("/floors/<int:floor_id>/vector-lines", methods=["GET", "POST"])
+def vector_lines(floor_id: int):  # type: ignore[no-untyped-def]
+    """Offer a calibrated vector PDF's straight lines as walls: add them all, or leave the floor as it is."""
+    floor = _editable(floor_id)
+    error = None
+    if request.method == "POST":
+        try:
+            if request.form.get("answer") == "add":
+                floor_vectors.add_as_walls(_storage(), current_user, floor)
+            else:
+                floor_vectors.decline(current_user, floor)
+        except ValidationError as exc:
+            db.session.rollback()
+            floor = services.get_floor(current_user, floor_id)
+            error = exc
+        else:
+            db.session.commit()
+            return _redirect(url_for("inventory.floor_detail", floor_id=floor.id))
+    found = floor_vectors.offer(_storage(), floor)
+    if found is None:
+        return redirect(url_for("inventory.floor_detail", floor_id=floor.id))
+    url = url_for("floors.background", floor_id=floor.id, v=floor.background_image.rsplit("/", 1)[-1][11:19])
+    return render_template("inventory/floor_vector_lines.html", floor=floor, found=found, error=error,
+                           background_url=url, meta=floor.background_meta or {}), (422 if error else 200)
