@@ -33,6 +33,9 @@ def options_from(parameters: dict[str, Any], *, workers: int, progress: Callable
         options.design_spacing = float(parameters["design_spacing"])
     if parameters.get("k_override"):
         options.k_override = int(parameters["k_override"])
+    options.excluded_poses = tuple((float(a["x"]), float(a["y"]), float(a["heading_deg"]))
+                                   for a in parameters.get("rejected_additions") or ()
+                                   if None not in (a.get("x"), a.get("y"), a.get("heading_deg")))
     return options
 
 

@@ -123,9 +123,18 @@ def _design_poses(floor: Floor, engine: Engine, options: PlanOptions) -> list[Ca
     for m_idx, (x, y) in mounts:
         for model in options.models:
             for h in range(options.design_headings):
-                out.append(CameraPose(f"m:{m_idx}", x, y, 360.0 * h / options.design_headings, model.hfov_deg,
+                heading = 360.0 * h / options.design_headings
+                if _excluded(x, y, heading, options.excluded_poses):
+                    continue
+                out.append(CameraPose(f"m:{m_idx}", x, y, heading, model.hfov_deg,
                                       hpx=model.hpx, change="new", model=model.name))
     return out
+
+
+def _excluded(x: float, y: float, heading: float, excluded: tuple[tuple[float, float, float], ...]) -> bool:
+    """Whether a generated pose is one a reviewer rejected (same mount within 1 cm, same heading within 0.5°)."""
+    return any(math.hypot(x - ex, y - ey) < 0.01 and abs((heading - eh + 180.0) % 360.0 - 180.0) < 0.5
+               for ex, ey, eh in excluded)
 
 
 def _decide_outside_model(t: Terminal, zone_in: str | None) -> dict:

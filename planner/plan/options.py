@@ -50,6 +50,8 @@ class PlanOptions:
     design_headings: int = 8
     design_corners: bool = True  # design mode: also mount points around every wall vertex
     design_in_required: bool = True  # design mode: only mounts inside (or within 0.5 m of) a required zone
+    # Design mode: (x, y, heading) of proposed cameras a reviewer rejected; no candidate is generated at them again.
+    excluded_poses: tuple[tuple[float, float, float], ...] = ()
     models: tuple[CameraModel, ...] = DEFAULT_MODELS
     allow_face: bool = False
     costs: PlanCosts = field(default_factory=PlanCosts)

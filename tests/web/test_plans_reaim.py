@@ -121,7 +121,7 @@ def test_a_ticked_turn_sets_the_heading_and_is_audited(client, auth, demo_app, r
     assert "1 of 2 done" in page
 
 
-def test_a_rejected_new_camera_is_recorded_and_the_rerun_says_it_is_not_excluded(client, demo_app, room):
+def test_a_rejected_new_camera_is_never_proposed_again(client, demo_app, room):
     floor_id, _plan_id = room
     response = client.post(f"/floors/{floor_id}/plans", data={"mode": "design", "time_limit": "30"})
     plan_id = int(response.headers["Location"].rsplit("/", 1)[1])
@@ -138,4 +138,11 @@ def test_a_rejected_new_camera_is_recorded_and_the_rerun_says_it_is_not_excluded
             {"name": "N1", "version": 2, "x": pose["x"], "y": pose["y"], "heading_deg": pose["heading_deg"]}]
     page = client.get(f"/plans/{new_id}").get_data(as_text=True)
     assert 'id="rejected-additions"' in page and f"N1 of v2 at ({pose['x']:.1f}, {pose['y']:.1f})" in page
-    assert "can't yet leave out a single proposed position" in page
+    assert "did not consider that position and heading again" in page
+    with demo_app.app_context():
+        new = db.session.get(Plan, new_id)
+        assert new.result is not None, new.error
+    again = [d for d in _decisions(demo_app, new_id).values() if d[0] == "add"]
+    assert again, "the design re-run still installs cameras"
+    assert all((d[1]["x"], d[1]["y"], d[1]["heading_deg"]) != (pose["x"], pose["y"], pose["heading_deg"])
+               for d in again), again
