@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import NotFound as NotFoundHTTP
 
 import config
+import i18n
 import security
 from extensions import csrf, db, htmx, login_manager, migrate
 from web import wants_json
@@ -39,6 +40,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     htmx.init_app(app)
+    i18n.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hmac
-from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import Blueprint, Request, Response, flash, redirect, render_template, request, session, url_for
@@ -12,7 +11,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from accounts.models import ApiToken, User, authenticate
 from extensions import db, login_manager
 from security import MAX_ID, SIGN_IN_LIMIT, limiter
-from web import wants_json
+from web import safe_next, wants_json
 
 bp = Blueprint("accounts", __name__)
 
@@ -51,13 +50,6 @@ def unauthorized():  # type: ignore[no-untyped-def]
     return redirect(url_for("accounts.login", next=request.full_path))
 
 
-def _safe_next(target: str | None) -> str:
-    """Only follow relative redirect targets, never another host."""
-    if target and not urlsplit(target).netloc and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("inventory.index")
-
-
 def _sign_in_failed(response: Response) -> bool:
     return response.status_code == 401
 
@@ -82,7 +74,7 @@ def login():  # type: ignore[no-untyped-def]
             session.clear()
             login_user(user)
             session.permanent = True
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_next(request.args.get("next")))
         flash("Wrong email or password.", "error")
         return render_template("accounts/login.html", email=email), 401
     return render_template("accounts/login.html", email="")
