@@ -57,6 +57,7 @@ def _import_models() -> None:
     """Import every model module so the metadata (and Alembic) sees all tables."""
     import accounts.models  # noqa: F401
     import audit.models  # noqa: F401
+    import compliance.models  # noqa: F401
     import inspection.models  # noqa: F401
     import inventory.models  # noqa: F401
     import plans.models  # noqa: F401

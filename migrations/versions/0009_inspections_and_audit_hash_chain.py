@@ -1,7 +1,7 @@
 """inspections and audit hash chain
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-02 00:54:36
 
 Inspections (checklist items, evidence photos) and the audit hash chain: each audit event and each signed-off
@@ -14,8 +14,8 @@ from audit.chain import backfill_events
 
 
 # revision identifiers, used by Alembic.
-revision = '0008'
-down_revision = '0007'
+revision = '0009'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
