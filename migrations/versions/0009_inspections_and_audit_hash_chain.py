@@ -98,18 +98,42 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_inspection_evidence_inspection_id'), ['inspection_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_inspection_evidence_item_id'), ['item_id'], unique=False)
 
-    with op.batch_alter_table('audit_event', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('prev_hash', sa.String(length=64), nullable=True))
-        batch_op.add_column(sa.Column('record_hash', sa.String(length=64), nullable=True))
-        batch_op.create_unique_constraint(batch_op.f('uq_audit_event_prev_hash'), ['prev_hash'])
+    # The append-only triggers of 0001 are lifted only while existing events get their hashes.
+    _drop_audit_guards()
+    op.add_column('audit_event', sa.Column('prev_hash', sa.String(length=64), nullable=True))
+    op.add_column('audit_event', sa.Column('record_hash', sa.String(length=64), nullable=True))
     backfill_events(op.get_bind())
+    op.create_index(op.f('ix_audit_event_prev_hash'), 'audit_event', ['prev_hash'], unique=True)
+    _create_audit_guards()
+
+
+def _create_audit_guards():
+    """The append-only triggers on audit_event, as revision 0001 creates them."""
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("""CREATE TRIGGER audit_event_no_update BEFORE UPDATE OR DELETE ON audit_event
+                      FOR EACH ROW EXECUTE FUNCTION audit_event_append_only()""")
+    else:
+        for action in ("UPDATE", "DELETE"):
+            op.execute(f"""CREATE TRIGGER audit_event_no_{action.lower()} BEFORE {action} ON audit_event
+                           BEGIN SELECT RAISE(ABORT, 'audit_event is append-only'); END""")
+
+
+def _drop_audit_guards():
+    """Lift the append-only triggers (the PostgreSQL trigger function stays)."""
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER IF EXISTS audit_event_no_update ON audit_event")
+    else:
+        op.execute("DROP TRIGGER IF EXISTS audit_event_no_update")
+        op.execute("DROP TRIGGER IF EXISTS audit_event_no_delete")
 
 
 def downgrade():
+    _drop_audit_guards()
+    op.drop_index(op.f('ix_audit_event_prev_hash'), table_name='audit_event')
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('uq_audit_event_prev_hash'), type_='unique')
         batch_op.drop_column('record_hash')
         batch_op.drop_column('prev_hash')
+    _create_audit_guards()
 
     with op.batch_alter_table('inspection_evidence', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_inspection_evidence_item_id'))
