@@ -9,8 +9,13 @@ from datetime import date
 from typing import Any
 
 from inventory.choices import (
+    AlternativeVerification,
     Choice,
+    ComplianceProfile,
+    ConsentMechanism,
+    FilingStatus,
     Lock,
+    SignageType,
     StorageLocation,
     TerminalKind,
     TerminalStatus,
@@ -174,6 +179,11 @@ VENUE_FIELDS = (
     Field("type", "choice", required=True, choices=VenueType),
     Field("district", "str", required=True, max_length=100),
     Field("address", "str", max_length=300, default=""),
+    Field("compliance_profile", "choice", choices=ComplianceProfile, default=ComplianceProfile.CN,
+          label="Compliance profile"),
+    Field("legal_entity", "str", max_length=200, label="Legal entity (blank: the organisation's)"),
+    Field("filing_status", "choice", choices=FilingStatus, default=FilingStatus.NOT_FILED, label="CAC filing status"),
+    Field("filing_date", "date", label="CAC filing date"),
 )
 
 FLOOR_FIELDS = (
@@ -213,6 +223,15 @@ TERMINAL_FIELDS = (
     Field("installed_on", "date"),
     Field("status", "choice", choices=TerminalStatus, default=TerminalStatus.ACTIVE),
     Field("locked", "choice", choices=Lock),
+    Field("signage_type", "choice", choices=SignageType, label="Sign type"),
+    Field("signage_x", "float", minimum=-1e5, maximum=1e5, label="Sign X (m)"),
+    Field("signage_y", "float", minimum=-1e5, maximum=1e5, label="Sign Y (m)"),
+    Field("necessity_note", "str", max_length=1000, default="", label="Necessity note"),
+    Field("alternative_verification", "choice", choices=AlternativeVerification,
+          label="Alternative to face verification"),
+    Field("consent_mechanism", "choice", choices=ConsentMechanism, label="Consent mechanism"),
+    Field("enrolled_count", "int", minimum=0, maximum=100_000_000, label="Enrolled persons"),
+    Field("capture_zone", "str", max_length=100, label="Declared capture zone (zone id)"),
 )
 
 ZONE_FIELDS = (
