@@ -51,6 +51,48 @@ class StorageLocation(Choice):
     VENDOR = "vendor"
 
 
+class ComplianceProfile(Choice):
+    """Which rows of the rules table apply to a venue (compliance.rules.PROFILES; a test keeps them equal)."""
+
+    CN = "CN"
+    EU = "EU"
+    UK = "UK"
+
+    @property
+    def label(self) -> str:
+        """Human-readable label of the member."""
+        return {"CN": "China (national and Shanghai)", "EU": "European Union", "UK": "United Kingdom"}[self.value]
+
+
+class FilingStatus(Choice):
+    NOT_FILED = "not_filed"
+    FILED = "filed"
+    DEREGISTERED = "deregistered"
+
+
+class SignageType(Choice):
+    WARNING_SIGN = "warning_sign"  # a CCTV warning sign
+    FACE_NOTICE = "face_notice"  # a face-recognition notice: processor, purpose, retention, rights
+
+
+class AlternativeVerification(Choice):
+    NONE = "none"
+    CARD = "card"
+    QR_CODE = "qr_code"
+    PIN = "pin"
+    ID_DOCUMENT = "id_document"
+    STAFF_CHECK = "staff_check"
+
+
+class ConsentMechanism(Choice):
+    NONE = "none"
+    IMPLIED = "implied"
+    BUNDLED = "bundled"
+    SEPARATE_OPT_IN = "separate_opt_in"
+    WRITTEN = "written"
+    LEGAL_BASIS = "legal_basis"  # no consent needed: a law requires the processing
+
+
 def _derived(name: str, values: tuple[str, ...]) -> type[Choice]:
     """A Choice enum whose members are the format's values (member name = value upper-cased)."""
     return Choice(name, [(value.upper(), value) for value in values], module=__name__)  # type: ignore[return-value]
