@@ -151,7 +151,7 @@ def test_a_district_change_is_audited_and_shown_to_both_districts_inspectors(cli
 def _old_schema(tmp_path, name: str):
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / name}"})
     with app.app_context():
-        upgrade(directory=MIGRATIONS, revision="0007")
+        upgrade(directory=MIGRATIONS, revision="0009")
         with db.engine.begin() as c:
             c.execute(sa.text("INSERT INTO organisation (id, name, created_at) VALUES (1, 'Org', '2026-01-01')"))
     return app
@@ -172,7 +172,7 @@ def test_migration_maps_existing_districts_case_insensitively(tmp_path):
                 _insert_venue(c, venue_id, district)
             c.execute(sa.text("INSERT INTO jurisdiction (id, name, districts) VALUES (1, 'J', :d)"),
                       {"d": json.dumps(["songjiang", "Huangpu"])})
-        upgrade(directory=MIGRATIONS, revision="0008")
+        upgrade(directory=MIGRATIONS, revision="0010")
         with db.engine.connect() as c:
             districts = [r[0] for r in c.execute(sa.text("SELECT district FROM venue ORDER BY id"))]
             linked = [r[0] for r in c.execute(sa.text(
@@ -180,7 +180,7 @@ def test_migration_maps_existing_districts_case_insensitively(tmp_path):
                 "ORDER BY d.position"))]
         assert districts == ["Huangpu", "Huangpu", "Jing'an", "Songjiang", "Xuhui"]
         assert linked == ["Huangpu", "Songjiang"]
-        downgrade(directory=MIGRATIONS, revision="0007")
+        downgrade(directory=MIGRATIONS, revision="0009")
         with db.engine.connect() as c:
             assert json.loads(c.execute(sa.text("SELECT districts FROM jurisdiction")).scalar()) == \
                 ["Huangpu", "Songjiang"]
@@ -195,14 +195,14 @@ def test_migration_refuses_unknown_districts_naming_them_and_changes_nothing(tmp
             _insert_venue(c, 1, "Huangpu")
             _insert_venue(c, 2, "Nowhere")
         with pytest.raises(SystemExit):  # flask-migrate logs the migration's error and exits non-zero
-            upgrade(directory=MIGRATIONS, revision="0008")
+            upgrade(directory=MIGRATIONS, revision="0010")
         logged = capfd.readouterr().err
         assert "venue 2 ('V2'): district 'Nowhere'" in logged and "venue 1 " not in logged
         with db.engine.connect() as c:
             assert "districts" not in sa.inspect(c).get_table_names()
             assert c.execute(sa.text("SELECT district FROM venue WHERE id = 2")).scalar() == "Nowhere"
         monkeypatch.setenv("SIGHTLINE_DISTRICT_MAP", "Nowhere=Qingpu")
-        upgrade(directory=MIGRATIONS, revision="0008")
+        upgrade(directory=MIGRATIONS, revision="0010")
         with db.engine.connect() as c:
             assert c.execute(sa.text("SELECT district FROM venue WHERE id = 2")).scalar() == "Qingpu"
         db.engine.dispose()

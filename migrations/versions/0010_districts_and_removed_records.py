@@ -1,8 +1,8 @@
 """managed districts (venue.district references them), jurisdiction districts as rows, district moves,
 and removed_at on venues, floors and terminals
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-02 01:10:00
 
 Data: the 16 Shanghai districts are seeded. Each existing venue.district and jurisdiction district is mapped
@@ -18,8 +18,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0008'
-down_revision = '0007'
+revision = '0010'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
