@@ -56,7 +56,7 @@ class Field:
     """One editable attribute: its type, whether it is required, and its allowed range."""
 
     name: str
-    kind: str  # "str" | "int" | "float" | "bool" | "choice" | "date" | "angle" | "fov"
+    kind: str  # "str" | "int" | "float" | "bool" | "choice" | "date" | "angle" | "fov" | "district"
     required: bool = False
     choices: type[Choice] | None = None
     minimum: float | None = None
@@ -152,6 +152,8 @@ def clean_value(field: Field, value: Any) -> Any:
             allowed = ", ".join(field.choices.values())
             raise ValidationError(field.name, _("'%(value)s' is not one of: %(allowed)s", value=value, allowed=allowed))
         return field.choices(value.strip())
+    if field.kind == "district":
+        return _district(field, value)
     if field.kind == "date":
         if isinstance(value, date):
             return value
@@ -160,6 +162,24 @@ def clean_value(field: Field, value: Any) -> Any:
         except ValueError:
             raise ValidationError(field.name, _("'%(value)s' is not a date (YYYY-MM-DD)", value=value))
     raise AssertionError(f"unknown field kind {field.kind}")
+
+
+def _district(field: Field, value: Any) -> str:
+    """A district of the managed list, by code, English or Chinese name in any case; its canonical name."""
+    from inventory.districts import all_districts, lookup
+
+    if not isinstance(value, str):
+        raise ValidationError(field.name, _("must be text"))
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise ValidationError(field.name, _("must not contain control characters (such as NUL)"))
+    if len(value) > field.max_length:
+        raise ValidationError(field.name, _("must be at most %(count)s characters", count=field.max_length))
+    district = lookup(value)
+    if district is None:
+        known = ", ".join(d.name for d in all_districts())
+        raise ValidationError(field.name, _("'%(value)s' is not a district; choose one of: %(allowed)s",
+                                            value=value.strip(), allowed=known))
+    return district.name
 
 
 def clean(fields: tuple[Field, ...], data: Mapping[str, Any], *, partial: bool = False,
@@ -181,7 +201,7 @@ def clean(fields: tuple[Field, ...], data: Mapping[str, Any], *, partial: bool =
 VENUE_FIELDS = (
     Field("name", "str", required=True, max_length=200, label=N_("Name")),
     Field("type", "choice", required=True, choices=VenueType, label=N_("Type")),
-    Field("district", "str", required=True, max_length=100, label=N_("District")),
+    Field("district", "district", required=True, max_length=100, label=N_("District")),
     Field("address", "str", max_length=300, default="", label=N_("Address")),
     Field("compliance_profile", "choice", choices=ComplianceProfile, default=ComplianceProfile.CN,
           label=N_("Compliance profile")),
