@@ -7,14 +7,27 @@ naming no route, fails `test_access_matrix.py`, so a new route cannot escape the
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from accounts.access import Action
+from accounts.models import Role
 
 PUBLIC = "public"  # anyone, signed in or not
 SIGNED_IN = "signed_in"  # any signed-in user; the route names no object
 VIEW = "view"  # anyone who can see the object (scope_filter); others 404
 OWNER = "owner"  # only the user the object belongs to (API tokens); others 404
 
-Rule = Action | str
+
+
+@dataclass(frozen=True)
+class Roles:
+    """Pages for some roles whatever the object (the audit chain, the dashboard); others get `refused`."""
+
+    roles: tuple[Role, ...]
+    refused: str = "forbidden"  # or "hidden" (404) where the page's existence is not for other roles
+
+
+Rule = Action | Roles | str
 
 _E = Action.EDIT_INVENTORY
 ALL = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -31,6 +44,9 @@ ROUTES: dict[str, dict[str, Rule]] = {
     "accounts.logout": _same(SIGNED_IN, "POST"),
     "accounts.tokens": _same(SIGNED_IN, "GET", "POST"),
     "accounts.revoke_token": _same(OWNER, "POST"),
+    "audit_chain.chain_page": _same(Roles((Role.ADMIN, Role.INSPECTOR), refused="hidden"), "GET"),
+    "dashboard.overview": _same(Roles((Role.INSPECTOR, Role.ADMIN)), "GET"),
+    "dashboard.moves": _same(Roles((Role.INSPECTOR, Role.ADMIN)), "GET"),
     # inventory pages
     "inventory.index": _same(SIGNED_IN, "GET"),
     "inventory.venue_create": _same(_E, "GET", "POST"),

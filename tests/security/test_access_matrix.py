@@ -37,7 +37,7 @@ from tests.conftest import (
     make_app,
     seed,
 )
-from tests.security.access_table import OWNER, PUBLIC, ROUTES, SIGNED_IN, VIEW
+from tests.security.access_table import OWNER, PUBLIC, ROUTES, SIGNED_IN, VIEW, Roles
 
 ORGANISATIONS = {"A": ("Huangpu Hospitality Group", "Huangpu"), "B": ("FreshMart Supermarkets", "Jing'an")}
 
@@ -178,6 +178,8 @@ def expected(rule: Any, persona: Persona, key: str | None, owner: str | None) ->
     if rule == OWNER:
         return "ok" if persona.email == owner else "hidden"
     role = Role(persona.name.split()[0]) if persona.name != "admin" else Role.ADMIN
+    if isinstance(rule, Roles):
+        return "ok" if role in rule.roles else rule.refused
     if key is None:  # object-less action (create a venue, a camera model): the role alone decides
         return "ok" if role in POLICY[Action(rule)] else "forbidden"
     if key not in persona.sees:
