@@ -235,11 +235,33 @@ def _check_terminal(user: User, floor: Floor, values: dict[str, Any], terminal: 
                                                                Terminal.code == values["code"]))
         if clash is not None and clash != terminal_id:
             raise ValidationError("code", f"ID '{values['code']}' is already used on this floor")
+    check_compliance_fields(floor, values, terminal)
     if values.get("camera_model_id") is not None:
         try:
             get_camera_model(user, values["camera_model_id"])
         except NotFound:
             raise ValidationError("camera_model_id", "no such camera model")
+
+
+def check_compliance_fields(floor: Floor, values: Mapping[str, Any], terminal: Terminal | None) -> None:
+    """Cross-field rules of the compliance fields: a sign has both coordinates on the floor; the capture zone exists."""
+    def current(name: str) -> Any:
+        return values[name] if name in values else (getattr(terminal, name) if terminal is not None else None)
+
+    if "signage_x" in values or "signage_y" in values:
+        sx, sy = current("signage_x"), current("signage_y")
+        if (sx is None) != (sy is None):
+            raise ValidationError("signage_y" if sy is None else "signage_x",
+                                  "a sign position needs both X and Y (or neither)")
+        if sx is not None:
+            try:
+                floorio.check_placement(floor, sx, sy)
+            except ValidationError as error:
+                raise ValidationError("signage_x", f"sign {error.message}") from None
+    if values.get("capture_zone"):
+        keys = {z.key for z in floor.zones}
+        if values["capture_zone"] not in keys:
+            raise ValidationError("capture_zone", f"no zone with id '{values['capture_zone']}' on this floor")
 
 
 def create_terminal(user: User, floor: Floor, data: Mapping[str, Any]) -> Terminal:
@@ -355,6 +377,10 @@ def plan_terminal_import(user: User, floor: Floor, rows: list[tuple[int, dict[st
                 floorio.check_placement(floor, x, y)
             except ValidationError as error:
                 item.errors.append(ValidationError(error.field, error.message, row=item.row))
+        try:
+            check_compliance_fields(floor, item.values, item.terminal)
+        except ValidationError as error:
+            item.errors.append(ValidationError(error.field, error.message, row=item.row))
         serial = item.values.get("serial")
         if serial and serial in kept:
             code, floor_name = kept[serial]
