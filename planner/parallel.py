@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -56,6 +57,13 @@ def ordered_map(fn: Callable[[Any], Any], chunks: Sequence[Any], workers: int, d
         _CONTEXT.clear()
 
 
+def _worker_init() -> None:
+    """A worker dies on the pool's SIGTERM: the parent's handlers (a job queue's graceful stop) are not its own."""
+    for name in ("SIGTERM", "SIGINT", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
+
+
 def _serial(fn: Callable[[Any], Any], chunks: Sequence[Any], deadline: float | None,
             stop: Callable[[], bool] | None) -> list[Any]:
     out = []
@@ -70,7 +78,7 @@ def _forked(fn: Callable[[Any], Any], chunks: Sequence[Any], workers: int, deadl
             stop: Callable[[], bool] | None) -> list[Any]:
     ctx = multiprocessing.get_context("fork")
     try:
-        pool = ctx.Pool(min(workers, len(chunks), os.cpu_count() or 1))
+        pool = ctx.Pool(min(workers, len(chunks), os.cpu_count() or 1), initializer=_worker_init)
     except (OSError, AssertionError):
         return _serial(fn, chunks, deadline, stop)
     out: list[Any] = []
