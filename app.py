@@ -81,6 +81,7 @@ def _install_audit(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from accounts.admin import bp as admin_bp
     from accounts.views import bp as accounts_bp
     from api import bp as api_bp
     from audit.views import bp as audit_bp
@@ -90,6 +91,7 @@ def _register_blueprints(app: Flask) -> None:
     from plans.views import bp as plans_bp
 
     app.register_blueprint(accounts_bp)
+    app.register_blueprint(admin_bp)
     app.register_blueprint(inventory_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(csv_bp)
