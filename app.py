@@ -57,6 +57,8 @@ def _import_models() -> None:
     """Import every model module so the metadata (and Alembic) sees all tables."""
     import accounts.models  # noqa: F401
     import audit.models  # noqa: F401
+    import compliance.models  # noqa: F401
+    import inspection.models  # noqa: F401
     import inventory.models  # noqa: F401
     import plans.models  # noqa: F401
 
@@ -84,6 +86,7 @@ def _register_blueprints(app: Flask) -> None:
     from accounts.admin import bp as admin_bp
     from accounts.views import bp as accounts_bp
     from api import bp as api_bp
+    from audit.chain import bp as audit_chain_bp
     from audit.views import bp as audit_bp
     from inventory.csv_views import bp as csv_bp
     from inventory.floor_views import bp as floor_bp
@@ -94,6 +97,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp)
     app.register_blueprint(inventory_bp)
     app.register_blueprint(audit_bp)
+    app.register_blueprint(audit_chain_bp)
     app.register_blueprint(csv_bp)
     app.register_blueprint(floor_bp)
     app.register_blueprint(plans_bp)
@@ -137,11 +141,13 @@ def _register_errors(app: Flask) -> None:
 def _register_cli(app: Flask) -> None:
     from accounts.cli import create_user_command
     from api.openapi import openapi_command
+    from audit.chain import verify_audit_command
     from inventory.demo import seed_demo_command
 
     app.cli.add_command(create_user_command)
     app.cli.add_command(openapi_command)
     app.cli.add_command(seed_demo_command)
+    app.cli.add_command(verify_audit_command)
 
 
 def _register_sqlite_pragmas(app: Flask) -> None:

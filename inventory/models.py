@@ -11,7 +11,12 @@ import sqlalchemy.orm as so
 from accounts.models import Organisation, utcnow
 from extensions import db
 from inventory.choices import (
+    AlternativeVerification,
+    ComplianceProfile,
+    ConsentMechanism,
+    FilingStatus,
     Lock,
+    SignageType,
     StorageLocation,
     TerminalKind,
     TerminalStatus,
@@ -31,6 +36,12 @@ class Venue(db.Model):
     type: so.Mapped[VenueType] = so.mapped_column(db_enum(VenueType))
     district: so.Mapped[str] = so.mapped_column(sa.String(100), index=True)
     address: so.Mapped[str] = so.mapped_column(sa.String(300), default="")
+    compliance_profile: so.Mapped[ComplianceProfile] = so.mapped_column(db_enum(ComplianceProfile),
+                                                                        default=ComplianceProfile.CN)
+    # The processor that files with the CAC (CN-19); blank means the organisation's legal entity.
+    legal_entity: so.Mapped[str | None] = so.mapped_column(sa.String(200), index=True)
+    filing_status: so.Mapped[FilingStatus] = so.mapped_column(db_enum(FilingStatus), default=FilingStatus.NOT_FILED)
+    filing_date: so.Mapped[date | None] = so.mapped_column()
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
     updated_at: so.Mapped[datetime] = so.mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -135,6 +146,16 @@ class Terminal(db.Model):
     retention_days: so.Mapped[int | None] = so.mapped_column()
     purpose: so.Mapped[str] = so.mapped_column(sa.String(200), default="")
     signage_posted: so.Mapped[bool] = so.mapped_column(default=False)
+    signage_type: so.Mapped[SignageType | None] = so.mapped_column(db_enum(SignageType))
+    signage_x: so.Mapped[float | None] = so.mapped_column()
+    signage_y: so.Mapped[float | None] = so.mapped_column()
+    necessity_note: so.Mapped[str] = so.mapped_column(sa.String(1000), default="")
+    alternative_verification: so.Mapped[AlternativeVerification | None] = so.mapped_column(
+        db_enum(AlternativeVerification))
+    consent_mechanism: so.Mapped[ConsentMechanism | None] = so.mapped_column(db_enum(ConsentMechanism))
+    enrolled_count: so.Mapped[int | None] = so.mapped_column()
+    # Key of the zone on the same floor declared as the face-capture area (CN-06).
+    capture_zone: so.Mapped[str | None] = so.mapped_column(sa.String(100))
     serial: so.Mapped[str | None] = so.mapped_column(sa.String(100))
     installed_on: so.Mapped[date | None] = so.mapped_column()
     status: so.Mapped[TerminalStatus] = so.mapped_column(db_enum(TerminalStatus), default=TerminalStatus.ACTIVE)
