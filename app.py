@@ -67,6 +67,7 @@ def _install_audit(app: Flask) -> None:
     from flask_login import current_user
     from sqlalchemy.orm import Session
 
+    import audit.events  # noqa: F401 - importing it connects the audit receivers to the account signals
     from audit import recorder
 
     def actor() -> int | None:
@@ -83,8 +84,8 @@ def _install_audit(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from accounts.admin import bp as admin_bp
     from accounts.views import bp as accounts_bp
+    from admin.views import bp as admin_bp
     from api import bp as api_bp
     from audit.chain import bp as audit_chain_bp
     from audit.views import bp as audit_bp

@@ -1,5 +1,5 @@
-"""The audit trail pages: a venue's changes, and every event (sign-ins, tokens, camera models, deleted venues,
-administration) for admins; each event shown as the fields it changed, before and after."""
+"""The audit trail of a venue, and the queries and field differences the admin audit page shares; each event is
+shown as the fields it changed, before and after."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from flask import Blueprint, render_template, request
 from flask_login import current_user, login_required
 
-from accounts.admin import require_admin
 from audit.models import AuditEvent
 from extensions import db
 from inventory import services
@@ -99,8 +98,12 @@ def all_events(object_type: str | None = None, without_venue: bool = False, page
     return _page(query, page)
 
 
-def _object_types(query: sa.Select[tuple[str]]) -> list[str]:
-    return sorted(db.session.scalars(query.distinct()))
+def object_types(venue_id: int | None = None) -> list[str]:
+    """The kinds of object with recorded events (of one venue, or all)."""
+    query = sa.select(AuditEvent.object_type).distinct()
+    if venue_id is not None:
+        query = query.where(AuditEvent.venue_id == venue_id)
+    return sorted(db.session.scalars(query))
 
 
 @bp.get("/venues/<int:venue_id>/audit")
@@ -110,21 +113,6 @@ def venue_audit(venue_id: int):  # type: ignore[no-untyped-def]
     venue = services.get_venue(current_user, venue_id)
     object_type = request.args.get("type") or None
     page = venue_events(venue.id, object_type, request.args.get("page", 1, type=page_number))
-    types = _object_types(sa.select(AuditEvent.object_type).where(AuditEvent.venue_id == venue.id))
+    types = object_types(venue.id)
     return render_template("audit/venue_audit.html", venue=venue, page=page, object_type=object_type,
                            object_types=types, field_changes=field_changes)
-
-
-@bp.get("/admin/audit")
-@login_required
-def admin_audit():  # type: ignore[no-untyped-def]
-    """Admins: every audit event, including those of no venue (sign-ins, tokens, camera models, deleted venues)."""
-    require_admin()
-    object_type = request.args.get("type") or None
-    without_venue = request.args.get("scope") == "no-venue"
-    page = all_events(object_type, without_venue, request.args.get("page", 1, type=page_number))
-    venues = dict(db.session.execute(sa.select(Venue.id, Venue.name).where(
-        Venue.id.in_({e.venue_id for e in page.events if e.venue_id}))).tuples().all())
-    return render_template("audit/admin_audit.html", page=page, object_type=object_type,
-                           without_venue=without_venue, object_types=_object_types(sa.select(AuditEvent.object_type)),
-                           venues=venues, field_changes=field_changes)

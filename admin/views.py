@@ -10,28 +10,20 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext
 from flask_login import current_user, login_required
 
-from accounts.models import Jurisdiction, Organisation, Role, User
+from accounts.models import Jurisdiction, Organisation, Role, User, password_problem
 from audit import events
+from audit.views import all_events, field_changes, object_types
 from extensions import db
 from inventory.fields import ValidationError
+from inventory.models import Venue
+from security import MAX_ID, page_number
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-MIN_PASSWORD_LENGTH = 8
 MAX_NAME = 200
 MAX_EMAIL = 254
-
-
-ROLE_LABELS = {Role.MANAGER: lazy_gettext("facility manager"), Role.PLANNER: lazy_gettext("planner"),
-               Role.INSPECTOR: lazy_gettext("inspector"), Role.ADMIN: lazy_gettext("administrator")}
-
-
-@bp.context_processor
-def _labels() -> dict[str, Any]:
-    return {"role_labels": ROLE_LABELS}
 
 
 def require_admin() -> None:
@@ -61,9 +53,10 @@ def clean_email(raw: str | None) -> str:
 
 
 def check_password_rules(password: str, field: str = "password") -> str:
-    """The password when it is long enough, else ValidationError naming the field."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationError(field, _("must have at least %(n)d characters", n=MIN_PASSWORD_LENGTH))
+    """The password when it is acceptable, else ValidationError naming the field."""
+    problem = password_problem(password)
+    if problem:
+        raise ValidationError(field, problem)
     return password
 
 
@@ -80,7 +73,7 @@ def _pick(model: type[Organisation] | type[Jurisdiction], raw: str | None, field
     """The row chosen in a select by id, None when nothing is chosen; an unknown id names the field."""
     if not raw:
         return None
-    row = db.session.get(model, int(raw)) if raw.isdigit() and int(raw) < 2**31 else None
+    row = db.session.get(model, int(raw)) if raw.isdigit() and int(raw) <= MAX_ID else None
     if row is None:
         raise ValidationError(field, _("is not a known choice"))
     return row
@@ -314,8 +307,6 @@ def save_organisation(organisation: Organisation | None, form: Mapping[str, Any]
 @bp.route("/organisations", methods=["GET", "POST"])
 def organisations():  # type: ignore[no-untyped-def]
     """Organisations with their users and venues; the form adds one."""
-    from inventory.models import Venue
-
     error = None
     if request.method == "POST":
         try:
@@ -423,3 +414,19 @@ def jurisdiction_edit(jurisdiction_id: int):  # type: ignore[no-untyped-def]
         return redirect(url_for("admin.jurisdictions"))
     return render_template("admin/jurisdiction_form.html", jurisdiction=jurisdiction, error=None,
                            values={"name": jurisdiction.name, "districts": "\n".join(jurisdiction.districts or [])})
+
+
+# ---------------------------------------------------------------- audit trail
+
+
+@bp.get("/audit")
+def audit():  # type: ignore[no-untyped-def]
+    """Every audit event, including those of no venue (sign-ins, tokens, camera models, deleted venues)."""
+    object_type = request.args.get("type") or None
+    without_venue = request.args.get("scope") == "no-venue"
+    page = all_events(object_type, without_venue, request.args.get("page", 1, type=page_number))
+    venues = dict(db.session.execute(sa.select(Venue.id, Venue.name).where(
+        Venue.id.in_({e.venue_id for e in page.events if e.venue_id}))).tuples().all())
+    return render_template("admin/audit.html", page=page, object_type=object_type,
+                           without_venue=without_venue, object_types=object_types(), venues=venues,
+                           field_changes=field_changes)
