@@ -7,7 +7,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import Blueprint, Request, Response, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Request,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -124,7 +135,9 @@ def tokens():  # type: ignore[no-untyped-def]
 def revoke_token(token_id: int):  # type: ignore[no-untyped-def]
     """Revoke one of the user's tokens."""
     token = db.session.scalar(sa.select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == current_user.id))
-    if token is not None and not token.revoked:
+    if token is None:
+        abort(404)  # someone else's token, exactly as if it did not exist
+    if not token.revoked:
         token.revoked = True
         signals.token_revoked.send(current_user._get_current_object(), token=token)
         db.session.commit()

@@ -12,8 +12,13 @@ from flask_babel import gettext as _
 
 from inventory.choices import (
     N_,
+    AlternativeVerification,
     Choice,
+    ComplianceProfile,
+    ConsentMechanism,
+    FilingStatus,
     Lock,
+    SignageType,
     StorageLocation,
     TerminalKind,
     TerminalStatus,
@@ -51,7 +56,7 @@ class Field:
     """One editable attribute: its type, whether it is required, and its allowed range."""
 
     name: str
-    kind: str  # "str" | "int" | "float" | "bool" | "choice" | "date" | "angle" | "fov"
+    kind: str  # "str" | "int" | "float" | "bool" | "choice" | "date" | "angle" | "fov" | "district"
     required: bool = False
     choices: type[Choice] | None = None
     minimum: float | None = None
@@ -147,6 +152,8 @@ def clean_value(field: Field, value: Any) -> Any:
             allowed = ", ".join(field.choices.values())
             raise ValidationError(field.name, _("'%(value)s' is not one of: %(allowed)s", value=value, allowed=allowed))
         return field.choices(value.strip())
+    if field.kind == "district":
+        return _district(field, value)
     if field.kind == "date":
         if isinstance(value, date):
             return value
@@ -155,6 +162,24 @@ def clean_value(field: Field, value: Any) -> Any:
         except ValueError:
             raise ValidationError(field.name, _("'%(value)s' is not a date (YYYY-MM-DD)", value=value))
     raise AssertionError(f"unknown field kind {field.kind}")
+
+
+def _district(field: Field, value: Any) -> str:
+    """A district of the managed list, by code, English or Chinese name in any case; its canonical name."""
+    from inventory.districts import all_districts, lookup
+
+    if not isinstance(value, str):
+        raise ValidationError(field.name, _("must be text"))
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise ValidationError(field.name, _("must not contain control characters (such as NUL)"))
+    if len(value) > field.max_length:
+        raise ValidationError(field.name, _("must be at most %(count)s characters", count=field.max_length))
+    district = lookup(value)
+    if district is None:
+        known = ", ".join(d.name for d in all_districts())
+        raise ValidationError(field.name, _("'%(value)s' is not a district; choose one of: %(allowed)s",
+                                            value=value.strip(), allowed=known))
+    return district.name
 
 
 def clean(fields: tuple[Field, ...], data: Mapping[str, Any], *, partial: bool = False,
@@ -176,8 +201,14 @@ def clean(fields: tuple[Field, ...], data: Mapping[str, Any], *, partial: bool =
 VENUE_FIELDS = (
     Field("name", "str", required=True, max_length=200, label=N_("Name")),
     Field("type", "choice", required=True, choices=VenueType, label=N_("Type")),
-    Field("district", "str", required=True, max_length=100, label=N_("District")),
+    Field("district", "district", required=True, max_length=100, label=N_("District")),
     Field("address", "str", max_length=300, default="", label=N_("Address")),
+    Field("compliance_profile", "choice", choices=ComplianceProfile, default=ComplianceProfile.CN,
+          label=N_("Compliance profile")),
+    Field("legal_entity", "str", max_length=200, label=N_("Legal entity (blank: the organisation's)")),
+    Field("filing_status", "choice", choices=FilingStatus, default=FilingStatus.NOT_FILED,
+          label=N_("CAC filing status")),
+    Field("filing_date", "date", label=N_("CAC filing date")),
 )
 
 FLOOR_FIELDS = (
@@ -217,6 +248,15 @@ TERMINAL_FIELDS = (
     Field("installed_on", "date", label=N_("Installed on")),
     Field("status", "choice", choices=TerminalStatus, default=TerminalStatus.ACTIVE, label=N_("Status")),
     Field("locked", "choice", choices=Lock, label=N_("Locked")),
+    Field("signage_type", "choice", choices=SignageType, label=N_("Sign type")),
+    Field("signage_x", "float", minimum=-1e5, maximum=1e5, label=N_("Sign X (m)")),
+    Field("signage_y", "float", minimum=-1e5, maximum=1e5, label=N_("Sign Y (m)")),
+    Field("necessity_note", "str", max_length=1000, default="", label=N_("Necessity note")),
+    Field("alternative_verification", "choice", choices=AlternativeVerification,
+          label=N_("Alternative to face verification")),
+    Field("consent_mechanism", "choice", choices=ConsentMechanism, label=N_("Consent mechanism")),
+    Field("enrolled_count", "int", minimum=0, maximum=100_000_000, label=N_("Enrolled persons")),
+    Field("capture_zone", "str", max_length=100, label=N_("Declared capture zone (zone id)")),
 )
 
 ZONE_FIELDS = (
