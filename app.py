@@ -45,6 +45,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     login_manager.login_view = "accounts.login"
 
     _import_models()
+    from inventory.districts import district_options
+
+    app.jinja_env.globals["district_options"] = district_options
     _install_audit(app)
     _register_blueprints(app)
     _register_errors(app)
@@ -57,6 +60,8 @@ def _import_models() -> None:
     """Import every model module so the metadata (and Alembic) sees all tables."""
     import accounts.models  # noqa: F401
     import audit.models  # noqa: F401
+    import compliance.models  # noqa: F401
+    import inspection.models  # noqa: F401
     import inventory.models  # noqa: F401
     import plans.models  # noqa: F401
 
@@ -65,6 +70,7 @@ def _install_audit(app: Flask) -> None:
     from flask_login import current_user
     from sqlalchemy.orm import Session
 
+    import audit.events  # noqa: F401 - importing it connects the audit receivers to the account signals
     from audit import recorder
 
     def actor() -> int | None:
@@ -82,20 +88,26 @@ def _install_audit(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from accounts.views import bp as accounts_bp
+    from admin.views import bp as admin_bp
     from api import bp as api_bp
+    from audit.chain import bp as audit_chain_bp
     from audit.views import bp as audit_bp
+    from dashboard.views import bp as dashboard_bp
     from inventory.csv_views import bp as csv_bp
     from inventory.floor_views import bp as floor_bp
     from inventory.views import bp as inventory_bp
     from plans.views import bp as plans_bp
 
     app.register_blueprint(accounts_bp)
+    app.register_blueprint(admin_bp)
     app.register_blueprint(inventory_bp)
     app.register_blueprint(audit_bp)
+    app.register_blueprint(audit_chain_bp)
     app.register_blueprint(csv_bp)
     app.register_blueprint(floor_bp)
     app.register_blueprint(plans_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(dashboard_bp)
 
 
 def _register_errors(app: Flask) -> None:
@@ -135,11 +147,13 @@ def _register_errors(app: Flask) -> None:
 def _register_cli(app: Flask) -> None:
     from accounts.cli import create_user_command
     from api.openapi import openapi_command
+    from audit.chain import verify_audit_command
     from inventory.demo import seed_demo_command
 
     app.cli.add_command(create_user_command)
     app.cli.add_command(openapi_command)
     app.cli.add_command(seed_demo_command)
+    app.cli.add_command(verify_audit_command)
 
 
 def _register_sqlite_pragmas(app: Flask) -> None:

@@ -25,5 +25,8 @@ class AuditEvent(db.Model):
     action: so.Mapped[str] = so.mapped_column(sa.String(20))
     before: so.Mapped[dict[str, Any] | None] = so.mapped_column(sa.JSON)
     after: so.Mapped[dict[str, Any] | None] = so.mapped_column(sa.JSON)
+    # Hash chain (audit.chain): each row holds the previous row's hash; unique, so the chain cannot fork.
+    prev_hash: so.Mapped[str | None] = so.mapped_column(sa.String(64), unique=True, index=True)
+    record_hash: so.Mapped[str | None] = so.mapped_column(sa.String(64))
 
     user: so.Mapped[User | None] = so.relationship()

@@ -12,6 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from accounts.models import utcnow
+from audit import chain
 from audit.models import AuditEvent
 
 _actor_lookup: Callable[[], int | None] = lambda: None  # noqa: E731 - replaced by the web app
@@ -101,16 +102,35 @@ def install(session_factory: Any) -> None:
         if not pending:
             return
         actor = _actor_lookup()
-        rows = []
+        connection = session.connection()
+        cache = session.info.setdefault("audit_chain", {})
         for action, obj, before, scope in pending:
             after = None if action == "delete" else snapshot(obj)
             organisation_id, venue_id = scope if scope is not None else _scope(obj)
-            rows.append({
+            row = {
                 "at": utcnow(), "user_id": actor, "organisation_id": organisation_id, "venue_id": venue_id,
                 "object_type": _audited_name(obj), "object_id": (before or after or {}).get("id"),
                 "action": action, "before": before, "after": after,
-            })
-        session.connection().execute(sa.insert(AuditEvent), rows)
+            }
+            chain.seal_event(connection, row, cache)
+            # One statement per row, so ids follow the chain's order on every backend.
+            connection.execute(sa.insert(AuditEvent), row)
+
+    @event.listens_for(session_factory, "after_flush_postexec")
+    @event.listens_for(session_factory, "after_rollback")
+    def _forget_head(session: Session, *_args: Any) -> None:
+        # The head is cached only within one flush; the next flush reads it from the rows it wrote.
+        session.info.pop("audit_chain", None)
+
+    @event.listens_for(AuditEvent, "before_insert")
+    def _seal_orm_event(_mapper: Any, connection: Any, target: AuditEvent) -> None:
+        # Events added with session.add() (plan runs, sign-ins, ...) join the same chain as the recorder's.
+        session = sa.orm.object_session(target)
+        cache = session.info.setdefault("audit_chain", {}) if session is not None else None
+        target.at = target.at or utcnow()
+        values = {name: getattr(target, name) for name in chain.EVENT_FIELDS}
+        chain.seal_event(connection, values, cache)
+        target.prev_hash, target.record_hash = values["prev_hash"], values["record_hash"]
 
     @event.listens_for(AuditEvent, "before_update")
     @event.listens_for(AuditEvent, "before_delete")

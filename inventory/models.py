@@ -11,7 +11,12 @@ import sqlalchemy.orm as so
 from accounts.models import Organisation, utcnow
 from extensions import db
 from inventory.choices import (
+    AlternativeVerification,
+    ComplianceProfile,
+    ConsentMechanism,
+    FilingStatus,
     Lock,
+    SignageType,
     StorageLocation,
     TerminalKind,
     TerminalStatus,
@@ -20,19 +25,32 @@ from inventory.choices import (
     ZoneKind,
     db_enum,
 )
+from inventory.districts import District  # noqa: F401 - venue.district's foreign key needs the table
 
 
 class Venue(db.Model):
     """A site owned by an organisation: a hotel, supermarket, pool, ..."""
 
+    __table_args__ = (sa.Index("ix_venue_district_type", "district", "type"),)
+
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     organisation_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("organisation.id"), index=True)
     name: so.Mapped[str] = so.mapped_column(sa.String(200))
     type: so.Mapped[VenueType] = so.mapped_column(db_enum(VenueType))
-    district: so.Mapped[str] = so.mapped_column(sa.String(100), index=True)
+    # The canonical English name of a district of the managed list (inventory.districts), never free text.
+    district: so.Mapped[str] = so.mapped_column(
+        sa.String(100), sa.ForeignKey("districts.name", onupdate="CASCADE", ondelete="RESTRICT"), index=True)
     address: so.Mapped[str] = so.mapped_column(sa.String(300), default="")
+    compliance_profile: so.Mapped[ComplianceProfile] = so.mapped_column(db_enum(ComplianceProfile),
+                                                                        default=ComplianceProfile.CN)
+    # The processor that files with the CAC (CN-19); blank means the organisation's legal entity.
+    legal_entity: so.Mapped[str | None] = so.mapped_column(sa.String(200), index=True)
+    filing_status: so.Mapped[FilingStatus] = so.mapped_column(db_enum(FilingStatus), default=FilingStatus.NOT_FILED)
+    filing_date: so.Mapped[date | None] = so.mapped_column()
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
     updated_at: so.Mapped[datetime] = so.mapped_column(default=utcnow, onupdate=utcnow)
+    # Set instead of deleting when a finding, an approved plan or an inspection refers to the record.
+    removed_at: so.Mapped[datetime | None] = so.mapped_column()
 
     organisation: so.Mapped[Organisation] = so.relationship()
     floors: so.Mapped[list[Floor]] = so.relationship(back_populates="venue", order_by="Floor.level",
@@ -57,6 +75,7 @@ class Floor(db.Model):
     original_upload: so.Mapped[str | None] = so.mapped_column(sa.String(200))
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
     updated_at: so.Mapped[datetime] = so.mapped_column(default=utcnow, onupdate=utcnow)
+    removed_at: so.Mapped[datetime | None] = so.mapped_column()
 
     venue: so.Mapped[Venue] = so.relationship(back_populates="floors")
     zones: so.Mapped[list[Zone]] = so.relationship(back_populates="floor", order_by="Zone.id",
@@ -135,12 +154,23 @@ class Terminal(db.Model):
     retention_days: so.Mapped[int | None] = so.mapped_column()
     purpose: so.Mapped[str] = so.mapped_column(sa.String(200), default="")
     signage_posted: so.Mapped[bool] = so.mapped_column(default=False)
+    signage_type: so.Mapped[SignageType | None] = so.mapped_column(db_enum(SignageType))
+    signage_x: so.Mapped[float | None] = so.mapped_column()
+    signage_y: so.Mapped[float | None] = so.mapped_column()
+    necessity_note: so.Mapped[str] = so.mapped_column(sa.String(1000), default="")
+    alternative_verification: so.Mapped[AlternativeVerification | None] = so.mapped_column(
+        db_enum(AlternativeVerification))
+    consent_mechanism: so.Mapped[ConsentMechanism | None] = so.mapped_column(db_enum(ConsentMechanism))
+    enrolled_count: so.Mapped[int | None] = so.mapped_column()
+    # Key of the zone on the same floor declared as the face-capture area (CN-06).
+    capture_zone: so.Mapped[str | None] = so.mapped_column(sa.String(100))
     serial: so.Mapped[str | None] = so.mapped_column(sa.String(100))
     installed_on: so.Mapped[date | None] = so.mapped_column()
     status: so.Mapped[TerminalStatus] = so.mapped_column(db_enum(TerminalStatus), default=TerminalStatus.ACTIVE)
     locked: so.Mapped[Lock | None] = so.mapped_column(db_enum(Lock))
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
     updated_at: so.Mapped[datetime] = so.mapped_column(default=utcnow, onupdate=utcnow)
+    removed_at: so.Mapped[datetime | None] = so.mapped_column()
 
     floor: so.Mapped[Floor] = so.relationship(back_populates="terminals")
     venue: so.Mapped[Venue] = so.relationship()

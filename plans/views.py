@@ -161,7 +161,7 @@ def plan_approve(plan_id: int):  # type: ignore[no-untyped-def]
     return _act(plan_id, lambda plan: service.approve(current_user, plan))
 
 
-@bp.post("/plans/<int:plan_id>/work/<int:item_id>/done")
+@bp.post("/plans/<int:plan_id>/work-items/<int:item_id>/done")
 def work_done(plan_id: int, item_id: int):  # type: ignore[no-untyped-def]
     """The facility manager ticks one planned change done."""
     return _act(plan_id, lambda plan: service.complete_work_item(current_user, plan, item_id) and None)

@@ -14,6 +14,7 @@ from werkzeug.serving import make_server
 
 from extensions import db
 from tests.conftest import DEMO_PASSWORD, make_app, seed
+from tests.workers import start_worker
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -107,3 +108,21 @@ def login(page, email: str = "manager@huangpu-hotels.example", password: str = D
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
     page.wait_for_url(lambda url: "/login" not in url)
+
+
+@pytest.fixture
+def queued_live(template_database: str, tmp_path: Path) -> Iterator[tuple[Flask, LiveServer]]:
+    """A live server (CSRF on) on the demo data whose jobs go through the embedded SQLite queue to a real worker."""
+    app = make_app(template_database, tmp_path, WTF_CSRF_ENABLED=True, HUEY_BACKEND="sqlite",
+                   HUEY_SQLITE_PATH=str(tmp_path / "jobs.sqlite"))
+    seed(app)
+    worker = start_worker(app, quiet=True, IMPORT_MAX_SECONDS="60")
+    server = LiveServer(app)
+    server.start()
+    yield app, server
+    server.stop()
+    worker.terminate()
+    worker.wait(timeout=30)
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()

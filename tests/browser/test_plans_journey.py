@@ -3,12 +3,6 @@ run and watch progress, reject a removal and re-run, approve and download the PD
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-import pytest
 import sqlalchemy as sa
 
 from audit.models import AuditEvent
@@ -16,30 +10,8 @@ from extensions import db
 from inventory.choices import TerminalStatus
 from inventory.models import Floor, Terminal, Venue
 from plans.models import Plan
-from tests.browser.conftest import LiveServer, login
-from tests.conftest import MANAGER_B, PLANNER, make_app, seed
-
-
-@pytest.fixture
-def queued_live(template_database: str, tmp_path: Path):  # type: ignore[no-untyped-def]
-    """A live server (CSRF on) whose runs go through the embedded SQLite queue to a real `jobs.worker` process."""
-    app = make_app(template_database, tmp_path, WTF_CSRF_ENABLED=True, HUEY_BACKEND="sqlite",
-                   HUEY_SQLITE_PATH=str(tmp_path / "jobs.sqlite"))
-    seed(app)
-    env = dict(os.environ, DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"], HUEY_BACKEND="sqlite",
-               HUEY_SQLITE_PATH=app.config["HUEY_SQLITE_PATH"], SOLVER_WORKERS="2")
-    env.pop("REDIS_URL", None)
-    worker = subprocess.Popen([sys.executable, "-m", "jobs.worker"], cwd=Path(__file__).resolve().parents[2], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    server = LiveServer(app)
-    server.start()
-    yield app, server
-    server.stop()
-    worker.terminate()
-    worker.wait(timeout=30)
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+from tests.browser.conftest import login
+from tests.conftest import MANAGER_B, PLANNER
 
 
 def test_plan_journey_on_the_demo_supermarket(browser, queued_live, tmp_path):  # type: ignore[no-untyped-def]

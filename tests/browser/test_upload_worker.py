@@ -3,32 +3,10 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
-
-import pytest
 
 from extensions import db
-from tests.browser.conftest import LiveServer, login
-from tests.conftest import make_app, seed
-from tests.web.test_floor_import_jobs import _dxf, _start_worker
-
-
-@pytest.fixture
-def queued_live(template_database: str, tmp_path: Path):  # type: ignore[no-untyped-def]
-    """A live server (CSRF on) whose imports go through the embedded SQLite queue to a real worker process."""
-    app = make_app(template_database, tmp_path, WTF_CSRF_ENABLED=True, HUEY_BACKEND="sqlite",
-                   HUEY_SQLITE_PATH=str(tmp_path / "jobs.sqlite"))
-    seed(app)
-    worker = _start_worker(app)
-    server = LiveServer(app)
-    server.start()
-    yield app, server
-    server.stop()
-    worker.terminate()
-    worker.wait(timeout=30)
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+from tests.browser.conftest import login
+from tests.web.test_floor_import_jobs import _dxf
 
 
 def test_dxf_upload_polls_the_worker_then_imports(browser, queued_live, tmp_path):  # type: ignore[no-untyped-def]

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import io
-import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -23,6 +21,7 @@ from tests.web.test_floor_upload import (  # noqa: F401  (manager is a fixture)
     _upload,
     manager,
 )
+from tests.workers import start_worker
 
 
 def _dxf() -> bytes:
@@ -89,12 +88,7 @@ def test_status_of_an_unknown_upload_is_not_found(manager, demo_app):  # noqa: F
 
 def _start_worker(app) -> subprocess.Popen:  # type: ignore[no-untyped-def]
     """`python -m jobs.worker` on the app's database, queue and upload folder."""
-    env = dict(os.environ, DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"], HUEY_BACKEND="sqlite",
-               HUEY_SQLITE_PATH=app.config["HUEY_SQLITE_PATH"], UPLOAD_FOLDER=app.config["UPLOAD_FOLDER"],
-               IMPORT_MAX_SECONDS="60", JOB_WORKERS="1")
-    env.pop("REDIS_URL", None)
-    return subprocess.Popen([sys.executable, "-m", "jobs.worker"], cwd=Path(__file__).resolve().parents[2], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    return start_worker(app, IMPORT_MAX_SECONDS="60", JOB_WORKERS="1")
 
 
 @pytest.mark.slow

@@ -5,9 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -16,6 +14,7 @@ from extensions import db
 from inventory.models import Floor, Venue
 from plans.models import Plan, PlanState
 from tests.conftest import ADMIN, PLANNER, make_app, seed
+from tests.workers import start_worker
 
 pytestmark = pytest.mark.slow  # every test here starts real worker processes
 
@@ -62,17 +61,7 @@ def queued_app(request, template_database, tmp_path):
 
 def _start_worker(app) -> subprocess.Popen:
     """`python -m jobs.worker` in its own process, on the same database, queue and heartbeat settings as the app."""
-    env = dict(os.environ, DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"], HUEY_BACKEND=app.config["HUEY_BACKEND"],
-               HUEY_SQLITE_PATH=app.config["HUEY_SQLITE_PATH"], SOLVER_WORKERS="2")
-    for key in ("PLAN_HEARTBEAT_SECONDS", "PLAN_HEARTBEAT_TIMEOUT", "JOB_HOUSEKEEPING_SECONDS", "PLAN_MAX_ATTEMPTS",
-                "JOB_WORKERS"):
-        env[key] = str(app.config[key])
-    if app.config.get("REDIS_URL"):
-        env["REDIS_URL"] = app.config["REDIS_URL"]
-    else:
-        env.pop("REDIS_URL", None)
-    return subprocess.Popen([sys.executable, "-m", "jobs.worker"], cwd=Path(__file__).resolve().parents[2], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    return start_worker(app)
 
 
 def _stop(worker: subprocess.Popen) -> str:

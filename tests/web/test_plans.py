@@ -193,11 +193,11 @@ def test_approve_marks_removals_and_manager_carries_it_out(client, auth, demo_ap
     with demo_app.app_context():
         items = {i.label: i.id for i in db.session.get(Plan, plan_id).work_items}
     assert sorted(items) == ["C-303", "C-305", "F-306"]
-    assert client.post(f"/plans/{plan_id}/work/{items['C-303']}/done").status_code == 403
+    assert client.post(f"/plans/{plan_id}/work-items/{items['C-303']}/done").status_code == 403
     auth.logout()
     auth.login(MANAGER_A)
     for code in ("C-303", "C-305"):
-        assert client.post(f"/plans/{plan_id}/work/{items[code]}/done").status_code == 302
+        assert client.post(f"/plans/{plan_id}/work-items/{items[code]}/done").status_code == 302
     page = client.get(f"/plans/{plan_id}").get_data(as_text=True)
     assert "2 of 3 done" in page
     listing = client.get(f"/floors/{floor_id}/plans").get_data(as_text=True)
@@ -208,7 +208,7 @@ def test_approve_marks_removals_and_manager_carries_it_out(client, auth, demo_ap
         actions = [e.action for e in db.session.scalars(sa.select(AuditEvent).where(
             AuditEvent.object_type == "plan", AuditEvent.object_id == plan_id).order_by(AuditEvent.id))]
         terminal_events = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.object_type == "terminal")).all()
-    assert actions == ["approve", "work_done", "work_done"]
+    assert actions == ["run", "approve", "work_done", "work_done"]
     assert any(e.after and e.after.get("status") == "removed" for e in terminal_events)
 
 
@@ -373,7 +373,7 @@ def test_design_plan_installs_are_work_items_the_manager_ticks(client, auth, dem
         install = next(i for i in db.session.get(Plan, plan_id).work_items if i.label == "N1")
     auth.logout()
     auth.login(MANAGER_A)
-    assert client.post(f"/plans/{plan_id}/work/{install.id}/done").status_code == 302
+    assert client.post(f"/plans/{plan_id}/work-items/{install.id}/done").status_code == 302
     with demo_app.app_context():
         terminal = db.session.scalar(sa.select(Terminal).where(Terminal.floor_id == floor_id, Terminal.code == "N1"))
         assert terminal is not None and terminal.status == TerminalStatus.ACTIVE

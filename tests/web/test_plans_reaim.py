@@ -104,7 +104,7 @@ def test_a_ticked_turn_sets_the_heading_and_is_audited(client, auth, demo_app, r
     assert item.label == turned and heading is not None and heading % 360 != INSTALLED[turned]
     auth.logout()
     auth.login(MANAGER_A)
-    assert client.post(f"/plans/{plan_id}/work/{item_id}/done").status_code == 302
+    assert client.post(f"/plans/{plan_id}/work-items/{item_id}/done").status_code == 302
     with demo_app.app_context():
         assert db.session.get(Terminal, terminal_id).heading_deg == pytest.approx(heading % 360)
         changes = db.session.scalars(sa.select(AuditEvent).where(

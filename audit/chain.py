@@ -1,0 +1,193 @@
+"""Hash chains over audit events and signed-off inspections: sealing new records, and checking the chains.
+
+Each record stores the hash of the record before it (``prev_hash``) and its own hash over its content and that
+``prev_hash`` (``record_hash``). Changing one stored byte of a record changes its hash; deleting or reordering a
+record breaks the next record's link. ``flask verify-audit`` and ``/audit/chain`` name the first broken link.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import click
+import sqlalchemy as sa
+from flask import Blueprint, abort, render_template
+from flask.cli import with_appcontext
+from flask_login import current_user, login_required
+
+from accounts.models import Role
+
+GENESIS = "0" * 64
+# Fields of an audit event covered by its hash (the id is not: the chain itself fixes the order).
+EVENT_FIELDS = ("at", "user_id", "organisation_id", "venue_id", "object_type", "object_id", "action", "before",
+                "after")
+# PostgreSQL advisory lock key that serialises appends to the audit chain within a transaction.
+_PG_LOCK_KEY = 0x5116_47A0
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"cannot hash {type(value).__name__}")
+
+
+def canonical(value: Any) -> str:
+    """The one JSON text a value hashes as: sorted keys, no spaces, dates in ISO form."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_plain)
+
+
+def record_hash(content: Mapping[str, Any], prev_hash: str) -> str:
+    """SHA-256 over the previous record's hash and this record's canonical content."""
+    return hashlib.sha256((prev_hash + canonical(dict(content))).encode()).hexdigest()
+
+
+def event_content(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The hashed content of an audit event, from a row mapping or a dict of column values."""
+    return {name: values.get(name) for name in EVENT_FIELDS}
+
+
+def _lock(connection: sa.Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+
+
+def audit_head(connection: sa.Connection, cache: dict[str, Any] | None = None) -> str:
+    """The hash the next audit event must link to; takes the chain lock on PostgreSQL (held to commit)."""
+    if cache is not None and "audit_head" in cache:
+        return cache["audit_head"]
+    from audit.models import AuditEvent
+
+    _lock(connection)
+    head = connection.execute(sa.select(AuditEvent.record_hash).order_by(AuditEvent.id.desc()).limit(1)).scalar()
+    return head or GENESIS
+
+
+def seal_event(connection: sa.Connection, values: dict[str, Any], cache: dict[str, Any] | None = None) -> None:
+    """Set prev_hash and record_hash on an audit event's values, linking it to the chain's head."""
+    prev = audit_head(connection, cache)
+    values["prev_hash"] = prev
+    values["record_hash"] = record_hash(event_content(values), prev)
+    if cache is not None:
+        cache["audit_head"] = values["record_hash"]
+
+
+@dataclass
+class Break:
+    """The first broken link of a chain: which record, and why."""
+
+    chain: str
+    record_id: int
+    reason: str
+
+
+@dataclass
+class ChainReport:
+    """What checking one chain found."""
+
+    chain: str
+    checked: int
+    broken: Break | None
+
+    @property
+    def ok(self) -> bool:
+        """Whether every record's hash and link checked out."""
+        return self.broken is None
+
+
+def _walk(chain: str, rows: Iterator[tuple[int, dict[str, Any], str | None, str | None]]) -> ChainReport:
+    """Check (id, content, prev_hash, record_hash) rows in chain order; stop at the first broken link."""
+    expected_prev = GENESIS
+    checked = 0
+    for record_id, content, prev, stored in rows:
+        checked += 1
+        if prev != expected_prev:
+            return ChainReport(chain, checked, Break(chain, record_id, "does not link to the record before it"
+                                                     if prev else "has no chain hash"))
+        if stored != record_hash(content, prev):
+            return ChainReport(chain, checked, Break(chain, record_id, "content does not match its hash"))
+        expected_prev = stored
+    return ChainReport(chain, checked, None)
+
+
+def verify_events(connection: sa.Connection, batch: int = 2000) -> ChainReport:
+    """Check the audit event chain in id order."""
+    from audit.models import AuditEvent
+
+    table = AuditEvent.__table__
+
+    def rows() -> Iterator[tuple[int, dict[str, Any], str | None, str | None]]:
+        last = 0
+        while True:
+            chunk = connection.execute(sa.select(table).where(table.c.id > last).order_by(table.c.id)
+                                       .limit(batch)).mappings().all()
+            if not chunk:
+                return
+            for row in chunk:
+                yield row["id"], event_content(row), row["prev_hash"], row["record_hash"]
+            last = chunk[-1]["id"]
+
+    return _walk("audit", rows())
+
+
+def verify_inspections() -> ChainReport:
+    """Check the chain of signed-off inspections in sign-off order."""
+    from inspection.chain import chained_inspections
+
+    return _walk("inspections", chained_inspections())
+
+
+def verify_all() -> list[ChainReport]:
+    """Check both chains."""
+    from extensions import db
+
+    return [verify_events(db.session.connection()), verify_inspections()]
+
+
+def backfill_events(connection: sa.Connection) -> int:
+    """Seal audit events written before the chain existed, in id order (used by the migration)."""
+    table = sa.table("audit_event", sa.column("id", sa.Integer), sa.column("at", sa.DateTime),
+                     *(sa.column(name) for name in ("user_id", "organisation_id", "venue_id", "object_type",
+                                                    "object_id", "action")),
+                     sa.column("before", sa.JSON), sa.column("after", sa.JSON), sa.column("prev_hash"),
+                     sa.column("record_hash"))
+    prev = GENESIS
+    count = 0
+    for row in connection.execute(sa.select(table).order_by(table.c.id)).mappings().all():
+        digest = record_hash(event_content(row), prev)
+        connection.execute(table.update().where(table.c.id == row["id"]).values(prev_hash=prev, record_hash=digest))
+        prev = digest
+        count += 1
+    return count
+
+
+@click.command("verify-audit")
+@with_appcontext
+def verify_audit_command() -> None:
+    """Check the audit and inspection hash chains; exit 1 naming the first broken link."""
+    reports = verify_all()
+    for report in reports:
+        if report.ok:
+            click.echo(f"{report.chain}: {report.checked} records, chain intact")
+        else:
+            assert report.broken is not None
+            click.echo(f"{report.chain}: first broken link at record {report.broken.record_id}: "
+                       f"{report.broken.reason} ({report.checked} checked)")
+    if not all(report.ok for report in reports):
+        raise SystemExit(1)
+
+
+bp = Blueprint("audit_chain", __name__)
+
+
+@bp.get("/audit/chain")
+@login_required
+def chain_page():  # type: ignore[no-untyped-def]
+    """Check both hash chains and show the first broken link of each (admins and inspectors)."""
+    if current_user.role not in (Role.ADMIN, Role.INSPECTOR):
+        abort(404)
+    return render_template("audit/chain.html", reports=verify_all())
