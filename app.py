@@ -61,6 +61,7 @@ def _import_models() -> None:
     import accounts.models  # noqa: F401
     import audit.models  # noqa: F401
     import compliance.models  # noqa: F401
+    import dashboard.figures  # noqa: F401
     import inspection.models  # noqa: F401
     import inventory.models  # noqa: F401
     import plans.models  # noqa: F401
@@ -84,6 +85,11 @@ def _install_audit(app: Flask) -> None:
     if not getattr(Session, "_sightline_audit", False):
         recorder.install(Session)
         Session._sightline_audit = True  # type: ignore[attr-defined]
+    if not getattr(Session, "_sightline_figures", False):
+        from dashboard import figures
+
+        figures.install(Session)
+        Session._sightline_figures = True  # type: ignore[attr-defined]
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -153,6 +159,9 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(create_user_command)
     app.cli.add_command(openapi_command)
     app.cli.add_command(seed_demo_command)
+    from dashboard.figures import refresh_command
+
+    app.cli.add_command(refresh_command)
     app.cli.add_command(verify_audit_command)
 
 
