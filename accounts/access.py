@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from accounts.models import Role, User, planner_organisations
+from inventory.districts import District, jurisdiction_districts
 
 # Roles allowed to change inventory records (venues, floors, terminals, camera models).
 INVENTORY_EDITORS = (Role.MANAGER, Role.ADMIN)
@@ -22,9 +23,15 @@ def scope_filter(user: User, organisation_id: sa.ColumnElement[int], district: s
     if user.role == Role.PLANNER:
         return organisation_id.in_(
             sa.select(planner_organisations.c.organisation_id).where(planner_organisations.c.user_id == user.id))
-    if user.role == Role.INSPECTOR and user.jurisdiction is not None:
-        return district.in_(user.jurisdiction.districts or [])
+    if user.role == Role.INSPECTOR and user.jurisdiction_id is not None:
+        return district.in_(jurisdiction_district_names(user.jurisdiction_id))
     return sa.false()
+
+
+def jurisdiction_district_names(jurisdiction_id: int) -> sa.Select[tuple[str]]:
+    """Subquery: the canonical names of a jurisdiction's districts."""
+    return (sa.select(District.name).join(jurisdiction_districts, jurisdiction_districts.c.district_id == District.id)
+            .where(jurisdiction_districts.c.jurisdiction_id == jurisdiction_id))
 
 
 def organisation_ids(user: User) -> list[int] | None:

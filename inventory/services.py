@@ -13,6 +13,7 @@ from accounts.models import Role, User
 from extensions import db
 from inventory import floorio
 from inventory.choices import TerminalKind, TerminalStatus
+from inventory.districts import DistrictMove
 from inventory.errors import Forbidden, NotFound
 from inventory.fields import (
     CAMERA_MODEL_FIELDS,
@@ -176,7 +177,12 @@ def create_venue(user: User, data: Mapping[str, Any], organisation_id: int | Non
 def update_venue(user: User, venue: Venue, data: Mapping[str, Any]) -> Venue:
     """Change some of a venue's fields."""
     _require(can_edit_inventory(user, venue.organisation_id))
-    return _save(_apply(venue, clean(VENUE_FIELDS, data, partial=True)))
+    values = clean(VENUE_FIELDS, data, partial=True)
+    if "district" in values and values["district"] != venue.district:
+        # The audit event records the change; the move record keeps the venue in view of the old district.
+        db.session.add(DistrictMove(venue_id=venue.id, organisation_id=venue.organisation_id, venue_name=venue.name,
+                                    from_district=venue.district, to_district=values["district"], user_id=user.id))
+    return _save(_apply(venue, values))
 
 
 def delete_object(user: User, obj: Venue | Floor | Terminal) -> None:
