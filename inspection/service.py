@@ -21,6 +21,7 @@ from audit.chain import canonical
 from compliance.models import Finding
 from extensions import db
 from inspection import evidence as photos
+from inspection.chain import seal
 from inspection.models import Evidence, Expected, Found, Inspection, InspectionItem, InspectionStatus
 from inventory.choices import TerminalKind, TerminalStatus
 from inventory.errors import Forbidden, NotFound
@@ -429,8 +430,6 @@ def sign_off_refusal(inspection: Inspection) -> str | None:
 
 def sign_off(user: User, inspection: Inspection) -> Inspection:
     """Sign the inspection off: found counts fixed, terminals found removed become verified removed, chain sealed."""
-    from inspection.chain import seal
-
     _editable(user, inspection)
     refusal = sign_off_refusal(inspection)
     if refusal:
@@ -441,7 +440,6 @@ def sign_off(user: User, inspection: Inspection) -> Inspection:
             terminal.status = TerminalStatus.VERIFIED_REMOVED
     inspection.found = found_counts(inspection)
     db.session.flush()
-    inspection.status, inspection.signed_off_at = InspectionStatus.SIGNED_OFF, utcnow()
     seal(inspection)
     db.session.flush()
     return inspection
