@@ -44,6 +44,14 @@ LABELS: dict[str, str] = {
     # roles
     "manager": N_("Facility manager"), "planner": N_("Planner"), "inspector": N_("Inspector"),
     "admin": N_("Administrator"),
+    # compliance profiles, filing, signage, alternatives, consent
+    "CN": N_("China (national and Shanghai)"), "EU": N_("European Union"), "UK": N_("United Kingdom"),
+    "not_filed": N_("Not filed"), "filed": N_("Filed"), "deregistered": N_("Deregistered"),
+    "warning_sign": N_("CCTV warning sign"), "face_notice": N_("Face-recognition notice"),
+    "none": N_("None"), "card": N_("Card"), "qr_code": N_("QR code"), "pin": N_("PIN"),
+    "id_document": N_("ID document"), "staff_check": N_("Staff check"),
+    "implied": N_("Implied"), "bundled": N_("Bundled with terms"), "separate_opt_in": N_("Separate opt-in"),
+    "written": N_("Written"), "legal_basis": N_("Required by law (no consent)"),
 }
 
 # Room uses (compliance/data/room_uses.json) as shown to people.
@@ -115,11 +123,6 @@ class ComplianceProfile(Choice):
     CN = "CN"
     EU = "EU"
     UK = "UK"
-
-    @property
-    def label(self) -> str:
-        """Human-readable label of the member."""
-        return {"CN": "China (national and Shanghai)", "EU": "European Union", "UK": "United Kingdom"}[self.value]
 
 
 class FilingStatus(Choice):

@@ -12,8 +12,13 @@ from flask_babel import gettext as _
 
 from inventory.choices import (
     N_,
+    AlternativeVerification,
     Choice,
+    ComplianceProfile,
+    ConsentMechanism,
+    FilingStatus,
     Lock,
+    SignageType,
     StorageLocation,
     TerminalKind,
     TerminalStatus,
@@ -198,6 +203,12 @@ VENUE_FIELDS = (
     Field("type", "choice", required=True, choices=VenueType, label=N_("Type")),
     Field("district", "district", required=True, max_length=100, label=N_("District")),
     Field("address", "str", max_length=300, default="", label=N_("Address")),
+    Field("compliance_profile", "choice", choices=ComplianceProfile, default=ComplianceProfile.CN,
+          label=N_("Compliance profile")),
+    Field("legal_entity", "str", max_length=200, label=N_("Legal entity (blank: the organisation's)")),
+    Field("filing_status", "choice", choices=FilingStatus, default=FilingStatus.NOT_FILED,
+          label=N_("CAC filing status")),
+    Field("filing_date", "date", label=N_("CAC filing date")),
 )
 
 FLOOR_FIELDS = (
@@ -237,6 +248,15 @@ TERMINAL_FIELDS = (
     Field("installed_on", "date", label=N_("Installed on")),
     Field("status", "choice", choices=TerminalStatus, default=TerminalStatus.ACTIVE, label=N_("Status")),
     Field("locked", "choice", choices=Lock, label=N_("Locked")),
+    Field("signage_type", "choice", choices=SignageType, label=N_("Sign type")),
+    Field("signage_x", "float", minimum=-1e5, maximum=1e5, label=N_("Sign X (m)")),
+    Field("signage_y", "float", minimum=-1e5, maximum=1e5, label=N_("Sign Y (m)")),
+    Field("necessity_note", "str", max_length=1000, default="", label=N_("Necessity note")),
+    Field("alternative_verification", "choice", choices=AlternativeVerification,
+          label=N_("Alternative to face verification")),
+    Field("consent_mechanism", "choice", choices=ConsentMechanism, label=N_("Consent mechanism")),
+    Field("enrolled_count", "int", minimum=0, maximum=100_000_000, label=N_("Enrolled persons")),
+    Field("capture_zone", "str", max_length=100, label=N_("Declared capture zone (zone id)")),
 )
 
 ZONE_FIELDS = (
