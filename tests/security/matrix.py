@@ -191,8 +191,9 @@ def signed_in_client(app: Flask, email: str | None) -> Any:
 
 
 def routes(app: Flask) -> list[tuple[str, str, Any]]:
-    return sorted((rule.endpoint, method, rule) for rule in app.url_map.iter_rules()
-                  for method in rule.methods - {"HEAD", "OPTIONS"})
+    """Every (endpoint, method, URL rule) of the app; an endpoint may have several URL rules."""
+    return sorted(((rule.endpoint, method, rule) for rule in app.url_map.iter_rules()
+                   for method in rule.methods - {"HEAD", "OPTIONS"}), key=lambda r: (r[0], r[1], r[2].rule))
 
 
 def call(app: Flask, endpoint: str, method: str, rule: Any, table_rule: Any, persona: Persona,

@@ -13,6 +13,7 @@ from flask import Flask
 from plans.svg import STYLE
 from security import content_security_policy
 from tests.conftest import ADMIN, MANAGER_A
+from tests.security.access_table import ROUTES
 from tests.security.matrix import PERSONAS, call, fresh_objects, routes
 
 
@@ -87,8 +88,8 @@ def test_no_page_has_inline_code_and_every_response_carries_the_policy(matrix_ap
         with matrix_app.app_context():
             objects = fresh_objects(matrix_app, "A", matrix_app.config["MATRIX_SHARED"]["A"])
         for endpoint, method, rule in routes(matrix_app):
-            if method != "GET":
-                continue
+            if method != "GET" or method not in ROUTES.get(endpoint, {}):
+                continue  # routes missing from the table are reported by the access matrix
             _, response = call(matrix_app, endpoint, method, rule, None, persona, "A", objects)
             assert response.headers.get("Content-Security-Policy") == content_security_policy(), endpoint
             if response.mimetype != "text/html" or response.status_code >= 300:
