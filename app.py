@@ -70,6 +70,7 @@ def _install_audit(app: Flask) -> None:
     from flask_login import current_user
     from sqlalchemy.orm import Session
 
+    import audit.events  # noqa: F401 - importing it connects the audit receivers to the account signals
     from audit import recorder
 
     def actor() -> int | None:
@@ -92,6 +93,7 @@ def _install_audit(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from accounts.views import bp as accounts_bp
+    from admin.views import bp as admin_bp
     from api import bp as api_bp
     from audit.chain import bp as audit_chain_bp
     from audit.views import bp as audit_bp
@@ -102,6 +104,7 @@ def _register_blueprints(app: Flask) -> None:
     from plans.views import bp as plans_bp
 
     app.register_blueprint(accounts_bp)
+    app.register_blueprint(admin_bp)
     app.register_blueprint(inventory_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(audit_chain_bp)

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import sqlalchemy as sa
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from htmx_flask import request as hx_request
 
 from accounts.access import can_edit_inventory, can_edit_zones
+from accounts.models import Organisation
 from extensions import db
 from inventory import services
 from inventory.choices import TerminalKind, TerminalStatus, VenueType
@@ -21,6 +23,7 @@ from inventory.fields import (
     ValidationError,
 )
 from inventory.models import Floor
+from security import MAX_ID
 
 bp = Blueprint("inventory", __name__)
 
@@ -69,19 +72,32 @@ def index():  # type: ignore[no-untyped-def]
 @bp.route("/venues/new", methods=["GET", "POST"])
 def venue_create():  # type: ignore[no-untyped-def]
     """Create a venue."""
+    organisations = _organisation_choices()
     if request.method == "POST":
         return _submit(lambda data: services.create_venue(current_user, data, _admin_organisation()),
                        lambda venue: url_for("inventory.venue_detail", venue_id=venue.id),
-                       "inventory/venue_form.html", fields=VENUE_FIELDS, venue=None)
+                       "inventory/venue_form.html", fields=VENUE_FIELDS, venue=None, organisations=organisations)
     if current_user.role.value not in ("manager", "admin"):
         abort(403)
-    return _render_form("inventory/venue_form.html", values={}, fields=VENUE_FIELDS, venue=None)
+    return _render_form("inventory/venue_form.html", values={}, fields=VENUE_FIELDS, venue=None,
+                        organisations=organisations)
+
+
+def _organisation_choices() -> list[Organisation] | None:
+    """The organisations an admin picks from for a new venue; None for everyone else (they use their own)."""
+    if current_user.role.value != "admin":
+        return None
+    return list(db.session.scalars(sa.select(Organisation).order_by(Organisation.name)))
 
 
 def _admin_organisation() -> int | None:
-    """Admins choose the organisation of a new venue; others always use their own."""
+    """Admins choose the organisation of a new venue (it must exist); others always use their own."""
     raw = request.form.get("organisation_id", "")
-    return int(raw) if current_user.role.value == "admin" and raw.isdigit() else None
+    if current_user.role.value != "admin" or not raw:
+        return None
+    if not raw.isdigit() or int(raw) > MAX_ID or db.session.get(Organisation, int(raw)) is None:
+        raise ValidationError("organisation_id", "is not a known organisation")
+    return int(raw)
 
 
 @bp.route("/venues/<int:venue_id>/edit", methods=["GET", "POST"])
@@ -92,6 +108,8 @@ def venue_edit(venue_id: int):  # type: ignore[no-untyped-def]
         return _submit(lambda data: services.update_venue(current_user, venue, data),
                        lambda saved: url_for("inventory.venue_detail", venue_id=saved.id),
                        "inventory/venue_form.html", fields=VENUE_FIELDS, venue=venue)
+    if not can_edit_inventory(current_user, venue.organisation_id):
+        abort(403)
     values = {f.name: getattr(venue, f.name) for f in VENUE_FIELDS}
     return _render_form("inventory/venue_form.html", values=values, fields=VENUE_FIELDS, venue=venue)
 
@@ -142,6 +160,8 @@ def floor_edit(floor_id: int):  # type: ignore[no-untyped-def]
         return _submit(lambda data: services.update_floor(current_user, floor, data),
                        lambda saved: url_for("inventory.floor_detail", floor_id=saved.id),
                        "inventory/floor_form.html", fields=FLOOR_FIELDS, venue=floor.venue, floor=floor)
+    if not can_edit_inventory(current_user, floor.venue.organisation_id):
+        abort(403)
     values = {f.name: getattr(floor, f.name) for f in FLOOR_FIELDS}
     return _render_form("inventory/floor_form.html", values=values, fields=FLOOR_FIELDS, venue=floor.venue,
                         floor=floor)
@@ -299,5 +319,7 @@ def camera_model_edit(model_id: int):  # type: ignore[no-untyped-def]
         return _submit(lambda data: services.update_camera_model(current_user, model, data),
                        lambda _saved: url_for("inventory.camera_models"),
                        "inventory/camera_model_form.html", fields=CAMERA_MODEL_FIELDS, model=model)
+    if not services.can_edit_camera_model(current_user, model):
+        abort(403)
     values = {f.name: getattr(model, f.name) for f in CAMERA_MODEL_FIELDS}
     return _render_form("inventory/camera_model_form.html", values=values, fields=CAMERA_MODEL_FIELDS, model=model)

@@ -9,8 +9,8 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 
-from accounts.access import INVENTORY_EDITORS, ZONE_EDITORS, organisation_ids
-from accounts.models import Role, User, utcnow
+from accounts.access import Action, may
+from accounts.models import User, utcnow
 from audit.models import AuditEvent
 from compliance.service import note_reason
 from extensions import db
@@ -74,24 +74,19 @@ def _org(floor: Floor) -> int:
     return floor.venue.organisation_id
 
 
-def _in_org(user: User, floor: Floor, roles: tuple[Role, ...]) -> bool:
-    allowed = organisation_ids(user)
-    return user.role in roles and (allowed is None or _org(floor) in allowed)
-
-
 def can_run_plans(user: User, floor: Floor) -> bool:
     """Planners, managers and admins of the floor's organisation may run and review plans."""
-    return _in_org(user, floor, ZONE_EDITORS)
+    return may(user, Action.RUN_PLANS, _org(floor))
 
 
 def can_approve(user: User, floor: Floor) -> bool:
     """Only planners and admins of the floor's organisation may approve a plan (managers carry it out)."""
-    return _in_org(user, floor, (Role.PLANNER, Role.ADMIN))
+    return may(user, Action.APPROVE_PLANS, _org(floor))
 
 
 def can_carry_out(user: User, floor: Floor) -> bool:
     """Facility managers and admins tick work items done."""
-    return _in_org(user, floor, INVENTORY_EDITORS)
+    return may(user, Action.CARRY_OUT_WORK, _org(floor))
 
 
 def inputs_hash(collection: dict[str, Any], parameters: dict[str, Any]) -> str:
@@ -140,6 +135,8 @@ def create_plan(user: User, floor: Floor, data: dict[str, Any], *, parent: Plan 
                 version=version, parent_id=parent.id if parent else None, locks=locks or None)
     db.session.add(plan)
     db.session.flush()
+    _audit(user, plan, "run", {"version": version, "mode": parameters["mode"],
+                               "parent": parent.id if parent else None})
     return plan
 
 
@@ -166,6 +163,7 @@ def request_cancel(user: User, plan: Plan) -> None:
         if plan.state == PlanState.QUEUED:
             plan.state = PlanState.CANCELLED
             plan.finished_at = utcnow()
+        _audit(user, plan, "cancel", {"version": plan.version, "state": plan.state.value})
         db.session.flush()
 
 
