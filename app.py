@@ -98,6 +98,7 @@ def _register_blueprints(app: Flask) -> None:
     from audit.chain import bp as audit_chain_bp
     from audit.views import bp as audit_bp
     from dashboard.views import bp as dashboard_bp
+    from inspection.views import bp as inspection_bp
     from inventory.csv_views import bp as csv_bp
     from inventory.floor_views import bp as floor_bp
     from inventory.views import bp as inventory_bp
@@ -108,6 +109,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(inventory_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(audit_chain_bp)
+    app.register_blueprint(inspection_bp)
     app.register_blueprint(csv_bp)
     app.register_blueprint(floor_bp)
     app.register_blueprint(plans_bp)
