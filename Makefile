@@ -7,7 +7,8 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export FLASK_APP := app
 
-.PHONY: run test test-fast install migrate demo lint pytest worker browser pdf-libs bench openapi clean
+.PHONY: run test test-fast install migrate demo lint pytest worker browser pdf-libs bench openapi clean \
+	i18n-extract i18n-update i18n-compile
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt native/rwls/rwls.c
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,7 +16,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt native/rwls/rwls.c
 	$(BIN)/python -m pip install -q -r requirements-dev.txt
 	touch $@
 
-install: $(VENV)/.installed pdf-libs
+install: $(VENV)/.installed pdf-libs i18n-compile
 
 migrate: install
 	$(BIN)/flask db upgrade
@@ -45,7 +46,8 @@ test-fast: install
 
 # Pango (and a CJK font) for WeasyPrint's plan reports in PDF.
 pdf-libs:
-	ldconfig -p | grep -q libpangoft2-1.0 || (apt-get update -qq && apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk)
+	(ldconfig -p | grep -q libpangoft2-1.0 && fc-list :lang=zh-cn family | grep -q .) || \
+	  (apt-get update -qq && apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk)
 
 # Debian's Chromium (and the fonts it recommends) for the Playwright browser tests, which drive
 # /usr/bin/chromium; the browser that Playwright would download does not run here. Installed when missing,
@@ -69,6 +71,18 @@ bench: install
 # Regenerate docs/openapi.yaml after changing an endpoint (tests/web/test_openapi.py checks it is current).
 openapi: install
 	$(BIN)/flask openapi --output docs/openapi.yaml
+
+# Translations (translations/<locale>/LC_MESSAGES (zh_CN is zh_Hans_CN, as Babel names it)/messages.po): extract the marked strings, merge them into the
+# catalogues (then translate the new msgids in translations/zh_CN), compile the .mo files the app reads.
+I18N_SOURCES := accounts api audit compliance inventory jobs plans templates app.py i18n.py security.py web.py
+i18n-extract: $(VENV)/.installed
+	$(BIN)/pybabel --quiet extract -F babel.cfg --no-location --sort-output -o translations/messages.pot $(I18N_SOURCES)
+
+i18n-update: i18n-extract
+	$(BIN)/pybabel --quiet update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete
+
+i18n-compile: $(VENV)/.installed
+	$(BIN)/pybabel --quiet compile -d translations
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -45,6 +45,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     login_manager.login_view = "accounts.login"
 
     _import_models()
+    from inventory.districts import district_options
+
+    app.jinja_env.globals["district_options"] = district_options
     _install_audit(app)
     _register_blueprints(app)
     _register_errors(app)
@@ -87,6 +90,7 @@ def _register_blueprints(app: Flask) -> None:
     from api import bp as api_bp
     from audit.chain import bp as audit_chain_bp
     from audit.views import bp as audit_bp
+    from dashboard.views import bp as dashboard_bp
     from inventory.csv_views import bp as csv_bp
     from inventory.floor_views import bp as floor_bp
     from inventory.views import bp as inventory_bp
@@ -100,6 +104,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(floor_bp)
     app.register_blueprint(plans_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(dashboard_bp)
 
 
 def _register_errors(app: Flask) -> None:

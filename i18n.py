@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, abort, redirect, request, session
-from flask_babel import Babel, get_locale
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from flask import Blueprint, Flask, abort, has_request_context, redirect, request, session
+from flask_babel import Babel, format_datetime, format_decimal, format_number, get_locale
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from extensions import db
@@ -12,13 +17,26 @@ from web import safe_next
 # The site's languages: code -> name shown in the switch (in its own language).
 LANGUAGES: dict[str, str] = {"en": "English", "zh_CN": "简体中文"}
 DEFAULT_LOCALE = "en"
+TRANSLATIONS = Path(__file__).with_name("translations")
+# Babel spells zh_CN as zh_Hans_CN and looks its catalogue up under that name (then "zh"), so the directory is named so.
+CATALOGUE_DIRS: dict[str, str] = {"en": "en", "zh_CN": "zh_Hans_CN"}
 
 babel = Babel()
 bp = Blueprint("i18n", __name__)
 
 
 def select_locale() -> str:
-    """Return the request's locale: the signed-in user's choice, the session's, then Accept-Language."""
+    """Return the request's locale: the signed-in user's choice, the session's, then Accept-Language.
+
+    API clients pick the language of each response with Accept-Language, before the user's saved choice.
+    Outside a request (CLI, worker) it is the default locale.
+    """
+    if not has_request_context():
+        return DEFAULT_LOCALE
+    if request.path.startswith("/api/") and request.accept_languages:
+        best = request.accept_languages.best_match(list(LANGUAGES))
+        if best:
+            return best
     if current_user and current_user.is_authenticated and current_user.locale in LANGUAGES:
         return str(current_user.locale)
     chosen = session.get("locale")
@@ -46,12 +64,47 @@ def switch_language():  # type: ignore[no-untyped-def]
     """Remember the chosen language (on the user when signed in, else in the session) and go back."""
     code = request.form.get("locale", "")
     if code not in LANGUAGES:
-        abort(400, description=f"locale: must be one of {', '.join(LANGUAGES)}")
+        abort(400, description=_("locale: must be one of %(choices)s", choices=", ".join(LANGUAGES)))
     session["locale"] = code
     if current_user.is_authenticated:
         current_user.locale = code
         db.session.commit()
     return redirect(safe_next(request.form.get("next")))
+
+
+def decimal(value: float | int | None, places: int = 1) -> str:
+    """Format a number with a fixed count of decimals in the request's locale (e.g. 1,234.5)."""
+    if value is None:
+        return "—"
+    pattern = "#,##0." + "0" * places if places else "#,##0"
+    return format_decimal(value, format=pattern)
+
+
+def area(value: float | int | None, places: int = 1) -> str:
+    """Format an area in square metres in the request's locale, e.g. 12.5 m²."""
+    return _("%(area)s m²", area=decimal(value or 0, places))
+
+
+def when(value, with_time: bool = True) -> str:  # type: ignore[no-untyped-def]
+    """Format a UTC date-time for tables in the request's locale (ISO-like digits, locale's own words)."""
+    if value is None:
+        return "—"
+    return format_datetime(value, "yyyy-MM-dd HH:mm" if with_time else "yyyy-MM-dd")
+
+
+def compile_catalogues(directory: Path = TRANSLATIONS) -> list[Path]:
+    """Compile each messages.po under directory to messages.mo when the .mo is missing or older; return those written."""
+    written = []
+    for po_path in sorted(directory.glob("*/LC_MESSAGES/messages.po")):
+        mo_path = po_path.with_suffix(".mo")
+        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+            continue
+        with po_path.open("rb") as fh:
+            catalog = read_po(fh, locale=po_path.parent.parent.name)
+        with mo_path.open("wb") as fh:
+            write_mo(fh, catalog, use_fuzzy=False)
+        written.append(mo_path)
+    return written
 
 
 def init_app(app: Flask) -> None:
@@ -62,3 +115,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.jinja_env.globals.update(html_lang=html_lang, languages=LANGUAGES,
                                 current_language=current_language)
+    app.jinja_env.filters.update(number=format_number, decimal=decimal, area=area, when=when)
+    from inventory.choices import label_of, use_label
+
+    app.jinja_env.globals.update(choice_label=label_of, use_label=use_label,
+                                 role_label=lambda role: label_of(getattr(role, "value", role)))

@@ -14,6 +14,7 @@ from flask_login import UserMixin
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from extensions import db
+from inventory.districts import District, jurisdiction_districts, names_of
 
 
 def utcnow() -> datetime:
@@ -53,11 +54,22 @@ class Organisation(db.Model):
 
 
 class Jurisdiction(db.Model):
-    """An inspecting authority: a named set of districts."""
+    """An inspecting authority: a named set of districts from the managed list."""
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     name: so.Mapped[str] = so.mapped_column(sa.String(200), unique=True)
-    districts: so.Mapped[list[str]] = so.mapped_column(sa.JSON, default=list)
+    district_list: so.Mapped[list[District]] = so.relationship(secondary=jurisdiction_districts,
+                                                               order_by=District.position)
+
+    @property
+    def districts(self) -> list[str]:
+        """Canonical names of the jurisdiction's districts (what venue.district holds)."""
+        return [d.name for d in self.district_list]
+
+    @districts.setter
+    def districts(self, values: list[str]) -> None:
+        """Set the districts from typed names; raises ValueError naming an unknown one."""
+        self.district_list = list({d.id: d for d in names_of(list(values))}.values())
 
 
 class User(UserMixin, db.Model):

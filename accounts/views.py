@@ -5,7 +5,18 @@ from __future__ import annotations
 import hmac
 
 import sqlalchemy as sa
-from flask import Blueprint, Request, Response, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Request,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_required, login_user, logout_user
 
 from accounts.models import ApiToken, User, authenticate
@@ -111,7 +122,8 @@ def tokens():  # type: ignore[no-untyped-def]
 def revoke_token(token_id: int):  # type: ignore[no-untyped-def]
     """Revoke one of the user's tokens."""
     token = db.session.scalar(sa.select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == current_user.id))
-    if token is not None:
-        token.revoked = True
-        db.session.commit()
+    if token is None:
+        abort(404)  # someone else's token, exactly as if it did not exist
+    token.revoked = True
+    db.session.commit()
     return redirect(url_for("accounts.tokens"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, request
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from extensions import csrf
@@ -15,7 +16,7 @@ csrf.exempt(bp)
 def _authenticate():  # type: ignore[no-untyped-def]
     """Require a user; session-authenticated writes must still carry the CSRF token."""
     if not current_user.is_authenticated:
-        return {"error": "authentication required", "field": None}, 401
+        return {"error": _("authentication required"), "field": None}, 401
     unsafe = request.method not in ("GET", "HEAD", "OPTIONS")
     if unsafe and not request.environ.get("sightline.token_auth") and current_app.config.get("WTF_CSRF_ENABLED", True):
         csrf.protect()

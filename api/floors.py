@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, current_app, json, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from api.blueprint import bp
@@ -21,7 +22,7 @@ def _body() -> Any:
     """The JSON request body, or a 422 naming the problem."""
     data = request.get_json(silent=True)
     if data is None:
-        raise ValidationError("body", "the request body must be JSON (Content-Type: application/json)")
+        raise ValidationError("body", _("the request body must be JSON (Content-Type: application/json)"))
     return data
 
 
@@ -116,7 +117,7 @@ def terminal_pose(floor_id: int, code: str):  # type: ignore[no-untyped-def]
     floor = services.get_floor(current_user, floor_id)
     data = _body()
     if not isinstance(data, dict):
-        raise ValidationError("body", "must be a JSON object")
+        raise ValidationError("body", _("must be a JSON object"))
     terminal = floor_editor.set_pose(current_user, floor, code, data)
     db.session.commit()
     return {"id": terminal.code, "x": terminal.x, "y": terminal.y, "heading_deg": terminal.heading_deg,

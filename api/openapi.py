@@ -70,6 +70,10 @@ def field_schema(field: Field, *, for_input: bool) -> dict[str, Any]:
         schema.update(type="string", enum=field.choices.values())
     elif kind == "date":
         schema.update(type="string", format="date")
+    elif kind == "district":
+        schema.update(type="string", maxLength=field.max_length)
+        schema["description"] += ("; a district of the managed list (English or Chinese name or code, any case),"
+                                  " stored and returned as its English name")
     if kind in ("int", "float"):
         if field.minimum is not None:
             schema["minimum"] = field.minimum

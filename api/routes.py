@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from flask import Response, jsonify, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
@@ -58,16 +59,16 @@ def _conflict(_error: IntegrityError) -> tuple[Response, int]:
 def json_body(fields: tuple[Field, ...], *, extra: Iterable[str] = ()) -> dict[str, Any]:
     """The JSON object in the body, with unknown keys and wrong JSON types rejected (strict)."""
     if not request.is_json:
-        raise BadBody(415, "send a JSON object with Content-Type: application/json")
+        raise BadBody(415, _("send a JSON object with Content-Type: application/json"))
     data = request.get_json(silent=True)
     if data is None:
-        raise BadBody(400, "the body is not valid JSON")
+        raise BadBody(400, _("the body is not valid JSON"))
     if not isinstance(data, dict):
-        raise ValidationError(None, "the body must be a JSON object")
+        raise ValidationError(None, _("the body must be a JSON object"))
     known = {f.name for f in fields} | set(extra)
     unknown = sorted(set(data) - known)
     if unknown:
-        raise ValidationError(unknown[0], "is not a known field")
+        raise ValidationError(unknown[0], _("is not a known field"))
     for field in fields:
         if field.name in data:
             check_json_type(field, data[field.name])
@@ -79,25 +80,25 @@ def check_json_type(field: Field, value: Any) -> None:
     if value is None:
         return
     if field.kind in NUMBER_KINDS and (isinstance(value, bool) or not isinstance(value, int | float)):
-        raise ValidationError(field.name, f"must be a number, not {_json_type(value)}")
+        raise ValidationError(field.name, _("must be a number, not %(type)s", type=_json_type(value)))
     if field.kind == "bool" and not isinstance(value, bool):
-        raise ValidationError(field.name, f"must be true or false, not {_json_type(value)}")
+        raise ValidationError(field.name, _("must be true or false, not %(type)s", type=_json_type(value)))
     if field.kind in TEXT_KINDS and not isinstance(value, str):
-        raise ValidationError(field.name, f"must be a string, not {_json_type(value)}")
+        raise ValidationError(field.name, _("must be a string, not %(type)s", type=_json_type(value)))
 
 
 def _json_type(value: Any) -> str:
     if isinstance(value, bool):
-        return "a boolean"
+        return _("a boolean")
     if isinstance(value, int | float):
-        return "a number"
+        return _("a number")
     if isinstance(value, str):
-        return "a string"
+        return _("a string")
     if isinstance(value, list):
-        return "an array"
+        return _("an array")
     if isinstance(value, dict):
-        return "an object"
-    return "null"
+        return _("an object")
+    return _("null")
 
 
 def full(fields: tuple[Field, ...], data: dict[str, Any]) -> dict[str, Any]:
@@ -120,14 +121,14 @@ def _organisation_choice(data: dict[str, Any], *, allow_null: bool) -> int | Non
     raw = data.get("organisation_id")
     if current_user.role != Role.ADMIN:
         if raw is not None and raw != current_user.organisation_id:
-            raise ValidationError("organisation_id", "only admins choose the organisation")
+            raise ValidationError("organisation_id", _("only admins choose the organisation"))
         return None
     if raw is None:
         if allow_null:
             return None
-        raise ValidationError("organisation_id", "is required for admins")
+        raise ValidationError("organisation_id", _("is required for admins"))
     if isinstance(raw, bool) or not isinstance(raw, int) or db.session.get(Organisation, raw) is None:
-        raise ValidationError("organisation_id", "no such organisation")
+        raise ValidationError("organisation_id", _("no such organisation"))
     return raw
 
 
@@ -153,7 +154,7 @@ def venue_list() -> Response:
 def venue_create() -> tuple[Response, int, dict[str, str]]:
     """Create a venue (admins name the organisation_id)."""
     if current_user.role not in INVENTORY_EDITORS:
-        raise services.Forbidden("your role may not create venues")
+        raise services.Forbidden(_("your role may not create venues"))
     data = json_body(VENUE_FIELDS, extra=("organisation_id",))
     organisation_id = _organisation_choice(data, allow_null=False)
     values = {k: v for k, v in data.items() if k != "organisation_id"}
@@ -238,12 +239,13 @@ def terminal_list(floor_id: int) -> Response:
     floor = services.get_floor(current_user, floor_id)
     kind, status = request.args.get("kind") or None, request.args.get("status") or None
     if kind is not None and kind not in TerminalKind.values():
-        raise ValidationError("kind", f"'{kind}' is not one of: {', '.join(TerminalKind.values())}")
+        raise ValidationError("kind", _("'%(value)s' is not one of: %(allowed)s", value=kind, allowed=", ".join(TerminalKind.values())))
     if status is not None and status not in TerminalStatus.values():
-        raise ValidationError("status", f"'{status}' is not one of: {', '.join(TerminalStatus.values())}")
+        raise ValidationError("status", _("'%(value)s' is not one of: %(allowed)s", value=status, allowed=", ".join(TerminalStatus.values())))
     sort = request.args.get("sort", "code")
     if sort not in services.TERMINAL_SORTS:
-        raise ValidationError("sort", f"'{sort}' is not one of: {', '.join(sorted(services.TERMINAL_SORTS))}")
+        raise ValidationError("sort", _("'%(value)s' is not one of: %(allowed)s", value=sort,
+                                         allowed=", ".join(sorted(services.TERMINAL_SORTS))))
     terminals = services.list_terminals(current_user, floor, kind=kind, status=status, search=request.args.get("q"),
                                         sort=sort, descending=request.args.get("dir") == "desc")
     return listing([terminal_to_dict(t) for t in terminals])

@@ -49,6 +49,7 @@ class Rule:
     check: str | None = None
     why_not: str | None = None
     params: dict[str, Any] = field(default_factory=dict, hash=False)
+    scope: str = "floor"  # "floor": evaluated per floor; "entity": across the venues of a legal entity
 
     @property
     def source(self) -> str:
@@ -67,6 +68,9 @@ class Finding:
     zone: str | None
     message: str
     area_m2: float | None = None
+    zone_key: str | None = None  # the zone's stable feature id, when the floor gives one
+    geometry: dict[str, Any] | None = field(default=None, compare=False)  # GeoJSON of the offending area
+    detail: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
 @dataclass
@@ -125,15 +129,20 @@ def parse_rules(data: Mapping[str, Any]) -> tuple[Rule, ...]:
             raise RuleError(f"rule {rid}: field 'fields' must list the data the rule needs")
         implemented = _need(raw, "implemented", rid, bool)
         check = raw.get("check")
+        scope = raw.get("scope", "floor")
+        if scope not in ("floor", "entity"):
+            raise RuleError(f"rule {rid}: unknown scope {scope!r}; expected floor or entity")
+        if implemented and (check in ENTITY_CHECKS) != (scope == "entity"):
+            raise RuleError(f"rule {rid}: check {check!r} does not run with scope {scope!r}")
         if implemented:
-            if check not in CHECKS:
+            if check not in CHECKS and check not in ENTITY_CHECKS:
                 raise RuleError(f"rule {rid}: implemented rule has unknown check {check!r}")
         elif not isinstance(raw.get("why_not"), str) or not raw["why_not"].strip():
             raise RuleError(f"rule {rid}: a rule not implemented must say why in 'why_not'")
         out.append(Rule(id=rid, statement=_need(raw, "statement", rid, str), sources=tuple(sources),
                         severity=severity, kind=kind, fields=tuple(fields), profiles=tuple(profiles),
                         implemented=implemented, check=check if implemented else None, why_not=raw.get("why_not"),
-                        params=dict(raw.get("params") or {})))
+                        params=dict(raw.get("params") or {}), scope=scope))
     return tuple(out)
 
 
@@ -185,6 +194,16 @@ class _Context:
         self.evaluation.missing.append((rule.id, t.id, name))
         return None
 
+    def sign_points(self) -> list[shapely.Point]:
+        """Positions of the signs recorded on this floor (each terminal's sign, where it has one)."""
+        out = []
+        for t in self.floor.terminals:
+            given = {**t.extra, **self.attributes.get(t.id, {})}
+            x, y = given.get("signage_x"), given.get("signage_y")
+            if x is not None and y is not None and given.get("signage_posted") is not False:
+                out.append(shapely.Point(float(x), float(y)))
+        return out
+
     def zones_holding(self, t: Terminal, groups: tuple[str, ...] | None = None) -> list[Zone]:
         """Private zones whose interior holds the terminal (same boundary tolerance as the engine)."""
         p = shapely.Point(t.x, t.y)
@@ -199,17 +218,23 @@ class _Context:
         return out
 
 
-def _finding(rule: Rule, t: Terminal | None, message: str, zone: str | None = None,
-             area: float | None = None) -> Finding:
+def _finding(rule: Rule, t: Terminal | None, message: str, zone: Zone | str | None = None,
+             area: float | None = None, geometry: Any = None, **detail: Any) -> Finding:
+    name = zone.name if isinstance(zone, Zone) else zone
+    key = None if not isinstance(zone, Zone) or zone.feature_id is None else str(zone.feature_id)
+    shape = None
+    if geometry is not None and not geometry.is_empty:
+        shape = shapely.geometry.mapping(shapely.set_precision(geometry, 0.01))
     return Finding(rule=rule.id, source=rule.source, severity=rule.severity, terminal=t.id if t else None,
-                   zone=zone, message=message, area_m2=None if area is None else round(area, 2))
+                   zone=name, message=message, area_m2=None if area is None else round(area, 2),
+                   zone_key=key, geometry=shape, detail=detail)
 
 
 def _fr_inside_private(rule: Rule, cx: _Context) -> Iterable[Finding]:
     for t in cx.floor.terminals:
         if t.face_recognition:
             for z in cx.zones_holding(t, ("PRIVATE",)):
-                yield _finding(rule, t, f"face-recognition terminal {t.id} is inside private zone {z.name!r}", z.name)
+                yield _finding(rule, t, f"face-recognition terminal {t.id} is inside private zone {z.name!r}", z)
 
 
 def _device_inside_private(rule: Rule, cx: _Context) -> Iterable[Finding]:
@@ -217,7 +242,7 @@ def _device_inside_private(rule: Rule, cx: _Context) -> Iterable[Finding]:
         if t.type in IMAGE_TYPES:
             for z in cx.zones_holding(t):
                 yield _finding(rule, t, f"image-collection device {t.id} ({t.type}) is inside private zone {z.name!r}",
-                               z.name)
+                               z)
 
 
 def _view_into_private(rule: Rule, cx: _Context) -> Iterable[Finding]:
@@ -226,16 +251,17 @@ def _view_into_private(rule: Rule, cx: _Context) -> Iterable[Finding]:
         if t.type not in IMAGE_TYPES:
             continue
         pose = CameraPose.from_terminal(t)
-        overlaps = dict(cx.engine.private_overlap(pose))
+        by_name = {z.name: z for z in cx.floor.zones_of("private")}
+        overlaps = [(by_name.get(name, name), g) for name, g in cx.engine.private_overlap(pose).items()]
         # Zones drawn as required/general but with a private use: the same view, clipped to them.
         extra = [z for z in cx.private if z.zone != "private"]
         if extra:
             view = cx.engine.view(pose)
-            for z in extra:
-                overlaps[z.name] = polygonal(robust_overlay("intersection", view, z.geometry))
-        for zone, g in overlaps.items():
+            overlaps += [(z, polygonal(robust_overlay("intersection", view, z.geometry))) for z in extra]
+        for zone, g in overlaps:
             if g.area > tolerance:
-                yield _finding(rule, t, f"{t.id} sees {g.area:.2f} m² inside private zone {zone!r}", zone, g.area)
+                name = zone.name if isinstance(zone, Zone) else zone
+                yield _finding(rule, t, f"{t.id} sees {g.area:.2f} m² inside private zone {name!r}", zone, g.area, g)
 
 
 def _audio_near_private(rule: Rule, cx: _Context) -> Iterable[Finding]:
@@ -247,7 +273,7 @@ def _audio_near_private(rule: Rule, cx: _Context) -> Iterable[Finding]:
             d = z.geometry.distance(shapely.Point(t.x, t.y))
             if d < limit:
                 yield _finding(rule, t, f"{t.id} records audio {d:.1f} m from private zone {z.name!r} "
-                                        f"(limit {limit:g} m)", z.name)
+                                        f"(limit {limit:g} m)", z, distance_m=round(d, 2))
 
 
 def _fr_purpose(rule: Rule, cx: _Context) -> Iterable[Finding]:
@@ -265,6 +291,142 @@ def _camera_signage(rule: Rule, cx: _Context) -> Iterable[Finding]:
     for t in cx.floor.terminals:
         if t.type in IMAGE_TYPES and cx.attr(rule, t, "signage_posted") is False:
             yield _finding(rule, t, f"{t.id} has no warning sign posted")
+    yield from _unsigned_entrances(rule, cx)
+
+
+def _unsigned_entrances(rule: Rule, cx: _Context) -> Iterable[Finding]:
+    """Monitored public zones with an entrance (an opening on their boundary) that has no sign near it."""
+    signs = cx.sign_points()
+    if not signs:
+        cx.evaluation.missing.append((rule.id, "", "signage.position"))
+        return  # no sign positions recorded on this floor: the geometric part cannot be judged
+    near = float(rule.params.get("sign_distance_m", 3.0))
+    min_seen = float(rule.params.get("monitored_min_m2", 1.0))
+    views = [cx.engine.view(CameraPose.from_terminal(t)) for t in cx.floor.terminals if t.type in IMAGE_TYPES]
+    private = {id(z) for z in cx.private}
+    for z in cx.floor.zones:
+        if id(z) in private or not views:
+            continue
+        g = z.geometry
+        if sum(polygonal(robust_overlay("intersection", v, g)).area for v in views) < min_seen:
+            continue  # not monitored
+        entrances = [o for o in cx.floor.openings if o.geometry.distance(g.boundary) <= ENTRANCE_TOL_M
+                     and o.geometry.intersects(g.buffer(ENTRANCE_TOL_M))]
+        bare = [o for o in entrances if min(o.geometry.distance(p) for p in signs) > near]
+        if bare:
+            points = [[round(c, 2) for c in o.geometry.interpolate(0.5, normalized=True).coords[0]] for o in bare]
+            yield _finding(rule, None, f"monitored zone {z.name!r}: {len(bare)} of {len(entrances)} entrance(s) have "
+                                       f"no sign within {near:g} m", z, entrances=points)
+
+
+def _fr_notice(rule: Rule, cx: _Context) -> Iterable[Finding]:
+    """Face terminals in public areas need a face-recognition notice placed before their capture area."""
+    before = float(rule.params.get("before_m", 5.0))
+    for t in cx.floor.terminals:
+        if not t.face_recognition or cx.zones_holding(t):
+            continue
+        posted, kind = cx.attr(rule, t, "signage_posted"), cx.attr(rule, t, "signage_type")
+        if posted is False or (posted and kind not in (None, "face_notice")):
+            yield _finding(rule, t, f"face-recognition terminal {t.id} has no face-recognition notice posted")
+            continue
+        sx, sy = cx.attr(rule, t, "signage_x"), cx.attr(rule, t, "signage_y")
+        if posted is None or kind is None or sx is None or sy is None:
+            continue  # recorded as missing by attr(); the position decides the rest
+        view = cx.engine.view(CameraPose.from_terminal(t))
+        sign = shapely.Point(float(sx), float(sy))
+        if view.buffer(INSIDE_TOL_M).contains(sign):
+            yield _finding(rule, t, f"the notice of {t.id} is inside its capture area: people read it only once "
+                                    f"they are being scanned", sign=[float(sx), float(sy)])
+        elif view.distance(sign) > before:
+            yield _finding(rule, t, f"the notice of {t.id} is {view.distance(sign):.1f} m from its capture area "
+                                    f"(more than {before:g} m): not seen just before entering it",
+                           sign=[float(sx), float(sy)])
+
+
+def _fr_capture_zone(rule: Rule, cx: _Context) -> Iterable[Finding]:
+    """A face terminal's capture area (its view) must stay inside its declared capture zone."""
+    tolerance = float(rule.params.get("tolerance_m2", 0.05))
+    zones = {str(z.feature_id): z for z in cx.floor.zones if z.feature_id is not None}
+    for t in cx.floor.terminals:
+        if not t.face_recognition or t.type not in IMAGE_TYPES:
+            continue
+        key = cx.attr(rule, t, "capture_zone")
+        if not key:
+            if key is not None:  # declared blank: nothing limits the capture area
+                cx.evaluation.missing.append((rule.id, t.id, "capture_zone"))
+            continue
+        zone = zones.get(str(key))
+        if zone is None:
+            yield _finding(rule, t, f"{t.id} declares capture zone {key!r}, which is not on this floor")
+            continue
+        view = cx.engine.view(CameraPose.from_terminal(t))
+        beyond = polygonal(robust_overlay("difference", view, zone.geometry))
+        if beyond.area > tolerance:
+            yield _finding(rule, t, f"{t.id} captures faces over {beyond.area:.2f} m² beyond its declared capture "
+                                    f"zone {zone.name!r}", zone, beyond.area, beyond)
+
+
+def _fr_alternative(rule: Rule, cx: _Context) -> Iterable[Finding]:
+    """A face-verification point (a face terminal) offers a non-biometric alternative at the same point."""
+    for t in cx.floor.terminals:
+        if not t.face_recognition or t.type != "face_terminal":
+            continue  # a face-recognising camera is no verification point
+        if cx.attr(rule, t, "alternative_verification") == "none":
+            yield _finding(rule, t, f"face verification at {t.id} offers no card, code, PIN or staff alternative")
+
+
+def _consent(rule: Rule, cx: _Context) -> Iterable[Finding]:
+    """Consent-based face recognition needs an explicit, separate opt-in (bundled or implied consent fails)."""
+    explicit = set(rule.params.get("explicit", ["separate_opt_in", "written"]))
+    basis_ok = set(rule.params.get("no_consent_needed", ["legal_basis"]))
+    for t in cx.floor.terminals:
+        if not t.face_recognition:
+            continue
+        mechanism = cx.attr(rule, t, "consent_mechanism")
+        if mechanism is None or mechanism in explicit or mechanism in basis_ok:
+            continue
+        if mechanism == "none" and rule.params.get("public_security_needs_none") \
+                and {**t.extra, **cx.attributes.get(t.id, {})}.get("purpose") == "public_security":
+            continue
+        yield _finding(rule, t, f"face recognition at {t.id} relies on {mechanism.replace('_', ' ')} consent, "
+                                f"not an explicit separate opt-in")
+
+
+def _vague_purpose(rule: Rule, cx: _Context) -> Iterable[Finding]:
+    """Each camera documents a specific purpose; blank or vague ("for your safety") purposes fail."""
+    vague = {v.casefold() for v in rule.params.get("vague", [])}
+    for t in cx.floor.terminals:
+        if t.type not in IMAGE_TYPES:
+            continue
+        purpose = cx.attr(rule, t, "purpose")
+        if purpose is None:
+            continue
+        text = str(purpose).strip().casefold().replace("_", " ")
+        if not text or text in vague:
+            yield _finding(rule, t, f"{t.id} has {'no' if not text else 'a vague'} documented purpose"
+                                    + (f" ({purpose!r})" if text else ""))
+
+
+def _video_retention(rule: Rule, cx: _Context) -> Iterable[Finding]:
+    """Footage is kept only as long as needed: beyond the usual days a justification is due, beyond the cap never."""
+    usual = float(rule.params.get("usual_days", 3))
+    cap = float(rule.params.get("max_days", 30))
+    for t in cx.floor.terminals:
+        if t.type not in IMAGE_TYPES:
+            continue
+        given = {**t.extra, **cx.attributes.get(t.id, {})}
+        if "retention_days" not in given:
+            cx.evaluation.missing.append((rule.id, t.id, "retention_days"))
+            continue
+        days = given["retention_days"]
+        note = given.get("necessity_note")
+        if days is None or days == "indefinite":
+            yield _finding(rule, t, f"footage of {t.id} has no retention period (indefinite)")
+        elif float(days) > cap:
+            yield _finding(rule, t, f"footage of {t.id} is kept {days} days, over the {cap:g}-day maximum")
+        elif float(days) > usual and not (isinstance(note, str) and note.strip()):
+            yield _finding(rule, t, f"footage of {t.id} is kept {days} days (over {usual:g}) with no justification "
+                                    f"in its necessity note")
 
 
 def _fr_storage(rule: Rule, cx: _Context) -> Iterable[Finding]:
@@ -316,7 +478,16 @@ CHECKS: dict[str, Callable[[Rule, _Context], Iterable[Finding]]] = {
     "fr_storage": _fr_storage,
     "fr_retention": _fr_retention,
     "fr_necessity": _fr_necessity,
+    "fr_notice": _fr_notice,
+    "fr_capture_zone": _fr_capture_zone,
+    "fr_alternative": _fr_alternative,
+    "consent": _consent,
+    "vague_purpose": _vague_purpose,
+    "video_retention": _video_retention,
 }
+# Checks that count across all the venues of a legal entity; compliance.filing runs them, not the floor evaluator.
+ENTITY_CHECKS = ("filing_threshold", "filing_deregistration")
+ENTRANCE_TOL_M = 0.3  # an opening this close to a zone's boundary is one of its entrances
 
 
 def evaluate(floor: Floor, attributes: Mapping[str, Mapping[str, Any]] | None = None,
@@ -325,6 +496,6 @@ def evaluate(floor: Floor, attributes: Mapping[str, Mapping[str, Any]] | None = 
     evaluation = Evaluation()
     cx = _Context(floor, attributes, evaluation)
     for rule in rules_for(profile, rules):
-        if rule.implemented and rule.check:
+        if rule.implemented and rule.check in CHECKS:
             evaluation.findings.extend(CHECKS[rule.check](rule, cx))
     return evaluation

@@ -8,7 +8,73 @@ from __future__ import annotations
 
 import enum
 
+from flask_babel import gettext
+
 from planner import floor as floor_format
+
+
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark for extraction, translate later"
+    """Mark a string for the catalogue without translating it here."""
+    return message
+
+
+# English labels of every choice value (the msgids of their translations); a value missing here is shown as
+# its capitalised value, and tests/i18n fails until it is added.
+LABELS: dict[str, str] = {
+    # venue types
+    "hotel": N_("Hotel"), "supermarket": N_("Supermarket"), "mall": N_("Mall"), "pool_fitness": N_("Pool fitness"),
+    "public_restroom": N_("Public restroom"), "museum": N_("Museum"), "bank": N_("Bank"), "office": N_("Office"),
+    "other": N_("Other"),
+    # terminal statuses
+    "active": N_("Active"), "planned_removal": N_("Planned removal"), "removed": N_("Removed"),
+    "verified_removed": N_("Verified removed"),
+    # storage locations
+    "on_device": N_("On device"), "local_server": N_("Local server"), "cloud": N_("Cloud"), "vendor": N_("Vendor"),
+    # terminal kinds
+    "camera": N_("Camera"), "face_terminal": N_("Face terminal"), "access_reader": N_("Access reader"),
+    # locks, decisions, work kinds
+    "keep": N_("Keep"), "remove": N_("Remove"), "reaim": N_("Reaim"), "add": N_("Add"), "install": N_("Install"),
+    # zone kinds and tiers
+    "required": N_("Required"), "private": N_("Private"), "general": N_("General"),
+    "detect": N_("Detect"), "observe": N_("Observe"), "recognise": N_("Recognise"), "identify": N_("Identify"),
+    # plan states, reviews, plan modes
+    "queued": N_("Queued"), "running": N_("Running"), "done": N_("Done"), "failed": N_("Failed"),
+    "cancelled": N_("Cancelled"), "accepted": N_("Accepted"), "rejected": N_("Rejected"),
+    "reduce": N_("Reduce"), "design": N_("Design"),
+    # roles
+    "manager": N_("Facility manager"), "planner": N_("Planner"), "inspector": N_("Inspector"),
+    "admin": N_("Administrator"),
+    # compliance profiles, filing, signage, alternatives, consent
+    "CN": N_("China (national and Shanghai)"), "EU": N_("European Union"), "UK": N_("United Kingdom"),
+    "not_filed": N_("Not filed"), "filed": N_("Filed"), "deregistered": N_("Deregistered"),
+    "warning_sign": N_("CCTV warning sign"), "face_notice": N_("Face-recognition notice"),
+    "none": N_("None"), "card": N_("Card"), "qr_code": N_("QR code"), "pin": N_("PIN"),
+    "id_document": N_("ID document"), "staff_check": N_("Staff check"),
+    "implied": N_("Implied"), "bundled": N_("Bundled with terms"), "separate_opt_in": N_("Separate opt-in"),
+    "written": N_("Written"), "legal_basis": N_("Required by law (no consent)"),
+}
+
+# Room uses (compliance/data/room_uses.json) as shown to people.
+USE_LABELS: dict[str, str] = {
+    "toilet": N_("Toilet"), "shower": N_("Shower"), "changing_room": N_("Changing room"),
+    "guest_room": N_("Guest room"), "fitting_room": N_("Fitting room"), "nursing_room": N_("Nursing room"),
+    "dorm_room": N_("Dorm room"), "staff_rest_room": N_("Staff rest room"),
+}
+
+
+def label_of(value: str | None) -> str:
+    """The translated label of a stored choice value (or role), e.g. "face_terminal" -> "Face terminal"."""
+    if not value:
+        return ""
+    value = str(value)
+    return gettext(LABELS[value]) if value in LABELS else value.replace("_", " ").capitalize()
+
+
+def use_label(use: str | None) -> str:
+    """The translated label of a room use, e.g. "changing_room" -> "Changing room"; other uses as written."""
+    if not use:
+        return ""
+    return gettext(USE_LABELS[use]) if use in USE_LABELS else use.replace("_", " ")
 
 
 class Choice(enum.StrEnum):
@@ -16,8 +82,8 @@ class Choice(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        """Human-readable label of the member."""
-        return self.value.replace("_", " ").capitalize()
+        """Human-readable label of the member, in the request's language."""
+        return label_of(self.value)
 
     @classmethod
     def values(cls) -> list[str]:
@@ -57,11 +123,6 @@ class ComplianceProfile(Choice):
     CN = "CN"
     EU = "EU"
     UK = "UK"
-
-    @property
-    def label(self) -> str:
-        """Human-readable label of the member."""
-        return {"CN": "China (national and Shanghai)", "EU": "European Union", "UK": "United Kingdom"}[self.value]
 
 
 class FilingStatus(Choice):

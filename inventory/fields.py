@@ -8,9 +8,17 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from flask_babel import gettext as _
+
 from inventory.choices import (
+    N_,
+    AlternativeVerification,
     Choice,
+    ComplianceProfile,
+    ConsentMechanism,
+    FilingStatus,
     Lock,
+    SignageType,
     StorageLocation,
     TerminalKind,
     TerminalStatus,
@@ -39,7 +47,7 @@ class ValidationError(ValueError):
         return body
 
     def __str__(self) -> str:
-        where = f"row {self.row}, " if self.row is not None else ""
+        where = _("row %(row)s, ", row=self.row) if self.row is not None else ""
         return f"{where}{self.field}: {self.message}" if self.field else f"{where}{self.message}"
 
 
@@ -48,7 +56,7 @@ class Field:
     """One editable attribute: its type, whether it is required, and its allowed range."""
 
     name: str
-    kind: str  # "str" | "int" | "float" | "bool" | "choice" | "date" | "angle" | "fov"
+    kind: str  # "str" | "int" | "float" | "bool" | "choice" | "date" | "angle" | "fov" | "district"
     required: bool = False
     choices: type[Choice] | None = None
     minimum: float | None = None
@@ -59,8 +67,8 @@ class Field:
 
     @property
     def title(self) -> str:
-        """Label shown in forms and table headers."""
-        return self.label or self.name.replace("_", " ").capitalize()
+        """Label shown in forms and table headers, in the request's language."""
+        return _(self.label) if self.label else self.name.replace("_", " ").capitalize()
 
 
 TRUE_WORDS = {"1", "true", "yes", "on", "y"}
@@ -80,28 +88,29 @@ def _finite(number: float | int) -> bool:
 
 def _number(field: Field, value: Any, integer: bool) -> float | int:
     if isinstance(value, bool):
-        raise ValidationError(field.name, "must be a number, not true/false")
+        raise ValidationError(field.name, _("must be a number, not true/false"))
     if isinstance(value, int | float):
         number = value
     elif isinstance(value, str):
         try:
             number = int(value.strip()) if integer else float(value.strip())
         except ValueError:
-            raise ValidationError(field.name, f"'{value}' is not {'a whole number' if integer else 'a number'}")
+            raise ValidationError(field.name, (_("'%(value)s' is not a whole number", value=value) if integer
+                                   else _("'%(value)s' is not a number", value=value)))
     else:
-        raise ValidationError(field.name, "must be a number")
+        raise ValidationError(field.name, _("must be a number"))
     if not _finite(number):
-        raise ValidationError(field.name, "must be a finite number")
+        raise ValidationError(field.name, _("must be a finite number"))
     if integer and isinstance(number, float):
         if not number.is_integer():
-            raise ValidationError(field.name, "must be a whole number")
+            raise ValidationError(field.name, _("must be a whole number"))
         number = int(number)
     if integer and not -MAX_ID <= number <= MAX_ID:
-        raise ValidationError(field.name, f"must lie within ±{MAX_ID} (a 32-bit integer)")
+        raise ValidationError(field.name, _("must lie within ±%(limit)s (a 32-bit integer)", limit=MAX_ID))
     if field.minimum is not None and number < field.minimum:
-        raise ValidationError(field.name, f"must be at least {field.minimum:g}")
+        raise ValidationError(field.name, _("must be at least %(minimum)s", minimum=format(field.minimum, "g")))
     if field.maximum is not None and number > field.maximum:
-        raise ValidationError(field.name, f"must be at most {field.maximum:g}")
+        raise ValidationError(field.name, _("must be at most %(maximum)s", maximum=format(field.maximum, "g")))
     return number
 
 
@@ -109,16 +118,16 @@ def clean_value(field: Field, value: Any) -> Any:
     """Convert one raw value (form string or JSON value) to its stored type, or raise ValidationError."""
     if _blank(value):
         if field.required:
-            raise ValidationError(field.name, "is required")
+            raise ValidationError(field.name, _("is required"))
         return False if field.kind == "bool" else field.default
     if field.kind == "str":
         if not isinstance(value, str):
-            raise ValidationError(field.name, "must be text")
+            raise ValidationError(field.name, _("must be text"))
         value = value.strip()
         if "\x00" in value:
-            raise ValidationError(field.name, "must not contain a NUL character")
+            raise ValidationError(field.name, _("must not contain a NUL character"))
         if len(value) > field.max_length:
-            raise ValidationError(field.name, f"must be at most {field.max_length} characters")
+            raise ValidationError(field.name, _("must be at most %(count)s characters", count=field.max_length))
         return value
     if field.kind == "int":
         return _number(field, value, integer=True)
@@ -129,28 +138,48 @@ def clean_value(field: Field, value: Any) -> Any:
     if field.kind == "fov":
         fov = float(_number(field, value, integer=False))
         if not 0 < fov <= 360:
-            raise ValidationError(field.name, "field of view must lie in (0, 360] degrees")
+            raise ValidationError(field.name, _("field of view must lie in (0, 360] degrees"))
         return fov
     if field.kind == "bool":
         if isinstance(value, bool):
             return value
         if isinstance(value, str) and value.strip().lower() in TRUE_WORDS | FALSE_WORDS:
             return value.strip().lower() in TRUE_WORDS
-        raise ValidationError(field.name, f"'{value}' is not true or false")
+        raise ValidationError(field.name, _("'%(value)s' is not true or false", value=value))
     if field.kind == "choice":
         assert field.choices is not None
         if not isinstance(value, str) or value.strip() not in field.choices.values():
             allowed = ", ".join(field.choices.values())
-            raise ValidationError(field.name, f"'{value}' is not one of: {allowed}")
+            raise ValidationError(field.name, _("'%(value)s' is not one of: %(allowed)s", value=value, allowed=allowed))
         return field.choices(value.strip())
+    if field.kind == "district":
+        return _district(field, value)
     if field.kind == "date":
         if isinstance(value, date):
             return value
         try:
             return date.fromisoformat(str(value).strip())
         except ValueError:
-            raise ValidationError(field.name, f"'{value}' is not a date (YYYY-MM-DD)")
+            raise ValidationError(field.name, _("'%(value)s' is not a date (YYYY-MM-DD)", value=value))
     raise AssertionError(f"unknown field kind {field.kind}")
+
+
+def _district(field: Field, value: Any) -> str:
+    """A district of the managed list, by code, English or Chinese name in any case; its canonical name."""
+    from inventory.districts import all_districts, lookup
+
+    if not isinstance(value, str):
+        raise ValidationError(field.name, _("must be text"))
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise ValidationError(field.name, _("must not contain control characters (such as NUL)"))
+    if len(value) > field.max_length:
+        raise ValidationError(field.name, _("must be at most %(count)s characters", count=field.max_length))
+    district = lookup(value)
+    if district is None:
+        known = ", ".join(d.name for d in all_districts())
+        raise ValidationError(field.name, _("'%(value)s' is not a district; choose one of: %(allowed)s",
+                                            value=value.strip(), allowed=known))
+    return district.name
 
 
 def clean(fields: tuple[Field, ...], data: Mapping[str, Any], *, partial: bool = False,
@@ -160,7 +189,7 @@ def clean(fields: tuple[Field, ...], data: Mapping[str, Any], *, partial: bool =
         known = {f.name for f in fields}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise ValidationError(unknown[0], "is not a known field")
+            raise ValidationError(unknown[0], _("is not a known field"))
     values: dict[str, Any] = {}
     for field in fields:
         if partial and field.name not in data:
@@ -170,57 +199,72 @@ def clean(fields: tuple[Field, ...], data: Mapping[str, Any], *, partial: bool =
 
 
 VENUE_FIELDS = (
-    Field("name", "str", required=True, max_length=200),
-    Field("type", "choice", required=True, choices=VenueType),
-    Field("district", "str", required=True, max_length=100),
-    Field("address", "str", max_length=300, default=""),
+    Field("name", "str", required=True, max_length=200, label=N_("Name")),
+    Field("type", "choice", required=True, choices=VenueType, label=N_("Type")),
+    Field("district", "district", required=True, max_length=100, label=N_("District")),
+    Field("address", "str", max_length=300, default="", label=N_("Address")),
+    Field("compliance_profile", "choice", choices=ComplianceProfile, default=ComplianceProfile.CN,
+          label=N_("Compliance profile")),
+    Field("legal_entity", "str", max_length=200, label=N_("Legal entity (blank: the organisation's)")),
+    Field("filing_status", "choice", choices=FilingStatus, default=FilingStatus.NOT_FILED,
+          label=N_("CAC filing status")),
+    Field("filing_date", "date", label=N_("CAC filing date")),
 )
 
 FLOOR_FIELDS = (
-    Field("level", "int", required=True, minimum=-20, maximum=300),
-    Field("name", "str", required=True, max_length=100),
+    Field("level", "int", required=True, minimum=-20, maximum=300, label=N_("Level")),
+    Field("name", "str", required=True, max_length=100, label=N_("Name")),
 )
 
 CAMERA_MODEL_FIELDS = (
-    Field("manufacturer", "str", required=True, max_length=100),
-    Field("model", "str", required=True, max_length=100),
-    Field("hpx", "int", required=True, minimum=160, maximum=20000, label="Horizontal pixels"),
-    Field("hfov_min_deg", "fov", required=True, label="HFOV min (°)"),
-    Field("hfov_max_deg", "fov", required=True, label="HFOV max (°)"),
-    Field("ir_range_m", "float", minimum=0, maximum=500, label="IR range (m)"),
-    Field("face_recognition", "bool"),
+    Field("manufacturer", "str", required=True, max_length=100, label=N_("Manufacturer")),
+    Field("model", "str", required=True, max_length=100, label=N_("Model")),
+    Field("hpx", "int", required=True, minimum=160, maximum=20000, label=N_("Horizontal pixels")),
+    Field("hfov_min_deg", "fov", required=True, label=N_("HFOV min (°)")),
+    Field("hfov_max_deg", "fov", required=True, label=N_("HFOV max (°)")),
+    Field("ir_range_m", "float", minimum=0, maximum=500, label=N_("IR range (m)")),
+    Field("face_recognition", "bool", label=N_("Face recognition")),
 )
 
 TERMINAL_FIELDS = (
-    Field("code", "str", required=True, max_length=50, label="ID"),
-    Field("kind", "choice", required=True, choices=TerminalKind),
-    Field("x", "float", required=True, minimum=-1e5, maximum=1e5, label="X (m)"),
-    Field("y", "float", required=True, minimum=-1e5, maximum=1e5, label="Y (m)"),
-    Field("height_m", "float", minimum=0, maximum=100, default=2.5, label="Mount height (m)"),
-    Field("heading_deg", "angle", default=0.0, label="Heading (°)"),
-    Field("tilt_deg", "float", minimum=-90, maximum=90, default=0.0, label="Tilt (°)"),
-    Field("hfov_deg", "fov", default=90.0, label="HFOV (°)"),
-    Field("range_m", "float", minimum=0.1, maximum=1000, label="Range (m)"),
-    Field("hpx", "int", minimum=160, maximum=20000, label="Horizontal pixels"),
-    Field("camera_model_id", "int", minimum=1, label="Camera model"),
-    Field("face_recognition", "bool"),
-    Field("audio", "bool"),
-    Field("storage_location", "choice", choices=StorageLocation, default=StorageLocation.LOCAL_SERVER),
-    Field("retention_days", "int", minimum=0, maximum=36500),
-    Field("purpose", "str", max_length=200, default=""),
-    Field("signage_posted", "bool"),
-    Field("serial", "str", max_length=100),
-    Field("installed_on", "date"),
-    Field("status", "choice", choices=TerminalStatus, default=TerminalStatus.ACTIVE),
-    Field("locked", "choice", choices=Lock),
+    Field("code", "str", required=True, max_length=50, label=N_("ID")),
+    Field("kind", "choice", required=True, choices=TerminalKind, label=N_("Kind")),
+    Field("x", "float", required=True, minimum=-1e5, maximum=1e5, label=N_("X (m)")),
+    Field("y", "float", required=True, minimum=-1e5, maximum=1e5, label=N_("Y (m)")),
+    Field("height_m", "float", minimum=0, maximum=100, default=2.5, label=N_("Mount height (m)")),
+    Field("heading_deg", "angle", default=0.0, label=N_("Heading (°)")),
+    Field("tilt_deg", "float", minimum=-90, maximum=90, default=0.0, label=N_("Tilt (°)")),
+    Field("hfov_deg", "fov", default=90.0, label=N_("HFOV (°)")),
+    Field("range_m", "float", minimum=0.1, maximum=1000, label=N_("Range (m)")),
+    Field("hpx", "int", minimum=160, maximum=20000, label=N_("Horizontal pixels")),
+    Field("camera_model_id", "int", minimum=1, label=N_("Camera model")),
+    Field("face_recognition", "bool", label=N_("Face recognition")),
+    Field("audio", "bool", label=N_("Audio")),
+    Field("storage_location", "choice", choices=StorageLocation, default=StorageLocation.LOCAL_SERVER, label=N_("Storage location")),
+    Field("retention_days", "int", minimum=0, maximum=36500, label=N_("Retention days")),
+    Field("purpose", "str", max_length=200, default="", label=N_("Purpose")),
+    Field("signage_posted", "bool", label=N_("Signage posted")),
+    Field("serial", "str", max_length=100, label=N_("Serial")),
+    Field("installed_on", "date", label=N_("Installed on")),
+    Field("status", "choice", choices=TerminalStatus, default=TerminalStatus.ACTIVE, label=N_("Status")),
+    Field("locked", "choice", choices=Lock, label=N_("Locked")),
+    Field("signage_type", "choice", choices=SignageType, label=N_("Sign type")),
+    Field("signage_x", "float", minimum=-1e5, maximum=1e5, label=N_("Sign X (m)")),
+    Field("signage_y", "float", minimum=-1e5, maximum=1e5, label=N_("Sign Y (m)")),
+    Field("necessity_note", "str", max_length=1000, default="", label=N_("Necessity note")),
+    Field("alternative_verification", "choice", choices=AlternativeVerification,
+          label=N_("Alternative to face verification")),
+    Field("consent_mechanism", "choice", choices=ConsentMechanism, label=N_("Consent mechanism")),
+    Field("enrolled_count", "int", minimum=0, maximum=100_000_000, label=N_("Enrolled persons")),
+    Field("capture_zone", "str", max_length=100, label=N_("Declared capture zone (zone id)")),
 )
 
 ZONE_FIELDS = (
-    Field("name", "str", required=True, max_length=100),
-    Field("kind", "choice", required=True, choices=ZoneKind),
-    Field("use", "str", max_length=50),
-    Field("k", "int", minimum=1, maximum=10, default=1),
-    Field("tier", "choice", choices=Tier, default=Tier.OBSERVE),
+    Field("name", "str", required=True, max_length=100, label=N_("Name")),
+    Field("kind", "choice", required=True, choices=ZoneKind, label=N_("Kind")),
+    Field("use", "str", max_length=50, label=N_("Use")),
+    Field("k", "int", minimum=1, maximum=10, default=1, label=N_("Cameras needed (k)")),
+    Field("tier", "choice", choices=Tier, default=Tier.OBSERVE, label=N_("Tier")),
 )
 
 

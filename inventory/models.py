@@ -25,16 +25,21 @@ from inventory.choices import (
     ZoneKind,
     db_enum,
 )
+from inventory.districts import District  # noqa: F401 - venue.district's foreign key needs the table
 
 
 class Venue(db.Model):
     """A site owned by an organisation: a hotel, supermarket, pool, ..."""
 
+    __table_args__ = (sa.Index("ix_venue_district_type", "district", "type"),)
+
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     organisation_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("organisation.id"), index=True)
     name: so.Mapped[str] = so.mapped_column(sa.String(200))
     type: so.Mapped[VenueType] = so.mapped_column(db_enum(VenueType))
-    district: so.Mapped[str] = so.mapped_column(sa.String(100), index=True)
+    # The canonical English name of a district of the managed list (inventory.districts), never free text.
+    district: so.Mapped[str] = so.mapped_column(
+        sa.String(100), sa.ForeignKey("districts.name", onupdate="CASCADE", ondelete="RESTRICT"), index=True)
     address: so.Mapped[str] = so.mapped_column(sa.String(300), default="")
     compliance_profile: so.Mapped[ComplianceProfile] = so.mapped_column(db_enum(ComplianceProfile),
                                                                         default=ComplianceProfile.CN)
@@ -44,6 +49,8 @@ class Venue(db.Model):
     filing_date: so.Mapped[date | None] = so.mapped_column()
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
     updated_at: so.Mapped[datetime] = so.mapped_column(default=utcnow, onupdate=utcnow)
+    # Set instead of deleting when a finding, an approved plan or an inspection refers to the record.
+    removed_at: so.Mapped[datetime | None] = so.mapped_column()
 
     organisation: so.Mapped[Organisation] = so.relationship()
     floors: so.Mapped[list[Floor]] = so.relationship(back_populates="venue", order_by="Floor.level",
@@ -68,6 +75,7 @@ class Floor(db.Model):
     original_upload: so.Mapped[str | None] = so.mapped_column(sa.String(200))
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
     updated_at: so.Mapped[datetime] = so.mapped_column(default=utcnow, onupdate=utcnow)
+    removed_at: so.Mapped[datetime | None] = so.mapped_column()
 
     venue: so.Mapped[Venue] = so.relationship(back_populates="floors")
     zones: so.Mapped[list[Zone]] = so.relationship(back_populates="floor", order_by="Zone.id",
@@ -162,6 +170,7 @@ class Terminal(db.Model):
     locked: so.Mapped[Lock | None] = so.mapped_column(db_enum(Lock))
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
     updated_at: so.Mapped[datetime] = so.mapped_column(default=utcnow, onupdate=utcnow)
+    removed_at: so.Mapped[datetime | None] = so.mapped_column()
 
     floor: so.Mapped[Floor] = so.relationship(back_populates="terminals")
     venue: so.Mapped[Venue] = so.relationship()

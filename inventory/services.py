@@ -8,11 +8,12 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
-from accounts.access import can_edit_inventory, scope_filter
+from accounts.access import INVENTORY_EDITORS, can_edit_inventory, scope_filter
 from accounts.models import Role, User
 from extensions import db
 from inventory import floorio
 from inventory.choices import TerminalKind, TerminalStatus
+from inventory.districts import DistrictMove
 from inventory.errors import Forbidden, NotFound
 from inventory.fields import (
     CAMERA_MODEL_FIELDS,
@@ -165,6 +166,7 @@ def _save(obj: Any) -> Any:
 
 def create_venue(user: User, data: Mapping[str, Any], organisation_id: int | None = None) -> Venue:
     """Create a venue in the user's organisation (admins name the organisation)."""
+    _require(user.role in INVENTORY_EDITORS)  # the role first: a refused user learns nothing from the body
     values = clean(VENUE_FIELDS, data)
     organisation_id = organisation_id or user.organisation_id
     if organisation_id is None:
@@ -176,7 +178,12 @@ def create_venue(user: User, data: Mapping[str, Any], organisation_id: int | Non
 def update_venue(user: User, venue: Venue, data: Mapping[str, Any]) -> Venue:
     """Change some of a venue's fields."""
     _require(can_edit_inventory(user, venue.organisation_id))
-    return _save(_apply(venue, clean(VENUE_FIELDS, data, partial=True)))
+    values = clean(VENUE_FIELDS, data, partial=True)
+    if "district" in values and values["district"] != venue.district:
+        # The audit event records the change; the move record keeps the venue in view of the old district.
+        db.session.add(DistrictMove(venue_id=venue.id, organisation_id=venue.organisation_id, venue_name=venue.name,
+                                    from_district=venue.district, to_district=values["district"], user_id=user.id))
+    return _save(_apply(venue, values))
 
 
 def delete_object(user: User, obj: Venue | Floor | Terminal) -> None:
@@ -228,11 +235,33 @@ def _check_terminal(user: User, floor: Floor, values: dict[str, Any], terminal: 
                                                                Terminal.code == values["code"]))
         if clash is not None and clash != terminal_id:
             raise ValidationError("code", f"ID '{values['code']}' is already used on this floor")
+    check_compliance_fields(floor, values, terminal)
     if values.get("camera_model_id") is not None:
         try:
             get_camera_model(user, values["camera_model_id"])
         except NotFound:
             raise ValidationError("camera_model_id", "no such camera model")
+
+
+def check_compliance_fields(floor: Floor, values: Mapping[str, Any], terminal: Terminal | None) -> None:
+    """Cross-field rules of the compliance fields: a sign has both coordinates on the floor; the capture zone exists."""
+    def current(name: str) -> Any:
+        return values[name] if name in values else (getattr(terminal, name) if terminal is not None else None)
+
+    if "signage_x" in values or "signage_y" in values:
+        sx, sy = current("signage_x"), current("signage_y")
+        if (sx is None) != (sy is None):
+            raise ValidationError("signage_y" if sy is None else "signage_x",
+                                  "a sign position needs both X and Y (or neither)")
+        if sx is not None:
+            try:
+                floorio.check_placement(floor, sx, sy)
+            except ValidationError as error:
+                raise ValidationError("signage_x", f"sign {error.message}") from None
+    if values.get("capture_zone"):
+        keys = {z.key for z in floor.zones}
+        if values["capture_zone"] not in keys:
+            raise ValidationError("capture_zone", f"no zone with id '{values['capture_zone']}' on this floor")
 
 
 def create_terminal(user: User, floor: Floor, data: Mapping[str, Any]) -> Terminal:
@@ -262,6 +291,7 @@ def set_planned_removal(terminal: Terminal, planned: bool) -> None:
 
 def create_camera_model(user: User, data: Mapping[str, Any], organisation_id: int | None = None) -> CameraModel:
     """Add a camera model to the organisation's library (admins may add to the shared one)."""
+    _require(user.role in INVENTORY_EDITORS)
     values = clean(CAMERA_MODEL_FIELDS, data)
     _check_fov_range(values)
     if user.role != Role.ADMIN:
@@ -289,10 +319,15 @@ def delete_camera_model(user: User, model: CameraModel) -> None:
     db.session.flush()
 
 
-def _require_model_owner(user: User, model: CameraModel) -> None:
+def can_edit_camera_model(user: User, model: CameraModel) -> bool:
+    """Admins change any camera model (the shared library too); editors only their organisation's own."""
     if user.role == Role.ADMIN:
-        return
-    _require(model.organisation_id is not None and can_edit_inventory(user, model.organisation_id))
+        return True
+    return model.organisation_id is not None and can_edit_inventory(user, model.organisation_id)
+
+
+def _require_model_owner(user: User, model: CameraModel) -> None:
+    _require(can_edit_camera_model(user, model))
 
 
 def _check_fov_range(values: Mapping[str, Any]) -> None:
@@ -342,6 +377,10 @@ def plan_terminal_import(user: User, floor: Floor, rows: list[tuple[int, dict[st
                 floorio.check_placement(floor, x, y)
             except ValidationError as error:
                 item.errors.append(ValidationError(error.field, error.message, row=item.row))
+        try:
+            check_compliance_fields(floor, item.values, item.terminal)
+        except ValidationError as error:
+            item.errors.append(ValidationError(error.field, error.message, row=item.row))
         serial = item.values.get("serial")
         if serial and serial in kept:
             code, floor_name = kept[serial]

@@ -92,6 +92,8 @@ def venue_edit(venue_id: int):  # type: ignore[no-untyped-def]
         return _submit(lambda data: services.update_venue(current_user, venue, data),
                        lambda saved: url_for("inventory.venue_detail", venue_id=saved.id),
                        "inventory/venue_form.html", fields=VENUE_FIELDS, venue=venue)
+    if not can_edit_inventory(current_user, venue.organisation_id):
+        abort(403)
     values = {f.name: getattr(venue, f.name) for f in VENUE_FIELDS}
     return _render_form("inventory/venue_form.html", values=values, fields=VENUE_FIELDS, venue=venue)
 
@@ -142,6 +144,8 @@ def floor_edit(floor_id: int):  # type: ignore[no-untyped-def]
         return _submit(lambda data: services.update_floor(current_user, floor, data),
                        lambda saved: url_for("inventory.floor_detail", floor_id=saved.id),
                        "inventory/floor_form.html", fields=FLOOR_FIELDS, venue=floor.venue, floor=floor)
+    if not can_edit_inventory(current_user, floor.venue.organisation_id):
+        abort(403)
     values = {f.name: getattr(floor, f.name) for f in FLOOR_FIELDS}
     return _render_form("inventory/floor_form.html", values=values, fields=FLOOR_FIELDS, venue=floor.venue,
                         floor=floor)
@@ -299,5 +303,7 @@ def camera_model_edit(model_id: int):  # type: ignore[no-untyped-def]
         return _submit(lambda data: services.update_camera_model(current_user, model, data),
                        lambda _saved: url_for("inventory.camera_models"),
                        "inventory/camera_model_form.html", fields=CAMERA_MODEL_FIELDS, model=model)
+    if not services.can_edit_camera_model(current_user, model):
+        abort(403)
     values = {f.name: getattr(model, f.name) for f in CAMERA_MODEL_FIELDS}
     return _render_form("inventory/camera_model_form.html", values=values, fields=CAMERA_MODEL_FIELDS, model=model)

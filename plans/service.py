@@ -9,8 +9,8 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 
-from accounts.access import INVENTORY_EDITORS, ZONE_EDITORS, organisation_ids
-from accounts.models import Role, User, utcnow
+from accounts.access import Action, may
+from accounts.models import User, utcnow
 from audit.models import AuditEvent
 from extensions import db
 from inventory.choices import Choice, TerminalStatus
@@ -73,24 +73,19 @@ def _org(floor: Floor) -> int:
     return floor.venue.organisation_id
 
 
-def _in_org(user: User, floor: Floor, roles: tuple[Role, ...]) -> bool:
-    allowed = organisation_ids(user)
-    return user.role in roles and (allowed is None or _org(floor) in allowed)
-
-
 def can_run_plans(user: User, floor: Floor) -> bool:
     """Planners, managers and admins of the floor's organisation may run and review plans."""
-    return _in_org(user, floor, ZONE_EDITORS)
+    return may(user, Action.RUN_PLANS, _org(floor))
 
 
 def can_approve(user: User, floor: Floor) -> bool:
     """Only planners and admins of the floor's organisation may approve a plan (managers carry it out)."""
-    return _in_org(user, floor, (Role.PLANNER, Role.ADMIN))
+    return may(user, Action.APPROVE_PLANS, _org(floor))
 
 
 def can_carry_out(user: User, floor: Floor) -> bool:
     """Facility managers and admins tick work items done."""
-    return _in_org(user, floor, INVENTORY_EDITORS)
+    return may(user, Action.CARRY_OUT_WORK, _org(floor))
 
 
 def inputs_hash(collection: dict[str, Any], parameters: dict[str, Any]) -> str:

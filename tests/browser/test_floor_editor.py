@@ -84,7 +84,7 @@ def test_foundation_create_venue_floor_terminal(page):  # type: ignore[no-untype
     page.click("text=New venue")
     page.fill("#f-name", "Riverside Inn")
     page.select_option("#f-type", "hotel")
-    page.fill("#f-district", "Huangpu")
+    page.select_option("#f-district", "Huangpu")
     page.fill("#f-address", "1 River Rd")
     page.click("button:has-text('Save')")
     page.wait_for_url(re.compile(r"/venues/\d+$"))

@@ -20,7 +20,7 @@ def test_open_counts_per_venue_and_severity(app):
         org = Organisation(name="Org")
         db.session.add(org)
         db.session.flush()
-        a, b, c = (Venue(organisation_id=org.id, name=n, type="hotel", district="D") for n in "abc")
+        a, b, c = (Venue(organisation_id=org.id, name=n, type="hotel", district="Huangpu") for n in "abc")
         db.session.add_all([a, b, c])
         db.session.flush()
         for venue, severity, status in ((a, "prohibited", "open"), (a, "prohibited", "open"), (a, "must", "open"),

@@ -97,8 +97,8 @@ def test_loader_names_the_rule_and_field(change: str, value: Any, message: str) 
 
 
 def test_loader_wants_a_reason_for_unimplemented_rules() -> None:
-    with pytest.raises(rules.RuleError, match=re.escape("rule CN-12: a rule not implemented must say why")):
-        rules.parse_rules(_broken("why_not", None, "CN-12"))
+    with pytest.raises(rules.RuleError, match=re.escape("rule CN-09: a rule not implemented must say why")):
+        rules.parse_rules(_broken("why_not", None, "CN-09"))
 
 
 def test_loader_rejects_duplicate_ids_and_bad_files(tmp_path: Path) -> None:

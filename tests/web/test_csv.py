@@ -118,7 +118,8 @@ def test_import_updates_by_code_and_creates_new_codes_in_one_go(client, auth, fl
     rows[0]["heading_deg"] = "-45"       # C-301: normalised to 315
     rows[1]["purpose"] = "lobby overview"
     text = HEADER + "\r\n" + "".join(",".join(r[c] for c in csv_io.COLUMNS) + "\r\n" for r in rows)
-    text += "C-399,camera,12.5,3,,,,75,,2688,,false,false,,,,true,HK-399,2025-05-01,active,\r\n"
+    base = "C-399,camera,12.5,3,,,,75,,2688,,false,false,,,,true,HK-399,2025-05-01,active,"
+    text += base + "," * (len(csv_io.COLUMNS) - base.count(",") - 1) + "\r\n"
     before_count, before_events = _count(demo_app), _audit_max(demo_app)
     preview = _paste(client, floor_id, text)
     html = preview.get_data(as_text=True)
