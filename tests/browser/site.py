@@ -66,6 +66,8 @@ PAGES = [
     SitePage("plan", PLANNER, lambda ids: f"/plans/{ids['plan']}"),
     SitePage("plan-inspector", INSPECTOR_CITY, lambda ids: f"/plans/{ids['plan']}"),
     SitePage("venues-admin", ADMIN, lambda ids: "/"),
+    SitePage("dashboard", INSPECTOR_CITY, lambda ids: "/dashboard/"),
+    SitePage("dashboard-moves", INSPECTOR_CITY, lambda ids: "/dashboard/moves"),
 ]
 
 
