@@ -70,6 +70,7 @@ def _install_audit(app: Flask) -> None:
     from flask_login import current_user
     from sqlalchemy.orm import Session
 
+    import audit.events  # noqa: F401 - importing it connects the audit receivers to the account signals
     from audit import recorder
 
     def actor() -> int | None:
@@ -87,19 +88,23 @@ def _install_audit(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from accounts.views import bp as accounts_bp
+    from admin.views import bp as admin_bp
     from api import bp as api_bp
     from audit.chain import bp as audit_chain_bp
     from audit.views import bp as audit_bp
     from dashboard.views import bp as dashboard_bp
+    from inspection.views import bp as inspection_bp
     from inventory.csv_views import bp as csv_bp
     from inventory.floor_views import bp as floor_bp
     from inventory.views import bp as inventory_bp
     from plans.views import bp as plans_bp
 
     app.register_blueprint(accounts_bp)
+    app.register_blueprint(admin_bp)
     app.register_blueprint(inventory_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(audit_chain_bp)
+    app.register_blueprint(inspection_bp)
     app.register_blueprint(csv_bp)
     app.register_blueprint(floor_bp)
     app.register_blueprint(plans_bp)

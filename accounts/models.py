@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import current_app, has_app_context
+from flask_babel import gettext
 from flask_login import UserMixin
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -20,6 +21,16 @@ from inventory.districts import District, jurisdiction_districts, names_of
 def utcnow() -> datetime:
     """Return the current UTC time as a naive datetime (portable across SQLite and PostgreSQL)."""
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+MIN_PASSWORD_LENGTH = 8
+
+
+def password_problem(password: str) -> str | None:
+    """Why a new password is refused (translated), or None when it is acceptable."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return gettext("must have at least %(n)d characters", n=MIN_PASSWORD_LENGTH)
+    return None
 
 
 def new_session_token() -> str:

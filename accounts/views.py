@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import (
@@ -17,9 +19,11 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from accounts.models import ApiToken, User, authenticate
+from accounts import signals
+from accounts.models import ApiToken, User, authenticate, password_problem
 from extensions import db, login_manager
 from security import MAX_ID, SIGN_IN_LIMIT, limiter
 from web import safe_next, wants_json
@@ -85,8 +89,13 @@ def login():  # type: ignore[no-untyped-def]
             session.clear()
             login_user(user)
             session.permanent = True
+            signals.signed_in.send(user)
+            db.session.commit()
             return redirect(safe_next(request.args.get("next")))
-        flash("Wrong email or password.", "error")
+        # The email tried, never the password: enough to spot guessing against one account.
+        signals.sign_in_failed.send(None, email=email[:254])
+        db.session.commit()
+        flash(_("Wrong email or password."), "error")
         return render_template("accounts/login.html", email=email), 401
     return render_template("accounts/login.html", email="")
 
@@ -96,6 +105,7 @@ def login():  # type: ignore[no-untyped-def]
 def logout():  # type: ignore[no-untyped-def]
     """Sign the user out, ending all of their sessions."""
     current_user.end_sessions()
+    signals.signed_out.send(current_user._get_current_object())
     db.session.commit()
     logout_user()
     session.clear()
@@ -111,7 +121,10 @@ def tokens():  # type: ignore[no-untyped-def]
         name = request.form.get("name", "").strip()[:100] or "token"
         token, plain = ApiToken.issue(current_user, name)
         db.session.add(token)
+        db.session.flush()
+        signals.token_issued.send(current_user._get_current_object(), token=token)
         db.session.commit()
+        flash(_("Token %(name)s issued.", name=name), "success")
     rows = db.session.scalars(sa.select(ApiToken).where(ApiToken.user_id == current_user.id,
                                                         ApiToken.revoked.is_(False)))
     return render_template("accounts/tokens.html", tokens=list(rows), plain=plain)
@@ -124,6 +137,48 @@ def revoke_token(token_id: int):  # type: ignore[no-untyped-def]
     token = db.session.scalar(sa.select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == current_user.id))
     if token is None:
         abort(404)  # someone else's token, exactly as if it did not exist
-    token.revoked = True
-    db.session.commit()
+    if not token.revoked:
+        token.revoked = True
+        signals.token_revoked.send(current_user._get_current_object(), token=token)
+        db.session.commit()
+        flash(_("Token %(name)s revoked.", name=token.name), "success")
     return redirect(url_for("accounts.tokens"))
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """A refused form value: which field and why."""
+
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
+
+
+def _password_change_error(form: Mapping[str, str]) -> FieldError | None:
+    """Why this password change is refused, naming the field; None when it may go ahead."""
+    if not current_user.check_password(form.get("current_password", "")):
+        return FieldError("current_password", _("is not your current password"))
+    problem = password_problem(form.get("new_password", ""))
+    if problem:
+        return FieldError("new_password", problem)
+    if form.get("new_password") != form.get("confirm_password", ""):
+        return FieldError("confirm_password", _("does not match the new password"))
+    return None
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():  # type: ignore[no-untyped-def]
+    """Change one's own password: the current one is needed; every other session ends, this one stays."""
+    error = _password_change_error(request.form) if request.method == "POST" else None
+    if request.method == "POST" and error is None:
+        user = current_user._get_current_object()
+        user.set_password(request.form["new_password"])
+        signals.password_changed.send(user)
+        db.session.commit()
+        login_user(user)  # this session carries the new session token; the others no longer match
+        flash(_("Password changed. Your other sessions have been signed out."), "success")
+        return redirect(url_for("accounts.change_password"))
+    return render_template("accounts/password.html", error=error), (422 if error else 200)

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import sqlalchemy as sa
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from htmx_flask import request as hx_request
 
 from accounts.access import can_edit_inventory, can_edit_zones
+from accounts.models import Organisation
 from extensions import db
 from inventory import services
 from inventory.choices import TerminalKind, TerminalStatus, VenueType
@@ -21,6 +23,7 @@ from inventory.fields import (
     ValidationError,
 )
 from inventory.models import Floor
+from security import MAX_ID
 
 bp = Blueprint("inventory", __name__)
 
@@ -69,19 +72,32 @@ def index():  # type: ignore[no-untyped-def]
 @bp.route("/venues/new", methods=["GET", "POST"])
 def venue_create():  # type: ignore[no-untyped-def]
     """Create a venue."""
+    organisations = _organisation_choices()
     if request.method == "POST":
         return _submit(lambda data: services.create_venue(current_user, data, _admin_organisation()),
                        lambda venue: url_for("inventory.venue_detail", venue_id=venue.id),
-                       "inventory/venue_form.html", fields=VENUE_FIELDS, venue=None)
+                       "inventory/venue_form.html", fields=VENUE_FIELDS, venue=None, organisations=organisations)
     if current_user.role.value not in ("manager", "admin"):
         abort(403)
-    return _render_form("inventory/venue_form.html", values={}, fields=VENUE_FIELDS, venue=None)
+    return _render_form("inventory/venue_form.html", values={}, fields=VENUE_FIELDS, venue=None,
+                        organisations=organisations)
+
+
+def _organisation_choices() -> list[Organisation] | None:
+    """The organisations an admin picks from for a new venue; None for everyone else (they use their own)."""
+    if current_user.role.value != "admin":
+        return None
+    return list(db.session.scalars(sa.select(Organisation).order_by(Organisation.name)))
 
 
 def _admin_organisation() -> int | None:
-    """Admins choose the organisation of a new venue; others always use their own."""
+    """Admins choose the organisation of a new venue (it must exist); others always use their own."""
     raw = request.form.get("organisation_id", "")
-    return int(raw) if current_user.role.value == "admin" and raw.isdigit() else None
+    if current_user.role.value != "admin" or not raw:
+        return None
+    if not raw.isdigit() or int(raw) > MAX_ID or db.session.get(Organisation, int(raw)) is None:
+        raise ValidationError("organisation_id", "is not a known organisation")
+    return int(raw)
 
 
 @bp.route("/venues/<int:venue_id>/edit", methods=["GET", "POST"])

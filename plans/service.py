@@ -134,6 +134,8 @@ def create_plan(user: User, floor: Floor, data: dict[str, Any], *, parent: Plan 
                 version=version, parent_id=parent.id if parent else None, locks=locks or None)
     db.session.add(plan)
     db.session.flush()
+    _audit(user, plan, "run", {"version": version, "mode": parameters["mode"],
+                               "parent": parent.id if parent else None})
     return plan
 
 
@@ -160,6 +162,7 @@ def request_cancel(user: User, plan: Plan) -> None:
         if plan.state == PlanState.QUEUED:
             plan.state = PlanState.CANCELLED
             plan.finished_at = utcnow()
+        _audit(user, plan, "cancel", {"version": plan.version, "state": plan.state.value})
         db.session.flush()
 
 

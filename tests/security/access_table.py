@@ -47,6 +47,7 @@ ROUTES: dict[str, dict[str, Rule]] = {
     "audit_chain.chain_page": _same(Roles((Role.ADMIN, Role.INSPECTOR), refused="hidden"), "GET"),
     "dashboard.overview": _same(Roles((Role.INSPECTOR, Role.ADMIN)), "GET"),
     "dashboard.moves": _same(Roles((Role.INSPECTOR, Role.ADMIN)), "GET"),
+    "dashboard.export_csv": _same(Roles((Role.INSPECTOR, Role.ADMIN)), "GET"),
     # inventory pages
     "inventory.index": _same(SIGNED_IN, "GET"),
     "inventory.venue_create": _same(_E, "GET", "POST"),
