@@ -84,6 +84,11 @@ def _install_audit(app: Flask) -> None:
     if not getattr(Session, "_sightline_audit", False):
         recorder.install(Session)
         Session._sightline_audit = True  # type: ignore[attr-defined]
+    if not getattr(Session, "_sightline_compliance", False):
+        from compliance import service as compliance_service
+
+        compliance_service.install(Session)  # findings re-evaluated in the transaction of every inventory change
+        Session._sightline_compliance = True  # type: ignore[attr-defined]
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -866,6 +866,11 @@
         map.pm.addControls({ position: 'topleft', drawMarker: false, drawCircleMarker: false, drawPolyline: false,
           drawRectangle: false, drawPolygon: false, drawCircle: false, drawText: false, cutPolygon: false, rotateMode: false });
         map.pm.setGlobalOptions({ snappable: true, snapDistance: 15 });
+        // Geoman's buttons are empty links titled on their container: give them a name for screen readers.
+        document.querySelectorAll('#floor-map .leaflet-pm-toolbar .button-container').forEach(function (c) {
+          var a = c.querySelector('a.leaflet-buttons-control-button');
+          if (a && c.title) { a.setAttribute('aria-label', c.title); }
+        });
       } else {
         el.toolbar.hidden = false;
         el.toolbar.querySelectorAll('button').forEach(function (b) { b.hidden = true; });
