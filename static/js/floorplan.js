@@ -184,8 +184,8 @@
 
   function camIcon(p, selected) {
     var color = p.type === 'face_terminal' ? '#b26a00' : p.type === 'access_reader' ? '#6b7785' : '#1d2733';
-    var rot = -(+p.heading_deg || 0);
-    var html = '<svg width="24" height="24" viewBox="-12 -12 24 24" style="transform:rotate(' + rot + 'deg)">' +
+    // No style attribute here (the CSP allows none): updateIcon turns the icon once Leaflet has made it.
+    var html = '<svg width="24" height="24" viewBox="-12 -12 24 24">' +
       '<path d="M 4 -4 L 11 0 L 4 4 Z" fill="' + color + '"/><circle r="6" fill="' + color + '" stroke="#fff" stroke-width="2"/></svg>' +
       '<span class="lbl">' + escapeHtml(p.id) + '</span>';
     var info = state.coverage[p.id];
@@ -216,7 +216,9 @@
       interactive: false, pmIgnore: true
     }).addTo(map);
     item.marker = L.marker(ll(xy), { icon: camIcon(p, false), draggable: state.canEdit, pmIgnore: true, keyboard: false,
-      title: p.id }).addTo(map);
+      title: p.id });
+    item.marker.on('add', function () { updateIcon(item); });
+    item.marker.addTo(map);
     item.marker.on('click', function (e) { L.DomEvent.stopPropagation(e); select(item); });
     item.marker.on('dragstart', function () { select(item); item.stale = true; showWedge(item); });
     item.marker.on('drag', function () { moveTerminal(item, item.marker.getLatLng()); });
@@ -695,7 +697,7 @@
       if (p.hpx === undefined && p.range_m === undefined) { p.range_m = 10; }
       p.face_recognition = p.type === 'face_terminal' ? true : !!p.face_recognition;
       item.marker.setIcon(camIcon(p, true));
-      refreshTerminal(item);
+      refreshTerminal(item);  // turns the new icon too
       addHandle(item);
     } else if (p.kind === 'wall') {
       if (e.see_through.checked) { p.see_through = true; } else { delete p.see_through; }
