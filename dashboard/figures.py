@@ -119,6 +119,8 @@ def install(session_factory: Any) -> None:
         pending[1].update(floors)
         pending[2].update(plans)
 
+    event.listen(session_factory, "after_rollback", _forget)
+
     @event.listens_for(session_factory, "before_commit")
     def _recompute(session: Session) -> None:
         if session.info.get("figures_busy"):
@@ -143,6 +145,10 @@ def install(session_factory: Any) -> None:
             refresh(set(session.scalars(sa.select(Venue.id).where(Venue.id.in_(sorted(venues))))), session)
         finally:
             session.info["figures_busy"] = False
+
+
+def _forget(session: Session) -> None:
+    session.info.pop("figures_pending", None)
 
 
 @click.command("dashboard-refresh")

@@ -12,6 +12,7 @@ from flask import current_app
 from accounts.access import Action, may
 from accounts.models import User, utcnow
 from audit.models import AuditEvent
+from compliance.service import note_reason
 from extensions import db
 from inventory.choices import Choice, TerminalStatus
 from inventory.fields import Field, ValidationError, clean
@@ -359,6 +360,7 @@ def approve(user: User, plan: Plan) -> Plan:
             if item.kind == WorkKind.REMOVE and item.cancelled and item.terminal is not None \
                     and item.terminal.code not in removing:
                 set_planned_removal(item.terminal, False)
+    note_reason(f"plan {plan.id} approved (version {plan.version})")  # what the findings re-evaluation names
     _audit(user, plan, "approve", {"version": plan.version, "work_items": len(plan.work_items),
                                    "planned_removals": sorted(removing),
                                    "supersedes": previous.id if previous is not None else None})
@@ -397,6 +399,7 @@ def complete_work_item(user: User, plan: Plan, item_id: int) -> WorkItem:
                 data[key] = pose[key]
         item.terminal = create_terminal(user, plan.floor, data)
     item.done_at, item.done_by_id = utcnow(), user.id
+    note_reason(f"plan {plan.id}: {item.kind.value} {item.label} done")
     _audit(user, plan, "work_done", {"item": item.id, "kind": item.kind.value, "terminal": item.label})
     db.session.flush()
     return item

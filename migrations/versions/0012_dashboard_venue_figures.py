@@ -1,7 +1,7 @@
 """dashboard: per-venue figures table, and the index joining a floor's terminals to its plan's decisions
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-02 01:40:00
 
 venue_figures holds derived data only; it starts empty and the app fills it (dashboard.figures.ensure on the
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0011'
-down_revision = '0010'
+revision = '0012'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
