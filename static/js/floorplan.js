@@ -173,7 +173,12 @@
     });
     layer.on('pm:edit pm:dragend', function () { item.edited = true; changed(); });
     state.items.push(item);
-    if (kind === 'zone') { ensureHatch(); layer.bringToBack(); }
+    if (kind === 'zone') {
+      ensureHatch(); layer.bringToBack();
+      if (feature.properties.name) { // zone names on the map (not clickable: the zone itself is)
+        layer.bindTooltip(escapeHtml(feature.properties.name), { permanent: true, direction: 'center', className: 'fe-zone-label', interactive: false });
+      }
+    }
     return item;
   }
 
@@ -847,6 +852,20 @@
     map.fitBounds(b || L.latLngBounds([[0, 0], [20, 30]]), { padding: [20, 20] });
   }
 
+  function selectFromUrl() {
+    // ?select=<terminal ID or zone id> (links from the compliance findings): select it and centre the map on it.
+    var want = new URLSearchParams(window.location.search).get('select');
+    if (!want) { return; }
+    var item = state.items.filter(function (i) {
+      var p = i.feature.properties;
+      return (p.kind === 'terminal' && p.id === want) || (p.kind === 'zone' && String(i.feature.id) === want);
+    })[0];
+    if (!item) { return; }
+    select(item);
+    map.setView(item.marker ? item.marker.getLatLng() : item.layer.getBounds().getCenter(), Math.max(map.getZoom(), 3));
+    root.dataset.selected = want;
+  }
+
   fetch(urls.state, { credentials: 'same-origin', headers: { Accept: 'application/json' } })
     .then(function (r) { if (!r.ok) { throw new Error('HTTP ' + r.status); } return r.json(); })
     .then(function (data) {
@@ -894,6 +913,7 @@
       fit();
       renderPanel();
       setStatus('saved', 'All changes saved');
+      selectFromUrl();
       root.dataset.ready = '1';
       if (data.floor.features.some(function (f) { return f.properties.kind === 'outline'; })) { loadOverlays(); }
     })
