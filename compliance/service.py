@@ -264,9 +264,12 @@ def evaluate_venue(venue: Venue, floor_ids: set[int] | None = ALL_FLOORS, reason
     candidates = [f for f in db.session.scalars(query)
                   if f.floor_id in evaluated or f.floor_id is None or f.floor_id not in live_floors]
     counts = _reconcile(venue.id, drafts, candidates, reason)
-    # Every entity of the organisation: a venue that changed entity leaves its old entity's sum too.
-    org_venues = db.session.scalars(sa.select(Venue).where(Venue.organisation_id == venue.organisation_id))
-    for entity in sorted({entity_of(v) for v in org_venues}):
+    # The venue's entity, and any entity it still holds findings of: a venue that changed entity leaves that sum.
+    entities = {entity_of(venue)}
+    entities.update(str(f.detail.get("entity")) for f in db.session.scalars(sa.select(Finding).where(
+        Finding.venue_id == venue.id, Finding.status.in_(STANDING), Finding.rule_id.not_in(scoped)))
+        if (f.detail or {}).get("entity"))
+    for entity in sorted(entities):
         for k, v in evaluate_entity(venue.organisation_id, entity, reason).items():
             counts[k] += v
     db.session.flush()
@@ -310,23 +313,30 @@ def evaluate_entity(organisation_id: int, entity: str, reason: str, today: date 
         return counts
     state = entity_state(organisation_id, entity)
     entity_rules = [r for r in rules.load_rules() if r.scope == "entity"]
-    for venue in venues:
-        applicable = {r.id for r in entity_rules if venue.compliance_profile.value in r.profiles and r.implemented}
-        candidates = list(db.session.scalars(sa.select(Finding).where(
-            Finding.venue_id == venue.id, Finding.status.in_(STANDING),
-            Finding.rule_id.in_([r.id for r in entity_rules]))))
-        since = {(f.rule_id, f.key): f.opened_at.date() for f in candidates}
-        drafts = []
-        for rule in entity_rules:
-            if rule.id not in applicable or rule.check not in filing.ENTITY_RULES:
-                continue
-            since_key = (rule.id, filing.standing_key(rule.check, entity))
-            found = filing.ENTITY_RULES[rule.check](rule, state, today, since.get(since_key))
-            if found is not None:
-                drafts.append(_Draft(rule_id=found.rule, key=found.key[:300], severity=found.severity,
+    standing: dict[int, list[Finding]] = {v.id: [] for v in venues}
+    for f in db.session.scalars(sa.select(Finding).where(
+            Finding.venue_id.in_(list(standing)), Finding.status.in_(STANDING),
+            Finding.rule_id.in_([r.id for r in entity_rules]))):
+        standing[f.venue_id].append(f)
+    # A deadline runs from the first time any venue of the entity saw the condition.
+    since: dict[tuple[str, str], date] = {}
+    for f in (f for rows in standing.values() for f in rows):
+        ident = (f.rule_id, f.key)
+        since[ident] = min(since.get(ident, f.opened_at.date()), f.opened_at.date())
+    drafts: dict[str, _Draft] = {}
+    for rule in entity_rules:
+        if not rule.implemented or rule.check not in filing.ENTITY_RULES:
+            continue
+        found = filing.ENTITY_RULES[rule.check](rule, state, today,
+                                                since.get((rule.id, filing.standing_key(rule.check, entity))))
+        if found is not None:
+            drafts[rule.id] = _Draft(rule_id=found.rule, key=found.key[:300], severity=found.severity,
                                      subject=entity[:200] or "—", message=found.message[:1000],
-                                     detail={"source": rule.source, **found.detail}))
-        for k, v in _reconcile(venue.id, drafts, candidates, reason).items():
+                                     detail={"source": rule.source, **found.detail})
+    by_id = {r.id: r for r in entity_rules}
+    for venue in venues:
+        mine = [d for rid, d in drafts.items() if venue.compliance_profile.value in by_id[rid].profiles]
+        for k, v in _reconcile(venue.id, mine, standing[venue.id], reason).items():
             counts[k] += v
     return counts
 
