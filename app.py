@@ -12,6 +12,7 @@ from werkzeug.exceptions import NotFound as NotFoundHTTP
 
 import config
 import i18n
+import observability
 import security
 from extensions import csrf, db, htmx, login_manager, migrate
 from web import wants_json
@@ -34,6 +35,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = app.config["UPLOAD_MAX_BYTES"] + 1024 * 1024
     if app.config["TESTING"] and not app.config["PASSWORD_HASH_METHOD"]:
         app.config["PASSWORD_HASH_METHOD"] = config.TESTING_HASH_METHOD
+    observability.init_app(app)  # first, so every later hook and error already has a request id
     security.init_app(app)
 
     db.init_app(app)
