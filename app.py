@@ -97,6 +97,8 @@ def _register_blueprints(app: Flask) -> None:
     from api import bp as api_bp
     from audit.chain import bp as audit_chain_bp
     from audit.views import bp as audit_bp
+    from compliance import api as _compliance_api  # noqa: F401  (registers its endpoints on the API blueprint)
+    from compliance.views import bp as compliance_bp
     from dashboard.views import bp as dashboard_bp
     from inspection.views import bp as inspection_bp
     from inventory.csv_views import bp as csv_bp
@@ -108,6 +110,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp)
     app.register_blueprint(inventory_bp)
     app.register_blueprint(audit_bp)
+    app.register_blueprint(compliance_bp)
     app.register_blueprint(audit_chain_bp)
     app.register_blueprint(inspection_bp)
     app.register_blueprint(csv_bp)

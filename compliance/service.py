@@ -94,6 +94,32 @@ def floor_findings(floor: Floor) -> list[Finding]:
                                                             Finding.status.in_(STANDING)).order_by(Finding.id)))
 
 
+def floor_findings_geojson(floor: Floor) -> dict[str, Any]:
+    """A floor's standing findings as GeoJSON features: intruding area, else terminal point, else zone polygon."""
+    terminals = {t.id: t for t in floor.terminals}
+    zones = {z.id: z for z in floor.zones}
+    features = []
+    for f in floor_findings(floor):
+        detail = f.detail or {}
+        geometry = detail.get("geometry")
+        terminal = terminals.get(f.terminal_id) if f.terminal_id else None
+        zone = zones.get(f.zone_id) if f.zone_id else None
+        if geometry is None and terminal is not None:
+            geometry = {"type": "Point", "coordinates": [terminal.x, terminal.y]}
+        elif geometry is None and zone is not None:
+            geometry = zone.geometry
+        if geometry is None:
+            continue
+        area = detail.get("intrusion_m2")
+        label = f"{f.rule_id} {f.subject}" + (f" · {area:g} m²" if area else "")
+        features.append({"type": "Feature", "geometry": geometry, "properties": {
+            "id": f.id, "rule_id": f.rule_id, "severity": f.severity, "status": f.status, "subject": f.subject,
+            "terminal": terminal.code if terminal else None, "zone": zone.name if zone else detail.get("zone"),
+            "intrusion_m2": area, "message": f.message, "label": label,
+            "layer": "intrusion" if detail.get("geometry") else ("terminal" if terminal else "zone")}})
+    return {"type": "FeatureCollection", "features": features}
+
+
 def rule_of(rule_id: str) -> rules.Rule | None:
     """The rule of a stored finding (None if the rules file no longer has it)."""
     return next((r for r in rules.load_rules() if r.id == rule_id), None)

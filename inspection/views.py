@@ -160,7 +160,7 @@ def verification(inspection_id: int):  # type: ignore[no-untyped-def]
     """The verification block (polled by htmx while the job runs)."""
     inspection = service.get_inspection(current_user, inspection_id)
     return render_template("inspection/_verification.html", inspection=inspection, editable=_editor(inspection),
-                           refusal=service.sign_off_refusal(inspection))
+                           refusal=service.sign_off_refusal(inspection), oob=True)
 
 
 @bp.post("/inspections/<int:inspection_id>/sign-off")

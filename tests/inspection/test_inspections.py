@@ -44,13 +44,23 @@ def _signed_off(client: FlaskClient, app: Flask, hotel: Hotel) -> int:
 
 
 def test_risk_list_is_the_jurisdiction_sorted_by_risk(demo_app: Flask, client: FlaskClient) -> None:
+    def open_prohibited(vid: int) -> int:
+        return db.session.scalar(sa.select(sa.func.count()).select_from(Finding).where(
+            Finding.venue_id == vid, Finding.status == "open", Finding.severity == "prohibited")) or 0
+
     with demo_app.app_context():
         venues = {v.name: v.id for v in db.session.scalars(sa.select(Venue))}
         songjiang = set(db.session.scalars(sa.select(Venue.name).where(Venue.district == "Songjiang")))
-        quiet = sorted(venues)[-1]
-        db.session.add(Finding(venue_id=venues[quiet], rule_id="CN-01", key="t:1", severity="prohibited",
-                               subject="C-1", message="camera inside a toilet"))
+        quiet = min(venues, key=lambda name: (open_prohibited(venues[name]), name))
+        # The least risky venue gets more open prohibited findings than any other: it must come first.
+        for n in range(max(open_prohibited(v) for v in venues.values()) + 1):
+            db.session.add(Finding(venue_id=venues[quiet], rule_id="CN-01", key=f"test:{n}", severity="prohibited",
+                                   subject="C-1", message="camera inside a toilet"))
         db.session.commit()
+        risk = {name: (open_prohibited(vid), db.session.scalar(sa.select(sa.func.count()).select_from(Terminal).where(
+            Terminal.venue_id == vid, Terminal.status.in_(("active", "planned_removal")),
+            sa.or_(Terminal.face_recognition.is_(True), Terminal.kind == "face_terminal"))))
+            for name, vid in venues.items()}
     names = {str(vid): name for name, vid in venues.items()}
 
     def listed() -> list[str]:
@@ -60,13 +70,8 @@ def test_risk_list_is_the_jurisdiction_sorted_by_risk(demo_app: Flask, client: F
     login(client, INSPECTOR_CITY)
     order = listed()
     assert order[0] == quiet and sorted(order) == sorted(venues)
-    # Then face-recognition terminals in service, most first.
-    with demo_app.app_context():
-        faces = {name: db.session.scalar(sa.select(sa.func.count()).select_from(Terminal).where(
-            Terminal.venue_id == vid, Terminal.status.in_(("active", "planned_removal")),
-            sa.or_(Terminal.face_recognition.is_(True), Terminal.kind == "face_terminal"))) for name, vid in venues.items()}
-    rest = order[1:]
-    assert [faces[n] for n in rest] == sorted((faces[n] for n in rest), reverse=True)
+    # Open prohibited findings first, then face-recognition terminals in service (none inspected yet).
+    assert [risk[n] for n in order] == sorted((risk[n] for n in order), reverse=True)
     login(client, INSPECTOR_SONGJIANG)
     assert set(listed()) == songjiang
 
