@@ -63,6 +63,7 @@ def _import_models() -> None:
     import accounts.models  # noqa: F401
     import audit.models  # noqa: F401
     import compliance.models  # noqa: F401
+    import dashboard.figures  # noqa: F401
     import inspection.models  # noqa: F401
     import inventory.models  # noqa: F401
     import plans.models  # noqa: F401
@@ -91,6 +92,12 @@ def _install_audit(app: Flask) -> None:
 
         compliance_service.install(Session)  # findings re-evaluated in the transaction of every inventory change
         Session._sightline_compliance = True  # type: ignore[attr-defined]
+    # After the compliance listener: the figures count the findings it re-evaluates in the same transaction.
+    if not getattr(Session, "_sightline_figures", False):
+        from dashboard import figures
+
+        figures.install(Session)
+        Session._sightline_figures = True  # type: ignore[attr-defined]
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -109,6 +116,8 @@ def _register_blueprints(app: Flask) -> None:
     from plans.views import bp as plans_bp
 
     app.register_blueprint(accounts_bp)
+    # Browsers ask for /favicon.ico on pages that link no icon (the printable reports): answer with the SVG.
+    app.add_url_rule("/favicon.ico", "favicon", lambda: app.send_static_file("favicon.svg"))
     app.register_blueprint(admin_bp)
     app.register_blueprint(inventory_bp)
     app.register_blueprint(audit_bp)
@@ -165,6 +174,9 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(create_user_command)
     app.cli.add_command(openapi_command)
     app.cli.add_command(seed_demo_command)
+    from dashboard.figures import refresh_command
+
+    app.cli.add_command(refresh_command)
     app.cli.add_command(verify_audit_command)
 
 
