@@ -17,14 +17,16 @@ from flask import Flask, current_app
 
 from accounts.models import utcnow
 from extensions import db
+from inventory.choices import N_
 from jobs.queue import enqueue, housekeeping, job
 from plans import wording
 from plans.engine import EngineError, run_optimizer, tradeoff_curves
 from plans.models import Decision, Plan, PlanDecision, PlanState
 
-STAGES = {"candidates": "building candidate poses", "witnesses": "sampling witnesses",
-          "solve": "solving the cover model", "refine": "checking the exact coverage",
-          "done": "finishing"}
+# Stored in English (the worker has no request); pages translate them with gettext, these being the msgids.
+STAGES = {"candidates": N_("building candidate poses"), "witnesses": N_("sampling witnesses"),
+          "solve": N_("solving the cover model"), "refine": N_("checking the exact coverage"),
+          "done": N_("finishing")}
 
 
 def queue_plan(plan: Plan) -> None:

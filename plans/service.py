@@ -257,7 +257,7 @@ def review_decision(user: User, plan: Plan, decision_id: int, verdict: str, comm
     try:
         decision.review = Review(verdict)
     except ValueError:
-        raise ValidationError("review", _("'%(value)s' is not one of: %(allowed)s", value=verdict, allowed="accepted, rejected")) from None
+        raise ValidationError("review", _("'%(value)s' is not one of accepted, rejected", value=verdict)) from None
     if len(comment) > 2000:
         raise ValidationError("comment", _("must be at most %(count)s characters", count=2000))
     decision.review_comment = comment.strip()

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from html import escape, unescape
 from typing import Any
 
 from flask_babel import gettext as _
-from flask_babel import ngettext
+from flask_babel import ngettext, pgettext
 
 from inventory.choices import N_, label_of
 
@@ -18,6 +19,13 @@ def terminals_phrase(cameras: int, face: int) -> str:
         words = _("%(cameras)s and %(face)s", cameras=words,
                   face=ngettext("%(num)d face-recognition terminal", "%(num)d face-recognition terminals", face))
     return words
+
+
+def drawing_counts(cameras: int, face: int) -> str:
+    """Caption counts of a drawing: '5 cameras', or '5 cameras, 1 face terminals'."""
+    if face:
+        return _("%(cameras)s cameras, %(face)s face terminals", cameras=cameras, face=face)
+    return _("%(cameras)s cameras", cameras=cameras)
 
 
 def join_and(parts: list[str]) -> str:
@@ -196,3 +204,39 @@ def decision_reasons(result: dict[str, Any] | None, necessity: dict[str, list[di
 def added_name(number: int) -> str:
     """The readable name of the n-th proposed new camera (N1, N2, ...)."""
     return f"N{number}"
+
+
+def _title(text: str) -> str:
+    return "<title>" + escape(text) + "</title>"
+
+
+_DRAWING_TEXT: tuple[tuple[re.Pattern[str], Any], ...] = (
+    (re.compile(r'(text-anchor="middle">)N(</text></g>)'), lambda m: m[1] + escape(pgettext("north arrow", "N")) + m[2]),
+    (re.compile(r'(text-anchor="middle">)([\d.]+) m(</text></g>)'),
+     lambda m: m[1] + escape(_("%(length)s m", length=m[2])) + m[3]),
+    (re.compile(r"<title>([^<]*) \((private|required|general)\)</title>"),
+     lambda m: _title(unescape(m[1]) + " (" + label_of(m[2]) + ")")),
+    (re.compile(r"<title>([^<:]*): (kept|removed)</title>"),
+     lambda m: _title(unescape(m[1]) + ": " + (_("kept") if m[2] == "kept" else _("removed")))),
+    (re.compile(r"<title>([^<:]*): new camera at \(([-\d.]+), ([-\d.]+)\)</title>"),
+     lambda m: _title(unescape(m[1]) + ": " + _("new camera at (%(x)s, %(y)s)", x=m[2], y=m[3]))),
+    (re.compile(r"<title>([^<]*) sees into ([^<]*)</title>"),
+     lambda m: _title(_("%(camera)s sees into %(zone)s", camera=unescape(m[1]), zone=unescape(m[2])))),
+    (re.compile(r"<title>([^<]*): ([\d.]+) m² uncovered</title>"),
+     lambda m: _title(_("%(zone)s: %(area)s m² uncovered", zone=unescape(m[1]), area=m[2]))),
+)
+
+
+def localize_drawing(svg: str) -> str:
+    """A stored plan drawing (drawn in English by the worker) with its labels and tooltips in the request's language."""
+    for pattern, replace in _DRAWING_TEXT:
+        svg = pattern.sub(replace, svg)
+    return svg
+
+
+def localized_drawings(drawings: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The plan's drawings with before/after localised (counts unchanged)."""
+    if not drawings:
+        return drawings
+    return {key: localize_drawing(value) if key in ("before", "after") and isinstance(value, str) else value
+            for key, value in drawings.items()}
