@@ -70,6 +70,7 @@ def _install_audit(app: Flask) -> None:
     from flask_login import current_user
     from sqlalchemy.orm import Session
 
+    import audit.events  # noqa: F401 - importing it connects the audit receivers to the account signals
     from audit import recorder
 
     def actor() -> int | None:
@@ -83,23 +84,35 @@ def _install_audit(app: Flask) -> None:
     if not getattr(Session, "_sightline_audit", False):
         recorder.install(Session)
         Session._sightline_audit = True  # type: ignore[attr-defined]
+    if not getattr(Session, "_sightline_compliance", False):
+        from compliance import service as compliance_service
+
+        compliance_service.install(Session)  # findings re-evaluated in the transaction of every inventory change
+        Session._sightline_compliance = True  # type: ignore[attr-defined]
 
 
 def _register_blueprints(app: Flask) -> None:
     from accounts.views import bp as accounts_bp
+    from admin.views import bp as admin_bp
     from api import bp as api_bp
     from audit.chain import bp as audit_chain_bp
     from audit.views import bp as audit_bp
+    from compliance import api as _compliance_api  # noqa: F401  (registers its endpoints on the API blueprint)
+    from compliance.views import bp as compliance_bp
     from dashboard.views import bp as dashboard_bp
+    from inspection.views import bp as inspection_bp
     from inventory.csv_views import bp as csv_bp
     from inventory.floor_views import bp as floor_bp
     from inventory.views import bp as inventory_bp
     from plans.views import bp as plans_bp
 
     app.register_blueprint(accounts_bp)
+    app.register_blueprint(admin_bp)
     app.register_blueprint(inventory_bp)
     app.register_blueprint(audit_bp)
+    app.register_blueprint(compliance_bp)
     app.register_blueprint(audit_chain_bp)
+    app.register_blueprint(inspection_bp)
     app.register_blueprint(csv_bp)
     app.register_blueprint(floor_bp)
     app.register_blueprint(plans_bp)

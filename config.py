@@ -38,6 +38,8 @@ DEFAULTS: dict[str, Any] = {
     "HUEY_BACKEND": None,  # "sqlite" | "redis" | "immediate"; default sqlite, or redis when REDIS_URL is set
     "REDIS_URL": None,
     "HUEY_SQLITE_PATH": None,  # default instance/jobs.sqlite
+    "INSPECTION_PHOTO_MAX_BYTES": 10 * 1024 * 1024,  # evidence photo limit (JPEG or PNG)
+    "INSPECTION_VERIFY_TIME_LIMIT": 30.0,  # solver seconds per floor when an inspection re-checks minimality
     "DEMO_PASSWORD": "sightline-demo",
     "PASSWORD_HASH_METHOD": None,  # werkzeug's default (scrypt); TESTING apps use TESTING_HASH_METHOD
 }
@@ -67,6 +69,8 @@ ENVIRONMENT = {
     "UPLOAD_MAX_BYTES": ("UPLOAD_MAX_BYTES", int),
     "UPLOAD_FOLDER": ("UPLOAD_FOLDER", str),
     "IMPORT_MAX_SECONDS": ("IMPORT_MAX_SECONDS", float),
+    "INSPECTION_PHOTO_MAX_BYTES": ("INSPECTION_PHOTO_MAX_BYTES", int),
+    "INSPECTION_VERIFY_TIME_LIMIT": ("INSPECTION_VERIFY_TIME_LIMIT", float),
 }
 
 

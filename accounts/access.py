@@ -1,16 +1,46 @@
-"""Who may see and change what: organisation and jurisdiction scoping for every query."""
+"""Who may see and change what: the policy table of actions and roles, and organisation and jurisdiction
+scoping for every query.
+
+Seeing an object follows `scope_filter` (organisation for managers and planners, districts for inspectors).
+Changing one needs the action's role in `POLICY` *and* the object's organisation among `organisation_ids`.
+`tests/security/test_access_matrix.py` checks every route against this table, and `docs/api.md` shows it.
+"""
 
 from __future__ import annotations
+
+import enum
 
 import sqlalchemy as sa
 
 from accounts.models import Role, User, planner_organisations
 from inventory.districts import District, jurisdiction_districts
 
+
+class Action(enum.StrEnum):
+    """Something a user does to an organisation's objects, beyond seeing them."""
+
+    EDIT_INVENTORY = "edit_inventory"  # venues, floors, floor plans, terminals, CSV import, camera models
+    EDIT_ZONES = "edit_zones"  # zones and coverage requirements
+    RUN_PLANS = "run_plans"  # start, cancel and re-run optimizer runs, review their decisions, trade-off curves
+    APPROVE_PLANS = "approve_plans"  # make a plan version the floor's plan in force
+    CARRY_OUT_WORK = "carry_out_work"  # tick an approved plan's work items done
+
+
+# The one table of who may do what (within the organisations `organisation_ids` gives them). Managers own their
+# venues, so they edit zones and run plans as planners do; approval stays with planners, so the person who asks
+# for a reduction is not the one who signs it off alone; the manager then carries the work out.
+POLICY: dict[Action, tuple[Role, ...]] = {
+    Action.EDIT_INVENTORY: (Role.MANAGER, Role.ADMIN),
+    Action.EDIT_ZONES: (Role.MANAGER, Role.PLANNER, Role.ADMIN),
+    Action.RUN_PLANS: (Role.MANAGER, Role.PLANNER, Role.ADMIN),
+    Action.APPROVE_PLANS: (Role.PLANNER, Role.ADMIN),
+    Action.CARRY_OUT_WORK: (Role.MANAGER, Role.ADMIN),
+}
+
 # Roles allowed to change inventory records (venues, floors, terminals, camera models).
-INVENTORY_EDITORS = (Role.MANAGER, Role.ADMIN)
+INVENTORY_EDITORS = POLICY[Action.EDIT_INVENTORY]
 # Roles allowed to change zones and coverage requirements.
-ZONE_EDITORS = (Role.MANAGER, Role.PLANNER, Role.ADMIN)
+ZONE_EDITORS = POLICY[Action.EDIT_ZONES]
 
 
 def scope_filter(user: User, organisation_id: sa.ColumnElement[int], district: sa.ColumnElement[str]
@@ -45,13 +75,19 @@ def organisation_ids(user: User) -> list[int] | None:
     return []
 
 
+def may(user: User, action: Action, organisation_id: int) -> bool:
+    """Whether the user may do this action to objects of this organisation (by `POLICY` and scope)."""
+    if user.role not in POLICY[action]:
+        return False
+    allowed = organisation_ids(user)
+    return allowed is None or organisation_id in allowed
+
+
 def can_edit_inventory(user: User, organisation_id: int) -> bool:
     """Whether the user may change inventory records of this organisation."""
-    allowed = organisation_ids(user)
-    return user.role in INVENTORY_EDITORS and (allowed is None or organisation_id in allowed)
+    return may(user, Action.EDIT_INVENTORY, organisation_id)
 
 
 def can_edit_zones(user: User, organisation_id: int) -> bool:
     """Whether the user may change zones and coverage requirements of this organisation."""
-    allowed = organisation_ids(user)
-    return user.role in ZONE_EDITORS and (allowed is None or organisation_id in allowed)
+    return may(user, Action.EDIT_ZONES, organisation_id)

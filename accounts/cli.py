@@ -6,7 +6,7 @@ import click
 import sqlalchemy as sa
 from flask.cli import with_appcontext
 
-from accounts.models import Jurisdiction, Organisation, Role, User
+from accounts.models import Jurisdiction, Organisation, Role, User, password_problem
 from extensions import db
 
 
@@ -39,8 +39,8 @@ def create_user(email: str, name: str, password: str, role: Role, *, organisatio
     email = email.strip().lower()
     if "@" not in email:
         raise ValueError("email must contain @")
-    if len(password) < 8:
-        raise ValueError("password must have at least 8 characters")
+    if password_problem(password):
+        raise ValueError(f"password {password_problem(password)}")
     if db.session.scalar(sa.select(User.id).where(User.email == email)) is not None:
         raise ValueError(f"a user with email {email} already exists")
     user = User(email=email, name=name, role=role)

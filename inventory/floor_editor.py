@@ -68,6 +68,8 @@ def editor_state(user: User, floor: Floor, background_url: str | None) -> dict[s
 
 def save_geometry(user: User, floor: Floor, collection: Any, *, replace_terminals: bool = False) -> dict[str, int]:
     """Apply a whole sightline-floor/1 collection as differences (all or nothing)."""
+    if not can_edit_inventory(user, floor.venue.organisation_id):
+        raise Forbidden("your role may not change floor plans")  # before reading the body
     return floorio.import_floor(user, floor, collection, replace_terminals=replace_terminals)
 
 

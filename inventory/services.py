@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
-from accounts.access import can_edit_inventory, scope_filter
+from accounts.access import INVENTORY_EDITORS, can_edit_inventory, scope_filter
 from accounts.models import Role, User
 from extensions import db
 from inventory import floorio
@@ -166,6 +166,7 @@ def _save(obj: Any) -> Any:
 
 def create_venue(user: User, data: Mapping[str, Any], organisation_id: int | None = None) -> Venue:
     """Create a venue in the user's organisation (admins name the organisation)."""
+    _require(user.role in INVENTORY_EDITORS)  # the role first: a refused user learns nothing from the body
     values = clean(VENUE_FIELDS, data)
     organisation_id = organisation_id or user.organisation_id
     if organisation_id is None:
@@ -290,6 +291,7 @@ def set_planned_removal(terminal: Terminal, planned: bool) -> None:
 
 def create_camera_model(user: User, data: Mapping[str, Any], organisation_id: int | None = None) -> CameraModel:
     """Add a camera model to the organisation's library (admins may add to the shared one)."""
+    _require(user.role in INVENTORY_EDITORS)
     values = clean(CAMERA_MODEL_FIELDS, data)
     _check_fov_range(values)
     if user.role != Role.ADMIN:
@@ -317,10 +319,15 @@ def delete_camera_model(user: User, model: CameraModel) -> None:
     db.session.flush()
 
 
-def _require_model_owner(user: User, model: CameraModel) -> None:
+def can_edit_camera_model(user: User, model: CameraModel) -> bool:
+    """Admins change any camera model (the shared library too); editors only their organisation's own."""
     if user.role == Role.ADMIN:
-        return
-    _require(model.organisation_id is not None and can_edit_inventory(user, model.organisation_id))
+        return True
+    return model.organisation_id is not None and can_edit_inventory(user, model.organisation_id)
+
+
+def _require_model_owner(user: User, model: CameraModel) -> None:
+    _require(can_edit_camera_model(user, model))
 
 
 def _check_fov_range(values: Mapping[str, Any]) -> None:

@@ -217,6 +217,8 @@ class Engine:
         self._regions: dict[str, BaseGeometry] = {}
         self._private_seen: dict[tuple[float, float], tuple[float, list[tuple[str, BaseGeometry]]]] = {}
         self._private_tree: shapely.STRtree | None = None
+        self._private = floor.zones_of("private")
+        self._inside: dict[tuple[float, float], list[str]] = {}
 
     # ----------------------------------------------------------------- mounts and visibility
     def mount_point(self, pose: CameraPose) -> tuple[float, float] | None:
@@ -351,12 +353,16 @@ class Engine:
     # ----------------------------------------------------------------- privacy
     def inside_private(self, x: float, y: float) -> list[str]:
         """Names of private zones whose interior holds (x, y), farther than INSIDE_TOL_M from their boundary."""
-        out = []
-        for z in self.floor.zones_of("private"):
-            g = z.geometry
-            if shapely.contains_xy(g, x, y) and g.boundary.distance(shapely.Point(x, y)) > INSIDE_TOL_M:
-                out.append(z.name)
-        return out
+        # Every pose of a mount asks the same question: cached per point.
+        hit = self._inside.get((x, y))
+        if hit is None:
+            hit = []
+            for z in self._private:
+                g = z.geometry
+                if shapely.contains_xy(g, x, y) and g.boundary.distance(shapely.Point(x, y)) > INSIDE_TOL_M:
+                    hit.append(z.name)
+            self._inside[(x, y)] = hit
+        return list(hit)
 
     def private_overlap(self, pose: CameraPose) -> dict[str, BaseGeometry]:
         """Per private zone, the part of the pose's view (range_m or detect range) inside it."""
@@ -372,22 +378,12 @@ class Engine:
 
     def worst_intrusion(self, pose: CameraPose) -> tuple[float, str | None]:
         """(m², zone) of the private zone the pose's detect-tier view overlaps most; (0, None) if none."""
-        private = self.floor.zones_of("private")
+        private = self._private
         q = self.mount_point(pose)
         if not private or q is None:
             return 0.0, None
-        if self._private_tree is None:
-            self._private_tree = shapely.STRtree([z.geometry for z in private])
-        vis_r, vis = self.visibility(q, pose.max_range(self.ppm))
-        # Only what the mount's whole 360-degree visibility polygon sees of private zones can be seen by a pose.
-        cached = self._private_seen.get(q)
-        if cached is None or cached[0] != vis_r:
-            hits = [] if vis.is_empty else self._private_tree.query(vis, predicate="intersects")
-            parts = [(private[i].name, polygonal(robust_overlay("intersection", vis, private[i].geometry)))
-                     for i in sorted(hits)]
-            cached = (vis_r, [(n, g) for n, g in parts if not g.is_empty])
-            self._private_seen[q] = cached
-        seen = cached[1]
+        vis_r, _vis = self.visibility(q, pose.max_range(self.ppm))
+        seen = self.private_seen(q)
         if not seen:
             return 0.0, None
         if pose.range_for("detect", self.ppm) >= vis_r - 1e-9:
@@ -401,6 +397,38 @@ class Engine:
             if a > worst:
                 worst, name = a, zname
         return worst, name
+
+    def private_seen(self, q: tuple[float, float]) -> list[tuple[str, BaseGeometry]]:
+        """(zone name, part) of every private zone the mount point's 360-degree visibility polygon sees; cached."""
+        private = self._private
+        if self._private_tree is None:
+            self._private_tree = shapely.STRtree([z.geometry for z in private])
+        vis_r, vis = self.visibility(q, 0.0)
+        # Only what the mount's whole visibility polygon sees of private zones can be seen by a pose.
+        cached = self._private_seen.get(q)
+        if cached is None or cached[0] != vis_r:
+            hits = [] if vis.is_empty else self._private_tree.query(vis, predicate="intersects")
+            parts = [(private[i].name, polygonal(robust_overlay("intersection", vis, private[i].geometry)))
+                     for i in sorted(hits)]
+            cached = (vis_r, [(n, g) for n, g in parts if not g.is_empty])
+            self._private_seen[q] = cached
+        return cached[1]
+
+    def mount_cache(self, q: tuple[float, float]) -> tuple:
+        """The mount point's cached geometry (visibility polygon and private parts) as WKB, for another process."""
+        r, vis = self._vis[q]
+        seen = self._private_seen.get(q)
+        private = None if seen is None else (seen[0], [(n, shapely.to_wkb(g)) for n, g in seen[1]])
+        return q, r, shapely.to_wkb(vis), private
+
+    def load_mount_cache(self, entry: tuple) -> None:
+        """Adopt a mount point's geometry computed by another process (the inverse of ``mount_cache``)."""
+        q, r, vis_wkb, private = entry
+        vis = shapely.from_wkb(vis_wkb)
+        shapely.prepare(vis)
+        self._vis[q] = (r, vis)
+        if private is not None:
+            self._private_seen[q] = (private[0], [(n, shapely.from_wkb(g)) for n, g in private[1]])
 
     def privacy_reason(self, pose: CameraPose, tolerance: float = PRIVACY_TOLERANCE_M2) -> str:
         """Why a plan may not use the pose ("" if it may): mounted inside a private zone, or seeing into one."""

@@ -10,9 +10,10 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 
-from accounts.access import INVENTORY_EDITORS, ZONE_EDITORS, organisation_ids
-from accounts.models import Role, User, utcnow
+from accounts.access import Action, may
+from accounts.models import User, utcnow
 from audit.models import AuditEvent
+from compliance.service import note_reason
 from extensions import db
 from inventory.choices import N_, Choice, TerminalStatus
 from inventory.fields import Field, ValidationError, clean
@@ -74,24 +75,19 @@ def _org(floor: Floor) -> int:
     return floor.venue.organisation_id
 
 
-def _in_org(user: User, floor: Floor, roles: tuple[Role, ...]) -> bool:
-    allowed = organisation_ids(user)
-    return user.role in roles and (allowed is None or _org(floor) in allowed)
-
-
 def can_run_plans(user: User, floor: Floor) -> bool:
     """Planners, managers and admins of the floor's organisation may run and review plans."""
-    return _in_org(user, floor, ZONE_EDITORS)
+    return may(user, Action.RUN_PLANS, _org(floor))
 
 
 def can_approve(user: User, floor: Floor) -> bool:
     """Only planners and admins of the floor's organisation may approve a plan (managers carry it out)."""
-    return _in_org(user, floor, (Role.PLANNER, Role.ADMIN))
+    return may(user, Action.APPROVE_PLANS, _org(floor))
 
 
 def can_carry_out(user: User, floor: Floor) -> bool:
     """Facility managers and admins tick work items done."""
-    return _in_org(user, floor, INVENTORY_EDITORS)
+    return may(user, Action.CARRY_OUT_WORK, _org(floor))
 
 
 def inputs_hash(collection: dict[str, Any], parameters: dict[str, Any]) -> str:
@@ -140,6 +136,8 @@ def create_plan(user: User, floor: Floor, data: dict[str, Any], *, parent: Plan 
                 version=version, parent_id=parent.id if parent else None, locks=locks or None)
     db.session.add(plan)
     db.session.flush()
+    _audit(user, plan, "run", {"version": version, "mode": parameters["mode"],
+                               "parent": parent.id if parent else None})
     return plan
 
 
@@ -166,6 +164,7 @@ def request_cancel(user: User, plan: Plan) -> None:
         if plan.state == PlanState.QUEUED:
             plan.state = PlanState.CANCELLED
             plan.finished_at = utcnow()
+        _audit(user, plan, "cancel", {"version": plan.version, "state": plan.state.value})
         db.session.flush()
 
 
@@ -363,6 +362,7 @@ def approve(user: User, plan: Plan) -> Plan:
             if item.kind == WorkKind.REMOVE and item.cancelled and item.terminal is not None \
                     and item.terminal.code not in removing:
                 set_planned_removal(item.terminal, False)
+    note_reason(f"plan {plan.id} approved (version {plan.version})")  # what the findings re-evaluation names
     _audit(user, plan, "approve", {"version": plan.version, "work_items": len(plan.work_items),
                                    "planned_removals": sorted(removing),
                                    "supersedes": previous.id if previous is not None else None})
@@ -401,6 +401,7 @@ def complete_work_item(user: User, plan: Plan, item_id: int) -> WorkItem:
                 data[key] = pose[key]
         item.terminal = create_terminal(user, plan.floor, data)
     item.done_at, item.done_by_id = utcnow(), user.id
+    note_reason(f"plan {plan.id}: {item.kind.value} {item.label} done")
     _audit(user, plan, "work_done", {"item": item.id, "kind": item.kind.value, "terminal": item.label})
     db.session.flush()
     return item

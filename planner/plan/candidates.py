@@ -18,6 +18,7 @@ from shapely.geometry.base import BaseGeometry
 from planner.coverage import COVERING_TYPES, CameraPose, Engine
 from planner.errors import InputError
 from planner.floor import Floor, Terminal
+from planner.parallel import context, in_worker, ordered_map
 from planner.plan.options import Clock, PlanOptions
 
 
@@ -155,6 +156,48 @@ def _decide_outside_model(t: Terminal, zone_in: str | None) -> dict:
 
 
 PRIVACY_SHARE = 0.4  # of the time limit: poses not privacy-checked by then are left out of the model
+MOUNTS_PER_CHUNK = 24  # mount points per unit of parallel privacy work (~0.1 s each)
+
+
+def privacy_pass(engine: Engine, poses: list[CameraPose], options: PlanOptions,
+                 clock: Clock | None = None) -> list[str | None]:
+    """Per pose why a plan may not use it ("" if it may), or None when the clock ran out before its check.
+
+    Mount point by mount point, in the order the poses first name them (installed poses come first), on
+    ``options.workers`` processes: one visibility polygon per mount serves all its poses, and the parent adopts
+    every worker's polygons, in mount order, so the witness matrix reuses them.
+    """
+    reasons: list[str | None] = [None] * len(poses)
+    by_mount: dict[tuple[float, float], list[int]] = {}
+    for i, p in enumerate(poses):
+        q = engine.mount_point(p)
+        if q is None:
+            reasons[i] = engine.privacy_reason(p, options.privacy_tolerance_m2)  # no sight: only "mounted inside"
+        else:
+            by_mount.setdefault(q, []).append(i)
+    mounts = list(by_mount.items())
+    chunks = [mounts[a:a + MOUNTS_PER_CHUNK] for a in range(0, len(mounts), MOUNTS_PER_CHUNK)]
+    deadline = None if clock is None else clock.start + PRIVACY_SHARE * clock.limit
+    stop = None if clock is None or clock.cancel is None else clock.cancel.is_set
+    done = ordered_map(_privacy_chunk, chunks, options.workers, deadline,
+                       {"engine": engine, "poses": poses, "tolerance": options.privacy_tolerance_m2}, stop)
+    for geometry, found in done:
+        for entry in geometry:
+            engine.load_mount_cache(entry)
+        for i, reason in found:
+            reasons[i] = reason
+    if len(done) < len(chunks) and clock is not None:
+        clock.out("privacy", PRIVACY_SHARE, reserve=clock.limit)
+    return reasons
+
+
+def _privacy_chunk(chunk: list[tuple[tuple[float, float], list[int]]]) -> tuple[list, list[tuple[int, str]]]:
+    """Privacy reasons of the poses at a few mount points, with those points' geometry when run in a worker."""
+    ctx = context()
+    engine, poses, tolerance = ctx["engine"], ctx["poses"], ctx["tolerance"]
+    found = [(i, engine.privacy_reason(poses[i], tolerance)) for _q, members in chunk for i in members]
+    geometry = [engine.mount_cache(q) for q, _members in chunk if q in engine._vis] if in_worker() else []
+    return geometry, found
 
 
 def prepare_candidates(floor: Floor, engine: Engine, options: PlanOptions, clock: Clock | None = None) -> Candidates:
@@ -185,12 +228,10 @@ def prepare_candidates(floor: Floor, engine: Engine, options: PlanOptions, clock
     engine.reserve(poses)
 
     # Privacy first: drop every pose mounted inside a private zone or seeing into one (before the model).
-    for n, p in enumerate(poses):
-        if clock is not None and n % 64 == 0 and clock.out("privacy", PRIVACY_SHARE):
-            out.unchecked = len(poses) - n
-            out.unchecked_terminals = {q.terminal_id for q in poses[n:] if q.change == "keep" and q.terminal_id}
-            break
-        reason = engine.privacy_reason(p, options.privacy_tolerance_m2)
+    reasons = privacy_pass(engine, poses, options, clock)
+    for p, reason in zip(poses, reasons, strict=True):
+        if reason is None:
+            continue
         if not reason:
             out.poses.append(p)
             continue
@@ -199,6 +240,10 @@ def prepare_candidates(floor: Floor, engine: Engine, options: PlanOptions, clock
             out.privacy_reason[p.terminal_id] = reason
             if p.terminal_id in must_keep:
                 raise InputError(f"conflicting lock: camera {p.terminal_id!r} is locked keep but {reason}")
+    skipped = [p for p, r in zip(poses, reasons, strict=True) if r is None]
+    if skipped:
+        out.unchecked = len(skipped)
+        out.unchecked_terminals = {q.terminal_id for q in skipped if q.change == "keep" and q.terminal_id}
 
     # One pose per physical mount; must-keep terminals at their installed pose.
     by_mount: dict[tuple[bool, str], list[int]] = {}

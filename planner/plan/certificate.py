@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import shapely
 from shapely.geometry import mapping
 
@@ -47,6 +48,7 @@ class Plan:
     uncovered_pieces: dict = field(default_factory=dict)
     coverable_unseen_m2: float = 0.0  # coverable area (not reported infeasible) the cameras leave unseen
     stopped_in: str | None = None  # the phase the time limit (or a cancel) cut short, if any
+    unchecked_zones: list[str] = field(default_factory=list)  # zones whose exact check the limit cut (estimated)
 
     @property
     def gap(self) -> float | None:
@@ -66,6 +68,8 @@ class Plan:
         parts.append(f"at least {self.bound} cameras are needed" if self.bound else "no lower bound proven yet")
         if self.gap is not None and self.gap > 0:
             parts.append(f"gap {100 * self.gap:.1f} %")
+        if self.unchecked_zones:
+            parts.append(f"{len(self.unchecked_zones)} zones estimated from witnesses (exact check cut short)")
         if self.stopped_in:
             parts.append(f"stopped in {self.stopped_in} at the time limit")
         return "; ".join(parts)
@@ -107,6 +111,7 @@ class Plan:
                 "needed_at_least": self.bound,
                 "coverable_unseen_m2": round(self.coverable_unseen_m2, 6),
                 "stopped_in": self.stopped_in,
+                "unchecked_zones": self.unchecked_zones,
                 "uncovered_m2_total": self.uncovered_m2.get("total"),
                 "privacy_overlap_m2_total": self.privacy_overlap_m2.get("total"),
                 "provably_minimal": self.provably_minimal,
@@ -182,13 +187,43 @@ class _Areas:
     pieces: dict[str, dict]
     infeasible: list[dict]
     open_m2: float  # coverable area (outside the proven-infeasible parts) the cameras leave unseen
+    unchecked: list[str] = field(default_factory=list)  # zones the exact check did not reach (estimated)
 
 
-def _areas(prep: Prepared, selected: list[int], check: ExactCheck, options: PlanOptions) -> _Areas:
-    """Exact uncovered area per zone, the infeasible parts with their reasons, and what is still open."""
-    out = _Areas({}, {}, [], 0.0)
-    lefts = check.run(selected)
+def _witness_estimate(prep: Prepared, selected: list[int]) -> dict[int, float]:
+    """Per zone, its area times the share of its grid witnesses seen by fewer than k of the chosen cameras."""
+    m = prep.matrix
+    seen = np.zeros(len(m.wx), dtype=np.int64)
+    for j in selected:
+        if m.columns[j]:
+            seen[np.asarray(m.columns[j], dtype=np.int64)] += 1
+    zone, grid = np.asarray(m.wzone, dtype=np.int64), np.asarray(m.wgrid, dtype=bool)
+    k = np.array([zd.k for zd in prep.zones], dtype=np.int64)
+    out: dict[int, float] = {}
     for zi, zd in enumerate(prep.zones):
+        mine = grid & (zone == zi)
+        if mine.any():
+            out[zi] = zd.region.area * float(np.mean(seen[mine] < k[zi]))
+    return out
+
+
+def _areas(prep: Prepared, selected: list[int], check: ExactCheck, options: PlanOptions,
+           clock: Clock | None = None) -> _Areas:
+    """Exact uncovered area per zone, the infeasible parts with their reasons, and what is still open.
+
+    Zones the exact check could not finish before the time limit are estimated from their grid witnesses
+    (the share seen by fewer than k chosen cameras, times the zone's area) and named in ``unchecked``.
+    """
+    out = _Areas({}, {}, [], 0.0)
+    margin = 0.0 if clock is None else max(0.02 * clock.limit, 0.2)
+    lefts = check.run(selected, clock, margin, phase="certificate", workers=options.workers)
+    estimate = _witness_estimate(prep, selected) if len(lefts) < len(prep.zones) else {}
+    for zi, zd in enumerate(prep.zones):
+        if zi not in lefts:
+            out.unchecked.append(zd.zone.name)
+            out.uncovered[zd.zone.name] = round(estimate.get(zi, zd.region.area), 6)
+            out.open_m2 += estimate.get(zi, zd.region.area)
+            continue
         left = lefts[zi]
         out.uncovered[zd.zone.name] = round(left.area, 6)
         if not left.is_empty:
@@ -262,10 +297,11 @@ def certify(floor: Floor, prep: Prepared, outcome: Outcome, options: PlanOptions
     engine = prep.engine
     chosen = [prep.cols[j] for j in outcome.selected]
     dec = _decisions(floor, prep, chosen)
-    areas = _areas(prep, outcome.selected, check, options)
     privacy = _privacy(floor, prep, chosen)
+    areas = _areas(prep, outcome.selected, check, options, clock)
     status, objective, bound = _status_and_bound(outcome, prep, len(chosen),
-                                                 areas.open_m2 <= options.area_tolerance_m2, options)
+                                                 areas.open_m2 <= options.area_tolerance_m2 and not areas.unchecked,
+                                                 options)
     result = outcome.result
     solved = result is not None and result.objective is not None
     plan_obj = Plan(
@@ -280,7 +316,7 @@ def certify(floor: Floor, prep: Prepared, outcome: Outcome, options: PlanOptions
         weighted_objective=int(result.objective) if solved else None,
         weighted_bound=0 if result is None else int(result.bound),
         lp_bound=None if result is None else result.lp_bound, mode=options.mode, k_override=options.k_override,
-        uncovered_pieces=areas.pieces, coverable_unseen_m2=areas.open_m2,
+        uncovered_pieces=areas.pieces, coverable_unseen_m2=areas.open_m2, unchecked_zones=areas.unchecked,
     )
     if options.explain and chosen:
         from planner.plan.explain import explain_plan

@@ -277,7 +277,7 @@ def refine(prep: Prepared, state: Rounds, options: PlanOptions, check: ExactChec
     """
     todo: list[tuple[int, BaseGeometry]] = []
     open_area = 0.0
-    left = check.run(state.selected, clock, reserve)
+    left = check.run(state.selected, clock, reserve, workers=options.workers)
     for zi, zd in enumerate(prep.zones):
         if zi not in left:
             break

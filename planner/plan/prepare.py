@@ -68,5 +68,6 @@ def prepare(floor: Floor, options: PlanOptions, clock: Clock | None = None) -> P
         region = engine.region(z)
         zones.append(ZoneData(z, options.k_override or z.k, region, options.spacing_for(region.area)))
     emit(options, phase="witnesses", seconds=time.perf_counter() - start, candidates=len(candidates.poses))
-    matrix = WitnessMatrix.build(engine, candidates.poses, zones, options.boundary_witnesses, clock)
+    matrix = WitnessMatrix.build(engine, candidates.poses, zones, options.boundary_witnesses, clock,
+                                 options.workers)
     return Prepared(engine, candidates, zones, matrix, _objective_for(candidates, options))

@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from shapely.geometry.base import BaseGeometry
 
-from planner.coverage import CameraPose, Engine, ViewIndex, Witnesses, zone_samples
+from planner.coverage import CameraPose, CoverageMatrix, Engine, ViewIndex, Witnesses, zone_samples
 from planner.floor import TIERS, Zone
 from planner.geometry import EMPTY
+from planner.parallel import context, ordered_map
 from planner.plan.options import Clock
 
 WITNESS_SHARE = 0.6  # of the time limit: zones not sampled by then are left to the exact check
@@ -46,7 +47,7 @@ class WitnessMatrix:
 
     @classmethod
     def build(cls, engine: Engine, poses: list[CameraPose], zones: list[ZoneData], boundary: bool = True,
-              clock: Clock | None = None) -> WitnessMatrix:
+              clock: Clock | None = None, workers: int = 1) -> WitnessMatrix:
         """The matrix over the zones' sampled witnesses (grid, and with ``boundary`` edge and corner points).
 
         Zones not reached before WITNESS_SHARE of the time limit get no witnesses (``clock.stopped_in`` set).
@@ -55,7 +56,8 @@ class WitnessMatrix:
         mount_of = np.array([keys.setdefault((p.change == "new", p.mount), len(keys)) for p in poses], dtype=np.int64)
         matrix = cls(poses, zones, ViewIndex(engine, poses), mount_of, columns=[[] for _ in poses])
         # Sample every zone, then fill the matrix in chunks of about CHUNK points (one visibility test per mount
-        # and chunk), checking the clock between chunks.
+        # and chunk), on `workers` processes; chunks not finished by the deadline are left out.
+        chunks: list[list[tuple[int, np.ndarray, np.ndarray]]] = []
         pending: list[tuple[int, np.ndarray, np.ndarray]] = []
         size = 0
         for zi, zd in enumerate(zones):
@@ -66,23 +68,26 @@ class WitnessMatrix:
                 xy, kind = xy[kind == Witnesses.GRID], kind[kind == Witnesses.GRID]
             pending.append((zi, xy, kind == Witnesses.GRID))
             size += len(xy)
-            if size >= CHUNK or zi == len(zones) - 1:
-                if clock is not None and clock.out("witnesses", WITNESS_SHARE):
-                    return matrix
-                matrix._add_chunk(pending)
+            if size >= CHUNK:
+                chunks.append(pending)
                 pending, size = [], 0
-        if pending and not (clock is not None and clock.out("witnesses", WITNESS_SHARE)):
-            matrix._add_chunk(pending)
+        if pending:
+            chunks.append(pending)
+        deadline = None if clock is None else clock.start + WITNESS_SHARE * clock.limit
+        stop = None if clock is None or clock.cancel is None else clock.cancel.is_set
+        tier_of_zone = np.array([TIERS.index(zd.zone.tier) for zd in zones], dtype=np.int64)
+        blocks = [_block(parts) for parts in chunks]
+        done = ordered_map(_incidence_block, list(range(len(blocks))), workers, deadline,
+                           {"index": matrix.index, "blocks": blocks, "tiers": tier_of_zone}, stop)
+        for (zone, xy, grid), (indptr, indices) in zip(blocks, done, strict=False):
+            m = CoverageMatrix(indptr, indices, len(poses), len(xy))
+            matrix.add_witnesses(zone, xy[:, 0], xy[:, 1], grid, incidence=m)
+        if len(done) < len(blocks) and clock is not None:
+            clock.out("witnesses", WITNESS_SHARE, reserve=clock.limit)
         return matrix
 
-    def _add_chunk(self, parts: list[tuple[int, np.ndarray, np.ndarray]]) -> None:
-        zone = np.concatenate([np.full(len(xy), zi) for zi, xy, _ in parts])
-        xy = np.vstack([xy for _, xy, _ in parts])
-        grid = np.concatenate([g for _, _, g in parts])
-        self.add_witnesses(zone, xy[:, 0], xy[:, 1], grid)
-
     def add_witnesses(self, zi: int | np.ndarray, xs: np.ndarray, ys: np.ndarray,
-                      grid: np.ndarray | None = None) -> list[int]:
+                      grid: np.ndarray | None = None, incidence: CoverageMatrix | None = None) -> list[int]:
         """Append witnesses of zone `zi` (one zone, or one per point), fill their matrix entries, return row ids."""
         xs, ys = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
         zone = np.broadcast_to(np.asarray(zi, dtype=np.int64), (len(xs),))
@@ -93,7 +98,7 @@ class WitnessMatrix:
         self.wzone.extend(zone.tolist())
         tier_of_zone = np.array([TIERS.index(zd.zone.tier) for zd in self.zones], dtype=np.int64)
         k_of_zone = np.array([zd.k for zd in self.zones], dtype=np.int64)
-        m = self.index.incidence(np.column_stack([xs, ys]), tier_of_zone[zone])
+        m = incidence if incidence is not None else self.index.incidence(np.column_stack([xs, ys]), tier_of_zone[zone])
         for j in np.flatnonzero(np.diff(m.indptr)):
             self.columns[j].extend((start + m.row(j)).tolist())
         # Distinct mounts seeing each witness; one no k distinct mounts can see is left to the infeasibility
@@ -105,3 +110,17 @@ class WitnessMatrix:
         k = k_of_zone[zone]
         self.demand.extend(np.where(n_mounts >= k, k, 0).tolist())
         return list(range(start, start + len(xs)))
+
+
+def _block(parts: list[tuple[int, np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(zone per point, points, grid flags) of one chunk of sampled zones."""
+    zone = np.concatenate([np.full(len(xy), zi, dtype=np.int64) for zi, xy, _ in parts])
+    return zone, np.vstack([xy for _, xy, _ in parts]), np.concatenate([g for _, _, g in parts])
+
+
+def _incidence_block(b: int) -> tuple[np.ndarray, np.ndarray]:
+    """CSR (indptr, indices) of which poses see which points of block ``b`` (run in a worker or serially)."""
+    ctx = context()
+    zone, xy, _grid = ctx["blocks"][b]
+    m = ctx["index"].incidence(xy, ctx["tiers"][zone])
+    return m.indptr, m.indices

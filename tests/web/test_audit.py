@@ -43,7 +43,8 @@ def test_audit_page_lists_changes(client, auth, demo_app):
     client.post(f"/terminals/{terminal.id}/row", data={"code": "C-303", "kind": "camera", "status": "removed",
                                                        "heading_deg": "270", "hfov_deg": "90", "serial": "HK-303"})
     page = client.get(f"/venues/{terminal.venue_id}/audit").get_data(as_text=True)
-    assert "manager@huangpu-hotels.example" in page and "active → <strong>removed</strong>" in page
+    assert "manager@huangpu-hotels.example" in page
+    assert '<td class="before">active</td>' in page and "<strong>removed</strong>" in page
 
 
 def test_orm_refuses_to_edit_audit_rows(demo_app):

@@ -208,7 +208,7 @@ def test_approve_marks_removals_and_manager_carries_it_out(client, auth, demo_ap
         actions = [e.action for e in db.session.scalars(sa.select(AuditEvent).where(
             AuditEvent.object_type == "plan", AuditEvent.object_id == plan_id).order_by(AuditEvent.id))]
         terminal_events = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.object_type == "terminal")).all()
-    assert actions == ["approve", "work_done", "work_done"]
+    assert actions == ["run", "approve", "work_done", "work_done"]
     assert any(e.after and e.after.get("status") == "removed" for e in terminal_events)
 
 

@@ -1,0 +1,1 @@
+"""Administration pages: users, organisations, jurisdictions and the full audit trail (admins only)."""

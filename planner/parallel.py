@@ -1,0 +1,99 @@
+"""Geometry on both cores: an ordered map over forked worker processes that inherit the parent's state.
+
+The workers are forked after the parent has built what they read (the engine, its caches, the view index), so
+nothing is pickled on the way in but the chunk; results come back in chunk order, and the caller merges them in
+that order, so a parallel run produces exactly what a serial one does.  A deadline ends the map: the results of
+the chunks finished by then (in order, up to the first unfinished one) are returned and the workers are
+terminated at once, so no process outlives its phase.  Where forking is not possible (a daemonic worker
+process, a platform without fork) the map runs serially.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+# What the workers read: set by `ordered_map` in the parent just before it forks.
+_CONTEXT: dict[str, Any] = {}
+MIN_CHUNKS = 4  # fewer chunks than this run serially: forking costs more than it saves
+POLL_S = 0.2  # how often the parent checks the deadline and the stop callback while it waits
+
+
+def context() -> dict[str, Any]:
+    """The state the parent handed to this map's workers (its own, in a serial run)."""
+    return _CONTEXT
+
+
+def _can_fork() -> bool:
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return False
+    return not multiprocessing.current_process().daemon
+
+
+def in_worker() -> bool:
+    """True inside a forked worker of `ordered_map` (results must then travel back pickled)."""
+    return _CONTEXT.get("_parent") not in (None, os.getpid())
+
+
+def ordered_map(fn: Callable[[Any], Any], chunks: Sequence[Any], workers: int, deadline: float | None = None,
+                shared: dict[str, Any] | None = None, stop: Callable[[], bool] | None = None) -> list[Any]:
+    """[fn(c) for c in chunks], in order, on up to `workers` forked processes; stops at `deadline` or `stop()`.
+
+    ``fn`` must be a module-level function; it reads ``shared`` through :func:`context`.  Returns the results of
+    the longest prefix of chunks finished before ``deadline`` (``time.perf_counter()`` seconds).
+    """
+    _CONTEXT.clear()
+    _CONTEXT.update(shared or {})
+    _CONTEXT["_parent"] = os.getpid()
+    try:
+        if workers <= 1 or len(chunks) < MIN_CHUNKS or not _can_fork():
+            return _serial(fn, chunks, deadline, stop)
+        return _forked(fn, chunks, workers, deadline, stop)
+    finally:
+        _CONTEXT.clear()
+
+
+def _worker_init() -> None:
+    """A worker dies on the pool's SIGTERM: the parent's handlers (a job queue's graceful stop) are not its own."""
+    for name in ("SIGTERM", "SIGINT", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
+
+
+def _serial(fn: Callable[[Any], Any], chunks: Sequence[Any], deadline: float | None,
+            stop: Callable[[], bool] | None) -> list[Any]:
+    out = []
+    for c in chunks:
+        if (deadline is not None and time.perf_counter() >= deadline) or (stop is not None and stop()):
+            break
+        out.append(fn(c))
+    return out
+
+
+def _forked(fn: Callable[[Any], Any], chunks: Sequence[Any], workers: int, deadline: float | None,
+            stop: Callable[[], bool] | None) -> list[Any]:
+    ctx = multiprocessing.get_context("fork")
+    try:
+        pool = ctx.Pool(min(workers, len(chunks), os.cpu_count() or 1), initializer=_worker_init)
+    except (OSError, AssertionError):
+        return _serial(fn, chunks, deadline, stop)
+    out: list[Any] = []
+    try:
+        results = pool.imap(fn, chunks)
+        while len(out) < len(chunks):
+            wait = POLL_S if deadline is None else min(POLL_S, deadline - time.perf_counter())
+            if wait <= 0 or (stop is not None and stop()):
+                break
+            try:
+                out.append(results.next(timeout=wait))
+            except multiprocessing.TimeoutError:
+                continue
+    finally:
+        # Terminate, not close: a chunk still running past the deadline must not hold a core.
+        pool.terminate()
+        pool.join()
+    return out

@@ -1,0 +1,67 @@
+"""Geometry on both cores: forked workers give exactly the serial result, and stop at their deadline."""
+
+from __future__ import annotations
+
+import time
+
+import shapely
+
+from planner import parallel
+from planner.floor import parse_floor
+from planner.plan import PlanOptions, prepare
+from planner.plan import candidates as candidates_mod
+from planner.plan import exact as exact_mod
+from planner.plan import witnesses as witnesses_mod
+from planner.plan.exact import ExactCheck
+from planner.research.floorgen import generate_mall_floor
+
+
+def _sleepy(n: int) -> int:
+    time.sleep(0.3 if n < 2 else 5.0)
+    return n * n
+
+
+def test_ordered_map_keeps_order_and_stops_at_the_deadline() -> None:
+    assert parallel.ordered_map(_square, list(range(10)), 2) == [n * n for n in range(10)]
+    t0 = time.perf_counter()
+    out = parallel.ordered_map(_sleepy, list(range(6)), 2, deadline=t0 + 1.5)
+    elapsed = time.perf_counter() - t0
+    # Chunks 0 and 1 finish; chunk 2 sleeps 5 s and is cut by terminating the pool, not waited for.
+    assert out == [0, 1]
+    assert elapsed < 3.0
+
+
+def _square(n: int) -> int:
+    return n * n
+
+
+def _snapshot(workers: int) -> tuple:
+    floor = parse_floor(generate_mall_floor(1, 100))
+    prep = prepare(floor, PlanOptions(mode="reduce", reaim_step=45, workers=workers, time_limit=120))
+    selected = list(range(0, len(prep.cols), 3))
+    lefts = ExactCheck(prep).run(selected, workers=workers)
+    m = prep.matrix
+    vis = {q: shapely.to_wkb(poly) for q, (_r, poly) in sorted(prep.engine._vis.items())}
+    return ([p.to_dict() for p in prep.cols], prep.candidates.excluded, prep.candidates.privacy_reason,
+            m.columns, m.demand, m.wx, m.wy, vis, {zi: shapely.to_wkb(g) for zi, g in sorted(lefts.items())})
+
+
+def test_parallel_geometry_is_identical_to_serial(monkeypatch) -> None:
+    # Small chunks so this floor's 14 mounts, ~1,000 witnesses and 9 zones are spread over many workers' tasks.
+    monkeypatch.setattr(candidates_mod, "MOUNTS_PER_CHUNK", 2)
+    monkeypatch.setattr(witnesses_mod, "CHUNK", 150)
+    monkeypatch.setattr(exact_mod, "ZONES_PER_CHUNK", 1)
+    forked: list[int] = []
+    real = parallel._forked
+
+    def spy(fn, chunks, workers, deadline, stop):
+        forked.append(len(chunks))
+        return real(fn, chunks, workers, deadline, stop)
+
+    monkeypatch.setattr(parallel, "_forked", spy)
+    serial = _snapshot(1)
+    assert forked == []
+    both = _snapshot(2)
+    # Privacy, the witness matrix and the exact check each ran on forked workers.
+    assert len(forked) >= 3
+    assert both == serial
