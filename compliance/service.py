@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -46,7 +46,6 @@ PAUSED_KEY = "compliance_paused"
 ALL_FLOORS = None
 MAX_JUSTIFICATION = 2000
 IN_SERVICE = (TerminalStatus.ACTIVE, TerminalStatus.PLANNED_REMOVAL)
-RETIRED = (TerminalStatus.PLANNED_REMOVAL, TerminalStatus.REMOVED, TerminalStatus.VERIFIED_REMOVED)
 # Inventory columns the rules read, by the name the evaluator uses (compliance.rules attributes).
 ATTRIBUTES = ("purpose", "storage_location", "retention_days", "signage_posted", "signage_type", "signage_x",
               "signage_y", "necessity_note", "alternative_verification", "consent_mechanism", "enrolled_count",
@@ -180,8 +179,11 @@ def evaluate_floor(venue: Venue, floor: Floor) -> list[_Draft] | None:
     if not floorio.has_outline(floor):
         return []
     try:
-        model, _problems = pf.without_bad_terminals(floorio.floor_model(floor))
-        rows = {t.code: t for t in floor.terminals}
+        model = floorio.floor_model(floor)
+        rows = {t.code: t for t in floor.terminals if t.removed_at is None}
+        # A terminal deleted but kept as a record (removed_at) is off the wall: no rule applies to it.
+        model = replace(model, terminals=tuple(t for t in model.terminals if t.id in rows))
+        model, _problems = pf.without_bad_terminals(model)
         attributes = {code: terminal_attributes(t) for code, t in rows.items()}
         evaluation = rules.evaluate(model, attributes, profile=venue.compliance_profile.value)
     except (InputError, ValidationError, shapely.errors.GEOSException) as exc:
@@ -250,7 +252,7 @@ def evaluate_venue(venue: Venue, floor_ids: set[int] | None = ALL_FLOORS, reason
     """Re-evaluate the venue's floors (all, or the given ones) and its legal entity; returns what changed."""
     reason = reason or _default_reason(venue.id)
     scoped = _floor_scoped()
-    floors = [f for f in venue.floors if floor_ids is None or f.id in floor_ids]
+    floors = [f for f in venue.floors if (floor_ids is None or f.id in floor_ids) and f.removed_at is None]
     drafts: list[_Draft] = []
     evaluated: set[int] = set()
     for floor in floors:
@@ -260,7 +262,7 @@ def evaluate_venue(venue: Venue, floor_ids: set[int] | None = ALL_FLOORS, reason
             evaluated.add(floor.id)
     query = sa.select(Finding).where(Finding.venue_id == venue.id, Finding.status.in_(STANDING),
                                      Finding.rule_id.in_(scoped))
-    live_floors = {f.id for f in venue.floors}
+    live_floors = {f.id for f in venue.floors if f.removed_at is None}
     candidates = [f for f in db.session.scalars(query)
                   if f.floor_id in evaluated or f.floor_id is None or f.floor_id not in live_floors]
     counts = _reconcile(venue.id, drafts, candidates, reason)
@@ -290,14 +292,14 @@ def entity_state(organisation_id: int, entity: str) -> filing.EntityState:
         enrolled = db.session.scalar(
             sa.select(sa.func.coalesce(sa.func.sum(Terminal.enrolled_count), 0))
             .where(Terminal.venue_id.in_(ids), Terminal.face_recognition.is_(True),
-                   Terminal.status.in_(IN_SERVICE))) or 0
-        for status, n in db.session.execute(
-                sa.select(Terminal.status, sa.func.count()).where(Terminal.venue_id.in_(ids),
-                                                                  Terminal.face_recognition.is_(True))
-                .group_by(Terminal.status)):
-            if status == TerminalStatus.ACTIVE:
+                   Terminal.status.in_(IN_SERVICE), Terminal.removed_at.is_(None))) or 0
+        for status, present, n in db.session.execute(
+                sa.select(Terminal.status, Terminal.removed_at.is_(None), sa.func.count())
+                .where(Terminal.venue_id.in_(ids), Terminal.face_recognition.is_(True))
+                .group_by(Terminal.status, Terminal.removed_at.is_(None))):
+            if status == TerminalStatus.ACTIVE and present:
                 fr_active += n
-            elif status in RETIRED:
+            else:  # marked for removal, removed, or deleted and kept as a record
                 fr_retired += n
     filed = any(v.filing_status == FilingStatus.FILED for v in venues)
     return filing.EntityState(name=entity, enrolled=int(enrolled), filed=filed, fr_active=fr_active,

@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
-from accounts.models import User
+from accounts.models import User, utcnow
 from audit.models import AuditEvent
 from compliance import filing, service
 from compliance.models import Finding
@@ -207,3 +207,13 @@ def test_open_counts_of_the_demo(demo_app):
         hotel = _venue("Bund View Hotel")
         counts = service.open_finding_counts([hotel.id])[hotel.id]
         assert counts["prohibited"] == 1 and counts["must"] >= 1
+
+
+def test_a_terminal_kept_as_a_removed_record_breaks_no_rule(demo_app):
+    with demo_app.app_context():
+        pool = _venue("Blue Wave Natatorium")
+        locker = _terminal(pool, "F-L1")
+        locker.removed_at = utcnow()
+        db.session.commit()
+        assert {f.status for f in _findings(pool, "CN-01", "F-L1")} == {"fixed"}
+        assert service.entity_state(pool.organisation_id, service.entity_of(pool)).enrolled == 13_000

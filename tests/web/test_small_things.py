@@ -116,3 +116,47 @@ def test_inline_save_and_delete_send_fresh_count_badges_out_of_band(client, auth
                                                                Terminal.status == "active"))
     deleted = client.post(f"/terminals/{other}/delete", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert f"{in_service - 2} in service" in deleted and "deleted." in deleted and "<tr" not in deleted
+
+
+def test_upload_preview_says_scale_checked_not_a_float(client, auth, demo_app):
+    from pathlib import Path
+
+    imdf = Path(__file__).resolve().parents[1] / "data" / "imdf" / "pool-venue.zip"
+    venue_id, _floor, _terminal, _model = _hotel(demo_app)
+    auth.login(MANAGER_A)
+    client.post(f"/venues/{venue_id}/floors/new", data={"level": "30", "name": "Pool annex"})
+    with demo_app.app_context():
+        floor_id = db.session.scalar(sa.select(Floor.id).where(Floor.venue_id == venue_id, Floor.level == 30))
+    page = client.post(f"/floors/{floor_id}/upload", data={"file": (imdf.open("rb"), "pool-venue.zip")},
+                       content_type="multipart/form-data").get_data(as_text=True)
+    assert 'id="georef-scale"' in page and "scale checked" in page
+    assert "scale error" not in page and not re.search(r"\d\.\d+e-\d+", page)
+
+
+def test_empty_floor_offers_an_upload_instead_of_a_blank_map(client, auth, demo_app):
+    venue_id, _floor, _terminal, _model = _hotel(demo_app)
+    auth.login(MANAGER_A)
+    client.post(f"/venues/{venue_id}/floors/new", data={"level": "31", "name": "Roof"})
+    with demo_app.app_context():
+        floor_id = db.session.scalar(sa.select(Floor.id).where(Floor.venue_id == venue_id, Floor.level == 31))
+    page = client.get(f"/floors/{floor_id}").get_data(as_text=True)
+    assert 'id="empty-floor"' in page and 'id="floor-map"' not in page
+    assert f'href="/floors/{floor_id}/upload"' in page
+    assert 'id="floor-map"' in client.get(f"/floors/{floor_id}?draw=1").get_data(as_text=True)
+    _venue, hotel_floor, _t, _m = _hotel(demo_app)
+    assert 'id="empty-floor"' not in client.get(f"/floors/{hotel_floor}").get_data(as_text=True)
+
+
+def test_plan_page_keeps_the_inputs_hash_behind_a_toggle(client, auth, demo_app):
+    with demo_app.app_context():
+        floor_id = db.session.scalar(sa.select(Floor.id).join(Venue).where(Venue.name == "FreshMart Jing'an"))
+    auth.login(PLANNER)
+    response = client.post(f"/floors/{floor_id}/plans", data={"mode": "reduce", "time_limit": "5"})
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    details = page.split('id="inputs-hash"')[1].split("</details>")[0]
+    with demo_app.app_context():
+        from plans.models import Plan
+
+        plan_hash = db.session.scalar(sa.select(Plan.inputs_hash).order_by(Plan.id.desc()))
+    assert "<summary>" in details and plan_hash in details
+    assert page.count(plan_hash[:16]) == 1  # nowhere else on the page
