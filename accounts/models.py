@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -154,8 +154,20 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
+class TokenScope(enum.StrEnum):
+    """What an API token may do: read (GET only) or write (every method the user's role allows)."""
+
+    READ = "read"
+    WRITE = "write"
+
+
+# Lifetimes offered when issuing a token, in days; every token expires.
+TOKEN_LIFETIMES_DAYS = (7, 30, 90, 365)
+DEFAULT_TOKEN_DAYS = 90
+
+
 class ApiToken(db.Model):
-    """A bearer token for the JSON API; only its SHA-256 digest is stored."""
+    """A bearer token for the JSON API, scoped and expiring; only its SHA-256 digest is stored."""
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
@@ -163,8 +175,17 @@ class ApiToken(db.Model):
     digest: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
     revoked: so.Mapped[bool] = so.mapped_column(default=False)
+    scope: so.Mapped[TokenScope] = so.mapped_column(
+        sa.Enum(TokenScope, native_enum=False, length=10, values_callable=lambda e: [m.value for m in e]),
+        default=TokenScope.READ)
+    expires_at: so.Mapped[datetime] = so.mapped_column()
 
     user: so.Mapped[User] = so.relationship()
+
+    @property
+    def expired(self) -> bool:
+        """Whether the token's lifetime is over (it then authenticates nothing)."""
+        return self.expires_at <= utcnow()
 
     @staticmethod
     def digest_of(token: str) -> str:
@@ -172,7 +193,10 @@ class ApiToken(db.Model):
         return hashlib.sha256(token.encode()).hexdigest()
 
     @classmethod
-    def issue(cls, user: User, name: str) -> tuple[ApiToken, str]:
+    def issue(cls, user: User, name: str, scope: TokenScope = TokenScope.WRITE,
+              days: int = DEFAULT_TOKEN_DAYS) -> tuple[ApiToken, str]:
         """Create a token row for the user; return it with the plain token (shown once)."""
         plain = "slt_" + secrets.token_urlsafe(32)
-        return cls(user=user, name=name, digest=cls.digest_of(plain)), plain
+        token = cls(user=user, name=name, digest=cls.digest_of(plain), scope=scope,
+                    expires_at=utcnow() + timedelta(days=days))
+        return token, plain

@@ -23,7 +23,15 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from accounts import signals
-from accounts.models import ApiToken, User, authenticate, password_problem
+from accounts.models import (
+    DEFAULT_TOKEN_DAYS,
+    TOKEN_LIFETIMES_DAYS,
+    ApiToken,
+    TokenScope,
+    User,
+    authenticate,
+    password_problem,
+)
 from extensions import db, login_manager
 from security import MAX_ID, SIGN_IN_LIMIT, limiter
 from web import safe_next, wants_json
@@ -45,15 +53,17 @@ def load_user(user_id: str) -> User | None:
 
 @login_manager.request_loader
 def load_user_from_token(req: Request) -> User | None:
-    """Authenticate API calls carrying `Authorization: Bearer <token>`."""
+    """Authenticate API calls carrying `Authorization: Bearer <token>`: a token that is revoked or expired, or
+    whose user is inactive, authenticates nothing (401). Pages ignore tokens: they take sessions and CSRF."""
     header = req.headers.get("Authorization", "")
-    if not header.startswith("Bearer "):
+    if not header.startswith("Bearer ") or not req.path.startswith("/api/"):
         return None
     token = db.session.scalar(sa.select(ApiToken).where(ApiToken.digest == ApiToken.digest_of(header[7:].strip()),
                                                        ApiToken.revoked.is_(False)))
-    if token is None or not token.user.is_active:
+    if token is None or token.expired or not token.user.is_active:
         return None
     req.environ["sightline.token_auth"] = True
+    req.environ["sightline.token_scope"] = token.scope.value
     return token.user
 
 
@@ -116,18 +126,28 @@ def logout():  # type: ignore[no-untyped-def]
 @login_required
 def tokens():  # type: ignore[no-untyped-def]
     """List the user's API tokens and issue a new one (shown once)."""
-    plain = None
+    plain, error = None, None
     if request.method == "POST":
         name = request.form.get("name", "").strip()[:100] or "token"
-        token, plain = ApiToken.issue(current_user, name)
+        try:
+            scope = TokenScope(request.form.get("scope", ""))
+            days = int(request.form.get("days", ""))
+            if days not in TOKEN_LIFETIMES_DAYS:
+                raise ValueError
+        except ValueError:
+            error = _("Choose a scope (read or write) and one of the lifetimes offered.")
+    if request.method == "POST" and error is None:
+        token, plain = ApiToken.issue(current_user, name, scope, days)
         db.session.add(token)
         db.session.flush()
         signals.token_issued.send(current_user._get_current_object(), token=token)
         db.session.commit()
         flash(_("Token %(name)s issued.", name=name), "success")
     rows = db.session.scalars(sa.select(ApiToken).where(ApiToken.user_id == current_user.id,
-                                                        ApiToken.revoked.is_(False)))
-    return render_template("accounts/tokens.html", tokens=list(rows), plain=plain)
+                                                        ApiToken.revoked.is_(False)).order_by(ApiToken.id))
+    return render_template("accounts/tokens.html", tokens=list(rows), plain=plain, error=error,
+                           scopes=TokenScope, lifetimes=TOKEN_LIFETIMES_DAYS,
+                           default_days=DEFAULT_TOKEN_DAYS), 422 if error else 200
 
 
 @bp.post("/tokens/<int:token_id>/revoke")

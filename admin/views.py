@@ -16,6 +16,7 @@ from accounts.models import Jurisdiction, Organisation, Role, User, password_pro
 from audit import events
 from audit.views import all_events, field_changes, object_types
 from extensions import db
+from inventory.districts import District, all_districts
 from inventory.fields import ValidationError
 from inventory.models import Venue
 from security import MAX_ID, page_number
@@ -348,29 +349,34 @@ def organisation_edit(organisation_id: int):  # type: ignore[no-untyped-def]
 # ---------------------------------------------------------------- jurisdictions
 
 
-def _district_names(form: Mapping[str, Any]) -> list[str]:
-    """The districts chosen for a jurisdiction (one per line or comma separated)."""
-    raw = _getlist(form, "districts")
-    names = [part.strip() for value in raw for line in value.splitlines() for part in line.split(",")]
-    names = sorted({n for n in names if n})
-    if any(len(n) > 100 for n in names):
-        raise ValidationError("districts", _("a district name has at most 100 characters"))
-    return names
+def _chosen_districts(form: Mapping[str, Any]) -> list[District]:
+    """The districts ticked for a jurisdiction, from the managed list; an unknown one names the field."""
+    known = {str(d.id): d for d in all_districts()}
+    chosen = []
+    for raw in _getlist(form, "districts"):
+        if raw not in known:
+            raise ValidationError("districts", _("is not a district of the managed list"))
+        chosen.append(known[raw])
+    return sorted(set(chosen), key=lambda d: (d.position, d.id))
+
+
+def _jurisdiction_summary(jurisdiction: Jurisdiction) -> dict[str, Any]:
+    return {"name": jurisdiction.name, "districts": list(jurisdiction.districts)}
 
 
 def save_jurisdiction(jurisdiction: Jurisdiction | None, form: Mapping[str, Any]) -> Jurisdiction:
-    """Create or change a jurisdiction (a named set of districts), recorded with the changed fields."""
+    """Create or change a jurisdiction (a named set of managed districts), recorded with the changed fields."""
     name = _name(form.get("name"))
-    districts = _district_names(form)
+    districts = _chosen_districts(form)
     clash = db.session.scalar(sa.select(Jurisdiction.id).where(Jurisdiction.name == name))
     if clash is not None and (jurisdiction is None or clash != jurisdiction.id):
         raise ValidationError("name", _("a jurisdiction with this name already exists"))
-    before = {"name": jurisdiction.name, "districts": list(jurisdiction.districts or [])} if jurisdiction else {}
+    before = _jurisdiction_summary(jurisdiction) if jurisdiction else {}
     jurisdiction = jurisdiction or Jurisdiction()
-    jurisdiction.name, jurisdiction.districts = name, districts
+    jurisdiction.name, jurisdiction.district_list = name, districts
     db.session.add(jurisdiction)
     db.session.flush()
-    old, new = events.changes(before, {"name": name, "districts": districts})
+    old, new = events.changes(before, _jurisdiction_summary(jurisdiction))
     if new:
         events.record("update" if before else "create", "jurisdiction", user_id=current_user.id,
                       object_id=jurisdiction.id, before=old or None, after=new)
@@ -395,7 +401,17 @@ def jurisdictions():  # type: ignore[no-untyped-def]
                                          .group_by(User.jurisdiction_id)).tuples().all())
     rows = list(db.session.scalars(sa.select(Jurisdiction).order_by(Jurisdiction.name)))
     return render_template("admin/jurisdictions.html", jurisdictions=rows, inspector_counts=inspectors,
-                           error=error, values=request.form if error else {}), (422 if error else 200)
+                           error=error, values=_jurisdiction_values(request.form if error else None),
+                           all_districts=all_districts()), (422 if error else 200)
+
+
+def _jurisdiction_values(form: Mapping[str, Any] | None, jurisdiction: Jurisdiction | None = None) -> dict[str, Any]:
+    """What the jurisdiction form shows: what was submitted, the jurisdiction as stored, or nothing."""
+    if form is not None:
+        return {"name": form.get("name", ""), "districts": set(_getlist(form, "districts"))}
+    if jurisdiction is not None:
+        return {"name": jurisdiction.name, "districts": {str(d.id) for d in jurisdiction.district_list}}
+    return {"name": "", "districts": set()}
 
 
 @bp.route("/jurisdictions/<int:jurisdiction_id>", methods=["GET", "POST"])
@@ -408,12 +424,12 @@ def jurisdiction_edit(jurisdiction_id: int):  # type: ignore[no-untyped-def]
         except ValidationError as error:
             db.session.rollback()
             return render_template("admin/jurisdiction_form.html", jurisdiction=jurisdiction, error=error,
-                                   values=request.form), 422
+                                   values=_jurisdiction_values(request.form), all_districts=all_districts()), 422
         db.session.commit()
         flash(_("Jurisdiction %(name)s saved.", name=jurisdiction.name), "success")
         return redirect(url_for("admin.jurisdictions"))
     return render_template("admin/jurisdiction_form.html", jurisdiction=jurisdiction, error=None,
-                           values={"name": jurisdiction.name, "districts": "\n".join(jurisdiction.districts or [])})
+                           values=_jurisdiction_values(None, jurisdiction), all_districts=all_districts())
 
 
 # ---------------------------------------------------------------- audit trail

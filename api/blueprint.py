@@ -18,6 +18,8 @@ def _authenticate():  # type: ignore[no-untyped-def]
     if not current_user.is_authenticated:
         return {"error": _("authentication required"), "field": None}, 401
     unsafe = request.method not in ("GET", "HEAD", "OPTIONS")
+    if unsafe and request.environ.get("sightline.token_scope", "write") != "write":
+        return {"error": _("this API token is read-only: issue a write token to change anything"), "field": None}, 403
     if unsafe and not request.environ.get("sightline.token_auth") and current_app.config.get("WTF_CSRF_ENABLED", True):
         csrf.protect()
     return None

@@ -61,7 +61,7 @@ def _signed_out(user: User, **_extra: Any) -> None:
 @signals.token_issued.connect
 def _token_issued(user: User, token: ApiToken, **_extra: Any) -> None:
     record(TOKEN_ISSUE, "api_token", user_id=user.id, object_id=token.id, organisation_id=user.organisation_id,
-           after={"name": token.name})
+           after={"name": token.name, "scope": token.scope.value, "expires_at": token.expires_at.isoformat()})
 
 
 @signals.token_revoked.connect

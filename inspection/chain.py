@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import sqlalchemy as sa
 
-from audit.chain import GENESIS, record_hash
+from accounts.models import utcnow
+from audit.chain import GENESIS, Rows, record_hash, register_chain
 from extensions import db
 from inspection.models import Inspection, InspectionStatus
 
@@ -37,18 +37,20 @@ def inspection_content(inspection: Inspection) -> dict[str, Any]:
 
 
 def seal(inspection: Inspection) -> None:
-    """Link a signing-off inspection to the chain's head and store its hash (call inside the sign-off transaction)."""
+    """Sign the inspection off and link it to the chain's head, in one change (inside the sign-off transaction)."""
     connection = db.session.connection()
     if connection.dialect.name == "postgresql":
         connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
     head = db.session.scalar(sa.select(Inspection.record_hash).where(Inspection.record_hash.is_not(None))
                              .order_by(Inspection.signed_off_at.desc(), Inspection.id.desc()).limit(1))
-    db.session.flush()
-    inspection.prev_hash = head or GENESIS
-    inspection.record_hash = record_hash(inspection_content(inspection), inspection.prev_hash)
+    # No flush between the status change and the hash: the immutability guard sees one sign-off change.
+    with db.session.no_autoflush:
+        inspection.status, inspection.signed_off_at = InspectionStatus.SIGNED_OFF, utcnow()
+        inspection.prev_hash = head or GENESIS
+        inspection.record_hash = record_hash(inspection_content(inspection), inspection.prev_hash)
 
 
-def chained_inspections() -> Iterator[tuple[int, dict[str, Any], str | None, str | None]]:
+def chained_inspections() -> Rows:
     """(id, content, prev_hash, record_hash) of every signed-off inspection, in sign-off order, read fresh."""
     ids = db.session.scalars(sa.select(Inspection.id).where(Inspection.status == InspectionStatus.SIGNED_OFF)
                              .order_by(Inspection.signed_off_at, Inspection.id)).all()
@@ -57,3 +59,6 @@ def chained_inspections() -> Iterator[tuple[int, dict[str, Any], str | None, str
         inspection = db.session.get(Inspection, inspection_id)
         assert inspection is not None
         yield inspection.id, inspection_content(inspection), inspection.prev_hash, inspection.record_hash
+
+
+register_chain("inspections", chained_inspections)

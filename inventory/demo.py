@@ -71,6 +71,7 @@ def seed_demo(password: str) -> dict[str, int]:
         import_floor(admin, floor, collection)
         for number, terminal in enumerate(sorted(floor.terminals, key=lambda t: t.code)):
             _dress(terminal, number)
+        _compliance_details(venue, floor)
     get_or_create_jurisdiction("Shanghai city inspection", [])
     db.session.flush()
     return {"users": len(DEMO_USERS), "venues": len(VENUES), "camera_models": len(CAMERA_MODELS)}
@@ -86,6 +87,44 @@ def _dress(terminal: Terminal, number: int) -> None:
     else:
         terminal.storage_location = StorageLocation.LOCAL_SERVER
         terminal.retention_days = 30
+
+
+# Per venue: filing status, and per terminal the compliance details a real register would hold (CN-06 to CN-20).
+DEMO_COMPLIANCE: dict[str, dict[str, object]] = {
+    "Bund View Hotel": {"filing": None, "terminals": {
+        "C-301": {"signage_x": 9.0, "signage_y": 8.0}, "C-302": {"signage_x": 43.0, "signage_y": 8.0},
+        "F-306": {"enrolled_count": 12_000, "alternative_verification": "id_document",
+                  "consent_mechanism": "separate_opt_in", "signage_type": "face_notice"}}},
+    # FreshMart's face terminals hold 83,000 people: over 80 % of the CN-19 threshold.
+    "FreshMart Jing'an": {"filing": None, "terminals": {
+        "F-01": {"enrolled_count": 45_000, "consent_mechanism": "implied"},
+        "F-02": {"enrolled_count": 38_000, "consent_mechanism": "bundled", "alternative_verification": "card"}}},
+    # Blue Wave has filed: a plan that retires all its face terminals opens a CN-20 deregistration task.
+    "Blue Wave Natatorium": {"filing": date(2025, 9, 1), "terminals": {
+        "F-1": {"enrolled_count": 6_500, "alternative_verification": "none", "consent_mechanism": "bundled",
+                "capture_zone": "Reception and turnstiles"},
+        "F-2": {"enrolled_count": 6_500, "alternative_verification": "card", "consent_mechanism": "separate_opt_in",
+                "necessity_note": "members' entry at the turnstile; card entry at the same gate"},
+        "F-L1": {"enrolled_count": 2_000, "consent_mechanism": "bundled"}}},
+}
+
+
+def _compliance_details(venue: Venue, floor: Floor) -> None:
+    """Filing status of the venue and compliance details of its terminals (zone names become zone ids)."""
+    from inventory.choices import FilingStatus
+
+    spec = DEMO_COMPLIANCE.get(venue.name, {})
+    filed = spec.get("filing")
+    if isinstance(filed, date):
+        venue.filing_status, venue.filing_date = FilingStatus.FILED, filed
+    zones = {z.name: z.key for z in floor.zones}
+    by_code = {t.code: t for t in floor.terminals}
+    for code, values in dict(spec.get("terminals", {})).items():  # type: ignore[call-overload]
+        terminal = by_code[code]
+        for name, value in values.items():
+            setattr(terminal, name, zones[value] if name == "capture_zone" else value)
+        if "signage_x" in values:
+            terminal.signage_posted, terminal.signage_type = True, terminal.signage_type or "warning_sign"
 
 
 def database_is_empty() -> bool:

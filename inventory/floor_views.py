@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from htmx_flask import request as hx_request
 from werkzeug.wrappers import Response
@@ -164,6 +165,7 @@ def upload_apply(floor_id: int):  # type: ignore[no-untyped-def]
             return _upload_error(floor, error)
         return _render_preview(floor, preview, error)
     db.session.commit()
+    flash(ngettext("Plan imported into %(num)d floor.", "Plan imported into %(num)d floors.", len(floors)), "success")
     return _redirect(url_for("inventory.floor_detail", floor_id=floors[0].id))
 
 

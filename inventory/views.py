@@ -6,7 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from htmx_flask import request as hx_request
 
@@ -46,14 +47,16 @@ def _render_form(template: str, error: ValidationError | None = None, **context:
 
 
 def _submit(save: Callable[[dict[str, Any]], Any], next_url: Callable[[Any], str], template: str,
-            **context: Any):  # type: ignore[no-untyped-def]
-    """Handle a form POST: run the service, commit and redirect; or roll back and re-render with the error."""
+            message: Callable[[Any], str] | None = None, **context: Any):  # type: ignore[no-untyped-def]
+    """Handle a form POST: run the service, commit, say so and redirect; or roll back and re-render with the error."""
     try:
         saved = save(_form())
     except ValidationError as error:
         db.session.rollback()
         return _render_form(template, error, values=_form(), **context)
     db.session.commit()
+    if message:
+        flash(message(saved), "success")
     return redirect(next_url(saved))
 
 
@@ -76,7 +79,8 @@ def venue_create():  # type: ignore[no-untyped-def]
     if request.method == "POST":
         return _submit(lambda data: services.create_venue(current_user, data, _admin_organisation()),
                        lambda venue: url_for("inventory.venue_detail", venue_id=venue.id),
-                       "inventory/venue_form.html", fields=VENUE_FIELDS, venue=None, organisations=organisations)
+                       "inventory/venue_form.html", lambda venue: _("Venue %(name)s created.", name=venue.name),
+                       fields=VENUE_FIELDS, venue=None, organisations=organisations)
     if current_user.role.value not in ("manager", "admin"):
         abort(403)
     return _render_form("inventory/venue_form.html", values={}, fields=VENUE_FIELDS, venue=None,
@@ -110,6 +114,8 @@ def venue_edit(venue_id: int):  # type: ignore[no-untyped-def]
                        "inventory/venue_form.html", fields=VENUE_FIELDS, venue=venue)
     if not can_edit_inventory(current_user, venue.organisation_id):
         abort(403)
+    if not can_edit_inventory(current_user, venue.organisation_id):
+        abort(403)  # read-only roles get no form they cannot save
     values = {f.name: getattr(venue, f.name) for f in VENUE_FIELDS}
     return _render_form("inventory/venue_form.html", values=values, fields=VENUE_FIELDS, venue=venue)
 
@@ -118,8 +124,10 @@ def venue_edit(venue_id: int):  # type: ignore[no-untyped-def]
 def venue_delete(venue_id: int):  # type: ignore[no-untyped-def]
     """Delete a venue with its floors and terminals."""
     venue = services.get_venue(current_user, venue_id)
+    name = venue.name
     services.delete_object(current_user, venue)
     db.session.commit()
+    flash(_("Venue %(name)s deleted.", name=name), "success")
     return redirect(url_for("inventory.index"))
 
 
@@ -144,7 +152,8 @@ def floor_create(venue_id: int):  # type: ignore[no-untyped-def]
     if request.method == "POST":
         return _submit(lambda data: services.create_floor(current_user, venue, data),
                        lambda floor: url_for("inventory.floor_detail", floor_id=floor.id),
-                       "inventory/floor_form.html", fields=FLOOR_FIELDS, venue=venue, floor=None)
+                       "inventory/floor_form.html", lambda floor: _("Floor %(name)s added.", name=floor.name),
+                       fields=FLOOR_FIELDS, venue=venue, floor=None)
     if not can_edit_inventory(current_user, venue.organisation_id):
         abort(403)
     next_level = max((f.level for f in venue.floors), default=-1) + 1
@@ -162,6 +171,8 @@ def floor_edit(floor_id: int):  # type: ignore[no-untyped-def]
                        "inventory/floor_form.html", fields=FLOOR_FIELDS, venue=floor.venue, floor=floor)
     if not can_edit_inventory(current_user, floor.venue.organisation_id):
         abort(403)
+    if not can_edit_inventory(current_user, floor.venue.organisation_id):
+        abort(403)  # read-only roles get no form they cannot save
     values = {f.name: getattr(floor, f.name) for f in FLOOR_FIELDS}
     return _render_form("inventory/floor_form.html", values=values, fields=FLOOR_FIELDS, venue=floor.venue,
                         floor=floor)
@@ -171,9 +182,10 @@ def floor_edit(floor_id: int):  # type: ignore[no-untyped-def]
 def floor_delete(floor_id: int):  # type: ignore[no-untyped-def]
     """Delete a floor."""
     floor = services.get_floor(current_user, floor_id)
-    venue_id = floor.venue_id
+    venue_id, name = floor.venue_id, floor.name
     services.delete_object(current_user, floor)
     db.session.commit()
+    flash(_("Floor %(name)s deleted.", name=name), "success")
     return redirect(url_for("inventory.venue_detail", venue_id=venue_id))
 
 
@@ -216,8 +228,8 @@ def terminal_create(floor_id: int):  # type: ignore[no-untyped-def]
     if request.method == "POST":
         return _submit(lambda data: services.create_terminal(current_user, floor, data),
                        lambda saved: url_for("inventory.floor_detail", floor_id=saved.floor_id),
-                       "inventory/terminal_form.html", fields=TERMINAL_FIELDS, floor=floor, terminal=None,
-                       camera_models=models)
+                       "inventory/terminal_form.html", lambda saved: _("Terminal %(code)s added.", code=saved.code),
+                       fields=TERMINAL_FIELDS, floor=floor, terminal=None, camera_models=models)
     if not can_edit_inventory(current_user, floor.venue.organisation_id):
         abort(403)
     return _render_form("inventory/terminal_form.html", values={}, fields=TERMINAL_FIELDS, floor=floor,
@@ -260,6 +272,7 @@ def terminal_row(terminal_id: int):  # type: ignore[no-untyped-def]
         html = render_template("inventory/_terminal_row.html", t=terminal, editing=False, can_edit=False,
                                refused=True, kinds=TerminalKind, statuses=TerminalStatus)
         return html, 403
+    feedback = None
     if request.method == "POST":
         data = {name: request.form.get(name) for name in INLINE_FIELDS}
         data["face_recognition"] = request.form.get("face_recognition", "")
@@ -267,25 +280,40 @@ def terminal_row(terminal_id: int):  # type: ignore[no-untyped-def]
             services.update_terminal(current_user, terminal, data)
             db.session.commit()
             editing = False
+            feedback = _table_feedback(terminal.floor, _("Terminal %(code)s saved.", code=terminal.code))
         except ValidationError as exc:
             db.session.rollback()
             error, editing = exc, True
             terminal = services.get_terminal(current_user, terminal_id)
     can_edit = can_edit_inventory(current_user, terminal.venue.organisation_id)
     html = render_template("inventory/_terminal_row.html", t=terminal, editing=editing and can_edit,
-                           error=error, can_edit=can_edit, kinds=TerminalKind, statuses=TerminalStatus)
-    return html, (422 if error else 200)
+                           error=error, error_title=_field_title(TERMINAL_FIELDS, error), can_edit=can_edit,
+                           kinds=TerminalKind, statuses=TerminalStatus)
+    return html + (feedback or ""), (422 if error else 200)
+
+
+def _field_title(fields: tuple[Any, ...], error: ValidationError | None) -> str | None:
+    """The (translated) title of the field a validation error names, for messages shown beside it."""
+    return next((f.title for f in fields if error is not None and f.name == error.field), None)
+
+
+def _table_feedback(floor: Floor, message: str) -> str:
+    """htmx out-of-band fragments: the floor's fresh count badges and a status line saying what was done."""
+    return render_template("inventory/_table_feedback.html", counts=services.terminal_counts(floor.terminals),
+                           message=message)
 
 
 @bp.post("/terminals/<int:terminal_id>/delete")
 def terminal_delete(terminal_id: int):  # type: ignore[no-untyped-def]
     """Delete a terminal record (use the removed status for terminals taken down)."""
     terminal = services.get_terminal(current_user, terminal_id)
-    floor_id = terminal.floor_id
+    floor_id, code = terminal.floor_id, terminal.code
     services.delete_object(current_user, terminal)
     db.session.commit()
+    message = _("Terminal %(code)s deleted.", code=code)
     if hx_request.htmx:
-        return ""
+        return _table_feedback(services.get_floor(current_user, floor_id), message)
+    flash(message, "success")
     return redirect(url_for("inventory.floor_detail", floor_id=floor_id))
 
 
@@ -305,7 +333,9 @@ def camera_model_create():  # type: ignore[no-untyped-def]
     if request.method == "POST":
         return _submit(lambda data: services.create_camera_model(current_user, data),
                        lambda _saved: url_for("inventory.camera_models"),
-                       "inventory/camera_model_form.html", fields=CAMERA_MODEL_FIELDS, model=None)
+                       "inventory/camera_model_form.html",
+                       lambda saved: _("Camera model %(model)s added.", model=f"{saved.manufacturer} {saved.model}"),
+                       fields=CAMERA_MODEL_FIELDS, model=None)
     if current_user.role.value not in ("manager", "admin"):
         abort(403)
     return _render_form("inventory/camera_model_form.html", values={}, fields=CAMERA_MODEL_FIELDS, model=None)
@@ -321,5 +351,7 @@ def camera_model_edit(model_id: int):  # type: ignore[no-untyped-def]
                        "inventory/camera_model_form.html", fields=CAMERA_MODEL_FIELDS, model=model)
     if not services.can_edit_camera_model(current_user, model):
         abort(403)
+    if not services.can_edit_camera_model(current_user, model):
+        abort(403)  # read-only roles get no form they cannot save
     values = {f.name: getattr(model, f.name) for f in CAMERA_MODEL_FIELDS}
     return _render_form("inventory/camera_model_form.html", values=values, fields=CAMERA_MODEL_FIELDS, model=model)

@@ -135,6 +135,7 @@ def render_floor(collection: dict[str, Any], layers: list[Layer] = (), *,  # typ
                     f"<title>{escape(name)}: new camera at ({x:.1f}, {y:.1f})</title></g>")
     body.append(_furniture(min_x, height - max_y, view_w, view_h))
     ratio = view_h / view_w if view_w else 1.0
+    # A group, not an img: assistive technology reads each terminal's and layer's title; the figure caption names it.
     return (f'<svg xmlns="http://www.w3.org/2000/svg" class="floor-svg" viewBox="{min_x:.2f} {height - max_y:.2f} '
-            f'{view_w:.2f} {view_h:.2f}" width="{width_px}" height="{int(width_px * ratio)}" role="img">'
+            f'{view_w:.2f} {view_h:.2f}" width="{width_px}" height="{int(width_px * ratio)}" role="group">'
             f"<style>{STYLE}</style>" + "".join(body) + "</svg>")

@@ -173,14 +173,19 @@
     });
     layer.on('pm:edit pm:dragend', function () { item.edited = true; changed(); });
     state.items.push(item);
-    if (kind === 'zone') { ensureHatch(); layer.bringToBack(); }
+    if (kind === 'zone') {
+      ensureHatch(); layer.bringToBack();
+      if (feature.properties.name) { // zone names on the map (not clickable: the zone itself is)
+        layer.bindTooltip(escapeHtml(feature.properties.name), { permanent: true, direction: 'center', className: 'fe-zone-label', interactive: false });
+      }
+    }
     return item;
   }
 
   function camIcon(p, selected) {
     var color = p.type === 'face_terminal' ? '#b26a00' : p.type === 'access_reader' ? '#6b7785' : '#1d2733';
-    var rot = -(+p.heading_deg || 0);
-    var html = '<svg width="24" height="24" viewBox="-12 -12 24 24" style="transform:rotate(' + rot + 'deg)">' +
+    // No style attribute here (the CSP allows none): updateIcon turns the icon once Leaflet has made it.
+    var html = '<svg width="24" height="24" viewBox="-12 -12 24 24">' +
       '<path d="M 4 -4 L 11 0 L 4 4 Z" fill="' + color + '"/><circle r="6" fill="' + color + '" stroke="#fff" stroke-width="2"/></svg>' +
       '<span class="lbl">' + escapeHtml(p.id) + '</span>';
     var info = state.coverage[p.id];
@@ -211,7 +216,9 @@
       interactive: false, pmIgnore: true
     }).addTo(map);
     item.marker = L.marker(ll(xy), { icon: camIcon(p, false), draggable: state.canEdit, pmIgnore: true, keyboard: false,
-      title: p.id }).addTo(map);
+      title: p.id });
+    item.marker.on('add', function () { updateIcon(item); });
+    item.marker.addTo(map);
     item.marker.on('click', function (e) { L.DomEvent.stopPropagation(e); select(item); });
     item.marker.on('dragstart', function () { select(item); item.stale = true; showWedge(item); });
     item.marker.on('drag', function () { moveTerminal(item, item.marker.getLatLng()); });
@@ -690,7 +697,7 @@
       if (p.hpx === undefined && p.range_m === undefined) { p.range_m = 10; }
       p.face_recognition = p.type === 'face_terminal' ? true : !!p.face_recognition;
       item.marker.setIcon(camIcon(p, true));
-      refreshTerminal(item);
+      refreshTerminal(item);  // turns the new icon too
       addHandle(item);
     } else if (p.kind === 'wall') {
       if (e.see_through.checked) { p.see_through = true; } else { delete p.see_through; }
@@ -845,6 +852,20 @@
     map.fitBounds(b || L.latLngBounds([[0, 0], [20, 30]]), { padding: [20, 20] });
   }
 
+  function selectFromUrl() {
+    // ?select=<terminal ID or zone id> (links from the compliance findings): select it and centre the map on it.
+    var want = new URLSearchParams(window.location.search).get('select');
+    if (!want) { return; }
+    var item = state.items.filter(function (i) {
+      var p = i.feature.properties;
+      return (p.kind === 'terminal' && p.id === want) || (p.kind === 'zone' && String(i.feature.id) === want);
+    })[0];
+    if (!item) { return; }
+    select(item);
+    map.setView(item.marker ? item.marker.getLatLng() : item.layer.getBounds().getCenter(), Math.max(map.getZoom(), 3));
+    root.dataset.selected = want;
+  }
+
   fetch(urls.state, { credentials: 'same-origin', headers: { Accept: 'application/json' } })
     .then(function (r) { if (!r.ok) { throw new Error('HTTP ' + r.status); } return r.json(); })
     .then(function (data) {
@@ -866,6 +887,11 @@
         map.pm.addControls({ position: 'topleft', drawMarker: false, drawCircleMarker: false, drawPolyline: false,
           drawRectangle: false, drawPolygon: false, drawCircle: false, drawText: false, cutPolygon: false, rotateMode: false });
         map.pm.setGlobalOptions({ snappable: true, snapDistance: 15 });
+        // Geoman's buttons are empty links titled on their container: give them a name for screen readers.
+        document.querySelectorAll('#floor-map .leaflet-pm-toolbar .button-container').forEach(function (c) {
+          var a = c.querySelector('a.leaflet-buttons-control-button');
+          if (a && c.title) { a.setAttribute('aria-label', c.title); }
+        });
       } else {
         el.toolbar.hidden = false;
         el.toolbar.querySelectorAll('button').forEach(function (b) { b.hidden = true; });
@@ -887,6 +913,7 @@
       fit();
       renderPanel();
       setStatus('saved', 'All changes saved');
+      selectFromUrl();
       root.dataset.ready = '1';
       if (data.floor.features.some(function (f) { return f.properties.kind === 'outline'; })) { loadOverlays(); }
     })

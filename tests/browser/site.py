@@ -46,7 +46,13 @@ def _ids(app: Flask) -> dict[str, int]:
         plan = create_plan(planner, floor, {"mode": "reduce", "time_limit": "20"})
         db.session.commit()
         queue_plan(plan)  # the test app's queue is immediate: the run is finished on return
-        return {"venue": hotel.id, "floor": floor.id, "terminal": terminal.id, "plan": plan.id}
+        from inspection.service import create_inspection
+
+        inspector = db.session.scalar(sa.select(User).where(User.email == INSPECTOR_CITY))
+        inspection = create_inspection(inspector, hotel)
+        db.session.commit()
+        return {"venue": hotel.id, "floor": floor.id, "terminal": terminal.id, "plan": plan.id,
+                "inspection": inspection.id, "user": planner.id}
 
 
 # The main pages, each as the role that uses it. New pages join this list as they land.
@@ -66,6 +72,18 @@ PAGES = [
     SitePage("plan", PLANNER, lambda ids: f"/plans/{ids['plan']}"),
     SitePage("plan-inspector", INSPECTOR_CITY, lambda ids: f"/plans/{ids['plan']}"),
     SitePage("venues-admin", ADMIN, lambda ids: "/"),
+    SitePage("dashboard", INSPECTOR_CITY, lambda ids: "/dashboard/"),
+    SitePage("dashboard-moves", INSPECTOR_CITY, lambda ids: "/dashboard/moves"),
+    SitePage("inspections", INSPECTOR_CITY, lambda ids: "/inspections"),
+    SitePage("inspection", INSPECTOR_CITY, lambda ids: f"/inspections/{ids['inspection']}"),
+    SitePage("password", MANAGER_A, lambda ids: "/account/password"),
+    SitePage("admin", ADMIN, lambda ids: "/admin/"),
+    SitePage("admin-users", ADMIN, lambda ids: "/admin/users"),
+    SitePage("admin-user-new", ADMIN, lambda ids: "/admin/users/new"),
+    SitePage("admin-user", ADMIN, lambda ids: f"/admin/users/{ids['user']}"),
+    SitePage("admin-organisations", ADMIN, lambda ids: "/admin/organisations"),
+    SitePage("admin-jurisdictions", ADMIN, lambda ids: "/admin/jurisdictions"),
+    SitePage("admin-audit", ADMIN, lambda ids: "/admin/audit"),
 ]
 
 

@@ -184,3 +184,12 @@ def test_required_rules_are_implemented() -> None:
     by_id = {r.id: r for r in rules.load_rules()}
     wanted = [f"CN-{i:02d}" for i in (*range(1, 9), 12, 15, 16, 19, 20, 25)]
     assert [rid for rid in wanted if not by_id[rid].implemented] == []
+
+
+def test_docs_table_matches_the_rules_file() -> None:
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "compliance.md").read_text(encoding="utf-8")
+    rows = {line.split("|")[1].strip(): line.split("|")[5].strip() for line in text.splitlines()
+            if line.startswith("| ") and line.split("|")[1].strip()[:3] in ("CN-", "EU-", "UK-")}
+    assert rows == {r.id: "yes" if r.implemented else "no" for r in rules.load_rules()}

@@ -41,12 +41,16 @@ ROUTES: dict[str, dict[str, Rule]] = {
     "static": _same(PUBLIC, "GET"),
     "accounts.login": _same(PUBLIC, "GET", "POST"),
     "i18n.switch_language": _same(PUBLIC, "POST"),
+    "observability.healthz": _same(PUBLIC, "GET"),
+    "observability.readyz": _same(PUBLIC, "GET"),
+    "observability.metrics": _same(PUBLIC, "GET"),  # the matrix calls from loopback; see test_observability
     "accounts.logout": _same(SIGNED_IN, "POST"),
     "accounts.tokens": _same(SIGNED_IN, "GET", "POST"),
     "accounts.revoke_token": _same(OWNER, "POST"),
     "audit_chain.chain_page": _same(Roles((Role.ADMIN, Role.INSPECTOR), refused="hidden"), "GET"),
     "dashboard.overview": _same(Roles((Role.INSPECTOR, Role.ADMIN)), "GET"),
     "dashboard.moves": _same(Roles((Role.INSPECTOR, Role.ADMIN)), "GET"),
+    "dashboard.export_csv": _same(Roles((Role.INSPECTOR, Role.ADMIN)), "GET"),
     # inventory pages
     "inventory.index": _same(SIGNED_IN, "GET"),
     "inventory.venue_create": _same(_E, "GET", "POST"),

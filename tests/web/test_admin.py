@@ -171,9 +171,21 @@ def test_organisations_create_rename_and_refuse_duplicates(client, auth, demo_ap
     assert client.get("/admin/organisations/999999").status_code == 404
 
 
+def _district_id(app, name: str) -> str:
+    from inventory.districts import District
+
+    with app.app_context():
+        return str(db.session.scalar(sa.select(District.id).where(District.name == name)))
+
+
 def test_jurisdiction_districts_decide_what_its_inspectors_see(client, auth, demo_app):
     auth.login(ADMIN)
-    assert client.post("/admin/jurisdictions", data={"name": "Jing'an district", "districts": "Jing'an\n"}
+    form = client.get("/admin/jurisdictions").get_data(as_text=True)
+    assert form.count('name="districts"') == 16 and "黄浦区" not in form and "Chongming" in form
+    unknown = client.post("/admin/jurisdictions", data={"name": "Nowhere", "districts": "999999"})
+    assert unknown.status_code == 422 and 'class="field district-choice invalid"' in unknown.get_data(as_text=True)
+    assert client.post("/admin/jurisdictions", data={"name": "Jing'an district",
+                                                     "districts": _district_id(demo_app, "Jing'an")}
                        ).status_code == 302
     with demo_app.app_context():
         jurisdiction = db.session.scalar(sa.select(Jurisdiction).where(Jurisdiction.name == "Jing'an district"))
@@ -186,6 +198,13 @@ def test_jurisdiction_districts_decide_what_its_inspectors_see(client, auth, dem
     assert "FreshMart Jing&#39;an" in page and "Bund View Hotel" not in page
     (event,) = _events(demo_app, "jurisdiction")
     assert event.after == {"name": "Jing'an district", "districts": ["Jing'an"]}
+    auth.logout()
+    auth.login(ADMIN)
+    assert client.post(f"/admin/jurisdictions/{jurisdiction.id}", data={
+        "name": "Jing'an district", "districts": [_district_id(demo_app, "Jing'an"), _district_id(demo_app, "Huangpu")]
+    }).status_code == 302
+    changed = _events(demo_app, "jurisdiction")[-1]
+    assert changed.before == {"districts": ["Jing'an"]} and changed.after == {"districts": ["Huangpu", "Jing'an"]}
 
 
 def test_admin_forms_need_the_csrf_token(csrf_app):

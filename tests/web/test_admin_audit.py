@@ -43,10 +43,11 @@ def test_sign_ins_are_recorded_and_failed_ones_keep_the_email_not_the_password(c
 
 def test_token_issue_and_revoke_are_recorded(client, auth, demo_app):
     auth.login(PLANNER)
-    page = client.post("/tokens", data={"name": "ci"}).get_data(as_text=True)
+    page = client.post("/tokens", data={"name": "ci", "scope": "read", "days": "30"}).get_data(as_text=True)
     assert re.search(r'id="new-token">slt_', page)
     (issued,) = _events(demo_app, "api_token", "token_issue")
-    assert issued.after == {"name": "ci"} and issued.user_id == _user_id(demo_app, PLANNER)
+    assert issued.after["name"] == "ci" and issued.after["scope"] == "read" and issued.after["expires_at"]
+    assert issued.user_id == _user_id(demo_app, PLANNER) and "slt_" not in str(issued.after)
     assert client.post(f"/tokens/{issued.object_id}/revoke").status_code == 302
     client.post(f"/tokens/{issued.object_id}/revoke")  # revoking twice records once
     (revoked,) = _events(demo_app, "api_token", "token_revoke")
