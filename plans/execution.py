@@ -115,9 +115,15 @@ def execute_plan(plan_id: int) -> None:
         _stop(heartbeat)
         _finish(plan_id, attempt, PlanState.FAILED, error=f"internal error: {type(exc).__name__}: {exc}")
         raise
-    _stop(heartbeat)
     state = PlanState.CANCELLED if result.get("status") == "CANCELLED" else PlanState.DONE
-    _finish(plan_id, attempt, state, result=result)
+    # The drawings and necessity are analysed while the heartbeat still beats: on a large floor they take seconds.
+    analysis = None
+    if state == PlanState.DONE:
+        from plans.compare import analyse
+
+        analysis = analyse(snapshot, result)
+    _stop(heartbeat)
+    _finish(plan_id, attempt, state, result=result, analysis=analysis)
 
 
 def _stop(heartbeat: _Heartbeat) -> None:
@@ -126,7 +132,7 @@ def _stop(heartbeat: _Heartbeat) -> None:
 
 
 def _finish(plan_id: int, attempt: int, state: PlanState, *, result: dict[str, Any] | None = None,
-            error: str | None = None) -> None:
+            error: str | None = None, analysis: dict[str, Any] | None = None) -> None:
     """Store the outcome, decisions and drawings of a run in one transaction (only if this attempt still owns it)."""
     db.session.rollback()
     plan = db.session.get(Plan, plan_id)
@@ -145,9 +151,10 @@ def _finish(plan_id: int, attempt: int, state: PlanState, *, result: dict[str, A
         plan.uncovered_m2 = (result.get("uncovered_m2") or {}).get("total")
         plan.privacy_overlap_m2 = _total(result.get("privacy_overlap_m2"))
         if state == PlanState.DONE:
-            from plans.compare import analyse
+            if analysis is None:
+                from plans.compare import analyse
 
-            analysis = analyse(plan.floor_snapshot, result)
+                analysis = analyse(plan.floor_snapshot, result)
             plan.drawings = analysis["drawings"]
             plan.necessity = analysis["necessity"]
             for decision in _decisions(result, analysis["necessity"]):
