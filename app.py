@@ -12,6 +12,7 @@ from werkzeug.exceptions import NotFound as NotFoundHTTP
 
 import config
 import i18n
+import observability
 import security
 from extensions import csrf, db, htmx, login_manager, migrate
 from web import wants_json
@@ -34,6 +35,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = app.config["UPLOAD_MAX_BYTES"] + 1024 * 1024
     if app.config["TESTING"] and not app.config["PASSWORD_HASH_METHOD"]:
         app.config["PASSWORD_HASH_METHOD"] = config.TESTING_HASH_METHOD
+    observability.init_app(app)  # first, so every later hook and error already has a request id
     security.init_app(app)
 
     db.init_app(app)
@@ -61,6 +63,7 @@ def _import_models() -> None:
     import accounts.models  # noqa: F401
     import audit.models  # noqa: F401
     import compliance.models  # noqa: F401
+    import dashboard.figures  # noqa: F401
     import inspection.models  # noqa: F401
     import inventory.models  # noqa: F401
     import plans.models  # noqa: F401
@@ -89,6 +92,12 @@ def _install_audit(app: Flask) -> None:
 
         findings_service.install(Session)  # findings re-evaluated in the transaction of every inventory change
         Session._sightline_compliance = True  # type: ignore[attr-defined]
+    # After the compliance listener: the figures count the findings it re-evaluates in the same transaction.
+    if not getattr(Session, "_sightline_figures", False):
+        from dashboard import figures
+
+        figures.install(Session)
+        Session._sightline_figures = True  # type: ignore[attr-defined]
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -163,6 +172,9 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(create_user_command)
     app.cli.add_command(openapi_command)
     app.cli.add_command(seed_demo_command)
+    from dashboard.figures import refresh_command
+
+    app.cli.add_command(refresh_command)
     app.cli.add_command(verify_audit_command)
 
 

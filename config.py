@@ -41,6 +41,9 @@ DEFAULTS: dict[str, Any] = {
     "INSPECTION_PHOTO_MAX_BYTES": 10 * 1024 * 1024,  # evidence photo limit (JPEG or PNG)
     "INSPECTION_VERIFY_TIME_LIMIT": 30.0,  # solver seconds per floor when an inspection re-checks minimality
     "DEMO_PASSWORD": "sightline-demo",
+    "LOG_FORMAT": "json",  # "json" (one object per line, with request ids) or "text"
+    "LOG_LEVEL": "INFO",
+    "METRICS_TOKEN": None,  # bearer token a Prometheus scraper sends to /metrics from beyond loopback
     "PASSWORD_HASH_METHOD": None,  # werkzeug's default (scrypt); TESTING apps use TESTING_HASH_METHOD
 }
 
@@ -54,6 +57,9 @@ ENVIRONMENT = {
     "DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", str),
     "SIGHTLINE_ENV": ("SIGHTLINE_ENV", str),
     "REDIS_URL": ("REDIS_URL", str),
+    "LOG_FORMAT": ("LOG_FORMAT", str),
+    "LOG_LEVEL": ("LOG_LEVEL", str),
+    "METRICS_TOKEN": ("METRICS_TOKEN", str),
     "HUEY_BACKEND": ("HUEY_BACKEND", str),
     "HUEY_SQLITE_PATH": ("HUEY_SQLITE_PATH", str),
     "SOLVER_TIME_LIMIT": ("SOLVER_TIME_LIMIT", float),

@@ -19,10 +19,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 
 from accounts.models import Organisation, User
 from compliance.models import Finding
 from compliance.rules import load_rules
+from dashboard.figures import VenueFigures, ensure
 from extensions import db
 from inspection.models import Inspection, InspectionStatus
 from inventory.choices import TerminalKind, TerminalStatus, VenueType
@@ -98,41 +100,44 @@ def _count_if(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
     return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
 
 
-def scoped_venues(user: User, district: str | None = None, venue_type: str | None = None) -> sa.Subquery:
-    """The venues the figures cover: visible to the user, not removed, optionally one district or type."""
-    query = sa.select(Venue.id, Venue.district, Venue.type).where(venue_filter(user), Venue.removed_at.is_(None))
-    if district:
-        query = query.where(Venue.district == district)
-    if venue_type:
-        query = query.where(Venue.type == VenueType(venue_type))
-    return query.subquery("v")
+def _terminal_figures(venues: sa.Subquery) -> sa.Subquery:
+    """Per venue, in one pass over its terminals: before/after counts (all and face recognition).
+
+    A terminal on a floor with a plan in force counts by its decision there (before: kept, removed or re-aimed;
+    after: kept or re-aimed), whatever its state now; elsewhere it counts before and after while in service.
+    New cameras of the plans come from `_added`.
+    """
+    plan = sa.orm.aliased(Plan)
+    decision = sa.orm.aliased(PlanDecision)
+    in_service = sa.and_(Terminal.removed_at.is_(None), Terminal.status.in_(IN_SERVICE))
+    unplanned = sa.and_(plan.id.is_(None), in_service)
+    decided = decision.id.is_not(None)
+    remains = sa.and_(decided, decision.decision != Decision.REMOVE)
+    face = _face(Terminal)
+    return (sa.select(Terminal.venue_id.label("venue_id"),
+                      _count_if(sa.or_(unplanned, decided)).label("before"),
+                      _count_if(sa.or_(unplanned, remains)).label("after"),
+                      _count_if(sa.and_(face, sa.or_(unplanned, decided))).label("face_before"),
+                      _count_if(sa.and_(face, sa.or_(unplanned, remains))).label("face_after"),
+                      sa.func.coalesce(sa.func.sum(sa.case((in_service, Terminal.enrolled_count), else_=0)), 0)
+                      .label("enrolled"))
+            .select_from(Terminal)
+            .join(Floor, sa.and_(Floor.id == Terminal.floor_id, Floor.removed_at.is_(None)))
+            .outerjoin(plan, plan.in_force_floor_id == Terminal.floor_id)
+            .outerjoin(decision, sa.and_(decision.plan_id == plan.id, decision.terminal_code == Terminal.code,
+                                         decision.decision != Decision.ADD))
+            .where(Terminal.venue_id.in_(sa.select(venues.c.id)))
+            .group_by(Terminal.venue_id).subquery("terminals"))
 
 
-def _unplanned_terminals(venues: sa.Subquery) -> sa.Subquery:
-    """Per venue: terminals in service, and face ones, on floors without an approved plan in force."""
-    in_force = sa.select(Plan.in_force_floor_id).where(Plan.in_force_floor_id.is_not(None))
-    return (sa.select(Terminal.venue_id.label("venue_id"), sa.func.count().label("n"),
-                      _count_if(_face(Terminal)).label("face"))
-            .join(Floor, Floor.id == Terminal.floor_id)
-            .where(Terminal.venue_id.in_(sa.select(venues.c.id)), Terminal.removed_at.is_(None),
-                   Floor.removed_at.is_(None), Terminal.status.in_(IN_SERVICE), Terminal.floor_id.not_in(in_force))
-            .group_by(Terminal.venue_id).subquery("unplanned"))
-
-
-def _planned_terminals(venues: sa.Subquery) -> sa.Subquery:
-    """Per venue: before and after counts (all and face) from the decisions of the plans in force."""
-    existing = PlanDecision.decision != Decision.ADD
-    remains = PlanDecision.decision != Decision.REMOVE
-    face = sa.and_(Terminal.id.is_not(None), _face(Terminal))
-    return (sa.select(Floor.venue_id.label("venue_id"), _count_if(existing).label("before"),
-                      _count_if(remains).label("after"), _count_if(sa.and_(existing, face)).label("face_before"),
-                      _count_if(sa.and_(remains, face)).label("face_after"))
+def _added(venues: sa.Subquery) -> sa.Subquery:
+    """Per venue: new cameras the plans in force add (they count after, never before)."""
+    return (sa.select(Floor.venue_id.label("venue_id"), sa.func.count().label("n"))
             .select_from(Plan)
-            .join(Floor, Floor.id == Plan.in_force_floor_id)
-            .join(PlanDecision, PlanDecision.plan_id == Plan.id)
-            .outerjoin(Terminal, sa.and_(Terminal.floor_id == Floor.id, Terminal.code == PlanDecision.terminal_code))
-            .where(Floor.venue_id.in_(sa.select(venues.c.id)), Floor.removed_at.is_(None))
-            .group_by(Floor.venue_id).subquery("planned"))
+            .join(Floor, sa.and_(Floor.id == Plan.in_force_floor_id, Floor.removed_at.is_(None)))
+            .join(PlanDecision, sa.and_(PlanDecision.plan_id == Plan.id, PlanDecision.decision == Decision.ADD))
+            .where(Floor.venue_id.in_(sa.select(venues.c.id)))
+            .group_by(Floor.venue_id).subquery("added"))
 
 
 def _open_prohibited(venues: sa.Subquery) -> sa.Subquery:
@@ -149,28 +154,58 @@ def _inspected(venues: sa.Subquery) -> sa.Subquery:
             .group_by(Inspection.venue_id).subquery("inspected"))
 
 
-def cells(user: User, district: str | None = None, venue_type: str | None = None) -> dict[tuple[str, str], Row]:
-    """Figures per (district, venue type) for the venues the user may see."""
-    v = scoped_venues(user, district, venue_type)
-    unplanned, planned = _unplanned_terminals(v), _planned_terminals(v)
+def _venue_ids(ids: list[int] | None) -> sa.Subquery:
+    query = sa.select(Venue.id)
+    if ids is not None:
+        query = query.where(Venue.id.in_(ids))
+    return query.subquery("v")
+
+
+def figures_select(ids: list[int] | None, now: Any) -> sa.Select[Any]:
+    """Per-venue figures (columns of dashboard.figures.COLUMNS) of these venues, every venue when None."""
+    v = _venue_ids(ids)
+    terminals, added = _terminal_figures(v), _added(v)
     prohibited, inspected = _open_prohibited(v), _inspected(v)
     zero = sa.literal(0)
-    query = (sa.select(
-        v.c.district, v.c.type, sa.func.count(v.c.id),
-        sa.func.count(inspected.c.venue_id),
-        sa.func.sum(sa.func.coalesce(unplanned.c.n, zero) + sa.func.coalesce(planned.c.before, zero)),
-        sa.func.sum(sa.func.coalesce(unplanned.c.n, zero) + sa.func.coalesce(planned.c.after, zero)),
-        sa.func.sum(sa.func.coalesce(unplanned.c.face, zero) + sa.func.coalesce(planned.c.face_before, zero)),
-        sa.func.sum(sa.func.coalesce(unplanned.c.face, zero) + sa.func.coalesce(planned.c.face_after, zero)),
-        sa.func.sum(sa.func.coalesce(prohibited.c.n, zero)))
+    return (sa.select(
+        v.c.id, sa.func.coalesce(terminals.c.before, zero),
+        sa.func.coalesce(terminals.c.after, zero) + sa.func.coalesce(added.c.n, zero),
+        sa.func.coalesce(terminals.c.face_before, zero), sa.func.coalesce(terminals.c.face_after, zero),
+        sa.func.coalesce(prohibited.c.n, zero), inspected.c.venue_id.is_not(None),
+        sa.func.coalesce(terminals.c.enrolled, zero), sa.literal(now, sa.DateTime))
         .select_from(v)
-        .outerjoin(unplanned, unplanned.c.venue_id == v.c.id)
-        .outerjoin(planned, planned.c.venue_id == v.c.id)
+        .outerjoin(terminals, terminals.c.venue_id == v.c.id)
+        .outerjoin(added, added.c.venue_id == v.c.id)
         .outerjoin(prohibited, prohibited.c.venue_id == v.c.id)
-        .outerjoin(inspected, inspected.c.venue_id == v.c.id)
-        .group_by(v.c.district, v.c.type))
+        .outerjoin(inspected, inspected.c.venue_id == v.c.id))
+
+
+def _scope(query: sa.Select[Any], user: User, district: str | None, venue_type: str | None) -> sa.Select[Any]:
+    """Restrict a query over Venue to the venues the figures cover: visible, not removed, the filters."""
+    query = query.where(venue_filter(user), Venue.removed_at.is_(None))
+    if district:
+        query = query.where(Venue.district == district)
+    if venue_type:
+        query = query.where(Venue.type == VenueType(venue_type))
+    return query
+
+
+def cell_statement(user: User, district: str | None = None, venue_type: str | None = None) -> sa.Select[Any]:
+    """Figures per (district, venue type), summed from the stored per-venue figures."""
+    f = VenueFigures
+    return _scope(sa.select(
+        Venue.district, Venue.type, sa.func.count(Venue.id), _count_if(f.inspected.is_(True)),
+        sa.func.sum(f.terminals_before), sa.func.sum(f.terminals_after), sa.func.sum(f.face_before),
+        sa.func.sum(f.face_after), sa.func.sum(f.open_prohibited))
+        .select_from(Venue).join(f, f.venue_id == Venue.id), user, district, venue_type
+    ).group_by(Venue.district, Venue.type)
+
+
+def cells(user: User, district: str | None = None, venue_type: str | None = None) -> dict[tuple[str, str], Row]:
+    """Figures per (district, venue type) for the venues the user may see."""
+    ensure()
     out: dict[tuple[str, str], Row] = {}
-    for row in db.session.execute(query):
+    for row in db.session.execute(cell_statement(user, district, venue_type)):
         venue_type_value = row[1].value if hasattr(row[1], "value") else str(row[1])
         out[(row[0], venue_type_value)] = Row(*(int(n or 0) for n in row[2:]))
     return out
@@ -184,24 +219,24 @@ def entity_expression() -> sa.ColumnElement[str]:
 
 def entities(user: User, warn_at: int, threshold: int, district: str | None = None,
              venue_type: str | None = None) -> list[Entity]:
-    """Legal entities whose enrolled persons reach the warning level, with their venues the user may see."""
+    """Legal entities whose enrolled persons (over all their venues) reach the warning level, with their venues
+    the user may see."""
     entity = entity_expression()
-    totals = (sa.select(entity.label("entity"), sa.func.sum(Terminal.enrolled_count).label("enrolled"))
-              .select_from(Terminal).join(Venue, Venue.id == Terminal.venue_id)
-              .join(Organisation, Organisation.id == Venue.organisation_id)
-              .where(Terminal.enrolled_count.is_not(None), Terminal.removed_at.is_(None),
-                     Terminal.status.in_(IN_SERVICE), Venue.removed_at.is_(None))
-              .group_by(entity).having(sa.func.sum(Terminal.enrolled_count) >= warn_at).subquery("totals"))
-    v = scoped_venues(user, district, venue_type)
-    rows = db.session.execute(
-        sa.select(totals.c.entity, totals.c.enrolled, Venue.district, sa.func.count(Venue.id))
-        .select_from(Venue).join(v, v.c.id == Venue.id)
-        .join(Organisation, Organisation.id == Venue.organisation_id)
-        .join(totals, totals.c.entity == entity)
-        .group_by(totals.c.entity, totals.c.enrolled, Venue.district))
+    owners = sa.select(Venue).join(Organisation, Organisation.id == Venue.organisation_id)
+    totals = dict(db.session.execute(
+        owners.with_only_columns(entity, sa.func.sum(VenueFigures.enrolled))
+        .join(VenueFigures, VenueFigures.venue_id == Venue.id)
+        .where(Venue.removed_at.is_(None), VenueFigures.enrolled > 0)
+        .group_by(entity).having(sa.func.sum(VenueFigures.enrolled) >= warn_at)).all())
+    if not totals:
+        return []
+    rows = db.session.execute(_scope(owners.with_only_columns(entity, Venue.district, sa.func.count(Venue.id))
+                                     .where(entity.in_(sorted(totals))), user, district, venue_type)
+                              .group_by(entity, Venue.district))
     found: dict[str, Entity] = {}
-    for name, enrolled, venue_district, n in rows:
-        item = found.setdefault(name, Entity(name=name, enrolled=int(enrolled), over=int(enrolled) >= threshold))
+    for name, venue_district, n in rows:
+        enrolled = int(totals[name])
+        item = found.setdefault(name, Entity(name=name, enrolled=enrolled, over=enrolled >= threshold))
         item.venues += int(n)
         item.districts.append(venue_district)
     for item in found.values():

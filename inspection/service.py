@@ -244,7 +244,7 @@ def create_inspection(user: User, venue: Venue) -> Inspection:
 # ---------------------------------------------------------------- on site
 
 
-def _editable(user: User, inspection: Inspection) -> None:
+def require_editable(user: User, inspection: Inspection) -> None:
     """Refuse any change to a signed-off inspection, or by anyone but its inspector."""
     if inspection.signed_off:
         raise Conflict(f"inspection {inspection.id} was signed off on "
@@ -280,7 +280,7 @@ ANSWER_FIELDS = (
 
 def answer_item(user: User, inspection: Inspection, item_id: int, data: Mapping[str, Any]) -> InspectionItem:
     """Record what was found for one checklist item (saved at once, so a lost connection loses nothing)."""
-    _editable(user, inspection)
+    require_editable(user, inspection)
     item = _item(inspection, item_id)
     values = clean(ANSWER_FIELDS, data)
     found = values["found"]
@@ -303,7 +303,7 @@ def answer_item(user: User, inspection: Inspection, item_id: int, data: Mapping[
 
 def save_note(user: User, inspection: Inspection, item_id: int | None, note: str) -> None:
     """Save a note on an item or on the whole inspection."""
-    _editable(user, inspection)
+    require_editable(user, inspection)
     if len(note) > 2000:
         raise ValidationError("note", "must be at most 2000 characters")
     target: Inspection | InspectionItem = _item(inspection, item_id) if item_id is not None else inspection
@@ -327,7 +327,7 @@ UNDECLARED_FIELDS = (
 
 def add_undeclared(user: User, inspection: Inspection, data: Mapping[str, Any]) -> InspectionItem:
     """Record a terminal found on site but absent from the inventory, placed on the floor map."""
-    _editable(user, inspection)
+    require_editable(user, inspection)
     values = clean(UNDECLARED_FIELDS, data)
     floor = next((f for f in inspection.venue.floors if f.id == values["floor_id"]), None)
     if floor is None:
@@ -349,7 +349,7 @@ def add_undeclared(user: User, inspection: Inspection, data: Mapping[str, Any]) 
 
 def add_evidence(user: User, inspection: Inspection, item_id: int | None, filename: str, raw: bytes) -> Evidence:
     """Store an evidence photo (cleaned of EXIF) of the inspection or one item; nothing is kept if any step fails."""
-    _editable(user, inspection)
+    require_editable(user, inspection)
     item = _item(inspection, item_id) if item_id is not None else None
     photo = photos.clean_photo(raw, photos.max_bytes())
     folder = photos.folder_of(inspection.venue.organisation_id, inspection.id)
@@ -430,7 +430,7 @@ def sign_off_refusal(inspection: Inspection) -> str | None:
 
 def sign_off(user: User, inspection: Inspection) -> Inspection:
     """Sign the inspection off: found counts fixed, terminals found removed become verified removed, chain sealed."""
-    _editable(user, inspection)
+    require_editable(user, inspection)
     refusal = sign_off_refusal(inspection)
     if refusal:
         raise Conflict(refusal)

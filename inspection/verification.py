@@ -9,18 +9,20 @@ like plan runs, with its own time limit.
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
 from flask import current_app
 
 from accounts.models import User, utcnow
 from extensions import db
-from inspection.models import Expected, Found, Inspection, InspectionItem
-from inspection.service import Conflict, _editable, answers_digest, found_counts, unanswered
+from inspection.models import Expected, Found, Inspection, InspectionItem, InspectionStatus
+from inspection.service import Conflict, answers_digest, found_counts, require_editable, unanswered
 from inventory.fields import ValidationError
 from inventory.floorio import floor_model, has_outline
 from inventory.models import Floor
-from jobs.queue import enqueue, job
+from jobs.queue import enqueue, housekeeping, job
 from planner import floor as pf
 from planner.coverage import COVERING_TYPES
 from planner.plan import PlanOptions, plan
@@ -31,11 +33,13 @@ DEFAULT_TIME_LIMIT_S = 30.0
 # Optics assumed for a terminal found on site that no inventory describes, unless the inspector gave them.
 UNDECLARED_HFOV_DEG = 90.0
 UNDECLARED_RANGE_M = 10.0
+# Slack on top of the solver time before a queued or running verification counts as lost.
+STALE_AFTER_S = 300.0
 
 
 def request_verification(user: User, inspection: Inspection) -> None:
     """Queue the verification of the answers as they are now (the caller commits, then calls queue_verification)."""
-    _editable(user, inspection)
+    require_editable(user, inspection)
     missing = unanswered(inspection)
     if missing:
         raise Conflict(f"answer every checklist item first ({len(missing)} left: "
@@ -159,6 +163,9 @@ def run_verification(inspection_id: int) -> None:
         outcome = {"state": "done", **_combine(floors), "floors": floors}
     except (ValidationError, ValueError) as exc:
         outcome = {"state": "failed", "error": str(exc), "floors": floors}
+    except Exception as exc:  # a bug must still end the verification visibly rather than leave it "running"
+        _store(inspection_id, {**state, "state": "failed", "error": f"internal error: {type(exc).__name__}"})
+        raise
     db.session.rollback()
     inspection = db.session.get(Inspection, inspection_id)
     assert inspection is not None
@@ -167,6 +174,32 @@ def run_verification(inspection_id: int) -> None:
     inspection.verification = {**state, **outcome, "finished_at": utcnow().isoformat(), "answers_digest": digest,
                                "found": found_counts(inspection), "declared": (inspection.declared or {}).get("after")}
     db.session.commit()
+
+
+def _store(inspection_id: int, verification: dict[str, Any]) -> None:
+    db.session.rollback()
+    inspection = db.session.get(Inspection, inspection_id)
+    if inspection is not None and not inspection.signed_off:
+        inspection.verification = verification
+        db.session.commit()
+
+
+@housekeeping
+def reap_stale_verifications() -> int:
+    """Fail verifications queued or running far longer than their time limit allows (their worker died)."""
+    limit = float(current_app.config.get("INSPECTION_VERIFY_TIME_LIMIT") or DEFAULT_TIME_LIMIT_S)
+    cutoff = utcnow() - timedelta(seconds=limit * 4 + STALE_AFTER_S)
+    reaped = 0
+    for inspection in db.session.scalars(sa.select(Inspection).where(
+            Inspection.status == InspectionStatus.IN_PROGRESS, Inspection.verification.is_not(None))):
+        state = inspection.verification or {}
+        since = state.get("started_at") or state.get("requested_at")
+        if state.get("state") in ("queued", "running") and since and datetime.fromisoformat(since) < cutoff:
+            inspection.verification = {**state, "state": "failed",
+                                       "error": "the verification stopped without a result; run it again"}
+            reaped += 1
+    db.session.commit()
+    return reaped
 
 
 def expected_label(item: InspectionItem) -> str:

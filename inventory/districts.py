@@ -92,8 +92,15 @@ def _keys(district: District) -> set[str]:
 
 
 def all_districts() -> list[District]:
-    """The managed list, in its display order."""
-    return list(db.session.scalars(sa.select(District).order_by(District.position, District.id)))
+    """The managed list, in its display order (read once per request)."""
+    from flask import g, has_app_context
+
+    if has_app_context() and "districts" in g:
+        return g.districts
+    districts = list(db.session.scalars(sa.select(District).order_by(District.position, District.id)))
+    if has_app_context():
+        g.districts = districts
+    return districts
 
 
 def lookup(value: str) -> District | None:

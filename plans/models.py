@@ -107,6 +107,9 @@ class Plan(db.Model):
 class PlanDecision(db.Model):
     """What the plan proposes for one terminal, why, and the planner's review of it."""
 
+    # The city overview joins a floor's terminals to the decisions of its plan in force by code.
+    __table_args__ = (sa.Index("ix_plan_decision_plan_id_terminal_code", "plan_id", "terminal_code"),)
+
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     plan_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("plan.id", ondelete="CASCADE"), index=True)
     terminal_code: so.Mapped[str] = so.mapped_column(sa.String(50))

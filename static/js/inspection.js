@@ -62,6 +62,11 @@
     mark(figure, x, y);
   });
 
+  // A chosen photo goes up at once (no inline handler: the CSP forbids them).
+  document.addEventListener('change', function (ev) {
+    if (ev.target.matches && ev.target.matches('input[data-autosubmit]')) { ev.target.form.submit(); }
+  });
+
   // ---- offline: keep the answer, send it later
   function queue() { try { return JSON.parse(localStorage.getItem(QUEUE_KEY) || '{}'); } catch (e) { return {}; } }
   function store(q) { localStorage.setItem(QUEUE_KEY, JSON.stringify(q)); }

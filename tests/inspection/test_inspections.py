@@ -296,3 +296,23 @@ def test_inspection_forms_need_csrf(csrf_app: Flask) -> None:
     assert client.post(f"/venues/{venue_id}/inspections").status_code == 400
     with csrf_app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Inspection)) == 0
+
+
+def test_a_verification_whose_worker_died_is_failed_by_housekeeping(demo_app: Flask, client: FlaskClient,
+                                                                   hotel: Hotel) -> None:
+    from datetime import timedelta
+
+    from accounts.models import utcnow
+    from inspection.verification import reap_stale_verifications
+
+    inspection_id = start(client, hotel.venue_id)
+    with demo_app.app_context():
+        inspection = db.session.get(Inspection, inspection_id)
+        inspection.verification = {"state": "running", "started_at": (utcnow() - timedelta(hours=2)).isoformat()}
+        db.session.commit()
+        assert reap_stale_verifications() == 1
+        assert db.session.get(Inspection, inspection_id).verification["state"] == "failed"
+        inspection = db.session.get(Inspection, inspection_id)
+        inspection.verification = {"state": "running", "started_at": utcnow().isoformat()}
+        db.session.commit()
+        assert reap_stale_verifications() == 0

@@ -41,6 +41,9 @@ ROUTES: dict[str, dict[str, Rule]] = {
     "static": _same(PUBLIC, "GET"),
     "accounts.login": _same(PUBLIC, "GET", "POST"),
     "i18n.switch_language": _same(PUBLIC, "POST"),
+    "observability.healthz": _same(PUBLIC, "GET"),
+    "observability.readyz": _same(PUBLIC, "GET"),
+    "observability.metrics": _same(PUBLIC, "GET"),  # the matrix calls from loopback; see test_observability
     "accounts.logout": _same(SIGNED_IN, "POST"),
     "accounts.tokens": _same(SIGNED_IN, "GET", "POST"),
     "accounts.revoke_token": _same(OWNER, "POST"),

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-PUBLIC_ENDPOINTS = {"static", "accounts.login", "i18n.switch_language"}
+PUBLIC_ENDPOINTS = {"static", "accounts.login", "i18n.switch_language", "observability.healthz",
+                    "observability.readyz", "observability.metrics"}
 
 
 def _concrete(rule: str) -> str:

@@ -1,0 +1,160 @@
+"""Per-venue dashboard figures, kept in the `venue_figures` table so the city overview reads 10,000 short rows
+instead of aggregating 500,000 terminals on every request.
+
+The figures are computed by one grouped SQL statement (`figures_select`, the single home of the definitions in
+dashboard.queries) for a set of venues. They stay current by themselves: a session listener notes the venue
+of every changed terminal, floor, venue, plan, plan decision, finding and inspection, and recomputes those
+venues' rows in the same transaction, just before it commits. Venues without a row (new, or data loaded
+around the ORM) are filled on the next read (`ensure`); `flask dashboard-refresh` recomputes everything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import click
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask.cli import with_appcontext
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from accounts.models import utcnow
+from extensions import db
+
+
+class VenueFigures(db.Model):
+    """The dashboard figures of one venue (derived data: recomputed from the inventory, never edited)."""
+
+    __tablename__ = "venue_figures"
+
+    venue_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("venue.id", ondelete="CASCADE"), primary_key=True)
+    terminals_before: so.Mapped[int] = so.mapped_column(default=0)
+    terminals_after: so.Mapped[int] = so.mapped_column(default=0)
+    face_before: so.Mapped[int] = so.mapped_column(default=0)
+    face_after: so.Mapped[int] = so.mapped_column(default=0)
+    open_prohibited: so.Mapped[int] = so.mapped_column(default=0)
+    inspected: so.Mapped[bool] = so.mapped_column(default=False)
+    # Enrolled persons of the venue's in-service terminals (CN-19 sums them per legal entity).
+    enrolled: so.Mapped[int] = so.mapped_column(default=0)
+    refreshed_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+
+
+COLUMNS = ("venue_id", "terminals_before", "terminals_after", "face_before", "face_after", "open_prohibited",
+           "inspected", "enrolled", "refreshed_at")
+
+
+def refresh(venue_ids: Iterable[int] | None = None, session: Session | None = None) -> int:
+    """Recompute the figures of these venues (every venue when None) in the current transaction."""
+    from dashboard.queries import figures_select
+
+    session = session or db.session
+    ids = None if venue_ids is None else sorted(set(venue_ids))
+    if ids == []:
+        return 0
+    table = VenueFigures.__table__
+    chunks = [None] if ids is None else [ids[i:i + 1000] for i in range(0, len(ids), 1000)]
+    written = 0
+    with session.no_autoflush:
+        for chunk in chunks:
+            session.execute(table.delete() if chunk is None else table.delete().where(table.c.venue_id.in_(chunk)))
+            select = figures_select(chunk, utcnow())
+            result = session.execute(table.insert().from_select(list(COLUMNS), select))
+            written += max(result.rowcount or 0, 0)
+    return written
+
+
+def ensure() -> None:
+    """Compute the figures of venues that have none yet (new venues, rows loaded around the ORM)."""
+    from inventory.models import Venue
+
+    missing = db.session.scalars(sa.select(Venue.id).outerjoin(VenueFigures, VenueFigures.venue_id == Venue.id)
+                                 .where(VenueFigures.venue_id.is_(None))).all()
+    if missing:
+        refresh(missing)
+        db.session.commit()
+
+
+def _venue_ids_of(session: Session, objects: Iterable[Any]) -> tuple[set[int], set[int], set[int]]:
+    """(venue ids, floor ids, plan ids) that changed objects belong to."""
+    from compliance.models import Finding
+    from inspection.models import Inspection
+    from inventory.models import Floor, Terminal, Venue
+    from plans.models import Plan, PlanDecision
+
+    venues: set[int] = set()
+    floors: set[int] = set()
+    plans: set[int] = set()
+    for obj in objects:
+        if isinstance(obj, Venue):
+            venues.add(obj.id)
+        elif isinstance(obj, Terminal | Finding | Inspection | Floor):
+            venues.add(obj.venue_id)
+            history = sa.inspect(obj).attrs.venue_id.history
+            venues.update(v for v in history.deleted if v is not None)
+        elif isinstance(obj, Plan):
+            floors.add(obj.floor_id)
+        elif isinstance(obj, PlanDecision):
+            plans.add(obj.plan_id)
+    venues.discard(None)  # type: ignore[arg-type]
+    return venues, {f for f in floors if f is not None}, {p for p in plans if p is not None}
+
+
+WATCHED = ("Venue", "Floor", "Terminal", "Plan", "PlanDecision", "Finding", "Inspection")
+
+
+def install(session_factory: Any) -> None:
+    """Keep venue figures current: note changed venues at each flush, recompute them before commit."""
+
+    @event.listens_for(session_factory, "after_flush")
+    def _note(session: Session, _context: Any) -> None:
+        changed = [o for o in (*session.new, *session.dirty, *session.deleted) if type(o).__name__ in WATCHED]
+        if not changed:
+            return
+        venues, floors, plans = _venue_ids_of(session, changed)
+        pending = session.info.setdefault("figures_pending", (set(), set(), set()))
+        pending[0].update(venues)
+        pending[1].update(floors)
+        pending[2].update(plans)
+
+    event.listen(session_factory, "after_rollback", _forget)
+
+    @event.listens_for(session_factory, "before_commit")
+    def _recompute(session: Session) -> None:
+        if session.info.get("figures_busy"):
+            return
+        session.flush()
+        pending = session.info.pop("figures_pending", None)
+        if not pending or not any(pending):
+            return
+        from inventory.models import Floor
+        from plans.models import Plan
+
+        venues, floors, plans = pending
+        if plans:
+            floors |= set(session.scalars(sa.select(Plan.floor_id).where(Plan.id.in_(sorted(plans)))))
+        if floors:
+            venues |= set(session.scalars(sa.select(Floor.venue_id).where(Floor.id.in_(sorted(floors)))))
+        session.info["figures_busy"] = True
+        try:
+            from inventory.models import Venue
+
+            # Deleted venues' rows went with them (ON DELETE CASCADE).
+            refresh(set(session.scalars(sa.select(Venue.id).where(Venue.id.in_(sorted(venues))))), session)
+        finally:
+            session.info["figures_busy"] = False
+
+
+def _forget(session: Session) -> None:
+    session.info.pop("figures_pending", None)
+
+
+@click.command("dashboard-refresh")
+@with_appcontext
+def refresh_command() -> None:
+    """Recompute every venue's dashboard figures (after loading data around the app)."""
+    n = refresh(None)
+    db.session.commit()
+    click.echo(f"dashboard figures recomputed for {n} venues")

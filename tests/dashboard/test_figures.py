@@ -1,0 +1,122 @@
+"""The stored per-venue figures follow every change made through the app, in the same transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+import sqlalchemy as sa
+
+from compliance.models import Finding
+from dashboard import figures, queries
+from dashboard.figures import VenueFigures
+from extensions import db
+from inspection.models import Inspection, InspectionStatus
+from inventory.choices import TerminalStatus
+from inventory.models import Floor, Terminal, Venue
+from plans.models import Decision, Plan, PlanDecision, PlanState
+from tests.dashboard.city import build_city
+
+
+@pytest.fixture
+def city(app):
+    # The findings are planted: keep the rules from re-evaluating (and fixing) them at each commit.
+    app.config["COMPLIANCE_AUTO_EVALUATE"] = False
+    with app.app_context():
+        ids = build_city()
+        db.session.commit()
+    return ids
+
+
+def _stored() -> dict[int, tuple]:
+    return {f.venue_id: (f.terminals_before, f.terminals_after, f.face_before, f.face_after, f.open_prohibited,
+                         f.inspected, f.enrolled) for f in db.session.scalars(sa.select(VenueFigures))}
+
+
+def _huangpu() -> dict[str, int]:
+    from accounts.models import User
+    from tests.dashboard.city import INSPECTOR_HUANGPU as email
+
+    user = db.session.scalar(sa.select(User).where(User.email == email))
+    return queries.overview(user).total.as_dict()
+
+
+def test_commits_keep_the_figures_current_without_a_full_refresh(app, city):
+    with app.app_context():
+        stored = _stored()
+        assert stored[city["Alpha Bund"]] == (8, 7, 3, 2, 2, True, 85_000)  # written by the commit itself
+        bund = db.session.get(Venue, city["Alpha Bund"])
+        floor2 = next(f for f in bund.floors if f.level == 2)
+        c4 = next(t for t in floor2.terminals if t.code == "C4")
+        c4.status = TerminalStatus.REMOVED  # carried out: out of service
+        db.session.commit()
+        assert _stored()[bund.id][:2] == (7, 6)
+        finding = db.session.scalar(sa.select(Finding).where(Finding.venue_id == bund.id, Finding.status == "open",
+                                                             Finding.severity == "prohibited"))
+        finding.status = "fixed"
+        market = city["Beta Market"]
+        inspection = db.session.scalar(sa.select(Inspection).where(Inspection.venue_id == market))
+        inspection.status, inspection.signed_off_at = InspectionStatus.SIGNED_OFF, datetime(2026, 12, 1)
+        db.session.commit()
+        assert _stored()[bund.id][4] == 1 and _stored()[market][5] is True
+        # A plan put in force on floor 2 switches it from "in service" to the plan's decisions.
+        plan = Plan(floor=floor2, mode="reduce", parameters={}, floor_snapshot={"features": []}, inputs_hash="p2",
+                    state=PlanState.DONE, approved_at=datetime(2026, 12, 1), in_force_floor_id=floor2.id)
+        db.session.add(plan)
+        db.session.flush()
+        for code, decision in (("C5", Decision.REMOVE), ("FR3", Decision.REMOVE), ("N-9", Decision.ADD)):
+            db.session.add(PlanDecision(plan_id=plan.id, terminal_code=code, decision=decision))
+        db.session.commit()
+        # Floor 1: 5 -> 4 (face 2 -> 1); floor 2 now: C5, FR3 before; N-9 after.
+        assert _stored()[bund.id][:4] == (7, 5, 3, 1)
+        assert _huangpu()["terminals_before"] == 9 and _huangpu()["open_prohibited"] == 1
+        assert _huangpu()["inspected"] == 2
+
+
+def test_deleting_and_removing_follow_too(app, city):
+    with app.app_context():
+        market = db.session.get(Venue, city["Beta Market"])
+        db.session.delete(market.floors[0].terminals[0])
+        db.session.commit()
+        assert _stored()[market.id][:2] == (1, 1)
+        market.removed_at = datetime(2026, 12, 1)
+        db.session.commit()
+        assert _huangpu()["venues"] == 1
+
+
+def test_stored_figures_equal_a_full_recomputation(app, city):
+    with app.app_context():
+        db.session.execute(sa.update(Terminal).values(status=TerminalStatus.ACTIVE))  # around the ORM: stale
+        db.session.commit()
+        before = _stored()
+        figures.refresh(None)
+        db.session.commit()
+        after = _stored()
+        assert before != after  # the bulk statement bypassed the listener; the full refresh caught it
+        figures.refresh([city["Alpha Bund"]])
+        db.session.commit()
+        assert _stored() == after
+
+
+def test_venues_without_figures_are_filled_on_read(app, city):
+    with app.app_context():
+        db.session.execute(sa.delete(VenueFigures))
+        db.session.commit()
+        assert _huangpu()["terminals_before"] == 10
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(VenueFigures)) == 5
+
+
+def test_refresh_command(app, city):
+    result = app.test_cli_runner().invoke(args=["dashboard-refresh"])
+    assert result.exit_code == 0 and "5 venues" in result.output
+
+
+def test_a_floor_is_counted_through_its_venue(app, city):
+    with app.app_context():
+        bund = db.session.get(Venue, city["Alpha Bund"])
+        floor = Floor(venue=bund, level=7, name="L7", structure=[])
+        db.session.add(floor)
+        db.session.flush()
+        db.session.add(Terminal(venue_id=bund.id, floor=floor, code="Z1", kind="camera", x=0, y=0))
+        db.session.commit()
+        assert _stored()[bund.id][:2] == (9, 8)
