@@ -116,6 +116,8 @@ def _register_blueprints(app: Flask) -> None:
     from plans.views import bp as plans_bp
 
     app.register_blueprint(accounts_bp)
+    # Browsers ask for /favicon.ico on pages that link no icon (the printable reports): answer with the SVG.
+    app.add_url_rule("/favicon.ico", "favicon", lambda: app.send_static_file("favicon.svg"))
     app.register_blueprint(admin_bp)
     app.register_blueprint(inventory_bp)
     app.register_blueprint(audit_bp)

@@ -22,6 +22,20 @@ def _ids(app) -> dict[str, int]:  # type: ignore[no-untyped-def]
         return {"venue": venue.id, "floor": floor.id, "empty": empty.id, "terminal": terminal}
 
 
+def _finished_plan(app, floor_id: int) -> int:  # type: ignore[no-untyped-def]
+    """A plan of the floor, run to the end on the app's inline queue."""
+    from accounts.models import User
+    from plans import service
+    from plans.execution import queue_plan
+
+    with app.test_request_context():
+        planner = db.session.scalar(sa.select(User).where(User.email == PLANNER))
+        plan = service.create_plan(planner, db.session.get(Floor, floor_id), {"mode": "reduce", "time_limit": "5"})
+        db.session.commit()
+        queue_plan(plan)
+        return plan.id
+
+
 def _visit_all(browser, base_url: str, email: str, urls: list[str]) -> list[str]:  # type: ignore[no-untyped-def]
     """Sign in, visit each page and let it settle; return every script error, console error and failed request."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, base_url=base_url)
@@ -48,8 +62,10 @@ def _visit_all(browser, base_url: str, email: str, urls: list[str]) -> list[str]
 
 def test_no_console_errors_on_the_main_pages(browser, live_server, live_app):  # type: ignore[no-untyped-def]
     ids = _ids(live_app)
+    plan = _finished_plan(live_app, ids["floor"])
     common = ["/", f"/venues/{ids['venue']}", f"/floors/{ids['floor']}", f"/floors/{ids['empty']}",
               f"/terminals/{ids['terminal']}/edit", "/camera-models", f"/floors/{ids['floor']}/plans",
+              f"/plans/{plan}", f"/plans/{plan}/report", f"/venues/{ids['venue']}/compliance",
               f"/venues/{ids['venue']}/audit", "/tokens", "/account/password"]
     extra = {
         MANAGER_A: [f"/floors/{ids['floor']}/terminals/new", f"/floors/{ids['floor']}/terminals/import",

@@ -74,6 +74,14 @@ def test_risk_list_is_the_jurisdiction_sorted_by_risk(demo_app: Flask, client: F
     assert [risk[n] for n in order] == sorted((risk[n] for n in order), reverse=True)
     login(client, INSPECTOR_SONGJIANG)
     assert set(listed()) == songjiang
+    # A venue removed from the inventory leaves the list.
+    with demo_app.app_context():
+        from accounts.models import utcnow
+
+        db.session.get(Venue, venues[quiet]).removed_at = utcnow()
+        db.session.commit()
+    login(client, INSPECTOR_CITY)
+    assert quiet not in listed()
 
 
 def test_checklist_follows_the_approved_plan(demo_app: Flask, client: FlaskClient, hotel: Hotel) -> None:
@@ -275,7 +283,10 @@ def test_who_may_see_inspections(demo_app: Flask, client: FlaskClient, hotel: Ho
     assert client.get(f"/inspections/{signed}/report").status_code == 200
     assert client.post(f"/inspections/{signed}/items/1", data={"found": "removed"}).status_code in (403, 409)
     assert str(signed) in client.get("/inspections").get_data(as_text=True)
+    venue_page = client.get(f"/venues/{hotel.venue_id}/inspections").get_data(as_text=True)
+    assert f"/inspections/{signed}/report" in venue_page and f"/inspections/{open_id}\"" not in venue_page
     login(client, MANAGER_B)
+    assert client.get(f"/venues/{hotel.venue_id}/inspections").status_code == 404
     for path in (f"/inspections/{signed}", f"/inspections/{signed}/report", f"/inspections/{signed}/report.pdf"):
         assert client.get(path).status_code == 404, path
     assert f"/inspections/{signed}/report" not in client.get("/inspections").get_data(as_text=True)
