@@ -13,7 +13,7 @@ from accounts.models import User, utcnow
 from audit.models import AuditEvent
 from compliance import filing
 from compliance.models import Finding
-from compliance.service import note_reason
+from compliance.service import note_reason, open_finding_counts
 from extensions import db
 from findings import service
 from inventory import services
@@ -207,7 +207,7 @@ def test_working_days_skip_weekends():
 def test_open_counts_of_the_demo(demo_app):
     with demo_app.app_context():
         hotel = _venue("Bund View Hotel")
-        counts = service.open_finding_counts([hotel.id])[hotel.id]
+        counts = open_finding_counts([hotel.id])[hotel.id]
         assert counts["prohibited"] == 1 and counts["must"] >= 1
 
 
