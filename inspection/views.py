@@ -107,6 +107,7 @@ def answer(inspection_id: int, item_id: int):  # type: ignore[no-untyped-def]
 def upload(inspection_id: int, item_id: int | None = None):  # type: ignore[no-untyped-def]
     """Attach an evidence photo to an item or to the inspection (JPEG or PNG; EXIF removed)."""
     inspection = service.get_inspection(current_user, inspection_id)
+    service.require_editable(current_user, inspection)  # who may, before what was sent
     file = request.files.get("photo")
     try:
         if file is None or not file.filename:
