@@ -102,3 +102,21 @@ def test_empty_floor_asks_for_a_plan_instead_of_a_blank_map(page, live_app):  # 
     page.goto(f"/floors/{ids['empty']}")
     assert "has not uploaded a plan" in page.inner_text("#empty-floor")
     assert page.get_by_role("link", name="Upload a plan").count() == 0
+
+
+def test_audit_page_stays_short_after_edits(page, live_app):  # type: ignore[no-untyped-def]
+    """Whole records as raw JSON made this page 15,288 px tall after five edits; changed fields keep it short."""
+    with live_app.app_context():
+        venue_id = db.session.scalar(sa.select(Venue.id).where(Venue.name == "Bund View Hotel"))
+        rows = db.session.execute(sa.select(Terminal.id, Terminal.code).where(Terminal.venue_id == venue_id)
+                                  .order_by(Terminal.id)).all()[:5]
+    login(page, MANAGER_A)
+    token = page.get_attribute("meta[name=csrf-token]", "content")
+    for terminal_id, code in rows:
+        page.request.post(f"/terminals/{terminal_id}/row", headers={"X-CSRFToken": token},
+                          form={"code": code, "kind": "camera", "status": "active", "heading_deg": "45",
+                                "hfov_deg": "70"})
+    page.goto(f"/venues/{venue_id}/audit")
+    assert page.locator("#audit-events tr.event").count() == 25
+    assert page.locator("#audit-events tr.event", has_text="changed").count() >= 5
+    assert page.evaluate("document.documentElement.scrollHeight") < 4000
