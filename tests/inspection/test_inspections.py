@@ -12,6 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image
 
+from audit.models import AuditEvent
 from compliance.models import Finding
 from extensions import db
 from inspection.models import Evidence, Inspection, InspectionItem, InspectionStatus
@@ -215,6 +216,12 @@ def test_verification_sign_off_and_report(demo_app: Flask, client: FlaskClient, 
                                            .where(Terminal.floor_id == hotel.floor_id)).all())
     assert statuses["C-303"] == TerminalStatus.VERIFIED_REMOVED
     assert statuses["F-306"] == TerminalStatus.PLANNED_REMOVAL  # found removed, but the venue never ticked it
+    with demo_app.app_context():
+        steps = db.session.execute(sa.select(AuditEvent.action, AuditEvent.after).where(
+            AuditEvent.object_type == "inspection", AuditEvent.object_id == inspection_id)
+            .order_by(AuditEvent.id)).all()
+    assert [action for action, _ in steps] == ["create", "sign_off"]
+    assert steps[1][1]["verified_removed"] == ["C-303", "C-305"]
     report = client.get(f"/inspections/{inspection_id}/report").get_data(as_text=True)
     assert "Bund View Hotel" in report and "Coverage still met" in report and "signed off" in report
     pdf = client.get(f"/inspections/{inspection_id}/report.pdf")
