@@ -45,6 +45,9 @@ class Rounds:
     row_of: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # problem row of each witness
     sacrificed: set[int] = field(default_factory=set)  # witnesses the slack model gave up
     conflict_pts: list[tuple[int, float, float]] = field(default_factory=list)
+    # The best weighted bound any round proved without slack columns: every round's witnesses are a subset of the
+    # final ones, so each such bound is a lower bound of the whole problem, kept even when a later round times out.
+    bound: int = 0
 
 
 def plan(floor: Floor, options: PlanOptions | None = None) -> Plan:
@@ -73,6 +76,8 @@ def plan(floor: Floor, options: PlanOptions | None = None) -> Plan:
         # Solve, warm-started from the previous round's cameras.
         remaining = clock.left() - reserve
         attempt = solve(problem, _solve_options(options, remaining, state.rounds, clock.start))
+        if not state.slack_rows and attempt.status != Status.INFEASIBLE:
+            state.bound = max(state.bound, int(attempt.bound))
         if attempt.status == Status.INFEASIBLE and _widen_slack(prep.matrix, state, attempt, remaining):
             state.rounds -= 1
             continue
@@ -96,7 +101,7 @@ def plan(floor: Floor, options: PlanOptions | None = None) -> Plan:
             break
 
     slack_bound = _bound_without(prep, state, options, clock, _reserve(clock, check)) if state.conflict_pts else None
-    outcome = Outcome(state.result, state.selected, state.rounds, slack_bound, bool(state.conflict_pts))
+    outcome = Outcome(state.result, state.selected, state.rounds, slack_bound, bool(state.conflict_pts), state.bound)
     return certify(floor, prep, outcome, options, clock, check)
 
 
