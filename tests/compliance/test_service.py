@@ -92,10 +92,13 @@ def test_deleting_the_terminal_fixes_its_findings_and_keeps_them(demo_app):
     with demo_app.app_context():
         pool = _venue("Blue Wave Natatorium")
         ids = [f.id for f in _findings(pool, "CN-01", "F-L1")]
-        services.delete_object(_user(ADMIN), _terminal(pool, "F-L1"))
+        locker = _terminal(pool, "F-L1")
+        assert services.delete_object(_user(ADMIN), locker) == "removed"  # an open finding refers to it
         db.session.commit()
         rows = [db.session.get(Finding, i) for i in ids]
-        assert [(f.status, f.terminal_id, f.subject) for f in rows] == [("fixed", None, "F-L1")]
+        # The record is kept as removed, so the finding still points at it.
+        assert [(f.status, f.terminal_id, f.subject) for f in rows] == [("fixed", locker.id, "F-L1")]
+        assert locker.removed_at is not None
 
 
 def test_a_rolled_back_change_leaves_findings_alone(demo_app):
