@@ -169,8 +169,11 @@ def _register_cli(app: Flask) -> None:
     from accounts.cli import create_user_command
     from api.openapi import openapi_command
     from audit.chain import verify_audit_command
+    from backup import backup_command, restore_command
     from inventory.demo import seed_demo_command
 
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
     app.cli.add_command(create_user_command)
     app.cli.add_command(openapi_command)
     app.cli.add_command(seed_demo_command)
