@@ -109,6 +109,7 @@ def _register_blueprints(app: Flask) -> None:
     from compliance import api as _compliance_api  # noqa: F401  (registers its endpoints on the API blueprint)
     from compliance.views import bp as compliance_bp
     from dashboard.views import bp as dashboard_bp
+    from guide.views import bp as guide_bp
     from inspection.views import bp as inspection_bp
     from inventory.csv_views import bp as csv_bp
     from inventory.floor_views import bp as floor_bp
@@ -127,6 +128,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(plans_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(dashboard_bp)
+    app.register_blueprint(guide_bp)
 
 
 def _register_errors(app: Flask) -> None:
