@@ -77,7 +77,8 @@ def decimal(value: float | int | None, places: int = 1) -> str:
     if value is None:
         return "—"
     pattern = "#,##0." + "0" * places if places else "#,##0"
-    return format_decimal(value, format=pattern)
+    # Round as Python's "%.nf" does (on the binary value), so pages agree with the figures in exports.
+    return format_decimal(float(f"{value:.{places}f}"), format=pattern)
 
 
 def area(value: float | int | None, places: int = 1) -> str:
@@ -116,7 +117,10 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(html_lang=html_lang, languages=LANGUAGES,
                                 current_language=current_language)
     app.jinja_env.filters.update(number=format_number, decimal=decimal, area=area, when=when)
-    from inventory.choices import label_of, use_label
+    from compliance.citation import rule_sources, rule_statement
+    from inventory.choices import action_label, label_of, use_label
 
-    app.jinja_env.globals.update(choice_label=label_of, use_label=use_label,
+    app.jinja_env.globals.update(rule_sources=lambda rule: rule_sources(rule, current_language()),
+                                 rule_statement=lambda rule: rule_statement(rule, current_language()))
+    app.jinja_env.globals.update(choice_label=label_of, use_label=use_label, action_label=action_label,
                                  role_label=lambda role: label_of(getattr(role, "value", role)))

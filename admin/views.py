@@ -14,7 +14,7 @@ from flask_login import current_user, login_required
 
 from accounts.models import Jurisdiction, Organisation, Role, User, password_problem
 from audit import events
-from audit.views import all_events, field_changes, object_types
+from audit.views import all_events, field_changes, naming_first, object_types
 from extensions import db
 from inventory.districts import District, all_districts
 from inventory.fields import ValidationError
@@ -445,4 +445,4 @@ def audit():  # type: ignore[no-untyped-def]
         Venue.id.in_({e.venue_id for e in page.events if e.venue_id}))).tuples().all())
     return render_template("admin/audit.html", page=page, object_type=object_type,
                            without_venue=without_venue, object_types=object_types(), venues=venues,
-                           field_changes=field_changes)
+                           field_changes=field_changes, naming_first=naming_first)

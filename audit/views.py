@@ -23,6 +23,8 @@ PAGE_SIZE = 25
 # Bookkeeping columns that every row has and no reader needs to see change.
 HIDDEN_FIELDS = frozenset({"id", "created_at", "updated_at"})
 SHORT_VALUE = 60  # characters of a value shown before the rest goes behind a toggle
+# Fields that say which object a create or delete was about; its other fields go behind a toggle.
+NAMING_FIELDS = ("code", "name", "email", "level", "kind", "status", "model", "manufacturer", "role")
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,12 @@ def field_changes(event: AuditEvent) -> list[FieldChange]:
         changes.append(FieldChange(field, _text(old) if field in before else None,
                                    _text(new) if field in after else None))
     return changes
+
+
+def naming_first(changes: list[FieldChange]) -> tuple[list[FieldChange], list[FieldChange]]:
+    """Split a create's or delete's fields into those naming the object and the rest."""
+    naming = [c for c in changes if c.field in NAMING_FIELDS]
+    return naming, [c for c in changes if c.field not in NAMING_FIELDS]
 
 
 @dataclass(frozen=True)
@@ -115,4 +123,4 @@ def venue_audit(venue_id: int):  # type: ignore[no-untyped-def]
     page = venue_events(venue.id, object_type, request.args.get("page", 1, type=page_number))
     types = object_types(venue.id)
     return render_template("audit/venue_audit.html", venue=venue, page=page, object_type=object_type,
-                           object_types=types, field_changes=field_changes)
+                           object_types=types, field_changes=field_changes, naming_first=naming_first)

@@ -25,7 +25,7 @@ def floor_maps(inspection: Inspection, width_px: int = 640) -> list[dict[str, An
     """Per floor: the location map (declared terminals by expected state, installs and finds placed), and the
     numbers the page's tap-to-place script needs to turn a tap into floor metres."""
     maps = []
-    for floor in inspection.venue.floors:
+    for floor in service.inspection_floors(inspection):
         if not has_outline(floor):
             continue
         items = [i for i in inspection.items if i.floor_id == floor.id]

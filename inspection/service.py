@@ -18,6 +18,7 @@ from sqlalchemy import event
 
 from accounts.models import Role, User, utcnow
 from audit.chain import canonical
+from audit.models import AuditEvent
 from compliance.models import Finding
 from extensions import db
 from inspection import evidence as photos
@@ -92,6 +93,17 @@ def plans_in_force(venue: Venue) -> list[Plan]:
                                    .order_by(Floor.level)))
 
 
+def open_floors(venue: Venue) -> list[Floor]:
+    """The venue's floors still in the inventory (a removed floor has nothing left to inspect)."""
+    return [floor for floor in venue.floors if floor.removed_at is None]
+
+
+def inspection_floors(inspection: Inspection) -> list[Floor]:
+    """The floors an inspection covers: those its checklist refers to, and any still in the inventory."""
+    used = {item.floor_id for item in inspection.items}
+    return [floor for floor in inspection.venue.floors if floor.removed_at is None or floor.id in used]
+
+
 def _kind_of(kind: str, face: bool) -> str:
     """The count bucket of a terminal: camera, face (any face recognition) or other."""
     if face or kind == TerminalKind.FACE_TERMINAL.value:
@@ -114,11 +126,11 @@ def declared_counts(venue: Venue, plans: list[Plan] | None = None) -> dict[str, 
                           ("other", "before_other", "after_other")):
             before[key] += t[a]
             after[key] += t[b]
-    for floor in venue.floors:
+    for floor in open_floors(venue):
         if floor.id in planned:
             continue
         for terminal in floor.terminals:
-            if terminal.status in IN_SERVICE:
+            if terminal.status in IN_SERVICE and terminal.removed_at is None:
                 bucket = _kind_of(terminal.kind.value, terminal.face_recognition)
                 before[bucket] += 1
                 after[bucket] += 1
@@ -167,7 +179,7 @@ def risk_list(user: User, page: int = 1) -> tuple[list[VenueRisk], bool]:
         .outerjoin(prohibited, prohibited.c.venue_id == Venue.id)
         .outerjoin(face, face.c.venue_id == Venue.id)
         .outerjoin(last, last.c.venue_id == Venue.id)
-        .where(venue_filter(user))
+        .where(venue_filter(user), Venue.removed_at.is_(None))
         .order_by(n_prohibited.desc(), n_face.desc(), last.c.at.is_not(None), last.c.at.asc(), Venue.name, Venue.id)
         .limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)).all()
     more = len(rows) > PAGE_SIZE
@@ -199,7 +211,7 @@ def checklist(venue: Venue, plans: list[Plan]) -> list[InspectionItem]:
     """One item per terminal of the venue with the state the approved plan (else the inventory) expects."""
     by_floor = {plan.floor_id: plan for plan in plans}
     items: list[InspectionItem] = []
-    for floor in venue.floors:
+    for floor in open_floors(venue):
         plan = by_floor.get(floor.id)
         decisions = {d.terminal_code: d for d in plan.decisions} if plan else {}
         for terminal in floor.terminals:
@@ -209,7 +221,8 @@ def checklist(venue: Venue, plans: list[Plan]) -> list[InspectionItem]:
                 expected = Expected.REMOVED
             elif decision is not None and decision.decision == Decision.REAIM:
                 expected, heading = Expected.RE_AIMED, (decision.pose or {}).get("heading_deg")
-            elif terminal.status in IN_SERVICE and terminal.status != TerminalStatus.PLANNED_REMOVAL:
+            elif (terminal.status in IN_SERVICE and terminal.status != TerminalStatus.PLANNED_REMOVAL
+                  and terminal.removed_at is None):
                 expected = Expected.KEPT
             else:
                 expected = Expected.REMOVED
@@ -238,7 +251,15 @@ def create_inspection(user: User, venue: Venue) -> Inspection:
     inspection.items = checklist(venue, plans)
     db.session.add(inspection)
     db.session.flush()
+    _audit(user, inspection, "create", {"items": len(inspection.items), "plans": inspection.declared["plans"]})
     return inspection
+
+
+def _audit(user: User, inspection: Inspection, action: str, after: dict[str, Any]) -> None:
+    """An audit event of an inspection step (it joins the audit hash chain like every event)."""
+    db.session.add(AuditEvent(user_id=user.id, organisation_id=inspection.venue.organisation_id,
+                              venue_id=inspection.venue_id, object_type="inspection", object_id=inspection.id,
+                              action=action, after=after))
 
 
 # ---------------------------------------------------------------- on site
@@ -329,7 +350,7 @@ def add_undeclared(user: User, inspection: Inspection, data: Mapping[str, Any]) 
     """Record a terminal found on site but absent from the inventory, placed on the floor map."""
     require_editable(user, inspection)
     values = clean(UNDECLARED_FIELDS, data)
-    floor = next((f for f in inspection.venue.floors if f.id == values["floor_id"]), None)
+    floor = next((f for f in open_floors(inspection.venue) if f.id == values["floor_id"]), None)
     if floor is None:
         raise ValidationError("floor_id", "is not a floor of this venue")
     x, y = _placed(floor, values, need=True)
@@ -441,6 +462,11 @@ def sign_off(user: User, inspection: Inspection) -> Inspection:
     inspection.found = found_counts(inspection)
     db.session.flush()
     seal(inspection)
+    db.session.flush()
+    _audit(user, inspection, "sign_off", {"found": inspection.found, "record_hash": inspection.record_hash,
+                                          "verified_removed": sorted(i.code for i in inspection.items
+                                                                     if i.terminal is not None and i.terminal.status
+                                                                     == TerminalStatus.VERIFIED_REMOVED)})
     db.session.flush()
     return inspection
 

@@ -18,7 +18,14 @@ from flask import current_app
 from accounts.models import User, utcnow
 from extensions import db
 from inspection.models import Expected, Found, Inspection, InspectionItem, InspectionStatus
-from inspection.service import Conflict, answers_digest, found_counts, require_editable, unanswered
+from inspection.service import (
+    Conflict,
+    answers_digest,
+    found_counts,
+    inspection_floors,
+    require_editable,
+    unanswered,
+)
 from inventory.fields import ValidationError
 from inventory.floorio import floor_model, has_outline
 from inventory.models import Floor
@@ -149,7 +156,7 @@ def run_verification(inspection_id: int) -> None:
                                                                          or [-1]))}
     floors: list[dict[str, Any]] = []
     try:
-        for floor in inspection.venue.floors:
+        for floor in inspection_floors(inspection):
             items = [i for i in inspection.items if i.floor_id == floor.id]
             entry: dict[str, Any] = {"floor_id": floor.id, "floor": floor.name}
             if not has_outline(floor):

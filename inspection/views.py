@@ -51,6 +51,15 @@ def index():  # type: ignore[no-untyped-def]
     return render_template("inspection/signed_list.html", inspections=service.signed_off_inspections(current_user))
 
 
+@bp.get("/venues/<int:venue_id>/inspections")
+def venue_list(venue_id: int):  # type: ignore[no-untyped-def]
+    """A venue's inspections the user may read, newest first."""
+    venue = get_venue(current_user, venue_id)
+    return render_template("inspection/venue_list.html", venue=venue,
+                           inspections=service.venue_inspections(current_user, venue),
+                           can_inspect=service.can_inspect(current_user, venue))
+
+
 @bp.post("/venues/<int:venue_id>/inspections")
 def create(venue_id: int):  # type: ignore[no-untyped-def]
     """Start an inspection of a venue (its checklist is generated now)."""
@@ -66,7 +75,8 @@ def detail(inspection_id: int):  # type: ignore[no-untyped-def]
     inspection = service.get_inspection(current_user, inspection_id)
     return render_template("inspection/detail.html", inspection=inspection, editable=_editor(inspection),
                            maps=report.floor_maps(inspection), refusal=service.sign_off_refusal(inspection),
-                           missing=service.unanswered(inspection), found_choices=list(Found))
+                           missing=service.unanswered(inspection), found_choices=list(Found),
+                           floors=service.open_floors(inspection.venue))
 
 
 def _item_fragment(inspection: Inspection, item_id: int, error: str | None = None, status: int = 200):  # type: ignore[no-untyped-def]
@@ -97,6 +107,7 @@ def answer(inspection_id: int, item_id: int):  # type: ignore[no-untyped-def]
 def upload(inspection_id: int, item_id: int | None = None):  # type: ignore[no-untyped-def]
     """Attach an evidence photo to an item or to the inspection (JPEG or PNG; EXIF removed)."""
     inspection = service.get_inspection(current_user, inspection_id)
+    service.require_editable(current_user, inspection)  # who may, before what was sent
     file = request.files.get("photo")
     try:
         if file is None or not file.filename:
@@ -128,7 +139,8 @@ def undeclared(inspection_id: int):  # type: ignore[no-untyped-def]
         return render_template("inspection/detail.html", inspection=inspection, editable=_editor(inspection),
                                maps=report.floor_maps(inspection), refusal=service.sign_off_refusal(inspection),
                                missing=service.unanswered(inspection), found_choices=list(Found),
-                               undeclared_error=str(error), undeclared_values=request.form), 422
+                               floors=service.open_floors(inspection.venue), undeclared_error=str(error),
+                               undeclared_values=request.form), 422
     db.session.commit()
     return redirect(url_for("inspection.detail", inspection_id=inspection.id) + f"#item-{item.id}")
 

@@ -62,6 +62,20 @@ USE_LABELS: dict[str, str] = {
 }
 
 
+# Audit actions as shown in histories.
+ACTION_LABELS: dict[str, str] = {
+    "create": N_("created"), "update": N_("changed"), "delete": N_("deleted"), "approve": N_("approved"),
+    "supersede": N_("superseded"), "work_done": N_("work done"),
+}
+
+
+def action_label(action: str | None) -> str:
+    """The translated label of an audit action, e.g. "work_done" -> "work done"."""
+    if not action:
+        return ""
+    return gettext(ACTION_LABELS[action]) if action in ACTION_LABELS else action.replace("_", " ")
+
+
 def label_of(value: str | None) -> str:
     """The translated label of a stored choice value (or role), e.g. "face_terminal" -> "Face terminal"."""
     if not value:

@@ -3,7 +3,8 @@
 Format (see docs/api.md, "CSV import and export"):
 - UTF-8 (a byte-order mark is written on export so Excel shows Chinese text; it is accepted on import),
   GB18030 is detected on import when the file is not UTF-8 (Excel's default for Chinese Windows);
-- the header is the TERMINAL_FIELDS names; code, kind, x and y are required, other columns optional;
+- the header is the TERMINAL_FIELDS names (or, as exported for a Chinese user, their titles in English or
+  Chinese, read back as the names); code, kind, x and y are required, other columns optional;
 - camera_model_id holds the library id; on import "Manufacturer Model" text is accepted too;
 - text cells starting with = + - @ (or a tab, carriage return or apostrophe) are written with a leading
   apostrophe so spreadsheets do not run them as formulas; import removes exactly that apostrophe.
@@ -16,7 +17,11 @@ import io
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 from typing import Any
+
+from flask import has_app_context
+from flask_babel import force_locale
 
 from inventory.choices import Choice
 from inventory.fields import TERMINAL_FIELDS, Field, ValidationError, clean_value
@@ -108,11 +113,14 @@ def format_value(spec: Field, value: Any) -> str:
 # ---------------------------------------------------------------- writing
 
 
-def write(terminals: Iterable[Any]) -> str:
-    """CSV text (header + one row per terminal, in the order given) for objects carrying TERMINAL_FIELDS."""
+def write(terminals: Iterable[Any], *, titles: bool = False) -> str:
+    """CSV text (header + one row per terminal, in the order given) for objects carrying TERMINAL_FIELDS.
+
+    The header is the stable field names, or with titles the fields' titles in the request's language.
+    """
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
+    writer.writerow([spec.title for spec in TERMINAL_FIELDS] if titles else COLUMNS)
     for terminal in terminals:
         writer.writerow([format_value(spec, getattr(terminal, spec.name)) for spec in TERMINAL_FIELDS])
     return out.getvalue()
@@ -179,7 +187,7 @@ def parse(text: str, camera_models: Mapping[int, str] | None = None) -> CsvFile:
         result.problems.append(ValidationError("file", f"not a readable CSV file: {exc}"))
         return result
     header, body = records[0], records[1:]
-    columns = [name.strip().lower() for name in header]
+    columns = [column_name(name) for name in header]
     result.columns = columns
     if not _check_header(columns, result):
         return result
@@ -197,6 +205,26 @@ def parse(text: str, camera_models: Mapping[int, str] | None = None) -> CsvFile:
     _check_duplicates(result.rows, "code", "ID")
     _check_duplicates(result.rows, "serial", "serial")
     return result
+
+
+@cache
+def _titled_columns(languages: tuple[str, ...]) -> dict[str, str]:
+    """Field titles in every site language (lower-cased) -> field name."""
+    names: dict[str, str] = {}
+    for language in languages:
+        with force_locale(language):
+            names.update({spec.title.strip().lower(): spec.name for spec in TERMINAL_FIELDS})
+    return names
+
+
+def column_name(header_cell: str) -> str:
+    """The field name a header cell stands for: the name itself, or a field's title in any site language."""
+    name = header_cell.strip().lower()
+    if name in FIELDS_BY_NAME or not has_app_context():
+        return name
+    from i18n import LANGUAGES
+
+    return _titled_columns(tuple(LANGUAGES)).get(name, name)
 
 
 def _check_header(columns: list[str], result: CsvFile) -> bool:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from accounts.access import can_edit_inventory
 from extensions import db
+from i18n import DEFAULT_LOCALE, current_language
 from inventory import csv_io, services
 from inventory.fields import TERMINAL_FIELDS, ValidationError
 from inventory.models import Floor
@@ -27,13 +29,22 @@ def _camera_models() -> dict[int, str]:
     return {m.id: f"{m.manufacturer} {m.model}" for m in services.list_camera_models(current_user)}
 
 
+def titled_header() -> bool:
+    """Whether a CSV export heads its columns with titles in the reader's language (?header=titles, or a non-English
+    user by default) rather than the stable machine names (?header=machine, and English)."""
+    choice = request.args.get("header")
+    if choice in ("machine", "titles"):
+        return choice == "titles"
+    return current_language() != DEFAULT_LOCALE
+
+
 @bp.get("/floors/<int:floor_id>/terminals.csv")
 def export(floor_id: int) -> Response:
     """Download every terminal of the floor (all statuses) as CSV, ordered by ID."""
     floor = services.get_floor(current_user, floor_id)
     terminals = services.list_terminals(current_user, floor, sort="code")
     name = f"floor-{floor.id}-level-{floor.level}-terminals.csv"
-    return Response(csv_io.encode(csv_io.write(terminals)), mimetype="text/csv",
+    return Response(csv_io.encode(csv_io.write(terminals, titles=titled_header())), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
@@ -47,15 +58,16 @@ def import_terminals(floor_id: int):  # type: ignore[no-untyped-def]
         return _form(floor)
     parsed = _read_submission()
     if parsed is None:
-        return _form(floor, ValidationError("file", "choose a CSV file or paste CSV text"), status=422)
+        return _form(floor, ValidationError("file", _("choose a CSV file or paste CSV text")), status=422)
     rows, errors, plan = _preview(floor, parsed)
     if errors or request.form.get("confirm") != "1":
         return render_template("inventory/csv_preview.html", floor=floor, parsed=parsed, rows=rows, errors=errors,
                                summary=_summary(plan), columns=csv_io.COLUMNS), (422 if errors else 200)
     counts = services.apply_terminal_import(current_user, floor, plan)
     db.session.commit()
-    flash(f"Imported {len(plan)} rows: {counts['created']} created, {counts['updated']} updated, "
-          f"{counts['unchanged']} unchanged.", "success")
+    flash(_("Imported %(rows)s rows: %(created)s created, %(updated)s updated, %(unchanged)s unchanged.",
+            rows=len(plan), created=counts["created"], updated=counts["updated"], unchanged=counts["unchanged"]),
+          "success")
     return redirect(url_for("inventory.floor_detail", floor_id=floor.id))
 
 

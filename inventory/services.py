@@ -260,8 +260,12 @@ def check_compliance_fields(floor: Floor, values: Mapping[str, Any], terminal: T
                 raise ValidationError("signage_x", f"sign {error.message}") from None
     if values.get("capture_zone"):
         keys = {z.key for z in floor.zones}
-        if values["capture_zone"] not in keys:
-            raise ValidationError("capture_zone", f"no zone with id '{values['capture_zone']}' on this floor")
+        by_name = {z.name: z.key for z in floor.zones}
+        wanted = values["capture_zone"]
+        if wanted not in keys and wanted not in by_name:
+            raise ValidationError("capture_zone", f"no zone with id or name '{wanted}' on this floor")
+        if isinstance(values, dict) and wanted not in keys:
+            values["capture_zone"] = by_name[wanted]  # stored by the zone's stable id, so a rename keeps it
 
 
 def create_terminal(user: User, floor: Floor, data: Mapping[str, Any]) -> Terminal:

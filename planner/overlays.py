@@ -106,6 +106,10 @@ def render_png(
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    from planner.fonts import cjk_family
+
+    cjk_family()  # Chinese floor names draw as glyphs
     from matplotlib.collections import LineCollection, PatchCollection
     from matplotlib.patches import PathPatch
     from matplotlib.path import Path as MplPath

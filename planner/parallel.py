@@ -4,8 +4,8 @@ The workers are forked after the parent has built what they read (the engine, it
 nothing is pickled on the way in but the chunk; results come back in chunk order, and the caller merges them in
 that order, so a parallel run produces exactly what a serial one does.  A deadline ends the map: the results of
 the chunks finished by then (in order, up to the first unfinished one) are returned and the workers are
-terminated at once, so no process outlives its phase.  Where forking is not possible (a daemonic worker
-process, a platform without fork) the map runs serially.
+killed at once, so no process outlives its phase.  Where forking is not safe or possible (a process with other
+threads, a daemonic worker process, a platform without fork) the map runs serially.
 """
 
 from __future__ import annotations
@@ -13,8 +13,10 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable, Sequence
+from multiprocessing import connection
 from typing import Any
 
 # What the workers read: set by `ordered_map` in the parent just before it forks.
@@ -29,9 +31,11 @@ def context() -> dict[str, Any]:
 
 
 def _can_fork() -> bool:
+    """Fork only a single-threaded process: a child forked while another thread holds a lock (stdout, logging)
+    waits for it forever.  A job-queue worker with its heartbeat thread therefore runs serially."""
     if "fork" not in multiprocessing.get_all_start_methods():
         return False
-    return not multiprocessing.current_process().daemon
+    return not multiprocessing.current_process().daemon and threading.active_count() == 1
 
 
 def in_worker() -> bool:
@@ -76,24 +80,60 @@ def _serial(fn: Callable[[Any], Any], chunks: Sequence[Any], deadline: float | N
 
 def _forked(fn: Callable[[Any], Any], chunks: Sequence[Any], workers: int, deadline: float | None,
             stop: Callable[[], bool] | None) -> list[Any]:
+    # Plain processes and pipes, no pool: a pool's helper threads would fork replacements from a threaded parent.
     ctx = multiprocessing.get_context("fork")
+    procs, busy = [], {}
+    results: dict[int, Any] = {}
+    todo = iter(range(len(chunks)))
     try:
-        pool = ctx.Pool(min(workers, len(chunks), os.cpu_count() or 1), initializer=_worker_init)
-    except (OSError, AssertionError):
-        return _serial(fn, chunks, deadline, stop)
-    out: list[Any] = []
-    try:
-        results = pool.imap(fn, chunks)
-        while len(out) < len(chunks):
+        for _ in range(min(workers, len(chunks), os.cpu_count() or 1)):
+            mine, theirs = ctx.Pipe()
+            proc = ctx.Process(target=_worker_loop, args=(fn, theirs, mine), daemon=True)
+            proc.start()
+            theirs.close()
+            procs.append(proc)
+            _feed(mine, chunks, todo, busy)
+        while busy:
             wait = POLL_S if deadline is None else min(POLL_S, deadline - time.perf_counter())
             if wait <= 0 or (stop is not None and stop()):
                 break
-            try:
-                out.append(results.next(timeout=wait))
-            except multiprocessing.TimeoutError:
-                continue
+            for conn in connection.wait(list(busy), timeout=wait):
+                busy.pop(conn)
+                index, ok, value = conn.recv()
+                if not ok:
+                    raise value
+                results[index] = value
+                _feed(conn, chunks, todo, busy)
+    except (OSError, EOFError):
+        return _serial(fn, chunks, deadline, stop)  # a worker could not start or died: do it here
     finally:
-        # Terminate, not close: a chunk still running past the deadline must not hold a core.
-        pool.terminate()
-        pool.join()
+        # Kill, not ask: a chunk still running past the deadline must not hold a core.
+        for proc in procs:
+            proc.kill()
+        for proc in procs:
+            proc.join(timeout=1.0)
+    out = []
+    for index in range(len(chunks)):
+        if index not in results:
+            break
+        out.append(results[index])
     return out
+
+
+def _feed(conn: Any, chunks: Sequence[Any], todo: Any, busy: dict) -> None:
+    index = next(todo, None)
+    if index is not None:
+        conn.send((index, chunks[index]))
+        busy[conn] = index
+
+
+def _worker_loop(fn: Callable[[Any], Any], conn: Any, parents_end: Any) -> None:
+    """A worker: run the chunks the parent sends, send back (index, ok, result or exception)."""
+    _worker_init()
+    parents_end.close()
+    while True:
+        index, chunk = conn.recv()
+        try:
+            conn.send((index, True, fn(chunk)))
+        except Exception as exc:  # the parent re-raises it
+            conn.send((index, False, exc))

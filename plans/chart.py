@@ -6,6 +6,8 @@ from collections.abc import Callable
 from html import escape
 from typing import Any
 
+from flask_babel import gettext as _
+
 WIDTH, HEIGHT, PAD = 360, 220, 40
 
 
@@ -13,8 +15,9 @@ def curve_svg(points: list[dict[str, Any]], x_key: str, x_label: str, *, x_forma
               link: Callable[[dict[str, Any]], str | None] | None = None, chart_id: str = "") -> str:
     """A small line chart of cameras (y) against x_key; points with a link are clickable."""
     usable = [p for p in points if p.get("cameras") is not None]
+    aria, cameras = escape(_("cameras against %(axis)s", axis=x_label)), escape(_("cameras"))
     if not usable:
-        return '<p class="muted">No point of this curve was solved in the time given.</p>'
+        return '<p class="muted">' + escape(_("No point of this curve was solved in the time given.")) + "</p>"
     xs = [float(p[x_key]) for p in usable]
     ys = [int(p["cameras"]) for p in usable]
     y1 = max(ys) + 1
@@ -32,20 +35,21 @@ def curve_svg(points: list[dict[str, Any]], x_key: str, x_label: str, *, x_forma
     line = " L".join(f"{px(xs[i]):.1f},{py(ys[i]):.1f}" for i in order)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="tradeoff-chart" id="{escape(chart_id)}" '
              f'viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" role="img" '
-             f'aria-label="cameras against {escape(x_label)}">',
+             f'aria-label="{aria}">',
              f'<path class="axis" d="M{PAD},{PAD / 2} L{PAD},{HEIGHT - PAD} L{WIDTH - PAD / 2},{HEIGHT - PAD}"/>',
              f'<text x="{WIDTH / 2}" y="{HEIGHT - 6}" text-anchor="middle">{escape(x_label)}</text>',
-             f'<text x="12" y="{HEIGHT / 2}" transform="rotate(-90 12 {HEIGHT / 2})" text-anchor="middle">cameras</text>',
+             f'<text x="12" y="{HEIGHT / 2}" transform="rotate(-90 12 {HEIGHT / 2})" text-anchor="middle">{cameras}</text>',
              f'<path class="curve" d="M{line}"/>']
     for y in range(0, y1 + 1, max(1, y1 // 4)):
         parts.append(f'<text class="tick" x="{PAD - 6}" y="{py(y) + 4:.1f}" text-anchor="end">{y}</text>')
     for i in order:
         p = usable[i]
-        label = f"{ys[i]} cameras at {x_format(xs[i])}" + ("" if p.get("status") == "OPTIMAL" else
-                                                           f" ({str(p.get('status', '')).lower()}, not proven)")
+        label = _("%(cameras)s cameras at %(x)s", cameras=ys[i], x=x_format(xs[i]))
+        if p.get("status") != "OPTIMAL":
+            label += _(" (%(status)s, not proven)", status=str(p.get("status", "")).lower())
         unseeable = float(p.get("infeasible_m2") or 0.0)
         if unseeable > 0:
-            label += f"; {unseeable:.1f} m² no allowed cameras can see that often is left out of the target"
+            label += _("; %(area).1f m² no allowed cameras can see that often is left out of the target", area=unseeable)
         star = "*" if unseeable > 0 else ""
         dot = (f'<circle class="point{" proven" if p.get("status") == "OPTIMAL" else ""}" cx="{px(xs[i]):.1f}" '
                f'cy="{py(ys[i]):.1f}" r="5"><title>{escape(label)}</title></circle>'

@@ -17,13 +17,16 @@ from flask import Flask, current_app
 
 from accounts.models import utcnow
 from extensions import db
+from inventory.choices import N_
 from jobs.queue import enqueue, housekeeping, job
+from plans import wording
 from plans.engine import EngineError, run_optimizer, tradeoff_curves
 from plans.models import Decision, Plan, PlanDecision, PlanState
 
-STAGES = {"candidates": "building candidate poses", "witnesses": "sampling witnesses",
-          "solve": "solving the cover model", "refine": "checking the exact coverage",
-          "done": "finishing"}
+# Stored in English (the worker has no request); pages translate them with gettext, these being the msgids.
+STAGES = {"candidates": N_("building candidate poses"), "witnesses": N_("sampling witnesses"),
+          "solve": N_("solving the cover model"), "refine": N_("checking the exact coverage"),
+          "done": N_("finishing")}
 
 
 def queue_plan(plan: Plan) -> None:
@@ -112,9 +115,15 @@ def execute_plan(plan_id: int) -> None:
         _stop(heartbeat)
         _finish(plan_id, attempt, PlanState.FAILED, error=f"internal error: {type(exc).__name__}: {exc}")
         raise
-    _stop(heartbeat)
     state = PlanState.CANCELLED if result.get("status") == "CANCELLED" else PlanState.DONE
-    _finish(plan_id, attempt, state, result=result)
+    # The drawings and necessity are analysed while the heartbeat still beats: on a large floor they take seconds.
+    analysis = None
+    if state == PlanState.DONE:
+        from plans.compare import analyse
+
+        analysis = analyse(snapshot, result)
+    _stop(heartbeat)
+    _finish(plan_id, attempt, state, result=result, analysis=analysis)
 
 
 def _stop(heartbeat: _Heartbeat) -> None:
@@ -123,7 +132,7 @@ def _stop(heartbeat: _Heartbeat) -> None:
 
 
 def _finish(plan_id: int, attempt: int, state: PlanState, *, result: dict[str, Any] | None = None,
-            error: str | None = None) -> None:
+            error: str | None = None, analysis: dict[str, Any] | None = None) -> None:
     """Store the outcome, decisions and drawings of a run in one transaction (only if this attempt still owns it)."""
     db.session.rollback()
     plan = db.session.get(Plan, plan_id)
@@ -142,9 +151,10 @@ def _finish(plan_id: int, attempt: int, state: PlanState, *, result: dict[str, A
         plan.uncovered_m2 = (result.get("uncovered_m2") or {}).get("total")
         plan.privacy_overlap_m2 = _total(result.get("privacy_overlap_m2"))
         if state == PlanState.DONE:
-            from plans.compare import analyse
+            if analysis is None:
+                from plans.compare import analyse
 
-            analysis = analyse(plan.floor_snapshot, result)
+                analysis = analyse(plan.floor_snapshot, result)
             plan.drawings = analysis["drawings"]
             plan.necessity = analysis["necessity"]
             for decision in _decisions(result, analysis["necessity"]):
@@ -161,64 +171,22 @@ def _total(value: Any) -> float | None:
     return value
 
 
-def added_name(number: int) -> str:
-    """The readable name of the n-th proposed new camera (N1, N2, ...)."""
-    return f"N{number}"
-
-
 def _decisions(result: dict[str, Any], necessity: dict[str, list[dict]]) -> list[PlanDecision]:
     """Decision rows from the optimizer's per-terminal decisions, each with a reason true of that terminal alone."""
-    explained = (result.get("explanations") or {}).get("removed", {})
+    reasons = wording.decision_reasons(result, necessity)
     rows = []
     added = 0
     for item in result.get("decisions", []):
         decision = Decision(item["decision"])
         if decision == Decision.ADD:
             added += 1
-            code = added_name(added)
+            code = wording.added_name(added)
         else:
             code = str(item.get("id"))
         pose = {key: item[key] for key in ("x", "y", "heading_deg", "hfov_deg", "from_heading_deg", "hpx",
                                            "range_m", "model") if key in item} or None
-        rows.append(PlanDecision(terminal_code=code, decision=decision, pose=pose,
-                                 reason=_reason(decision, code, item, explained.get(code, {}),
-                                                necessity.get(code, []))))
+        rows.append(PlanDecision(terminal_code=code, decision=decision, pose=pose, reason=reasons[code]))
     return rows
-
-
-def _reason(decision: Decision, code: str, item: dict[str, Any], removed: dict[str, Any],
-            needed: list[dict]) -> str:
-    """One sentence of why, about this terminal only."""
-    base = str(item.get("reason", ""))
-    if decision == Decision.REMOVE:
-        covered_by = sorted(removed.get("now_covered_by", {}))
-        if covered_by and base.startswith("not needed"):
-            return "removed: everything it sees of the required zones is seen by " + _and(covered_by)
-        if removed and not removed.get("required_area_m2") and base.startswith("not needed"):
-            return "removed: it sees no part of a required zone (at the detail each zone requires)"
-        return f"removed: {base}" if base else "removed"
-    if decision == Decision.ADD:
-        where = f" at ({item.get('x', 0):.1f}, {item.get('y', 0):.1f}) m facing {item.get('heading_deg', 0):.0f}°"
-        lead = f"new camera{where}"
-    elif decision == Decision.REAIM:
-        lead = f"kept, turned from {item.get('from_heading_deg', '?')}° to {item.get('heading_deg', 0):.0f}°" \
-            if "from_heading_deg" in item else f"kept, turned to {item.get('heading_deg', 0):.0f}°"
-    else:
-        lead = "kept" + (" (locked keep)" if base == "locked keep" else "")
-    if needed:
-        return lead + ": " + "; ".join(_need(n) for n in needed)
-    return f"{lead}: {base}" if base and base not in ("locked keep",) else lead
-
-
-def _need(entry: dict[str, Any]) -> str:
-    if int(entry.get("k", 1)) <= 1:
-        return f"the only camera that sees {entry['uncovered_m2']:.1f} m² of {entry['zone']}"
-    return (f"without it {entry['uncovered_m2']:.1f} m² of {entry['zone']} would be seen by fewer than "
-            f"{entry['k']} cameras")
-
-
-def _and(names: list[str]) -> str:
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def queue_tradeoff(plan: Plan) -> None:

@@ -8,23 +8,38 @@ import json
 from dataclasses import replace
 from typing import Any
 
+from flask_babel import gettext as _
+
+from inventory.choices import N_
 from planner.floor import Terminal as FloorTerminal
 from planner.floor import floor_to_geojson, parse_floor
+from plans import wording
 from plans.models import Decision, Plan
 
+PLAN_CSV_COLUMNS = ("terminal", "decision", "reason", "new_heading_deg", "x", "y", "review", "review_comment")
+PLAN_CSV_TITLES = (N_("Terminal"), N_("Decision"), N_("Why"), N_("New heading (°)"), N_("X (m)"), N_("Y (m)"),
+                   N_("Review"), N_("Review comment"))
 
-def plan_csv(plan: Plan) -> str:
-    """One row per decision: terminal, decision, reason, new heading, review."""
+
+def plan_csv(plan: Plan, *, titles: bool = False) -> str:
+    """One row per decision: terminal, decision, reason, new heading, review.
+
+    By default the header is the stable column names and the cells the stored values; with titles, the header,
+    decisions, reasons and reviews are in the request's language (for people, not for scripts).
+    """
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["terminal", "decision", "reason", "new_heading_deg", "x", "y", "review", "review_comment"])
+    writer.writerow([_(t) for t in PLAN_CSV_TITLES] if titles else PLAN_CSV_COLUMNS)
+    reasons = wording.decision_reasons(plan.result, plan.necessity) if titles else {}
     for d in plan.decisions:
         pose = d.pose or {}
         heading = pose.get("heading_deg") if d.decision in (Decision.REAIM, Decision.ADD) else ""
-        writer.writerow([d.terminal_code, d.decision.value, d.reason, heading,
+        review = (d.review.label if titles else d.review.value) if d.review else ""
+        writer.writerow([d.terminal_code, d.decision.label if titles else d.decision.value,
+                         reasons.get(d.terminal_code, d.reason), heading,
                          pose.get("x", "") if d.decision == Decision.ADD else "",
                          pose.get("y", "") if d.decision == Decision.ADD else "",
-                         d.review.value if d.review else "", d.review_comment or ""])
+                         review, d.review_comment or ""])
     return out.getvalue()
 
 

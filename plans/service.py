@@ -8,13 +8,14 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
 
 from accounts.access import Action, may
 from accounts.models import User, utcnow
 from audit.models import AuditEvent
 from compliance.service import note_reason
 from extensions import db
-from inventory.choices import Choice, TerminalStatus
+from inventory.choices import N_, Choice, TerminalStatus
 from inventory.fields import Field, ValidationError, clean
 from inventory.floorio import export_floor
 from inventory.models import Floor, Venue
@@ -34,16 +35,16 @@ class Mode(Choice):
     DESIGN = "design"
 
 
-MODE_WORDS = {"reduce": "Keep fewer of the installed cameras", "design": "Propose new camera positions"}
+MODE_WORDS = {"reduce": N_("Keep fewer of the installed cameras"), "design": N_("Propose new camera positions")}
 
 # One line of help per run option, shown under each field.
 HELP = {
-    "mode": "Keep fewer: choose the smallest subset of the installed cameras. Propose: place cameras from scratch.",
-    "reaim": "Also consider turning each installed camera at its mount (in steps of the angle below).",
-    "reaim_step": "Angle between the headings tried when cameras may be turned.",
-    "time_limit": "The solver stops after this long and reports how close to proven minimal it got.",
-    "allow_face_recognition": "Face-recognition terminals may count towards coverage (they are avoided if not).",
-    "design_spacing": "Distance between candidate mounts along the walls when proposing new positions.",
+    "mode": N_("Keep fewer: choose the smallest subset of the installed cameras. Propose: place cameras from scratch."),
+    "reaim": N_("Also consider turning each installed camera at its mount (in steps of the angle below)."),
+    "reaim_step": N_("Angle between the headings tried when cameras may be turned."),
+    "time_limit": N_("The solver stops after this long and reports how close to proven minimal it got."),
+    "allow_face_recognition": N_("Face-recognition terminals may count towards coverage (they are avoided if not)."),
+    "design_spacing": N_("Distance between candidate mounts along the walls when proposing new positions."),
 }
 
 PROGRESS_EVERY_S = 0.5
@@ -54,13 +55,13 @@ def plan_fields() -> tuple[Field, ...]:
     config = current_app.config
     ceiling = float(config["SOLVER_TIME_LIMIT_MAX"])
     return (
-        Field("mode", "choice", required=True, choices=Mode, default=Mode.REDUCE, label="What to plan"),
-        Field("reaim", "bool", label="May turn cameras"),
-        Field("reaim_step", "float", minimum=1, maximum=90, default=15.0, label="Turning step (°)"),
+        Field("mode", "choice", required=True, choices=Mode, default=Mode.REDUCE, label=N_("What to plan")),
+        Field("reaim", "bool", label=N_("May turn cameras")),
+        Field("reaim_step", "float", minimum=1, maximum=90, default=15.0, label=N_("Turning step (°)")),
         Field("time_limit", "float", minimum=1, maximum=ceiling,
-              default=min(float(config["SOLVER_TIME_LIMIT"]), ceiling), label="Time limit (s)"),
-        Field("allow_face_recognition", "bool", label="Face-recognition terminals may count"),
-        Field("design_spacing", "float", minimum=0.5, maximum=20, default=2.0, label="Candidate spacing (m)"),
+              default=min(float(config["SOLVER_TIME_LIMIT"]), ceiling), label=N_("Time limit (s)")),
+        Field("allow_face_recognition", "bool", label=N_("Face-recognition terminals may count")),
+        Field("design_spacing", "float", minimum=0.5, maximum=20, default=2.0, label=N_("Candidate spacing (m)")),
     )
 
 
@@ -107,7 +108,7 @@ def create_plan(user: User, floor: Floor, data: dict[str, Any], *, parent: Plan 
                 locks: dict[str, str] | None = None, rejected_adds: list[dict[str, Any]] | None = None) -> Plan:
     """Record a queued plan for the floor as it is now (the caller commits, then queues it)."""
     if not can_run_plans(user, floor):
-        raise Forbidden("your role may not run the optimizer for this venue")
+        raise Forbidden(_("your role may not run the optimizer for this venue"))
     values = clean(plan_fields(), data)
     parameters = {key: (value.value if isinstance(value, Choice) else value) for key, value in values.items()}
     if not parameters.get("reaim"):
@@ -123,12 +124,12 @@ def create_plan(user: User, floor: Floor, data: dict[str, Any], *, parent: Plan 
                                          {"k_override": data["k_override"]})["k_override"]
     cap = int(current_app.config["PLAN_MAX_ACTIVE_PER_ORGANISATION"])
     if active_runs(_org(floor)) >= cap:
-        raise ValidationError(None, f"your organisation already has {cap} runs queued or running (the most allowed "
-                                    "at once); wait for one to finish or cancel one")
+        raise ValidationError(None, _("your organisation already has %(cap)s runs queued or running (the most allowed "
+                                      "at once); wait for one to finish or cancel one", cap=cap))
     snapshot = export_floor(floor)
     if not any(f["properties"]["kind"] == "zone" and f["properties"].get("zone") == "required"
                for f in snapshot["features"]):
-        raise ValidationError(None, "the floor has no required zone: mark what must be covered first")
+        raise ValidationError(None, _("the floor has no required zone: mark what must be covered first"))
     version = (db.session.scalar(sa.select(sa.func.max(Plan.version)).where(Plan.floor_id == floor.id)) or 0) + 1
     plan = Plan(floor=floor, created_by_id=user.id, mode=parameters["mode"], parameters=parameters,
                 floor_snapshot=snapshot, inputs_hash=inputs_hash(snapshot, {**parameters, "locks": locks or {}}),
@@ -157,7 +158,7 @@ def floor_plans(floor: Floor) -> list[Plan]:
 def request_cancel(user: User, plan: Plan) -> None:
     """Ask a queued or running plan to stop; the worker notices at its next heartbeat."""
     if not can_run_plans(user, plan.floor):
-        raise Forbidden("your role may not cancel this plan")
+        raise Forbidden(_("your role may not cancel this plan"))
     if not plan.finished:
         plan.cancel_requested = True
         if plan.state == PlanState.QUEUED:
@@ -170,11 +171,11 @@ def request_cancel(user: User, plan: Plan) -> None:
 def request_tradeoff(user: User, plan: Plan) -> None:
     """Ask for the trade-off curves of a finished plan's inputs (computed by a worker)."""
     if not can_run_plans(user, plan.floor):
-        raise Forbidden("your role may not run the optimizer for this venue")
+        raise Forbidden(_("your role may not run the optimizer for this venue"))
     if plan.state != PlanState.DONE:
-        raise ValidationError("tradeoff", "trade-off curves need a finished plan")
+        raise ValidationError("tradeoff", _("trade-off curves need a finished plan"))
     if (plan.tradeoff or {}).get("state") in ("queued", "running"):
-        raise ValidationError("tradeoff", "the trade-off curves are already being computed")
+        raise ValidationError("tradeoff", _("the trade-off curves are already being computed"))
     plan.tradeoff = {"state": "queued"}
     db.session.flush()
 
@@ -216,24 +217,25 @@ def stale_changes(plan: Plan) -> list[str]:
     changes: list[str] = []
     old_t, new_t = _terminals(plan.floor_snapshot), _terminals(now)
     for code in sorted(set(new_t) - set(old_t)):
-        changes.append(f"terminal {code} added")
+        changes.append(_("terminal %(code)s added", code=code))
     for code in sorted(set(old_t) - set(new_t)):
-        changes.append(f"terminal {code} removed")
+        changes.append(_("terminal %(code)s removed", code=code))
     for code in sorted(set(old_t) & set(new_t)):
         if json.dumps(old_t[code], sort_keys=True) != json.dumps(new_t[code], sort_keys=True):
-            changes.append(f"terminal {code} moved, turned or changed")
+            changes.append(_("terminal %(code)s moved, turned or changed", code=code))
     old_z, new_z = _named(plan.floor_snapshot, "zone"), _named(now, "zone")
     for name in sorted(set(new_z) - set(old_z)):
-        changes.append(f"zone {name} added")
+        changes.append(_("zone %(name)s added", name=name))
     for name in sorted(set(old_z) - set(new_z)):
-        changes.append(f"zone {name} removed")
+        changes.append(_("zone %(name)s removed", name=name))
     for name in sorted(set(old_z) & set(new_z)):
         if json.dumps(old_z[name], sort_keys=True) != json.dumps(new_z[name], sort_keys=True):
-            changes.append(f"zone {name} redrawn or its requirement changed")
-    for kind, word in (("wall", "walls"), ("opening", "doors and openings"), ("outline", "floor outline")):
+            changes.append(_("zone %(name)s redrawn or its requirement changed", name=name))
+    for kind, word in (("wall", N_("walls")), ("opening", N_("doors and openings")), ("outline", N_("floor outline"))):
         before, after = _named(plan.floor_snapshot, kind), _named(now, kind)
         if set(before) != set(after):
-            changes.append(f"{word} changed ({len(before)} before, {len(after)} now)")
+            changes.append(_("%(what)s changed (%(before)s before, %(after)s now)", what=_(word), before=len(before),
+                             after=len(after)))
     return changes
 
 
@@ -243,20 +245,20 @@ def stale_changes(plan: Plan) -> list[str]:
 def review_decision(user: User, plan: Plan, decision_id: int, verdict: str, comment: str = "") -> PlanDecision:
     """Accept or reject one decision of a finished, unapproved plan, with an optional comment."""
     if not can_run_plans(user, plan.floor):
-        raise Forbidden("your role may not review plans of this venue")
+        raise Forbidden(_("your role may not review plans of this venue"))
     decision = next((d for d in plan.decisions if d.id == decision_id), None)
     if decision is None:
         raise NotFound(f"decision {decision_id}")
     if plan.approved_at is not None:
-        raise ValidationError("review", "this version is approved and locked; re-run to change decisions")
+        raise ValidationError("review", _("this version is approved and locked; re-run to change decisions"))
     if plan.state != PlanState.DONE:
-        raise ValidationError("review", "only a finished plan can be reviewed")
+        raise ValidationError("review", _("only a finished plan can be reviewed"))
     try:
         decision.review = Review(verdict)
     except ValueError:
-        raise ValidationError("review", f"'{verdict}' is not one of accepted, rejected") from None
+        raise ValidationError("review", _("'%(value)s' is not one of accepted, rejected", value=verdict)) from None
     if len(comment) > 2000:
-        raise ValidationError("comment", "must be at most 2000 characters")
+        raise ValidationError("comment", _("must be at most %(count)s characters", count=2000))
     decision.review_comment = comment.strip()
     decision.reviewed_by_id, decision.reviewed_at = user.id, utcnow()
     db.session.flush()
@@ -305,28 +307,28 @@ def _audit(user: User, plan: Plan, action: str, after: dict[str, Any]) -> None:
 def approval_refusal(plan: Plan) -> str | None:
     """Why this plan cannot be approved now, or None."""
     if plan.superseded_at is not None:
-        return f"version {plan.version} was superseded; approve the newer version instead"
+        return _("version %(version)s was superseded; approve the newer version instead", version=plan.version)
     if plan.approved_at is not None:
-        return f"version {plan.version} is already approved"
+        return _("version %(version)s is already approved", version=plan.version)
     if plan.state in (PlanState.QUEUED, PlanState.RUNNING):
-        return "the run has not finished yet"
+        return _("the run has not finished yet")
     if plan.state == PlanState.FAILED:
-        return "the run failed; there is no plan to approve"
+        return _("the run failed; there is no plan to approve")
     if plan.state == PlanState.CANCELLED:
-        return "the run was cancelled; run it again to get a complete plan"
+        return _("the run was cancelled; run it again to get a complete plan")
     if plan.solver_status not in ("OPTIMAL", "FEASIBLE"):
-        return "the plan does not cover every coverable required area; run it again with more time"
+        return _("the plan does not cover every coverable required area; run it again with more time")
     changes = stale_changes(plan)
     if changes:
-        return "the floor changed since this plan was made (" + "; ".join(changes[:5]) + \
-            ("; …" if len(changes) > 5 else "") + "); run it again"
+        return _("the floor changed since this plan was made (%(changes)s); run it again",
+                 changes=_("; ").join(changes[:5]) + (_("; …") if len(changes) > 5 else ""))
     return None
 
 
 def approve(user: User, plan: Plan) -> Plan:
     """Approve a version: lock it, supersede the plan in force, mark removals and create work items, audit it."""
     if not can_approve(user, plan.floor):
-        raise Forbidden("only planners and administrators may approve plans")
+        raise Forbidden(_("only planners and administrators may approve plans"))
     refusal = approval_refusal(plan)
     if refusal:
         raise ValidationError("approve", refusal)
@@ -377,12 +379,12 @@ def work_progress(plan: Plan) -> tuple[int, int]:
 def complete_work_item(user: User, plan: Plan, item_id: int) -> WorkItem:
     """Tick one change done; the terminal moves on in its lifecycle (removed, re-aimed, or installed)."""
     if not can_carry_out(user, plan.floor):
-        raise Forbidden("only the venue's facility manager (or an administrator) ticks work done")
+        raise Forbidden(_("only the venue's facility manager (or an administrator) ticks work done"))
     item = next((i for i in plan.work_items if i.id == item_id), None)
     if item is None:
         raise NotFound(f"work item {item_id}")
     if not plan.in_force or item.cancelled:
-        raise ValidationError("work", "this plan is no longer in force")
+        raise ValidationError("work", _("this plan is no longer in force"))
     if item.done_at is not None:
         return item
     if item.kind == WorkKind.REMOVE and item.terminal is not None:

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask_babel import gettext
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from htmx_flask import make_response
 
 from extensions import db
+from inventory import csv_io
+from inventory.csv_views import titled_header
 from inventory.fields import ValidationError
 from inventory.services import NotFound, get_floor
 from plans import chart, exports, service, wording
 from plans.execution import queue_plan, queue_tradeoff, reap_stale_runs
 
 bp = Blueprint("plans", __name__)
+bp.add_app_template_global(wording.area_of, "area_of")
+bp.add_app_template_global(wording.planner_reason, "planner_reason")
+bp.add_app_template_global(wording.drawing_counts, "drawing_counts")
+bp.add_app_template_global(gettext, "stage_label")
 
 
 @bp.before_request
@@ -57,9 +65,10 @@ def _detail(plan, error=None, status=200):  # type: ignore[no-untyped-def]
     stale = service.stale_changes(plan) if plan.finished and plan.approved_at is None else []
     done, total = service.work_progress(plan)
     return render_template(
-        "plans/plan_detail.html", plan=plan, drawings=plan.drawings, counts=counts, error=error,
+        "plans/plan_detail.html", plan=plan, drawings=wording.localized_drawings(plan.drawings), counts=counts, error=error,
         headline=wording.headline(plan.state.value, plan.result, counts),
         badge=wording.badge(plan.state.value, plan.result), stale=stale,
+        reasons=wording.decision_reasons(plan.result, plan.necessity),
         refusal=service.approval_refusal(plan), locks=service.review_locks(plan) if plan.result else {},
         work_done=done, work_total=total, audit=service.audit_trail(plan), charts=_charts(plan),
         can_run=service.can_run_plans(current_user, plan.floor),
@@ -78,9 +87,9 @@ def _charts(plan) -> dict[str, str] | None:  # type: ignore[no-untyped-def]
     def run_with_k(point: dict) -> str:
         return url_for("plans.floor_plans", floor_id=plan.floor_id, k_override=int(point["k"]), **keep) + "#plan-form"
 
-    return {"coverage": chart.curve_svg(curves.get("coverage", []), "fraction", "required area covered",
+    return {"coverage": chart.curve_svg(curves.get("coverage", []), "fraction", _("required area covered"),
                                         x_format=lambda f: f"{f * 100:g} %", chart_id="chart-coverage"),
-            "k": chart.curve_svg(curves.get("k", []), "k", "cameras that must see each point (k)",
+            "k": chart.curve_svg(curves.get("k", []), "k", _("cameras that must see each point (k)"),
                                  x_format=lambda k: f"k = {k:g}", link=run_with_k, chart_id="chart-k")}
 
 
@@ -183,7 +192,10 @@ def plan_compare(floor_id: int):  # type: ignore[no-untyped-def]
 def export_csv(plan_id: int):  # type: ignore[no-untyped-def]
     """The plan as CSV: terminal, decision, reason, new heading."""
     plan = service.get_plan(current_user, plan_id)
-    return Response(exports.plan_csv(plan), mimetype="text/csv",
+    titles = titled_header()
+    body = exports.plan_csv(plan, titles=titles)
+    # Titled files are for spreadsheets (Excel needs the byte-order mark for CJK); the machine header stays plain.
+    return Response(csv_io.encode(body) if titles else body, mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="plan-{plan.id}-v{plan.version}.csv"'})
 
 
@@ -198,9 +210,10 @@ def export_geojson(plan_id: int):  # type: ignore[no-untyped-def]
 def _report_html(plan) -> str:  # type: ignore[no-untyped-def]
     counts = service.totals(plan)
     done, total = service.work_progress(plan)
-    return render_template("plans/report.html", plan=plan, drawings=plan.drawings, counts=counts,
+    return render_template("plans/report.html", plan=plan, drawings=wording.localized_drawings(plan.drawings), counts=counts,
                            headline=wording.headline(plan.state.value, plan.result, counts),
                            badge=wording.badge(plan.state.value, plan.result), work_done=done, work_total=total,
+                           reasons=wording.decision_reasons(plan.result, plan.necessity),
                            audit=service.audit_trail(plan))
 
 

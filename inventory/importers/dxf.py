@@ -193,6 +193,32 @@ def _walk(msp: Any, limits: Limits, where: str, layer_map: dict[str, str] | None
     """
     count = 0
     layer_map = layer_map or {}
+    sizes: dict[str, int] = {}
+    cap = limits.max_dxf_entities
+
+    def block_size(name: str, depth: int) -> int:
+        """Entities one placement of the block expands to, counted without expanding anything (capped at the
+        limit + 1, so a 10,000 x 10,000 MINSERT is refused from its row and column counts alone)."""
+        if name in sizes:
+            return sizes[name]
+        if depth >= MAX_BLOCK_DEPTH:
+            raise ImportFailed(f"blocks nested deeper than {MAX_BLOCK_DEPTH} levels", where=where)
+        sizes[name] = cap + 1  # a block that places itself counts as too big while it is being counted
+        block = msp.doc.blocks.get(name) if msp.doc is not None else None
+        total = 0
+        for sub in block or ():
+            total += 1
+            if sub.dxftype() == "INSERT":
+                total += len(sub.attribs) + placements(sub) * block_size(str(sub.dxf.get("name", "")), depth + 1)
+            if total > cap:
+                break
+        sizes[name] = min(total, cap + 1)
+        return sizes[name]
+
+    def placements(insert: Any) -> int:
+        """How many copies an INSERT places: rows x columns of a MINSERT, else 1."""
+        rows, cols = int(insert.dxf.get("row_count", 1) or 1), int(insert.dxf.get("column_count", 1) or 1)
+        return max(1, rows) * max(1, cols)
 
     def expand(entity: Any, layer: str, group: int, block: str | None, depth: int) -> Iterator[_Item]:
         nonlocal count
@@ -218,11 +244,14 @@ def _walk(msp: Any, limits: Limits, where: str, layer_map: dict[str, str] | None
             if depth >= MAX_BLOCK_DEPTH:
                 raise ImportFailed(f"blocks nested deeper than {MAX_BLOCK_DEPTH} levels", where=where)
             top = block if depth > 0 else str(entity.dxf.get("name", ""))
+            predicted = placements(entity) * block_size(str(entity.dxf.get("name", "")), depth + 1)
+            if count + predicted > cap:
+                raise ImportFailed(f"drawing expands to more than {cap} entities (nested block bomb?): block "
+                                   f"{entity.dxf.get('name')!r} placed {placements(entity):,} times", where=where)
             for attrib in entity.attribs:
                 yield _Item(attrib, attrib.dxf.get("layer", eff), group, top)
             try:
-                inserts = list(entity.multi_insert()) if entity.mcount > 1 else [entity]
-                for ins in inserts:
+                for ins in (entity.multi_insert() if entity.mcount > 1 else [entity]):
                     for sub in ins.virtual_entities():
                         yield from expand(sub, eff, group, top, depth + 1)
             except (ValueError, ZeroDivisionError, ArithmeticError, KeyError, DXFError) as exc:

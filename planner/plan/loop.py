@@ -45,6 +45,9 @@ class Rounds:
     row_of: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # problem row of each witness
     sacrificed: set[int] = field(default_factory=set)  # witnesses the slack model gave up
     conflict_pts: list[tuple[int, float, float]] = field(default_factory=list)
+    # The best weighted bound any round proved without slack columns: every round's witnesses are a subset of the
+    # final ones, so each such bound is a lower bound of the whole problem, kept even when a later round times out.
+    bound: int = 0
 
 
 def plan(floor: Floor, options: PlanOptions | None = None) -> Plan:
@@ -73,6 +76,8 @@ def plan(floor: Floor, options: PlanOptions | None = None) -> Plan:
         # Solve, warm-started from the previous round's cameras.
         remaining = clock.left() - reserve
         attempt = solve(problem, _solve_options(options, remaining, state.rounds, clock.start))
+        if not state.slack_rows and attempt.status != Status.INFEASIBLE:
+            state.bound = max(state.bound, int(attempt.bound))
         if attempt.status == Status.INFEASIBLE and _widen_slack(prep.matrix, state, attempt, remaining):
             state.rounds -= 1
             continue
@@ -96,7 +101,7 @@ def plan(floor: Floor, options: PlanOptions | None = None) -> Plan:
             break
 
     slack_bound = _bound_without(prep, state, options, clock, _reserve(clock, check)) if state.conflict_pts else None
-    outcome = Outcome(state.result, state.selected, state.rounds, slack_bound, bool(state.conflict_pts))
+    outcome = Outcome(state.result, state.selected, state.rounds, slack_bound, bool(state.conflict_pts), state.bound)
     return certify(floor, prep, outcome, options, clock, check)
 
 
@@ -212,22 +217,30 @@ def cover_problem(prep: Prepared, state: Rounds, options: PlanOptions) -> CoverP
 
 def _distinct_rows(m: WitnessMatrix) -> tuple[np.ndarray, list[int], list[list[int]]]:
     """(problem row of each witness or -1, first witness of each problem row, each column's problem rows)."""
-    seen_by: list[list[int]] = [[] for _ in m.wx]
-    for j, rows in enumerate(m.columns):
-        for i in rows:
-            seen_by[i].append(j)
-    row_of = np.full(len(m.wx), -1, dtype=np.int64)
-    first: dict[tuple, int] = {}
+    n_w, n_cols = len(m.wx), len(m.columns)
+    lens = np.fromiter((len(c) for c in m.columns), dtype=np.int64, count=n_cols)
+    col_of = np.repeat(np.arange(n_cols, dtype=np.int64), lens)
+    wit = np.fromiter((i for c in m.columns for i in c), dtype=np.int64, count=int(lens.sum()))
+    order = np.lexsort((col_of, wit))
+    seen_by = col_of[order].astype(np.int32)
+    bounds = np.searchsorted(wit[order], np.arange(n_w + 1))
+    demand = np.asarray(m.demand, dtype=np.int64)
+    row_of = np.full(n_w, -1, dtype=np.int64)
+    first: dict[bytes, int] = {}
     witness_of: list[int] = []
-    for i, cols in enumerate(seen_by):
-        if m.demand[i] <= 0:
-            continue
-        key = (m.demand[i], *sorted(cols))
+    for i in np.flatnonzero(demand > 0).tolist():
+        # The key: the witness's demand and the sorted poses that see it.
+        key = int(demand[i]).to_bytes(4, "little") + seen_by[bounds[i]:bounds[i + 1]].tobytes()
         r = first.setdefault(key, len(witness_of))
         if r == len(witness_of):
             witness_of.append(i)
         row_of[i] = r
-    row_columns = [sorted({int(row_of[i]) for i in rows if row_of[i] >= 0}) for rows in m.columns]
+    rows = row_of[wit]
+    keep = rows >= 0
+    pairs = np.unique(col_of[keep] * max(1, len(witness_of)) + rows[keep])
+    pair_col, pair_row = np.divmod(pairs, max(1, len(witness_of)))
+    cuts = np.searchsorted(pair_col, np.arange(n_cols + 1))
+    row_columns = [pair_row[cuts[j]:cuts[j + 1]].tolist() for j in range(n_cols)]
     return row_of, witness_of, row_columns
 
 

@@ -12,8 +12,10 @@ from planner.setcover.core import Core
 from planner.setcover.rwls import RowWeightingSearch, advance_all
 
 
-def greedy(core: Core, *, exponent: float = 1.0, start: list[int] | None = None) -> np.ndarray | None:
-    """Chvátal greedy for k-cover with groups (price = cost / gain**exponent); None if it gets stuck."""
+def greedy(core: Core, *, exponent: float = 1.0, start: list[int] | None = None,
+           deadline: float | None = None) -> np.ndarray | None:
+    """Chvátal greedy for k-cover with groups (price = cost / gain**exponent); None if it gets stuck or
+    ``deadline`` (``time.perf_counter()`` seconds) passes first."""
     flat = _Flat(core)
     residual = core.demand.astype(np.int64).copy()
     selected = np.zeros(core.n_cols, dtype=bool)
@@ -57,7 +59,11 @@ def greedy(core: Core, *, exponent: float = 1.0, start: list[int] | None = None)
             take(j)
     needed = int(np.count_nonzero(residual > 0))
     price = np.empty(core.n_cols)
+    picks = 0
     while needed:
+        picks += 1
+        if deadline is not None and picks % 32 == 0 and time.perf_counter() > deadline:
+            return None
         with np.errstate(divide="ignore"):
             np.divide(costs, gains if exponent == 1.0 else gains**exponent, out=price)
         price[blocked | (gains <= 0)] = np.inf
@@ -153,12 +159,17 @@ def local_search(core: Core, selected: np.ndarray, *, seconds: float, seed: int 
     return best
 
 
-def warm_start(core: Core, *, hint: list[int] | None, seconds: float, seed: int = 0) -> np.ndarray | None:
-    """Best of several greedy variants (plus the repaired hint), polished by local search; None if all fail."""
+def warm_start(core: Core, *, hint: list[int] | None, seconds: float, seed: int = 0,
+               deadline: float | None = None) -> np.ndarray | None:
+    """Best of several greedy variants (plus the repaired hint), polished by local search; None if all fail.
+
+    ``seconds`` is the budget for the variants beyond the first; ``deadline`` stops even the first pass.
+    """
+    hard = deadline
     deadline = time.perf_counter() + max(0.0, seconds)
     candidates: list[np.ndarray] = []
     if hint:
-        repaired = greedy(core, start=hint)
+        repaired = greedy(core, start=hint, deadline=hard)
         if repaired is not None:
             candidates.append(repaired)
     # Extra price exponents only where a greedy pass is cheap (thousands of picks over many columns are not)
@@ -166,9 +177,11 @@ def warm_start(core: Core, *, hint: list[int] | None, seconds: float, seed: int 
     for exponent in (1.0, 0.5, 2.0) if core.n_rows * core.n_cols < 20_000_000 else (1.0,):
         if candidates and time.perf_counter() > deadline:
             break
-        solution = greedy(core, exponent=exponent)
+        solution = greedy(core, exponent=exponent, deadline=hard)
         if solution is not None:
             candidates.append(solution)
+        elif hard is not None and time.perf_counter() > hard:
+            break
     if not candidates:
         return None
     best = min(candidates, key=lambda s: (cost_of(core, s), int(s.sum())))

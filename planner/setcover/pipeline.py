@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import numpy as np
@@ -22,8 +23,12 @@ from planner.setcover.problem import Backend, CoverProblem, CoverResult, SolveOp
 from planner.setcover.reduce import reduce_problem
 
 
-def validated_core(problem: CoverProblem, options: SolveOptions) -> tuple[Core, list[int]]:
-    """Check the input and build the root core (forbidden columns left out) and the local forced list."""
+def validated_core(problem: CoverProblem, options: SolveOptions,
+                   deadline: float | None = None) -> tuple[Core, list[int]] | None:
+    """Check the input and build the root core (forbidden columns left out) and the local forced list.
+
+    None when ``deadline`` (``time.perf_counter()`` seconds) passes while the columns are being read.
+    """
     if not isinstance(options.time_limit, int | float) or not options.time_limit > 0:
         raise InputError(f"time limit must be positive, got {options.time_limit}")
     if options.workers < 1:
@@ -77,14 +82,9 @@ def validated_core(problem: CoverProblem, options: SolveOptions) -> tuple[Core, 
                 f"conflicting locks: columns {locked[0]} and {locked[1]} are forced in one group"
             )
     keep = [j for j in range(n_cols) if j not in forbidden]
-    cols: list[np.ndarray] = []
-    for j in keep:
-        rows = np.unique(np.asarray(problem.columns[j], dtype=np.int64))
-        if rows.size and (rows[0] < 0 or rows[-1] >= n_rows):
-            raise InputError(
-                f"column {j} covers row {int(rows[0] if rows[0] < 0 else rows[-1])}, outside 0..{n_rows - 1}"
-            )
-        cols.append(rows)
+    cols = _column_rows([problem.columns[j] for j in keep], keep, n_rows, deadline)
+    if cols is None:
+        return None
     keep_arr = np.asarray(keep, dtype=np.int64)
     core = Core(
         n_rows=n_rows,
@@ -106,6 +106,28 @@ def validated_core(problem: CoverProblem, options: SolveOptions) -> tuple[Core, 
                 raise InputError("row weights must not be negative")
     local = {j: i for i, j in enumerate(keep)}
     return core, sorted(local[j] for j in forced)
+
+
+def _column_rows(columns: list, ids: list[int], n_rows: int, deadline: float | None) -> list[np.ndarray] | None:
+    """Each column's sorted distinct rows, read in one pass (InputError naming a column with a row out of range)."""
+    lens = np.fromiter((len(c) for c in columns), dtype=np.int64, count=len(columns))
+    if deadline is not None and time.perf_counter() > deadline:
+        return None
+    flat = np.fromiter(itertools.chain.from_iterable(columns), dtype=np.int64, count=int(lens.sum()))
+    owner = np.repeat(np.arange(len(columns), dtype=np.int64), lens)
+    bad = np.flatnonzero((flat < 0) | (flat >= n_rows))
+    if bad.size:
+        n = int(owner[bad[0]])
+        first = int(flat[bad[owner[bad] == n][0]])
+        raise InputError(f"column {ids[n]} covers row {first}, outside 0..{n_rows - 1}")
+    # Sort by (column, row) and drop repeats: the same as np.unique per column.
+    order = np.lexsort((flat, owner))
+    flat, owner = flat[order], owner[order]
+    fresh = np.ones(len(flat), dtype=bool)
+    fresh[1:] = (flat[1:] != flat[:-1]) | (owner[1:] != owner[:-1])
+    flat, owner = flat[fresh], owner[fresh]
+    cuts = np.searchsorted(owner, np.arange(1, len(columns)))
+    return np.split(flat, cuts) if len(columns) else []
 
 
 class _Progress:
@@ -138,10 +160,15 @@ def solve(problem: CoverProblem, options: SolveOptions | None = None) -> CoverRe
     """Solve a weighted k-cover instance and return the best cover with its proven lower bound."""
     options = options or SolveOptions()
     start = time.perf_counter()
-    root, forced = validated_core(problem, options)
+    if not isinstance(options.time_limit, int | float) or not options.time_limit > 0:
+        raise InputError(f"time limit must be positive, got {options.time_limit}")
+    deadline = start + float(options.time_limit)
+    validated = validated_core(problem, options, deadline)
+    if validated is None:
+        return CoverResult(Status.UNKNOWN, None, 0, [], time.perf_counter() - start, str(options.backend))
+    root, forced = validated
     if problem.min_covered is not None:
         return _run_partial(problem, options, root, forced, start)
-    deadline = start + float(options.time_limit)
     backend = Backend(options.backend)
     reduce_cap = min(0.15 * options.time_limit, 10.0)
     reduced = reduce_problem(root, forced, full=options.reduce, time_cap=reduce_cap)
@@ -172,6 +199,7 @@ def solve(problem: CoverProblem, options: SolveOptions | None = None) -> CoverRe
     cancelled = options.cancel is not None and options.cancel.is_set()
     infeasible_rows: list[int] = []
     remaining_nnz = sum(c.nnz for c in components)
+    parts: list[dict] = []
     for index, core in enumerate(components):
         now = time.perf_counter()
         share = max(0.05, (deadline - now) * core.nnz / max(1, remaining_nnz))
@@ -187,6 +215,8 @@ def solve(problem: CoverProblem, options: SolveOptions | None = None) -> CoverRe
         if lp_total is not None:
             lp_total = None if result.lp is None else lp_total + result.lp
         engine = result.engine
+        parts.append({"rows": core.n_rows, "columns": core.n_cols, "status": engine.status,
+                      "objective": engine.objective, "bound": int(engine.bound)})
         if engine.status == "INFEASIBLE":
             infeasible_rows.extend(int(r) for r in core.row_ids)
             continue
@@ -213,7 +243,8 @@ def solve(problem: CoverProblem, options: SolveOptions | None = None) -> CoverRe
     if objective is None:
         status = Status.CANCELLED if cancelled else Status.UNKNOWN
         return CoverResult(
-            status, None, bound, [], seconds, str(backend), lp_bound=lp_total, reductions=stats
+            status, None, bound, [], seconds, str(backend), lp_bound=lp_total, reductions=stats, parts=parts,
+            fixed_cost=fixed_cost,
         )
     selected.sort()
     if not is_cover(problem, selected):  # pragma: no cover - a bug guard, never expected
@@ -233,6 +264,8 @@ def solve(problem: CoverProblem, options: SolveOptions | None = None) -> CoverRe
         lp_bound=lp_total,
         warm_start_objective=warm_total,
         reductions=stats,
+        parts=parts,
+        fixed_cost=fixed_cost,
     )
 
 
@@ -260,14 +293,15 @@ def _solve_core(
     warm = None
     warm_cost: int | None = None
     if options.warm_start or backend == Backend.GREEDY:
-        warm = warm_start(core, hint=hint_local, seconds=min(0.1 * share, 2.0), seed=options.seed)
+        warm = warm_start(core, hint=hint_local, seconds=min(0.1 * share, 2.0), seed=options.seed,
+                          deadline=core_deadline)
         if warm is not None:
             warm_cost = cost_of(core, warm)
     known = 0
     lp = None
     # Unicost k=1 cores are where local search beats the exact engines at short limits (solver notes, §2).
     unicost = bool(np.all(core.costs == core.costs[0])) and bool(np.all(core.demand == 1))
-    if options.lp_bound and not cancelled:
+    if options.lp_bound and not cancelled and time.perf_counter() < core_deadline:
         # Weighted LPs solve fast and exactly; unicost LPs are slow and the Lagrangian gets within a hair.
         if not unicost:
             lp_limit = max(0.05, 0.3 * (core_deadline - time.perf_counter()))

@@ -1,6 +1,6 @@
 """Browser test (Playwright, system Chromium) of an inspection on a phone (390×844, touch), with a real worker:
-from the inspector's list to the checklist, one terminal removed, one not declared placed on the map, a photo,
-an answer given offline and sent when back online, verification, sign-off and the PDF."""
+from the dashboard and the inspector's list to the checklist, one terminal removed, one not declared placed on
+the map, a photo, an answer given offline and sent when back online, verification, sign-off and the PDF."""
 
 from __future__ import annotations
 
@@ -57,8 +57,11 @@ def test_inspection_end_to_end_on_a_phone(browser, queued_live, tmp_path):  # ty
     page.set_default_timeout(20_000)
     login(page, INSPECTOR_CITY)
 
-    # 1. From the inspector's risk list, start the hotel's inspection: its checklist comes from the plan.
-    page.goto("/inspections")
+    # 1. From the city dashboard, through the phone menu, to the risk list; start the hotel's inspection.
+    page.goto("/dashboard/")
+    page.get_by_role("button", name="Menu").tap()
+    page.get_by_role("link", name="Inspections").tap()
+    page.wait_for_selector("#risk-list")
     card = page.locator(f"li.risk-card[data-venue='{venue_id}']")
     assert card.locator("[data-count=before]").inner_text() != card.locator("[data-count=after]").inner_text()
     card.get_by_role("button", name="Start inspection").click()

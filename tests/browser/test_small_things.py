@@ -22,6 +22,20 @@ def _ids(app) -> dict[str, int]:  # type: ignore[no-untyped-def]
         return {"venue": venue.id, "floor": floor.id, "empty": empty.id, "terminal": terminal}
 
 
+def _finished_plan(app, floor_id: int) -> int:  # type: ignore[no-untyped-def]
+    """A plan of the floor, run to the end on the app's inline queue."""
+    from accounts.models import User
+    from plans import service
+    from plans.execution import queue_plan
+
+    with app.test_request_context():
+        planner = db.session.scalar(sa.select(User).where(User.email == PLANNER))
+        plan = service.create_plan(planner, db.session.get(Floor, floor_id), {"mode": "reduce", "time_limit": "5"})
+        db.session.commit()
+        queue_plan(plan)
+        return plan.id
+
+
 def _visit_all(browser, base_url: str, email: str, urls: list[str]) -> list[str]:  # type: ignore[no-untyped-def]
     """Sign in, visit each page and let it settle; return every script error, console error and failed request."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, base_url=base_url)
@@ -48,8 +62,10 @@ def _visit_all(browser, base_url: str, email: str, urls: list[str]) -> list[str]
 
 def test_no_console_errors_on_the_main_pages(browser, live_server, live_app):  # type: ignore[no-untyped-def]
     ids = _ids(live_app)
+    plan = _finished_plan(live_app, ids["floor"])
     common = ["/", f"/venues/{ids['venue']}", f"/floors/{ids['floor']}", f"/floors/{ids['empty']}",
               f"/terminals/{ids['terminal']}/edit", "/camera-models", f"/floors/{ids['floor']}/plans",
+              f"/plans/{plan}", f"/plans/{plan}/report", f"/venues/{ids['venue']}/compliance",
               f"/venues/{ids['venue']}/audit", "/tokens", "/account/password"]
     extra = {
         MANAGER_A: [f"/floors/{ids['floor']}/terminals/new", f"/floors/{ids['floor']}/terminals/import",
@@ -86,3 +102,21 @@ def test_empty_floor_asks_for_a_plan_instead_of_a_blank_map(page, live_app):  # 
     page.goto(f"/floors/{ids['empty']}")
     assert "has not uploaded a plan" in page.inner_text("#empty-floor")
     assert page.get_by_role("link", name="Upload a plan").count() == 0
+
+
+def test_audit_page_stays_short_after_edits(page, live_app):  # type: ignore[no-untyped-def]
+    """Whole records as raw JSON made this page 15,288 px tall after five edits; changed fields keep it short."""
+    with live_app.app_context():
+        venue_id = db.session.scalar(sa.select(Venue.id).where(Venue.name == "Bund View Hotel"))
+        rows = db.session.execute(sa.select(Terminal.id, Terminal.code).where(Terminal.venue_id == venue_id)
+                                  .order_by(Terminal.id)).all()[:5]
+    login(page, MANAGER_A)
+    token = page.get_attribute("meta[name=csrf-token]", "content")
+    for terminal_id, code in rows:
+        page.request.post(f"/terminals/{terminal_id}/row", headers={"X-CSRFToken": token},
+                          form={"code": code, "kind": "camera", "status": "active", "heading_deg": "45",
+                                "hfov_deg": "70"})
+    page.goto(f"/venues/{venue_id}/audit")
+    assert page.locator("#audit-events tr.event").count() == 25
+    assert page.locator("#audit-events tr.event", has_text="changed").count() >= 5
+    assert page.evaluate("document.documentElement.scrollHeight") < 4000

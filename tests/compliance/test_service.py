@@ -11,9 +11,11 @@ import sqlalchemy as sa
 
 from accounts.models import User, utcnow
 from audit.models import AuditEvent
-from compliance import filing, service
+from compliance import filing
 from compliance.models import Finding
+from compliance.service import note_reason, open_finding_counts
 from extensions import db
+from findings import service
 from inventory import services
 from inventory.errors import Forbidden
 from inventory.fields import ValidationError
@@ -185,7 +187,7 @@ def test_cn20_deregistration_task_when_face_recognition_stops(demo_app):
         assert _findings(pool, "CN-20") == []
         for code in ("F-1", "F-2", "F-L1"):
             services.set_planned_removal(_terminal(pool, code), True)
-        service.note_reason("plan 7 approved")
+        note_reason("plan 7 approved")
         db.session.commit()
         task = _findings(pool, "CN-20")
         assert [(f.status, f.detail["task"]) for f in task] == [("open", "deregistration")]
@@ -205,7 +207,7 @@ def test_working_days_skip_weekends():
 def test_open_counts_of_the_demo(demo_app):
     with demo_app.app_context():
         hotel = _venue("Bund View Hotel")
-        counts = service.open_finding_counts([hotel.id])[hotel.id]
+        counts = open_finding_counts([hotel.id])[hotel.id]
         assert counts["prohibited"] == 1 and counts["must"] >= 1
 
 

@@ -12,6 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image
 
+from audit.models import AuditEvent
 from compliance.models import Finding
 from extensions import db
 from inspection.models import Evidence, Inspection, InspectionItem, InspectionStatus
@@ -74,6 +75,14 @@ def test_risk_list_is_the_jurisdiction_sorted_by_risk(demo_app: Flask, client: F
     assert [risk[n] for n in order] == sorted((risk[n] for n in order), reverse=True)
     login(client, INSPECTOR_SONGJIANG)
     assert set(listed()) == songjiang
+    # A venue removed from the inventory leaves the list.
+    with demo_app.app_context():
+        from accounts.models import utcnow
+
+        db.session.get(Venue, venues[quiet]).removed_at = utcnow()
+        db.session.commit()
+    login(client, INSPECTOR_CITY)
+    assert quiet not in listed()
 
 
 def test_checklist_follows_the_approved_plan(demo_app: Flask, client: FlaskClient, hotel: Hotel) -> None:
@@ -207,6 +216,12 @@ def test_verification_sign_off_and_report(demo_app: Flask, client: FlaskClient, 
                                            .where(Terminal.floor_id == hotel.floor_id)).all())
     assert statuses["C-303"] == TerminalStatus.VERIFIED_REMOVED
     assert statuses["F-306"] == TerminalStatus.PLANNED_REMOVAL  # found removed, but the venue never ticked it
+    with demo_app.app_context():
+        steps = db.session.execute(sa.select(AuditEvent.action, AuditEvent.after).where(
+            AuditEvent.object_type == "inspection", AuditEvent.object_id == inspection_id)
+            .order_by(AuditEvent.id)).all()
+    assert [action for action, _ in steps] == ["create", "sign_off"]
+    assert steps[1][1]["verified_removed"] == ["C-303", "C-305"]
     report = client.get(f"/inspections/{inspection_id}/report").get_data(as_text=True)
     assert "Bund View Hotel" in report and "Coverage still met" in report and "signed off" in report
     pdf = client.get(f"/inspections/{inspection_id}/report.pdf")
@@ -275,7 +290,10 @@ def test_who_may_see_inspections(demo_app: Flask, client: FlaskClient, hotel: Ho
     assert client.get(f"/inspections/{signed}/report").status_code == 200
     assert client.post(f"/inspections/{signed}/items/1", data={"found": "removed"}).status_code in (403, 409)
     assert str(signed) in client.get("/inspections").get_data(as_text=True)
+    venue_page = client.get(f"/venues/{hotel.venue_id}/inspections").get_data(as_text=True)
+    assert f"/inspections/{signed}/report" in venue_page and f"/inspections/{open_id}\"" not in venue_page
     login(client, MANAGER_B)
+    assert client.get(f"/venues/{hotel.venue_id}/inspections").status_code == 404
     for path in (f"/inspections/{signed}", f"/inspections/{signed}/report", f"/inspections/{signed}/report.pdf"):
         assert client.get(path).status_code == 404, path
     assert f"/inspections/{signed}/report" not in client.get("/inspections").get_data(as_text=True)

@@ -544,7 +544,8 @@ def test_baselines_solve_the_same_model_as_ours(seed: int, tmp_path: Path) -> No
 
 
 def test_solve_returns_near_its_time_limit_with_a_valid_cover_and_bound() -> None:
-    """A guard, not a benchmark: ~450,000 nonzeros at a 1 s limit used to overrun; the slack is generous."""
+    """A guard, not a benchmark (the +5 % figure is measured by bench_mall): ~450,000 nonzeros at 1 s return soon
+    after the limit, with a valid cover if the first greedy pass finished in time; given 4 s there is always one."""
     rng = np.random.default_rng(7)
     columns = [np.flatnonzero(rng.random(1500) < 0.02).tolist() for _ in range(15000)]
     problem = CoverProblem(n_rows=1500, columns=columns, costs=rng.integers(1, 100, size=15000).tolist())
@@ -552,6 +553,11 @@ def test_solve_returns_near_its_time_limit_with_a_valid_cover_and_bound() -> Non
     result = solve(problem, SolveOptions(time_limit=1.0))
     elapsed = time.perf_counter() - started
     assert elapsed < 1.0 + 3.0
+    if result.status == Status.UNKNOWN:
+        assert result.objective is None and result.selected == []
+    else:
+        assert is_cover(problem, result.selected)
+    result = solve(problem, SolveOptions(time_limit=4.0))
     assert result.status in (Status.FEASIBLE, Status.OPTIMAL)
     assert is_cover(problem, result.selected)
     assert _cost(problem, result.selected) == result.objective

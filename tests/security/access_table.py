@@ -16,6 +16,11 @@ PUBLIC = "public"  # anyone, signed in or not
 SIGNED_IN = "signed_in"  # any signed-in user; the route names no object
 VIEW = "view"  # anyone who can see the object (scope_filter); others 404
 OWNER = "owner"  # only the user the object belongs to (API tokens); others 404
+INSPECT = "inspect"  # inspectors whose districts hold the venue; others who see it 403
+# Inspections in progress: inspectors and admins who see the venue read them (managers and planners read only
+# signed-off ones, so an open one is 404 to them); only the inspector who started one changes it (others 403).
+INSPECTION_READ = "inspection_read"
+INSPECTION_EDIT = "inspection_edit"
 
 
 
@@ -51,6 +56,26 @@ ROUTES: dict[str, dict[str, Rule]] = {
     "dashboard.overview": _same(Roles((Role.INSPECTOR, Role.ADMIN)), "GET"),
     "dashboard.moves": _same(Roles((Role.INSPECTOR, Role.ADMIN)), "GET"),
     "dashboard.export_csv": _same(Roles((Role.INSPECTOR, Role.ADMIN)), "GET"),
+    "accounts.change_password": _same(SIGNED_IN, "GET", "POST"),
+    # administration: admins only, whatever the object
+    **{f"admin.{name}": _same(Roles((Role.ADMIN,)), *methods) for name, methods in (
+        ("home", ("GET",)), ("users", ("GET",)), ("user_create", ("GET", "POST")), ("user_edit", ("GET", "POST")),
+        ("user_active", ("POST",)), ("user_password", ("POST",)), ("organisations", ("GET", "POST")),
+        ("organisation_edit", ("GET", "POST")), ("jurisdictions", ("GET", "POST")),
+        ("jurisdiction_edit", ("GET", "POST")), ("audit", ("GET",)))},
+    # compliance
+    "compliance.venue_compliance": _same(VIEW, "GET"),
+    "compliance.accept_finding": _same(_E, "POST"),
+    "api.venue_findings": _same(VIEW, "GET"),
+    "api.floor_findings_geojson": _same(VIEW, "GET"),
+    "api.finding_accept": _same(_E, "POST"),
+    # inspections
+    "inspection.index": _same(SIGNED_IN, "GET"),
+    "inspection.create": _same(INSPECT, "POST"),
+    **{f"inspection.{name}": _same(INSPECTION_READ, "GET")
+       for name in ("detail", "verification", "report_page", "report_pdf", "evidence")},
+    **{f"inspection.{name}": _same(INSPECTION_EDIT, "POST")
+       for name in ("answer", "upload", "undeclared", "note", "verify", "sign_off")},
     # inventory pages
     "inventory.index": _same(SIGNED_IN, "GET"),
     "inventory.venue_create": _same(_E, "GET", "POST"),

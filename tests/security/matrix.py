@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +16,16 @@ from extensions import db
 from inventory.floor_storage import Storage
 from inventory.models import CameraModel, Floor, Terminal, Venue
 from tests.conftest import ADMIN, INSPECTOR_CITY, INSPECTOR_SONGJIANG, MANAGER_A, MANAGER_B, PLANNER
-from tests.security.access_table import OWNER, PUBLIC, SIGNED_IN, VIEW, Roles
+from tests.security.access_table import (
+    INSPECT,
+    INSPECTION_EDIT,
+    INSPECTION_READ,
+    OWNER,
+    PUBLIC,
+    SIGNED_IN,
+    VIEW,
+    Roles,
+)
 
 ORGANISATIONS = {"A": ("Huangpu Hospitality Group", "Huangpu"), "B": ("FreshMart Supermarkets", "Jing'an")}
 
@@ -39,8 +49,17 @@ PERSONAS = (
     Persona("admin", ADMIN, frozenset("AB")),
 )
 
-PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-                    "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082")
+INSPECTORS = {"A": INSPECTOR_CITY, "B": INSPECTOR_SONGJIANG}
+
+def _png() -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (4, 4), "white").save(buf, "PNG")
+    return buf.getvalue()
+
+
+PNG = _png()
 
 
 def _rect(x0: float, y0: float, x1: float, y1: float) -> dict[str, Any]:
@@ -96,7 +115,7 @@ def planned_floor(key: str) -> dict[str, int]:
             service.approve(admin, plan)
             db.session.commit()
             assert plan.work_items, "the approved plan needs a work item for work_done"
-            ids.update(approved_plan_id=plan.id, item_id=plan.work_items[0].id)
+            ids.update(approved_plan_id=plan.id, plan_item_id=plan.work_items[0].id)
         else:
             ids.update(plan_id=plan.id, decision_id=plan.decisions[0].id)
     return ids
@@ -106,7 +125,9 @@ _serial = itertools.count(1)
 
 
 def fresh_objects(app: Flask, key: str, shared: dict[str, int]) -> dict[str, Any]:
-    """A new venue, floor (with background and a failed upload), terminal, camera model and token of the org."""
+    """New objects of the organisation for one call: a venue, a floor (with a background and a failed upload),
+    a terminal, a camera model, a manager's API token, an open finding, an inspection in progress with a photo,
+    and a user, an organisation and a jurisdiction for the admin pages."""
     n = next(_serial)
     org = organisation(key)
     manager = user(MANAGER_A if key == "A" else MANAGER_B)
@@ -128,9 +149,46 @@ def fresh_objects(app: Flask, key: str, shared: dict[str, int]) -> dict[str, Any
     upload, _ = storage.store_upload(floor, "plan.geojson", b'{"type": "FeatureCollection", "features": []}')
     storage.write_import(floor, upload, {"state": "failed", "error": "matrix", "filename": "x.dxf", "args": {}})
     db.session.commit()
-    return {**shared, "venue_id": venue.id, "floor_id": floor.id, "terminal_id": terminal.id, "code": "T-1",
+    ids = {**_administered(key, n), **_inspected(app, key, venue), **_finding(venue, floor, terminal)}
+    db.session.commit()
+    return {**shared, **ids, "venue_id": venue.id, "floor_id": floor.id, "terminal_id": terminal.id, "code": "T-1",
             "model_id": model.id, "token_id": token.id, "token": upload, "filename": "css/app.css",
             "owner": manager.email}
+
+
+def _administered(key: str, n: int) -> dict[str, int]:
+    """A user, an organisation and a jurisdiction for the admin pages to change."""
+    from accounts.models import Jurisdiction
+
+    org = Organisation(name=f"Matrix org {key} {n}")
+    jurisdiction = Jurisdiction(name=f"Matrix jurisdiction {key} {n}")
+    person = User(email=f"matrix-{key.lower()}-{n}@example.com", name="Matrix person", role=Role.MANAGER,
+                  organisation=organisation(key), password_hash="x")
+    db.session.add_all([org, jurisdiction, person])
+    db.session.flush()
+    return {"organisation_id": org.id, "jurisdiction_id": jurisdiction.id, "user_id": person.id}
+
+
+def _inspected(app: Flask, key: str, venue: Venue) -> dict[str, Any]:
+    """An inspection in progress of the venue, started by the inspector of its district, with one photo."""
+    from inspection import service
+
+    inspector = user(INSPECTORS[key])
+    inspection = service.create_inspection(inspector, venue)
+    item = inspection.items[0]
+    evidence = service.add_evidence(inspector, inspection, item.id, "photo.png", PNG)
+    return {"inspection_id": inspection.id, "item_id": item.id, "evidence_id": evidence.id, "size": "thumb"}
+
+
+def _finding(venue: Venue, floor: Floor, terminal: Terminal) -> dict[str, int]:
+    """An open compliance finding on the venue's terminal."""
+    from compliance.models import Finding
+
+    finding = Finding(venue_id=venue.id, floor_id=floor.id, terminal_id=terminal.id, rule_id="M-1",
+                      key=f"matrix-{terminal.id}", severity="minor", subject=terminal.code, message="matrix finding")
+    db.session.add(finding)
+    db.session.flush()
+    return {"finding_id": finding.id}
 
 
 # Plan routes that need a particular plan, or query arguments.
@@ -138,6 +196,7 @@ def arguments(endpoint: str, objects: dict[str, Any]) -> dict[str, Any]:
     values = dict(objects)
     if endpoint == "plans.work_done":
         values["plan_id"] = objects["approved_plan_id"]
+        values["item_id"] = objects["plan_item_id"]
     if endpoint.startswith("plans.") and "floor_id" in values:
         values["floor_id"] = objects["plan_floor_id"]
     if endpoint == "plans.plan_compare":
@@ -158,6 +217,16 @@ def expected(rule: Any, persona: Persona, key: str | None, owner: str | None) ->
     role = Role(persona.name.split()[0]) if persona.name != "admin" else Role.ADMIN
     if isinstance(rule, Roles):
         return "ok" if role in rule.roles else rule.refused
+    if key is not None and key not in persona.sees:
+        return "hidden"
+    if rule == INSPECT:
+        return "ok" if role == Role.INSPECTOR else "forbidden"
+    if rule in (INSPECTION_READ, INSPECTION_EDIT):
+        if role not in (Role.INSPECTOR, Role.ADMIN):
+            return "hidden"  # an inspection in progress is not theirs to see
+        if rule == INSPECTION_READ:
+            return "ok"
+        return "ok" if persona.email == INSPECTORS[key] else "forbidden"
     if key is None:  # object-less action (create a venue, a camera model): the role alone decides
         return "ok" if role in POLICY[Action(rule)] else "forbidden"
     if key not in persona.sees:

@@ -11,6 +11,7 @@ the sign-in page, allowed -> anything else but a 5xx. Calls carry empty bodies, 
 
 from __future__ import annotations
 
+import os
 import re
 import warnings
 from pathlib import Path
@@ -38,10 +39,12 @@ def test_access_matrix(matrix_app: Flask) -> None:
     mismatches: list[str] = []
     calls = 0
     reads: dict[str, dict[str, Any]] = {}
+    # SIGHTLINE_MATRIX_ONLY=inspection.,admin. runs only those endpoints (while working on them).
+    only = tuple(filter(None, os.environ.get("SIGHTLINE_MATRIX_ONLY", "").split(",")))
     # Reads first, on one set of objects per organisation; every write gets objects of its own.
     for endpoint, method, url_rule in sorted(routes(matrix_app), key=lambda r: (r[1] != "GET", r[0], r[1])):
         rule = ROUTES.get(endpoint, {}).get(method)
-        if rule is None:
+        if rule is None or (only and not endpoint.startswith(only)):
             continue  # reported by test_every_route_has_an_entry_and_every_entry_a_route
         names_object = bool(set(url_rule.arguments) - {"filename"})
         for persona in PERSONAS:
@@ -60,7 +63,7 @@ def test_access_matrix(matrix_app: Flask) -> None:
                     detail = response.get_data(as_text=True)[:120] if response.is_json else ""
                     mismatches.append(f"{method} {endpoint} as {persona.name} on {key or '-'}: want {want}, got "
                                       f"{got} ({response.status_code} {detail.strip()})")
-    assert calls > 500
+    assert calls > 500 or only
     assert not mismatches, f"{len(mismatches)} of {calls} calls differ from the table:\n" + "\n".join(mismatches)
 
 

@@ -126,3 +126,18 @@ def test_admin_audit_page_shows_events_without_a_venue(client, auth, demo_app):
     assert "FreshMart Jing&#39;an</a>" not in page  # events of live venues stay on their venue pages
     everything = client.get("/admin/audit?type=camera_model").get_data(as_text=True)
     assert "Eye-1" in everything and "signed in" not in everything
+
+
+def test_creates_show_the_naming_fields_and_fold_the_rest(client, auth, demo_app):
+    auth.login(MANAGER_A)
+    with demo_app.app_context():
+        venue_id = db.session.scalar(sa.select(Venue.id).where(Venue.name == "Bund View Hotel"))
+        floor_id = db.session.scalar(sa.select(Floor.id).where(Floor.venue_id == venue_id))
+    client.post(f"/floors/{floor_id}/terminals/new", data={
+        "code": "C-777", "kind": "camera", "x": "3", "y": "4", "heading_deg": "0", "hfov_deg": "90",
+        "serial": "SN-777"})
+    page = client.get(f"/venues/{venue_id}/audit?type=terminal").get_data(as_text=True)
+    latest = page.split('<tr class="event">')[1].split('<tr class="event">')[0]
+    shown, folded = latest.split('<details class="more-fields">')
+    assert "<strong>C-777</strong>" in shown and "SN-777" not in shown
+    assert "more fields</summary>" in folded and "SN-777" in folded

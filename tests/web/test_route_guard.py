@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-PUBLIC_ENDPOINTS = {"static", "accounts.login", "i18n.switch_language", "observability.healthz",
+PUBLIC_ENDPOINTS = {"static", "favicon", "accounts.login", "i18n.switch_language", "observability.healthz",
                     "observability.readyz", "observability.metrics"}
 
 

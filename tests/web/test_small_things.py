@@ -160,3 +160,10 @@ def test_plan_page_keeps_the_inputs_hash_behind_a_toggle(client, auth, demo_app)
         plan_hash = db.session.scalar(sa.select(Plan.inputs_hash).order_by(Plan.id.desc()))
     assert "<summary>" in details and plan_hash in details
     assert page.count(plan_hash[:16]) == 1  # nowhere else on the page
+
+
+def test_favicon_is_linked_and_answers_at_the_classic_address(client):
+    page = client.get("/login").get_data(as_text=True)
+    assert re.search(r'<link rel="icon" type="image/svg\+xml" href="/static/favicon.svg">', page)
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.mimetype == "image/svg+xml" and b"<svg" in icon.data
