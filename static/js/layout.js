@@ -23,7 +23,7 @@
   }
 
   function markScrollers() {
-    document.querySelectorAll('table.grid, pre.json').forEach(function (box) {
+    document.querySelectorAll('table.grid, pre.json, .guide table').forEach(function (box) {
       var scrolls = box.scrollWidth > box.clientWidth + 1;
       if (scrolls && !box.hasAttribute('tabindex')) {
         box.setAttribute('tabindex', '0');
