@@ -79,7 +79,7 @@ openapi: install
 
 # Translations (translations/<locale>/LC_MESSAGES (zh_CN is zh_Hans_CN, as Babel names it)/messages.po): extract the marked strings, merge them into the
 # catalogues (then translate the new msgids in translations/zh_CN), compile the .mo files the app reads.
-I18N_SOURCES := guide accounts admin api audit compliance inventory jobs plans templates app.py i18n.py security.py web.py
+I18N_SOURCES := guide accounts admin api audit compliance findings inventory jobs plans templates app.py i18n.py security.py web.py
 i18n-extract: $(VENV)/.installed
 	$(BIN)/pybabel --quiet extract -F babel.cfg --no-location --sort-output -o translations/messages.pot $(I18N_SOURCES)
 

@@ -368,6 +368,22 @@ def add_undeclared(user: User, inspection: Inspection, data: Mapping[str, Any]) 
     return item
 
 
+def remove_undeclared(user: User, inspection: Inspection, item_id: int) -> None:
+    """Take back a not-declared entry recorded by mistake, with its photos (declared items cannot be removed)."""
+    require_editable(user, inspection)
+    item = _item(inspection, item_id)
+    if item.expected is not None:
+        raise ValidationError("item", f"{item.code} is on the declared checklist; answer it instead of removing it")
+    files = [name for photo in item.evidence for name in (photo.path, photo.thumbnail_path)]
+    for photo in list(item.evidence):
+        inspection.evidence.remove(photo)
+        db.session.delete(photo)
+    inspection.items.remove(item)
+    db.session.delete(item)
+    db.session.flush()
+    photos.remove(*files)
+
+
 def add_evidence(user: User, inspection: Inspection, item_id: int | None, filename: str, raw: bytes) -> Evidence:
     """Store an evidence photo (cleaned of EXIF) of the inspection or one item; nothing is kept if any step fails."""
     require_editable(user, inspection)

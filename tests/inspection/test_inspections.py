@@ -140,6 +140,19 @@ def test_undeclared_terminal_is_placed_on_the_map(demo_app: Flask, client: Flask
         assert (item.found_x, item.found_y, item.found_heading_deg) == (x + 0.5, y, 90.0)
     page = client.get(f"/inspections/{inspection_id}").get_data(as_text=True)
     assert "X-1 (not declared)" in page
+    # A mistaken entry can be taken back (with its photo); a declared item cannot.
+    items = item_ids(demo_app, inspection_id)
+    assert client.post(f"/inspections/{inspection_id}/items/{items['X-1']}/evidence",
+                       data={"photo": (io.BytesIO(photo()), "x1.jpg")},
+                       content_type="multipart/form-data").status_code == 302
+    declared = client.post(f"/inspections/{inspection_id}/items/{items['C-301']}/remove")
+    assert declared.status_code == 422 and "declared checklist" in declared.get_data(as_text=True)
+    assert client.post(f"/inspections/{inspection_id}/items/{items['X-1']}/remove").status_code == 302
+    with demo_app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(InspectionItem)
+                                 .where(InspectionItem.code == "X-1")) == 0
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Evidence)) == 0
+    assert not [p for p in Path(demo_app.config["UPLOAD_FOLDER"]).rglob("*.*")]
 
 
 def test_evidence_is_stripped_of_exif_and_bad_uploads_leave_nothing(demo_app: Flask, client: FlaskClient,
@@ -238,6 +251,8 @@ def test_signed_off_inspection_is_immutable(demo_app: Flask, client: FlaskClient
         client.post(f"/inspections/{inspection_id}/undeclared",
                     data={"floor_id": hotel.floor_id, "code": "X-9", "kind": "camera", "x": 1, "y": 1}),
         client.post(f"/inspections/{inspection_id}/note", data={"note": "rewritten"}),
+        client.post(f"/inspections/{inspection_id}/items/{item}/note", data={"note": "rewritten"}),
+        client.post(f"/inspections/{inspection_id}/items/{item}/remove"),
         client.post(f"/inspections/{inspection_id}/verify"),
         client.post(f"/inspections/{inspection_id}/sign-off"),
     ]

@@ -67,8 +67,10 @@ def _two_wings(obj: dict, dx: float) -> dict:
 
 def test_a_floor_of_two_disconnected_wings_is_solved_in_parts_with_the_summed_bound() -> None:
     wing = json.loads((DATA / "reaim.geojson").read_text())
-    options = PlanOptions(time_limit=30, reaim_step=45)
+    events: list[dict] = []
+    options = PlanOptions(time_limit=30, reaim_step=45, progress=events.append)
     one = plan(parse_floor(wing), options)
+    events.clear()
     both = plan(parse_floor(_two_wings(wing, 100.0)), options)
     assert one.status == both.status == "OPTIMAL"
     # The same optimum as solving each wing: twice one wing's, and the bound is the sum of the parts' bounds.
@@ -77,3 +79,6 @@ def test_a_floor_of_two_disconnected_wings_is_solved_in_parts_with_the_summed_bo
     assert sum(p["weighted_bound"] for p in both.parts) <= both.weighted_bound
     assert sum(p["at_least"] for p in both.parts) == both.bound
     assert both.to_dict()["certificate"]["parts"] == both.parts
+    # While it runs, the progress events say how many cameras are needed at least (never more than the final bound).
+    said = [e["needed_at_least"] for e in events if e.get("needed_at_least") is not None]
+    assert said and max(said) == both.bound
