@@ -77,11 +77,14 @@ bench: install
 openapi: install
 	$(BIN)/flask openapi --output docs/openapi.yaml
 
-# Translations (translations/<locale>/LC_MESSAGES (zh_CN is zh_Hans_CN, as Babel names it)/messages.po): extract the marked strings, merge them into the
-# catalogues (then translate the new msgids in translations/zh_CN), compile the .mo files the app reads.
-I18N_SOURCES := guide accounts admin api audit compliance findings inventory jobs plans templates app.py i18n.py security.py web.py
-i18n-extract: $(VENV)/.installed
-	$(BIN)/pybabel --quiet extract -F babel.cfg --no-location --sort-output -o translations/messages.pot $(I18N_SOURCES)
+# Translations: translations/<locale>/LC_MESSAGES/messages.po (zh_CN is zh_Hans_CN, as Babel names it). Extract the
+# marked strings, merge them into the catalogues (then translate the new msgids in zh_Hans_CN), compile the .mo files
+# the app reads. tests/i18n runs the same extraction (POT=...) and fails on any msgid zh_CN lacks.
+I18N_SOURCES := accounts admin api audit compliance dashboard findings guide inspection inventory jobs plans templates static/js \
+	app.py i18n.py security.py web.py
+POT ?= translations/messages.pot
+i18n-extract:
+	$(BIN)/pybabel --quiet extract -F babel.cfg -k t -k field --no-location --sort-output -o $(POT) $(I18N_SOURCES)
 
 i18n-update: i18n-extract
 	$(BIN)/pybabel --quiet update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete
