@@ -10,7 +10,10 @@ else the venue's latest audit event.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -35,6 +38,7 @@ from inventory.errors import Forbidden
 from inventory.fields import ValidationError
 from inventory.models import Floor, Terminal, Venue, Zone
 from planner import floor as pf
+from planner.coverage import Engine
 from planner.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -169,7 +173,8 @@ def evaluate_floor(venue: Venue, floor: Floor) -> list[_Draft] | None:
         model = replace(model, terminals=tuple(t for t in model.terminals if t.id in rows))
         model, _problems = pf.without_bad_terminals(model)
         attributes = {code: terminal_attributes(t) for code, t in rows.items()}
-        evaluation = rules.evaluate(model, attributes, profile=venue.compliance_profile.value)
+        evaluation = rules.evaluate(model, attributes, profile=venue.compliance_profile.value,
+                                    engine=_engine(floor, model))
     except (InputError, ValidationError, shapely.errors.GEOSException) as exc:
         log.warning("compliance: floor %s not evaluated: %s", floor.id, exc)
         return None
@@ -193,6 +198,28 @@ def evaluate_floor(venue: Venue, floor: Floor) -> list[_Draft] | None:
                              terminal_id=terminal.id if terminal else None, zone_id=zone.id if zone else None,
                              detail=detail))
     return drafts
+
+
+_ENGINES: OrderedDict[str, Engine] = OrderedDict()  # geometry digest -> engine, so views survive between commits
+ENGINE_CACHE_SIZE = 16
+
+
+def _engine(floor: Floor, model: pf.Floor) -> Engine:
+    """An engine for the floor's geometry (outline, walls, openings, zones), reused while that geometry is unchanged.
+
+    Views depend only on that geometry and each pose, so a commit that moves one camera recomputes one view.
+    """
+    zones = sorted((z.key, z.name, z.kind.value, z.use, z.k, z.tier.value, z.geometry) for z in floor.zones)
+    digest = hashlib.sha256(json.dumps([floor.id, floor.structure, zones], sort_keys=True, default=str)
+                            .encode()).hexdigest()
+    engine = _ENGINES.get(digest)
+    if engine is None:
+        engine = _ENGINES[digest] = Engine(model)
+        while len(_ENGINES) > ENGINE_CACHE_SIZE:
+            _ENGINES.popitem(last=False)
+    else:
+        _ENGINES.move_to_end(digest)
+    return engine
 
 
 def _default_reason(venue_id: int) -> str:

@@ -222,3 +222,18 @@ def test_a_terminal_kept_as_a_removed_record_breaks_no_rule(demo_app):
         db.session.commit()
         assert {f.status for f in _findings(pool, "CN-01", "F-L1")} == {"fixed"}
         assert service.entity_state(pool.organisation_id, service.entity_of(pool)).enrolled == 13_000
+
+
+def test_the_engine_is_reused_while_the_floor_geometry_is_unchanged(demo_app):
+    from inventory import floorio
+
+    with demo_app.app_context():
+        hotel = _venue("Bund View Hotel")
+        floor = hotel.floors[0]
+        first = service._engine(floor, floorio.floor_model(floor))
+        services.update_terminal(_user(MANAGER_A), _terminal(hotel, "C-305"), {"heading_deg": "90"})
+        db.session.commit()
+        assert service._engine(floor, floorio.floor_model(floor)) is first  # a turned camera: same geometry
+        floor.zones[0].name = "Renamed room"
+        db.session.commit()
+        assert service._engine(floor, floorio.floor_model(floor)) is not first
