@@ -42,7 +42,9 @@
     var active = document.activeElement;
     var lost = !active || active === document.body || !document.contains(active);
     if (!row || row.tagName !== 'TR' || !(lost || row.contains(active))) { return; }
-    var target = row.classList.contains('editing') ? row.querySelector('input:not([type=hidden]), select')
+    // A refused save marks the field the server named (aria-invalid): the focus goes there first.
+    var target = row.classList.contains('editing')
+      ? row.querySelector('[aria-invalid="true"]') || row.querySelector('input:not([type=hidden]), select')
       : row.querySelector('button') || row.querySelector('a[href]');
     if (target) { target.focus(); }
   });
