@@ -88,9 +88,9 @@ def _install_audit(app: Flask) -> None:
         recorder.install(Session)
         Session._sightline_audit = True  # type: ignore[attr-defined]
     if not getattr(Session, "_sightline_compliance", False):
-        from compliance import service as compliance_service
+        from findings import service as findings_service
 
-        compliance_service.install(Session)  # findings re-evaluated in the transaction of every inventory change
+        findings_service.install(Session)  # findings re-evaluated in the transaction of every inventory change
         Session._sightline_compliance = True  # type: ignore[attr-defined]
     # After the compliance listener: the figures count the findings it re-evaluates in the same transaction.
     if not getattr(Session, "_sightline_figures", False):
@@ -106,9 +106,10 @@ def _register_blueprints(app: Flask) -> None:
     from api import bp as api_bp
     from audit.chain import bp as audit_chain_bp
     from audit.views import bp as audit_bp
-    from compliance import api as _compliance_api  # noqa: F401  (registers its endpoints on the API blueprint)
-    from compliance.views import bp as compliance_bp
     from dashboard.views import bp as dashboard_bp
+    from findings import api as _findings_api  # noqa: F401  (registers its endpoints on the API blueprint)
+    from findings.views import bp as compliance_bp
+    from guide.views import bp as guide_bp
     from inspection.views import bp as inspection_bp
     from inventory.csv_views import bp as csv_bp
     from inventory.floor_views import bp as floor_bp
@@ -129,6 +130,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(plans_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(dashboard_bp)
+    app.register_blueprint(guide_bp)
 
 
 def _register_errors(app: Flask) -> None:
@@ -169,8 +171,11 @@ def _register_cli(app: Flask) -> None:
     from accounts.cli import create_user_command
     from api.openapi import openapi_command
     from audit.chain import verify_audit_command
+    from backup import backup_command, restore_command
     from inventory.demo import seed_demo_command
 
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
     app.cli.add_command(create_user_command)
     app.cli.add_command(openapi_command)
     app.cli.add_command(seed_demo_command)

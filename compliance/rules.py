@@ -17,7 +17,14 @@ from typing import Any
 import shapely
 
 from compliance import vocabulary
-from planner.coverage import COVERING_TYPES, INSIDE_TOL_M, PRIVACY_TOLERANCE_M2, CameraPose, engine_for
+from planner.coverage import (
+    COVERING_TYPES,
+    INSIDE_TOL_M,
+    PRIVACY_TOLERANCE_M2,
+    CameraPose,
+    Engine,
+    engine_for,
+)
 from planner.floor import Floor, Terminal, Zone
 from planner.geometry import polygonal, robust_overlay
 
@@ -174,15 +181,16 @@ class _Context:
     """What the checks share: the floor, its engine, private zones by group, and terminal attributes."""
 
     def __init__(self, floor: Floor, attributes: Mapping[str, Mapping[str, Any]] | None,
-                 evaluation: Evaluation) -> None:
+                 evaluation: Evaluation, engine: Engine | None = None) -> None:
         self.floor = floor
-        self.engine = engine_for(floor)
+        self.engine = engine if engine is not None else engine_for(floor)
         self.attributes = attributes or {}
         self.evaluation = evaluation
         uses = set(vocabulary.always_private_uses())
         # A zone is private if drawn as such or if its use is always private (Decree 799 makes those private anyway);
         # uses such as staff_rest_room are private only where the venue draws them so (vocabulary's always_private).
         self.private: tuple[Zone, ...] = tuple(z for z in floor.zones if z.zone == "private" or z.use in uses)
+        self.private_tree = shapely.STRtree([z.geometry for z in self.private])
 
     def attr(self, rule: Rule, t: Terminal, name: str) -> Any:
         """A terminal attribute (given attributes first, then the terminal's extra properties); None if unknown."""
@@ -204,11 +212,15 @@ class _Context:
                 out.append(shapely.Point(float(x), float(y)))
         return out
 
+    def near_private(self, geometry: Any) -> list[Zone]:
+        """Private zones whose bounding box meets the geometry's (a spatial-index prefilter)."""
+        return [self.private[i] for i in sorted(self.private_tree.query(geometry))] if self.private else []
+
     def zones_holding(self, t: Terminal, groups: tuple[str, ...] | None = None) -> list[Zone]:
         """Private zones whose interior holds the terminal (same boundary tolerance as the engine)."""
         p = shapely.Point(t.x, t.y)
         out = []
-        for z in self.private:
+        for z in self.near_private(p):
             group = vocabulary.private_group(z.use) or "PRIVATE"  # a private zone of no known use: the strict group
             if groups is not None and group not in groups:
                 continue
@@ -250,18 +262,16 @@ def _view_into_private(rule: Rule, cx: _Context) -> Iterable[Finding]:
     for t in cx.floor.terminals:
         if t.type not in IMAGE_TYPES:
             continue
-        pose = CameraPose.from_terminal(t)
-        by_name = {z.name: z for z in cx.floor.zones_of("private")}
-        overlaps = [(by_name.get(name, name), g) for name, g in cx.engine.private_overlap(pose).items()]
-        # Zones drawn as required/general but with a private use: the same view, clipped to them.
-        extra = [z for z in cx.private if z.zone != "private"]
-        if extra:
-            view = cx.engine.view(pose)
-            overlaps += [(z, polygonal(robust_overlay("intersection", view, z.geometry))) for z in extra]
-        for zone, g in overlaps:
+        # The engine's wall-clipped view (as private_overlap uses), clipped to each private zone near it: zones
+        # drawn private and zones drawn otherwise whose use is always private.
+        view = cx.engine.view(CameraPose.from_terminal(t))
+        for zone in cx.near_private(view):
+            if not view.intersects(zone.geometry):
+                continue
+            g = polygonal(robust_overlay("intersection", view, zone.geometry))
             if g.area > tolerance:
-                name = zone.name if isinstance(zone, Zone) else zone
-                yield _finding(rule, t, f"{t.id} sees {g.area:.2f} m² inside private zone {name!r}", zone, g.area, g)
+                yield _finding(rule, t, f"{t.id} sees {g.area:.2f} m² inside private zone {zone.name!r}", zone,
+                               g.area, g)
 
 
 def _audio_near_private(rule: Rule, cx: _Context) -> Iterable[Finding]:
@@ -303,12 +313,19 @@ def _unsigned_entrances(rule: Rule, cx: _Context) -> Iterable[Finding]:
     near = float(rule.params.get("sign_distance_m", 3.0))
     min_seen = float(rule.params.get("monitored_min_m2", 1.0))
     views = [cx.engine.view(CameraPose.from_terminal(t)) for t in cx.floor.terminals if t.type in IMAGE_TYPES]
+    views = [v for v in views if not v.is_empty]
+    tree = shapely.STRtree(views)
     private = {id(z) for z in cx.private}
     for z in cx.floor.zones:
         if id(z) in private or not views:
             continue
         g = z.geometry
-        if sum(polygonal(robust_overlay("intersection", v, g)).area for v in views) < min_seen:
+        seen = 0.0
+        for i in tree.query(g, predicate="intersects"):
+            seen += polygonal(robust_overlay("intersection", views[i], g)).area
+            if seen >= min_seen:
+                break
+        if seen < min_seen:
             continue  # not monitored
         entrances = [o for o in cx.floor.openings if o.geometry.distance(g.boundary) <= ENTRANCE_TOL_M
                      and o.geometry.intersects(g.buffer(ENTRANCE_TOL_M))]
@@ -491,10 +508,15 @@ ENTRANCE_TOL_M = 0.3  # an opening this close to a zone's boundary is one of its
 
 
 def evaluate(floor: Floor, attributes: Mapping[str, Mapping[str, Any]] | None = None,
-             profile: str = DEFAULT_PROFILE, rules: Iterable[Rule] | None = None) -> Evaluation:
-    """Findings of the profile's implemented rules on one floor, with the data each rule lacked."""
+             profile: str = DEFAULT_PROFILE, rules: Iterable[Rule] | None = None,
+             engine: Engine | None = None) -> Evaluation:
+    """Findings of the profile's implemented rules on one floor, with the data each rule lacked.
+
+    ``engine`` may be an engine built for a floor of the same outline, walls, openings and zones (its view cache
+    is then reused); by default the floor's own cached engine is used.
+    """
     evaluation = Evaluation()
-    cx = _Context(floor, attributes, evaluation)
+    cx = _Context(floor, attributes, evaluation, engine)
     for rule in rules_for(profile, rules):
         if rule.implemented and rule.check in CHECKS:
             evaluation.findings.extend(CHECKS[rule.check](rule, cx))

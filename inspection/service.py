@@ -18,6 +18,7 @@ from sqlalchemy import event
 
 from accounts.models import Role, User, utcnow
 from audit.chain import canonical
+from audit.models import AuditEvent
 from compliance.models import Finding
 from extensions import db
 from inspection import evidence as photos
@@ -250,7 +251,15 @@ def create_inspection(user: User, venue: Venue) -> Inspection:
     inspection.items = checklist(venue, plans)
     db.session.add(inspection)
     db.session.flush()
+    _audit(user, inspection, "create", {"items": len(inspection.items), "plans": inspection.declared["plans"]})
     return inspection
+
+
+def _audit(user: User, inspection: Inspection, action: str, after: dict[str, Any]) -> None:
+    """An audit event of an inspection step (it joins the audit hash chain like every event)."""
+    db.session.add(AuditEvent(user_id=user.id, organisation_id=inspection.venue.organisation_id,
+                              venue_id=inspection.venue_id, object_type="inspection", object_id=inspection.id,
+                              action=action, after=after))
 
 
 # ---------------------------------------------------------------- on site
@@ -359,6 +368,22 @@ def add_undeclared(user: User, inspection: Inspection, data: Mapping[str, Any]) 
     return item
 
 
+def remove_undeclared(user: User, inspection: Inspection, item_id: int) -> None:
+    """Take back a not-declared entry recorded by mistake, with its photos (declared items cannot be removed)."""
+    require_editable(user, inspection)
+    item = _item(inspection, item_id)
+    if item.expected is not None:
+        raise ValidationError("item", f"{item.code} is on the declared checklist; answer it instead of removing it")
+    files = [name for photo in item.evidence for name in (photo.path, photo.thumbnail_path)]
+    for photo in list(item.evidence):
+        inspection.evidence.remove(photo)
+        db.session.delete(photo)
+    inspection.items.remove(item)
+    db.session.delete(item)
+    db.session.flush()
+    photos.remove(*files)
+
+
 def add_evidence(user: User, inspection: Inspection, item_id: int | None, filename: str, raw: bytes) -> Evidence:
     """Store an evidence photo (cleaned of EXIF) of the inspection or one item; nothing is kept if any step fails."""
     require_editable(user, inspection)
@@ -453,6 +478,11 @@ def sign_off(user: User, inspection: Inspection) -> Inspection:
     inspection.found = found_counts(inspection)
     db.session.flush()
     seal(inspection)
+    db.session.flush()
+    _audit(user, inspection, "sign_off", {"found": inspection.found, "record_hash": inspection.record_hash,
+                                          "verified_removed": sorted(i.code for i in inspection.items
+                                                                     if i.terminal is not None and i.terminal.status
+                                                                     == TerminalStatus.VERIFIED_REMOVED)})
     db.session.flush()
     return inspection
 

@@ -145,6 +145,15 @@ def undeclared(inspection_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("inspection.detail", inspection_id=inspection.id) + f"#item-{item.id}")
 
 
+@bp.post("/inspections/<int:inspection_id>/items/<int:item_id>/remove")
+def remove_undeclared(inspection_id: int, item_id: int):  # type: ignore[no-untyped-def]
+    """Take back a not-declared entry recorded by mistake."""
+    inspection = service.get_inspection(current_user, inspection_id)
+    service.remove_undeclared(current_user, inspection, item_id)
+    db.session.commit()
+    return redirect(url_for("inspection.detail", inspection_id=inspection.id) + "#checklist")
+
+
 @bp.post("/inspections/<int:inspection_id>/note")
 @bp.post("/inspections/<int:inspection_id>/items/<int:item_id>/note")
 def note(inspection_id: int, item_id: int | None = None):  # type: ignore[no-untyped-def]

@@ -256,7 +256,7 @@ TERMINAL_FIELDS = (
           label=N_("Alternative to face verification")),
     Field("consent_mechanism", "choice", choices=ConsentMechanism, label=N_("Consent mechanism")),
     Field("enrolled_count", "int", minimum=0, maximum=100_000_000, label=N_("Enrolled persons")),
-    Field("capture_zone", "str", max_length=100, label=N_("Declared capture zone (zone id)")),
+    Field("capture_zone", "str", max_length=100, label=N_("Declared capture zone (zone name or id)")),
 )
 
 ZONE_FIELDS = (

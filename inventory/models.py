@@ -53,8 +53,10 @@ class Venue(db.Model):
     removed_at: so.Mapped[datetime | None] = so.mapped_column()
 
     organisation: so.Mapped[Organisation] = so.relationship()
-    floors: so.Mapped[list[Floor]] = so.relationship(back_populates="venue", order_by="Floor.level",
-                                                     cascade="all, delete-orphan")
+    # Removed floors (kept because something refers to them) are not part of the venue any more.
+    floors: so.Mapped[list[Floor]] = so.relationship(
+        back_populates="venue", order_by="Floor.level", cascade="all, delete-orphan",
+        primaryjoin="and_(Floor.venue_id == Venue.id, Floor.removed_at.is_(None))")
 
 
 class Floor(db.Model):
@@ -80,8 +82,9 @@ class Floor(db.Model):
     venue: so.Mapped[Venue] = so.relationship(back_populates="floors")
     zones: so.Mapped[list[Zone]] = so.relationship(back_populates="floor", order_by="Zone.id",
                                                    cascade="all, delete-orphan")
-    terminals: so.Mapped[list[Terminal]] = so.relationship(back_populates="floor", order_by="Terminal.id",
-                                                           cascade="all, delete-orphan")
+    terminals: so.Mapped[list[Terminal]] = so.relationship(
+        back_populates="floor", order_by="Terminal.id", cascade="all, delete-orphan",
+        primaryjoin="and_(Terminal.floor_id == Floor.id, Terminal.removed_at.is_(None))")
 
 
 class Zone(db.Model):

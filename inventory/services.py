@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 
 from accounts.access import INVENTORY_EDITORS, can_edit_inventory, scope_filter
-from accounts.models import Role, User
+from accounts.models import Role, User, utcnow
 from extensions import db
 from inventory import floorio
 from inventory.choices import TerminalKind, TerminalStatus
@@ -39,8 +39,8 @@ def venue_filter(user: User) -> sa.ColumnElement[bool]:
 
 
 def venues_query(user: User) -> sa.Select[tuple[Venue]]:
-    """Select the venues visible to the user."""
-    return sa.select(Venue).where(venue_filter(user)).order_by(Venue.name, Venue.id)
+    """Select the venues visible to the user (removed ones are listed no more)."""
+    return sa.select(Venue).where(venue_filter(user), Venue.removed_at.is_(None)).order_by(Venue.name, Venue.id)
 
 
 def list_venues(user: User) -> list[Venue]:
@@ -50,7 +50,8 @@ def list_venues(user: User) -> list[Venue]:
 
 def get_venue(user: User, venue_id: int) -> Venue:
     """A visible venue, or NotFound."""
-    venue = db.session.scalar(sa.select(Venue).where(Venue.id == venue_id, venue_filter(user)))
+    venue = db.session.scalar(sa.select(Venue).where(Venue.id == venue_id, venue_filter(user),
+                                                     Venue.removed_at.is_(None)))
     if venue is None:
         raise NotFound(f"venue {venue_id}")
     return venue
@@ -58,7 +59,8 @@ def get_venue(user: User, venue_id: int) -> Venue:
 
 def get_floor(user: User, floor_id: int) -> Floor:
     """A floor of a visible venue, or NotFound."""
-    floor = db.session.scalar(sa.select(Floor).join(Venue).where(Floor.id == floor_id, venue_filter(user)))
+    floor = db.session.scalar(sa.select(Floor).join(Venue).where(Floor.id == floor_id, venue_filter(user),
+                                                                 Floor.removed_at.is_(None), Venue.removed_at.is_(None)))
     if floor is None:
         raise NotFound(f"floor {floor_id}")
     return floor
@@ -67,8 +69,9 @@ def get_floor(user: User, floor_id: int) -> Floor:
 def get_terminal(user: User, terminal_id: int) -> Terminal:
     """A terminal of a visible venue, or NotFound."""
     terminal = db.session.scalar(
-        sa.select(Terminal).join(Venue, Terminal.venue_id == Venue.id)
-        .where(Terminal.id == terminal_id, venue_filter(user)))
+        sa.select(Terminal).join(Venue, Terminal.venue_id == Venue.id).join(Floor, Terminal.floor_id == Floor.id)
+        .where(Terminal.id == terminal_id, venue_filter(user), Terminal.removed_at.is_(None),
+               Floor.removed_at.is_(None), Venue.removed_at.is_(None)))
     if terminal is None:
         raise NotFound(f"terminal {terminal_id}")
     return terminal
@@ -128,7 +131,7 @@ TERMINAL_SORTS = {"code", "kind", "status", "x", "y", "heading_deg", "hfov_deg",
 def list_terminals(user: User, floor: Floor, *, kind: str | None = None, status: str | None = None,
                    search: str | None = None, sort: str = "code", descending: bool = False) -> list[Terminal]:
     """Terminals of a floor, filtered and sorted for the inline-edited table."""
-    query = sa.select(Terminal).where(Terminal.floor_id == floor.id)
+    query = sa.select(Terminal).where(Terminal.floor_id == floor.id, Terminal.removed_at.is_(None))
     if kind:
         query = query.where(Terminal.kind == TerminalKind(kind))
     if status:
@@ -186,12 +189,52 @@ def update_venue(user: User, venue: Venue, data: Mapping[str, Any]) -> Venue:
     return _save(_apply(venue, values))
 
 
-def delete_object(user: User, obj: Venue | Floor | Terminal) -> None:
-    """Delete an inventory object the user may change (zones go through the floor's geometry saves)."""
+def delete_object(user: User, obj: Venue | Floor | Terminal) -> str:
+    """Delete an inventory object the user may change (zones go through the floor's geometry saves).
+
+    A record that a standing finding, an approved plan or an inspection refers to is kept and marked removed
+    (removed_at): lists and pages no longer show it, and the references still resolve. Returns "removed" or
+    "deleted".
+    """
     organisation_id = obj.organisation_id if isinstance(obj, Venue) else obj.venue.organisation_id
     _require(can_edit_inventory(user, organisation_id))
+    if is_referenced(obj):
+        obj.removed_at = utcnow()
+        db.session.flush()
+        return "removed"
     db.session.delete(obj)
     db.session.flush()
+    return "deleted"
+
+
+def is_referenced(obj: Venue | Floor | Terminal) -> bool:
+    """Whether a standing finding, an approved plan or an inspection refers to the record (or, for a venue or
+    a floor, to anything in it)."""
+    from compliance.models import STANDING, Finding
+    from inspection.models import Inspection, InspectionItem
+    from plans.models import Plan, PlanDecision, WorkItem
+
+    approved = Plan.approved_at.is_not(None)
+    if isinstance(obj, Venue):
+        floor_ids = sa.select(Floor.id).where(Floor.venue_id == obj.id)
+        checks = [sa.select(Finding.id).where(Finding.venue_id == obj.id, Finding.status.in_(STANDING)),
+                  sa.select(Plan.id).where(Plan.floor_id.in_(floor_ids), approved),
+                  sa.select(Inspection.id).where(Inspection.venue_id == obj.id)]
+    elif isinstance(obj, Floor):
+        terminal_ids = sa.select(Terminal.id).where(Terminal.floor_id == obj.id)
+        checks = [sa.select(Finding.id).where(sa.or_(Finding.floor_id == obj.id, Finding.terminal_id.in_(terminal_ids)),
+                                              Finding.status.in_(STANDING)),
+                  sa.select(Plan.id).where(Plan.floor_id == obj.id, approved),
+                  sa.select(InspectionItem.id).where(sa.or_(InspectionItem.floor_id == obj.id,
+                                                            InspectionItem.terminal_id.in_(terminal_ids)))]
+    else:
+        checks = [sa.select(Finding.id).where(Finding.terminal_id == obj.id, Finding.status.in_(STANDING)),
+                  sa.select(PlanDecision.id).join(Plan, Plan.id == PlanDecision.plan_id)
+                  .where(Plan.floor_id == obj.floor_id, approved, PlanDecision.terminal_code == obj.code),
+                  sa.select(WorkItem.id).join(Plan, Plan.id == WorkItem.plan_id)
+                  .where(WorkItem.terminal_id == obj.id, approved),
+                  sa.select(InspectionItem.id).where(InspectionItem.terminal_id == obj.id)]
+    return any(db.session.scalar(check.limit(1)) is not None for check in checks)
 
 
 def create_floor(user: User, venue: Venue, data: Mapping[str, Any]) -> Floor:
@@ -231,9 +274,12 @@ def _check_terminal(user: User, floor: Floor, values: dict[str, Any], terminal: 
         if clash is not None and clash != terminal_id:
             raise ValidationError("serial", f"serial '{values['serial']}' is already used in this venue")
     if values.get("code"):
-        clash = db.session.scalar(sa.select(Terminal.id).where(Terminal.floor_id == floor.id,
-                                                               Terminal.code == values["code"]))
-        if clash is not None and clash != terminal_id:
+        clash = db.session.execute(sa.select(Terminal.id, Terminal.removed_at).where(
+            Terminal.floor_id == floor.id, Terminal.code == values["code"])).first()
+        if clash is not None and clash.id != terminal_id:
+            if clash.removed_at is not None:
+                raise ValidationError("code", f"ID '{values['code']}' belongs to a removed terminal that findings, "
+                                      "plans or inspections still refer to; choose another ID")
             raise ValidationError("code", f"ID '{values['code']}' is already used on this floor")
     check_compliance_fields(floor, values, terminal)
     if values.get("camera_model_id") is not None:
@@ -260,8 +306,12 @@ def check_compliance_fields(floor: Floor, values: Mapping[str, Any], terminal: T
                 raise ValidationError("signage_x", f"sign {error.message}") from None
     if values.get("capture_zone"):
         keys = {z.key for z in floor.zones}
-        if values["capture_zone"] not in keys:
-            raise ValidationError("capture_zone", f"no zone with id '{values['capture_zone']}' on this floor")
+        by_name = {z.name: z.key for z in floor.zones}
+        wanted = values["capture_zone"]
+        if wanted not in keys and wanted not in by_name:
+            raise ValidationError("capture_zone", f"no zone with id or name '{wanted}' on this floor")
+        if isinstance(values, dict) and wanted not in keys:
+            values["capture_zone"] = by_name[wanted]  # stored by the zone's stable id, so a rename keeps it
 
 
 def create_terminal(user: User, floor: Floor, data: Mapping[str, Any]) -> Terminal:
@@ -312,9 +362,14 @@ def update_camera_model(user: User, model: CameraModel, data: Mapping[str, Any])
 def delete_camera_model(user: User, model: CameraModel) -> None:
     """Delete a camera model no terminal uses."""
     _require_model_owner(user, model)
-    in_use = db.session.scalar(sa.select(sa.func.count()).where(Terminal.camera_model_id == model.id))
+    in_use = db.session.scalar(sa.select(sa.func.count()).where(Terminal.camera_model_id == model.id,
+                                                                Terminal.removed_at.is_(None)))
     if in_use:
         raise ValidationError("id", f"{in_use} terminal(s) still use this model")
+    kept = db.session.scalar(sa.select(sa.func.count()).where(Terminal.camera_model_id == model.id))
+    if kept:
+        raise ValidationError("id", f"{kept} removed terminal(s) that findings, plans or inspections refer to "
+                              "still use this model")
     db.session.delete(model)
     db.session.flush()
 

@@ -1,8 +1,10 @@
 import logging
 from logging.config import fileConfig
 
+import sqlalchemy as sa
 from alembic import context
 from flask import current_app
+from sqlalchemy.pool import NullPool
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -71,6 +73,25 @@ def run_migrations_offline():
         context.run_migrations()
 
 
+def _transactional_sqlite(url):
+    """A migration engine on which SQLite DDL is transactional, so an interrupted upgrade leaves the database
+    at the revision before it: pysqlite otherwise runs each CREATE/ALTER/DROP on its own, outside any
+    transaction (SQLAlchemy's documented recipe: driver autocommit off, an explicit BEGIN per transaction).
+    Foreign keys go off per connection before any transaction, as batch table copies need."""
+    engine = sa.create_engine(url, poolclass=NullPool)
+
+    @sa.event.listens_for(engine, "connect")
+    def _connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+        dbapi_connection.execute("PRAGMA foreign_keys=OFF")
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(connection):
+        connection.exec_driver_sql("BEGIN")
+
+    return engine
+
+
 def run_migrations_online():
     """Run migrations in 'online' mode.
 
@@ -94,6 +115,9 @@ def run_migrations_online():
         conf_args["process_revision_directives"] = process_revision_directives
 
     connectable = get_engine()
+    transactional = connectable.dialect.name == "sqlite" and connectable.url.database not in (None, "", ":memory:")
+    if transactional:  # (an in-memory database lives in its one connection: it keeps the app's engine)
+        connectable = _transactional_sqlite(connectable.url)
 
     with connectable.connect() as connection:
         # SQLite batch operations recreate a table (copy, DROP, rename); with foreign keys on, the DROP would
@@ -106,7 +130,7 @@ def run_migrations_online():
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
-            **conf_args
+            **{**conf_args, **({"transactional_ddl": True} if transactional else {})}
         )
 
         with context.begin_transaction():

@@ -42,12 +42,15 @@ class _Heartbeat(threading.Thread):
         self.app, self.plan_id, self.attempt, self.cancel, self.every_s = app, plan_id, attempt, cancel, every_s
         self.latest: dict[str, Any] = {}
         self.cameras: int | None = None
+        self.at_least: int | None = None
         self.stop = threading.Event()
 
     def record(self, info: dict[str, Any]) -> None:
         """Solver callback (any thread): remember the latest figures; no database work here."""
         if info.get("phase") == "refine" and info.get("objective") is not None:
             self.cameras = int(info["objective"])
+        if info.get("needed_at_least") is not None:
+            self.at_least = max(self.at_least or 0, int(info["needed_at_least"]))
         self.latest = dict(info)
 
     def run(self) -> None:
@@ -70,6 +73,7 @@ class _Heartbeat(threading.Thread):
                 "round": info.get("round"),
                 # Counts of terminals in the best cover found so far, never the solver's folded objective.
                 "terminals": self.cameras,
+                "at_least": self.at_least,  # the solver's proven bound in cameras, kept once a round proved it
                 "uncovered_m2": info.get("uncovered_m2"),
                 "seconds": round(float(info.get("seconds", 0.0)), 1),
                 "time_limit": plan.parameters.get("time_limit"),

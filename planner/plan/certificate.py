@@ -49,6 +49,7 @@ class Plan:
     coverable_unseen_m2: float = 0.0  # coverable area (not reported infeasible) the cameras leave unseen
     stopped_in: str | None = None  # the phase the time limit (or a cancel) cut short, if any
     unchecked_zones: list[str] = field(default_factory=list)  # zones whose exact check the limit cut (estimated)
+    parts: list[dict] = field(default_factory=list)  # independent parts of the last solve, each with its bound
 
     @property
     def gap(self) -> float | None:
@@ -112,6 +113,7 @@ class Plan:
                 "coverable_unseen_m2": round(self.coverable_unseen_m2, 6),
                 "stopped_in": self.stopped_in,
                 "unchecked_zones": self.unchecked_zones,
+                "parts": self.parts,
                 "uncovered_m2_total": self.uncovered_m2.get("total"),
                 "privacy_overlap_m2_total": self.privacy_overlap_m2.get("total"),
                 "provably_minimal": self.provably_minimal,
@@ -137,6 +139,7 @@ class Outcome:
     rounds: int
     slack_bound: int | None = None  # bound for the target without the given-up witnesses (slack model used)
     slack_used: bool = False
+    weighted_bound: int = 0  # the best bound a round without slack proved (valid even if the last round timed out)
 
 
 @dataclass
@@ -252,10 +255,13 @@ def _status_and_bound(outcome: Outcome, prep: Prepared, n_chosen: int, complete:
     """(status, objective, bound on the camera count) from the last solve and the exact check."""
     result = outcome.result
     cancelled = options.cancel is not None and options.cancel.is_set()
+    # With lexicographic weights w = S·(camera level) + change level, floor(B / S) bounds the count.
+    scale = prep.objective.camera_scale * max(1, options.costs.camera)
+    proven = 0 if prep.candidates.unchecked or any(prep.objective.level_face) else outcome.weighted_bound // scale
     if result is None or result.objective is None:
         status = "CANCELLED" if cancelled or (result is not None and result.status == Status.CANCELLED) \
             else "UNKNOWN"
-        return status, None, 0
+        return status, None, proven
     if result.status == Status.OPTIMAL and complete and not prep.candidates.unchecked:
         return "OPTIMAL", n_chosen, n_chosen
     if result.status == Status.CANCELLED or cancelled:
@@ -272,11 +278,19 @@ def _status_and_bound(outcome: Outcome, prep: Prepared, n_chosen: int, complete:
     if outcome.slack_used:
         # Bound for covering the target (required area minus the reported infeasible part).
         return status, n_chosen, 0 if outcome.slack_bound is None else min(n_chosen, outcome.slack_bound)
-    # With lexicographic weights w = S·(camera level) + change level, floor(B / S) bounds the count.
     if any(prep.objective.level_face):
         return status, n_chosen, 0
+    return status, n_chosen, min(n_chosen, max(int(result.bound) // scale, proven))
+
+
+def _parts(prep: Prepared, result: CoverResult | None, options: PlanOptions) -> list[dict]:
+    """The last solve's independent parts (no candidate sees witnesses of two), in cameras: chosen and at least."""
+    if result is None:
+        return []
     scale = prep.objective.camera_scale * max(1, options.costs.camera)
-    return status, n_chosen, min(n_chosen, int(result.bound) // scale)
+    return [{"rows": p["rows"], "candidates": p["columns"], "status": p["status"],
+             "cameras": None if p["objective"] is None else int(p["objective"]) // scale,
+             "at_least": int(p["bound"]) // scale, "weighted_bound": int(p["bound"])} for p in result.parts]
 
 
 def _privacy(floor: Floor, prep: Prepared, chosen: list[CameraPose]) -> dict[str, float]:
@@ -317,6 +331,7 @@ def certify(floor: Floor, prep: Prepared, outcome: Outcome, options: PlanOptions
         weighted_bound=0 if result is None else int(result.bound),
         lp_bound=None if result is None else result.lp_bound, mode=options.mode, k_override=options.k_override,
         uncovered_pieces=areas.pieces, coverable_unseen_m2=areas.open_m2, unchecked_zones=areas.unchecked,
+        parts=_parts(prep, result, options),
     )
     if options.explain and chosen:
         from planner.plan.explain import explain_plan

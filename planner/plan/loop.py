@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import heapq
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -45,6 +46,9 @@ class Rounds:
     row_of: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # problem row of each witness
     sacrificed: set[int] = field(default_factory=set)  # witnesses the slack model gave up
     conflict_pts: list[tuple[int, float, float]] = field(default_factory=list)
+    # The best weighted bound any round proved without slack columns: every round's witnesses are a subset of the
+    # final ones, so each such bound is a lower bound of the whole problem, kept even when a later round times out.
+    bound: int = 0
 
 
 def plan(floor: Floor, options: PlanOptions | None = None) -> Plan:
@@ -72,7 +76,12 @@ def plan(floor: Floor, options: PlanOptions | None = None) -> Plan:
 
         # Solve, warm-started from the previous round's cameras.
         remaining = clock.left() - reserve
-        attempt = solve(problem, _solve_options(options, remaining, state.rounds, clock.start))
+        slack_cost = problem.costs[len(prep.cols)] if state.slack_rows and problem.costs else None
+        attempt = solve(problem, _solve_options(options, remaining, state.rounds, clock.start,
+                                                lambda b, s=slack_cost: _cameras(prep, state, options, b, s)))
+        # With slack columns, a bound below one slack's cost still bounds every slack-free cover (the target).
+        if attempt.status != Status.INFEASIBLE and (slack_cost is None or attempt.bound < slack_cost):
+            state.bound = max(state.bound, int(attempt.bound))
         if attempt.status == Status.INFEASIBLE and _widen_slack(prep.matrix, state, attempt, remaining):
             state.rounds -= 1
             continue
@@ -91,12 +100,13 @@ def plan(floor: Floor, options: PlanOptions | None = None) -> Plan:
         # Refine: witnesses inside every piece the chosen cameras leave uncovered.
         new_rows, open_area = refine(prep, state, options, check, clock, reserve)
         emit(options, phase="refine", round=state.rounds, uncovered_m2=open_area, new_witnesses=new_rows,
-             objective=len(state.selected), seconds=clock.elapsed())
+             objective=len(state.selected), needed_at_least=_cameras(prep, state, options, state.bound),
+             seconds=clock.elapsed())
         if new_rows == 0:
             break
 
     slack_bound = _bound_without(prep, state, options, clock, _reserve(clock, check)) if state.conflict_pts else None
-    outcome = Outcome(state.result, state.selected, state.rounds, slack_bound, bool(state.conflict_pts))
+    outcome = Outcome(state.result, state.selected, state.rounds, slack_bound, bool(state.conflict_pts), state.bound)
     return certify(floor, prep, outcome, options, clock, check)
 
 
@@ -171,6 +181,16 @@ def greedy_partial(problem: CoverProblem) -> CoverResult:
     return CoverResult(Status.UNKNOWN, int(costs[chosen].sum()) if chosen else 0, 0, sorted(chosen), 0.0, "greedy")
 
 
+def _cameras(prep: Prepared, state: Rounds, options: PlanOptions, weighted: int,
+             slack_cost: int | None = None) -> int | None:
+    """A weighted bound as "at least N cameras" (None where it says nothing: poses left unchecked, face levels)."""
+    if prep.candidates.unchecked or any(prep.objective.level_face):
+        return None
+    if slack_cost is not None and weighted >= slack_cost:
+        weighted = 0  # the bound may count given-up witnesses: only the rounds' earlier bounds hold
+    return max(weighted, state.bound) // (prep.objective.camera_scale * max(1, options.costs.camera))
+
+
 def _reserve(clock: Clock, check: ExactCheck) -> float:
     """Seconds to keep for the certificate: 1.5 × an exact check of every zone (20 % of the limit before one)."""
     estimate = check.estimate()
@@ -239,12 +259,17 @@ def _distinct_rows(m: WitnessMatrix) -> tuple[np.ndarray, list[int], list[list[i
     return row_of, witness_of, row_columns
 
 
-def _solve_options(options: PlanOptions, remaining: float, round_no: int, start: float) -> SolveOptions:
-    """The set-cover solver's options for one round (time left, workers, progress events)."""
+def _solve_options(options: PlanOptions, remaining: float, round_no: int, start: float,
+                   bound_of: Callable[[int], int | None] | None = None) -> SolveOptions:
+    """The set-cover solver's options for one round (time left, workers, progress events).
+
+    ``bound_of`` turns the solver's weighted bound into "at least N cameras" for the events (None: no valid one).
+    """
 
     def report(incumbent: int | None, bound: int, seconds: float) -> None:
+        at_least = None if bound_of is None else bound_of(bound)
         emit(options, phase="solve", round=round_no, weighted_objective=incumbent, weighted_bound=bound,
-             seconds=time.perf_counter() - start)
+             needed_at_least=at_least, seconds=time.perf_counter() - start)
 
     return SolveOptions(time_limit=max(0.2, remaining), workers=options.workers, seed=options.seed,
                         backend=options.backend, deterministic=options.deterministic, cancel=options.cancel,

@@ -199,6 +199,7 @@ def solve(problem: CoverProblem, options: SolveOptions | None = None) -> CoverRe
     cancelled = options.cancel is not None and options.cancel.is_set()
     infeasible_rows: list[int] = []
     remaining_nnz = sum(c.nnz for c in components)
+    parts: list[dict] = []
     for index, core in enumerate(components):
         now = time.perf_counter()
         share = max(0.05, (deadline - now) * core.nnz / max(1, remaining_nnz))
@@ -214,6 +215,8 @@ def solve(problem: CoverProblem, options: SolveOptions | None = None) -> CoverRe
         if lp_total is not None:
             lp_total = None if result.lp is None else lp_total + result.lp
         engine = result.engine
+        parts.append({"rows": core.n_rows, "columns": core.n_cols, "status": engine.status,
+                      "objective": engine.objective, "bound": int(engine.bound)})
         if engine.status == "INFEASIBLE":
             infeasible_rows.extend(int(r) for r in core.row_ids)
             continue
@@ -240,7 +243,8 @@ def solve(problem: CoverProblem, options: SolveOptions | None = None) -> CoverRe
     if objective is None:
         status = Status.CANCELLED if cancelled else Status.UNKNOWN
         return CoverResult(
-            status, None, bound, [], seconds, str(backend), lp_bound=lp_total, reductions=stats
+            status, None, bound, [], seconds, str(backend), lp_bound=lp_total, reductions=stats, parts=parts,
+            fixed_cost=fixed_cost,
         )
     selected.sort()
     if not is_cover(problem, selected):  # pragma: no cover - a bug guard, never expected
@@ -260,6 +264,8 @@ def solve(problem: CoverProblem, options: SolveOptions | None = None) -> CoverRe
         lp_bound=lp_total,
         warm_start_objective=warm_total,
         reductions=stats,
+        parts=parts,
+        fixed_cost=fixed_cost,
     )
 
 

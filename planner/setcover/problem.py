@@ -114,6 +114,10 @@ class CoverResult:
     )
     warm_start_objective: int | None = None
     reductions: ReductionStats = field(default_factory=ReductionStats)
+    # The independent parts left after the reductions, each solved on its own: rows, columns, status, objective
+    # and bound (the whole bound is the forced columns' cost plus the parts' bounds).
+    parts: list[dict] = field(default_factory=list)
+    fixed_cost: int = 0  # cost of the columns the reductions forced
 
     @property
     def gap(self) -> float | None:

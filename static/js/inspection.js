@@ -79,6 +79,15 @@
   }
 
   document.body.addEventListener('htmx:sendError', function (ev) {
+    var photoForm = ev.detail.elt.closest && ev.detail.elt.closest('form.photo');
+    if (photoForm) {
+      // Photos are too big to keep on the phone: say so, and let the inspector try again.
+      var note = photoForm.querySelector('.error') || document.createElement('p');
+      note.className = 'error'; note.setAttribute('role', 'alert');
+      note.textContent = photoForm.dataset.offlineMessage;
+      photoForm.appendChild(note);
+      return;
+    }
     var form = ev.detail.elt.closest && ev.detail.elt.closest('form[data-offline-queue]');
     if (!form) { return; }
     var params = {};

@@ -11,9 +11,11 @@ import sqlalchemy as sa
 
 from accounts.models import User, utcnow
 from audit.models import AuditEvent
-from compliance import filing, service
+from compliance import filing
 from compliance.models import Finding
+from compliance.service import note_reason, open_finding_counts
 from extensions import db
+from findings import service
 from inventory import services
 from inventory.errors import Forbidden
 from inventory.fields import ValidationError
@@ -90,10 +92,13 @@ def test_deleting_the_terminal_fixes_its_findings_and_keeps_them(demo_app):
     with demo_app.app_context():
         pool = _venue("Blue Wave Natatorium")
         ids = [f.id for f in _findings(pool, "CN-01", "F-L1")]
-        services.delete_object(_user(ADMIN), _terminal(pool, "F-L1"))
+        locker = _terminal(pool, "F-L1")
+        assert services.delete_object(_user(ADMIN), locker) == "removed"  # an open finding refers to it
         db.session.commit()
         rows = [db.session.get(Finding, i) for i in ids]
-        assert [(f.status, f.terminal_id, f.subject) for f in rows] == [("fixed", None, "F-L1")]
+        # The record is kept as removed, so the finding still points at it.
+        assert [(f.status, f.terminal_id, f.subject) for f in rows] == [("fixed", locker.id, "F-L1")]
+        assert locker.removed_at is not None
 
 
 def test_a_rolled_back_change_leaves_findings_alone(demo_app):
@@ -185,7 +190,7 @@ def test_cn20_deregistration_task_when_face_recognition_stops(demo_app):
         assert _findings(pool, "CN-20") == []
         for code in ("F-1", "F-2", "F-L1"):
             services.set_planned_removal(_terminal(pool, code), True)
-        service.note_reason("plan 7 approved")
+        note_reason("plan 7 approved")
         db.session.commit()
         task = _findings(pool, "CN-20")
         assert [(f.status, f.detail["task"]) for f in task] == [("open", "deregistration")]
@@ -205,7 +210,7 @@ def test_working_days_skip_weekends():
 def test_open_counts_of_the_demo(demo_app):
     with demo_app.app_context():
         hotel = _venue("Bund View Hotel")
-        counts = service.open_finding_counts([hotel.id])[hotel.id]
+        counts = open_finding_counts([hotel.id])[hotel.id]
         assert counts["prohibited"] == 1 and counts["must"] >= 1
 
 
@@ -217,3 +222,18 @@ def test_a_terminal_kept_as_a_removed_record_breaks_no_rule(demo_app):
         db.session.commit()
         assert {f.status for f in _findings(pool, "CN-01", "F-L1")} == {"fixed"}
         assert service.entity_state(pool.organisation_id, service.entity_of(pool)).enrolled == 13_000
+
+
+def test_the_engine_is_reused_while_the_floor_geometry_is_unchanged(demo_app):
+    from inventory import floorio
+
+    with demo_app.app_context():
+        hotel = _venue("Bund View Hotel")
+        floor = hotel.floors[0]
+        first = service._engine(floor, floorio.floor_model(floor))
+        services.update_terminal(_user(MANAGER_A), _terminal(hotel, "C-305"), {"heading_deg": "90"})
+        db.session.commit()
+        assert service._engine(floor, floorio.floor_model(floor)) is first  # a turned camera: same geometry
+        floor.zones[0].name = "Renamed room"
+        db.session.commit()
+        assert service._engine(floor, floorio.floor_model(floor)) is not first

@@ -12,6 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image
 
+from audit.models import AuditEvent
 from compliance.models import Finding
 from extensions import db
 from inspection.models import Evidence, Inspection, InspectionItem, InspectionStatus
@@ -139,6 +140,19 @@ def test_undeclared_terminal_is_placed_on_the_map(demo_app: Flask, client: Flask
         assert (item.found_x, item.found_y, item.found_heading_deg) == (x + 0.5, y, 90.0)
     page = client.get(f"/inspections/{inspection_id}").get_data(as_text=True)
     assert "X-1 (not declared)" in page
+    # A mistaken entry can be taken back (with its photo); a declared item cannot.
+    items = item_ids(demo_app, inspection_id)
+    assert client.post(f"/inspections/{inspection_id}/items/{items['X-1']}/evidence",
+                       data={"photo": (io.BytesIO(photo()), "x1.jpg")},
+                       content_type="multipart/form-data").status_code == 302
+    declared = client.post(f"/inspections/{inspection_id}/items/{items['C-301']}/remove")
+    assert declared.status_code == 422 and "declared checklist" in declared.get_data(as_text=True)
+    assert client.post(f"/inspections/{inspection_id}/items/{items['X-1']}/remove").status_code == 302
+    with demo_app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(InspectionItem)
+                                 .where(InspectionItem.code == "X-1")) == 0
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Evidence)) == 0
+    assert not [p for p in Path(demo_app.config["UPLOAD_FOLDER"]).rglob("*.*")]
 
 
 def test_evidence_is_stripped_of_exif_and_bad_uploads_leave_nothing(demo_app: Flask, client: FlaskClient,
@@ -215,6 +229,12 @@ def test_verification_sign_off_and_report(demo_app: Flask, client: FlaskClient, 
                                            .where(Terminal.floor_id == hotel.floor_id)).all())
     assert statuses["C-303"] == TerminalStatus.VERIFIED_REMOVED
     assert statuses["F-306"] == TerminalStatus.PLANNED_REMOVAL  # found removed, but the venue never ticked it
+    with demo_app.app_context():
+        steps = db.session.execute(sa.select(AuditEvent.action, AuditEvent.after).where(
+            AuditEvent.object_type == "inspection", AuditEvent.object_id == inspection_id)
+            .order_by(AuditEvent.id)).all()
+    assert [action for action, _ in steps] == ["create", "sign_off"]
+    assert steps[1][1]["verified_removed"] == ["C-303", "C-305"]
     report = client.get(f"/inspections/{inspection_id}/report").get_data(as_text=True)
     assert "Bund View Hotel" in report and "Coverage still met" in report and "signed off" in report
     pdf = client.get(f"/inspections/{inspection_id}/report.pdf")
@@ -231,6 +251,8 @@ def test_signed_off_inspection_is_immutable(demo_app: Flask, client: FlaskClient
         client.post(f"/inspections/{inspection_id}/undeclared",
                     data={"floor_id": hotel.floor_id, "code": "X-9", "kind": "camera", "x": 1, "y": 1}),
         client.post(f"/inspections/{inspection_id}/note", data={"note": "rewritten"}),
+        client.post(f"/inspections/{inspection_id}/items/{item}/note", data={"note": "rewritten"}),
+        client.post(f"/inspections/{inspection_id}/items/{item}/remove"),
         client.post(f"/inspections/{inspection_id}/verify"),
         client.post(f"/inspections/{inspection_id}/sign-off"),
     ]

@@ -9,9 +9,11 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from compliance import rules, service
+from compliance import rules
 from compliance.models import FINDING_SEVERITIES, FINDING_STATUSES, STANDING, Finding
+from compliance.service import open_finding_counts
 from extensions import db
+from findings import service
 from inventory import services
 from inventory.fields import ValidationError
 from inventory.models import Floor, Venue, Zone
@@ -22,7 +24,7 @@ bp = Blueprint("compliance", __name__)
 @bp.app_template_global("compliance_counts")
 def compliance_counts(venue_ids: list[int]) -> dict[int, dict[str, int]]:
     """Open findings per venue and severity (the venue list's badge)."""
-    return service.open_finding_counts(list(venue_ids))
+    return open_finding_counts(list(venue_ids))
 
 
 @bp.app_template_global("floor_findings")

@@ -9,9 +9,9 @@ from flask_login import current_user
 from api.blueprint import bp
 from api.openapi import document
 from api.routes import listing
-from compliance import service
 from compliance.models import FINDING_SEVERITIES, FINDING_STATUSES
 from extensions import db
+from findings import service
 from inventory import services
 from inventory.errors import NotFound
 from inventory.fields import ValidationError

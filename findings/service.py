@@ -1,0 +1,464 @@
+"""The findings service: evaluate a venue's floors and its legal entity, store the findings, accept them.
+
+Findings are re-evaluated in the transaction that changes the inventory: ``install`` watches every flush for
+changed venues, floors, zones and terminals and, just before the commit, evaluates the floors that changed
+(and the venue's legal entity), so every door (forms, API, CSV, floor editor, importers, plan approval, work
+done) keeps the findings current without calling anything. A finding that no longer holds becomes *fixed*,
+with the change that fixed it: the plan approval when one was named (``compliance.service.note_reason``),
+else the venue's latest audit event.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import date
+from typing import Any
+
+import shapely
+import sqlalchemy as sa
+from flask import current_app, has_app_context
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from accounts.access import can_edit_inventory
+from accounts.models import User, utcnow
+from audit.models import AuditEvent
+from compliance import filing, rules
+from compliance.models import STANDING, Finding
+from compliance.service import PAUSED_KEY, REASON_KEY
+from extensions import db
+from inventory import floorio
+from inventory.choices import FilingStatus, TerminalStatus
+from inventory.errors import Forbidden
+from inventory.fields import ValidationError
+from inventory.models import Floor, Terminal, Venue, Zone
+from planner import floor as pf
+from planner.coverage import Engine
+from planner.errors import InputError
+
+log = logging.getLogger(__name__)
+
+DIRTY_KEY = "compliance_dirty"  # session.info: {venue_id: set of floor ids, or None for every floor}
+FLOORS_KEY = "compliance_dirty_floors"  # session.info: floor ids whose venue is looked up at commit
+ALL_FLOORS = None
+MAX_JUSTIFICATION = 2000
+IN_SERVICE = (TerminalStatus.ACTIVE, TerminalStatus.PLANNED_REMOVAL)
+# Inventory columns the rules read, by the name the evaluator uses (compliance.rules attributes).
+ATTRIBUTES = ("purpose", "storage_location", "retention_days", "signage_posted", "signage_type", "signage_x",
+              "signage_y", "necessity_note", "alternative_verification", "consent_mechanism", "enrolled_count",
+              "capture_zone")
+
+
+# ---------------------------------------------------------------------------------------------- reading
+def venue_findings(venue: Venue, *, status: str | None = None, severity: str | None = None,
+                   rule_id: str | None = None) -> list[Finding]:
+    """A venue's findings, filtered; standing ones first, then by severity, rule and subject."""
+    query = sa.select(Finding).where(Finding.venue_id == venue.id)
+    if status:
+        query = query.where(Finding.status == status)
+    if severity:
+        query = query.where(Finding.severity == severity)
+    if rule_id:
+        query = query.where(Finding.rule_id == rule_id)
+    order = sa.case({"open": 0, "accepted": 1, "fixed": 2}, value=Finding.status, else_=3)
+    rank = sa.case({"prohibited": 0, "must": 1, "should": 2}, value=Finding.severity, else_=3)
+    return list(db.session.scalars(query.order_by(order, rank, Finding.rule_id, Finding.subject, Finding.id)))
+
+
+def get_finding(venue: Venue, finding_id: int) -> Finding | None:
+    """One finding of the venue, or None."""
+    return db.session.scalar(sa.select(Finding).where(Finding.id == finding_id, Finding.venue_id == venue.id))
+
+
+def floor_findings(floor: Floor) -> list[Finding]:
+    """The standing findings of one floor (for the map)."""
+    return list(db.session.scalars(sa.select(Finding).where(Finding.floor_id == floor.id,
+                                                            Finding.status.in_(STANDING)).order_by(Finding.id)))
+
+
+def floor_findings_geojson(floor: Floor) -> dict[str, Any]:
+    """A floor's standing findings as GeoJSON features: intruding area, else terminal point, else zone polygon."""
+    terminals = {t.id: t for t in floor.terminals}
+    zones = {z.id: z for z in floor.zones}
+    features = []
+    for f in floor_findings(floor):
+        detail = f.detail or {}
+        geometry = detail.get("geometry")
+        terminal = terminals.get(f.terminal_id) if f.terminal_id else None
+        zone = zones.get(f.zone_id) if f.zone_id else None
+        if geometry is None and terminal is not None:
+            geometry = {"type": "Point", "coordinates": [terminal.x, terminal.y]}
+        elif geometry is None and zone is not None:
+            geometry = zone.geometry
+        if geometry is None:
+            continue
+        area = detail.get("intrusion_m2")
+        label = f"{f.rule_id} {f.subject}" + (f" · {area:g} m²" if area else "")
+        features.append({"type": "Feature", "geometry": geometry, "properties": {
+            "id": f.id, "rule_id": f.rule_id, "severity": f.severity, "status": f.status, "subject": f.subject,
+            "terminal": terminal.code if terminal else None, "zone": zone.name if zone else detail.get("zone"),
+            "intrusion_m2": area, "message": f.message, "label": label,
+            "layer": "intrusion" if detail.get("geometry") else ("terminal" if terminal else "zone")}})
+    return {"type": "FeatureCollection", "features": features}
+
+
+def rule_of(rule_id: str) -> rules.Rule | None:
+    """The rule of a stored finding (None if the rules file no longer has it)."""
+    return next((r for r in rules.load_rules() if r.id == rule_id), None)
+
+
+def finding_to_dict(f: Finding) -> dict[str, Any]:
+    """A finding as JSON for the API."""
+    rule = rule_of(f.rule_id)
+    return {"id": f.id, "venue_id": f.venue_id, "floor_id": f.floor_id, "rule_id": f.rule_id,
+            "statement": rule.statement if rule else None, "source": rule.source if rule else None,
+            "severity": f.severity, "status": f.status, "terminal_id": f.terminal_id, "zone_id": f.zone_id,
+            "subject": f.subject, "message": f.message, "detail": f.detail or {},
+            "opened_at": _iso(f.opened_at), "fixed_at": _iso(f.fixed_at), "fixed_reason": f.fixed_reason,
+            "accepted_by_id": f.accepted_by_id, "accepted_at": _iso(f.accepted_at), "justification": f.justification}
+
+
+def _iso(value: Any) -> str | None:
+    return None if value is None else value.isoformat(timespec="seconds") + "Z"
+
+
+# ---------------------------------------------------------------------------------------------- evaluation
+def entity_of(venue: Venue) -> str:
+    """The legal entity that files for the venue: its own, else its organisation's, else the organisation name."""
+    org = venue.organisation
+    return (venue.legal_entity or (org.legal_entity if org else None) or (org.name if org else "")).strip()
+
+
+def terminal_attributes(t: Terminal) -> dict[str, Any]:
+    """The inventory attributes the rules read, as plain values."""
+    out: dict[str, Any] = {}
+    for name in ATTRIBUTES:
+        value = getattr(t, name)
+        out[name] = value.value if hasattr(value, "value") else value
+    return out
+
+
+@dataclass
+class _Draft:
+    """A finding as the evaluation produced it, before it is matched to a stored one."""
+
+    rule_id: str
+    key: str
+    severity: str
+    subject: str
+    message: str
+    floor_id: int | None = None
+    terminal_id: int | None = None
+    zone_id: int | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+def _floor_scoped() -> set[str]:
+    return {r.id for r in rules.load_rules() if r.scope == "floor"}
+
+
+def evaluate_floor(venue: Venue, floor: Floor) -> list[_Draft] | None:
+    """The floor's findings under the venue's profile; None when the floor cannot be evaluated (no outline yet)."""
+    if not floorio.has_outline(floor):
+        return []
+    try:
+        model = floorio.floor_model(floor)
+        rows = {t.code: t for t in floor.terminals if t.removed_at is None}
+        # A terminal deleted but kept as a record (removed_at) is off the wall: no rule applies to it.
+        model = replace(model, terminals=tuple(t for t in model.terminals if t.id in rows))
+        model, _problems = pf.without_bad_terminals(model)
+        attributes = {code: terminal_attributes(t) for code, t in rows.items()}
+        evaluation = rules.evaluate(model, attributes, profile=venue.compliance_profile.value,
+                                    engine=_engine(floor, model))
+    except (InputError, ValidationError, shapely.errors.GEOSException) as exc:
+        log.warning("compliance: floor %s not evaluated: %s", floor.id, exc)
+        return None
+    zones_by_key = {z.key: z for z in floor.zones}
+    zones_by_name = {z.name: z for z in floor.zones}
+    drafts = []
+    for f in evaluation.findings:
+        zone = zones_by_key.get(f.zone_key or "") or zones_by_name.get(f.zone or "")
+        terminal = rows.get(f.terminal or "")
+        detail: dict[str, Any] = {"source": f.source, "floor": floor.name, **f.detail}
+        if f.zone:
+            detail["zone"] = f.zone
+        if f.area_m2 is not None:
+            detail["intrusion_m2"] = f.area_m2
+        if f.geometry is not None:
+            detail["geometry"] = f.geometry
+        subject = f.terminal or f.zone or floor.name
+        key = f"floor:{floor.id}:{f.terminal or '-'}:{zone.key if zone else (f.zone or '-')}"
+        drafts.append(_Draft(rule_id=f.rule, key=key, severity=f.severity, subject=subject[:200],
+                             message=f.message[:1000], floor_id=floor.id,
+                             terminal_id=terminal.id if terminal else None, zone_id=zone.id if zone else None,
+                             detail=detail))
+    return drafts
+
+
+_ENGINES: OrderedDict[str, Engine] = OrderedDict()  # geometry digest -> engine, so views survive between commits
+ENGINE_CACHE_SIZE = 16
+
+
+def _engine(floor: Floor, model: pf.Floor) -> Engine:
+    """An engine for the floor's geometry (outline, walls, openings, zones), reused while that geometry is unchanged.
+
+    Views depend only on that geometry and each pose, so a commit that moves one camera recomputes one view.
+    """
+    zones = sorted((z.key, z.name, z.kind.value, z.use, z.k, z.tier.value, z.geometry) for z in floor.zones)
+    digest = hashlib.sha256(json.dumps([floor.id, floor.structure, zones], sort_keys=True, default=str)
+                            .encode()).hexdigest()
+    engine = _ENGINES.get(digest)
+    if engine is None:
+        engine = _ENGINES[digest] = Engine(model)
+        while len(_ENGINES) > ENGINE_CACHE_SIZE:
+            _ENGINES.popitem(last=False)
+    else:
+        _ENGINES.move_to_end(digest)
+    return engine
+
+
+def _default_reason(venue_id: int) -> str:
+    last = db.session.scalar(sa.select(sa.func.max(AuditEvent.id)).where(AuditEvent.venue_id == venue_id))
+    return f"audit event {last}" if last else "re-evaluation"
+
+
+def _reconcile(venue_id: int, drafts: Iterable[_Draft], candidates: list[Finding], reason: str) -> dict[str, int]:
+    """Upsert drafts over the standing candidates by (rule, key); candidates not produced again become fixed."""
+    standing = {(f.rule_id, f.key): f for f in candidates}
+    now = utcnow()
+    counts = {"opened": 0, "updated": 0, "fixed": 0}
+    seen = set()
+    for d in drafts:
+        ident = (d.rule_id, d.key)
+        if ident in seen:
+            continue
+        seen.add(ident)
+        row = standing.pop(ident, None)
+        if row is None:
+            db.session.add(Finding(venue_id=venue_id, rule_id=d.rule_id, key=d.key, severity=d.severity,
+                                   status="open", subject=d.subject, message=d.message, floor_id=d.floor_id,
+                                   terminal_id=d.terminal_id, zone_id=d.zone_id, detail=d.detail, opened_at=now))
+            counts["opened"] += 1
+            continue
+        values = {"severity": d.severity, "subject": d.subject, "message": d.message, "floor_id": d.floor_id,
+                  "terminal_id": d.terminal_id, "zone_id": d.zone_id, "detail": d.detail}
+        changed = False
+        for name, value in values.items():
+            if getattr(row, name) != value:
+                setattr(row, name, value)
+                changed = True
+        counts["updated"] += int(changed)
+    for row in standing.values():
+        row.status, row.fixed_at, row.fixed_reason = "fixed", now, reason[:200]
+        counts["fixed"] += 1
+    return counts
+
+
+def evaluate_venue(venue: Venue, floor_ids: set[int] | None = ALL_FLOORS, reason: str | None = None) -> dict[str, int]:
+    """Re-evaluate the venue's floors (all, or the given ones) and its legal entity; returns what changed."""
+    reason = reason or _default_reason(venue.id)
+    scoped = _floor_scoped()
+    floors = [f for f in venue.floors if (floor_ids is None or f.id in floor_ids) and f.removed_at is None]
+    drafts: list[_Draft] = []
+    evaluated: set[int] = set()
+    for floor in floors:
+        found = evaluate_floor(venue, floor)
+        if found is not None:
+            drafts.extend(found)
+            evaluated.add(floor.id)
+    query = sa.select(Finding).where(Finding.venue_id == venue.id, Finding.status.in_(STANDING),
+                                     Finding.rule_id.in_(scoped))
+    live_floors = {f.id for f in venue.floors if f.removed_at is None}
+    candidates = [f for f in db.session.scalars(query)
+                  if f.floor_id in evaluated or f.floor_id is None or f.floor_id not in live_floors]
+    counts = _reconcile(venue.id, drafts, candidates, reason)
+    # The venue's entity, and any entity it still holds findings of: a venue that changed entity leaves that sum.
+    entities = {entity_of(venue)}
+    entities.update(str(f.detail.get("entity")) for f in db.session.scalars(sa.select(Finding).where(
+        Finding.venue_id == venue.id, Finding.status.in_(STANDING), Finding.rule_id.not_in(scoped)))
+        if (f.detail or {}).get("entity"))
+    for entity in sorted(entities):
+        for k, v in evaluate_entity(venue.organisation_id, entity, reason).items():
+            counts[k] += v
+    db.session.flush()
+    return counts
+
+
+def _entity_venues(organisation_id: int, entity: str) -> list[Venue]:
+    venues = db.session.scalars(sa.select(Venue).where(Venue.organisation_id == organisation_id))
+    return [v for v in venues if entity_of(v) == entity]
+
+
+def entity_state(organisation_id: int, entity: str) -> filing.EntityState:
+    """Enrolled persons, filing and face-recognition counts of a legal entity over its venues."""
+    venues = _entity_venues(organisation_id, entity)
+    ids = [v.id for v in venues]
+    enrolled = fr_active = fr_retired = 0
+    if ids:
+        enrolled = db.session.scalar(
+            sa.select(sa.func.coalesce(sa.func.sum(Terminal.enrolled_count), 0))
+            .where(Terminal.venue_id.in_(ids), Terminal.face_recognition.is_(True),
+                   Terminal.status.in_(IN_SERVICE), Terminal.removed_at.is_(None))) or 0
+        for status, present, n in db.session.execute(
+                sa.select(Terminal.status, Terminal.removed_at.is_(None), sa.func.count())
+                .where(Terminal.venue_id.in_(ids), Terminal.face_recognition.is_(True))
+                .group_by(Terminal.status, Terminal.removed_at.is_(None))):
+            if status == TerminalStatus.ACTIVE and present:
+                fr_active += n
+            else:  # marked for removal, removed, or deleted and kept as a record
+                fr_retired += n
+    filed = any(v.filing_status == FilingStatus.FILED for v in venues)
+    return filing.EntityState(name=entity, enrolled=int(enrolled), filed=filed, fr_active=fr_active,
+                              fr_retired=fr_retired)
+
+
+def evaluate_entity(organisation_id: int, entity: str, reason: str, today: date | None = None) -> dict[str, int]:
+    """Re-evaluate the entity-scope rules (CN-19, CN-20) and store their findings on every venue of the entity."""
+    today = today or utcnow().date()
+    venues = _entity_venues(organisation_id, entity)
+    counts = {"opened": 0, "updated": 0, "fixed": 0}
+    if not venues:
+        return counts
+    state = entity_state(organisation_id, entity)
+    entity_rules = [r for r in rules.load_rules() if r.scope == "entity"]
+    standing: dict[int, list[Finding]] = {v.id: [] for v in venues}
+    for f in db.session.scalars(sa.select(Finding).where(
+            Finding.venue_id.in_(list(standing)), Finding.status.in_(STANDING),
+            Finding.rule_id.in_([r.id for r in entity_rules]))):
+        standing[f.venue_id].append(f)
+    # A deadline runs from the first time any venue of the entity saw the condition.
+    since: dict[tuple[str, str], date] = {}
+    for f in (f for rows in standing.values() for f in rows):
+        ident = (f.rule_id, f.key)
+        since[ident] = min(since.get(ident, f.opened_at.date()), f.opened_at.date())
+    drafts: dict[str, _Draft] = {}
+    for rule in entity_rules:
+        if not rule.implemented or rule.check not in filing.ENTITY_RULES:
+            continue
+        found = filing.ENTITY_RULES[rule.check](rule, state, today,
+                                                since.get((rule.id, filing.standing_key(rule.check, entity))))
+        if found is not None:
+            drafts[rule.id] = _Draft(rule_id=found.rule, key=found.key[:300], severity=found.severity,
+                                     subject=entity[:200] or "—", message=found.message[:1000],
+                                     detail={"source": rule.source, **found.detail})
+    by_id = {r.id: r for r in entity_rules}
+    for venue in venues:
+        mine = [d for rid, d in drafts.items() if venue.compliance_profile.value in by_id[rid].profiles]
+        for k, v in _reconcile(venue.id, mine, standing[venue.id], reason).items():
+            counts[k] += v
+    return counts
+
+
+# ---------------------------------------------------------------------------------------------- accepting
+def can_accept(user: User, venue: Venue) -> bool:
+    """Managers of the venue's organisation and administrators accept findings; inspectors and planners read."""
+    return can_edit_inventory(user, venue.organisation_id)
+
+
+def accept(user: User, venue: Venue, finding: Finding, justification: Any) -> Finding:
+    """Accept an open finding with a justification, recording who accepted it (and an audit event)."""
+    if not can_accept(user, venue):
+        raise Forbidden("only the venue's facility managers and administrators may accept findings")
+    text = justification.strip() if isinstance(justification, str) else ""
+    if not text:
+        raise ValidationError("justification", "is required: say why the finding is accepted")
+    if "\x00" in text:
+        raise ValidationError("justification", "must not contain a NUL character")
+    if len(text) > MAX_JUSTIFICATION:
+        raise ValidationError("justification", f"must be at most {MAX_JUSTIFICATION} characters")
+    if finding.status != "open":
+        raise ValidationError("status", f"only an open finding can be accepted; this one is {finding.status}")
+    finding.status, finding.accepted_by_id, finding.accepted_at, finding.justification = \
+        "accepted", user.id, utcnow(), text
+    db.session.add(AuditEvent(user_id=user.id, organisation_id=venue.organisation_id, venue_id=venue.id,
+                              object_type="finding", object_id=finding.id, action="accept",
+                              after={"rule_id": finding.rule_id, "subject": finding.subject, "justification": text}))
+    db.session.flush()
+    return finding
+
+
+# ---------------------------------------------------------------------------------------------- the commit hook
+def _mark(session: Session, venue_id: int | None, floor_id: int | None) -> None:
+    dirty: dict[int, set[int] | None] = session.info.setdefault(DIRTY_KEY, {})
+    if venue_id is None:
+        if floor_id is not None:
+            session.info.setdefault(FLOORS_KEY, set()).add(floor_id)
+        return
+    if floor_id is None:
+        dirty[venue_id] = ALL_FLOORS
+    elif venue_id not in dirty:
+        dirty[venue_id] = {floor_id}
+    elif dirty[venue_id] is not ALL_FLOORS:
+        dirty[venue_id].add(floor_id)  # type: ignore[union-attr]
+
+
+def _collect(session: Session, deleted: bool, obj: Any) -> None:
+    if isinstance(obj, Terminal):
+        _mark(session, obj.venue_id, obj.floor_id)
+    elif isinstance(obj, Zone):
+        _mark(session, obj.floor.venue_id if obj.floor is not None else None, obj.floor_id)
+    elif isinstance(obj, Floor):
+        _mark(session, obj.venue_id, None if deleted else obj.id)
+    elif isinstance(obj, Venue) and not deleted:
+        _mark(session, obj.id, None)
+
+
+def _enabled(session: Session) -> bool:
+    if not has_app_context() or session.info.get(PAUSED_KEY):
+        return False
+    return bool(current_app.config.get("COMPLIANCE_AUTO_EVALUATE", True)) and session is db.session()
+
+
+def install(session_factory: Any) -> None:
+    """Re-evaluate the findings of every venue whose inventory changed, in the same transaction, before commit."""
+
+    @event.listens_for(session_factory, "after_flush")
+    def _after_flush(session: Session, _context: Any) -> None:
+        for obj in session.new:
+            _collect(session, False, obj)
+        for obj in session.dirty:
+            if isinstance(obj, Terminal | Zone | Floor | Venue) and session.is_modified(obj, include_collections=False):
+                _collect(session, False, obj)
+        for obj in session.deleted:
+            _collect(session, True, obj)
+
+    @event.listens_for(session_factory, "before_commit")
+    def _before_commit(session: Session) -> None:
+        if not _enabled(session):
+            session.info.pop(DIRTY_KEY, None)
+            session.info.pop(FLOORS_KEY, None)
+            return
+        session.flush()
+        floors = session.info.pop(FLOORS_KEY, set())
+        if floors:
+            for floor_id, venue_id in session.execute(sa.select(Floor.id, Floor.venue_id).where(Floor.id.in_(floors))):
+                _mark(session, venue_id, floor_id)
+        dirty: dict[int, set[int] | None] = session.info.pop(DIRTY_KEY, {})
+        reason = session.info.pop(REASON_KEY, None)
+        for venue_id, floor_ids in dirty.items():
+            venue = session.get(Venue, venue_id)
+            if venue is not None:
+                # Collections may still hold rows deleted in this transaction: read them again.
+                session.expire(venue, ["floors"])
+                for floor in venue.floors:
+                    session.expire(floor, ["terminals", "zones"])
+                evaluate_venue(venue, floor_ids, reason)
+        session.info.pop(DIRTY_KEY, None)  # the evaluation's own flushes change no inventory
+
+    @event.listens_for(session_factory, "after_rollback")
+    def _after_rollback(session: Session) -> None:
+        for key in (DIRTY_KEY, FLOORS_KEY, REASON_KEY):
+            session.info.pop(key, None)
+
+
+def evaluate_all(venues: Iterable[Venue] | None = None) -> int:
+    """Evaluate every venue (or the given ones) from scratch; returns how many were evaluated."""
+    venues = list(venues) if venues is not None else list(db.session.scalars(sa.select(Venue).order_by(Venue.id)))
+    for venue in venues:
+        evaluate_venue(venue, ALL_FLOORS, "initial evaluation")
+    return len(venues)
