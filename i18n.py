@@ -119,7 +119,9 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(number=format_number, decimal=decimal, area=area, when=when)
     from compliance.citation import rule_sources, rule_statement
     from inventory.choices import action_label, label_of, use_label
+    from inventory.ui_strings import ui_strings
 
+    app.jinja_env.globals.update(ui_strings=ui_strings)
     app.jinja_env.globals.update(rule_sources=lambda rule: rule_sources(rule, current_language()),
                                  rule_statement=lambda rule: rule_statement(rule, current_language()))
     app.jinja_env.globals.update(choice_label=label_of, use_label=use_label, action_label=action_label,

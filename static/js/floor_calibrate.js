@@ -1,6 +1,7 @@
 /* Scale calibration: click two points on the plan (image pixels, y down), type their real distance. */
 (function () {
   'use strict';
+  var t = window.sightlineT || function (s, vars, fallback) { return fallback === undefined ? s : fallback; };
   var box = document.getElementById('calibrate-map');
   if (!box || !window.L) { return; }
   var w = +box.dataset.width, h = +box.dataset.height;
@@ -36,16 +37,16 @@
     var a = markers[1].getLatLng(), b = markers[2].getLatLng();
     if (line) { line.setLatLngs([a, b]); } else { line = L.polyline([a, b], { color: '#1f6feb', weight: 2, dashArray: '6 4' }).addTo(map); }
     var px = Math.hypot(a.lat - b.lat, a.lng - b.lng);
-    hint.textContent = 'The two points are ' + px.toFixed(1) + ' px apart; type their real distance in metres.';
+    hint.textContent = t('The two points are %(px)s px apart; type their real distance in metres.', { px: px.toFixed(1) });
   }
   map.on('click', function (e) {
-    if (originMode) { put('o', e.latlng); originMode = false; hint.textContent = 'Origin set.'; return; }
+    if (originMode) { put('o', e.latlng); originMode = false; hint.textContent = t('Origin set.'); return; }
     put(next, e.latlng);
     next = next === 1 ? 2 : 1;
-    if (next === 2) { hint.textContent = 'Click point 2.'; }
+    if (next === 2) { hint.textContent = t('Click point 2.'); }
   });
   document.getElementById('cal-origin-mode').addEventListener('click', function () {
-    originMode = true; hint.textContent = 'Click the point that should be (0, 0).';
+    originMode = true; hint.textContent = t('Click the point that should be (0, 0).');
   });
   // Show points already typed in (or saved before).
   ['1', '2'].forEach(function (k) {

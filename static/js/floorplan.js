@@ -9,6 +9,8 @@
  */
 (function () {
   'use strict';
+  var CHOICE = 'choice:'; // ui_strings() keys the choice labels as choice:<value>
+  var t = window.sightlineT || function (s, vars, fallback) { return fallback === undefined ? s : fallback; };
 
   var root = document.getElementById('floor-editor');
   if (!root || !window.L) { return; }
@@ -259,7 +261,7 @@
     if (!state.canEdit || item.handle) { return; }
     item.handle = L.marker([0, 0], {
       icon: L.divIcon({ className: 'fe-rot', iconSize: [14, 14], iconAnchor: [7, 7] }), draggable: true,
-      pmIgnore: true, title: 'Drag to turn the camera', zIndexOffset: 1000
+      pmIgnore: true, title: t('Drag to turn the camera'), zIndexOffset: 1000
     }).addTo(map);
     placeHandle(item);
     item.handle.on('dragstart', function () { item.stale = true; });
@@ -310,13 +312,13 @@
     state.current = JSON.stringify(collection());
     state.items.forEach(function (i) { if (i.marker) { i.stale = true; showWedge(i); } });
     state.dirty = true;
-    setStatus('unsaved', 'Unsaved changes');
+    setStatus('unsaved', t('Unsaved changes'));
     clearTimeout(state.saveTimer);
     state.saveTimer = setTimeout(save, SAVE_DELAY_MS);
   }
 
   function undo() {
-    if (!state.undo.length) { setStatus(state.dirty ? 'unsaved' : 'saved', 'Nothing to undo'); return; }
+    if (!state.undo.length) { setStatus(state.dirty ? 'unsaved' : 'saved', t('Nothing to undo')); return; }
     var selectedId = state.selected && state.selected.feature.properties.id;
     state.current = state.undo.pop();
     load(JSON.parse(state.current));
@@ -326,7 +328,7 @@
       if (again) { select(again); } else { renderPanel(); }
     } else { renderPanel(); }
     state.dirty = true;
-    setStatus('unsaved', 'Unsaved changes');
+    setStatus('unsaved', t('Unsaved changes'));
     clearTimeout(state.saveTimer);
     state.saveTimer = setTimeout(save, SAVE_DELAY_MS);
   }
@@ -357,7 +359,7 @@
     var body = JSON.stringify(collection());
     state.current = body;
     state.saving = true;
-    setStatus('saving', 'Saving…');
+    setStatus('saving', t('Saving…'));
     var zonesOnly = !state.canEdit;
     var payload = zonesOnly ? JSON.stringify({ features: JSON.parse(body).features.filter(function (f) {
       return f.properties.kind === 'zone'; }) }) : body;
@@ -385,11 +387,11 @@
       state.savedOnce = true;
       JSON.parse(body).features.forEach(function (f) { if (f.properties.kind === 'terminal') { state.savedIds[f.properties.id] = true; } });
       hideError();
-      setStatus(state.dirty ? 'unsaved' : 'saved', state.dirty ? 'Unsaved changes' : 'Saved ' + new Date().toLocaleTimeString());
+      setStatus(state.dirty ? 'unsaved' : 'saved', state.dirty ? t('Unsaved changes') : t('Saved %(time)s', { time: new Date().toLocaleTimeString() }));
       loadOverlays();
     }).catch(function (err) {
       state.saving = false;
-      failed('network error: ' + err.message);
+      failed(t('network error: %(error)s', { error: err.message }));
     });
   }
 
@@ -461,8 +463,8 @@
   });
 
   function failed(message) {
-    setStatus('failed', 'Not saved');
-    showError('Not saved: ' + message + '. Your edit is kept here; fix it or press Undo.');
+    setStatus('failed', t('Not saved'));
+    showError(t('Not saved: %(message)s. Your edit is kept here; fix it or press Undo.', { message: message }));
   }
 
   function setStatus(kind, text) {
@@ -500,14 +502,14 @@
         root.dataset.intrusions = '0';
         root.dataset.views = '0';
         if (!res.ok) {
-          showError('Coverage not computed: ' + (res.data.field ? res.data.field + ': ' : '') + res.data.error);
+          showError(t('Coverage not computed: %(error)s', { error: (res.data.field ? res.data.field + ': ' : '') + res.data.error }));
           return;
         }
         var problems = res.data.problems || [];
         if (problems.length) {
           // Stored before the rules applied (an old import): listed, and left out of the coverage below.
-          showError('Not checked: ' + problems.map(function (p) {
-            return p.kind + ' ' + (p.terminal || p.zone) + ': ' + p.error; }).join('; ') + '.');
+          showError(t('Not checked: %(problems)s.', { problems: problems.map(function (p) {
+            return p.kind + ' ' + (p.terminal || p.zone) + ': ' + p.error; }).join('; ') }));
         }
         root.dataset.problems = String(problems.length);
         var views = 0, intrusions = 0;
@@ -552,12 +554,12 @@
         });
         var uncovered = (res.data.features || []).filter(function (f) { return overlayKind(f.properties || {}) === 'uncovered'; })
           .reduce(function (sum, f) { return sum + (+f.properties.area_m2 || 0); }, 0);
-        el.summary.textContent = views + ' views · ' + intrusions + ' private intrusion' + (intrusions === 1 ? '' : 's') +
-          ' · uncovered ' + uncovered.toFixed(1) + ' m²';
+        el.summary.textContent = t('%(views)s views · %(intrusions)s private intrusions · uncovered %(area)s m²',
+          { views: views, intrusions: intrusions, area: uncovered.toFixed(1) });
         el.summary.className = 'fe-summary' + (intrusions ? ' bad' : '');
         if (state.selected && state.selected.marker) { renderPanel(); }
       })
-      .catch(function (err) { showError('Coverage not computed: ' + err.message); });
+      .catch(function (err) { showError(t('Coverage not computed: %(error)s', { error: err.message })); });
   }
 
   // ------------------------------------------------------------------ selection panel
@@ -580,14 +582,14 @@
     renderPanel();
   }
 
-  function field(label, html) { return '<label class="field"><span>' + label + '</span>' + html + '</label>'; }
+  function field(label, html) { return '<label class="field"><span>' + escapeHtml(t(label)) + '</span>' + html + '</label>'; }
   function input(name, value, attrs) {
     var kind = state.selected ? state.selected.feature.properties.kind : '';
     return '<input name="' + name + '" value="' + escapeHtml(value) + '" ' + (attrs || '') + (editable(kind) ? '' : ' disabled') + '>';
   }
   function options(values, current) {
     return values.map(function (v) {
-      return '<option value="' + v + '"' + (String(v) === String(current) ? ' selected' : '') + '>' + v.replace(/_/g, ' ') + '</option>';
+      return '<option value="' + v + '"' + (String(v) === String(current) ? ' selected' : '') + '>' + escapeHtml(t(CHOICE + v, null, v.replace(/_/g, ' '))) + '</option>';
     }).join('');
   }
 
@@ -595,25 +597,25 @@
     var item = state.selected, html;
     if (!item) {
       el.panel.innerHTML = '<p class="muted">' + (state.canEdit
-        ? 'Pick a tool above to draw walls, doors, zones or place a camera. Click an item to edit it. Drawing snaps to wall ends.'
-        : state.canEditZones ? 'Draw or edit zones and their coverage requirements; walls and terminals are read-only for your role.'
-          : 'Read-only view. Click an item to see its details.') + '</p>' + legendHelp();
+        ? t('Pick a tool above to draw walls, doors, zones or place a camera. Click an item to edit it. Drawing snaps to wall ends.')
+        : state.canEditZones ? t('Draw or edit zones and their coverage requirements; walls and terminals are read-only for your role.')
+          : t('Read-only view. Click an item to see its details.')) + '</p>' + legendHelp();
       return;
     }
     var p = item.feature.properties, dis = editable(p.kind) ? '' : ' disabled';
     if (p.kind === 'zone') {
-      var uses = state.templates.uses.map(function (u) { return '<option value="' + u.use + '">' + u.kind + ', k ' + u.k + ', ' + u.tier + '</option>'; }).join('');
+      var uses = state.templates.uses.map(function (u) { return '<option value="' + u.use + '">' + escapeHtml(t(CHOICE + u.kind, null, u.kind)) + ', k ' + u.k + ', ' + escapeHtml(t(CHOICE + u.tier, null, u.tier)) + '</option>'; }).join('');
       var forced = state.templates.always_private.indexOf(p.use) >= 0;
-      html = '<h3>Zone</h3><form data-form="zone">' +
+      html = '<h3>' + escapeHtml(t('Zone')) + '</h3><form data-form="zone">' +
         field('Name', input('name', p.name, 'required maxlength="100"')) +
         field('Kind', '<select name="zone"' + dis + (forced ? ' data-forced="1"' : '') + '>' + options(['required', 'private', 'general'], p.zone) + '</select>') +
-        (forced ? '<p class="note">A ' + escapeHtml(p.use.replace(/_/g, ' ')) + ' is always private (Decree 799).</p>' : '') +
+        (forced ? '<p class="note">' + escapeHtml(t('A %(use)s is always private (Decree 799).', { use: t('use:' + p.use, null, p.use.replace(/_/g, ' ')) })) + '</p>' : '') +
         field('Use', input('use', p.use || '', 'list="fe-uses" autocomplete="off"') + '<datalist id="fe-uses">' + uses + '</datalist>') +
         field('Cameras needed (k)', input('k', p.k || 1, 'type="number" min="1" max="10"')) +
         field('Detail tier', '<select name="tier"' + dis + '>' + options(['detect', 'observe', 'recognise', 'identify'], p.tier || 'observe') + '</select>') +
         buttons() + '</form>';
     } else if (p.kind === 'terminal') {
-      html = '<h3>Terminal ' + escapeHtml(p.id) + '</h3><form data-form="terminal">' +
+      html = '<h3>' + escapeHtml(t('Terminal %(code)s', { code: p.id })) + '</h3><form data-form="terminal">' +
         field('ID', input('id', p.id, 'required maxlength="50"')) +
         field('Type', '<select name="type"' + dis + '>' + options(['camera', 'face_terminal', 'access_reader', 'other'], p.type) + '</select>') +
         field('Heading (° ccw from +x)', input('heading_deg', p.heading_deg, 'type="number" step="any"')) +
@@ -623,10 +625,10 @@
         field('Mount height (m)', input('height_m', p.height_m === undefined ? '' : p.height_m, 'type="number" step="any"')) +
         '<p class="muted">x ' + posText(item) + '</p>' + coverageText(p.id) + buttons() + '</form>';
     } else {
-      var title = p.kind === 'wall' ? (item.feature.geometry.type === 'Polygon' ? 'Solid wall' : 'Wall') : p.kind === 'opening' ? 'Door / opening' : 'Floor outline';
+      var title = t(p.kind === 'wall' ? (item.feature.geometry.type === 'Polygon' ? 'Solid wall' : 'Wall') : p.kind === 'opening' ? 'Door / opening' : 'Floor outline');
       html = '<h3>' + title + '</h3><form data-form="' + p.kind + '">' +
-        (p.kind === 'wall' ? '<label class="row"><input type="checkbox" name="see_through"' + (p.see_through ? ' checked' : '') + dis + '> see-through (glass)</label>' : '') +
-        '<p class="muted">Use Geoman\'s edit tool (left) to move vertices; drag with its drag tool.</p>' + buttons(p.kind === 'outline') + '</form>';
+        (p.kind === 'wall' ? '<label class="row"><input type="checkbox" name="see_through"' + (p.see_through ? ' checked' : '') + dis + '> ' + escapeHtml(t('see-through (glass)')) + '</label>' : '') +
+        '<p class="muted">' + escapeHtml(t("Use Geoman's edit tool (left) to move vertices; drag with its drag tool.")) + '</p>' + buttons(p.kind === 'outline') + '</form>';
     }
     el.panel.innerHTML = html;
   }
@@ -634,10 +636,10 @@
   function coverageText(id) {
     var c = state.coverage[id];
     if (!c) { return ''; }
-    var out = c.view_m2 !== null && c.view_m2 !== undefined ? '<p class="muted">Sees ' + Number(c.view_m2).toFixed(1) + ' m² (wall-clipped)</p>' : '';
-    if (c.inside.length) { out += '<p class="note">Mounted inside private zone ' + escapeHtml(c.inside.join(', ')) + '.</p>'; }
+    var out = c.view_m2 !== null && c.view_m2 !== undefined ? '<p class="muted">' + escapeHtml(t('Sees %(area)s m² (wall-clipped)', { area: Number(c.view_m2).toFixed(1) })) + '</p>' : '';
+    if (c.inside.length) { out += '<p class="note">' + escapeHtml(t('Mounted inside private zone %(zone)s.', { zone: c.inside.join(', ') })) + '</p>'; }
     c.intrusions.forEach(function (i) {
-      out += '<p class="note">Sees ' + Number(i.area).toFixed(2) + ' m² of private zone ' + escapeHtml(i.zone) + '.</p>';
+      out += '<p class="note">' + escapeHtml(t('Sees %(area)s m² of private zone %(zone)s.', { area: Number(i.area).toFixed(2), zone: i.zone })) + '</p>';
     });
     return out;
   }
@@ -649,11 +651,11 @@
 
   function buttons(noDelete) {
     if (!state.selected || !editable(state.selected.feature.properties.kind)) { return ''; }
-    return '<div class="row"><button type="submit" class="primary" data-action="apply">Apply</button>' +
-      (noDelete ? '' : '<button type="button" class="danger" data-action="delete">Delete</button>') + '</div>';
+    return '<div class="row"><button type="submit" class="primary" data-action="apply">' + escapeHtml(t('Apply')) + '</button>' +
+      (noDelete ? '' : '<button type="button" class="danger" data-action="delete">' + escapeHtml(t('Delete')) + '</button>') + '</div>';
   }
   function legendHelp() {
-    return '<p class="muted">Hatched red: private zones (toilets, changing rooms, guest rooms…). Yellow: what each camera really sees, clipped by walls. Solid red: a camera view reaching into a private zone.</p>';
+    return '<p class="muted">' + escapeHtml(t('Hatched red: private zones (toilets, changing rooms, guest rooms…). Yellow: what each camera really sees, clipped by walls. Solid red: a camera view reaching into a private zone.')) + '</p>';
   }
 
   function syncPanel(item) {
@@ -679,7 +681,7 @@
       if (state.templates.always_private.indexOf(use) >= 0) { kind = 'private'; }
       var name = e.name.value.trim();
       var clash = state.items.some(function (i) { return i !== item && i.feature.properties.kind === 'zone' && i.feature.properties.name === name; });
-      if (!name || clash) { showError(clash ? 'Another zone is already named "' + name + '".' : 'A zone needs a name.'); return; }
+      if (!name || clash) { showError(clash ? t('Another zone is already named "%(name)s".', { name: name }) : t('A zone needs a name.')); return; }
       p.name = name; p.zone = kind; p.k = Math.max(1, parseInt(e.k.value, 10) || 1); p.tier = e.tier.value;
       if (use) { p.use = use; } else { delete p.use; }
       item.layer.setStyle(styleFor(item.feature));
@@ -688,7 +690,7 @@
     } else if (p.kind === 'terminal') {
       var id = e.id.value.trim();
       var dup = state.items.some(function (i) { return i !== item && i.feature.properties.id === id; });
-      if (!id || dup) { showError(dup ? 'Another terminal already has ID "' + id + '".' : 'A terminal needs an ID.'); return; }
+      if (!id || dup) { showError(dup ? t('Another terminal already has ID "%(code)s".', { code: id }) : t('A terminal needs an ID.')); return; }
       if (id !== p.id && state.savedIds[p.id]) { deleteOnServer(p.id); }
       p.id = id; p.type = e.type.value;
       p.heading_deg = heading(num(e.heading_deg.value) || 0);
@@ -712,7 +714,7 @@
     fetch(urls.terminal.replace('__CODE__', encodeURIComponent(code)), {
       method: 'DELETE', credentials: 'same-origin', headers: { 'X-CSRFToken': csrf, Accept: 'application/json' }
     }).then(function (r) {
-      if (r.ok || r.status === 404) { delete state.savedIds[code]; } else { showError('Terminal ' + code + ' was not deleted (HTTP ' + r.status + ').'); }
+      if (r.ok || r.status === 404) { delete state.savedIds[code]; } else { showError(t('Terminal %(code)s was not deleted (HTTP %(status)s).', { code: code, status: r.status })); }
     });
   }
 
@@ -722,7 +724,7 @@
     if (action !== 'delete' || !state.selected) { return; }
     var item = state.selected, p = item.feature.properties;
     if (p.kind === 'terminal' && state.savedIds[p.id]) {
-      if (!window.confirm('Delete terminal ' + p.id + ' from the inventory? (Mark it removed in the table instead if it was taken down.)')) { return; }
+      if (!window.confirm(t('Delete terminal %(code)s from the inventory? (Mark it removed in the table instead if it was taken down.)', { code: p.id }))) { return; }
       deleteOnServer(p.id);
     }
     removeItem(item);
@@ -783,7 +785,7 @@
     else if (tool === 'outline') {
       state.items.filter(function (i) { return i.feature.properties.kind === 'outline'; }).forEach(removeItem);
       props = { kind: 'outline' };
-    } else if (tool === 'zone') { props = { kind: 'zone', zone: 'general', name: nextId('Zone ', 'name'), k: 1, tier: 'observe' }; }
+    } else if (tool === 'zone') { props = { kind: 'zone', zone: 'general', name: nextId(t('Zone') + ' ', 'name'), k: 1, tier: 'observe' }; }
     else { return; }
     var item = addItem({ type: 'Feature', geometry: g, properties: props });
     item.edited = true;
@@ -801,7 +803,10 @@
     if (state.tool === 'camera' && state.canEdit) { placeCamera(e.latlng); setTool('select'); return; }
     if (state.tool === 'select') { select(null); }
   });
-  L.control.layers(null, { 'Views, intrusions, uncovered': state.overlayLayer, 'k-coverage (cameras per area)': state.heatLayer },
+  var layerNames = {};
+  layerNames[t('Views, intrusions, uncovered')] = state.overlayLayer;
+  layerNames[t('k-coverage (cameras per area)')] = state.heatLayer;
+  L.control.layers(null, layerNames,
     { position: 'topright', collapsed: true }).addTo(map);
 
   map.on('mousemove', function (e) { el.coords.textContent = 'x ' + e.latlng.lng.toFixed(2) + ' m, y ' + e.latlng.lat.toFixed(2) + ' m'; });
@@ -905,17 +910,17 @@
           var h = m.height_px / 20, w = m.width_px / 20;
           state.background.corners = null;
           new AffineImage(data.background.url, [[0, h], [w, h], [w, 0], [0, 0]], m.width_px, m.height_px).addTo(map);
-          showError('The plan has no scale yet: use "Set scale" before tracing, or distances will be wrong.');
+          showError(t('The plan has no scale yet: use "Set scale" before tracing, or distances will be wrong.'));
         }
       }
       load(data.floor);
       state.current = state.lastSaved = JSON.stringify(collection());
       fit();
       renderPanel();
-      setStatus('saved', 'All changes saved');
+      setStatus('saved', t('All changes saved'));
       selectFromUrl();
       root.dataset.ready = '1';
       if (data.floor.features.some(function (f) { return f.properties.kind === 'outline'; })) { loadOverlays(); }
     })
-    .catch(function (err) { setStatus('failed', 'Could not load'); showError('The floor could not be loaded: ' + err.message); });
+    .catch(function (err) { setStatus('failed', t('Could not load')); showError(t('The floor could not be loaded: %(error)s', { error: err.message })); });
 }());

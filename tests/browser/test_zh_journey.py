@@ -1,0 +1,89 @@
+"""A facility manager's journey in Simplified Chinese, in a real browser: no English UI text on any page."""
+
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+
+from extensions import db
+from i18n import compile_catalogues
+from tests.browser.conftest import login
+from tests.i18n.unmarked import ALLOWED
+
+LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'’\-]+")
+
+
+def _data_words(app) -> set[str]:  # type: ignore[no-untyped-def]
+    """Every word of the demo data (names, codes, addresses, emails...): data is shown as entered, not translated."""
+    words: set[str] = set()
+    with app.app_context():
+        for table in db.metadata.sorted_tables:
+            text_columns = [c for c in table.columns if isinstance(c.type, sa.String | sa.Text)]
+            if not text_columns:
+                continue
+            for row in db.session.execute(sa.select(*text_columns)):
+                for value in row:
+                    if isinstance(value, str):
+                        words.update(LATIN_WORD.findall(value))
+    return words
+
+
+def _english(page, allowed: set[str]) -> list[str]:  # type: ignore[no-untyped-def]
+    """Latin words the page shows that are neither data nor allowed names and symbols."""
+    # Machine names (CSV columns, field keys) are shown in <code> on purpose; they are not UI text.
+    text = page.evaluate("""() => { const hidden = [...document.querySelectorAll('code, pre, kbd')];
+        const before = hidden.map((n) => n.style.display); hidden.forEach((n) => { n.style.display = 'none'; });
+        const text = document.body.innerText; hidden.forEach((n, i) => { n.style.display = before[i]; });
+        return text; }""")
+    return sorted({w for w in LATIN_WORD.findall(text) if w not in allowed and w.strip("'’-") not in allowed})
+
+
+def test_a_manager_works_in_chinese_without_meeting_english(browser, live_server, live_app):  # type: ignore[no-untyped-def]
+    compile_catalogues()
+    allowed = _data_words(live_app) | ALLOWED | {"Noto", "WC", "FR", "IR", "Esc", "Ctrl", "Undo", "Geoman", "GET",
+                                                 "HTTP", "sightline", "zip", "INSUNITS", "Apple", "Bearer", "UTF", "abc"}
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, base_url=live_server.url,
+                                  locale="zh-CN", extra_http_headers={"Accept-Language": "zh-CN,zh;q=0.9"})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.set_default_timeout(15_000)
+    page.goto("/login")
+    assert page.locator("html").get_attribute("lang") == "zh-CN"
+    assert page.locator("h1").inner_text() == "登录"
+    login(page)
+    page.locator("button[name=locale][value=zh_CN]").first.click()  # remembered on the user from now on
+    page.wait_for_load_state()
+    seen: dict[str, list[str]] = {}
+
+    def visit(url: str, ready: str | None = None) -> None:
+        page.goto(url)
+        if ready:
+            page.wait_for_selector(ready)
+        assert page.locator("html").get_attribute("lang") == "zh-CN", url
+        seen[url] = _english(page, allowed)
+
+    visit("/")
+    venue_href = page.locator("#venue-list a").first.get_attribute("href")
+    visit(venue_href)
+    floor_href = page.locator("#floor-list a").first.get_attribute("href")
+    visit(floor_href, ".fe-status.saved")
+    assert "所有修改已保存" in page.inner_text(".fe-status")
+    page.locator("#terminal-table tbody tr button.small").first.click()  # inline edit
+    page.wait_for_selector("#terminal-table tr.editing")
+    seen[floor_href + " (inline edit)"] = _english(page, allowed)
+    page.locator("#terminal-table tr.editing input[name=heading_deg]").fill("abc")
+    page.locator("#terminal-table tr.editing button.primary").click()
+    page.wait_for_timeout(500)
+    seen[floor_href + " (bad value)"] = _english(page, allowed)
+    floor_id = floor_href.rstrip("/").rsplit("/", 1)[-1]
+    visit(f"/floors/{floor_id}/terminals/import")
+    visit(f"/floors/{floor_id}/plans")
+    visit(venue_href.rstrip("/") + "/compliance")
+    visit(venue_href.rstrip("/") + "/audit")
+    visit("/camera-models")
+    english = {url: words for url, words in seen.items() if words}
+    assert not english, english
+    assert not errors, errors
+    context.close()
