@@ -6,6 +6,7 @@ import csv
 import io
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask import Blueprint, Response, abort, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -18,6 +19,7 @@ from extensions import db
 from inventory.choices import VenueType
 from inventory.csv_io import escape_cell
 from inventory.districts import DistrictMove, all_districts
+from security import page_number
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
@@ -115,9 +117,15 @@ def moves_query(user: User) -> sa.Select[tuple[DistrictMove]]:
     return sa.select(DistrictMove).where(condition).order_by(DistrictMove.at.desc(), DistrictMove.id.desc())
 
 
+MOVES_PAGE = 100
+
+
 @bp.get("/moves")
 def moves():  # type: ignore[no-untyped-def]
-    """Venues moved into or out of the jurisdiction's districts, newest first."""
-    rows = list(db.session.scalars(moves_query(current_user).limit(500)))
+    """Venues moved into or out of the jurisdiction's districts, newest first, a page at a time."""
+    page = request.args.get("page", 1, type=page_number)
+    rows = list(db.session.scalars(moves_query(current_user).options(so.selectinload(DistrictMove.user))
+                                   .limit(MOVES_PAGE + 1).offset((page - 1) * MOVES_PAGE)))
     mine = set(current_user.jurisdiction.districts) if current_user.jurisdiction else None
-    return render_template("dashboard/moves.html", moves=rows, mine=mine)
+    return render_template("dashboard/moves.html", moves=rows[:MOVES_PAGE], mine=mine, page=page,
+                           more=len(rows) > MOVES_PAGE)
