@@ -110,6 +110,7 @@ def _register_blueprints(app: Flask) -> None:
     from dashboard.views import bp as dashboard_bp
     from findings import api as _findings_api  # noqa: F401  (registers its endpoints on the API blueprint)
     from findings.views import bp as compliance_bp
+    from guide.views import bp as guide_bp
     from inspection.views import bp as inspection_bp
     from inventory.csv_views import bp as csv_bp
     from inventory.floor_views import bp as floor_bp
@@ -130,6 +131,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(plans_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(dashboard_bp)
+    app.register_blueprint(guide_bp)
 
 
 def _register_errors(app: Flask) -> None:
@@ -161,9 +163,11 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
+        from i18n import http_message
+
         if wants_json():
-            return jsonify(error=error.description or error.name, field=None), error.code or 500
-        return render_template("error.html", code=error.code, message=error.description), error.code or 500
+            return jsonify(error=http_message(error), field=None), error.code or 500
+        return render_template("error.html", code=error.code, message=http_message(error)), error.code or 500
 
 
 def _register_cli(app: Flask) -> None:
