@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export FLASK_APP := app
 
-.PHONY: run test test-fast install migrate demo lint pytest worker browser pdf-libs bench openapi clean \
+.PHONY: run test test-fast install migrate demo lint pytest worker browser pdf-libs bench openapi clean guide-screenshots \
 	i18n-extract i18n-update i18n-compile
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt native/rwls/rwls.c
@@ -65,6 +65,11 @@ browser:
 	@$(CHROMIUM) --headless --no-sandbox --disable-gpu --version >/dev/null 2>&1 || \
 	  (echo "$(CHROMIUM) is installed but does not start"; exit 1)
 
+# The user guide's screenshots (docs/guide/img/<locale>/), taken by its browser journeys on the demo data in
+# English and Simplified Chinese (tests/browser/test_guide.py; `make test` runs the same journeys into a temp folder).
+guide-screenshots: install browser
+	SIGHTLINE_REQUIRE_BROWSER=1 SIGHTLINE_GUIDE_DIR=docs/guide/img $(BIN)/python -m pytest -q -p no:cacheprovider tests/browser/test_guide.py
+
 bench: install
 	$(BIN)/python -m bench.run_all $(if $(DATA),--data $(DATA))
 
@@ -75,7 +80,7 @@ openapi: install
 # Translations: translations/<locale>/LC_MESSAGES/messages.po (zh_CN is zh_Hans_CN, as Babel names it). Extract the
 # marked strings, merge them into the catalogues (then translate the new msgids in zh_Hans_CN), compile the .mo files
 # the app reads. tests/i18n runs the same extraction (POT=...) and fails on any msgid zh_CN lacks.
-I18N_SOURCES := accounts admin api audit compliance dashboard findings inspection inventory jobs plans templates static/js \
+I18N_SOURCES := accounts admin api audit compliance dashboard findings guide inspection inventory jobs plans templates static/js \
 	app.py i18n.py security.py web.py
 POT ?= translations/messages.pot
 i18n-extract:

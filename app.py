@@ -109,6 +109,7 @@ def _register_blueprints(app: Flask) -> None:
     from dashboard.views import bp as dashboard_bp
     from findings import api as _findings_api  # noqa: F401  (registers its endpoints on the API blueprint)
     from findings.views import bp as compliance_bp
+    from guide.views import bp as guide_bp
     from inspection.views import bp as inspection_bp
     from inventory.csv_views import bp as csv_bp
     from inventory.floor_views import bp as floor_bp
@@ -129,6 +130,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(plans_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(dashboard_bp)
+    app.register_blueprint(guide_bp)
 
 
 def _register_errors(app: Flask) -> None:

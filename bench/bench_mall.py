@@ -15,6 +15,7 @@ OR-Tools' SCIP and plain HiGHS (``bench.baselines``), side by side in the same s
     .venv/bin/python -m bench.bench_mall --quick                   # the short pass of `make bench`
     .venv/bin/python -m bench.bench_mall --time-limit 60 --baselines --out bench/results/mall.csv
     .venv/bin/python -m bench.bench_mall --one 2000 reduce 15 1 60  # one case: segments mode reaim k limit
+    .venv/bin/python -m bench.bench_mall --sizes 500 --time-limit 30 --before /tmp/base  # old commit, side by side
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -104,6 +106,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default="bench/results/mall.csv")
     ap.add_argument("--one", nargs=5, metavar=("SEGMENTS", "MODE", "REAIM", "K", "LIMIT"))
     ap.add_argument("--summary", action="store_true", help="only print the markdown table of --out")
+    ap.add_argument("--before", metavar="DIR",
+                    help="a checkout of an older commit (git worktree add DIR COMMIT): each case runs there, then "
+                         "here, one after the other, rows marked side = before / after")
+    ap.add_argument("--cases", help="only these cases, e.g. 'reduce:15:1,design:0:2' (mode:reaim:k)")
     args = ap.parse_args(argv)
     if args.one:
         seg, mode, reaim, k, limit = args.one
@@ -115,21 +121,26 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [200] if args.quick else [int(s) for s in args.sizes.split(",")]
     limit = 10.0 if args.quick else args.time_limit
     cases = CASES[:2] if args.quick else CASES
+    if args.cases:
+        cases = tuple((m, float(r), int(k)) for m, r, k in (c.split(":") for c in args.cases.split(",")))
+    sides = [("before", Path(args.before).resolve()), ("after", ROOT)] if args.before else [("", ROOT)]
     with open(args.out, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=FIELDS)
+        w = csv.DictWriter(fh, fieldnames=["side", "load", *FIELDS], extrasaction="ignore")
         w.writeheader()
         for seg in sizes:
             for n, (mode, reaim, k) in enumerate(cases):
-                cmd = [sys.executable, "-m", "bench.bench_mall", "--one", str(seg), mode, str(reaim), str(k),
-                       str(limit)] + (["--baselines"] if (args.baselines or args.quick) and n == 0 else [])
-                proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
-                if proc.returncode != 0:
-                    print(proc.stderr[-2000:], file=sys.stderr)
-                    return 1
-                row = json.loads(proc.stdout.strip().splitlines()[-1])
-                w.writerow(row)
-                fh.flush()
-                print(row, flush=True)
+                for side, where in sides:
+                    cmd = [sys.executable, "-m", "bench.bench_mall", "--one", str(seg), mode, str(reaim), str(k),
+                           str(limit)] + (["--baselines"] if (args.baselines or args.quick) and n == 0 else [])
+                    load = os.getloadavg()[0]
+                    proc = subprocess.run(cmd, cwd=where, capture_output=True, text=True)
+                    if proc.returncode != 0:
+                        print(proc.stderr[-2000:], file=sys.stderr)
+                        return 1
+                    row = {"side": side, "load": round(load, 2), **json.loads(proc.stdout.strip().splitlines()[-1])}
+                    w.writerow(row)
+                    fh.flush()
+                    print(row, flush=True)
     print(summarize(args.out))
     return 0
 

@@ -313,12 +313,19 @@ def _unsigned_entrances(rule: Rule, cx: _Context) -> Iterable[Finding]:
     near = float(rule.params.get("sign_distance_m", 3.0))
     min_seen = float(rule.params.get("monitored_min_m2", 1.0))
     views = [cx.engine.view(CameraPose.from_terminal(t)) for t in cx.floor.terminals if t.type in IMAGE_TYPES]
+    views = [v for v in views if not v.is_empty]
+    tree = shapely.STRtree(views)
     private = {id(z) for z in cx.private}
     for z in cx.floor.zones:
         if id(z) in private or not views:
             continue
         g = z.geometry
-        if sum(polygonal(robust_overlay("intersection", v, g)).area for v in views) < min_seen:
+        seen = 0.0
+        for i in tree.query(g, predicate="intersects"):
+            seen += polygonal(robust_overlay("intersection", views[i], g)).area
+            if seen >= min_seen:
+                break
+        if seen < min_seen:
             continue  # not monitored
         entrances = [o for o in cx.floor.openings if o.geometry.distance(g.boundary) <= ENTRANCE_TOL_M
                      and o.geometry.intersects(g.buffer(ENTRANCE_TOL_M))]

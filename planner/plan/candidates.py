@@ -163,31 +163,36 @@ def privacy_pass(engine: Engine, poses: list[CameraPose], options: PlanOptions,
                  clock: Clock | None = None) -> list[str | None]:
     """Per pose why a plan may not use it ("" if it may), or None when the clock ran out before its check.
 
-    Mount point by mount point, in the order the poses first name them (installed poses come first), on
-    ``options.workers`` processes: one visibility polygon per mount serves all its poses, and the parent adopts
-    every worker's polygons, in mount order, so the witness matrix reuses them.
+    Installed poses first, then the others, each mount point by mount point on ``options.workers`` processes:
+    one visibility polygon per mount serves all its poses, and the parent adopts every worker's polygons, in
+    mount order, so the witness matrix reuses them.
     """
     reasons: list[str | None] = [None] * len(poses)
-    by_mount: dict[tuple[float, float], list[int]] = {}
-    for i, p in enumerate(poses):
-        q = engine.mount_point(p)
-        if q is None:
-            reasons[i] = engine.privacy_reason(p, options.privacy_tolerance_m2)  # no sight: only "mounted inside"
-        else:
-            by_mount.setdefault(q, []).append(i)
-    mounts = list(by_mount.items())
-    chunks = [mounts[a:a + MOUNTS_PER_CHUNK] for a in range(0, len(mounts), MOUNTS_PER_CHUNK)]
     deadline = None if clock is None else clock.start + PRIVACY_SHARE * clock.limit
     stop = None if clock is None or clock.cancel is None else clock.cancel.is_set
-    done = ordered_map(_privacy_chunk, chunks, options.workers, deadline,
-                       {"engine": engine, "poses": poses, "tolerance": options.privacy_tolerance_m2}, stop)
-    for geometry, found in done:
-        for entry in geometry:
-            engine.load_mount_cache(entry)
-        for i, reason in found:
-            reasons[i] = reason
-    if len(done) < len(chunks) and clock is not None:
-        clock.out("privacy", PRIVACY_SHARE, reserve=clock.limit)
+    shared = {"engine": engine, "poses": poses, "tolerance": options.privacy_tolerance_m2}
+    # Installed poses first (a short run still has a plan over every installed camera), then re-aims and new ones.
+    for stage in ([i for i, p in enumerate(poses) if p.change == "keep"],
+                  [i for i, p in enumerate(poses) if p.change != "keep"]):
+        by_mount: dict[tuple[float, float], list[int]] = {}
+        for i in stage:
+            q = engine.mount_point(poses[i])
+            if q is None:
+                reasons[i] = engine.privacy_reason(poses[i], options.privacy_tolerance_m2)  # only "mounted inside"
+            else:
+                by_mount.setdefault(q, []).append(i)
+        mounts = list(by_mount.items())
+        chunks = [mounts[a:a + MOUNTS_PER_CHUNK] for a in range(0, len(mounts), MOUNTS_PER_CHUNK)]
+        done = ordered_map(_privacy_chunk, chunks, options.workers, deadline, shared, stop)
+        for geometry, found in done:
+            for entry in geometry:
+                engine.load_mount_cache(entry)
+            for i, reason in found:
+                reasons[i] = reason
+        if len(done) < len(chunks):
+            if clock is not None:
+                clock.out("privacy", PRIVACY_SHARE, reserve=clock.limit)
+            break
     return reasons
 
 

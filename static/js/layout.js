@@ -23,7 +23,7 @@
   }
 
   function markScrollers() {
-    document.querySelectorAll('table.grid, pre.json').forEach(function (box) {
+    document.querySelectorAll('table.grid, pre.json, .guide table').forEach(function (box) {
       var scrolls = box.scrollWidth > box.clientWidth + 1;
       if (scrolls && !box.hasAttribute('tabindex')) {
         box.setAttribute('tabindex', '0');
@@ -34,7 +34,8 @@
       }
     });
   }
-  // Keyboard focus follows an inline edit: into the row's first field when it opens, back to its Edit button when
+  // Keyboard focus follows an inline edit: into the row's first field when it opens (the refused field after a
+  // failed save), back to its Edit button when
   // it closes (htmx swaps the whole row, which would otherwise drop the focus to the page's start).
   document.addEventListener('htmx:afterSettle', function (event) {
     var old = event.detail && event.detail.target;
@@ -42,7 +43,8 @@
     var active = document.activeElement;
     var lost = !active || active === document.body || !document.contains(active);
     if (!row || row.tagName !== 'TR' || !(lost || row.contains(active))) { return; }
-    var target = row.classList.contains('editing') ? row.querySelector('input:not([type=hidden]), select')
+    var target = row.classList.contains('editing')
+      ? row.querySelector('[aria-invalid=true]') || row.querySelector('input:not([type=hidden]), select')
       : row.querySelector('button') || row.querySelector('a[href]');
     if (target) { target.focus(); }
   });

@@ -51,8 +51,10 @@ def _ids(app: Flask) -> dict[str, int]:
         inspector = db.session.scalar(sa.select(User).where(User.email == INSPECTOR_CITY))
         inspection = create_inspection(inspector, hotel)
         db.session.commit()
+        venues = dict(db.session.execute(sa.select(Venue.name, Venue.id)).tuples().all())
         return {"venue": hotel.id, "floor": floor.id, "terminal": terminal.id, "plan": plan.id,
-                "inspection": inspection.id, "user": planner.id}
+                "inspection": inspection.id, "user": planner.id,
+                "supermarket": venues["FreshMart Jing'an"], "pool": venues["Blue Wave Natatorium"]}
 
 
 # The main pages, each as the role that uses it. New pages join this list as they land.
@@ -65,6 +67,7 @@ PAGES = [
     SitePage("terminal-form", MANAGER_A, lambda ids: f"/terminals/{ids['terminal']}/edit"),
     SitePage("csv-import", MANAGER_A, lambda ids: f"/floors/{ids['floor']}/terminals/import"),
     SitePage("floor-upload", MANAGER_A, lambda ids: f"/floors/{ids['floor']}/upload"),
+    SitePage("compliance", MANAGER_A, lambda ids: f"/venues/{ids['venue']}/compliance"),
     SitePage("audit", MANAGER_A, lambda ids: f"/venues/{ids['venue']}/audit"),
     SitePage("camera-models", MANAGER_A, lambda ids: "/camera-models"),
     SitePage("tokens", MANAGER_A, lambda ids: "/tokens"),
@@ -84,6 +87,8 @@ PAGES = [
     SitePage("admin-organisations", ADMIN, lambda ids: "/admin/organisations"),
     SitePage("admin-jurisdictions", ADMIN, lambda ids: "/admin/jurisdictions"),
     SitePage("admin-audit", ADMIN, lambda ids: "/admin/audit"),
+    SitePage("help", None, lambda ids: "/help/README"),
+    SitePage("help-manager", MANAGER_A, lambda ids: "/help/manager"),
 ]
 
 
@@ -92,18 +97,42 @@ class Site:
 
     def __init__(self, browser, server: LiveServer, ids: dict[str, int]) -> None:  # type: ignore[no-untyped-def]
         self.browser, self.server, self.ids = browser, server, ids
+        self.app = server.app
+        self._signed_in: dict[tuple[str, str], dict] = {}  # (user, locale) -> cookies after a real sign-in
+        self._language: dict[str, str] = {}  # user -> the language last chosen with the switch
 
     def open(self, user: str | None, viewport: dict[str, int], locale: str = "en"):  # type: ignore[no-untyped-def]
         """A new page signed in as the user (or anonymous), in the locale's Accept-Language; console errors on .errors."""
         context = self.browser.new_context(viewport=viewport, base_url=self.server.url,
-                                           locale=locale.replace("_", "-"), device_scale_factor=1)
+                                           locale=locale.replace("_", "-"), device_scale_factor=1,
+                                           storage_state=self._signed_in.get((user or "", locale)))
         page = context.new_page()
         page.errors = []  # type: ignore[attr-defined]
         page.on("pageerror", lambda exc: page.errors.append(str(exc)))  # type: ignore[attr-defined]
         page.set_default_timeout(15_000)
-        if user:
+        if user and (user, locale) not in self._signed_in:
             login(page, user)
+            self._signed_in[(user, locale)] = context.storage_state()
+        if user and self._language.get(user, "en") != locale:
+            # A signed-in user's language is their own setting: choose it with the top bar's switch (POST /language).
+            page.goto("/")
+            token = page.get_attribute("meta[name=csrf-token]", "content")
+            response = page.request.post("/language", form={"locale": locale, "csrf_token": token or "", "next": "/"})
+            assert response.ok, response.status
+            self._language[user] = locale
         return page
+
+    def approved_plan(self) -> int:
+        """The id of the demo hotel's plan, approved by the planner (once) so it has a work list."""
+        from plans.models import Plan
+        from plans.service import approve
+
+        with self.app.app_context():
+            plan = db.session.get(Plan, self.ids["plan"])
+            if plan.approved_at is None:
+                approve(db.session.scalar(sa.select(User).where(User.email == PLANNER)), plan)
+                db.session.commit()
+            return plan.id
 
 
 @pytest.fixture(scope="module")
