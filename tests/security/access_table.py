@@ -45,6 +45,9 @@ def _same(rule: Rule, *methods: str) -> dict[str, Rule]:
 ROUTES: dict[str, dict[str, Rule]] = {
     "static": _same(PUBLIC, "GET"),
     "favicon": _same(PUBLIC, "GET"),
+    "guide.index": _same(PUBLIC, "GET"),  # the user guide is for everyone, signed in or not
+    "guide.page": _same(PUBLIC, "GET"),
+    "guide.image": _same(PUBLIC, "GET"),
     "accounts.login": _same(PUBLIC, "GET", "POST"),
     "i18n.switch_language": _same(PUBLIC, "POST"),
     "observability.healthz": _same(PUBLIC, "GET"),
