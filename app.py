@@ -162,9 +162,11 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
+        from i18n import http_message
+
         if wants_json():
-            return jsonify(error=error.description or error.name, field=None), error.code or 500
-        return render_template("error.html", code=error.code, message=error.description), error.code or 500
+            return jsonify(error=http_message(error), field=None), error.code or 500
+        return render_template("error.html", code=error.code, message=http_message(error)), error.code or 500
 
 
 def _register_cli(app: Flask) -> None:

@@ -10,8 +10,10 @@ from flask import Blueprint, Flask, abort, has_request_context, redirect, reques
 from flask_babel import Babel, format_datetime, format_decimal, format_number, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
+from werkzeug.exceptions import HTTPException
 
 from extensions import db
+from inventory.choices import N_
 from web import safe_next
 
 # The site's languages: code -> name shown in the switch (in its own language).
@@ -91,6 +93,28 @@ def when(value, with_time: bool = True) -> str:  # type: ignore[no-untyped-def]
     if value is None:
         return "—"
     return format_datetime(value, "yyyy-MM-dd HH:mm" if with_time else "yyyy-MM-dd")
+
+
+# Werkzeug's standard descriptions, which pages show when a route gives no message of its own.
+_HTTP_MESSAGES: dict[int, str] = {
+    400: N_("The request could not be understood: a value is missing or malformed."),
+    401: N_("Please sign in to see this page."),
+    403: N_("You don't have the permission to access this page."),
+    404: N_("The page was not found. If you typed the address, please check it and try again."),
+    405: N_("This action is not allowed here."),
+    413: N_("The upload is too large."),
+    422: N_("The request could not be processed."),
+    429: N_("Too many requests: please wait a moment and try again."),
+    500: N_("Something went wrong on the server. Please try again; if it keeps happening, tell your administrator."),
+}
+
+
+def http_message(error: HTTPException) -> str:
+    """The error's own description, or Werkzeug's standard one for its code in the request's language."""
+    standard = type(error).description
+    if error.description and error.description != standard:
+        return str(error.description)
+    return _(_HTTP_MESSAGES[error.code]) if error.code in _HTTP_MESSAGES else str(error.description or error.name)
 
 
 def compile_catalogues(directory: Path = TRANSLATIONS) -> list[Path]:

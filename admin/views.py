@@ -14,6 +14,7 @@ from flask_login import current_user, login_required
 
 from accounts.models import Jurisdiction, Organisation, Role, User, password_problem
 from audit import events
+from audit.models import AuditEvent
 from audit.views import all_events, field_changes, naming_first, object_types
 from extensions import db
 from inventory.districts import District, all_districts
@@ -197,9 +198,13 @@ def home():  # type: ignore[no-untyped-def]
 
 @bp.get("/users")
 def users():  # type: ignore[no-untyped-def]
-    """Every user with role, scope and whether they may sign in."""
+    """Every user with role, scope, whether they may sign in and when they last did."""
     rows = db.session.scalars(sa.select(User).order_by(User.active.desc(), User.email))
-    return render_template("admin/users.html", users=list(rows))
+    last_sign_in = dict(db.session.execute(
+        sa.select(AuditEvent.user_id, sa.func.max(AuditEvent.at))
+        .where(AuditEvent.action == events.SIGN_IN, AuditEvent.object_type == "user")
+        .group_by(AuditEvent.user_id)).tuples().all())
+    return render_template("admin/users.html", users=list(rows), last_sign_in=last_sign_in)
 
 
 @bp.route("/users/new", methods=["GET", "POST"])

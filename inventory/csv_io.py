@@ -22,6 +22,7 @@ from typing import Any
 
 from flask import has_app_context
 from flask_babel import force_locale
+from flask_babel import gettext as _
 
 from inventory.choices import Choice
 from inventory.fields import TERMINAL_FIELDS, Field, ValidationError, clean_value
@@ -137,16 +138,16 @@ def encode(text: str) -> bytes:
 def decode(data: bytes, encoding: str = "auto") -> tuple[str, str]:
     """Text and encoding name of an uploaded file: UTF-8 (BOM allowed), else GB18030 when auto."""
     if encoding not in ENCODINGS:
-        raise ValidationError("encoding", f"'{encoding}' is not one of: {', '.join(ENCODINGS)}")
+        raise ValidationError("encoding", _("'%(value)s' is not one of: %(allowed)s", value=encoding, allowed=", ".join(ENCODINGS)))
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise ValidationError("file", "the file is UTF-16 (Excel 'Unicode text'); save it as 'CSV UTF-8' instead")
+        raise ValidationError("file", _("the file is UTF-16 (Excel 'Unicode text'); save it as 'CSV UTF-8' instead"))
     if b"\x00" in data:
-        raise ValidationError("file", "the file contains NUL bytes: it is not a CSV text file")
+        raise ValidationError("file", _("the file contains NUL bytes: it is not a CSV text file"))
     if encoding == "gb18030":
         try:
             return data.decode("gb18030"), "gb18030"
         except UnicodeDecodeError as exc:
-            raise ValidationError("file", f"the file is not valid GB18030 (byte {exc.start})")
+            raise ValidationError("file", _("the file is not valid GB18030 (byte %(offset)s)", offset=exc.start))
     try:
         return data.decode("utf-8-sig"), "utf-8"
     except UnicodeDecodeError as exc:
@@ -156,14 +157,14 @@ def decode(data: bytes, encoding: str = "auto") -> tuple[str, str]:
             return data.decode("gb18030"), "gb18030"
         except UnicodeDecodeError:
             pass
-    raise ValidationError("file", f"the file is not UTF-8 (invalid byte 0x{data[utf8_error.start]:02x} at "
-                                  f"offset {utf8_error.start}); save it as 'CSV UTF-8'")
+    raise ValidationError("file", _("the file is not UTF-8 (invalid byte 0x%(byte)s at offset %(offset)s); save it as 'CSV UTF-8'",
+                                    byte=format(data[utf8_error.start], "02x"), offset=utf8_error.start))
 
 
 def read(data: bytes, encoding: str = "auto", camera_models: Mapping[int, str] | None = None) -> CsvFile:
     """Decode and parse an uploaded file; decoding problems become whole-file problems."""
     if len(data) > MAX_BYTES:
-        return CsvFile(problems=[ValidationError("file", f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB")])
+        return CsvFile(problems=[ValidationError("file", _("the file is larger than %(mb)s MB", mb=MAX_BYTES // (1024 * 1024)))])
     try:
         text, used = decode(data, encoding)
     except ValidationError as error:
@@ -179,12 +180,12 @@ def parse(text: str, camera_models: Mapping[int, str] | None = None) -> CsvFile:
     text = text.removeprefix("\ufeff")
     result.text = text
     if not text.strip():
-        result.problems.append(ValidationError("file", "the file is empty"))
+        result.problems.append(ValidationError("file", _("the file is empty")))
         return result
     try:
         records = list(csv.reader(io.StringIO(text, newline="")))
     except csv.Error as exc:
-        result.problems.append(ValidationError("file", f"not a readable CSV file: {exc}"))
+        result.problems.append(ValidationError("file", _("not a readable CSV file: %(error)s", error=exc)))
         return result
     header, body = records[0], records[1:]
     columns = [column_name(name) for name in header]
@@ -193,11 +194,11 @@ def parse(text: str, camera_models: Mapping[int, str] | None = None) -> CsvFile:
         return result
     numbered = [(number, cells) for number, cells in enumerate(body, start=2) if any(c.strip() for c in cells)]
     if not numbered:
-        result.problems.append(ValidationError("file", "the file has a header but no terminal rows"))
+        result.problems.append(ValidationError("file", _("the file has a header but no terminal rows")))
         return result
     if len(numbered) > MAX_ROWS:
-        result.problems.append(ValidationError("file", f"the file has {len(numbered)} rows; at most {MAX_ROWS} "
-                                                       f"can be imported at once"))
+        result.problems.append(ValidationError("file", _("the file has %(rows)s rows; at most %(max)s can be imported at once",
+                                                         rows=len(numbered), max=MAX_ROWS)))
         return result
     labels = {_model_key(label): model_id for model_id, label in (camera_models or {}).items()}
     for number, cells in numbered:
@@ -233,17 +234,18 @@ def _check_header(columns: list[str], result: CsvFile) -> bool:
     seen: set[str] = set()
     for name in columns:
         if name in seen:
-            result.problems.append(ValidationError(name, "column appears twice in the header"))
+            result.problems.append(ValidationError(name, _("column appears twice in the header")))
         seen.add(name)
     unknown = [name for name in columns if name not in FIELDS_BY_NAME]
     for name in unknown:
         shown = name or "(blank)"
-        result.problems.append(ValidationError(shown, f"unknown column '{shown}'; the columns are: {expected}"))
+        result.problems.append(ValidationError(shown, _("unknown column '%(column)s'; the columns are: %(expected)s", column=shown,
+                                                              expected=expected)))
     missing = [name for name in REQUIRED_COLUMNS if name not in seen]
     for name in missing:
-        result.problems.append(ValidationError(name, "required column is missing from the header"))
+        result.problems.append(ValidationError(name, _("required column is missing from the header")))
     if len(columns) == 1 and (";" in columns[0] or "\t" in columns[0]):
-        result.problems.append(ValidationError("file", "cells must be separated by commas, not semicolons or tabs"))
+        result.problems.append(ValidationError("file", _("cells must be separated by commas, not semicolons or tabs")))
     return not result.problems
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from flask_babel import gettext as _
+
 from accounts.access import can_edit_inventory
 from accounts.models import User
 from extensions import db
@@ -21,16 +23,16 @@ def calibrate(user: User, floor: Floor, p1: tuple[float, float], p2: tuple[float
               origin: tuple[float, float] | None = None, rotation_deg: float = 0.0) -> dict[str, Any]:
     """Set the background's scale from two pixel points a known distance apart, plus origin and rotation."""
     if not can_edit_inventory(user, floor.venue.organisation_id):
-        raise Forbidden("your role may not change floor plans")
+        raise Forbidden(_("your role may not change floor plans"))
     if not floor.background_image or not floor.background_meta:
-        raise ValidationError("file", "upload a plan image before setting its scale")
+        raise ValidationError("file", _("upload a plan image before setting its scale"))
     checks = {"distance_m": distance_m, "rotation_deg": rotation_deg, "x1": p1[0], "y1": p1[1], "x2": p2[0],
               "y2": p2[1]}
     if origin is not None:
         checks.update(ox=origin[0], oy=origin[1])
     for name, value in checks.items():
         if not math.isfinite(value):
-            raise ValidationError(name, "must be a finite number")
+            raise ValidationError(name, _("must be a finite number"))
     try:
         cal = two_point(p1, p2, distance_m, origin_px=origin, rotation_deg=normalise_heading(rotation_deg))
     except ImportFailed as exc:

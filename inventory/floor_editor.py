@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from flask_babel import gettext as _
+
 from accounts.access import can_edit_inventory, can_edit_zones
 from accounts.models import User
 from compliance import vocabulary
@@ -69,18 +71,18 @@ def editor_state(user: User, floor: Floor, background_url: str | None) -> dict[s
 def save_geometry(user: User, floor: Floor, collection: Any, *, replace_terminals: bool = False) -> dict[str, int]:
     """Apply a whole sightline-floor/1 collection as differences (all or nothing)."""
     if not can_edit_inventory(user, floor.venue.organisation_id):
-        raise Forbidden("your role may not change floor plans")  # before reading the body
+        raise Forbidden(_("your role may not change floor plans"))  # before reading the body
     return floorio.import_floor(user, floor, collection, replace_terminals=replace_terminals)
 
 
 def save_zones(user: User, floor: Floor, features: Any) -> dict[str, int]:
     """Upsert only the floor's zones by feature id (what planners may change), checked against the floor."""
     if not can_edit_zones(user, floor.venue.organisation_id):
-        raise Forbidden("your role may not change zones")
+        raise Forbidden(_("your role may not change zones"))
     if not isinstance(features, list) or any(
             not isinstance(f, dict) or not isinstance(f.get("properties"), dict)
             or f["properties"].get("kind") != "zone" for f in features):
-        raise ValidationError("features", "must be a list of zone features")
+        raise ValidationError("features", _("must be a list of zone features"))
     zones: list[pf.Zone] = []
     ids: set[Any] = set()
     for index, feature in enumerate(features):

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
 
 from accounts.access import can_edit_inventory
 from accounts.models import User
@@ -66,7 +67,7 @@ def import_limits(config: Mapping[str, Any]) -> Limits:
 
 def _require_edit(user: User, floor: Floor) -> None:
     if not can_edit_inventory(user, floor.venue.organisation_id):
-        raise Forbidden("your role may not change floor plans")
+        raise Forbidden(_("your role may not change floor plans"))
 
 
 def _failed(exc: ImportFailed) -> ValidationError:
@@ -90,8 +91,8 @@ def upload_plan(storage: Storage, limits: Limits, user: User, floor: Floor, file
     _require_edit(user, floor)
     lower = filename.lower()
     if not lower.endswith(RASTER_EXTENSIONS + VECTOR_EXTENSIONS):
-        raise ValidationError("file", f"{filename}: unsupported file type; upload PNG, JPEG, PDF, DXF, "
-                                      "sightline GeoJSON, an IMDF zip or a WRLD zip")
+        raise ValidationError("file", _("%(file)s: unsupported file type; upload PNG, JPEG, PDF, DXF, sightline GeoJSON, an IMDF zip "
+                                        "or a WRLD zip", file=filename))
     try:
         check_size(len(data), filename, limits)
     except ImportFailed as exc:
@@ -360,7 +361,7 @@ def apply_upload(storage: Storage, limits: Limits, user: User, floor: Floor, tok
                                  category_map=category_map, units=units, repair=repair, choices=choices)
     result = preview.result
     if preview.raster:
-        raise ValidationError("file", f"{preview.filename}: an image or PDF has no vector geometry to import")
+        raise ValidationError("file", _("%(file)s: an image or PDF has no vector geometry to import", file=preview.filename))
     levels = result.levels
     if level == "all":
         chosen = list(levels)

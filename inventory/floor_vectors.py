@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import gettext as _
 from shapely.geometry import box, shape
 
 from accounts.access import can_edit_inventory
@@ -43,7 +44,7 @@ def offer(storage: Storage, floor: Floor) -> dict[str, Any] | None:
 
 def _answer(user: User, floor: Floor, state: str) -> None:
     if not can_edit_inventory(user, floor.venue.organisation_id):
-        raise Forbidden("your role may not change floor plans")
+        raise Forbidden(_("your role may not change floor plans"))
     floor.background_meta = {**(floor.background_meta or {}), "vector_lines_state": state}
 
 
@@ -51,7 +52,7 @@ def add_as_walls(storage: Storage, user: User, floor: Floor) -> dict[str, int]:
     """Add the offered lines as walls through the floor's one save path (an outline round them if it has none)."""
     found = offer(storage, floor)
     if found is None:
-        raise ValidationError("vector_lines", "no vector lines are waiting: calibrate a vector PDF's plan first")
+        raise ValidationError("vector_lines", _("no vector lines are waiting: calibrate a vector PDF's plan first"))
     _answer(user, floor, ADDED)
     collection = floorio.export_floor(floor)
     if found["adds_outline"]:
@@ -59,7 +60,7 @@ def add_as_walls(storage: Storage, user: User, floor: Floor) -> dict[str, int]:
         region = box(min(b[0] for b in bounds), min(b[1] for b in bounds),
                      max(b[2] for b in bounds), max(b[3] for b in bounds))
         if region.area <= 0:
-            raise ValidationError("vector_lines", "the lines enclose no area, so they give the floor no outline")
+            raise ValidationError("vector_lines", _("the lines enclose no area, so they give the floor no outline"))
         outline = {"type": "Feature", "properties": {"kind": "outline", "source": "pdf:vector"},
                    "geometry": {"type": "Polygon", "coordinates": [[list(p) for p in region.exterior.coords]]}}
         collection["features"].insert(0, outline)
@@ -72,6 +73,6 @@ def add_as_walls(storage: Storage, user: User, floor: Floor) -> dict[str, int]:
 def decline(user: User, floor: Floor) -> None:
     """Keep the floor as it is and stop offering the lines."""
     if (floor.background_meta or {}).get("vector_lines_state") != PENDING:
-        raise ValidationError("vector_lines", "no vector lines are waiting for an answer")
+        raise ValidationError("vector_lines", _("no vector lines are waiting for an answer"))
     _answer(user, floor, DECLINED)
     db.session.flush()

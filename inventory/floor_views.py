@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
 from htmx_flask import request as hx_request
@@ -44,7 +45,7 @@ def _editable(floor_id: int) -> Floor:
     """A floor the user may see, or 404; a floor they may not change, 403."""
     floor = services.get_floor(current_user, floor_id)
     if not can_edit_inventory(current_user, floor.venue.organisation_id):
-        raise services.Forbidden("your role may not change floor plans")
+        raise services.Forbidden(_("your role may not change floor plans"))
     return floor
 
 
@@ -82,10 +83,10 @@ def upload(floor_id: int):  # type: ignore[no-untyped-def]
     file = request.files.get("file")
     try:
         if file is None or not file.filename:
-            raise ValidationError("file", "choose a file to upload")
+            raise ValidationError("file", _("choose a file to upload"))
         page = request.form.get("page", "1").strip() or "1"
         if not page.isdigit() or int(page) < 1:
-            raise ValidationError("page", "the page must be a whole number from 1")
+            raise ValidationError("page", _("the page must be a whole number from 1"))
         token = floor_upload.upload_plan(_storage(), _limits(), current_user, floor, file.filename, file.read(),
                                          page=int(page) - 1, units=request.form.get("units") or None,
                                          repair=request.form.get("repair") == "1")
@@ -175,7 +176,7 @@ def _number(name: str) -> float:
     try:
         return float(raw)
     except ValueError:
-        raise ValidationError(name, f"'{raw}' is not a number" if raw else "is required")
+        raise ValidationError(name, _("'%(value)s' is not a number", value=raw) if raw else _("is required"))
 
 
 @bp.route("/floors/<int:floor_id>/calibrate", methods=["GET", "POST"])

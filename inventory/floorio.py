@@ -16,6 +16,8 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
+from flask_babel import gettext as _
+
 from accounts.access import can_edit_inventory
 from accounts.models import User
 from extensions import db
@@ -98,7 +100,7 @@ def floor_model(floor: Floor, *, include_removed: bool = False) -> pf.Floor:
     """
     outline, walls, openings = _structure(floor)
     if outline is None:
-        raise ValidationError("floor", "the floor has no outline yet")
+        raise ValidationError("floor", _("the floor has no outline yet"))
     return pf.Floor(outline=outline, walls=tuple(walls), openings=tuple(openings),
                     zones=tuple(zone_model(z) for z in floor.zones),
                     terminals=tuple(terminal_model(t) for t in _terminals(floor, include_removed)),
@@ -122,7 +124,7 @@ def check_placement(floor: Floor, x: float, y: float) -> None:
     """Refuse a terminal position outside the floor outline (the rule every door applies)."""
     outline = outline_of(floor)
     if outline is not None and pf.outside_outline(outline.geometry, x, y):
-        raise ValidationError("x", f"({x:g}, {y:g}) is outside the floor outline")
+        raise ValidationError("x", _("(%(x)s, %(y)s) is outside the floor outline", x=format(x, "g"), y=format(y, "g")))
 
 
 # ---------------------------------------------------------------- model -> rows
@@ -227,7 +229,7 @@ def _apply_terminal(terminal: Terminal, values: dict[str, Any]) -> None:
 def apply_floor(user: User, floor: Floor, model: pf.Floor, *, replace_terminals: bool = False) -> dict[str, int]:
     """Write a parsed floor as differences: structure and zones by feature id, terminals by ID; all or nothing."""
     if not can_edit_inventory(user, floor.venue.organisation_id):
-        raise Forbidden("your role may not import plans")
+        raise Forbidden(_("your role may not import plans"))
     terminals = [(t, _terminal_values(t)) for t in model.terminals]
     counts = {"structure": apply_structure(floor, model), "zones": len(model.zones)}
     counts.update(apply_zones(floor, model.zones))

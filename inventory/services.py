@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from accounts.access import INVENTORY_EDITORS, can_edit_inventory, scope_filter
 from accounts.models import Role, User, utcnow
@@ -151,7 +152,7 @@ def list_terminals(user: User, floor: Floor, *, kind: str | None = None, status:
 
 def _require(allowed: bool) -> None:
     if not allowed:
-        raise Forbidden("your role may not change this")
+        raise Forbidden(_("your role may not change this"))
 
 
 def _apply(obj: M, values: Mapping[str, Any]) -> M:
@@ -173,7 +174,7 @@ def create_venue(user: User, data: Mapping[str, Any], organisation_id: int | Non
     values = clean(VENUE_FIELDS, data)
     organisation_id = organisation_id or user.organisation_id
     if organisation_id is None:
-        raise ValidationError("organisation_id", "is required")
+        raise ValidationError("organisation_id", _("is required"))
     _require(can_edit_inventory(user, organisation_id))
     return _save(_apply(Venue(organisation_id=organisation_id), values))
 
@@ -257,7 +258,7 @@ def update_floor(user: User, floor: Floor, data: Mapping[str, Any]) -> Floor:
 def _check_unique_level(venue: Venue, level: int, floor_id: int | None) -> None:
     clash = db.session.scalar(sa.select(Floor.id).where(Floor.venue_id == venue.id, Floor.level == level))
     if clash is not None and clash != floor_id:
-        raise ValidationError("level", f"level {level} already exists in this venue")
+        raise ValidationError("level", _("level %(level)s already exists in this venue", level=level))
 
 
 def _check_terminal(user: User, floor: Floor, values: dict[str, Any], terminal: Terminal | None) -> None:
@@ -272,21 +273,21 @@ def _check_terminal(user: User, floor: Floor, values: dict[str, Any], terminal: 
         clash = db.session.scalar(sa.select(Terminal.id).where(Terminal.venue_id == floor.venue_id,
                                                                Terminal.serial == values["serial"]))
         if clash is not None and clash != terminal_id:
-            raise ValidationError("serial", f"serial '{values['serial']}' is already used in this venue")
+            raise ValidationError("serial", _("serial '%(serial)s' is already used in this venue", serial=values["serial"]))
     if values.get("code"):
         clash = db.session.execute(sa.select(Terminal.id, Terminal.removed_at).where(
             Terminal.floor_id == floor.id, Terminal.code == values["code"])).first()
         if clash is not None and clash.id != terminal_id:
             if clash.removed_at is not None:
-                raise ValidationError("code", f"ID '{values['code']}' belongs to a removed terminal that findings, "
-                                      "plans or inspections still refer to; choose another ID")
-            raise ValidationError("code", f"ID '{values['code']}' is already used on this floor")
+                raise ValidationError("code", _("ID '%(code)s' belongs to a removed terminal that findings, plans or inspections "
+                                        "still refer to; choose another ID", code=values["code"]))
+            raise ValidationError("code", _("ID '%(code)s' is already used on this floor", code=values["code"]))
     check_compliance_fields(floor, values, terminal)
     if values.get("camera_model_id") is not None:
         try:
             get_camera_model(user, values["camera_model_id"])
         except NotFound:
-            raise ValidationError("camera_model_id", "no such camera model")
+            raise ValidationError("camera_model_id", _("no such camera model"))
 
 
 def check_compliance_fields(floor: Floor, values: Mapping[str, Any], terminal: Terminal | None) -> None:
@@ -309,7 +310,7 @@ def check_compliance_fields(floor: Floor, values: Mapping[str, Any], terminal: T
         by_name = {z.name: z.key for z in floor.zones}
         wanted = values["capture_zone"]
         if wanted not in keys and wanted not in by_name:
-            raise ValidationError("capture_zone", f"no zone with id or name '{wanted}' on this floor")
+            raise ValidationError("capture_zone", _("no zone with id or name '%(zone)s' on this floor", zone=wanted))
         if isinstance(values, dict) and wanted not in keys:
             values["capture_zone"] = by_name[wanted]  # stored by the zone's stable id, so a rename keeps it
 
@@ -365,11 +366,11 @@ def delete_camera_model(user: User, model: CameraModel) -> None:
     in_use = db.session.scalar(sa.select(sa.func.count()).where(Terminal.camera_model_id == model.id,
                                                                 Terminal.removed_at.is_(None)))
     if in_use:
-        raise ValidationError("id", f"{in_use} terminal(s) still use this model")
+        raise ValidationError("id", _("%(count)s terminal(s) still use this model", count=in_use))
     kept = db.session.scalar(sa.select(sa.func.count()).where(Terminal.camera_model_id == model.id))
     if kept:
-        raise ValidationError("id", f"{kept} removed terminal(s) that findings, plans or inspections refer to "
-                              "still use this model")
+        raise ValidationError("id", _("%(count)s removed terminal(s) that findings, plans or inspections refer to "
+                                "still use this model", count=kept))
     db.session.delete(model)
     db.session.flush()
 
@@ -387,7 +388,7 @@ def _require_model_owner(user: User, model: CameraModel) -> None:
 
 def _check_fov_range(values: Mapping[str, Any]) -> None:
     if values["hfov_min_deg"] > values["hfov_max_deg"]:
-        raise ValidationError("hfov_min_deg", "must not exceed the maximum field of view")
+        raise ValidationError("hfov_min_deg", _("must not exceed the maximum field of view"))
 
 
 # ---------------------------------------------------------------- bulk terminal import (CSV)
@@ -448,7 +449,7 @@ def apply_terminal_import(user: User, floor: Floor, plan: list[TerminalImportRow
     """Write a checked import plan in the caller's transaction; unchanged rows are not touched."""
     _require(can_edit_inventory(user, floor.venue.organisation_id))
     if any(item.errors for item in plan):
-        raise ValidationError(None, "the import has errors; nothing was written")
+        raise ValidationError(None, _("the import has errors; nothing was written"))
     updates = [item for item in plan if item.action == "update"]
     # A serial moving to another row of this import would clash mid-flush: free the old holders first.
     incoming = {item.values["serial"] for item in plan if item.values.get("serial")

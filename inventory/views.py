@@ -100,7 +100,7 @@ def _admin_organisation() -> int | None:
     if current_user.role.value != "admin" or not raw:
         return None
     if not raw.isdigit() or int(raw) > MAX_ID or db.session.get(Organisation, int(raw)) is None:
-        raise ValidationError("organisation_id", "is not a known organisation")
+        raise ValidationError("organisation_id", _("is not a known organisation"))
     return int(raw)
 
 

@@ -1,6 +1,6 @@
 /* htmx 2 drops 4xx responses by default. A 422 (refused value) or 403 (refused change) that answers with a page
-   fragment is the server's explanation: swap it in where the request aimed (an inline-edit row shows its error),
-   then put the focus on the field the server named. Whole error pages are left alone. */
+   fragment is the server's explanation: swap it in where the request aimed (an inline-edit row shows its error;
+   layout.js then moves the focus to the field the server marked). Whole error pages are left alone. */
 (function () {
   'use strict';
   var EXPLAINED = [403, 409, 422];
@@ -14,15 +14,6 @@
     if (EXPLAINED.indexOf(xhr.status) !== -1 && isFragment(xhr.responseText)) {
       ev.detail.shouldSwap = true;
       ev.detail.isError = false;
-    }
-  });
-
-  document.addEventListener('htmx:afterSwap', function (ev) {
-    var id = ev.detail.target && ev.detail.target.id;
-    var swapped = id ? document.getElementById(id) : null;
-    var invalid = swapped ? swapped.querySelector('[aria-invalid="true"]') : null;
-    if (invalid) {
-      invalid.focus();
     }
   });
 }());

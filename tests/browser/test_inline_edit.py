@@ -66,6 +66,13 @@ def test_count_badges_follow_saves_and_deletes_without_reload(page, live_app):  
     page.wait_for_function("n => document.querySelector('#floor-counts').innerText.includes((n) + ' in service')",
                            arg=before - 2)
     assert "C-303" in page.inner_text("#table-status")
+
+    # A table refresh (a filter here, the floor editor's saves too) brings the badges along out of band.
+    with page.expect_response(lambda r: f"/floors/{floor_id}?" in r.url):
+        page.select_option("form.filters select[name=kind]", "camera")
+    page.wait_for_function("n => document.querySelector('#floor-counts').innerText.includes((n) + ' in service')",
+                           arg=before - 2)
+    assert page.locator("#terminal-table tbody tr").count() >= 1
     assert page.evaluate("window.__not_reloaded") is True
     assert page.errors == []  # type: ignore[attr-defined]
 

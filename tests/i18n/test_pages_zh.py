@@ -81,3 +81,12 @@ def test_api_errors_follow_accept_language(client, auth):
     assert english.get_json()["error"] == "must be at most 100000"
     assert re.search(r"[\u4e00-\u9fff]", client.post("/language", data={"locale": "xx"}, headers=ZH)
                      .get_data(as_text=True))
+
+
+def test_error_pages_speak_the_visitors_language(client):
+    page = client.get("/no-such-page", headers=ZH)
+    assert page.status_code == 404 and "找不到该页面" in page.get_data(as_text=True)
+    api = client.get("/api/v1/no-such-thing", headers={**ZH, "Accept": "application/json"})
+    assert re.search(r"[\u4e00-\u9fff]", api.get_json()["error"])
+    assert "The page was not found" in client.get("/no-such-page", headers={"Accept-Language": "en"}).get_data(
+        as_text=True)

@@ -27,6 +27,8 @@ ALLOWED = {
     "HFOV", "UTC", "ID", "OpenStreetMap", "Excel", "k", "m", "s", "px", "MB", "v", "N", "x", "y", "mm", "cm", "in",
     "ft", "m²", "YYYY-MM-DD", "YYYY", "MM", "DD", "English", "简体中文", "SVG", "GB", "CAC", "PIPL", "axe",
 }
+# CSS class names that macros emit as bare text (e.g. {% macro invalid(name) %} invalid{% endmacro %}).
+CLASS_WORDS = {"invalid"}
 PLACEHOLDER = "\x00"  # where an expression or tag stood inside the text
 
 
@@ -69,6 +71,10 @@ class _TextCollector(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         text = data.replace(PLACEHOLDER, " ").strip()
+        # An attribute written inside a tag by a Jinja condition (<tr{% if x %} class="muted"{% endif %}>) leaves
+        # the parser markup fragments, not text.
+        if text.startswith("<") or '="' in text or text in CLASS_WORDS:
+            return
         if not self.skip and text and _is_text(text):
             self.found.append((self.getpos()[0], text))
 

@@ -7,6 +7,7 @@ import io
 import re
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
@@ -18,7 +19,7 @@ from extensions import db
 from inspection.models import Evidence, Inspection, InspectionItem, InspectionStatus
 from inventory.choices import TerminalStatus
 from inventory.models import Terminal, Venue
-from tests.conftest import ADMIN, INSPECTOR_CITY, INSPECTOR_SONGJIANG, MANAGER_A, MANAGER_B
+from tests.conftest import ADMIN, INSPECTOR_CITY, INSPECTOR_SONGJIANG, MANAGER_A, MANAGER_B, POSTGRES_URL
 from tests.inspection.conftest import Hotel, item_ids, login, photo, start, terminal_position
 
 
@@ -349,3 +350,49 @@ def test_a_verification_whose_worker_died_is_failed_by_housekeeping(demo_app: Fl
         inspection.verification = {"state": "running", "started_at": utcnow().isoformat()}
         db.session.commit()
         assert reap_stale_verifications() == 0
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="the chain lock under concurrency is PostgreSQL's advisory lock")
+def test_concurrent_sign_offs_keep_one_linear_chain(demo_app: Flask, client: FlaskClient) -> None:
+    import threading
+
+    from accounts.models import User
+    from inspection import service
+
+    with demo_app.app_context():
+        # Two venues with no approved plan: the two sign-offs share no row, so only the chain lock orders them.
+        venue_ids = db.session.scalars(sa.select(Venue.id).where(Venue.name != "Bund View Hotel")
+                                       .order_by(Venue.id)).all()[:2]
+    ids = []
+    for venue_id in venue_ids:
+        inspection_id = start(client, venue_id)
+        _answer_all(client, demo_app, inspection_id, set())
+        assert client.post(f"/inspections/{inspection_id}/verify").status_code == 302
+        ids.append(inspection_id)
+    barrier, errors = threading.Barrier(2), []
+
+    def sign(inspection_id: int) -> None:
+        with demo_app.app_context():
+            try:
+                user = db.session.scalar(sa.select(User).where(User.email == INSPECTOR_CITY))
+                inspection = db.session.get(Inspection, inspection_id)
+                barrier.wait()
+                service.sign_off(user, inspection)
+                db.session.commit()
+            except Exception as error:  # noqa: BLE001 - reported below
+                errors.append(repr(error))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=sign, args=(i,)) for i in ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not errors, errors
+    with demo_app.app_context():
+        rows = db.session.execute(sa.select(Inspection.prev_hash, Inspection.record_hash)
+                                  .order_by(Inspection.signed_off_at)).all()
+    assert rows[1][0] == rows[0][1]
+    result = demo_app.test_cli_runner().invoke(args=["verify-audit"])
+    assert result.exit_code == 0, result.output

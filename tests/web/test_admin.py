@@ -266,3 +266,13 @@ def test_managers_do_not_pick_an_organisation(client, auth, demo_app):
     with demo_app.app_context():
         assert db.session.scalar(sa.select(Venue.organisation_id).where(Venue.name == "Mine")) \
             == _user(demo_app, MANAGER_A).organisation_id
+
+
+def test_user_list_shows_when_each_user_last_signed_in(client, auth, demo_app):
+    auth.login(PLANNER)
+    auth.logout()
+    auth.login(ADMIN)
+    page = client.get("/admin/users").get_data(as_text=True)
+    planner_row = page.split(f"{PLANNER}</a>")[1].split("</tr>")[0]
+    manager_row = page.split(f"{MANAGER_A}</a>")[1].split("</tr>")[0]
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d", planner_row) and "never" in manager_row

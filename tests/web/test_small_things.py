@@ -167,3 +167,18 @@ def test_favicon_is_linked_and_answers_at_the_classic_address(client):
     assert re.search(r'<link rel="icon" type="image/svg\+xml" href="/static/favicon.svg">', page)
     icon = client.get("/favicon.ico")
     assert icon.status_code == 200 and icon.mimetype == "image/svg+xml" and b"<svg" in icon.data
+
+
+def test_table_refresh_brings_the_count_badges_along(client, auth, demo_app):
+    _venue, floor_id, terminal_id, _model = _hotel(demo_app)
+    auth.login(MANAGER_A)
+    full = client.get(f"/floors/{floor_id}").get_data(as_text=True)
+    assert 'hx-swap-oob' not in full  # the page itself carries the badges in place
+    with demo_app.app_context():
+        db.session.get(Terminal, terminal_id).status = "removed"  # as the floor editor's save would
+        db.session.commit()
+    partial = client.get(f"/floors/{floor_id}", headers={"HX-Request": "true", "HX-Target": "terminal-table"})
+    body = partial.get_data(as_text=True)
+    assert body.lstrip().startswith("<table") and 'id="floor-counts" hx-swap-oob="innerHTML"' in body
+    before = int(re.search(r"(\d+) in service", full).group(1))
+    assert f"{before - 1} in service" in body.split("hx-swap-oob")[1]
