@@ -64,8 +64,12 @@ USE_LABELS: dict[str, str] = {
 
 # Audit actions as shown in histories.
 ACTION_LABELS: dict[str, str] = {
-    "create": N_("created"), "update": N_("changed"), "delete": N_("deleted"), "approve": N_("approved"),
-    "supersede": N_("superseded"), "work_done": N_("work done"),
+    "create": N_("created"), "update": N_("changed"), "delete": N_("deleted"),
+    "sign_in": N_("signed in"), "sign_in_failed": N_("sign-in failed"), "sign_out": N_("signed out"),
+    "token_issue": N_("token issued"), "token_revoke": N_("token revoked"),
+    "run": N_("optimizer run"), "cancel": N_("run cancelled"), "approve": N_("approved"), "supersede": N_("superseded"),
+    "work_done": N_("work done"), "password_change": N_("password changed"), "password_reset": N_("password reset"),
+    "deactivate": N_("deactivated"), "reactivate": N_("reactivated"), "accept": N_("accepted"),
 }
 
 

@@ -24,17 +24,31 @@ STYLE = (
     ".floor-svg .opening { stroke:#2e7d32; stroke-width:0.12; stroke-dasharray:0.3 0.15; fill:none;} "
     ".floor-svg .view { fill:rgba(255,193,7,0.28); stroke:rgba(178,106,0,0.6); stroke-width:0.04;} "
     ".floor-svg .view.removed { fill:rgba(120,120,120,0.12); stroke:rgba(120,120,120,0.4); stroke-dasharray:0.2 0.2;} "
-    ".floor-svg .intrusion { fill:rgba(198,40,40,0.65); stroke:#c62828; stroke-width:0.08;} "
-    ".floor-svg .uncovered { fill:rgba(198,40,40,0.35); stroke:#c62828; stroke-width:0.05; stroke-dasharray:0.2 0.1;} "
+    ".floor-svg .intrusion { fill:url(#sl-intrusion); stroke:#c62828; stroke-width:0.08;} "
+    ".floor-svg .uncovered { fill:url(#sl-uncovered); stroke:#c62828; stroke-width:0.05; stroke-dasharray:0.2 0.1;} "
     ".floor-svg .terminal circle { fill:#1d2733;} "
     ".floor-svg .terminal.type-face_terminal circle { fill:#b26a00;} "
     ".floor-svg .terminal text { font-size:0.7px; fill:#1d2733;} "
     ".floor-svg .terminal.added circle { fill: #1565c0;} "
     ".floor-svg .terminal.kept circle { fill: #2e7d32;} "
     ".floor-svg .terminal.removed circle { fill: #9e9e9e;} "
+    ".floor-svg .terminal .cross { stroke: #1d2733; stroke-width: 0.12;} "
+    ".floor-svg .terminal circle.ring { fill: none; stroke: #1565c0; stroke-width: 0.12;} "
     ".floor-svg .scale-bar path { stroke: #222; stroke-width: 0.25; fill: none;} "
     ".floor-svg .north-arrow path { fill: #222;} "
     ".floor-svg .scale-bar text, .floor-svg .north-arrow text { font-size: 1.1px; fill: #222;} "
+)
+
+
+# Colour is not the only sign: intrusions are cross-hatched and uncovered areas dotted (sizes in floor metres);
+# removed terminals are crossed out and new ones ringed.
+DEFS = (
+    '<defs><pattern id="sl-intrusion" width="0.6" height="0.6" patternUnits="userSpaceOnUse">'
+    '<rect width="0.6" height="0.6" fill="rgba(198,40,40,0.5)"/>'
+    '<path d="M0,0 L0.6,0.6 M0.6,0 L0,0.6" stroke="#7f0000" stroke-width="0.07"/></pattern>'
+    '<pattern id="sl-uncovered" width="0.5" height="0.5" patternUnits="userSpaceOnUse">'
+    '<rect width="0.5" height="0.5" fill="rgba(198,40,40,0.12)"/><circle cx="0.25" cy="0.25" r="0.08" fill="#c62828"/>'
+    "</pattern></defs>"
 )
 
 
@@ -126,16 +140,20 @@ def render_floor(collection: dict[str, Any], layers: list[Layer] = (), *,  # typ
         x, y = feature["geometry"]["coordinates"][:2]
         code = str(props.get("id"))
         css = f"terminal type-{escape(props.get('type', 'other'))} {escape(marks.get(code, ''))}"
-        body.append(f'<g class="{css}"><circle cx="{x:.2f}" cy="{height - y:.2f}" r="0.45"/>'
+        cy = height - y
+        cross = (f'<path class="cross" d="M{x - 0.5:.2f},{cy - 0.5:.2f} L{x + 0.5:.2f},{cy + 0.5:.2f} '
+                 f'M{x + 0.5:.2f},{cy - 0.5:.2f} L{x - 0.5:.2f},{cy + 0.5:.2f}"/>') if marks.get(code) == "removed" else ""
+        body.append(f'<g class="{css}"><circle cx="{x:.2f}" cy="{cy:.2f}" r="0.45"/>{cross}'
                     f'<text x="{x + 0.6:.2f}" y="{height - y - 0.4:.2f}">{escape(code)}</text>'
                     f"<title>{escape(code)}: {escape(marks.get(code, props.get('type', '')))}</title></g>")
     for name, x, y in added or []:
         body.append(f'<g class="terminal added"><circle cx="{x:.2f}" cy="{height - y:.2f}" r="0.45"/>'
-                    f'<text x="{x + 0.6:.2f}" y="{height - y - 0.4:.2f}">{escape(name)}</text>'
+                    f'<circle class="ring" cx="{x:.2f}" cy="{height - y:.2f}" r="0.75"/>'
+                    f'<text x="{x + 0.9:.2f}" y="{height - y - 0.4:.2f}">{escape(name)}</text>'
                     f"<title>{escape(name)}: new camera at ({x:.1f}, {y:.1f})</title></g>")
     body.append(_furniture(min_x, height - max_y, view_w, view_h))
     ratio = view_h / view_w if view_w else 1.0
     # A group, not an img: assistive technology reads each terminal's and layer's title; the figure caption names it.
     return (f'<svg xmlns="http://www.w3.org/2000/svg" class="floor-svg" viewBox="{min_x:.2f} {height - max_y:.2f} '
             f'{view_w:.2f} {view_h:.2f}" width="{width_px}" height="{int(width_px * ratio)}" role="group">'
-            f"<style>{STYLE}</style>" + "".join(body) + "</svg>")
+            f"<style>{STYLE}</style>{DEFS}" + "".join(body) + "</svg>")

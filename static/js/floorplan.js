@@ -487,9 +487,32 @@
   }
   var OVERLAY_STYLE = {
     view: { pane: 'fe-views', color: '#b26a00', weight: 1, fillColor: '#ffc107', fillOpacity: 0.3, interactive: false },
-    intrusion: { pane: 'fe-intrusions', color: '#b71c1c', weight: 2, fillColor: '#e53935', fillOpacity: 0.7, interactive: false },
-    uncovered: { pane: 'fe-views', color: '#c62828', weight: 1, dashArray: '4 3', fillColor: '#c62828', fillOpacity: 0.12, interactive: false }
+    intrusion: { pane: 'fe-intrusions', color: '#b71c1c', weight: 2, fillColor: '#e53935', fillOpacity: 0.7, interactive: false,
+      className: 'fe-ov-intrusion' },
+    uncovered: { pane: 'fe-views', color: '#c62828', weight: 1, dashArray: '4 3', fillColor: '#c62828', fillOpacity: 0.12, interactive: false,
+      className: 'fe-ov-uncovered' }
   };
+  // Intrusions are cross-hatched and uncovered areas dotted (floor.css fills them with these), so they differ from
+  // the other layers by texture as well as by colour.
+  function ensureOverlayPatterns() {
+    var ns = 'http://www.w3.org/2000/svg';
+    [['fe-intrusions', 'fe-intrusion-hatch'], ['fe-views', 'fe-uncovered-dots']].forEach(function (spec) {
+      var svg = map.getPane(spec[0]).querySelector('svg');
+      if (!svg || svg.querySelector('#' + spec[1])) { return; }
+      var defs = document.createElementNS(ns, 'defs'), pat = document.createElementNS(ns, 'pattern');
+      pat.setAttribute('id', spec[1]); pat.setAttribute('width', '8'); pat.setAttribute('height', '8');
+      pat.setAttribute('patternUnits', 'userSpaceOnUse');
+      var shapes = spec[1] === 'fe-intrusion-hatch'
+        ? [['rect', { width: 8, height: 8, fill: 'rgba(229,57,53,0.55)' }], ['path', { d: 'M0,0 L8,8 M8,0 L0,8', stroke: '#7f0000', 'stroke-width': 1.5 }]]
+        : [['rect', { width: 8, height: 8, fill: 'rgba(198,40,40,0.08)' }], ['circle', { cx: 4, cy: 4, r: 1.6, fill: '#c62828' }]];
+      shapes.forEach(function (s) {
+        var node = document.createElementNS(ns, s[0]);
+        Object.keys(s[1]).forEach(function (k) { node.setAttribute(k, s[1][k]); });
+        pat.appendChild(node);
+      });
+      defs.appendChild(pat); svg.insertBefore(defs, svg.firstChild);
+    });
+  }
 
   function loadOverlays() {
     fetch(urls.overlays, { credentials: 'same-origin', headers: { Accept: 'application/json' } })
@@ -547,6 +570,7 @@
           }
           if (kind === 'intrusion') { intrusions++; }
         });
+        ensureOverlayPatterns();
         root.dataset.views = String(views);
         root.dataset.intrusions = String(intrusions);
         state.items.forEach(function (i) {

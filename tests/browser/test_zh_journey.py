@@ -87,3 +87,30 @@ def test_a_manager_works_in_chinese_without_meeting_english(browser, live_server
     assert not english, english
     assert not errors, errors
     context.close()
+
+
+def test_a_planner_runs_and_reads_a_plan_in_chinese(browser, live_server, live_app):  # type: ignore[no-untyped-def]
+    from inventory.models import Floor, Venue
+    from tests.conftest import PLANNER
+
+    compile_catalogues()
+    allowed = _data_words(live_app) | ALLOWED | {"UTF", "N"}
+    with live_app.app_context():
+        floor_id = db.session.scalar(sa.select(Floor.id).join(Venue).where(Venue.name == "Bund View Hotel"))
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, base_url=live_server.url,
+                                  locale="zh-CN", extra_http_headers={"Accept-Language": "zh-CN,zh;q=0.9"})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    login(page, PLANNER)
+    page.locator("button[name=locale][value=zh_CN]").first.click()
+    page.wait_for_load_state()
+    page.goto(f"/floors/{floor_id}/plans")
+    assert _english(page, allowed) == []
+    page.fill("#f-time_limit", "20")
+    page.click("#plan-form button[type=submit]")  # the test app runs the job at once
+    page.wait_for_selector("#headline")
+    assert "原为" in page.inner_text("#headline")
+    assert _english(page, allowed) == []
+    page.goto(page.url.rstrip("/") + "/report")
+    assert _english(page, allowed) == []
+    context.close()
