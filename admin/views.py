@@ -12,12 +12,12 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from accounts.districts import District, all_districts
 from accounts.models import Jurisdiction, Organisation, Role, User, password_problem
 from audit import events
 from audit.models import AuditEvent
 from audit.views import all_events, field_changes, naming_first, object_types
 from extensions import db
-from inventory.districts import District, all_districts
 from inventory.fields import ValidationError
 from inventory.models import Venue
 from security import MAX_ID, page_number
