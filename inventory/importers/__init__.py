@@ -84,8 +84,9 @@ def _json_format(obj: Any, where: str) -> str:
         return "wrld"
     if osm.is_osm_indoor(obj):
         return "osm"
-    if isinstance(obj, dict) and ("feature_type" in obj or any(
-        isinstance(f, dict) and "feature_type" in f for f in obj.get("features") or []
+    features = obj.get("features") if isinstance(obj, dict) else None
+    if isinstance(obj, dict) and ("feature_type" in obj or isinstance(features, list) and any(
+        isinstance(f, dict) and "feature_type" in f for f in features
     )):
         raise ImportFailed("an IMDF feature file needs its whole archive: upload the IMDF zip", where=where)
     if isinstance(obj, dict) and obj.get("type") == "FeatureCollection":

@@ -34,7 +34,11 @@ def is_level_collection(obj: Any) -> bool:
     if not isinstance(obj, dict) or obj.get("type") != "FeatureCollection":
         return False
     feats = obj.get("features") or []
-    types = {(f.get("properties") or {}).get("type") for f in feats if isinstance(f, dict)}
+    if not isinstance(feats, list):
+        return False
+    # Any JSON may arrive here (the sniffer asks every reader): only string types can name a WRLD type.
+    types = {props.get("type") for f in feats if isinstance(f, dict)
+             and isinstance(props := f.get("properties"), dict) and isinstance(props.get("type"), str)}
     # Unknown types are tolerated (dropped and reported); the building outline is what marks a WRLD level.
     return bool(feats) and "building_outline" in types
 

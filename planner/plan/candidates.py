@@ -156,6 +156,7 @@ def _decide_outside_model(t: Terminal, zone_in: str | None) -> dict:
 
 
 PRIVACY_SHARE = 0.4  # of the time limit: poses not privacy-checked by then are left out of the model
+EXTRA_SHARE = 0.25  # of the time limit: re-aims and new poses of a floor with installed ones, checked by then
 MOUNTS_PER_CHUNK = 24  # mount points per unit of parallel privacy work (~0.1 s each)
 
 
@@ -168,12 +169,14 @@ def privacy_pass(engine: Engine, poses: list[CameraPose], options: PlanOptions,
     mount order, so the witness matrix reuses them.
     """
     reasons: list[str | None] = [None] * len(poses)
-    deadline = None if clock is None else clock.start + PRIVACY_SHARE * clock.limit
     stop = None if clock is None or clock.cancel is None else clock.cancel.is_set
     shared = {"engine": engine, "poses": poses, "tolerance": options.privacy_tolerance_m2}
-    # Installed poses first (a short run still has a plan over every installed camera), then re-aims and new ones.
-    for stage in ([i for i, p in enumerate(poses) if p.change == "keep"],
-                  [i for i, p in enumerate(poses) if p.change != "keep"]):
+    # Installed poses first (a short run still has a plan over every installed camera), then re-aims and new ones,
+    # those only until EXTRA_SHARE of the limit when there were installed poses: the witnesses need the time.
+    installed = [i for i, p in enumerate(poses) if p.change == "keep"]
+    others = [i for i, p in enumerate(poses) if p.change != "keep"]
+    for stage, share in ((installed, PRIVACY_SHARE), (others, EXTRA_SHARE if installed else PRIVACY_SHARE)):
+        deadline = None if clock is None else clock.start + share * clock.limit
         by_mount: dict[tuple[float, float], list[int]] = {}
         for i in stage:
             q = engine.mount_point(poses[i])
@@ -191,7 +194,7 @@ def privacy_pass(engine: Engine, poses: list[CameraPose], options: PlanOptions,
                 reasons[i] = reason
         if len(done) < len(chunks):
             if clock is not None:
-                clock.out("privacy", PRIVACY_SHARE, reserve=clock.limit)
+                clock.out("privacy", share, reserve=clock.limit)
             break
     return reasons
 

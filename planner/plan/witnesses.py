@@ -77,8 +77,11 @@ class WitnessMatrix:
         stop = None if clock is None or clock.cancel is None else clock.cancel.is_set
         tier_of_zone = np.array([TIERS.index(zd.zone.tier) for zd in zones], dtype=np.int64)
         blocks = [_block(parts) for parts in chunks]
-        done = ordered_map(_incidence_block, list(range(len(blocks))), workers, deadline,
-                           {"index": matrix.index, "blocks": blocks, "tiers": tier_of_zone}, stop)
+        shared = {"index": matrix.index, "blocks": blocks, "tiers": tier_of_zone}
+        done = ordered_map(_incidence_block, list(range(len(blocks))), workers, deadline, shared, stop)
+        if not done and blocks and not (stop is not None and stop()):
+            # A model needs some witnesses: the first block is computed even late (the loop's clock absorbs it).
+            done = ordered_map(_incidence_block, [0], 1, None, shared)
         for (zone, xy, grid), (indptr, indices) in zip(blocks, done, strict=False):
             m = CoverageMatrix(indptr, indices, len(poses), len(xy))
             matrix.add_witnesses(zone, xy[:, 0], xy[:, 1], grid, incidence=m)

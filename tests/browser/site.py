@@ -79,6 +79,8 @@ PAGES = [
     SitePage("dashboard-moves", INSPECTOR_CITY, lambda ids: "/dashboard/moves"),
     SitePage("inspections", INSPECTOR_CITY, lambda ids: "/inspections"),
     SitePage("inspection", INSPECTOR_CITY, lambda ids: f"/inspections/{ids['inspection']}"),
+    SitePage("venue-inspections", INSPECTOR_CITY, lambda ids: f"/venues/{ids['venue']}/inspections"),
+    SitePage("audit-chain", INSPECTOR_CITY, lambda ids: "/audit/chain"),
     SitePage("password", MANAGER_A, lambda ids: "/account/password"),
     SitePage("admin", ADMIN, lambda ids: "/admin/"),
     SitePage("admin-users", ADMIN, lambda ids: "/admin/users"),
@@ -87,6 +89,8 @@ PAGES = [
     SitePage("admin-organisations", ADMIN, lambda ids: "/admin/organisations"),
     SitePage("admin-jurisdictions", ADMIN, lambda ids: "/admin/jurisdictions"),
     SitePage("admin-audit", ADMIN, lambda ids: "/admin/audit"),
+    SitePage("admin-organisation", ADMIN, lambda ids: "/admin/organisations/1"),
+    SitePage("admin-jurisdiction", ADMIN, lambda ids: "/admin/jurisdictions/1"),
     SitePage("help", None, lambda ids: "/help/README"),
     SitePage("help-manager", MANAGER_A, lambda ids: "/help/manager"),
 ]

@@ -44,6 +44,10 @@ def _same(rule: Rule, *methods: str) -> dict[str, Rule]:
 
 ROUTES: dict[str, dict[str, Rule]] = {
     "static": _same(PUBLIC, "GET"),
+    "favicon": _same(PUBLIC, "GET"),
+    "guide.index": _same(PUBLIC, "GET"),  # the user guide is for everyone, signed in or not
+    "guide.page": _same(PUBLIC, "GET"),
+    "guide.image": _same(PUBLIC, "GET"),
     "accounts.login": _same(PUBLIC, "GET", "POST"),
     "i18n.switch_language": _same(PUBLIC, "POST"),
     "observability.healthz": _same(PUBLIC, "GET"),
@@ -72,10 +76,11 @@ ROUTES: dict[str, dict[str, Rule]] = {
     # inspections
     "inspection.index": _same(SIGNED_IN, "GET"),
     "inspection.create": _same(INSPECT, "POST"),
+    "inspection.venue_list": _same(VIEW, "GET"),
     **{f"inspection.{name}": _same(INSPECTION_READ, "GET")
        for name in ("detail", "verification", "report_page", "report_pdf", "evidence")},
     **{f"inspection.{name}": _same(INSPECTION_EDIT, "POST")
-       for name in ("answer", "upload", "undeclared", "note", "verify", "sign_off")},
+       for name in ("answer", "upload", "undeclared", "remove_undeclared", "note", "verify", "sign_off")},
     # inventory pages
     "inventory.index": _same(SIGNED_IN, "GET"),
     "inventory.venue_create": _same(_E, "GET", "POST"),

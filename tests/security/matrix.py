@@ -153,6 +153,7 @@ def fresh_objects(app: Flask, key: str, shared: dict[str, int]) -> dict[str, Any
     db.session.commit()
     return {**shared, **ids, "venue_id": venue.id, "floor_id": floor.id, "terminal_id": terminal.id, "code": "T-1",
             "model_id": model.id, "token_id": token.id, "token": upload, "filename": "css/app.css",
+            "stem": "README", "locale": "en", "name": "admin-home.png",
             "owner": manager.email}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 PUBLIC_ENDPOINTS = {"static", "favicon", "accounts.login", "i18n.switch_language", "observability.healthz",
-                    "observability.readyz", "observability.metrics"}
+                    "observability.readyz", "observability.metrics", "guide.index", "guide.page", "guide.image"}
 
 
 def _concrete(rule: str) -> str:
