@@ -446,8 +446,9 @@ def audit():  # type: ignore[no-untyped-def]
     object_type = request.args.get("type") or None
     without_venue = request.args.get("scope") == "no-venue"
     page = all_events(object_type, without_venue, request.args.get("page", 1, type=page_number))
+    # Venues that still have a page; events of deleted or removed ones say so instead of linking.
     venues = dict(db.session.execute(sa.select(Venue.id, Venue.name).where(
-        Venue.id.in_({e.venue_id for e in page.events if e.venue_id}))).tuples().all())
+        Venue.id.in_({e.venue_id for e in page.events if e.venue_id}), Venue.removed_at.is_(None))).tuples().all())
     return render_template("admin/audit.html", page=page, object_type=object_type,
                            without_venue=without_venue, object_types=object_types(), venues=venues,
                            field_changes=field_changes, naming_first=naming_first)
