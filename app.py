@@ -47,7 +47,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     login_manager.login_view = "accounts.login"
 
     _import_models()
-    from inventory.districts import district_options
+    from accounts.districts import district_options
 
     app.jinja_env.globals["district_options"] = district_options
     _install_audit(app)
@@ -63,10 +63,11 @@ def _import_models() -> None:
     import accounts.models  # noqa: F401
     import audit.models  # noqa: F401
     import compliance.models  # noqa: F401
-    import dashboard.figures  # noqa: F401
+    import dashboard.models  # noqa: F401
     import inspection.models  # noqa: F401
     import inventory.models  # noqa: F401
     import plans.models  # noqa: F401
+    import records  # noqa: F401  (registers what keeps inventory records from deletion)
 
 
 def _install_audit(app: Flask) -> None:

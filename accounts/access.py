@@ -12,8 +12,8 @@ import enum
 
 import sqlalchemy as sa
 
+from accounts.districts import District, jurisdiction_districts
 from accounts.models import Role, User, planner_organisations
-from inventory.districts import District, jurisdiction_districts
 
 
 class Action(enum.StrEnum):

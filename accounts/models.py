@@ -14,8 +14,8 @@ from flask_babel import gettext
 from flask_login import UserMixin
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from accounts.districts import District, jurisdiction_districts, names_of
 from extensions import db
-from inventory.districts import District, jurisdiction_districts, names_of
 
 
 def utcnow() -> datetime:

@@ -12,12 +12,12 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from accounts.districts import District, all_districts
 from accounts.models import Jurisdiction, Organisation, Role, User, password_problem
 from audit import events
 from audit.models import AuditEvent
 from audit.views import all_events, field_changes, naming_first, object_types
 from extensions import db
-from inventory.districts import District, all_districts
 from inventory.fields import ValidationError
 from inventory.models import Venue
 from security import MAX_ID, page_number
@@ -446,8 +446,9 @@ def audit():  # type: ignore[no-untyped-def]
     object_type = request.args.get("type") or None
     without_venue = request.args.get("scope") == "no-venue"
     page = all_events(object_type, without_venue, request.args.get("page", 1, type=page_number))
+    # Venues that still have a page; events of deleted or removed ones say so instead of linking.
     venues = dict(db.session.execute(sa.select(Venue.id, Venue.name).where(
-        Venue.id.in_({e.venue_id for e in page.events if e.venue_id}))).tuples().all())
+        Venue.id.in_({e.venue_id for e in page.events if e.venue_id}), Venue.removed_at.is_(None))).tuples().all())
     return render_template("admin/audit.html", page=page, object_type=object_type,
                            without_venue=without_venue, object_types=object_types(), venues=venues,
                            field_changes=field_changes, naming_first=naming_first)

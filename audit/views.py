@@ -97,13 +97,13 @@ def venue_events(venue_id: int, object_type: str | None = None, page: int = 1) -
 
 
 def all_events(object_type: str | None = None, without_venue: bool = False, page: int = 1) -> Page:
-    """A page of every audit event; `without_venue` keeps those no venue page shows (none, or deleted)."""
+    """A page of every audit event; `without_venue` keeps those no venue page shows (none, deleted or removed)."""
     query = sa.select(AuditEvent)
     if object_type:
         query = query.where(AuditEvent.object_type == object_type)
     if without_venue:
         query = query.where(sa.or_(AuditEvent.venue_id.is_(None),
-                                   ~sa.exists().where(Venue.id == AuditEvent.venue_id)))
+                                   ~sa.exists().where(Venue.id == AuditEvent.venue_id, Venue.removed_at.is_(None))))
     return _page(query, page)
 
 

@@ -151,9 +151,9 @@ def seed(connection, venues: int, terminals: int, rnd: random.Random) -> dict[st
 
 def _users(app) -> None:  # type: ignore[no-untyped-def]
     from accounts.cli import create_user
+    from accounts.districts import all_districts
     from accounts.models import Role
     from extensions import db
-    from inventory.districts import all_districts
 
     with app.app_context():
         create_user(ADMIN, "Bench Admin", PASSWORD, Role.ADMIN)

@@ -11,36 +11,18 @@ around the ORM) are filled on the next read (`ensure`); `flask dashboard-refresh
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
 from typing import Any
 
 import click
 import sqlalchemy as sa
-import sqlalchemy.orm as so
 from flask.cli import with_appcontext
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from accounts.models import utcnow
+from dashboard.models import VenueFigures
+from dashboard.queries import figures_select
 from extensions import db
-
-
-class VenueFigures(db.Model):
-    """The dashboard figures of one venue (derived data: recomputed from the inventory, never edited)."""
-
-    __tablename__ = "venue_figures"
-
-    venue_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("venue.id", ondelete="CASCADE"), primary_key=True)
-    terminals_before: so.Mapped[int] = so.mapped_column(default=0)
-    terminals_after: so.Mapped[int] = so.mapped_column(default=0)
-    face_before: so.Mapped[int] = so.mapped_column(default=0)
-    face_after: so.Mapped[int] = so.mapped_column(default=0)
-    open_prohibited: so.Mapped[int] = so.mapped_column(default=0)
-    inspected: so.Mapped[bool] = so.mapped_column(default=False)
-    # Enrolled persons of the venue's in-service terminals (CN-19 sums them per legal entity).
-    enrolled: so.Mapped[int] = so.mapped_column(default=0)
-    refreshed_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
-
 
 COLUMNS = ("venue_id", "terminals_before", "terminals_after", "face_before", "face_after", "open_prohibited",
            "inspected", "enrolled", "refreshed_at")
@@ -48,8 +30,6 @@ COLUMNS = ("venue_id", "terminals_before", "terminals_after", "face_before", "fa
 
 def refresh(venue_ids: Iterable[int] | None = None, session: Session | None = None) -> int:
     """Recompute the figures of these venues (every venue when None) in the current transaction."""
-    from dashboard.queries import figures_select
-
     session = session or db.session
     ids = None if venue_ids is None else sorted(set(venue_ids))
     if ids == []:

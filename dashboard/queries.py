@@ -24,7 +24,7 @@ import sqlalchemy.orm
 from accounts.models import Organisation, User
 from compliance.models import Finding
 from compliance.rules import load_rules
-from dashboard.figures import VenueFigures, ensure
+from dashboard.models import VenueFigures
 from extensions import db
 from inspection.models import Inspection, InspectionStatus
 from inventory.choices import TerminalKind, TerminalStatus, VenueType
@@ -202,8 +202,7 @@ def cell_statement(user: User, district: str | None = None, venue_type: str | No
 
 
 def cells(user: User, district: str | None = None, venue_type: str | None = None) -> dict[tuple[str, str], Row]:
-    """Figures per (district, venue type) for the venues the user may see."""
-    ensure()
+    """Figures per (district, venue type) for the venues the user may see (call figures.ensure() first)."""
     out: dict[tuple[str, str], Row] = {}
     for row in db.session.execute(cell_statement(user, district, venue_type)):
         venue_type_value = row[1].value if hasattr(row[1], "value") else str(row[1])

@@ -12,13 +12,13 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from accounts.access import scope_filter
+from accounts.districts import DistrictMove, all_districts
 from accounts.models import Role, User
-from dashboard import queries
+from dashboard import figures, queries
 from dashboard.charts import Bar, bar_chart
 from extensions import db
 from inventory.choices import VenueType
 from inventory.csv_io import escape_cell
-from inventory.districts import DistrictMove, all_districts
 from security import page_number
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
@@ -60,6 +60,7 @@ def _visible_districts(user: User) -> list[str]:
 def overview():  # type: ignore[no-untyped-def]
     """The jurisdiction's figures by district and venue type, with charts and the filing watch list."""
     district, venue_type = _filters()
+    figures.ensure()
     data = queries.overview(current_user, district, venue_type)
     districts = [d for d in _visible_districts(current_user) if d in data.by_district]
     types = [t for t in VenueType.values() if t in data.by_type]
@@ -98,14 +99,15 @@ CSV_COLUMNS = ("district", "venue_type", "venues", "inspected", "terminals_befor
 def export_csv() -> Response:
     """The figures per district × venue type (with the filters of the page) as CSV, one row per cell."""
     district, venue_type = _filters()
+    figures.ensure()
     grid = queries.cells(current_user, district, venue_type)
     out = io.StringIO()
     out.write("\ufeff")  # Excel reads UTF-8 with a byte-order mark
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
     for (d, t), row in sorted(grid.items()):
-        figures = row.as_dict()
-        writer.writerow([escape_cell(d), t, *(figures[c] for c in CSV_COLUMNS[2:])])
+        values = row.as_dict()
+        writer.writerow([escape_cell(d), t, *(values[c] for c in CSV_COLUMNS[2:])])
     return Response(out.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": 'attachment; filename="sightline-overview.csv"'})
 

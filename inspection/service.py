@@ -14,6 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from flask_babel import gettext as _
 from sqlalchemy import event
 
 from accounts.models import Role, User, utcnow
@@ -452,16 +453,16 @@ def differences(inspection: Inspection) -> list[InspectionItem]:
 def sign_off_refusal(inspection: Inspection) -> str | None:
     """Why the inspection cannot be signed off now, or None."""
     if inspection.signed_off:
-        return "the inspection is already signed off"
+        return _("the inspection is already signed off")
     missing = unanswered(inspection)
     if missing:
         names = ", ".join(i.code for i in missing[:8]) + (", …" if len(missing) > 8 else "")
-        return f"{len(missing)} checklist item(s) have no answer yet: {names}"
+        return _("%(count)s checklist item(s) have no answer yet: %(items)s", count=len(missing), items=names)
     verification = inspection.verification or {}
     if verification.get("state") != "done":
-        return "run the independent verification first (and wait for it to finish)"
+        return _("run the independent verification first (and wait for it to finish)")
     if verification.get("answers_digest") != answers_digest(inspection):
-        return "answers changed since the verification ran; verify again"
+        return _("answers changed since the verification ran; verify again")
     return None
 
 

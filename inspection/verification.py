@@ -14,6 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
 
 from accounts.models import User, utcnow
 from extensions import db
@@ -49,10 +50,10 @@ def request_verification(user: User, inspection: Inspection) -> None:
     require_editable(user, inspection)
     missing = unanswered(inspection)
     if missing:
-        raise Conflict(f"answer every checklist item first ({len(missing)} left: "
-                       + ", ".join(i.code for i in missing[:8]) + ")")
+        raise Conflict(_("answer every checklist item first (%(count)s left: %(items)s)", count=len(missing),
+                         items=", ".join(i.code for i in missing[:8])))
     if (inspection.verification or {}).get("state") in ("queued", "running"):
-        raise Conflict("a verification of this inspection is already running")
+        raise Conflict(_("a verification of this inspection is already running"))
     inspection.verification = {"state": "queued", "requested_at": utcnow().isoformat(),
                                "answers_digest": answers_digest(inspection)}
     db.session.flush()

@@ -166,7 +166,7 @@ def clean_value(field: Field, value: Any) -> Any:
 
 def _district(field: Field, value: Any) -> str:
     """A district of the managed list, by code, English or Chinese name in any case; its canonical name."""
-    from inventory.districts import all_districts, lookup
+    from accounts.districts import all_districts, lookup
 
     if not isinstance(value, str):
         raise ValidationError(field.name, _("must be text"))

@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from accounts.districts import District  # noqa: F401 - venue.district's foreign key needs the table
 from accounts.models import Organisation, utcnow
 from extensions import db
 from inventory.choices import (
@@ -25,7 +26,6 @@ from inventory.choices import (
     ZoneKind,
     db_enum,
 )
-from inventory.districts import District  # noqa: F401 - venue.district's foreign key needs the table
 
 
 class Venue(db.Model):
@@ -37,7 +37,7 @@ class Venue(db.Model):
     organisation_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("organisation.id"), index=True)
     name: so.Mapped[str] = so.mapped_column(sa.String(200))
     type: so.Mapped[VenueType] = so.mapped_column(db_enum(VenueType))
-    # The canonical English name of a district of the managed list (inventory.districts), never free text.
+    # The canonical English name of a district of the managed list (accounts.districts), never free text.
     district: so.Mapped[str] = so.mapped_column(
         sa.String(100), sa.ForeignKey("districts.name", onupdate="CASCADE", ondelete="RESTRICT"), index=True)
     address: so.Mapped[str] = so.mapped_column(sa.String(300), default="")

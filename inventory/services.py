@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from accounts.access import INVENTORY_EDITORS, can_edit_inventory, scope_filter
+from accounts.districts import DistrictMove
 from accounts.models import Role, User, utcnow
 from extensions import db
 from inventory import floorio
 from inventory.choices import TerminalKind, TerminalStatus
-from inventory.districts import DistrictMove
 from inventory.errors import Forbidden, NotFound
 from inventory.fields import (
     CAMERA_MODEL_FIELDS,
@@ -208,34 +208,20 @@ def delete_object(user: User, obj: Venue | Floor | Terminal) -> str:
     return "deleted"
 
 
-def is_referenced(obj: Venue | Floor | Terminal) -> bool:
-    """Whether a standing finding, an approved plan or an inspection refers to the record (or, for a venue or
-    a floor, to anything in it)."""
-    from compliance.models import STANDING, Finding
-    from inspection.models import Inspection, InspectionItem
-    from plans.models import Plan, PlanDecision, WorkItem
+# Checks, registered by the areas that refer to inventory records (see records/), of whether something still
+# refers to a venue, floor or terminal; inventory itself knows none of them.
+_REFERENCE_CHECKS: list[Callable[[Venue | Floor | Terminal], bool]] = []
 
-    approved = Plan.approved_at.is_not(None)
-    if isinstance(obj, Venue):
-        floor_ids = sa.select(Floor.id).where(Floor.venue_id == obj.id)
-        checks = [sa.select(Finding.id).where(Finding.venue_id == obj.id, Finding.status.in_(STANDING)),
-                  sa.select(Plan.id).where(Plan.floor_id.in_(floor_ids), approved),
-                  sa.select(Inspection.id).where(Inspection.venue_id == obj.id)]
-    elif isinstance(obj, Floor):
-        terminal_ids = sa.select(Terminal.id).where(Terminal.floor_id == obj.id)
-        checks = [sa.select(Finding.id).where(sa.or_(Finding.floor_id == obj.id, Finding.terminal_id.in_(terminal_ids)),
-                                              Finding.status.in_(STANDING)),
-                  sa.select(Plan.id).where(Plan.floor_id == obj.id, approved),
-                  sa.select(InspectionItem.id).where(sa.or_(InspectionItem.floor_id == obj.id,
-                                                            InspectionItem.terminal_id.in_(terminal_ids)))]
-    else:
-        checks = [sa.select(Finding.id).where(Finding.terminal_id == obj.id, Finding.status.in_(STANDING)),
-                  sa.select(PlanDecision.id).join(Plan, Plan.id == PlanDecision.plan_id)
-                  .where(Plan.floor_id == obj.floor_id, approved, PlanDecision.terminal_code == obj.code),
-                  sa.select(WorkItem.id).join(Plan, Plan.id == WorkItem.plan_id)
-                  .where(WorkItem.terminal_id == obj.id, approved),
-                  sa.select(InspectionItem.id).where(InspectionItem.terminal_id == obj.id)]
-    return any(db.session.scalar(check.limit(1)) is not None for check in checks)
+
+def register_reference_check(check: Callable[[Venue | Floor | Terminal], bool]) -> None:
+    """Add a check that says whether something refers to an inventory record (kept removed, not deleted)."""
+    if check not in _REFERENCE_CHECKS:
+        _REFERENCE_CHECKS.append(check)
+
+
+def is_referenced(obj: Venue | Floor | Terminal) -> bool:
+    """Whether a registered check finds a reference to the record (or, for a venue or floor, to its contents)."""
+    return any(check(obj) for check in _REFERENCE_CHECKS)
 
 
 def create_floor(user: User, venue: Venue, data: Mapping[str, Any]) -> Floor:

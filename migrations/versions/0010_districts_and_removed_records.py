@@ -23,7 +23,7 @@ down_revision = '0009'
 branch_labels = None
 depends_on = None
 
-# Frozen copy of inventory.districts.SHANGHAI_DISTRICTS as of this revision.
+# Frozen copy of accounts.districts.SHANGHAI_DISTRICTS as of this revision.
 DISTRICTS = (
     ("huangpu", "Huangpu", "黄浦区"), ("xuhui", "Xuhui", "徐汇区"), ("changning", "Changning", "长宁区"),
     ("jingan", "Jing'an", "静安区"), ("putuo", "Putuo", "普陀区"), ("hongkou", "Hongkou", "虹口区"),

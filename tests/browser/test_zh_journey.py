@@ -114,3 +114,31 @@ def test_a_planner_runs_and_reads_a_plan_in_chinese(browser, live_server, live_a
     page.goto(page.url.rstrip("/") + "/report")
     assert _english(page, allowed) == []
     context.close()
+
+
+def test_an_inspector_inspects_in_chinese(browser, live_server, live_app):  # type: ignore[no-untyped-def]
+    from inventory.models import Venue
+    from tests.conftest import INSPECTOR_CITY
+
+    compile_catalogues()
+    allowed = _data_words(live_app) | ALLOWED | {"UTF", "N", "PDF"}
+    with live_app.app_context():
+        venue_id = db.session.scalar(sa.select(Venue.id).where(Venue.name == "Bund View Hotel"))
+    context = browser.new_context(viewport={"width": 390, "height": 844}, base_url=live_server.url, locale="zh-CN",
+                                  extra_http_headers={"Accept-Language": "zh-CN,zh;q=0.9"})
+    page = context.new_page()
+    login(page, INSPECTOR_CITY)
+    with page.expect_navigation():  # the switch sits in the folded phone menu: submit it as its button would
+        page.evaluate("""() => { const f = document.querySelector('form.language-switch');
+            f.requestSubmit(f.querySelector('button[value=zh_CN]')); }""")
+    seen: dict[str, list[str]] = {}
+    for url in ("/", f"/venues/{venue_id}/compliance", f"/venues/{venue_id}/inspections"):
+        page.goto(url)
+        seen[url] = _english(page, allowed)
+    page.goto(f"/venues/{venue_id}/inspections")
+    page.locator("form[action$='/inspections'] button").first.click()
+    page.wait_for_url(re.compile(r"/inspections/\d+$"))
+    seen["inspection"] = _english(page, allowed)
+    english = {url: words for url, words in seen.items() if words}
+    assert not english, english
+    context.close()

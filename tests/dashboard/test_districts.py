@@ -9,10 +9,10 @@ import pytest
 import sqlalchemy as sa
 from flask_migrate import downgrade, upgrade
 
+from accounts.districts import District, DistrictMove
 from accounts.models import ApiToken, Jurisdiction, User
 from app import create_app
 from extensions import db
-from inventory.districts import District, DistrictMove
 from inventory.fields import VENUE_FIELDS, ValidationError, clean
 from inventory.models import Venue
 from tests.conftest import INSPECTOR_CITY, INSPECTOR_SONGJIANG, MANAGER_A, POSTGRES_URL

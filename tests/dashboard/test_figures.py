@@ -9,13 +9,13 @@ import sqlalchemy as sa
 
 from compliance.models import Finding
 from dashboard import figures, queries
-from dashboard.figures import VenueFigures
+from dashboard.models import VenueFigures
 from extensions import db
 from inspection.models import Inspection, InspectionStatus
 from inventory.choices import TerminalStatus
 from inventory.models import Floor, Terminal, Venue
 from plans.models import Decision, Plan, PlanDecision, PlanState
-from tests.dashboard.city import build_city
+from tests.dashboard.city import INSPECTOR_HUANGPU, PASSWORD, build_city
 
 
 @pytest.fixture
@@ -102,7 +102,10 @@ def test_venues_without_figures_are_filled_on_read(app, city):
     with app.app_context():
         db.session.execute(sa.delete(VenueFigures))
         db.session.commit()
-        assert _huangpu()["terminals_before"] == 10
+    client = app.test_client()
+    client.post("/login", data={"email": INSPECTOR_HUANGPU, "password": PASSWORD})
+    assert "10 → <strong>9</strong>" in client.get("/dashboard/").get_data(as_text=True)
+    with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(VenueFigures)) == 5
 
 

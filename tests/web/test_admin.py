@@ -172,7 +172,7 @@ def test_organisations_create_rename_and_refuse_duplicates(client, auth, demo_ap
 
 
 def _district_id(app, name: str) -> str:
-    from inventory.districts import District
+    from accounts.districts import District
 
     with app.app_context():
         return str(db.session.scalar(sa.select(District.id).where(District.name == name)))

@@ -113,7 +113,13 @@ def test_admin_audit_page_shows_events_without_a_venue(client, auth, demo_app):
     with demo_app.app_context():
         venue = db.session.scalar(sa.select(Venue).where(Venue.name == "Bund View Hotel"))
         venue_id = venue.id
-    assert client.post(f"/venues/{venue_id}/delete").status_code == 302
+    assert client.post(f"/venues/{venue_id}/delete").status_code == 302  # referenced: kept as removed
+    client.post("/venues/new", data={"name": "Gone Inn", "type": "hotel", "district": "Huangpu"})
+    with demo_app.app_context():
+        gone_id = db.session.scalar(sa.select(Venue.id).where(Venue.name == "Gone Inn"))
+    assert client.post(f"/venues/{gone_id}/delete").status_code == 302  # unreferenced: deleted outright
+    with demo_app.app_context():
+        assert db.session.get(Venue, gone_id) is None
     client.post("/camera-models/new", data={"manufacturer": "Acme", "model": "Eye-1", "hpx": "1920",
                                             "hfov_min_deg": "60", "hfov_max_deg": "90"})
     assert client.get("/admin/audit").status_code == 403
@@ -121,7 +127,7 @@ def test_admin_audit_page_shows_events_without_a_venue(client, auth, demo_app):
     auth.login(ADMIN)
     page = client.get("/admin/audit?scope=no-venue").get_data(as_text=True)
     assert "camera model" in page and "Eye-1" in page
-    assert f"venue #{venue_id} (deleted)" in page
+    assert f"venue #{venue_id} (deleted or removed)" in page and f"venue #{gone_id} (deleted or removed)" in page
     assert "signed in" in page and MANAGER_A in page
     assert "FreshMart Jing&#39;an</a>" not in page  # events of live venues stay on their venue pages
     everything = client.get("/admin/audit?type=camera_model").get_data(as_text=True)
