@@ -22,6 +22,7 @@ from typing import Any
 import shapely
 import sqlalchemy as sa
 from flask import current_app, has_app_context
+from flask_babel import gettext as _
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -363,16 +364,16 @@ def can_accept(user: User, venue: Venue) -> bool:
 def accept(user: User, venue: Venue, finding: Finding, justification: Any) -> Finding:
     """Accept an open finding with a justification, recording who accepted it (and an audit event)."""
     if not can_accept(user, venue):
-        raise Forbidden("only the venue's facility managers and administrators may accept findings")
+        raise Forbidden(_("only the venue's facility managers and administrators may accept findings"))
     text = justification.strip() if isinstance(justification, str) else ""
     if not text:
-        raise ValidationError("justification", "is required: say why the finding is accepted")
+        raise ValidationError("justification", _("is required: say why the finding is accepted"))
     if "\x00" in text:
-        raise ValidationError("justification", "must not contain a NUL character")
+        raise ValidationError("justification", _("must not contain a NUL character"))
     if len(text) > MAX_JUSTIFICATION:
-        raise ValidationError("justification", f"must be at most {MAX_JUSTIFICATION} characters")
+        raise ValidationError("justification", _("must be at most %(count)s characters", count=MAX_JUSTIFICATION))
     if finding.status != "open":
-        raise ValidationError("status", f"only an open finding can be accepted; this one is {finding.status}")
+        raise ValidationError("status", _("only an open finding can be accepted; this one is %(status)s", status=_(str(finding.status))))
     finding.status, finding.accepted_by_id, finding.accepted_at, finding.justification = \
         "accepted", user.id, utcnow(), text
     db.session.add(AuditEvent(user_id=user.id, organisation_id=venue.organisation_id, venue_id=venue.id,

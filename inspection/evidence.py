@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from inventory.errors import NotFound
@@ -47,7 +48,7 @@ def max_bytes() -> int:
 def clean_photo(raw: bytes, limit: int) -> Photo:
     """Check an upload is a JPEG or PNG within the limits and re-encode it with no metadata at all."""
     if not raw:
-        raise ValidationError("photo", "the file is empty")
+        raise ValidationError("photo", _("the file is empty"))
     if len(raw) > limit:
         raise ValidationError("photo", f"the photo is {len(raw) / 1e6:.1f} MB; the limit is {limit / 1e6:.1f} MB")
     try:
@@ -64,7 +65,7 @@ def clean_photo(raw: bytes, limit: int) -> Photo:
     except ValidationError:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-        raise ValidationError("photo", "the file is not a JPEG or PNG image (or it is damaged)") from None
+        raise ValidationError("photo", _("the file is not a JPEG or PNG image (or it is damaged)")) from None
     mime, extension = FORMATS[kind]
     image.info = {}  # nothing of the original's metadata (EXIF, GPS, ICC, text chunks) is written back
     if kind == "JPEG" and image.mode not in ("RGB", "L"):

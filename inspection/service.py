@@ -245,7 +245,7 @@ def checklist(venue: Venue, plans: list[Plan]) -> list[InspectionItem]:
 def create_inspection(user: User, venue: Venue) -> Inspection:
     """Start an inspection of a venue: declared counts now, and the checklist from plan and inventory."""
     if not can_inspect(user, venue):
-        raise Forbidden("only an inspector of the venue's district may inspect it")
+        raise Forbidden(_("only an inspector of the venue's district may inspect it"))
     plans = plans_in_force(venue)
     inspection = Inspection(venue=venue, inspector=user, plan_id=plans[0].id if plans else None,
                             declared=declared_counts(venue, plans))
@@ -272,7 +272,7 @@ def require_editable(user: User, inspection: Inspection) -> None:
         raise Conflict(f"inspection {inspection.id} was signed off on "
                        f"{inspection.signed_off_at:%Y-%m-%d %H:%M} UTC and can no longer be changed")
     if user.id != inspection.inspector_id:
-        raise Forbidden("only the inspector who started this inspection may change it")
+        raise Forbidden(_("only the inspector who started this inspection may change it"))
 
 
 def _item(inspection: Inspection, item_id: int) -> InspectionItem:
@@ -285,7 +285,7 @@ def _item(inspection: Inspection, item_id: int) -> InspectionItem:
 def _placed(floor: Floor | None, values: Mapping[str, Any], need: bool) -> tuple[float | None, float | None]:
     x, y = values.get("x"), values.get("y")
     if need and (x is None or y is None):
-        raise ValidationError("x" if x is None else "y", "tap the map (or enter x and y) to place the terminal")
+        raise ValidationError("x" if x is None else "y", _("tap the map (or enter x and y) to place the terminal"))
     if x is not None and y is not None and floor is not None:
         check_placement(floor, x, y)
     return x, y
@@ -307,7 +307,7 @@ def answer_item(user: User, inspection: Inspection, item_id: int, data: Mapping[
     values = clean(ANSWER_FIELDS, data)
     found = values["found"]
     if found == Found.NOT_DECLARED:
-        raise ValidationError("found", "a checklist terminal is declared; add a terminal found on site instead")
+        raise ValidationError("found", _("a checklist terminal is declared; add a terminal found on site instead"))
     x = y = heading = None
     if found == Found.MOVED:
         x, y = _placed(item.floor, values, need=True)
@@ -315,7 +315,7 @@ def answer_item(user: User, inspection: Inspection, item_id: int, data: Mapping[
     elif found == Found.RE_AIMED:
         heading = values.get("heading_deg")
         if heading is None:
-            raise ValidationError("heading_deg", "give the heading the terminal points at now")
+            raise ValidationError("heading_deg", _("give the heading the terminal points at now"))
     item.found, item.found_x, item.found_y, item.found_heading_deg = found, x, y, heading
     item.note = values["note"] or ""
     item.answered_at, item.answered_by_id = utcnow(), user.id
@@ -327,7 +327,7 @@ def save_note(user: User, inspection: Inspection, item_id: int | None, note: str
     """Save a note on an item or on the whole inspection."""
     require_editable(user, inspection)
     if len(note) > 2000:
-        raise ValidationError("note", "must be at most 2000 characters")
+        raise ValidationError("note", _("must be at most 2000 characters"))
     target: Inspection | InspectionItem = _item(inspection, item_id) if item_id is not None else inspection
     target.note = note.strip()
     db.session.flush()
@@ -353,11 +353,11 @@ def add_undeclared(user: User, inspection: Inspection, data: Mapping[str, Any]) 
     values = clean(UNDECLARED_FIELDS, data)
     floor = next((f for f in open_floors(inspection.venue) if f.id == values["floor_id"]), None)
     if floor is None:
-        raise ValidationError("floor_id", "is not a floor of this venue")
+        raise ValidationError("floor_id", _("is not a floor of this venue"))
     x, y = _placed(floor, values, need=True)
     code = values["code"].strip()
     if any(i.code == code and i.floor_id == floor.id for i in inspection.items):
-        raise ValidationError("code", f"{code!r} is already on this floor's checklist; give the new one its own label")
+        raise ValidationError("code", _("'%(code)s' is already on this floor's checklist; give the new one its own label", code=code))
     item = InspectionItem(floor=floor, code=code, kind=values["kind"].value,
                           face_recognition=bool(values["face_recognition"]), found=Found.NOT_DECLARED,
                           found_x=x, found_y=y, found_heading_deg=values["heading_deg"],
@@ -374,7 +374,7 @@ def remove_undeclared(user: User, inspection: Inspection, item_id: int) -> None:
     require_editable(user, inspection)
     item = _item(inspection, item_id)
     if item.expected is not None:
-        raise ValidationError("item", f"{item.code} is on the declared checklist; answer it instead of removing it")
+        raise ValidationError("item", _("%(code)s is on the declared checklist; answer it instead of removing it", code=item.code))
     files = [name for photo in item.evidence for name in (photo.path, photo.thumbnail_path)]
     for photo in list(item.evidence):
         inspection.evidence.remove(photo)

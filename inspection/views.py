@@ -4,6 +4,7 @@ verification, sign-off and the report."""
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from accounts.models import Role
@@ -111,7 +112,7 @@ def upload(inspection_id: int, item_id: int | None = None):  # type: ignore[no-u
     file = request.files.get("photo")
     try:
         if file is None or not file.filename:
-            raise ValidationError("photo", "choose a photo to upload")
+            raise ValidationError("photo", _("choose a photo to upload"))
         service.add_evidence(current_user, inspection, item_id, file.filename, file.read())
     except ValidationError as error:
         db.session.rollback()

@@ -65,7 +65,12 @@ class Storage:
         folder.mkdir(parents=True, exist_ok=True)
         name = _SAFE_NAME.sub("_", os.path.basename(filename.replace("\\", "/")))[-100:] or "upload"
         path = folder / f"{token}-{name}"
-        path.write_bytes(data)
+        partial = path.with_name(f".{path.name}.partial")
+        try:
+            partial.write_bytes(data)
+            os.replace(partial, path)  # a full disk leaves no half file under the real name
+        finally:
+            partial.unlink(missing_ok=True)
         return token, self._relative(path)
 
     def read_upload(self, floor: Floor, token: str) -> tuple[str, bytes, str]:

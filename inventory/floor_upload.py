@@ -97,10 +97,26 @@ def upload_plan(storage: Storage, limits: Limits, user: User, floor: Floor, file
         check_size(len(data), filename, limits)
     except ImportFailed as exc:
         raise _failed(exc) from exc
-    token, stored = storage.store_upload(floor, filename, data)
-    args = {"page": page, "units": units or None, "repair": repair, "initial": True}
-    storage.write_import(floor, token, _queued(filename, stored, args))
+    token = None
+    try:
+        token, stored = storage.store_upload(floor, filename, data)
+        args = {"page": page, "units": units or None, "repair": repair, "initial": True}
+        storage.write_import(floor, token, _queued(filename, stored, args))
+    except OSError as exc:  # disk full, folder read-only: nothing may stay behind
+        if token is not None:
+            storage.discard_upload(floor, token)
+        raise StorageUnavailable(filename, exc) from exc
     return token
+
+
+class StorageUnavailable(ValidationError):
+    """The upload folder cannot take the file (full, read-only); answered 507 with nothing kept."""
+
+    status = 507
+
+    def __init__(self, filename: str, exc: OSError) -> None:
+        super().__init__("file", _("%(file)s could not be stored (%(why)s); nothing was saved: try again later or "
+                                   "tell the administrator", file=filename, why=exc.strerror or type(exc).__name__))
 
 
 def request_preview(storage: Storage, user: User, floor: Floor, token: str, *,

@@ -120,9 +120,9 @@ def _import_status(floor: Floor, token: str):  # type: ignore[no-untyped-def]
 
 
 def _upload_error(floor: Floor, error: ValidationError):  # type: ignore[no-untyped-def]
-    """The upload form (or, for htmx, its result area) with the error, as 422."""
+    """The upload form (or, for htmx, its result area) with the error, as 422 (507 when storage failed)."""
     template = "inventory/_floor_upload_result.html" if hx_request.htmx else "inventory/floor_upload.html"
-    return render_template(template, floor=floor, error=error, preview=None, stored=None), 422
+    return render_template(template, floor=floor, error=error, preview=None, stored=None), getattr(error, "status", 422)
 
 
 def _render_preview(floor: Floor, preview: floor_upload.Preview,  # type: ignore[no-untyped-def]
