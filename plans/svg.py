@@ -17,7 +17,7 @@ STYLE = (
     ".floor-svg .outline { fill:#fafbfc; stroke:#333; stroke-width:0.15;} "
     ".floor-svg .zone { stroke-width:0.05;} "
     ".floor-svg .zone-required { fill:rgba(31,111,235,0.10); stroke:#1f6feb;} "
-    ".floor-svg .zone-private { fill:rgba(198,40,40,0.12); stroke:#c62828;} "
+    ".floor-svg .zone-private { fill:url(#sl-private); stroke:#c62828;} "
     ".floor-svg .zone-general { fill:rgba(0,0,0,0.03); stroke:#bbb;} "
     ".floor-svg .wall { fill:#555; stroke:#222; stroke-width:0.2;} "
     ".floor-svg .wall.glass { stroke:#7fb3d5; stroke-dasharray:0.4 0.2; fill:none;} "
@@ -40,10 +40,13 @@ STYLE = (
 )
 
 
-# Colour is not the only sign: intrusions are cross-hatched and uncovered areas dotted (sizes in floor metres);
-# removed terminals are crossed out and new ones ringed.
+# Colour is not the only sign: private zones are hatched, intrusions cross-hatched and uncovered areas dotted (sizes
+# in floor metres); removed terminals are crossed out and new ones ringed.
 DEFS = (
-    '<defs><pattern id="sl-intrusion" width="0.6" height="0.6" patternUnits="userSpaceOnUse">'
+    '<defs><pattern id="sl-private" width="0.8" height="0.8" patternUnits="userSpaceOnUse">'
+    '<rect width="0.8" height="0.8" fill="rgba(198,40,40,0.10)"/>'
+    '<path d="M0,0.8 L0.8,0" stroke="rgba(198,40,40,0.35)" stroke-width="0.08"/></pattern>'
+    '<pattern id="sl-intrusion" width="0.6" height="0.6" patternUnits="userSpaceOnUse">'
     '<rect width="0.6" height="0.6" fill="rgba(198,40,40,0.5)"/>'
     '<path d="M0,0 L0.6,0.6 M0.6,0 L0,0.6" stroke="#7f0000" stroke-width="0.07"/></pattern>'
     '<pattern id="sl-uncovered" width="0.5" height="0.5" patternUnits="userSpaceOnUse">'

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,16 @@ DESKTOP = {"width": 1280, "height": 800}
 # Screenshots land here (instance/ is gitignored) so a failing page can be looked at after the run.
 SCREENSHOTS = Path(os.environ.get("SIGHTLINE_SCREENSHOT_DIR") or
                    Path(__file__).resolve().parents[2] / "instance" / "screenshots")
+
+
+def wait_until(page, expression: str, timeout_s: float = 15.0) -> None:  # type: ignore[no-untyped-def]
+    """Poll a JavaScript expression until it is true. Playwright's wait_for_function evaluates its predicate with
+    eval inside the page, which the site's CSP (script-src 'self') refuses; page.evaluate is not subject to it."""
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(f"() => Boolean({expression})"):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout_s:g} s: {expression}")
+        page.wait_for_timeout(100)
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from tests.browser.site import DESKTOP, PAGES, PHONE, SitePage, site  # noqa: F401
+from tests.browser.site import DESKTOP, PAGES, PHONE, SitePage, site, wait_until  # noqa: F401
+from tests.conftest import MANAGER_A
 
 AXE = "/static/vendor/axe-core/4.14.1/axe.min.js"
 # WCAG 2.1 A and AA plus axe's best practices (landmarks, one main, unique names).
@@ -36,3 +39,20 @@ def test_page_has_no_serious_accessibility_violations(site, target: SitePage, vi
     violations = axe_violations(page)
     page.context.close()
     assert not violations, f"{target.name}:\n{_report(violations)}"
+
+
+def test_map_marks_intrusions_by_pattern_and_label_not_colour_alone(site) -> None:  # noqa: F811
+    page = site.open(MANAGER_A, DESKTOP)
+    page.goto(f"/floors/{site.ids['floor']}")
+    page.wait_for_selector("#floor-editor[data-ready='1']")
+    wait_until(page, "Number(document.querySelector('#floor-editor').dataset.intrusions) > 0", 30)
+    fills = page.evaluate("""() => [...document.querySelectorAll('path.fe-ov-intrusion')].map(p => {
+        const fill = getComputedStyle(p).fill, id = (fill.match(/#([\\w-]+)/) || [])[1];
+        return {fill, pattern: !!(id && document.getElementById(id) && document.getElementById(id).tagName === 'pattern')}; })""")
+    assert fills and all(f["pattern"] for f in fills), fills
+    # The plan drawings hatch the same things, and each intrusion carries a title naming the camera and the zone.
+    page.goto(f"/plans/{site.ids['plan']}")
+    intrusion = page.locator("#before-after svg path.intrusion").first
+    assert "url(" in intrusion.evaluate("p => getComputedStyle(p).fill")
+    assert re.search(r"\b[A-Z]+-\d+\b", intrusion.locator("title").text_content() or "")  # the camera's ID
+    page.context.close()

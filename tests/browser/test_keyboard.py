@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.site import DESKTOP, PHONE, site  # noqa: F401
+from tests.browser.site import DESKTOP, PHONE, site, wait_until  # noqa: F401
 from tests.browser.test_accessibility import axe_violations
 from tests.conftest import ADMIN, DEMO_PASSWORD, MANAGER_A, PLANNER
 
@@ -105,7 +105,7 @@ def test_terminal_table_inline_edit_by_keyboard(site) -> None:  # noqa: F811
     page.keyboard.press("Enter")
     page.wait_for_selector(f"#{row}.editing")
     # Focus moves into the row; Tab walks its fields in column order.
-    page.wait_for_function("document.activeElement && document.activeElement.name === 'code'")
+    wait_until(page, "document.activeElement && document.activeElement.name === 'code'")
     assert tab_until(page, lambda f: True)["name"] == "kind"
     assert not axe_violations(page), "the inline edit row has accessibility violations"
     tab_until(page, lambda f: f["name"] == "heading_deg")

@@ -26,7 +26,8 @@ def test_meaning_is_not_carried_by_colour_alone() -> None:
                                               "intrusion", "C-01 sees into toilet")],
                        marks={"C-01": "kept", "C-05": "removed"}, added=[("N1", 3.0, 4.0)])
     # Intrusions and uncovered areas are filled with patterns the drawing defines itself.
-    assert 'id="sl-intrusion"' in svg and 'id="sl-uncovered"' in svg
+    assert 'id="sl-private"' in svg and 'id="sl-intrusion"' in svg and 'id="sl-uncovered"' in svg
+    assert ".zone-private { fill:url(#sl-private)" in STYLE
     assert ".intrusion { fill:url(#sl-intrusion)" in STYLE and ".uncovered { fill:url(#sl-uncovered)" in STYLE
     # A removed terminal is crossed out, a new one ringed, a kept one neither.
     groups = dict(re.findall(r'<g class="terminal [^"]*">(.*?)<title>([^:<]+)', svg)[i][::-1] for i in range(
