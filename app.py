@@ -139,9 +139,13 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):  # type: ignore[no-untyped-def]
+        from flask_babel import gettext as _
+
+        message = _("The form has expired or did not come from this site (%(why)s): reload the page and try again.",
+                    why=error.description)
         if wants_json():
-            return jsonify(error=f"CSRF check failed: {error.description}", field="csrf_token"), 400
-        return render_template("error.html", code=400, message=error.description), 400
+            return jsonify(error=message, field="csrf_token"), 400
+        return render_template("error.html", code=400, message=message), 400
 
     from inventory.fields import ValidationError
     from inventory.services import Forbidden, NotFound
