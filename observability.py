@@ -101,8 +101,8 @@ def configure_logging(app: Flask, stream: Any = None) -> logging.Handler:
         logger.setLevel(app.config.get("LOG_LEVEL", "INFO"))
         logger.propagate = False
     # Alembic's fileConfig (an in-process `flask db upgrade`) disables loggers that existed before it ran.
-    for name in ("sightline", access_log.name):
-        logging.getLogger(name).disabled = False
+    for logger in (app.logger, logging.getLogger("sightline"), access_log):
+        logger.disabled = False
     return handler
 
 
