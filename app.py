@@ -15,6 +15,7 @@ import i18n
 import observability
 import security
 from extensions import csrf, db, htmx, login_manager, migrate
+from inventory import ui_strings
 from web import wants_json
 
 
@@ -43,6 +44,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     htmx.init_app(app)
     i18n.init_app(app)
+    ui_strings.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
 
@@ -129,6 +131,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(csv_bp)
     app.register_blueprint(floor_bp)
     app.register_blueprint(plans_bp)
+    from plans.svg import STYLE as DRAWING_STYLE
+
+    security.allow_inline_style(DRAWING_STYLE)
     app.register_blueprint(api_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(guide_bp)

@@ -13,7 +13,6 @@ from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
 from extensions import db
-from inventory.choices import N_
 from web import safe_next
 
 # The site's languages: code -> name shown in the switch (in its own language).
@@ -24,6 +23,12 @@ TRANSLATIONS = Path(__file__).with_name("translations")
 CATALOGUE_DIRS: dict[str, str] = {"en": "en", "zh_CN": "zh_Hans_CN"}
 
 babel = Babel()
+
+
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark for extraction, translate later"
+    """Mark a string for the catalogue without translating it here."""
+    return message
+
 bp = Blueprint("i18n", __name__)
 
 
@@ -142,11 +147,6 @@ def init_app(app: Flask) -> None:
                                 current_language=current_language)
     app.jinja_env.filters.update(number=format_number, decimal=decimal, area=area, when=when)
     from compliance.citation import rule_sources, rule_statement
-    from inventory.choices import action_label, label_of, use_label
-    from inventory.ui_strings import ui_strings
 
-    app.jinja_env.globals.update(ui_strings=ui_strings)
     app.jinja_env.globals.update(rule_sources=lambda rule: rule_sources(rule, current_language()),
                                  rule_statement=lambda rule: rule_statement(rule, current_language()))
-    app.jinja_env.globals.update(choice_label=label_of, use_label=use_label, action_label=action_label,
-                                 role_label=lambda role: label_of(getattr(role, "value", role)))

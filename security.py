@@ -141,17 +141,26 @@ def configure(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
 
 
+# Inline <style> blocks the CSP allows by hash (the plan drawings carry one so they render standalone too).
+_ALLOWED_STYLES: set[str] = set()
+
+
+def allow_inline_style(style: str) -> None:
+    """Let pages carry this exact <style> block under the CSP (allowed by its SHA-256, nothing else inline)."""
+    _ALLOWED_STYLES.add(style)
+    content_security_policy.cache_clear()
+
+
 @cache
 def content_security_policy() -> str:
     """The CSP of every response: scripts only from our own files (no inline script, handler or eval), styles
-    from our files plus the one <style> the plan drawings carry (allowed by its hash), no framing, no plugins."""
-    from plans.svg import STYLE
-
-    drawing_style = base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
+    from our files plus the registered <style> blocks (allowed by their hashes), no framing, no plugins."""
+    hashes = "".join(f" 'sha256-{base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()}'"
+                     for style in sorted(_ALLOWED_STYLES))
     return "; ".join((
         "default-src 'self'",
         "script-src 'self'",
-        f"style-src 'self' 'sha256-{drawing_style}'",
+        f"style-src 'self'{hashes}",
         "img-src 'self' data: blob:",
         "font-src 'self'",
         "connect-src 'self'",

@@ -10,13 +10,8 @@ import enum
 
 from flask_babel import gettext
 
+from i18n import N_
 from planner import floor as floor_format
-
-
-def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark for extraction, translate later"
-    """Mark a string for the catalogue without translating it here."""
-    return message
-
 
 # English labels of every choice value (the msgids of their translations); a value missing here is shown as
 # its capitalised value, and tests/i18n fails until it is added.

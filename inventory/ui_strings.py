@@ -9,9 +9,10 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
+from flask import Flask
 from flask_babel import gettext
 
-from inventory.choices import LABELS, USE_LABELS, label_of, use_label
+from inventory.choices import LABELS, USE_LABELS, action_label, label_of, use_label
 
 SCRIPTS = Path(__file__).resolve().parent.parent / "static" / "js"
 KEYWORDS = ("t", "field")
@@ -38,3 +39,10 @@ def ui_strings() -> dict[str, str]:
     strings.update({f"choice:{value}": label_of(value) for value in LABELS})
     strings.update({f"use:{use}": use_label(use) for use in USE_LABELS})
     return strings
+
+
+def init_app(app: Flask) -> None:
+    """Give templates the page-script texts and the translated labels of choices, room uses, actions and roles."""
+    app.jinja_env.globals.update(ui_strings=ui_strings, choice_label=label_of, use_label=use_label,
+                                 action_label=action_label,
+                                 role_label=lambda role: label_of(getattr(role, "value", role)))

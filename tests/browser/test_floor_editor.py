@@ -13,6 +13,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from tests.browser.conftest import login
+from tests.browser.site import wait_until
 
 # The documentation's screenshot is refreshed only on request (SIGHTLINE_SCREENSHOTS=1), so a test run leaves the
 # checkout clean; otherwise it goes to pytest's temporary folder and is still taken (the page must render).
@@ -56,7 +57,7 @@ def _drag(page, start: tuple[float, float], end: tuple[float, float]) -> None:  
 
 def _wait_saved(page) -> None:  # type: ignore[no-untyped-def]
     """Wait until the autosave indicator says everything is saved."""
-    page.wait_for_function("document.querySelector('#floor-editor').dataset.saveState === 'saved'", timeout=20_000)
+    wait_until(page, "document.querySelector('#floor-editor').dataset.saveState === 'saved'", timeout_s=20)
 
 
 def _export(page, floor_id: int) -> dict:  # type: ignore[no-untyped-def]
@@ -124,7 +125,7 @@ def test_upload_calibrate_draw_and_reload(page, tmp_path):  # type: ignore[no-un
     page.set_input_files("#plan-file", str(_plan_png(tmp_path)))
     page.click("#upload-form button[type=submit]")
     page.wait_for_url(re.compile(rf"/floors/{floor_id}/calibrate$"))
-    page.wait_for_function("window.sightlineCalibrateMap !== undefined")
+    wait_until(page, "window.sightlineCalibrateMap !== undefined")
     # Two clicks on the ends of the 400 px dimension line, then its real length: 20 m.
     _click_map(page, "#calibrate-map", "sightlineCalibrateMap", -450, 100)
     _click_map(page, "#calibrate-map", "sightlineCalibrateMap", -450, 500)
@@ -216,7 +217,7 @@ def test_upload_calibrate_draw_and_reload(page, tmp_path):  # type: ignore[no-un
     assert page.locator("path.fe-zone-private").count() == 1
     assert page.locator(".fe-cam").count() == 1
     assert _export(page, floor_id)["features"] == before["features"]
-    page.wait_for_function("Number(document.querySelector('#floor-editor').dataset.views) >= 1")
+    wait_until(page, "Number(document.querySelector('#floor-editor').dataset.views) >= 1")
 
 
 def test_failed_save_is_shown_and_edit_kept(page):  # type: ignore[no-untyped-def]
@@ -229,7 +230,7 @@ def test_failed_save_is_shown_and_edit_kept(page):  # type: ignore[no-untyped-de
     page.evaluate("window.sightlineFloorMap.setZoom(window.sightlineFloorMap.getZoom() - 1)")
     page.click("[data-tool=camera]")
     _click_floor(page, 50.0, 9.0)
-    page.wait_for_function("document.querySelector('#floor-editor').dataset.saveState === 'failed'", timeout=20_000)
+    wait_until(page, "document.querySelector('#floor-editor').dataset.saveState === 'failed'", timeout_s=20)
     error = page.locator("[data-role=error]").inner_text()
     assert "outside the floor outline" in error and "C-1" in error
     assert page.locator(".fe-cam", has_text="C-1").count() == 1  # the edit is kept in the editor
@@ -246,16 +247,18 @@ def test_demo_floor_shows_clipped_views_and_red_intrusion(page, tmp_path):  # ty
     page.click("text=Bund View Hotel")
     page.click("text=Hotel level 3")
     page.wait_for_selector("#floor-editor[data-ready='1']")
-    page.wait_for_function("Number(document.querySelector('#floor-editor').dataset.views) >= 5", timeout=30_000)
+    wait_until(page, "Number(document.querySelector('#floor-editor').dataset.views) >= 5", timeout_s=30)
     floor_id = int(page.url.rsplit("/", 1)[1])
     overlays = page.request.get(f"/api/v1/floors/{floor_id}/overlays").json()
     intrusions = [f for f in overlays["features"] if f["properties"]["layer"] == "private_intrusion"]
     # C-305 is aimed at the women's toilet's doorless entrance (inventory/demo_plans.py).
     assert any(f["properties"]["terminal"] == "C-305" and "toilet" in f["properties"]["zone"] for f in intrusions)
     assert int(page.get_attribute("#floor-editor", "data-intrusions")) >= 1
-    red = page.locator(".leaflet-fe-intrusions-pane path")
+    red = page.locator(".leaflet-fe-intrusions-pane path.fe-ov-intrusion")
     assert red.count() >= 1
     assert red.first.get_attribute("fill") == "#e53935"
+    # Cross-hatched as well as red, so the intrusion does not rely on colour alone.
+    assert "fe-intrusion-hatch" in red.first.evaluate("p => getComputedStyle(p).fill")
     # The views drawn are the server's wall-clipped polygons: C-303 in the corridor sees no guest room.
     views = [f for f in overlays["features"] if f["properties"]["layer"] == "view"]
     assert {f["properties"]["terminal"] for f in views} >= {"C-301", "C-302", "C-303", "C-305"}
@@ -309,7 +312,7 @@ def test_table_edit_moves_the_map(page):  # type: ignore[no-untyped-def]
     page.locator("#terminal-table tr.editing input[name=heading_deg]").fill("45")
     page.locator("#terminal-table tr.editing button", has_text="Save").click()
     page.wait_for_selector("#terminal-table tr:has-text('C-301'):has-text('45°')")
-    page.wait_for_function("""() => [...document.querySelectorAll('.fe-cam')].some(
+    wait_until(page, """[...document.querySelectorAll('.fe-cam')].some(
         m => m.textContent.includes('C-301') && m.querySelector('svg').style.transform.includes('-45deg'))""")
     assert not page.errors  # type: ignore[attr-defined]
 
@@ -333,7 +336,7 @@ def test_imdf_import_through_the_preview(page):  # type: ignore[no-untyped-def]
     assert "Ground Floor" in page.inner_text("#import-preview") and "Level 1" in page.inner_text("#import-preview")
     page.select_option("select[name='category:lobby']", "required")
     page.click("button:has-text('Re-read with this mapping')")
-    page.wait_for_function("document.querySelector('#import-preview tbody td:nth-child(7)').textContent.trim() === '1'")
+    wait_until(page, "document.querySelector('#import-preview tbody td:nth-child(7)').textContent.trim() === '1'")
     page.select_option("select[name=level]", "all")
     page.click("#import-confirm")
     page.wait_for_url(re.compile(rf"/floors/{floor_id}$"))
@@ -352,7 +355,7 @@ def test_inspector_sees_the_map_read_only(page):  # type: ignore[no-untyped-def]
     page.click("text=Bund View Hotel")
     page.click("text=Hotel level 3")
     page.wait_for_selector("#floor-editor[data-ready='1']")
-    page.wait_for_function("Number(document.querySelector('#floor-editor').dataset.views) >= 5", timeout=30_000)
+    wait_until(page, "Number(document.querySelector('#floor-editor').dataset.views) >= 5", timeout_s=30)
     assert page.locator("[data-tool]:visible").count() == 0
     assert page.locator(".leaflet-pm-toolbar").count() == 0
     assert page.locator(".leaflet-marker-draggable").count() == 0
@@ -375,7 +378,7 @@ def test_turning_a_camera_in_the_editor_is_one_audit_event(page, live_app):  # t
     page.click("text=Bund View Hotel")
     page.click("text=Hotel level 3")
     page.wait_for_selector("#floor-editor[data-ready='1']")
-    page.wait_for_function("Number(document.querySelector('#floor-editor').dataset.views) >= 5", timeout=30_000)
+    wait_until(page, "Number(document.querySelector('#floor-editor').dataset.views) >= 5", timeout_s=30)
     floor_id = int(page.url.rsplit("/", 1)[1])
     with live_app.app_context():
         mark = db.session.scalar(sa.select(sa.func.max(AuditEvent.id)))
