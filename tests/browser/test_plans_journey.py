@@ -78,7 +78,7 @@ def test_plan_journey_on_the_demo_supermarket(browser, queued_live, tmp_path):  
             AuditEvent.object_type == "terminal", AuditEvent.action == "update"))
     assert removed and all(statuses[c] == TerminalStatus.REMOVED for c in removed)
     assert statuses[code] == TerminalStatus.ACTIVE
-    assert actions == ["approve"] + ["work_done"] * removals
+    assert actions == ["run", "approve"] + ["work_done"] * removals  # the run itself is audited too
     assert terminal_changes >= 2 * removals  # planned removal, then removed
     assert "work done" in page.inner_text("#audit")
     context.close()
