@@ -36,13 +36,14 @@ def refresh(venue_ids: Iterable[int] | None = None, session: Session | None = No
         return 0
     table = VenueFigures.__table__
     chunks = [None] if ids is None else [ids[i:i + 1000] for i in range(0, len(ids), 1000)]
-    written = 0
     with session.no_autoflush:
         for chunk in chunks:
             session.execute(table.delete() if chunk is None else table.delete().where(table.c.venue_id.in_(chunk)))
             select = figures_select(chunk, utcnow())
-            result = session.execute(table.insert().from_select(list(COLUMNS), select))
-            written += max(result.rowcount or 0, 0)
+            session.execute(table.insert().from_select(list(COLUMNS), select))
+        # Count the rows written rather than trust rowcount, which drivers report differently for INSERT ... SELECT.
+        counted = sa.select(sa.func.count()).select_from(table)
+        written = session.scalar(counted if ids is None else counted.where(table.c.venue_id.in_(ids))) or 0
     return written
 
 

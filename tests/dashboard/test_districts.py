@@ -126,7 +126,8 @@ def test_a_district_change_is_audited_and_shown_to_both_districts_inspectors(cli
     with demo_app.app_context():
         event = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.object_type == "venue",
                                                               AuditEvent.object_id == pool.id,
-                                                              AuditEvent.action == "update")).all()[-1]
+                                                              AuditEvent.action == "update")
+                                   .order_by(AuditEvent.id)).all()[-1]
         assert (event.before["district"], event.after["district"]) == ("Songjiang", "Xuhui")
         move = db.session.scalar(sa.select(DistrictMove).where(DistrictMove.venue_id == pool.id))
         assert (move.from_district, move.to_district, move.venue_name) == ("Songjiang", "Xuhui", pool.name)

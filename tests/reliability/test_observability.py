@@ -57,10 +57,13 @@ def test_healthz_is_liveness_readyz_checks_database_and_queue(demo_app, client, 
     assert down.get_json()["checks"]["queue"].startswith("ConnectionError")
 
 
-def test_readyz_is_503_when_the_database_is_gone(template_database, tmp_path) -> None:
-    from tests.conftest import make_app
+def test_readyz_is_503_when_the_database_is_gone(tmp_path) -> None:
+    from app import create_app
 
-    app = make_app(template_database, tmp_path, SQLALCHEMY_DATABASE_URI="sqlite:////nonexistent/dir/x.sqlite")
+    # Built directly, not by make_app: on PostgreSQL runs make_app would first truncate the (unreachable) database.
+    app = create_app({"TESTING": True, "SECRET_KEY": "test-secret", "HUEY_BACKEND": "immediate",
+                      "SQLALCHEMY_DATABASE_URI": "sqlite:////nonexistent/dir/x.sqlite",
+                      "UPLOAD_FOLDER": str(tmp_path / "uploads")})
     response = app.test_client().get("/readyz")
     assert response.status_code == 503
     assert response.get_json()["checks"]["database"].startswith("OperationalError")
