@@ -13,7 +13,7 @@ from tests.conftest import INSPECTOR_CITY, INSPECTOR_SONGJIANG, PLANNER, make_ap
 from tests.security.matrix import ORGANISATIONS, organisation, planned_floor, user
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="module")  # per module: on PostgreSQL other tests truncate the shared database
 def matrix_app(tmp_path_factory: pytest.TempPathFactory, template_database: str) -> Iterator[Flask]:
     """The demo data with the matrix's scopes: the planner plans A only, inspector X has A's district, Y has B's."""
     tmp = tmp_path_factory.mktemp("matrix")

@@ -65,7 +65,7 @@ def inline_code(html: str) -> list[str]:
     return finder.found
 
 
-def test_the_policy_allows_no_inline_script(app) -> None:  # type: ignore[no-untyped-def]
+def test_the_policy_allows_no_inline_script(matrix_app: Flask) -> None:
     policy = dict(part.strip().split(" ", 1) for part in content_security_policy().split(";"))
     assert policy["script-src"] == "'self'"
     assert "unsafe" not in content_security_policy()
