@@ -45,6 +45,7 @@ DEFAULTS: dict[str, Any] = {
     "LOG_LEVEL": "INFO",
     "METRICS_TOKEN": None,  # bearer token a Prometheus scraper sends to /metrics from beyond loopback
     "PASSWORD_HASH_METHOD": None,  # werkzeug's default (scrypt); TESTING apps use TESTING_HASH_METHOD
+    "PROXY_HOPS": 0,  # trusted reverse proxies in front of the app (X-Forwarded-*); 0 trusts no forwarded header
 }
 
 # One PBKDF2 round: an honest salted hash that costs microseconds instead of scrypt's ~0.5 s, so the test
@@ -77,6 +78,7 @@ ENVIRONMENT = {
     "IMPORT_MAX_SECONDS": ("IMPORT_MAX_SECONDS", float),
     "INSPECTION_PHOTO_MAX_BYTES": ("INSPECTION_PHOTO_MAX_BYTES", int),
     "INSPECTION_VERIFY_TIME_LIMIT": ("INSPECTION_VERIFY_TIME_LIMIT", float),
+    "SIGHTLINE_PROXY_HOPS": ("PROXY_HOPS", str),  # checked by security.proxy_hops, which names the setting
 }
 
 
