@@ -47,6 +47,7 @@ DEFAULTS: dict[str, Any] = {
     "METRICS_TOKEN": None,  # bearer token a Prometheus scraper sends to /metrics from beyond loopback
     "PASSWORD_HASH_METHOD": None,  # werkzeug's default (scrypt); TESTING apps use TESTING_HASH_METHOD
     "SIGHTLINE_TIMEZONE": "Asia/Shanghai",  # IANA zone pages, reports and titled CSVs show times in (stored UTC)
+    "PROXY_HOPS": 0,  # trusted reverse proxies in front of the app (X-Forwarded-*); 0 trusts no forwarded header
 }
 
 # One PBKDF2 round: an honest salted hash that costs microseconds instead of scrypt's ~0.5 s, so the test
@@ -80,6 +81,7 @@ ENVIRONMENT = {
     "INSPECTION_PHOTO_MAX_BYTES": ("INSPECTION_PHOTO_MAX_BYTES", int),
     "INSPECTION_VERIFY_TIME_LIMIT": ("INSPECTION_VERIFY_TIME_LIMIT", float),
     "SIGHTLINE_TIMEZONE": ("SIGHTLINE_TIMEZONE", str),
+    "SIGHTLINE_PROXY_HOPS": ("PROXY_HOPS", str),  # checked by security.proxy_hops, which names the setting
 }
 
 
