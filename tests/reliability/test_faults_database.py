@@ -1,0 +1,148 @@
+"""PostgreSQL restarting under the app: while it is down, pages and the API answer a clean 503 with a message
+(never a 500 traceback), and the same app's pool serves again once it is back, without a restart.
+
+The server is a private, throwaway cluster on its own port (initdb + pg_ctl), so stopping it cannot disturb the
+shared PostgreSQL other runs use. Skipped where the PostgreSQL server binaries are not installed.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app import create_app
+from tests.conftest import DEMO_PASSWORD, MANAGER_A, _migrate, seed
+
+pytestmark = pytest.mark.slow  # a private cluster, migrated: about 15 s
+
+MESSAGE = "The database is not answering (it may be restarting), so nothing was saved"
+
+
+class PrivateCluster:
+    """A PostgreSQL cluster in a temporary directory on a free port, run as the postgres user when we are root."""
+
+    def __init__(self) -> None:
+        found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb")) or [shutil.which("initdb") or ""]
+        if not found[-1] or not os.path.exists(found[-1]):
+            pytest.skip("the PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+        self.bin = Path(found[-1]).parent
+        self.directory = Path(tempfile.mkdtemp(prefix="sightline-pg-"))
+        self.prefix: list[str] = []
+        if os.geteuid() == 0:  # initdb refuses to run as root
+            if shutil.which("runuser") is None:
+                pytest.skip("running as root without runuser: cannot start PostgreSQL as another user")
+            shutil.chown(self.directory, "postgres")
+            self.prefix = ["runuser", "-u", "postgres", "--"]
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.data = self.directory / "data"
+        self._run("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8")
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, tool: str, *args: str) -> None:
+        subprocess.run([*self.prefix, str(self.bin / tool), *args], check=True, capture_output=True, timeout=120)
+
+    def start(self) -> None:
+        """Start the server and wait until it accepts connections."""
+        options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.directory / "log"), "-o", options, "-w", "start")
+
+    def crash(self) -> None:
+        """Stop at once, as a crash or `systemctl restart` does: open connections are cut mid-session."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+
+    def remove(self) -> None:
+        """Stop the server if it runs and delete its files."""
+        subprocess.run([*self.prefix, str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"],
+                       capture_output=True, timeout=60)
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+@pytest.fixture
+def cluster() -> Iterator[PrivateCluster]:
+    """A running private PostgreSQL cluster, removed afterwards."""
+    server = PrivateCluster()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.remove()
+
+
+def _app(cluster: PrivateCluster, tmp_path: Path):  # type: ignore[no-untyped-def]
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": cluster.url, "WTF_CSRF_ENABLED": False,
+                      "SECRET_KEY": "test-secret", "HUEY_BACKEND": "immediate",
+                      "UPLOAD_FOLDER": str(tmp_path / "uploads")})
+    _migrate(app)
+    seed(app)
+    return app
+
+
+def _signed_in(app):  # type: ignore[no-untyped-def]
+    client = app.test_client()
+    assert client.post("/login", data={"email": MANAGER_A, "password": DEMO_PASSWORD}).status_code == 302
+    return client
+
+
+def test_requests_get_a_clean_503_while_postgresql_is_down_and_the_pool_recovers(cluster, tmp_path) -> None:
+    client = _signed_in(_app(cluster, tmp_path))
+    assert client.get("/").status_code == 200  # the pool now holds a live connection
+    cluster.crash()
+    page = client.get("/")
+    assert page.status_code == 503 and page.headers["Retry-After"] == "30"
+    text = page.get_data(as_text=True)
+    assert MESSAGE in text and "Traceback" not in text and "psycopg" not in text
+    api = client.get("/api/v1/venues")
+    assert api.status_code == 503 and api.get_json()["error"].startswith(MESSAGE)
+    write = client.post("/venues/new", data={"name": "Written while down"})
+    assert write.status_code == 503
+    assert client.get("/readyz").status_code == 503
+    cluster.start()
+    # The same app, no restart: pre-ping discards the connections the crash cut, and the session still holds.
+    page = client.get("/")
+    assert page.status_code == 200 and "Bund View Hotel" in page.get_data(as_text=True)
+    assert client.get("/readyz").status_code == 200
+    assert "Written while down" not in client.get("/").get_data(as_text=True)
+
+
+def test_requests_in_flight_while_postgresql_restarts_are_200_or_503_never_500(cluster, tmp_path) -> None:
+    app = _app(cluster, tmp_path)
+    statuses: list[int] = []
+    stop = threading.Event()
+
+    errors: list[BaseException] = []
+
+    def browse(client) -> None:  # type: ignore[no-untyped-def]
+        try:
+            while not stop.is_set():
+                statuses.append(client.get("/").status_code)
+        except BaseException as error:  # an exception escaping the app is what a server would answer 500 with
+            errors.append(error)
+
+    users = [threading.Thread(target=browse, args=(_signed_in(app),)) for _ in range(3)]
+    for user in users:
+        user.start()
+    try:
+        time.sleep(1.0)
+        cluster.crash()
+        time.sleep(1.0)
+        cluster.start()
+        time.sleep(1.5)
+    finally:
+        stop.set()
+        for user in users:
+            user.join(timeout=60)
+    assert not errors, errors
+    assert set(statuses) == {200, 503}, sorted(set(statuses))
+    assert statuses[-3:] == [200, 200, 200]  # every user is served again after the restart
