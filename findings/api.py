@@ -22,7 +22,14 @@ FINDING_SCHEMA = {"type": "object", "properties": {
     "severity": {"type": "string", "enum": list(FINDING_SEVERITIES)},
     "status": {"type": "string", "enum": list(FINDING_STATUSES)},
     "terminal_id": {"type": ["integer", "null"]}, "zone_id": {"type": ["integer", "null"]},
-    "subject": {"type": "string"}, "message": {"type": "string"}, "detail": {"type": "object"},
+    "subject": {"type": "string"},
+    "message": {"type": "string", "description": "The finding in the response's language (Accept-Language)"},
+    "message_en": {"type": "string", "description": "The finding in English, as the audit trail keeps it"},
+    "msgid": {"type": ["string", "null"], "description": "The message's catalogue id: English with %(name)s "
+                                                         "placeholders (null for a row whose text cannot be read)"},
+    "params": {"type": ["object", "null"], "description": "The placeholders' values: numbers as numbers, ids and "
+                                                          "names as strings"},
+    "detail": {"type": "object"},
     "opened_at": {"type": "string"}, "fixed_at": {"type": ["string", "null"]},
     "fixed_reason": {"type": ["string", "null"]}, "accepted_by_id": {"type": ["integer", "null"]},
     "accepted_at": {"type": ["string", "null"]}, "justification": {"type": ["string", "null"]}}}

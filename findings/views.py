@@ -13,7 +13,7 @@ from compliance import rules
 from compliance.models import FINDING_SEVERITIES, FINDING_STATUSES, STANDING, Finding
 from compliance.service import open_finding_counts
 from extensions import db
-from findings import service
+from findings import service, wording
 from inventory import services
 from inventory.fields import ValidationError
 from inventory.models import Floor, Venue, Zone
@@ -31,6 +31,17 @@ def compliance_counts(venue_ids: list[int]) -> dict[int, dict[str, int]]:
 def floor_findings(floor: Floor) -> list[Finding]:
     """Standing findings of a floor (the floor page's list under the map)."""
     return service.floor_findings(floor)
+
+
+@bp.app_template_global("finding_message")
+def finding_message(finding: Finding) -> str:
+    """The finding's message in the request's language."""
+    return wording.message(finding)
+
+
+bp.add_app_template_global(wording.reason, "finding_reason")
+bp.add_app_template_global(wording.severity, "severity_label")
+bp.add_app_template_global(wording.status, "status_label")
 
 
 @bp.app_template_global("finding_link")

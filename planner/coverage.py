@@ -357,10 +357,11 @@ class Engine:
         hit = self._inside.get((x, y))
         if hit is None:
             hit = []
-            for z in self._private:
-                g = z.geometry
+            # Only the zones whose boxes hold the point (a mall has hundreds of private zones), in zone order.
+            for i in sorted(int(i) for i in self._private_index().query(shapely.Point(x, y))):
+                g = self._private[i].geometry
                 if shapely.contains_xy(g, x, y) and g.boundary.distance(shapely.Point(x, y)) > INSIDE_TOL_M:
-                    hit.append(z.name)
+                    hit.append(self._private[i].name)
             self._inside[(x, y)] = hit
         return list(hit)
 
@@ -398,16 +399,20 @@ class Engine:
                 worst, name = a, zname
         return worst, name
 
+    def _private_index(self) -> shapely.STRtree:
+        """The private zones' tree (built on first use)."""
+        if self._private_tree is None:
+            self._private_tree = shapely.STRtree([z.geometry for z in self._private])
+        return self._private_tree
+
     def private_seen(self, q: tuple[float, float]) -> list[tuple[str, BaseGeometry]]:
         """(zone name, part) of every private zone the mount point's 360-degree visibility polygon sees; cached."""
         private = self._private
-        if self._private_tree is None:
-            self._private_tree = shapely.STRtree([z.geometry for z in private])
         vis_r, vis = self.visibility(q, 0.0)
         # Only what the mount's whole visibility polygon sees of private zones can be seen by a pose.
         cached = self._private_seen.get(q)
         if cached is None or cached[0] != vis_r:
-            hits = [] if vis.is_empty else self._private_tree.query(vis, predicate="intersects")
+            hits = [] if vis.is_empty else self._private_index().query(vis, predicate="intersects")
             parts = [(private[i].name, polygonal(robust_overlay("intersection", vis, private[i].geometry)))
                      for i in sorted(hits)]
             cached = (vis_r, [(n, g) for n, g in parts if not g.is_empty])
@@ -526,8 +531,10 @@ class ViewIndex:
         if n == 0 or m == 0 or not self.mounts:
             return _csr_pairs(np.zeros(0, np.int64), np.zeros(0, np.int64), n, m)
         if m < 4 * len(self.mounts):
-            # Few points (a refinement round): all (point, mount) pairs at once from the mounts' tree.
-            pair = self.tree.query(shapely.points(xy), predicate="dwithin", distance=float(self.radius.max()))
+            # Few points (a refinement round): all (point, mount) pairs at once from the mounts' tree, by boxes
+            # (each mount's exact range is tested below; GEOS distance tests per pair cost more than they save).
+            r = float(self.radius.max())
+            pair = self.tree.query(shapely.box(xy[:, 0] - r, xy[:, 1] - r, xy[:, 0] + r, xy[:, 1] + r))
             pi, gi = pair[0], pair[1]
             order = np.argsort(gi, kind="stable")
             pi, gi = pi[order], gi[order]

@@ -14,12 +14,17 @@ from tests.i18n.unmarked import ALLOWED
 LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'’\-]+")
 
 
+# Text the app writes itself in English (a finding's message, why it was fixed): not data, so not allowed.
+APP_TEXT = {("findings", "message"), ("findings", "fixed_reason")}
+
+
 def _data_words(app) -> set[str]:  # type: ignore[no-untyped-def]
     """Every word of the demo data (names, codes, addresses, emails...): data is shown as entered, not translated."""
     words: set[str] = set()
     with app.app_context():
         for table in db.metadata.sorted_tables:
-            text_columns = [c for c in table.columns if isinstance(c.type, sa.String | sa.Text)]
+            text_columns = [c for c in table.columns if isinstance(c.type, sa.String | sa.Text)
+                            and (table.name, c.name) not in APP_TEXT]
             if not text_columns:
                 continue
             for row in db.session.execute(sa.select(*text_columns)):
@@ -124,6 +129,9 @@ def test_an_inspector_inspects_in_chinese(browser, live_server, live_app):  # ty
     allowed = _data_words(live_app) | ALLOWED | {"UTF", "N", "PDF"}
     with live_app.app_context():
         venue_id = db.session.scalar(sa.select(Venue.id).where(Venue.name == "Bund View Hotel"))
+        # The demo's planted violations: C-305 (hotel), C-22 (supermarket), C-6 and F-L1 (pool).
+        planted = dict(db.session.execute(sa.select(Venue.name, Venue.id).where(
+            Venue.name.in_(["FreshMart Jing'an", "Blue Wave Natatorium"]))).all())
     context = browser.new_context(viewport={"width": 390, "height": 844}, base_url=live_server.url, locale="zh-CN",
                                   extra_http_headers={"Accept-Language": "zh-CN,zh;q=0.9"})
     page = context.new_page()
@@ -132,13 +140,22 @@ def test_an_inspector_inspects_in_chinese(browser, live_server, live_app):  # ty
         page.evaluate("""() => { const f = document.querySelector('form.language-switch');
             f.requestSubmit(f.querySelector('button[value=zh_CN]')); }""")
     seen: dict[str, list[str]] = {}
-    for url in ("/", f"/venues/{venue_id}/compliance", f"/venues/{venue_id}/inspections"):
+    for url in ("/", f"/venues/{venue_id}/compliance", f"/venues/{venue_id}/inspections",
+                *(f"/venues/{planted[name]}/compliance" for name in sorted(planted))):
         page.goto(url)
         seen[url] = _english(page, allowed)
-    page.goto(f"/venues/{venue_id}/inspections")
-    page.locator("form[action$='/inspections'] button").first.click()
-    page.wait_for_url(re.compile(r"/inspections/\d+$"))
-    seen["inspection"] = _english(page, allowed)
+        if "/compliance" in url:  # each finding reads in Chinese, the offender's code beside it
+            messages = page.locator("#finding-list td.finding-message").all_inner_texts()
+            assert messages and all(re.search(r"[\u4e00-\u9fff]", m) for m in messages), (url, messages)
+    for venue in (venue_id, planted["Blue Wave Natatorium"]):
+        page.goto(f"/venues/{venue}/inspections")
+        page.locator("form[action$='/inspections'] button").first.click()
+        page.wait_for_url(re.compile(r"/inspections/\d+$"))
+        seen[f"inspection of venue {venue}"] = _english(page, allowed)
+        page.goto(page.url + "/report")
+        rows = page.locator("#report-findings tr").all_inner_texts()
+        assert len(rows) > 1 and any("隐私区域" in r for r in rows), rows  # the planted privacy findings
+        seen[f"report of venue {venue}"] = _english(page, allowed)
     english = {url: words for url, words in seen.items() if words}
     assert not english, english
     context.close()
