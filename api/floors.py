@@ -33,6 +33,11 @@ def _background_url(floor_id: int, name: str | None) -> str | None:
     return url_for("floors.background", floor_id=floor_id, v=name.rsplit("/", 1)[-1][11:19])
 
 
+def geojson(body: Any) -> Response:
+    """A GeoJSON body served as application/geo+json (RFC 7946), the media type the document names."""
+    return Response(json.dumps(body, ensure_ascii=False), mimetype="application/geo+json")
+
+
 @bp.get("/floors/<int:floor_id>/geojson")
 @document(parameters=[{"name": "download", "in": "query", "required": False, "schema": {"type": "string"},
                        "description": "Any value: send as an attachment"}],
@@ -41,8 +46,7 @@ def _background_url(floor_id: int, name: str | None) -> str | None:
 def floor_geojson(floor_id: int):  # type: ignore[no-untyped-def]
     """Export the floor as a FeatureCollection in the floor format (?download=1 as a file)."""
     floor = services.get_floor(current_user, floor_id)
-    body = json.dumps(export_floor(floor), ensure_ascii=False)
-    response = Response(body, mimetype="application/geo+json")
+    response = geojson(export_floor(floor))
     if request.args.get("download"):
         name = f"floor-{floor.id}-level-{floor.level}.geojson"
         response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
@@ -101,7 +105,7 @@ def floor_overlays(floor_id: int):  # type: ignore[no-untyped-def]
     floor = services.get_floor(current_user, floor_id)
     tolerance = request.args.get("tolerance", type=float)
     try:
-        return coverage_overlays(floor, tolerance)
+        return geojson(coverage_overlays(floor, tolerance))
     except InputError as exc:
         raise ValidationError(exc.where or "floor", exc.message) from exc
 

@@ -31,6 +31,7 @@ from flask.cli import with_appcontext
 from inventory.choices import TerminalKind, TerminalStatus
 from inventory.fields import CAMERA_MODEL_FIELDS, FLOOR_FIELDS, TERMINAL_FIELDS, VENUE_FIELDS, Field
 from inventory.services import TERMINAL_SORTS
+from security import MAX_ID
 
 F = TypeVar("F", bound=Callable[..., Any])
 PREFIX = "/api/v1"
@@ -202,7 +203,8 @@ ERRORS = {
     "409": "Conflicts with an existing record (e.g. the same camera model twice)",
     "415": "The body is not application/json",
     "422": "A field is invalid: wrong JSON type, out of range, unknown enum value, missing or unknown field, "
-           "duplicate serial in the venue or ID on the floor, ...",
+           "duplicate serial in the venue or ID on the floor, ...; or a query parameter (of any name) holds a "
+           "NUL character",
 }
 
 TERMINAL_QUERY = [
@@ -265,7 +267,7 @@ def _openapi_path(rule: str) -> tuple[str, list[dict[str, Any]]]:
     """Flask rule → OpenAPI path with its path parameters."""
     parameters = []
     for converter, name in re.findall(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>", rule):
-        schema = {"type": "integer", "minimum": 0} if converter == "int" else (
+        schema = {"type": "integer", "minimum": 0, "maximum": MAX_ID} if converter == "int" else (
             {"type": "number"} if converter == "float" else {"type": "string"})
         parameters.append({"name": name, "in": "path", "required": True, "schema": schema})
     return re.sub(r"<(?:\w+(?:\([^)]*\))?:)?(\w+)>", r"{\1}", rule), parameters
@@ -289,26 +291,17 @@ def operation(app: Flask, rule: Any, method: str) -> dict[str, Any]:
     if parameters:
         op["parameters"] = parameters + op.get("parameters", [])
     responses = op.setdefault("responses", {"200": {"description": "Success", "content": {"application/json": {}}}})
-    codes = ["401"]
+    codes = ["401", "422"]  # 422: every request is refused when a query parameter holds a NUL (security.py)
     if parameters:
         codes.append("404")
     if method in WRITE_METHODS:
         codes += ["400", "403"]
     if "requestBody" in op:
-        codes += ["409", "415", "422"]
-    elif endpoint_has_query_validation(rule.endpoint):
-        codes.append("422")
-    if method == "delete" and rule.endpoint == "api.camera_model_destroy":
-        codes.append("422")
+        codes += ["409", "415"]
     for code in sorted(set(codes)):
         responses.setdefault(code, {"$ref": f"#/components/responses/E{code}"})
     op["responses"] = dict(sorted(responses.items()))
     return op
-
-
-def endpoint_has_query_validation(endpoint: str) -> bool:
-    """Endpoints whose query parameters are validated (422 names the parameter)."""
-    return endpoint == "api.terminal_list"
 
 
 def _multi(rule: Any) -> bool:

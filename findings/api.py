@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from api.blueprint import bp
+from api.floors import geojson
 from api.openapi import document
 from api.routes import listing
 from compliance.models import FINDING_SEVERITIES, FINDING_STATUSES
@@ -90,4 +91,4 @@ def finding_accept(venue_id: int, finding_id: int) -> Response:
 def floor_findings_geojson(floor_id: int) -> Response:
     """The floor's standing findings as map features (what the floor map draws and labels)."""
     floor = services.get_floor(current_user, floor_id)
-    return jsonify(service.floor_findings_geojson(floor))
+    return geojson(service.floor_findings_geojson(floor))
