@@ -9,11 +9,12 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from compliance import rules
+from compliance import citation, rules
 from compliance.models import FINDING_SEVERITIES, FINDING_STATUSES, STANDING, Finding
 from compliance.service import open_finding_counts
 from extensions import db
 from findings import service, wording
+from i18n import current_language
 from inventory import services
 from inventory.fields import ValidationError
 from inventory.models import Floor, Venue, Zone
@@ -37,6 +38,12 @@ def floor_findings(floor: Floor) -> list[Finding]:
 def finding_message(finding: Finding) -> str:
     """The finding's message in the request's language."""
     return wording.message(finding)
+
+
+@bp.app_template_global("rule_why_not")
+def rule_why_not(rule: rules.Rule) -> str:
+    """Why a rule is left out, in the request's language."""
+    return citation.rule_why_not(rule, current_language())
 
 
 bp.add_app_template_global(wording.reason, "finding_reason")

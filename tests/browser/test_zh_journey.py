@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from extensions import db
 from i18n import compile_catalogues
 from tests.browser.conftest import login
+from tests.browser.site import wait_until
 from tests.i18n.unmarked import ALLOWED
 
 LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'’\-]+")
@@ -75,6 +76,10 @@ def test_a_manager_works_in_chinese_without_meeting_english(browser, live_server
     floor_href = page.locator("#floor-list a").first.get_attribute("href")
     visit(floor_href, ".fe-status.saved")
     assert "所有修改已保存" in page.inner_text(".fe-status")
+    wait_until(page, "Number(document.querySelector('#floor-editor').dataset.findings) >= 1")
+    labels = page.locator(".leaflet-tooltip.fe-finding-label").all_inner_texts()  # the map's findings layer
+    assert any("平方米" in label for label in labels), labels  # an intruding area, in the page's language
+    seen[floor_href + " (findings layer)"] = _english(page, allowed)
     page.locator("#terminal-table tbody tr button.small").first.click()  # inline edit
     page.wait_for_selector("#terminal-table tr.editing")
     seen[floor_href + " (inline edit)"] = _english(page, allowed)
@@ -143,6 +148,8 @@ def test_an_inspector_inspects_in_chinese(browser, live_server, live_app):  # ty
     for url in ("/", f"/venues/{venue_id}/compliance", f"/venues/{venue_id}/inspections",
                 *(f"/venues/{planted[name]}/compliance" for name in sorted(planted))):
         page.goto(url)
+        if "/compliance" in url:  # the rules left out, folded away, read in Chinese too
+            page.evaluate("() => document.querySelectorAll('details').forEach((d) => { d.open = true; })")
         seen[url] = _english(page, allowed)
         if "/compliance" in url:  # each finding reads in Chinese, the offender's code beside it
             messages = page.locator("#finding-list td.finding-message").all_inner_texts()

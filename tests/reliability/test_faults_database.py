@@ -10,7 +10,6 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import threading
@@ -22,10 +21,21 @@ import pytest
 
 from app import create_app
 from tests.conftest import DEMO_PASSWORD, MANAGER_A, _migrate, seed
+from tests.web.test_cli_and_server import _free_port
 
 pytestmark = pytest.mark.slow  # a private cluster, migrated: about 15 s
 
 MESSAGE = "The database is not answering (it may be restarting), so nothing was saved"
+
+
+def _has_user(name: str) -> bool:
+    import pwd
+
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
 
 
 class PrivateCluster:
@@ -39,13 +49,11 @@ class PrivateCluster:
         self.directory = Path(tempfile.mkdtemp(prefix="sightline-pg-"))
         self.prefix: list[str] = []
         if os.geteuid() == 0:  # initdb refuses to run as root
-            if shutil.which("runuser") is None:
-                pytest.skip("running as root without runuser: cannot start PostgreSQL as another user")
+            if shutil.which("runuser") is None or not _has_user("postgres"):
+                pytest.skip("running as root without runuser or a postgres user to start PostgreSQL as")
             shutil.chown(self.directory, "postgres")
             self.prefix = ["runuser", "-u", "postgres", "--"]
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
+        self.port = _free_port()
         self.data = self.directory / "data"
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8")
         self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"

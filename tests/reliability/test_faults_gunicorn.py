@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -21,10 +20,10 @@ import sqlalchemy as sa
 from extensions import db
 from inventory.models import Floor, Terminal, Venue
 from tests.conftest import DEMO_PASSWORD, MANAGER_A, POSTGRES_URL, make_app, seed
+from tests.web.test_cli_and_server import ROOT, _free_port
 
 pytestmark = pytest.mark.slow  # real gunicorn processes and a 2,000-row import
 
-ROOT = Path(__file__).resolve().parents[2]
 ROWS = 2000  # a write transaction of seconds on this machine; the kill lands inside it
 CODE = "KILL-"
 
@@ -33,9 +32,7 @@ class Gunicorn:
     """`gunicorn 'app:create_app()'` with two workers in its own process group, on one SQLite file."""
 
     def __init__(self, database: Path, tmp_path: Path) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
+        self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = dict(os.environ, DATABASE_URL=f"sqlite:///{database}", SECRET_KEY="k" * 40,
                         HUEY_BACKEND="sqlite", HUEY_SQLITE_PATH=str(tmp_path / "jobs.sqlite"),
