@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import time
 from collections.abc import Callable
@@ -492,7 +493,10 @@ def _below_once(
 
     floor = max(0, known - fixed_cost)
     left = max(0.05, limit - (time.perf_counter() - start))
-    engine = _run_engine(sub, options, backend, left, None, floor, sub_report, cutoff=cutoff, first=first)
+    # One CP-SAT worker (LP at linearization level 2): on 2 shared cores it proves "no cheaper cover" about
+    # twice as fast as two (measured on OR-Library B.4, D.2, D.3; docs/benchmarks.md, 2026-12-02).
+    single = dataclasses.replace(options, workers=1)
+    engine = _run_engine(sub, single, backend, left, None, floor, sub_report, cutoff=cutoff, first=first)
     if engine.status == "INFEASIBLE":
         return EngineResult("INFEASIBLE", None, None, upper, engine.cancelled)
     bound = max(known, min(upper, fixed_cost + engine.bound))
