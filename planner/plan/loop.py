@@ -522,10 +522,17 @@ def _bound_without(prep: Prepared, state: Rounds, options: PlanOptions, clock: C
     """Lower bound on the camera count for covering every witness except those the slack model gave up
     (the target once the reported infeasible area is excluded): LP bound, unicost, same locks and groups."""
     m = prep.matrix
-    demand = [0 if i in state.sacrificed else d for i, d in enumerate(m.demand)]
+    if state.rows_cache is not None:
+        # The last model's distinct rows (a subset of the witnesses, so still a bound; a row given up is given
+        # up with every witness it stands for).
+        _row_of, firsts, columns = state.rows_cache[1]
+        demand = [0 if w in state.sacrificed else m.demand[w] for w in firsts]
+    else:
+        columns = m.columns
+        demand = [0 if i in state.sacrificed else d for i, d in enumerate(m.demand)]
     limit = max(0.1, min(10.0, clock.left() - reserve))
     try:
-        res = solve(CoverProblem(n_rows=len(demand), columns=m.columns, demand=demand, forced=prep.candidates.forced,
+        res = solve(CoverProblem(n_rows=len(demand), columns=columns, demand=demand, forced=prep.candidates.forced,
                                  groups=prep.candidates.groups),
                     SolveOptions(time_limit=limit, backend="greedy", seed=options.seed))
     except InputError:
