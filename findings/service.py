@@ -6,6 +6,10 @@ changed venues, floors, zones and terminals and, just before the commit, evaluat
 done) keeps the findings current without calling anything. A finding that no longer holds becomes *fixed*,
 with the change that fixed it: the plan approval when one was named (``compliance.service.note_reason``),
 else the venue's latest audit event.
+
+A change whose evaluation would cost more than COMPLIANCE_INLINE_LIMIT (``venue_cost``, measured by
+bench/bench_compliance.py) is committed at once and its floors are re-checked by a queue job instead
+(``findings.jobs``), with the same reason and the same ``_reconcile``; until it ends they read "re-checking".
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from compliance.citation import rule_sources, rule_statement
 from compliance.models import STANDING, Finding
 from compliance.service import PAUSED_KEY, REASON_KEY
 from extensions import db
+from findings import jobs as checks
 from findings import wording
 from i18n import area as area_text
 from i18n import current_language
@@ -48,8 +53,10 @@ from planner.errors import InputError
 
 log = logging.getLogger(__name__)
 
+INLINE_LIMIT = 60  # COMPLIANCE_INLINE_LIMIT's default: about half a second of evaluation (docs/compliance.md)
 DIRTY_KEY = "compliance_dirty"  # session.info: {venue_id: set of floor ids, or None for every floor}
 FLOORS_KEY = "compliance_dirty_floors"  # session.info: floor ids whose venue is looked up at commit
+QUEUE_KEY = "compliance_queued"  # session.info: ids of the checks this transaction queued, sent after commit
 ALL_FLOORS = None
 MAX_JUSTIFICATION = 2000
 IN_SERVICE = (TerminalStatus.ACTIVE, TerminalStatus.PLANNED_REMOVAL)
@@ -128,11 +135,12 @@ def finding_to_dict(f: Finding) -> dict[str, Any]:
             "severity": f.severity, "status": f.status, "terminal_id": f.terminal_id, "zone_id": f.zone_id,
             "subject": f.subject, "message": wording.message(f), "message_en": f.message, "msgid": msgid,
             "params": params, "detail": f.detail or {},
-            "opened_at": _iso(f.opened_at), "fixed_at": _iso(f.fixed_at), "fixed_reason": f.fixed_reason,
-            "accepted_by_id": f.accepted_by_id, "accepted_at": _iso(f.accepted_at), "justification": f.justification}
+            "opened_at": iso(f.opened_at), "fixed_at": iso(f.fixed_at), "fixed_reason": f.fixed_reason,
+            "accepted_by_id": f.accepted_by_id, "accepted_at": iso(f.accepted_at), "justification": f.justification}
 
 
-def _iso(value: Any) -> str | None:
+def iso(value: Any) -> str | None:
+    """A stored (naive UTC) date-time as ISO 8601 with Z, for the API."""
     return None if value is None else value.isoformat(timespec="seconds") + "Z"
 
 
@@ -165,6 +173,25 @@ class _Draft:
     terminal_id: int | None = None
     zone_id: int | None = None
     detail: dict[str, Any] = field(default_factory=dict)
+
+
+def floor_cost(terminals: int, private_zones: int) -> int:
+    """The estimated cost of a first evaluation of a floor, in COMPLIANCE_INLINE_LIMIT's units.
+
+    Computing each terminal's view dominates: bench/bench_compliance.py measured 3-9 ms per terminal on the demo
+    floors and generated malls alike, however many private zones (docs/compliance.md).
+    """
+    return terminals + private_zones
+
+
+def venue_cost(venue: Venue, floor_ids: set[int] | None) -> int:
+    """The estimated cost of evaluating the venue's floors (all, or the given ones) from a cold engine."""
+    total = 0
+    for floor in venue.floors:
+        if floor.removed_at is None and (floor_ids is None or floor.id in floor_ids):
+            total += floor_cost(sum(1 for t in floor.terminals if t.removed_at is None),
+                                sum(1 for z in floor.zones if z.kind.value == "private"))
+    return total
 
 
 def _floor_scoped() -> set[str]:
@@ -452,6 +479,7 @@ def install(session_factory: Any) -> None:
                 _mark(session, venue_id, floor_id)
         dirty: dict[int, set[int] | None] = session.info.pop(DIRTY_KEY, {})
         reason = session.info.pop(REASON_KEY, None)
+        limit = int(current_app.config.get("COMPLIANCE_INLINE_LIMIT", INLINE_LIMIT))
         for venue_id, floor_ids in dirty.items():
             venue = session.get(Venue, venue_id)
             if venue is not None:
@@ -459,12 +487,25 @@ def install(session_factory: Any) -> None:
                 session.expire(venue, ["floors"])
                 for floor in venue.floors:
                     session.expire(floor, ["terminals", "zones"])
-                evaluate_venue(venue, floor_ids, reason)
+                if floor_ids is not None and not floor_ids:
+                    evaluate_venue(venue, floor_ids, reason)
+                elif venue_cost(venue, floor_ids) > limit or checks.pending_on(venue.id, floor_ids):
+                    # Too costly for the save (or a queued check already owns these floors: it must see this too).
+                    session.info.setdefault(QUEUE_KEY, set()).add(
+                        checks.queue_check(venue, floor_ids, reason or _default_reason(venue.id)))
+                else:
+                    evaluate_venue(venue, floor_ids, reason)
         session.info.pop(DIRTY_KEY, None)  # the evaluation's own flushes change no inventory
+
+    @event.listens_for(session_factory, "after_commit")
+    def _after_commit(session: Session) -> None:
+        queued = session.info.pop(QUEUE_KEY, set())
+        if queued:
+            checks.enqueue_checks(sorted(queued))
 
     @event.listens_for(session_factory, "after_rollback")
     def _after_rollback(session: Session) -> None:
-        for key in (DIRTY_KEY, FLOORS_KEY, REASON_KEY):
+        for key in (DIRTY_KEY, FLOORS_KEY, REASON_KEY, QUEUE_KEY):
             session.info.pop(key, None)
 
 
