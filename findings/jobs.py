@@ -38,8 +38,9 @@ def pending_on(venue_id: int, floor_ids: set[int] | None) -> bool:
     return False
 
 
-def queue_check(venue: Venue, floor_ids: set[int] | None, reason: str) -> int:
-    """Add these floors to the venue's queued check (creating it, and taking over failed ones); returns its id.
+def queue_check(venue: Venue, floor_ids: set[int] | None, reason: str) -> int | None:
+    """Add these floors to the venue's queued check, or create it (taking over failed ones); returns the id of a
+    new check, to send to the queue after the commit, or None when a check already on the queue took them.
 
     The latest change's reason is kept: the evaluation sees the inventory as that change left it.
     """
@@ -50,17 +51,18 @@ def queue_check(venue: Venue, floor_ids: set[int] | None, reason: str) -> int:
     for failed in (c for c in rows if c.state == "failed"):
         floors = _union(floors, failed.floor_ids)
         db.session.delete(failed)
-    queued = next((c for c in rows if c.state == "queued"), None)
+    for queued in (c for c in rows if c.state == "queued"):
+        # Conditional: a worker that claimed it meanwhile reads the inventory from before this change.
+        if db.session.execute(sa.update(ComplianceCheck).where(
+                ComplianceCheck.id == queued.id, ComplianceCheck.state == "queued").values(
+                floor_ids=_union(queued.floor_ids, floors), reason=reason[:200])).rowcount == 1:
+            return None
     now = utcnow()
-    if queued is None:
-        queued = ComplianceCheck(venue_id=venue.id, floor_ids=floors, reason=reason[:200], state="queued",
-                                 queued_at=now, heartbeat_at=now, attempts=0)
-        db.session.add(queued)
-    else:
-        queued.floor_ids = _union(queued.floor_ids, floors)
-        queued.reason = reason[:200]
+    check = ComplianceCheck(venue_id=venue.id, floor_ids=floors, reason=reason[:200], state="queued",
+                            queued_at=now, heartbeat_at=now, attempts=0)
+    db.session.add(check)
     db.session.flush()
-    return queued.id
+    return check.id
 
 
 def enqueue_checks(check_ids: list[int]) -> None:

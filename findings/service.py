@@ -491,8 +491,9 @@ def install(session_factory: Any) -> None:
                     evaluate_venue(venue, floor_ids, reason)
                 elif venue_cost(venue, floor_ids) > limit or checks.pending_on(venue.id, floor_ids):
                     # Too costly for the save (or a queued check already owns these floors: it must see this too).
-                    session.info.setdefault(QUEUE_KEY, set()).add(
-                        checks.queue_check(venue, floor_ids, reason or _default_reason(venue.id)))
+                    created = checks.queue_check(venue, floor_ids, reason or _default_reason(venue.id))
+                    if created is not None:
+                        session.info.setdefault(QUEUE_KEY, set()).add(created)
                 else:
                     evaluate_venue(venue, floor_ids, reason)
         session.info.pop(DIRTY_KEY, None)  # the evaluation's own flushes change no inventory
