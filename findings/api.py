@@ -11,7 +11,6 @@ from api.floors import geojson
 from api.openapi import document, text_schema
 from compliance.models import FINDING_SEVERITIES, FINDING_STATUSES
 from extensions import db
-from findings import jobs as checks
 from findings import service
 from inventory import services
 from inventory.errors import NotFound
@@ -64,7 +63,7 @@ def venue_findings(venue_id: int) -> Response:
     found = service.venue_findings(venue, status=_choice("status", FINDING_STATUSES),
                                    severity=_choice("severity", FINDING_SEVERITIES),
                                    rule_id=request.args.get("rule") or None)
-    state = checks.recheck_state(venue.id)
+    state = service.recheck_state(venue.id)
     items = [service.finding_to_dict(f) for f in found]
     return jsonify(items=items, count=len(items), rechecking_since=service.iso(state["since"]),
                    recheck_error=state["failed"].error if state["failed"] else None)

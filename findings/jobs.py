@@ -1,9 +1,9 @@
 """Compliance re-checks on the job queue: queue (coalesced per venue), claim, evaluate with a heartbeat, reap.
 
 A change too costly to evaluate in its save (``findings.service.venue_cost`` over COMPLIANCE_INLINE_LIMIT) is
-committed at once with a ComplianceCheck naming its floors and the reason findings it fixes are fixed by; the
-commit hook sends it to the queue after the commit. One queued check per venue gathers the floors of every later
-change until a worker claims it, so a burst of edits costs one evaluation. A running check writes a heartbeat
+committed at once with a ComplianceCheck naming its floors and the reason findings it fixes are fixed by
+(``findings.service.queue_check``); the commit hook sends it here after the commit. One queued check per venue
+gathers the floors of every later change until a worker claims it, so a burst of edits costs one evaluation. A running check writes a heartbeat
 every PLAN_HEARTBEAT_SECONDS (the queue's heartbeat settings, shared with plan runs); one silent for
 PLAN_HEARTBEAT_TIMEOUT lost its worker and is queued again, or failed after PLAN_MAX_ATTEMPTS, by the reaper
 (every worker's housekeeping, and the status views), so no venue stays "re-checking". A failed check stays
@@ -13,7 +13,7 @@ visible until the venue's next change takes its floors over.
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,78 +21,9 @@ from flask import Flask, current_app
 
 from compliance.models import CHECK_PENDING, ComplianceCheck, utcnow
 from extensions import db
+from findings.service import enqueue_checks, evaluate_venue
 from inventory.models import Venue
-from jobs.queue import enqueue, housekeeping, job
-
-
-def _union(a: list[int] | set[int] | None, b: list[int] | set[int] | None) -> list[int] | None:
-    return None if a is None or b is None else sorted(set(a) | set(b))
-
-
-def pending_on(venue_id: int, floor_ids: set[int] | None) -> bool:
-    """Whether a queued or running check of the venue re-evaluates any of these floors (None: any floor)."""
-    for check in db.session.scalars(sa.select(ComplianceCheck).where(ComplianceCheck.venue_id == venue_id,
-                                                                     ComplianceCheck.state.in_(CHECK_PENDING))):
-        if floor_ids is None or check.floor_ids is None or set(check.floor_ids) & floor_ids:
-            return True
-    return False
-
-
-def queue_check(venue: Venue, floor_ids: set[int] | None, reason: str) -> int | None:
-    """Add these floors to the venue's queued check, or create it (taking over failed ones); returns the id of a
-    new check, to send to the queue after the commit, or None when a check already on the queue took them.
-
-    The latest change's reason is kept: the evaluation sees the inventory as that change left it.
-    """
-    rows = list(db.session.scalars(sa.select(ComplianceCheck).where(
-        ComplianceCheck.venue_id == venue.id, ComplianceCheck.state.in_(("queued", "failed")))
-        .order_by(ComplianceCheck.id)))
-    floors: list[int] | None = sorted(floor_ids) if floor_ids is not None else None
-    for failed in (c for c in rows if c.state == "failed"):
-        floors = _union(floors, failed.floor_ids)
-        db.session.delete(failed)
-    for queued in (c for c in rows if c.state == "queued"):
-        # Conditional: a worker that claimed it meanwhile reads the inventory from before this change.
-        if db.session.execute(sa.update(ComplianceCheck).where(
-                ComplianceCheck.id == queued.id, ComplianceCheck.state == "queued").values(
-                floor_ids=_union(queued.floor_ids, floors), reason=reason[:200])).rowcount == 1:
-            return None
-    now = utcnow()
-    check = ComplianceCheck(venue_id=venue.id, floor_ids=floors, reason=reason[:200], state="queued",
-                            queued_at=now, heartbeat_at=now, attempts=0)
-    db.session.add(check)
-    db.session.flush()
-    return check.id
-
-
-def enqueue_checks(check_ids: list[int]) -> None:
-    """Send committed checks to the queue; one that cannot be sent now is sent again by the reaper."""
-    for check_id in check_ids:
-        try:
-            enqueue("compliance_check", check_id)
-        except Exception:  # the save is committed; a queue outage must not turn it into an error
-            current_app.logger.exception("compliance check %s not queued; the reaper sends it again", check_id)
-
-
-def venue_checks(venue_id: int) -> list[ComplianceCheck]:
-    """The venue's checks not yet done (queued, running or failed), oldest first."""
-    return list(db.session.scalars(sa.select(ComplianceCheck).where(ComplianceCheck.venue_id == venue_id)
-                                   .order_by(ComplianceCheck.id)))
-
-
-def recheck_state(venue_id: int, floor_id: int | None = None) -> dict[str, Any]:
-    """What the venue's (or one floor's) findings are waiting for: since when they are being re-checked, and
-    the error of a re-check that failed ({"since": None, "failed": None} when the findings are current)."""
-    since: datetime | None = None
-    failed: ComplianceCheck | None = None
-    for check in venue_checks(venue_id):
-        if floor_id is not None and not check.covers(floor_id):
-            continue
-        if check.state in CHECK_PENDING:
-            since = check.queued_at if since is None else min(since, check.queued_at)
-        else:
-            failed = check
-    return {"since": since, "failed": failed}
+from jobs.queue import housekeeping, job
 
 
 class _Heartbeat(threading.Thread):
@@ -126,8 +57,6 @@ def run_check(check_id: int) -> None:
 
 
 def _run(app: Flask, check_id: int) -> None:
-    from findings.service import evaluate_venue
-
     now = utcnow()
     claimed = db.session.execute(sa.update(ComplianceCheck).where(
         ComplianceCheck.id == check_id, ComplianceCheck.state == "queued").values(

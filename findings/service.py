@@ -20,7 +20,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import shapely
@@ -35,10 +35,9 @@ from accounts.models import User, utcnow
 from audit.models import AuditEvent
 from compliance import filing, rules
 from compliance.citation import rule_sources, rule_statement
-from compliance.models import STANDING, Finding
+from compliance.models import CHECK_PENDING, STANDING, ComplianceCheck, Finding
 from compliance.service import PAUSED_KEY, REASON_KEY
 from extensions import db
-from findings import jobs as checks
 from findings import wording
 from i18n import area as area_text
 from i18n import current_language
@@ -47,6 +46,7 @@ from inventory.choices import FilingStatus, TerminalStatus
 from inventory.errors import Forbidden
 from inventory.fields import ValidationError
 from inventory.models import Floor, Terminal, Venue, Zone
+from jobs.queue import enqueue
 from planner import floor as pf
 from planner.coverage import Engine
 from planner.errors import InputError
@@ -421,6 +421,77 @@ def accept(user: User, venue: Venue, finding: Finding, justification: Any) -> Fi
     return finding
 
 
+# ---------------------------------------------------------------------------------------------- queued re-checks
+def _union(a: list[int] | set[int] | None, b: list[int] | set[int] | None) -> list[int] | None:
+    return None if a is None or b is None else sorted(set(a) | set(b))
+
+
+def pending_on(venue_id: int, floor_ids: set[int] | None) -> bool:
+    """Whether a queued or running check of the venue re-evaluates any of these floors (None: any floor)."""
+    for check in db.session.scalars(sa.select(ComplianceCheck).where(ComplianceCheck.venue_id == venue_id,
+                                                                     ComplianceCheck.state.in_(CHECK_PENDING))):
+        if floor_ids is None or check.floor_ids is None or set(check.floor_ids) & floor_ids:
+            return True
+    return False
+
+
+def queue_check(venue: Venue, floor_ids: set[int] | None, reason: str) -> int | None:
+    """Add these floors to the venue's queued check, or create it (taking over failed ones); returns the id of a
+    new check, to send to the queue after the commit, or None when a check already on the queue took them.
+
+    The latest change's reason is kept: the evaluation sees the inventory as that change left it.
+    """
+    rows = list(db.session.scalars(sa.select(ComplianceCheck).where(
+        ComplianceCheck.venue_id == venue.id, ComplianceCheck.state.in_(("queued", "failed")))
+        .order_by(ComplianceCheck.id)))
+    floors: list[int] | None = sorted(floor_ids) if floor_ids is not None else None
+    for failed in (c for c in rows if c.state == "failed"):
+        floors = _union(floors, failed.floor_ids)
+        db.session.delete(failed)
+    for queued in (c for c in rows if c.state == "queued"):
+        # Conditional: a worker that claimed it meanwhile reads the inventory from before this change.
+        if db.session.execute(sa.update(ComplianceCheck).where(
+                ComplianceCheck.id == queued.id, ComplianceCheck.state == "queued").values(
+                floor_ids=_union(queued.floor_ids, floors), reason=reason[:200])).rowcount == 1:
+            return None
+    now = utcnow()
+    check = ComplianceCheck(venue_id=venue.id, floor_ids=floors, reason=reason[:200], state="queued",
+                            queued_at=now, heartbeat_at=now, attempts=0)
+    db.session.add(check)
+    db.session.flush()
+    return check.id
+
+
+def enqueue_checks(check_ids: list[int]) -> None:
+    """Send committed checks to the queue; one that cannot be sent now is sent again by the reaper."""
+    for check_id in check_ids:
+        try:
+            enqueue("compliance_check", check_id)
+        except Exception:  # the save is committed; a queue outage must not turn it into an error
+            current_app.logger.exception("compliance check %s not queued; the reaper sends it again", check_id)
+
+
+def venue_checks(venue_id: int) -> list[ComplianceCheck]:
+    """The venue's checks not yet done (queued, running or failed), oldest first."""
+    return list(db.session.scalars(sa.select(ComplianceCheck).where(ComplianceCheck.venue_id == venue_id)
+                                   .order_by(ComplianceCheck.id)))
+
+
+def recheck_state(venue_id: int, floor_id: int | None = None) -> dict[str, Any]:
+    """What the venue's (or one floor's) findings are waiting for: since when they are being re-checked, and
+    the error of a re-check that failed ({"since": None, "failed": None} when the findings are current)."""
+    since: datetime | None = None
+    failed: ComplianceCheck | None = None
+    for check in venue_checks(venue_id):
+        if floor_id is not None and not check.covers(floor_id):
+            continue
+        if check.state in CHECK_PENDING:
+            since = check.queued_at if since is None else min(since, check.queued_at)
+        else:
+            failed = check
+    return {"since": since, "failed": failed}
+
+
 # ---------------------------------------------------------------------------------------------- the commit hook
 def _mark(session: Session, venue_id: int | None, floor_id: int | None) -> None:
     dirty: dict[int, set[int] | None] = session.info.setdefault(DIRTY_KEY, {})
@@ -489,9 +560,9 @@ def install(session_factory: Any) -> None:
                     session.expire(floor, ["terminals", "zones"])
                 if floor_ids is not None and not floor_ids:
                     evaluate_venue(venue, floor_ids, reason)
-                elif venue_cost(venue, floor_ids) > limit or checks.pending_on(venue.id, floor_ids):
+                elif venue_cost(venue, floor_ids) > limit or pending_on(venue.id, floor_ids):
                     # Too costly for the save (or a queued check already owns these floors: it must see this too).
-                    created = checks.queue_check(venue, floor_ids, reason or _default_reason(venue.id))
+                    created = queue_check(venue, floor_ids, reason or _default_reason(venue.id))
                     if created is not None:
                         session.info.setdefault(QUEUE_KEY, set()).add(created)
                 else:
@@ -502,7 +573,7 @@ def install(session_factory: Any) -> None:
     def _after_commit(session: Session) -> None:
         queued = session.info.pop(QUEUE_KEY, set())
         if queued:
-            checks.enqueue_checks(sorted(queued))
+            enqueue_checks(sorted(queued))
 
     @event.listens_for(session_factory, "after_rollback")
     def _after_rollback(session: Session) -> None:

@@ -81,7 +81,7 @@ def recheck_context(venue_id: int, floor_id: int | None = None, *, done: bool = 
         args["floor"] = floor_id
     reload_url = (url_for("inventory.floor_detail", floor_id=floor_id, _anchor="floor-findings") if floor_id
                   else url_for("compliance.venue_compliance", venue_id=venue_id))
-    return {"state": checks.recheck_state(venue_id, floor_id), "status_url": url_for("compliance.recheck_status", **args),
+    return {"state": service.recheck_state(venue_id, floor_id), "status_url": url_for("compliance.recheck_status", **args),
             "box_id": "recheck-floor" if floor_id else "recheck-venue", "done": done, "reload_url": reload_url}
 
 
