@@ -98,6 +98,12 @@ def plan(floor: Floor, options: PlanOptions | None = None) -> Plan:
         if attempt.status == Status.INFEASIBLE and _widen_slack(prep.matrix, state, attempt, remaining):
             state.rounds -= 1
             continue
+        if attempt.objective is None and budget < remaining - 1e-9 and attempt.status != Status.CANCELLED \
+                and not clock.out("solve", reserve=reserve + 0.05):
+            # The round's share found no cover yet: the same model again, with all the time left.
+            state.final = True
+            state.rounds -= 1
+            continue
         if attempt.objective is None:
             # Out of time (or cancelled) before a cover of the new witnesses: keep the previous round's answer,
             # or in round one the warm start's cover over the installed poses (same rows, same columns).
