@@ -49,7 +49,7 @@ def test_a_run_whose_worker_is_killed_is_requeued_on_the_progress_page_and_finis
     # No worker runs now: the progress page the user is watching notices the silent run and queues it again.
     page = client.get(f"/plans/{plan_id}/progress", headers={"HX-Request": "true"})
     text = page.get_data(as_text=True)
-    assert page.status_code == 200 and "queued again: the worker running it stopped (no heartbeat for 4 s)" in text
+    assert page.status_code == 200 and "queued again: the worker running it stopped" in text
     requeued = _plan(app, plan_id)
     assert requeued.state == PlanState.QUEUED and requeued.error is None and requeued.result is None
     second = start_worker(app)
