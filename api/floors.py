@@ -9,10 +9,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from api.blueprint import bp
-from api.openapi import document
+from api.openapi import document, field_schema
 from extensions import db
 from inventory import floor_editor, services
-from inventory.fields import ValidationError
+from inventory.fields import TERMINAL_FIELDS, ValidationError
 from inventory.floor_overlays import overlays as coverage_overlays
 from inventory.floorio import export_floor
 from planner.floor import FORMAT
@@ -57,7 +57,10 @@ def floor_geojson(floor_id: int):  # type: ignore[no-untyped-def]
 @document(parameters=[{"name": "replace_terminals", "in": "query", "required": False,
                        "schema": {"type": "string", "enum": ["1", "true"]},
                        "description": "Delete terminals missing from the collection"}],
-          requestBody={"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
+          requestBody={"required": True, "content": {"application/json": {"schema": {
+              "type": "object", "required": ["type", "features"],
+              "properties": {"type": {"const": "FeatureCollection"},
+                             "features": {"type": "array", "items": {"type": "object"}}}}}}},
           responses={"200": {"description": "Counts of what changed, the new export and each terminal's tier ranges",
                              "content": {"application/json": {"schema": {"type": "object"}}}}})
 def floor_geojson_put(floor_id: int):  # type: ignore[no-untyped-def]
@@ -71,7 +74,8 @@ def floor_geojson_put(floor_id: int):  # type: ignore[no-untyped-def]
 
 @bp.put("/floors/<int:floor_id>/zones")
 @document(requestBody={"required": True, "content": {"application/json": {"schema": {
-    "type": "object", "required": ["features"], "properties": {"features": {"type": "array"}}}}}},
+    "type": "object", "required": ["features"],
+    "properties": {"features": {"type": "array", "items": {"type": "object"}}}}}}},
           responses={"200": {"description": "Zone counts (created, updated, deleted) and the new export",
                              "content": {"application/json": {"schema": {"type": "object"}}}}})
 def floor_zones_put(floor_id: int):  # type: ignore[no-untyped-def]
@@ -112,8 +116,8 @@ def floor_overlays(floor_id: int):  # type: ignore[no-untyped-def]
 
 @bp.patch("/floors/<int:floor_id>/terminals/<code>/pose")
 @document(requestBody={"required": True, "content": {"application/json": {"schema": {
-    "type": "object", "properties": {k: {"type": "number"} for k in ("x", "y", "heading_deg", "hfov_deg", "range_m")}
-    | {"hpx": {"type": "integer"}}}}}},
+    "type": "object", "properties": {f.name: field_schema(f, for_input=True) for f in TERMINAL_FIELDS
+                                     if f.name in ("x", "y", "heading_deg", "hfov_deg", "range_m", "hpx")}}}}},
           responses={"200": {"description": "The terminal's new pose",
                              "content": {"application/json": {"schema": {"type": "object"}}}}})
 def terminal_pose(floor_id: int, code: str):  # type: ignore[no-untyped-def]

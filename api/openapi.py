@@ -54,14 +54,27 @@ def document(method: str | None = None, **operation: Any) -> Callable[[F], F]:
 # ---------------------------------------------------------------- schemas from the field specs
 
 
+NO_NUL = "^[^\\u0000]*$"
+NOT_BLANK = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
+
+
+def text_schema(max_length: int, *, required: bool) -> dict[str, Any]:
+    """A text input as inventory/fields.py cleans it: no NUL, at most max_length, and not blank when required."""
+    schema: dict[str, Any] = {"type": "string", "maxLength": max_length, "pattern": NOT_BLANK if required else NO_NUL}
+    if required:
+        schema["minLength"] = 1
+    return schema
+
+
 def field_schema(field: Field, *, for_input: bool) -> dict[str, Any]:
     """JSON Schema of one field; optional inputs accept null (clears it or restores the default)."""
     schema: dict[str, Any] = {"description": field.title}
     kind = field.kind
     if kind == "str":
-        schema.update(type="string", maxLength=field.max_length)
+        schema.update(text_schema(field.max_length, required=field.required) if for_input
+                      else {"type": "string", "maxLength": field.max_length})
     elif kind == "int":
-        schema["type"] = "integer"
+        schema.update(type="integer", minimum=-MAX_ID, maximum=MAX_ID)  # 32-bit columns (fields._number)
     elif kind in ("float", "angle", "fov"):
         schema["type"] = "number"
     elif kind == "bool":
@@ -73,6 +86,8 @@ def field_schema(field: Field, *, for_input: bool) -> dict[str, Any]:
         schema.update(type="string", format="date")
     elif kind == "district":
         schema.update(type="string", maxLength=field.max_length)
+        if for_input:
+            schema["pattern"] = "^[^\\u0000-\\u001f\\u007f]*$"  # fields._district refuses control characters
         schema["description"] += ("; a district of the managed list (English or Chinese name or code, any case),"
                                   " stored and returned as its English name")
     if kind in ("int", "float"):
@@ -157,6 +172,7 @@ def schemas() -> dict[str, Any]:
         "Venue": output_schema(VENUE_FIELDS, {"id": ID, "organisation_id": ID},
                                {"floor_ids": {"type": "array", "items": {"type": "integer"}}, **TIMESTAMPS}),
         "VenueInput": input_schema(VENUE_FIELDS, required=True, extra={"organisation_id": ORGANISATION_ID_INPUT}),
+        "VenueReplace": input_schema(VENUE_FIELDS, required=True),
         "VenuePatch": input_schema(VENUE_FIELDS, required=False),
         "Floor": output_schema(FLOOR_FIELDS, {"id": ID, "venue_id": ID},
                                {"has_background": {"type": "boolean"}, "counts": COUNTS, **TIMESTAMPS}),
@@ -170,6 +186,7 @@ def schemas() -> dict[str, Any]:
             {"varifocal": {"type": "boolean"}}),
         "CameraModelInput": input_schema(CAMERA_MODEL_FIELDS, required=True,
                                          extra={"organisation_id": ORGANISATION_ID_INPUT}),
+        "CameraModelReplace": input_schema(CAMERA_MODEL_FIELDS, required=True),
         "CameraModelPatch": input_schema(CAMERA_MODEL_FIELDS, required=False),
     }
 
@@ -190,8 +207,11 @@ def _list_of(name: str) -> dict[str, Any]:
             "properties": {"items": {"type": "array", "items": _ref(name)}, "count": {"type": "integer"}}}
 
 
-def _error(description: str) -> dict[str, Any]:
-    return {"description": description, "content": _json(_ref("Error"))}
+def _error(code: str, description: str) -> dict[str, Any]:
+    response = {"description": description, "content": _json(_ref("Error"))}
+    if code == "503":
+        response["headers"] = {"Retry-After": {"schema": {"type": "string"}, "description": "Seconds"}}
+    return response
 
 
 ERRORS = {
@@ -201,10 +221,12 @@ ERRORS = {
     "404": "No such object, or it belongs to an organisation you cannot see",
     "405": "Method not allowed on this path",
     "409": "Conflicts with an existing record (e.g. the same camera model twice)",
+    "413": "The body is larger than the upload limit (UPLOAD_MAX_BYTES plus 1 MiB)",
     "415": "The body is not application/json",
     "422": "A field is invalid: wrong JSON type, out of range, unknown enum value, missing or unknown field, "
            "duplicate serial in the venue or ID on the floor, ...; or a query parameter (of any name) holds a "
            "NUL character",
+    "503": "The database is not answering (restarting or down): nothing was saved; retry after Retry-After seconds",
 }
 
 TERMINAL_QUERY = [
@@ -215,6 +237,8 @@ TERMINAL_QUERY = [
     {"name": "sort", "in": "query", "schema": {"type": "string", "default": "code", "enum": sorted(TERMINAL_SORTS)}},
     {"name": "dir", "in": "query", "schema": {"type": "string", "enum": ["asc", "desc"], "default": "asc"}},
 ]
+
+OWNED = ("Venue", "CameraModel")  # resources whose create body names the organisation (admins)
 
 # endpoint -> (schema name, action); actions: list, create, get, update, delete.
 RESOURCE_ENDPOINTS: dict[str, tuple[str, str]] = {
@@ -255,7 +279,8 @@ def resource_operation(endpoint: str, method: str) -> dict[str, Any]:
                 "responses": {"201": {"description": f"The new {name}; Location names its URL",
                                       "headers": {"Location": {"schema": {"type": "string"}}},
                                       "content": _json(_ref(name))}}}
-    body = f"{name}Input" if method == "put" else f"{name}Patch"
+    # PUT replaces the fields only: the owner never changes, so organisation_id is an unknown field there.
+    body = (f"{name}Replace" if name in OWNED else f"{name}Input") if method == "put" else f"{name}Patch"
     return {"summary": ("Replace" if method == "put" else "Change") + f" a {name}: "
             + ("every field; absent optional fields are reset to their defaults" if method == "put"
                else "only the fields sent"),
@@ -291,13 +316,14 @@ def operation(app: Flask, rule: Any, method: str) -> dict[str, Any]:
     if parameters:
         op["parameters"] = parameters + op.get("parameters", [])
     responses = op.setdefault("responses", {"200": {"description": "Success", "content": {"application/json": {}}}})
-    codes = ["401", "422"]  # 422: every request is refused when a query parameter holds a NUL (security.py)
+    # 422: every request is refused when a query parameter holds a NUL (security.py); 503: the database is down.
+    codes = ["401", "422", "503"]
     if parameters:
         codes.append("404")
     if method in WRITE_METHODS:
         codes += ["400", "403"]
     if "requestBody" in op:
-        codes += ["409", "415"]
+        codes += ["409", "413", "415"]
     for code in sorted(set(codes)):
         responses.setdefault(code, {"$ref": f"#/components/responses/E{code}"})
     op["responses"] = dict(sorted(responses.items()))
@@ -344,7 +370,7 @@ def build(app: Flask) -> dict[str, Any]:
                                   "description": "The signed-in browser session; writes must also send the "
                                                  "page's CSRF token in the X-CSRFToken header"},
             },
-            "responses": {f"E{code}": _error(text) for code, text in ERRORS.items()},
+            "responses": {f"E{code}": _error(code, text) for code, text in ERRORS.items()},
             "schemas": schemas(),
         },
     }

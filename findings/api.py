@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from api.blueprint import bp
 from api.floors import geojson
-from api.openapi import document
+from api.openapi import document, text_schema
 from api.routes import listing
 from compliance.models import FINDING_SEVERITIES, FINDING_STATUSES
 from extensions import db
@@ -66,7 +66,7 @@ def venue_findings(venue_id: int) -> Response:
 @bp.post("/venues/<int:venue_id>/findings/<int:finding_id>/accept")
 @document(requestBody={"required": True, "content": {"application/json": {"schema": {
     "type": "object", "required": ["justification"],
-    "properties": {"justification": {"type": "string", "maxLength": service.MAX_JUSTIFICATION}}}}}},
+    "properties": {"justification": text_schema(service.MAX_JUSTIFICATION, required=True)}}}}},
     responses={"200": {"description": "The accepted finding",
                        "content": {"application/json": {"schema": FINDING_SCHEMA}}}})
 def finding_accept(venue_id: int, finding_id: int) -> Response:

@@ -47,6 +47,7 @@ def rule_why_not(rule: rules.Rule) -> str:
 
 
 bp.add_app_template_global(wording.reason, "finding_reason")
+bp.add_app_template_global(wording.issue, "verification_issue")
 bp.add_app_template_global(wording.severity, "severity_label")
 bp.add_app_template_global(wording.status, "status_label")
 

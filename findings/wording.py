@@ -21,7 +21,7 @@ from inventory.choices import LABELS, label_of
 
 # Decimals shown of a measured value; limits and counts show as many as they have.
 _PLACES = {"area": 2, "distance": 1}
-_CHOICES = ("type", "storage", "mechanism")  # inventory choice values, shown by their labels
+_CHOICES = ("type", "storage", "mechanism", "kind")  # inventory choice values, shown by their labels
 _NUMBERS = ("area", "distance", "limit", "bare", "entrances", "days", "enrolled", "threshold", "share")
 # Purposes a rule allows (rules.json allowed_purposes), as read in a sentence.
 _PURPOSES = {"public_security": N_("public security")}
@@ -32,13 +32,17 @@ _LEGACY = {"consent": "face recognition at %(terminal)s relies on %(mechanism)s 
 REASONS = (N_("audit event %(event)s"), N_("re-evaluation"), N_("initial evaluation"),
            N_("plan %(plan)s approved (version %(version)s)"), N_("plan %(plan)s approved"),
            N_("plan %(plan)s: %(kind)s %(label)s done"))
+# What an inspection's verification found (planner.verify, in English), as shown in its report.
+ISSUES = (N_("camera %(camera)s is mounted inside private zone '%(zone)s'"),
+          N_("camera %(camera)s sees %(area)s m² of private zone '%(zone)s'"),
+          N_("%(area)s m² of required area is covered by fewer than k cameras"))
 _SEVERITIES = {"prohibited": N_("Prohibited"), "must": N_("Must"), "should": N_("Should")}
 _STATUSES = {"open": N_("Open"), "fixed": N_("Fixed"), "accepted": N_("Accepted")}
 
 
 def _or(parts: list[str]) -> str:
-    if len(parts) == 1:
-        return parts[0]
+    if len(parts) <= 1:
+        return "".join(parts)
     return _("%(first)s or %(last)s", first=_(", ").join(parts[:-1]), last=parts[-1])
 
 
@@ -110,14 +114,14 @@ def _read(name: str, text: str) -> Any:
     return text
 
 
-def parse(message: str, templates: dict[str, str] | None = None) -> tuple[str, dict[str, Any]] | None:
-    """(msgid, params) of an English message of one of the templates (the finding messages by default), or None."""
-    if templates is None:
-        templates = {**{key: (msgid, msgid) for key, msgid in MESSAGES.items()},
-                     **{f"{key} (legacy)": (MESSAGES[key], old) for key, old in _LEGACY.items()}}
+def parse(message: str, msgids: tuple[str, ...] | None = None) -> tuple[str, dict[str, Any]] | None:
+    """(msgid, params) of an English message of one of the msgids (the finding messages by default), or None."""
+    if msgids is None:
+        templates = [(msgid, msgid) for msgid in MESSAGES.values()] + \
+            [(MESSAGES[key], old) for key, old in _LEGACY.items()]
     else:
-        templates = {key: (msgid, msgid) for key, msgid in templates.items()}
-    for msgid, template in templates.values():
+        templates = [(msgid, msgid) for msgid in msgids]
+    for msgid, template in templates:
         match = _pattern(template).fullmatch(message or "")
         if match:
             return msgid, {name: _read(name, text) for name, text in match.groupdict().items()}
@@ -138,15 +142,20 @@ def message(finding: Finding) -> str:
     return render(*found) if found else finding.message
 
 
+def _reread(text: str | None, msgids: tuple[str, ...]) -> str:
+    """English text of one of the msgids in the request's language (text of unknown form as it is)."""
+    found = parse(text or "", msgids)
+    return render(*found) if found else text or ""
+
+
 def reason(text: str | None) -> str:
-    """Why a finding was fixed, in the request's language (a reason of unknown form as it is)."""
-    found = parse(text or "", {msgid: msgid for msgid in REASONS})
-    if found is None:
-        return text or ""
-    msgid, params = found
-    if "kind" in params:
-        params["kind"] = label_of(str(params["kind"]))
-    return _(msgid, **params)
+    """Why a finding was fixed, in the request's language."""
+    return _reread(text, REASONS)
+
+
+def issue(text: str | None) -> str:
+    """One issue an inspection's verification found, in the request's language."""
+    return _reread(text, ISSUES)
 
 
 def severity(value: str) -> str:

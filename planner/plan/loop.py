@@ -30,6 +30,7 @@ from planner.setcover import CoverProblem, CoverResult, SolveOptions, Status, le
 
 ROUND_SHARE = 0.15  # of the time left: the solve of a round more witnesses may follow
 ROUND_MIN_S = 1.5
+BOUND_SHARE = 0.08  # of the limit: kept for the slack-free bound once the slack model has given witnesses up
 
 
 @dataclass
@@ -76,6 +77,10 @@ def plan(floor: Floor, options: PlanOptions | None = None) -> Plan:
         state.rounds += 1
         # Time kept back for the certificate: the last exact check again (most zones come from its cache).
         reserve = _reserve(clock, check)
+        if state.conflict_pts:
+            # The slack model gave witnesses up: its bounds say nothing about the target, so the bound at the end
+            # (over every witness but those) needs time of its own.
+            reserve += BOUND_SHARE * clock.limit
         if state.rounds > 1 and (state.rounds > options.max_rounds or clock.out("solve", reserve=reserve + 0.05)):
             break
 
@@ -96,6 +101,12 @@ def plan(floor: Floor, options: PlanOptions | None = None) -> Plan:
         if attempt.status != Status.INFEASIBLE and (slack_cost is None or attempt.bound < slack_cost):
             state.bound = max(state.bound, int(attempt.bound))
         if attempt.status == Status.INFEASIBLE and _widen_slack(prep.matrix, state, attempt, remaining):
+            state.rounds -= 1
+            continue
+        if attempt.objective is None and budget < remaining - 1e-9 and attempt.status != Status.CANCELLED \
+                and not clock.out("solve", reserve=reserve + 0.05):
+            # The round's share found no cover yet: the same model again, with all the time left.
+            state.final = True
             state.rounds -= 1
             continue
         if attempt.objective is None:
@@ -522,10 +533,17 @@ def _bound_without(prep: Prepared, state: Rounds, options: PlanOptions, clock: C
     """Lower bound on the camera count for covering every witness except those the slack model gave up
     (the target once the reported infeasible area is excluded): LP bound, unicost, same locks and groups."""
     m = prep.matrix
-    demand = [0 if i in state.sacrificed else d for i, d in enumerate(m.demand)]
+    if state.rows_cache is not None:
+        # The last model's distinct rows (a subset of the witnesses, so still a bound; a row given up is given
+        # up with every witness it stands for).
+        _row_of, firsts, columns = state.rows_cache[1]
+        demand = [0 if w in state.sacrificed else m.demand[w] for w in firsts]
+    else:
+        columns = m.columns
+        demand = [0 if i in state.sacrificed else d for i, d in enumerate(m.demand)]
     limit = max(0.1, min(10.0, clock.left() - reserve))
     try:
-        res = solve(CoverProblem(n_rows=len(demand), columns=m.columns, demand=demand, forced=prep.candidates.forced,
+        res = solve(CoverProblem(n_rows=len(demand), columns=columns, demand=demand, forced=prep.candidates.forced,
                                  groups=prep.candidates.groups),
                     SolveOptions(time_limit=limit, backend="greedy", seed=options.seed))
     except InputError:

@@ -102,3 +102,22 @@ def test_the_fixed_reason_reads_in_chinese(demo_app, client, auth):
         venue_id = hotel.id
     page = client.get(f"/venues/{venue_id}/compliance?status=fixed").get_data(as_text=True)
     assert "审计事件 12" in page and "audit event" not in page
+
+
+def test_the_verification_issues_of_an_inspection_report_read_in_chinese(demo_app):
+    from inspection.verification import _poses
+    from inventory import floorio
+    from planner.verify import verify_plan
+
+    compile_catalogues()
+    with demo_app.app_context():
+        hotel = db.session.scalar(sa.select(Venue).where(Venue.name == "Bund View Hotel"))
+        model = floorio.floor_model(hotel.floors[0])
+        issues = verify_plan(model, {"cameras": _poses([t for t in model.terminals if t.id == "C-305"]),
+                                     "infeasible": []}).issues
+        seen = [i for i in issues if "private zone" in i]
+        assert seen
+        with demo_app.test_request_context("/"), force_locale("zh_CN"):
+            for text in seen:
+                shown = wording.issue(text)
+                assert HANZI.search(shown) and "private zone" not in shown and "C-305" in shown, shown

@@ -88,10 +88,10 @@ def cluster() -> Iterator[PrivateCluster]:
         server.remove()
 
 
-def _app(cluster: PrivateCluster, tmp_path: Path):  # type: ignore[no-untyped-def]
+def _app(cluster: PrivateCluster, tmp_path: Path, **overrides: object):  # type: ignore[no-untyped-def]
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": cluster.url, "WTF_CSRF_ENABLED": False,
                       "SECRET_KEY": "test-secret", "HUEY_BACKEND": "immediate",
-                      "UPLOAD_FOLDER": str(tmp_path / "uploads")})
+                      "UPLOAD_FOLDER": str(tmp_path / "uploads"), **overrides})
     _migrate(app)
     seed(app)
     return app
@@ -154,3 +154,34 @@ def test_requests_in_flight_while_postgresql_restarts_are_200_or_503_never_500(c
     assert not errors, errors
     assert set(statuses) == {200, 503}, sorted(set(statuses))
     assert statuses[-3:] == [200, 200, 200]  # every user is served again after the restart
+
+
+def test_a_plan_run_on_a_worker_rides_out_a_postgresql_restart(cluster, tmp_path) -> None:
+    from jobs.queue import huey_for_app
+    from plans.models import PlanState
+    from tests.web.test_plan_worker import _big_floor, _login, _stop, _wait
+    from tests.workers import start_worker
+
+    # A heartbeat timeout well beyond the outage: the run should not even need its second attempt.
+    app = _app(cluster, tmp_path, HUEY_BACKEND="sqlite", HUEY_SQLITE_PATH=str(tmp_path / "jobs.sqlite"),
+               PLAN_HEARTBEAT_SECONDS=0.5, PLAN_HEARTBEAT_TIMEOUT=30.0, JOB_HOUSEKEEPING_SECONDS=1.0)
+    huey_for_app(app).flush()
+    floor_id = _big_floor(app)
+    client = _login(app)
+    response = client.post(f"/floors/{floor_id}/plans", data={"mode": "reduce", "reaim": "true", "reaim_step": "45",
+                                                              "time_limit": "15"})
+    plan_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    worker = start_worker(app)
+    try:
+        _wait(app, plan_id, lambda p: p.state == PlanState.RUNNING and p.heartbeat_at is not None, 90, worker)
+        cluster.crash()
+        time.sleep(2.0)  # heartbeats and housekeeping fail meanwhile (logged); the solver goes on
+        cluster.start()
+        plan = _wait(app, plan_id, lambda p: p.finished, 240, worker)
+        assert worker.poll() is None, "the worker died with the database"
+    finally:
+        output = _stop(worker)
+    assert plan.state == PlanState.DONE and plan.error is None, (plan.error, output[-3000:])
+    assert plan.attempts == 1
+    assert len(plan.result["kept"]) + len(plan.result["removed"]) == 120
+    assert "heartbeat of plan" in output  # the outage was felt: heartbeats failed while it lasted

@@ -53,6 +53,7 @@ class Gunicorn:
                     return
             except requests.RequestException:  # not listening yet, or a worker still booting
                 time.sleep(0.2)
+        self.stop()
         raise AssertionError("gunicorn did not answer within 60 s")
 
     def kill(self) -> None:
@@ -65,7 +66,11 @@ class Gunicorn:
         """Stop it if it still runs."""
         if self.process is not None and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=30)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
 
 
 def _token(page: str) -> str:
@@ -122,8 +127,8 @@ def test_killing_gunicorn_mid_import_leaves_all_rows_or_none(template_database, 
         db.engine.dispose()
     database = tmp_path / "test.sqlite"
     server = Gunicorn(database, tmp_path)
-    server.start()
     try:
+        server.start()
         browser = _sign_in(server.url)
         form = f"{server.url}/floors/{floor_id}/terminals/import"
         token = _token(browser.get(form, timeout=30).text)
@@ -150,8 +155,8 @@ def test_killing_gunicorn_mid_import_leaves_all_rows_or_none(template_database, 
     finally:
         server.stop()
     killed = _imported(database)
-    server.start()  # a fresh gunicorn on the same file: SQLite recovers the cut transaction as it opens it
     try:
+        server.start()  # a fresh gunicorn on the same file: SQLite recovers the cut transaction as it opens it
         browser = _sign_in(server.url)
         assert browser.get(f"{server.url}/floors/{floor_id}", timeout=30).status_code == 200
         assert _integrity(database) == "ok"

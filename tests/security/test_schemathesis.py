@@ -4,8 +4,9 @@ every response matches the document (schema, status code, content type).
 Budget: SIGHTLINE_API_FUZZ_EXAMPLES examples per operation and generation mode (default 10, derandomized: the
 CI pass); `bench/schemathesis.sh` runs 300 with fresh random seeds. Requests carry a real write-scope API
 token of the Huangpu manager (organisation A, demo data) on a database of this module only. Path parameters
-are drawn from the objects that user can see (plus whatever Schemathesis generates, mostly 404s), so writes
-reach real venues, floors, terminals, camera models and findings; deletes run last.
+are drawn from the seeded objects that user can see (plus whatever Schemathesis generates, mostly 404s), so
+writes reach real venues, floors, terminals, camera models and findings; deletes run last. The list is taken
+once, not per example: Hypothesis replays examples and needs the same choices (deleted objects then 404).
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ def fuzz_app(tmp_path_factory: pytest.TempPathFactory, template_database: str) -
         db.session.add(token)
         db.session.commit()
     app.config["FUZZ_HEADERS"] = {"Authorization": f"Bearer {plain}"}
+    app.config["FUZZ_IDS"] = visible_ids(app)
     yield app
     with app.app_context():
         db.session.remove()
@@ -66,7 +68,7 @@ def fuzz_app(tmp_path_factory: pytest.TempPathFactory, template_database: str) -
 
 
 def visible_ids(app: Flask) -> dict[str, list[Any]]:
-    """Path parameter values that name the organisation's objects (read fresh: earlier cases create/delete)."""
+    """Path parameter values that name the organisation's seeded objects."""
     with app.app_context():
         user = db.session.scalar(sa.select(User).where(User.email == MANAGER_A))
         venues = db.session.scalars(sa.select(Venue.id).where(Venue.organisation_id == user.organisation_id)).all()
@@ -85,22 +87,6 @@ def with_real_objects(case: Any, data: st.DataObject, known: dict[str, list[Any]
         if known.get(name):
             case.path_parameters[name] = data.draw(st.one_of(st.sampled_from(known[name]), st.just(value)),
                                                    label=name)
-
-
-@pytest.mark.fuzz
-@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=lambda m: m.value)
-@pytest.mark.parametrize("operation", OPERATIONS, ids=lambda op: f"{op.method.upper()} {op.path}")
-def test_operation_conforms(fuzz_app: Flask, operation: Any, mode: GenerationMode) -> None:
-    """No 5xx, and the status code, content type and body of every response are the documented ones."""
-    headers = fuzz_app.config["FUZZ_HEADERS"]
-
-    @FUZZ
-    @given(case=operation.as_strategy(generation_mode=mode), data=st.data())
-    def run(case: Any, data: st.DataObject) -> None:
-        with_real_objects(case, data, visible_ids(fuzz_app))
-        case.call_and_validate(headers=headers, checks=CHECKS, app=fuzz_app)
-
-    run()
 
 
 # ---------------------------------------------------------------- what it found, as plain regression tests
@@ -167,3 +153,75 @@ def test_refused_query_parameters_are_a_documented_422(fuzz_app, url, path):
     assert response.status_code == 422 and response.json["field"] in ("x", "q", "status")
     assert "422" in _documented(path, "get")
     assert all("422" in op["responses"] for item in DOCUMENT_DICT["paths"].values() for op in item.values())
+
+
+
+def test_put_bodies_document_what_the_server_takes(fuzz_app):
+    """Found (positive examples refused): PUT /venues documented organisation_id, which PUT refuses as unknown,
+    and required text fields accepted blank strings the validator refuses as missing."""
+    import re
+
+    venue_id = visible_ids(fuzz_app)["venue_id"][0]
+    client, headers = fuzz_app.test_client(), fuzz_app.config["FUZZ_HEADERS"]
+    current = client.get(f"{API}/venues/{venue_id}", headers=headers).json
+    body = {k: current[k] for k in DOCUMENT_DICT["components"]["schemas"]["VenueReplace"]["properties"]}
+    assert client.put(f"{API}/venues/{venue_id}", headers=headers, json=body).status_code == 200
+    refused = client.put(f"{API}/venues/{venue_id}", headers=headers, json={**body, "organisation_id": None})
+    assert refused.status_code == 422 and refused.json["field"] == "organisation_id"
+    put = DOCUMENT_DICT["paths"]["/venues/{venue_id}"]["put"]["requestBody"]["content"]["application/json"]
+    assert put["schema"]["$ref"].endswith("/VenueReplace")
+    blank = client.put(f"{API}/venues/{venue_id}", headers=headers, json={**body, "name": "  "})
+    assert blank.status_code == 422 and blank.json["field"] == "name"
+    name = DOCUMENT_DICT["components"]["schemas"]["VenueReplace"]["properties"]["name"]
+    assert not re.search(name["pattern"], "  ") and re.search(name["pattern"], current["name"])
+
+
+
+def test_a_body_over_the_limit_is_a_documented_413(fuzz_app):
+    """Status codes the app returns but the document lacked: 413 for a body over MAX_CONTENT_LENGTH."""
+    venue_id = visible_ids(fuzz_app)["venue_id"][0]
+    limit = fuzz_app.config["MAX_CONTENT_LENGTH"]
+    fuzz_app.config["MAX_CONTENT_LENGTH"] = 1024
+    try:
+        response = fuzz_app.test_client().patch(f"{API}/venues/{venue_id}", headers=fuzz_app.config["FUZZ_HEADERS"],
+                                                json={"name": "x" * 2048})
+    finally:
+        fuzz_app.config["MAX_CONTENT_LENGTH"] = limit
+    assert response.status_code == 413 and response.json["field"] is None
+    assert all("413" in op["responses"] for item in DOCUMENT_DICT["paths"].values() for op in item.values()
+               if "requestBody" in op)
+
+
+def test_a_database_outage_is_a_documented_503(fuzz_app, monkeypatch):
+    """Status codes the app returns but the document lacked: 503 with Retry-After when the database is down."""
+    from sqlalchemy.exc import OperationalError
+
+    from inventory import services
+
+    def down(*_args: Any, **_kwargs: Any) -> None:
+        raise OperationalError("SELECT 1", {}, Exception("server closed the connection unexpectedly"))
+
+    monkeypatch.setattr(services, "list_venues", down)
+    response = fuzz_app.test_client().get(f"{API}/venues", headers=fuzz_app.config["FUZZ_HEADERS"])
+    assert response.status_code == 503 and response.headers["Retry-After"] == "30" and response.json["error"]
+    assert "Retry-After" in DOCUMENT_DICT["components"]["responses"]["E503"]["headers"]
+    assert all("503" in op["responses"] for item in DOCUMENT_DICT["paths"].values() for op in item.values())
+
+
+# ---------------------------------------------------------------- the fuzzing pass (last: its deletes empty the data)
+
+
+@pytest.mark.fuzz
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=lambda m: m.value)
+@pytest.mark.parametrize("operation", OPERATIONS, ids=lambda op: f"{op.method.upper()} {op.path}")
+def test_operation_conforms(fuzz_app: Flask, operation: Any, mode: GenerationMode) -> None:
+    """No 5xx, and the status code, content type and body of every response are the documented ones."""
+    headers = fuzz_app.config["FUZZ_HEADERS"]
+
+    @FUZZ
+    @given(case=operation.as_strategy(generation_mode=mode), data=st.data())
+    def run(case: Any, data: st.DataObject) -> None:
+        with_real_objects(case, data, fuzz_app.config["FUZZ_IDS"])
+        case.call_and_validate(headers=headers, checks=CHECKS, app=fuzz_app)
+
+    run()
