@@ -12,7 +12,7 @@ from flask_login import current_user, login_required
 
 from compliance import citation, rules
 from compliance.models import FINDING_SEVERITIES, FINDING_STATUSES, STANDING, Finding
-from compliance.service import open_finding_counts
+from compliance.service import open_finding_counts, rechecking_since
 from extensions import db
 from findings import jobs as checks
 from findings import service, wording
@@ -50,6 +50,7 @@ def rule_why_not(rule: rules.Rule) -> str:
     return citation.rule_why_not(rule, current_language())
 
 
+bp.add_app_template_global(rechecking_since, "compliance_rechecking_since")  # e.g. the inspection report's notice
 bp.add_app_template_global(wording.reason, "finding_reason")
 bp.add_app_template_global(wording.issue, "verification_issue")
 bp.add_app_template_global(wording.severity, "severity_label")

@@ -22,7 +22,7 @@ from findings import service
 from inventory import floorio
 from inventory.models import Floor, Terminal, Venue
 from planner.research.floorgen import generate_mall_floor
-from tests.conftest import ADMIN, MANAGER_B, AuthActions, make_app, seed
+from tests.conftest import ADMIN, INSPECTOR_CITY, MANAGER_B, AuthActions, make_app, seed
 from tests.workers import start_worker
 
 pytestmark = pytest.mark.slow  # every test here starts real worker processes
@@ -217,3 +217,19 @@ def test_with_the_immediate_queue_a_large_change_is_reconciled_by_the_commit(tem
     floor_id = _big_floor(app, 50)
     assert _checks(app) == []
     assert _floor_findings(app, floor_id) == _expected(app, floor_id) != set()
+
+
+def test_the_inspection_report_says_its_findings_are_being_rechecked(queued_app):
+    from inspection import report
+    from inspection.service import create_inspection
+
+    floor_id = _big_floor(queued_app, 50)
+    with queued_app.app_context():
+        inspector = db.session.scalar(sa.select(User).where(User.email == INSPECTOR_CITY))
+        inspection = create_inspection(inspector, db.session.get(Floor, floor_id).venue)
+        db.session.commit()
+        with queued_app.test_request_context():
+            assert 'id="report-rechecking"' in report.report_html(inspection, inline_images=False)
+            db.session.execute(sa.delete(ComplianceCheck))  # as when the worker has reconciled the findings
+            assert 'id="report-rechecking"' not in report.report_html(inspection, inline_images=False)
+        db.session.rollback()
