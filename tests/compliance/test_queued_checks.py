@@ -31,20 +31,47 @@ FAST_HEARTBEAT = {"PLAN_HEARTBEAT_SECONDS": 0.5, "PLAN_HEARTBEAT_TIMEOUT": 4.0, 
 VENUE = "FreshMart Jing'an"
 
 
-@pytest.fixture
-def queued_app(template_database, tmp_path):
-    """The demo data on an app whose jobs go through the embedded SQLite queue, with a fast heartbeat."""
-    app = make_app(template_database, tmp_path, HUEY_BACKEND="sqlite", HUEY_SQLITE_PATH=str(tmp_path / "jobs.sqlite"),
-                   **FAST_HEARTBEAT)
+REDIS_TEST_URL = "redis://127.0.0.1:6379/9"
+
+
+def _queued_app(template_database, tmp_path, backend: str):
+    redis_url = None
+    if backend == "redis":
+        if not os.environ.get("REDIS_URL"):
+            pytest.skip("REDIS_URL is not set: the Redis queue is tested where a Redis server is configured")
+        redis_url = REDIS_TEST_URL
+    app = make_app(template_database, tmp_path, HUEY_BACKEND=backend, REDIS_URL=redis_url,
+                   HUEY_SQLITE_PATH=str(tmp_path / "jobs.sqlite"), **FAST_HEARTBEAT)
     seed(app)
     from jobs.queue import huey_for_app
 
     huey_for_app(app).flush()
-    yield app
+    return app
+
+
+def _close(app) -> None:
+    from jobs.queue import huey_for_app
+
     huey_for_app(app).flush()
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture
+def queued_app(template_database, tmp_path):
+    """The demo data on an app whose jobs go through the embedded SQLite queue, with a fast heartbeat."""
+    app = _queued_app(template_database, tmp_path, "sqlite")
+    yield app
+    _close(app)
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def any_queue_app(request, template_database, tmp_path):
+    """As queued_app, on the embedded SQLite queue and on Redis (db 9, where REDIS_URL says a server runs)."""
+    app = _queued_app(template_database, tmp_path, request.param)
+    yield app
+    _close(app)
 
 
 def _big_floor(app, segments: int) -> int:
@@ -104,7 +131,8 @@ def _stop(worker: subprocess.Popen) -> None:
     worker.communicate(timeout=30)
 
 
-def test_a_large_change_commits_at_once_reads_rechecking_and_the_worker_reconciles_it(queued_app):
+def test_a_large_change_commits_at_once_reads_rechecking_and_the_worker_reconciles_it(any_queue_app):
+    queued_app = any_queue_app
     client = queued_app.test_client()
     floor_id = _big_floor(queued_app, 50)
     [check] = _checks(queued_app)
@@ -141,7 +169,8 @@ def test_a_terminal_edit_on_a_small_floor_still_evaluates_in_the_save(queued_app
     assert any(key.startswith(f"floor:{floor_id}:{code}:") for _, key in _floor_findings(queued_app, floor_id))
 
 
-def test_edits_while_a_check_is_queued_join_it(queued_app):
+def test_edits_while_a_check_is_queued_join_it(any_queue_app):
+    queued_app = any_queue_app
     from jobs.queue import huey_for_app
 
     floor_id = _big_floor(queued_app, 50)
