@@ -27,9 +27,11 @@ ACCEPT_FIELDS = {"justification": lazy_gettext("Justification"), "status": lazy_
 
 
 @bp.app_template_global("compliance_counts")
-def compliance_counts(venue_ids: list[int]) -> dict[int, dict[str, int]]:
-    """Open findings per venue and severity (the venue list's badge)."""
-    return open_finding_counts(list(venue_ids))
+def compliance_counts(venue_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Open findings per venue and severity, and since when a re-check runs (the venue list's badge)."""
+    ids = list(venue_ids)
+    since = rechecking_since(ids)
+    return {vid: {**counts, "rechecking": since.get(vid)} for vid, counts in open_finding_counts(ids).items()}
 
 
 @bp.app_template_global("floor_findings")

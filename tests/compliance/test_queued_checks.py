@@ -144,6 +144,7 @@ def test_a_large_change_commits_at_once_reads_rechecking_and_the_worker_reconcil
     page = client.get(f"/venues/{venue_id}/compliance").get_data(as_text=True)
     assert 'data-state="rechecking"' in page and "Re-checking since" in page
     assert 'data-state="rechecking"' in client.get(f"/floors/{floor_id}").get_data(as_text=True)
+    assert "re-checking since" in client.get("/").get_data(as_text=True)  # the venue list's badge
     body = client.get(f"/api/v1/venues/{venue_id}/findings").get_json()
     assert body["rechecking_since"] is not None and body["recheck_error"] is None
     worker = start_worker(queued_app)
