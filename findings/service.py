@@ -426,10 +426,12 @@ def _union(a: list[int] | set[int] | None, b: list[int] | set[int] | None) -> li
     return None if a is None or b is None else sorted(set(a) | set(b))
 
 
-def pending_on(venue_id: int, floor_ids: set[int] | None) -> bool:
-    """Whether a queued or running check of the venue re-evaluates any of these floors (None: any floor)."""
-    for check in db.session.scalars(sa.select(ComplianceCheck).where(ComplianceCheck.venue_id == venue_id,
-                                                                     ComplianceCheck.state.in_(CHECK_PENDING))):
+def needs_queue(venue_id: int, floor_ids: set[int] | None) -> bool:
+    """Whether a change of these floors must go to the queue whatever its cost: a queued or running check of the
+    venue re-evaluates one of them (it must see this change too), or a check failed (this change queues it again)."""
+    for check in db.session.scalars(sa.select(ComplianceCheck).where(ComplianceCheck.venue_id == venue_id)):
+        if check.state not in CHECK_PENDING:
+            return True
         if floor_ids is None or check.floor_ids is None or set(check.floor_ids) & floor_ids:
             return True
     return False
@@ -560,8 +562,7 @@ def install(session_factory: Any) -> None:
                     session.expire(floor, ["terminals", "zones"])
                 if floor_ids is not None and not floor_ids:
                     evaluate_venue(venue, floor_ids, reason)
-                elif venue_cost(venue, floor_ids) > limit or pending_on(venue.id, floor_ids):
-                    # Too costly for the save (or a queued check already owns these floors: it must see this too).
+                elif venue_cost(venue, floor_ids) > limit or needs_queue(venue.id, floor_ids):
                     created = queue_check(venue, floor_ids, reason or _default_reason(venue.id))
                     if created is not None:
                         session.info.setdefault(QUEUE_KEY, set()).add(created)
