@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_SECRET_KEY = "dev-only-not-secret"
 
@@ -45,6 +46,8 @@ DEFAULTS: dict[str, Any] = {
     "LOG_LEVEL": "INFO",
     "METRICS_TOKEN": None,  # bearer token a Prometheus scraper sends to /metrics from beyond loopback
     "PASSWORD_HASH_METHOD": None,  # werkzeug's default (scrypt); TESTING apps use TESTING_HASH_METHOD
+    "SIGHTLINE_TIMEZONE": "Asia/Shanghai",  # IANA zone pages, reports and titled CSVs show times in (stored UTC)
+    "PROXY_HOPS": 0,  # trusted reverse proxies in front of the app (X-Forwarded-*); 0 trusts no forwarded header
 }
 
 # One PBKDF2 round: an honest salted hash that costs microseconds instead of scrypt's ~0.5 s, so the test
@@ -77,6 +80,8 @@ ENVIRONMENT = {
     "IMPORT_MAX_SECONDS": ("IMPORT_MAX_SECONDS", float),
     "INSPECTION_PHOTO_MAX_BYTES": ("INSPECTION_PHOTO_MAX_BYTES", int),
     "INSPECTION_VERIFY_TIME_LIMIT": ("INSPECTION_VERIFY_TIME_LIMIT", float),
+    "SIGHTLINE_TIMEZONE": ("SIGHTLINE_TIMEZONE", str),
+    "SIGHTLINE_PROXY_HOPS": ("PROXY_HOPS", str),  # checked by security.proxy_hops, which names the setting
 }
 
 
@@ -88,6 +93,16 @@ def from_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:
         if environ.get(name):
             values[key] = convert(environ[name])
     return values
+
+
+def checked_timezone(name: Any) -> str:
+    """Return the IANA time zone name of SIGHTLINE_TIMEZONE, or raise naming the setting when it is unknown."""
+    try:
+        ZoneInfo(str(name))
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise RuntimeError(f"SIGHTLINE_TIMEZONE: unknown time zone {name!r}; use an IANA name such as "
+                           "'Asia/Shanghai' or 'UTC'") from None
+    return str(name)
 
 
 def normalise_database_url(url: str) -> str:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Blueprint, Flask, abort, has_request_context, redirect, request, session
-from flask_babel import Babel, format_datetime, format_decimal, format_number, get_locale
+from flask_babel import Babel, format_date, format_datetime, format_decimal, format_number, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
+import config
 from extensions import db
 from web import safe_next
 
@@ -93,11 +95,19 @@ def area(value: float | int | None, places: int = 1) -> str:
     return _("%(area)s m²", area=decimal(value or 0, places))
 
 
-def when(value, with_time: bool = True) -> str:  # type: ignore[no-untyped-def]
-    """Format a UTC date-time for tables in the request's locale (ISO-like digits, locale's own words)."""
+def when(value: datetime | date | None, with_time: bool = True, *, seconds: bool = False,
+         time_only: bool = False, zone: bool = False) -> str:
+    """Format a stored (naive UTC) date-time as wall-clock time in the site's zone, in the request's locale.
+
+    Tables get ISO-like digits; zone=True adds the zone's name in the locale's words (China Standard Time,
+    中国标准时间) for reports and sentences that stand alone. A calendar date has no zone and is shown as it is.
+    """
     if value is None:
         return "—"
-    return format_datetime(value, "yyyy-MM-dd HH:mm" if with_time else "yyyy-MM-dd")
+    if not isinstance(value, datetime):
+        return format_date(value, "yyyy-MM-dd")
+    pattern = ("HH:mm" if time_only else "yyyy-MM-dd HH:mm" if with_time else "yyyy-MM-dd") + (":ss" if seconds else "")
+    return format_datetime(value, pattern + (" zzzz" if zone else ""))
 
 
 # Werkzeug's standard descriptions, which pages show when a route gives no message of its own.
@@ -141,6 +151,8 @@ def init_app(app: Flask) -> None:
     """Bind Flask-Babel with the locale selector and expose the language helpers to templates."""
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")
+    # Times are stored in UTC; Flask-Babel shows them in this zone. An unknown zone stops start-up here.
+    app.config["BABEL_DEFAULT_TIMEZONE"] = config.checked_timezone(app.config.get("SIGHTLINE_TIMEZONE", "UTC"))
     babel.init_app(app, locale_selector=select_locale)
     app.register_blueprint(bp)
     app.jinja_env.globals.update(html_lang=html_lang, languages=LANGUAGES,

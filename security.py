@@ -14,6 +14,7 @@ from flask.json.provider import DefaultJSONProvider
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from werkzeug.exceptions import BadRequest, NotFound, UnprocessableEntity
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 import config
@@ -22,6 +23,7 @@ from web import wants_json
 # Every id column is a 32-bit INTEGER on PostgreSQL; larger numbers in a URL cannot name a row.
 MAX_ID = 2**31 - 1
 MIN_SECRET_KEY_LENGTH = 32
+MAX_PROXY_HOPS = 5
 SIGN_IN_LIMIT = "10 per minute"  # failed sign-ins per client address and per email, before 429
 
 limiter = Limiter(key_func=get_remote_address, default_limits=[], key_prefix="sightline")
@@ -131,6 +133,24 @@ def check_production_config(app: Flask) -> None:
                            "python -c 'import secrets; print(secrets.token_urlsafe(48))'")
 
 
+def proxy_hops(value: Any) -> int:
+    """The number of trusted proxies from SIGHTLINE_PROXY_HOPS, or a RuntimeError naming the setting."""
+    text = str(value).strip()
+    if not text.isdigit() or int(text) > MAX_PROXY_HOPS:
+        raise RuntimeError(f"SIGHTLINE_PROXY_HOPS must be a whole number from 0 to {MAX_PROXY_HOPS} (the reverse "
+                           f"proxies in front of the app; 0 when clients connect directly), not {value!r}")
+    return int(text)
+
+
+def trust_proxies(app: Flask) -> None:
+    """Behind PROXY_HOPS TLS-terminating proxies, take scheme, host, port and client address from their
+    X-Forwarded-* headers (werkzeug ProxyFix); with 0, forwarded headers are ignored, as anyone can forge them."""
+    hops = proxy_hops(app.config.get("PROXY_HOPS", 0))
+    app.config["PROXY_HOPS"] = hops
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]
+
+
 def configure(app: Flask) -> None:
     """Force secure cookies in production and point the rate limiter at Redis when there is one."""
     if app.config["SIGHTLINE_ENV"] == "production":
@@ -186,6 +206,7 @@ def init_app(app: Flask) -> None:
     """Install the security settings; call before the blueprints register their routes."""
     check_production_config(app)
     configure(app)
+    trust_proxies(app)
     app.url_map.converters["int"] = IdConverter
     app.json_provider_class = BoundedJSONProvider
     app.json = BoundedJSONProvider(app)

@@ -4,7 +4,7 @@ password reset); every change is written to the audit trail."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -123,6 +123,21 @@ def _getlist(form: Mapping[str, Any], key: str) -> list[str]:
     return getlist(key) if getlist else list(form.get(key) or [])
 
 
+def _save_audited(obj: Any, is_new: bool, kind: str, summary: Callable[[Any], dict[str, Any]],
+                  apply: Callable[[Any], None], organisation_of: Callable[[Any], int | None] | None = None) -> Any:
+    """Apply a change to an admin object and record only the fields it changed (nothing when none did)."""
+    before = {} if is_new else summary(obj)
+    apply(obj)
+    db.session.add(obj)
+    db.session.flush()
+    old, new = events.changes(before, summary(obj))
+    if new:
+        events.record("create" if is_new else "update", kind, user_id=current_user.id, object_id=obj.id,
+                      organisation_id=organisation_of(obj) if organisation_of else None, before=old or None,
+                      after=new)
+    return obj
+
+
 def create_user(form: Mapping[str, Any]) -> tuple[User, str | None]:
     """Create a user from the admin form; return it with the temporary password when none was typed (an invite)."""
     email = clean_email(form.get("email"))
@@ -143,14 +158,13 @@ def create_user(form: Mapping[str, Any]) -> tuple[User, str | None]:
 
 def update_user(user: User, form: Mapping[str, Any]) -> None:
     """Change a user's name, role and scope from the admin form, recording the changed fields."""
-    before = user_summary(user)
-    user.name = _name(form.get("name"))
-    apply_role(user, form)
-    db.session.flush()
-    old, new = events.changes(before, user_summary(user))
-    if new:
-        events.record("update", "user", user_id=current_user.id, object_id=user.id, before=old, after=new,
-                      organisation_id=user.organisation_id)
+    name = _name(form.get("name"))
+
+    def apply(target: User) -> None:
+        target.name = name
+        apply_role(target, form)
+
+    _save_audited(user, False, "user", user_summary, apply, organisation_of=lambda u: u.organisation_id)
 
 
 def set_active(user: User, active: bool) -> None:
@@ -298,16 +312,12 @@ def save_organisation(organisation: Organisation | None, form: Mapping[str, Any]
     clash = db.session.scalar(sa.select(Organisation.id).where(Organisation.name == name))
     if clash is not None and (organisation is None or clash != organisation.id):
         raise ValidationError("name", _("an organisation with this name already exists"))
-    before = _organisation_summary(organisation) if organisation else {}
-    organisation = organisation or Organisation()
-    organisation.name, organisation.legal_entity = name, legal_entity
-    db.session.add(organisation)
-    db.session.flush()
-    old, new = events.changes(before, _organisation_summary(organisation))
-    if new:
-        events.record("update" if before else "create", "organisation", user_id=current_user.id,
-                      object_id=organisation.id, organisation_id=organisation.id, before=old or None, after=new)
-    return organisation
+
+    def apply(target: Organisation) -> None:
+        target.name, target.legal_entity = name, legal_entity
+
+    return _save_audited(organisation or Organisation(), organisation is None, "organisation",
+                         _organisation_summary, apply, organisation_of=lambda o: o.id)
 
 
 @bp.route("/organisations", methods=["GET", "POST"])
@@ -376,16 +386,12 @@ def save_jurisdiction(jurisdiction: Jurisdiction | None, form: Mapping[str, Any]
     clash = db.session.scalar(sa.select(Jurisdiction.id).where(Jurisdiction.name == name))
     if clash is not None and (jurisdiction is None or clash != jurisdiction.id):
         raise ValidationError("name", _("a jurisdiction with this name already exists"))
-    before = _jurisdiction_summary(jurisdiction) if jurisdiction else {}
-    jurisdiction = jurisdiction or Jurisdiction()
-    jurisdiction.name, jurisdiction.district_list = name, districts
-    db.session.add(jurisdiction)
-    db.session.flush()
-    old, new = events.changes(before, _jurisdiction_summary(jurisdiction))
-    if new:
-        events.record("update" if before else "create", "jurisdiction", user_id=current_user.id,
-                      object_id=jurisdiction.id, before=old or None, after=new)
-    return jurisdiction
+
+    def apply(target: Jurisdiction) -> None:
+        target.name, target.district_list = name, districts
+
+    return _save_audited(jurisdiction or Jurisdiction(), jurisdiction is None, "jurisdiction",
+                         _jurisdiction_summary, apply)
 
 
 @bp.route("/jurisdictions", methods=["GET", "POST"])

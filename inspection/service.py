@@ -22,6 +22,7 @@ from audit.chain import canonical
 from audit.models import AuditEvent
 from compliance.models import Finding
 from extensions import db
+from i18n import when
 from inspection import evidence as photos
 from inspection.chain import seal
 from inspection.models import Evidence, Expected, Found, Inspection, InspectionItem, InspectionStatus
@@ -269,8 +270,8 @@ def _audit(user: User, inspection: Inspection, action: str, after: dict[str, Any
 def require_editable(user: User, inspection: Inspection) -> None:
     """Refuse any change to a signed-off inspection, or by anyone but its inspector."""
     if inspection.signed_off:
-        raise Conflict(f"inspection {inspection.id} was signed off on "
-                       f"{inspection.signed_off_at:%Y-%m-%d %H:%M} UTC and can no longer be changed")
+        raise Conflict(_("inspection %(id)s was signed off on %(when)s and can no longer be changed",
+                         id=inspection.id, when=when(inspection.signed_off_at, zone=True)))
     if user.id != inspection.inspector_id:
         raise Forbidden(_("only the inspector who started this inspection may change it"))
 

@@ -63,7 +63,10 @@ class Venue(db.Model):
 class Floor(db.Model):
     """One level of a venue, with its walls, openings and outline in local metres."""
 
-    __table_args__ = (sa.UniqueConstraint("venue_id", "level"),)
+    # A removed floor is kept for the records that name it, so only floors in use need distinct levels.
+    __table_args__ = (sa.Index("uq_floor_live_level", "venue_id", "level", unique=True,
+                               sqlite_where=sa.text("removed_at IS NULL"),
+                               postgresql_where=sa.text("removed_at IS NULL")),)
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     venue_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("venue.id", ondelete="CASCADE"), index=True)

@@ -242,7 +242,8 @@ def update_floor(user: User, floor: Floor, data: Mapping[str, Any]) -> Floor:
 
 
 def _check_unique_level(venue: Venue, level: int, floor_id: int | None) -> None:
-    clash = db.session.scalar(sa.select(Floor.id).where(Floor.venue_id == venue.id, Floor.level == level))
+    clash = db.session.scalar(sa.select(Floor.id).where(Floor.venue_id == venue.id, Floor.level == level,
+                                                        Floor.removed_at.is_(None)))
     if clash is not None and clash != floor_id:
         raise ValidationError("level", _("level %(level)s already exists in this venue", level=level))
 

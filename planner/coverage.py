@@ -558,11 +558,17 @@ class ViewIndex:
             if not len(cand):
                 continue
             cx, cy, ct = xy[cand, 0], xy[cand, 1], tiers[cand]
-            tier_set = np.unique(ct)
+            # Usually one tier per mount's points: np.unique per mount would cost more than the sector tests.
+            t0 = int(ct[0])
+            tier_set = [t0] if (ct == t0).all() else np.unique(ct).tolist()
+            # The bearing of every point from the mount, once for all its poses: each pose's exact sector test
+            # then runs only on the points within its angle (a re-aimed mount has 24 poses, each seeing a quarter).
+            theta = np.arctan2(cy - q[1], cx - q[0])
             for i in self.members[g]:
                 ok = np.zeros(len(cand), dtype=bool)
+                near_angle = _within_angle(theta, self.heading[i], self.hfov[i])
                 for t in tier_set:
-                    sel = ct == t if len(tier_set) > 1 else slice(None)
+                    sel = near_angle if len(tier_set) == 1 else near_angle & (ct == t)
                     ok[sel] = in_sector(q[0], q[1], self.heading[i], self.hfov[i], float(self.ranges[i, t]),
                                         cx[sel], cy[sel])
                 if ok.any():
@@ -571,6 +577,14 @@ class ViewIndex:
         if not out_pose:
             return _csr_pairs(np.zeros(0, np.int64), np.zeros(0, np.int64), n, m)
         return _csr_pairs(np.concatenate(out_pose), np.concatenate(out_pt), n, m)
+
+
+def _within_angle(theta: np.ndarray, heading_deg: float, hfov_deg: float) -> np.ndarray:
+    """Points whose bearing is within the pose's field of view, with a margin (a superset of its sector)."""
+    if hfov_deg >= 360.0:
+        return np.ones(len(theta), dtype=bool)
+    half = math.radians(hfov_deg) / 2 + 1e-6
+    return np.abs(np.mod(theta - math.radians(heading_deg) + math.pi, 2 * math.pi) - math.pi) <= half
 
 
 def _csr_pairs(pose: np.ndarray, point: np.ndarray, n: int, m: int) -> CoverageMatrix:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -211,26 +212,26 @@ def _named(collection: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
     return {json.dumps(f, sort_keys=True): f for f in features}
 
 
+def _keyed_changes(old: dict[str, Any], new: dict[str, Any], added: Callable[[str], str],
+                   removed: Callable[[str], str], changed: Callable[[str], str]) -> list[str]:
+    """Sentences for the keys added, removed and changed between two keyed snapshots, each group sorted."""
+    same = sorted(set(old) & set(new))
+    return ([added(k) for k in sorted(set(new) - set(old))] + [removed(k) for k in sorted(set(old) - set(new))]
+            + [changed(k) for k in same if json.dumps(old[k], sort_keys=True) != json.dumps(new[k], sort_keys=True)])
+
+
 def stale_changes(plan: Plan) -> list[str]:
     """What changed on the floor since the plan's snapshot (terminals, zones, walls); empty when still current."""
     now = export_floor(plan.floor)
     changes: list[str] = []
-    old_t, new_t = _terminals(plan.floor_snapshot), _terminals(now)
-    for code in sorted(set(new_t) - set(old_t)):
-        changes.append(_("terminal %(code)s added", code=code))
-    for code in sorted(set(old_t) - set(new_t)):
-        changes.append(_("terminal %(code)s removed", code=code))
-    for code in sorted(set(old_t) & set(new_t)):
-        if json.dumps(old_t[code], sort_keys=True) != json.dumps(new_t[code], sort_keys=True):
-            changes.append(_("terminal %(code)s moved, turned or changed", code=code))
-    old_z, new_z = _named(plan.floor_snapshot, "zone"), _named(now, "zone")
-    for name in sorted(set(new_z) - set(old_z)):
-        changes.append(_("zone %(name)s added", name=name))
-    for name in sorted(set(old_z) - set(new_z)):
-        changes.append(_("zone %(name)s removed", name=name))
-    for name in sorted(set(old_z) & set(new_z)):
-        if json.dumps(old_z[name], sort_keys=True) != json.dumps(new_z[name], sort_keys=True):
-            changes.append(_("zone %(name)s redrawn or its requirement changed", name=name))
+    changes += _keyed_changes(_terminals(plan.floor_snapshot), _terminals(now),
+                              lambda code: _("terminal %(code)s added", code=code),
+                              lambda code: _("terminal %(code)s removed", code=code),
+                              lambda code: _("terminal %(code)s moved, turned or changed", code=code))
+    changes += _keyed_changes(_named(plan.floor_snapshot, "zone"), _named(now, "zone"),
+                              lambda name: _("zone %(name)s added", name=name),
+                              lambda name: _("zone %(name)s removed", name=name),
+                              lambda name: _("zone %(name)s redrawn or its requirement changed", name=name))
     for kind, word in (("wall", N_("walls")), ("opening", N_("doors and openings")), ("outline", N_("floor outline"))):
         before, after = _named(plan.floor_snapshot, kind), _named(now, kind)
         if set(before) != set(after):

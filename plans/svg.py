@@ -5,8 +5,11 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from shapely import affinity
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
+
+from plans.labels import FONT, Box, Label, Placed, place_labels
 
 Layer = tuple[dict[str, Any], str, str]  # (GeoJSON geometry, CSS class, tooltip)
 
@@ -28,7 +31,10 @@ STYLE = (
     ".floor-svg .uncovered { fill:url(#sl-uncovered); stroke:#c62828; stroke-width:0.05; stroke-dasharray:0.2 0.1;} "
     ".floor-svg .terminal circle { fill:#1d2733;} "
     ".floor-svg .terminal.type-face_terminal circle { fill:#b26a00;} "
-    ".floor-svg .terminal text { font-size:0.7px; fill:#1d2733;} "
+    ".floor-svg .label { fill:#1d2733; stroke:#fff; stroke-width:0.12px; paint-order:stroke;} "
+    ".floor-svg .label.zone-name { fill:#555;} "
+    ".floor-svg .labels { pointer-events:none;} "
+    ".floor-svg .leader { stroke:#1d2733; stroke-width:0.05; fill:none;} "
     ".floor-svg .terminal.added circle { fill: #1565c0;} "
     ".floor-svg .terminal.kept circle { fill: #2e7d32;} "
     ".floor-svg .terminal.removed circle { fill: #9e9e9e;} "
@@ -37,6 +43,7 @@ STYLE = (
     ".floor-svg .scale-bar path { stroke: #222; stroke-width: 0.25; fill: none;} "
     ".floor-svg .north-arrow path { fill: #222;} "
     ".floor-svg .scale-bar text, .floor-svg .north-arrow text { font-size: 1.1px; fill: #222;} "
+    f".floor-svg .label {{ font-family: {FONT};}} "
 )
 
 
@@ -91,8 +98,8 @@ def _scale_length(width_m: float) -> float:
     return 1000.0
 
 
-def _furniture(min_x: float, top: float, view_w: float, view_h: float) -> str:
-    """Scale bar (bottom left) and north arrow (top right), in floor metres; north is +y."""
+def _furniture(min_x: float, top: float, view_w: float, view_h: float) -> tuple[str, list[Box]]:
+    """Scale bar (bottom left) and north arrow (top right), in floor metres; north is +y; and the boxes they cover."""
     length = _scale_length(view_w)
     unit = max(view_w, view_h) / 60.0
     x0, y0 = min_x + unit, top + view_h - unit
@@ -102,7 +109,31 @@ def _furniture(min_x: float, top: float, view_w: float, view_h: float) -> str:
     arrow = (f'<g class="north-arrow"><path d="M{nx:.2f},{ny - 2 * unit:.2f} L{nx + unit * 0.7:.2f},{ny:.2f} '
              f'L{nx - unit * 0.7:.2f},{ny:.2f} Z"/><text x="{nx:.2f}" y="{ny + 1.5 * unit:.2f}" '
              f'text-anchor="middle">N</text></g>')
-    return bar + arrow
+    # The bar's text is 1.1 m high above it; the arrow's "N" hangs 1.5 units below its base.
+    boxes = [Box(x0, y0 - unit / 2 - 1.2, x0 + length, y0 + 0.2),
+             Box(nx - unit * 0.7 - 0.2, ny - 2 * unit, nx + unit * 0.7 + 0.2, ny + 1.5 * unit + 0.3)]
+    return bar + arrow, boxes
+
+
+def label_font_size(view_w: float, view_h: float) -> float:
+    """The labels' font size in floor metres: 0.7 m, larger on big floors so text stays readable when scaled down."""
+    return round(max(0.7, max(view_w, view_h) / 70.0), 3)  # as written in the drawing
+
+
+def _label_svg(item: Placed, font_size: float) -> str:
+    """One placed label (and its leader line back to the marker)."""
+    label = item.label
+    leader = ""
+    if item.leader:
+        # From the marker's rim towards the nearest point of the label's box.
+        tx = min(max(label.x, item.box.x0), item.box.x1)
+        ty = min(max(label.y, item.box.y0), item.box.y1)
+        dist = ((tx - label.x) ** 2 + (ty - label.y) ** 2) ** 0.5 or 1.0
+        sx, sy = label.x + (tx - label.x) * label.clearance / dist, label.y + (ty - label.y) * label.clearance / dist
+        leader = f'<path class="leader" d="M{sx:.2f},{sy:.2f} L{tx:.2f},{ty:.2f}"/>'
+    css = "label zone-name" if label.region is not None else "label"
+    return (f'{leader}<text class="{css}" x="{item.text_x:.3f}" y="{item.baseline:.3f}" font-size="{font_size:.3f}" '
+            f'textLength="{item.width:.3f}" lengthAdjust="spacingAndGlyphs">{escape(label.text)}</text>')
 
 
 def render_floor(collection: dict[str, Any], layers: list[Layer] = (), *,  # type: ignore[assignment]
@@ -136,6 +167,16 @@ def render_floor(collection: dict[str, Any], layers: list[Layer] = (), *,  # typ
             css = "wall glass" if feature["properties"].get("see_through") else kind
             body.append(f'<path class="{css}" d="{_path(shape(feature["geometry"]), height)}"/>')
     marks = marks or {}
+    top = height - max_y
+    font_size = label_font_size(view_w, view_h)
+    labels: list[Label] = []
+    for feature in features:
+        props = feature["properties"]
+        if props.get("kind") == "zone" and props.get("name"):
+            region = affinity.scale(shape(feature["geometry"]), 1.0, -1.0, origin=(0.0, height / 2.0))
+            point = region.representative_point()
+            labels.append(Label(str(props["name"]), point.x, point.y, priority=2, region=region, centred=True))
+    markers: list[Box] = []
     for feature in features:
         props = feature["properties"]
         if props.get("kind") != "terminal":
@@ -147,14 +188,21 @@ def render_floor(collection: dict[str, Any], layers: list[Layer] = (), *,  # typ
         cross = (f'<path class="cross" d="M{x - 0.5:.2f},{cy - 0.5:.2f} L{x + 0.5:.2f},{cy + 0.5:.2f} '
                  f'M{x + 0.5:.2f},{cy - 0.5:.2f} L{x - 0.5:.2f},{cy + 0.5:.2f}"/>') if marks.get(code) == "removed" else ""
         body.append(f'<g class="{css}"><circle cx="{x:.2f}" cy="{cy:.2f}" r="0.45"/>{cross}'
-                    f'<text x="{x + 0.6:.2f}" y="{height - y - 0.4:.2f}">{escape(code)}</text>'
                     f"<title>{escape(code)}: {escape(marks.get(code, props.get('type', '')))}</title></g>")
+        markers.append(Box(x - 0.5, cy - 0.5, x + 0.5, cy + 0.5))
+        labels.append(Label(code, x, cy, clearance=0.5, priority=1 if marks.get(code) == "removed" else 0))
     for name, x, y in added or []:
         body.append(f'<g class="terminal added"><circle cx="{x:.2f}" cy="{height - y:.2f}" r="0.45"/>'
                     f'<circle class="ring" cx="{x:.2f}" cy="{height - y:.2f}" r="0.75"/>'
-                    f'<text x="{x + 0.9:.2f}" y="{height - y - 0.4:.2f}">{escape(name)}</text>'
                     f"<title>{escape(name)}: new camera at ({x:.1f}, {y:.1f})</title></g>")
-    body.append(_furniture(min_x, height - max_y, view_w, view_h))
+        markers.append(Box(x - 0.8, height - y - 0.8, x + 0.8, height - y + 0.8))
+        labels.append(Label(name, x, height - y, clearance=0.8))
+    furniture, furniture_boxes = _furniture(min_x, top, view_w, view_h)
+    body.append(furniture)
+    # Inset by the rounding of the numbers written below (3 decimals), so drawn labels stay inside the viewBox.
+    placed, _dropped = place_labels(labels, Box(min_x + 1e-3, top + 1e-3, max_x - 1e-3, top + view_h - 1e-3), font_size,
+                                    obstacles=markers + furniture_boxes)
+    body.append('<g class="labels">' + "".join(_label_svg(item, font_size) for item in placed) + "</g>")
     ratio = view_h / view_w if view_w else 1.0
     # A group, not an img: assistive technology reads each terminal's and layer's title; the figure caption names it.
     return (f'<svg xmlns="http://www.w3.org/2000/svg" class="floor-svg" viewBox="{min_x:.2f} {height - max_y:.2f} '

@@ -28,7 +28,8 @@ def explain_plan(floor: Floor, engine: Engine, chosen: list[CameraPose], zones: 
     label = [_camera_label(c) for c in chosen]
     kept_out: dict[str, dict] = {label[i]: {"zones": []} for i in range(len(chosen))}
     removed_out: dict[str, dict] = {}
-    views = {zd.zone.tier: [engine.view(c, zd.zone.tier) for c in chosen] for zd in zones}
+    # One list per tier (not per zone: a mall has hundreds of zones and thousands of chosen cameras).
+    views = {tier: [engine.view(c, tier) for c in chosen] for tier in dict.fromkeys(zd.zone.tier for zd in zones)}
     trees = {tier: shapely.STRtree(v) for tier, v in views.items() if v}
 
     def near(tier: str, geom) -> list[int]:

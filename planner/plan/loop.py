@@ -49,6 +49,8 @@ class Rounds:
     # The best weighted bound any round proved without slack columns: every round's witnesses are a subset of the
     # final ones, so each such bound is a lower bound of the whole problem, kept even when a later round times out.
     bound: int = 0
+    # `_distinct_rows` of the matrix at this many witnesses (the warm start and round one share it).
+    rows_cache: tuple[int, tuple[np.ndarray, list[int], list[list[int]]]] | None = None
 
 
 def plan(floor: Floor, options: PlanOptions | None = None) -> Plan:
@@ -204,7 +206,9 @@ def cover_problem(prep: Prepared, state: Rounds, options: PlanOptions) -> CoverP
     m, n_cols = prep.matrix, len(prep.cols)
     # Rows: one per distinct (poses that see it, demand); a witness seen by exactly the same poses as another
     # adds nothing, and witnesses with demand 0 are left to the infeasibility analysis.
-    state.row_of, state.row_witness, row_columns = _distinct_rows(m)
+    if state.rows_cache is None or state.rows_cache[0] != len(m.wx):
+        state.rows_cache = (len(m.wx), _distinct_rows(m))
+    state.row_of, state.row_witness, row_columns = state.rows_cache[1]
     row_of = state.row_of
     # Variables: one column per candidate pose, and with slack one column per unit of demand of each slack row.
     if state.slack:
@@ -231,21 +235,67 @@ def cover_problem(prep: Prepared, state: Rounds, options: PlanOptions) -> CoverP
 
 
 def _distinct_rows(m: WitnessMatrix) -> tuple[np.ndarray, list[int], list[list[int]]]:
-    """(problem row of each witness or -1, first witness of each problem row, each column's problem rows)."""
+    """(problem row of each witness or -1, first witness of each problem row, each column's problem rows).
+
+    A witness seen by exactly the same poses as an earlier one, with the same demand, shares its row.  Witnesses
+    are grouped by (demand, how many poses see it, two 64-bit sums of per-pose random keys), and every group is
+    then checked entry by entry, so the rows are exact; rows are numbered in order of their first witness.
+    """
     n_w, n_cols = len(m.wx), len(m.columns)
-    lens = np.fromiter((len(c) for c in m.columns), dtype=np.int64, count=n_cols)
-    col_of = np.repeat(np.arange(n_cols, dtype=np.int64), lens)
-    wit = np.fromiter((i for c in m.columns for i in c), dtype=np.int64, count=int(lens.sum()))
+    col_of, wit = m.pairs()
     order = np.lexsort((col_of, wit))
-    seen_by = col_of[order].astype(np.int32)
-    bounds = np.searchsorted(wit[order], np.arange(n_w + 1))
+    seen_by, wit_sorted = col_of[order], wit[order]
+    bounds = np.searchsorted(wit_sorted, np.arange(n_w + 1))
+    lens = np.diff(bounds)
     demand = np.asarray(m.demand, dtype=np.int64)
+    # Fixed keys (same input, same rows): a sum over the poses seeing a witness, modulo 2^64.
+    keys = np.random.default_rng(20261202).integers(0, np.iinfo(np.int64).max, size=(2, max(1, n_cols)),
+                                                    dtype=np.int64).astype(np.uint64)
+    with np.errstate(over="ignore"):
+        sums = [np.r_[np.uint64(0), np.cumsum(keys[h][seen_by], dtype=np.uint64)] for h in range(2)]
+        h1, h2 = (s[bounds[1:]] - s[bounds[:-1]] for s in sums)
+    live = np.flatnonzero(demand > 0)
+    by_key = live[np.lexsort((live, h2[live], h1[live], lens[live], demand[live]))]
+    same = np.zeros(len(by_key), dtype=bool)
+    if len(by_key) > 1:
+        a, b = by_key[1:], by_key[:-1]
+        same[1:] = (demand[a] == demand[b]) & (lens[a] == lens[b]) & (h1[a] == h1[b]) & (h2[a] == h2[b])
+    group = np.cumsum(~same) - 1
+    leader_of_group = by_key[~same]
+    leader = leader_of_group[group]  # the first (smallest) witness of each one's group
+    # Exact check of every grouped witness against its group's first: equal pose lists, entry by entry.
+    f, lead = by_key[same], leader[same]
+    if len(f):
+        n = lens[f]
+        offset = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
+        if not np.array_equal(seen_by[np.repeat(bounds[f], n) + offset], seen_by[np.repeat(bounds[lead], n) + offset]):
+            return _distinct_rows_exact(m, seen_by, bounds, demand)
+    first = np.sort(leader_of_group)
+    row_of = np.full(n_w, -1, dtype=np.int64)
+    row_of[by_key] = np.searchsorted(first, leader)
+    # Each column's rows: the columns seeing each row's first witness (the others' are the same).
+    is_first = np.zeros(n_w, dtype=bool)
+    is_first[first] = True
+    mask = is_first[wit_sorted]
+    cols, rows = seen_by[mask], row_of[wit_sorted[mask]]
+    o = np.lexsort((rows, cols))
+    cols, rows = cols[o], rows[o]
+    cuts = np.searchsorted(cols, np.arange(n_cols + 1))
+    row_columns = [rows[cuts[j]:cuts[j + 1]].tolist() for j in range(n_cols)]
+    return row_of, first.tolist(), row_columns
+
+
+def _distinct_rows_exact(m: WitnessMatrix, seen_by: np.ndarray, bounds: np.ndarray,
+                         demand: np.ndarray) -> tuple[np.ndarray, list[int], list[list[int]]]:
+    """`_distinct_rows` by byte keys, one witness at a time (only when two different pose sets share a key)."""
+    n_w, n_cols = len(m.wx), len(m.columns)
+    col_of, wit = m.pairs()
     row_of = np.full(n_w, -1, dtype=np.int64)
     first: dict[bytes, int] = {}
     witness_of: list[int] = []
+    seen32 = seen_by.astype(np.int32)
     for i in np.flatnonzero(demand > 0).tolist():
-        # The key: the witness's demand and the sorted poses that see it.
-        key = int(demand[i]).to_bytes(4, "little") + seen_by[bounds[i]:bounds[i + 1]].tobytes()
+        key = int(demand[i]).to_bytes(4, "little") + seen32[bounds[i]:bounds[i + 1]].tobytes()
         r = first.setdefault(key, len(witness_of))
         if r == len(witness_of):
             witness_of.append(i)

@@ -44,6 +44,8 @@ class WitnessMatrix:
     columns: list[list[int]] = field(default_factory=list)
     wgrid: list[bool] = field(default_factory=list)  # True for grid witnesses (they carry a cell of area)
     n_mounts: list[int] = field(default_factory=list)  # distinct mounts that can see each witness
+    # The same entries as `columns`, as (pose, witness) arrays per batch: the model's rows are built from these.
+    _pair_batches: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
 
     @classmethod
     def build(cls, engine: Engine, poses: list[CameraPose], zones: list[ZoneData], boundary: bool = True,
@@ -107,12 +109,24 @@ class WitnessMatrix:
         # Distinct mounts seeing each witness; one no k distinct mounts can see is left to the infeasibility
         # analysis (demand 0).
         pose_of = np.repeat(np.arange(m.n_poses), np.diff(m.indptr))
+        if m.nnz:
+            self._pair_batches.append((pose_of.astype(np.int64), start + np.asarray(m.indices, dtype=np.int64)))
         pairs = np.unique(self.mount_of[pose_of] * len(xs) + m.indices) if m.nnz else np.zeros(0, np.int64)
         n_mounts = np.bincount(pairs % len(xs), minlength=len(xs)) if len(xs) else np.zeros(0, np.int64)
         self.n_mounts.extend(n_mounts.tolist())
         k = k_of_zone[zone]
         self.demand.extend(np.where(n_mounts >= k, k, 0).tolist())
         return list(range(start, start + len(xs)))
+
+
+    def pairs(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every (pose, witness) entry of the matrix as two arrays (batches in the order they were added)."""
+        if len(self._pair_batches) > 1:
+            self._pair_batches = [(np.concatenate([p for p, _ in self._pair_batches]),
+                                   np.concatenate([w for _, w in self._pair_batches]))]
+        if not self._pair_batches:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        return self._pair_batches[0]
 
 
 def _block(parts: list[tuple[int, np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -160,3 +160,20 @@ def test_a_removed_terminals_id_is_not_silently_reused(demo_app, hotel):
         with pytest.raises(services.ValidationError, match="removed terminal"):
             services.create_terminal(_admin(), floor, {"code": terminal.code, "kind": "camera", "x": terminal.x,
                                                        "y": terminal.y})
+
+
+def test_a_removed_floors_level_can_be_taken_by_a_new_floor(demo_app, hotel):
+    with demo_app.app_context():
+        floor = db.session.get(Venue, hotel).floors[0]
+        _approve(floor, [])
+        db.session.commit()
+        floor_id, level = floor.id, floor.level
+    client = _login(demo_app.test_client())
+    taken = client.post(f"/api/v1/venues/{hotel}/floors", json={"level": level, "name": "Still here"})
+    assert taken.status_code == 422 and "already exists" in str(taken.json)
+    assert client.post(f"/floors/{floor_id}/delete").status_code == 302
+    created = client.post(f"/api/v1/venues/{hotel}/floors", json={"level": level, "name": "Rebuilt"})
+    assert created.status_code == 201, created.json
+    with demo_app.app_context():
+        assert db.session.get(Floor, floor_id).level == level  # the removed floor keeps its level for its records
+        assert [f.name for f in db.session.get(Venue, hotel).floors if f.level == level] == ["Rebuilt"]

@@ -135,22 +135,21 @@ def test_an_interrupted_migration_leaves_the_database_usable(fresh_app, monkeypa
         tables = sa.inspect(db.engine).get_table_names()
         columns = {t: [c["name"] for c in sa.inspect(db.engine).get_columns(t)] for t in tables}
         db.engine.dispose()
-    from alembic.operations import Operations
+    from alembic.ddl.impl import DefaultImpl
 
     calls = {"n": 0}
+    execute = DefaultImpl._exec
 
-    invoke = Operations.invoke
-
-    def failing_invoke(self, operation):  # type: ignore[no-untyped-def]  # dies at the second operation
+    def failing_exec(self, construct, *args, **kwargs):  # type: ignore[no-untyped-def]  # dies at the 2nd statement
         calls["n"] += 1
         if calls["n"] == 2:
             raise KeyboardInterrupt("interrupted during the migration")
-        return invoke(self, operation)
+        return execute(self, construct, *args, **kwargs)
 
-    monkeypatch.setattr(Operations, "invoke", failing_invoke)
+    monkeypatch.setattr(DefaultImpl, "_exec", failing_exec)
     with app.app_context(), pytest.raises(KeyboardInterrupt):
         upgrade(directory=MIGRATIONS)
-    monkeypatch.setattr(Operations, "invoke", invoke)
+    monkeypatch.setattr(DefaultImpl, "_exec", execute)
     with app.app_context():
         db.engine.dispose()
         assert db.session.scalar(sa.text("SELECT version_num FROM alembic_version")) == before

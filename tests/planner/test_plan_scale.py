@@ -1,0 +1,63 @@
+"""The plan loop's venue-scale paths: the model's distinct rows and the witness matrix of many poses per mount."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from planner.floor import TIERS, parse_floor
+from planner.plan import PlanOptions
+from planner.plan.loop import _distinct_rows, _distinct_rows_exact
+from planner.plan.prepare import prepare
+from planner.research.floorgen import generate_mall_floor
+
+
+def _reaim_prep():
+    floor = parse_floor(generate_mall_floor(3, 60))
+    return prepare(floor, PlanOptions(reaim_step=30, time_limit=120, workers=1, witnesses_per_zone=60))
+
+
+def test_distinct_rows_group_exactly_the_witnesses_seen_by_the_same_poses() -> None:
+    prep = _reaim_prep()
+    m = prep.matrix
+    row_of, first, row_columns = _distinct_rows(m)
+    seen_by: list[set[int]] = [set() for _ in m.wx]
+    for j, column in enumerate(m.columns):
+        for i in column:
+            seen_by[i].add(j)
+    assert len(first) > 1 and len(first) < sum(d > 0 for d in m.demand)  # some rows are shared
+    for i, d in enumerate(m.demand):
+        if d <= 0:
+            assert row_of[i] == -1
+            continue
+        r = int(row_of[i])
+        # Same poses and demand as the row's first witness, and the first witness is the earliest such one.
+        assert seen_by[i] == seen_by[first[r]] and m.demand[i] == m.demand[first[r]] and first[r] <= i
+    assert first == sorted(first)
+    for r, w in enumerate(first):
+        assert {j for j, rows in enumerate(row_columns) if r in rows} == seen_by[w]
+    # The one-witness-at-a-time definition gives the same model.
+    col_of, wit = m.pairs()
+    order = np.lexsort((col_of, wit))
+    bounds = np.searchsorted(wit[order], np.arange(len(m.wx) + 1))
+    exact = _distinct_rows_exact(m, col_of[order], bounds, np.asarray(m.demand))
+    assert np.array_equal(exact[0], row_of) and exact[1] == first and exact[2] == row_columns
+
+
+def test_matrix_of_reaimed_mounts_equals_the_per_pose_sector_test() -> None:
+    prep = _reaim_prep()
+    m, engine = prep.matrix, prep.engine
+    assert max(np.bincount(m.mount_of)) >= 6  # several poses share each mount
+    xs, ys = np.asarray(m.wx), np.asarray(m.wy)
+    tier = np.array([TIERS.index(prep.zones[z].zone.tier) for z in m.wzone])
+    for j in range(len(prep.cols)):
+        pose = prep.cols[j]
+        expected = np.zeros(len(xs), dtype=bool)
+        for t in np.unique(tier):
+            sel = tier == t
+            expected[sel] = engine.sees(pose, TIERS[t], xs[sel], ys[sel])
+        assert sorted(m.columns[j]) == np.flatnonzero(expected).tolist()
+
+
+def test_the_same_floor_gives_the_same_matrix() -> None:
+    a, b = _reaim_prep().matrix, _reaim_prep().matrix
+    assert a.columns == b.columns and a.demand == b.demand
