@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy import event
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from inventory import floorio
 from inventory.models import Floor, Terminal, Zone
@@ -143,6 +144,6 @@ def install(session_factory: Any) -> None:
     @event.listens_for(session_factory, "after_flush_postexec")
     def _expire(session: Session, _context: Any) -> None:
         for floor_id in session.info.pop(_TOUCHED, ()):
-            floor = session.identity_map.get(sa.orm.identity_key(Floor, floor_id))
+            floor = session.identity_map.get(identity_key(Floor, floor_id))
             if floor is not None:
                 session.expire(floor, ["version"])

@@ -132,6 +132,23 @@ TERMINAL_SORTS = {"code", "kind", "status", "x", "y", "heading_deg", "hfov_deg",
 def list_terminals(user: User, floor: Floor, *, kind: str | None = None, status: str | None = None,
                    search: str | None = None, sort: str = "code", descending: bool = False) -> list[Terminal]:
     """Terminals of a floor, filtered and sorted for the inline-edited table."""
+    return list(db.session.scalars(_terminal_query(floor, kind, status, search, sort, descending)))
+
+
+def terminal_page(user: User, floor: Floor, page: int, per_page: int, *, kind: str | None = None,
+                  status: str | None = None, search: str | None = None, sort: str = "code",
+                  descending: bool = False) -> tuple[list[Terminal], int, int]:
+    """A page of the floor's filtered, sorted terminals (a page past the end is the last), the page number shown
+    and how many terminals match in all."""
+    query = _terminal_query(floor, kind, status, search, sort, descending)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery())) or 0
+    page = max(1, min(page, -(-total // per_page)))
+    rows = list(db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)))
+    return rows, page, total
+
+
+def _terminal_query(floor: Floor, kind: str | None, status: str | None, search: str | None, sort: str,
+                    descending: bool) -> sa.Select[tuple[Terminal]]:
     query = sa.select(Terminal).where(Terminal.floor_id == floor.id, Terminal.removed_at.is_(None))
     if kind:
         query = query.where(Terminal.kind == TerminalKind(kind))
@@ -143,8 +160,7 @@ def list_terminals(user: User, floor: Floor, *, kind: str | None = None, status:
                                    Terminal.serial.ilike(pattern, escape="\\"),
                                    Terminal.purpose.ilike(pattern, escape="\\")))
     column = getattr(Terminal, sort if sort in TERMINAL_SORTS else "code")
-    query = query.order_by(column.desc() if descending else column.asc(), Terminal.id)
-    return list(db.session.scalars(query))
+    return query.order_by(column.desc() if descending else column.asc(), Terminal.id)
 
 
 # ---------------------------------------------------------------- writing

@@ -24,7 +24,7 @@ from inventory.fields import (
     ValidationError,
 )
 from inventory.models import Floor
-from security import MAX_ID
+from security import MAX_ID, page_number
 
 bp = Blueprint("inventory", __name__)
 
@@ -189,6 +189,9 @@ def floor_delete(floor_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("inventory.venue_detail", venue_id=venue_id))
 
 
+TERMINALS_PER_PAGE = 100  # rows of a floor's terminal table per page (a 20,000-terminal floor is 200 pages)
+
+
 def _table_context(floor: Floor) -> dict[str, Any]:
     """Filtered, sorted terminals and what the table needs to render."""
     args = request.args
@@ -196,10 +199,12 @@ def _table_context(floor: Floor) -> dict[str, Any]:
     status = args.get("status") if args.get("status") in TerminalStatus.values() else None
     sort = args.get("sort", "code")
     descending = args.get("dir") == "desc"
-    terminals = services.list_terminals(current_user, floor, kind=kind, status=status, search=args.get("q"),
-                                        sort=sort, descending=descending)
+    terminals, page, total = services.terminal_page(
+        current_user, floor, args.get("page", 1, type=page_number), TERMINALS_PER_PAGE, kind=kind, status=status,
+        search=args.get("q"), sort=sort, descending=descending)
     return {"floor": floor, "terminals": terminals, "filters": {"kind": kind or "", "status": status or "",
             "q": args.get("q", ""), "sort": sort, "dir": "desc" if descending else "asc"},
+            "pager": {"number": page, "pages": max(1, -(-total // TERMINALS_PER_PAGE)), "total": total},
             "can_edit": can_edit_inventory(current_user, floor.venue.organisation_id),
             "kinds": TerminalKind, "statuses": TerminalStatus,
             "counts": services.terminal_counts(floor.terminals)}
