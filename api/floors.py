@@ -13,7 +13,7 @@ from api.openapi import document
 from extensions import db
 from inventory import floor_editor, services
 from inventory.fields import ValidationError
-from inventory.floor_overlays import overlays as coverage_overlays
+from inventory.floor_overlays import overlays_json
 from inventory.floorio import export_floor
 from planner.floor import FORMAT
 
@@ -101,9 +101,14 @@ def floor_overlays(floor_id: int):  # type: ignore[no-untyped-def]
     floor = services.get_floor(current_user, floor_id)
     tolerance = request.args.get("tolerance", type=float)
     try:
-        return coverage_overlays(floor, tolerance)
+        body, etag = overlays_json(floor, tolerance)
     except InputError as exc:
         raise ValidationError(exc.where or "floor", exc.message) from exc
+    # Cached per floor geometry: a browser that has these overlays gets a 304 instead of megabytes again.
+    response = current_app.response_class(body, mimetype="application/json")
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response.make_conditional(request)
 
 
 @bp.patch("/floors/<int:floor_id>/terminals/<code>/pose")

@@ -35,7 +35,7 @@ _TOUCHED = "floor_versions_touched"
 
 
 class _MemoryCache:
-    """A small LRU of JSON values for one process (tests and deployments without Redis)."""
+    """A small LRU of compressed values for one process (tests and deployments without Redis)."""
 
     def __init__(self, size: int) -> None:
         self.size = size
@@ -73,22 +73,29 @@ def _redis_client() -> Any:
     return _redis[url]
 
 
-def cached(key: str, compute: Callable[[], Any]) -> Any:
-    """The JSON value cached under key, computed (and stored) when missing."""
+def cached_bytes(key: str, compute: Callable[[], bytes]) -> bytes:
+    """The bytes cached under key, computed (and stored, compressed) when missing."""
     client = _redis_client()
     full = "sightline:floor-cache:" + key
-    if client is None:
-        value = _memory.get(full)
-        if value is None:
-            value = compute()
-            _memory.set(full, value)
-        return value
-    raw = client.get(full)
+    raw = client.get(full) if client is not None else _memory.get(full)
     if raw is not None:
-        return json.loads(zlib.decompress(raw))
+        return zlib.decompress(raw)
     value = compute()
-    client.set(full, zlib.compress(json.dumps(value, separators=(",", ":")).encode(), 1), ex=CACHE_SECONDS)
+    packed = zlib.compress(value, 1)
+    if client is not None:
+        client.set(full, packed, ex=CACHE_SECONDS)
+    else:
+        _memory.set(full, packed)
     return value
+
+
+def cached(key: str, compute: Callable[[], Any]) -> Any:
+    """The JSON value cached under key, computed (and stored) when missing."""
+    return json.loads(cached_bytes(key, lambda: _json(compute())))
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), allow_nan=False).encode()
 
 
 def geometry_digest(floor: Floor) -> str:
@@ -104,9 +111,16 @@ def export(floor: Floor) -> dict[str, Any]:
 
 def overlays(floor: Floor, tolerance: float | None = None) -> dict[str, Any]:
     """Coverage overlays (planner.overlays) as GeoJSON, plus the problems that kept a terminal out of them."""
+    return json.loads(overlays_json(floor, tolerance)[0])
+
+
+def overlays_json(floor: Floor, tolerance: float | None = None) -> tuple[bytes, str]:
+    """`overlays` as JSON bytes, and an ETag naming them (the geometry digest and the tolerance)."""
     if not floorio.has_outline(floor):
-        return {"type": "FeatureCollection", "features": [], "problems": [], "note": "the floor has no outline yet"}
-    return cached(f"overlays:{geometry_digest(floor)}:{tolerance!r}", lambda: _compute(floor, tolerance))
+        return _json({"type": "FeatureCollection", "features": [], "problems": [],
+                      "note": "the floor has no outline yet"}), f"none-{floor.version}"
+    key = f"{geometry_digest(floor)}-{tolerance!r}"
+    return cached_bytes(f"overlays:{key}", lambda: _json(_compute(floor, tolerance))), key
 
 
 def _compute(floor: Floor, tolerance: float | None) -> dict[str, Any]:

@@ -59,15 +59,18 @@ def _reset_postgres() -> None:
         subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", sql], check=True)
 
 
+# Run in the served checkout; bench/load/seed.py is loaded from this one by path (an older checkout has none).
 SEED = """
-import json, sys
+import importlib.util, json, sys
 from flask_migrate import upgrade
 from app import create_app
-from bench.load.seed import seed
+spec = importlib.util.spec_from_file_location("load_seed", sys.argv[2])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
 app = create_app()
 with app.app_context():
     upgrade(directory="migrations")
-    print(json.dumps(seed(sys.argv[1])))
+    print(json.dumps(module.seed(sys.argv[1])))
 """
 
 
@@ -79,10 +82,8 @@ def prepare(database: str, work: Path, app_dir: Path) -> tuple[dict[str, str], d
         _reset_postgres()
     env = _environment(database, work, app_dir)
     subprocess.run(["redis-cli", "-u", REDIS_URL, "FLUSHDB"], check=True, stdout=subprocess.DEVNULL)
-    # The seed module lives here (bench/load), the app in app_dir: both on the path.
-    seed_env = dict(env, PYTHONPATH=f"{app_dir}{os.pathsep}{ROOT}")
-    out = subprocess.run([sys.executable, "-c", SEED, PASSWORD], cwd=app_dir, env=seed_env, check=True,
-                         capture_output=True, text=True).stdout
+    out = subprocess.run([sys.executable, "-c", SEED, PASSWORD, str(ROOT / "bench/load/seed.py")], cwd=app_dir,
+                         env=env, check=True, capture_output=True, text=True).stdout
     return env, json.loads(out.strip().splitlines()[-1])
 
 
