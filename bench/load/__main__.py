@@ -87,7 +87,7 @@ def prepare(database: str, work: Path, app_dir: Path) -> tuple[dict[str, str], d
     return env, json.loads(out.strip().splitlines()[-1])
 
 
-def _wait_ready(port: int, server: subprocess.Popen, seconds: float = 60) -> None:
+def _wait_ready(port: int, server: subprocess.Popen, seconds: float = 240) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if server.poll() is not None:
@@ -103,11 +103,13 @@ def _wait_ready(port: int, server: subprocess.Popen, seconds: float = 60) -> Non
 
 
 def _locust(port: int, users: int, think: float, duration: int, prefix: Path, targets: dict) -> None:
-    """One headless locust step; stats are reset once every user is spawned (and signed in)."""
-    env = dict(os.environ, LOAD_TARGETS=json.dumps(targets), LOAD_THINK=str(think))
+    """One headless locust step, measured for `duration` seconds from the last user's sign-in (the locustfile
+    resets the stats then); -t only caps a step whose sign-ins never finish."""
+    env = dict(os.environ, LOAD_TARGETS=json.dumps(targets), LOAD_THINK=str(think), LOAD_USERS=str(users),
+               LOAD_DURATION=str(duration))
     rate = max(1, users // 5)
     subprocess.run([sys.executable, "-m", "locust", "-f", str(ROOT / "bench/load/locustfile.py"), "--headless",
-                    "-u", str(users), "-r", str(rate), "-t", f"{duration + users // rate}s", "--reset-stats",
+                    "-u", str(users), "-r", str(rate), "-t", f"{duration + 240}s",
                     "--host", f"http://127.0.0.1:{port}", "--csv", str(prefix), "--only-summary",
                     "--loglevel", "ERROR", "--stop-timeout", "10"], env=env, cwd=ROOT, check=False,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -23,11 +23,15 @@ from http.cookiejar import Cookie, DefaultCookiePolicy
 from itertools import count
 from typing import Any
 
+import gevent
+from gevent.event import Event
 from locust import between, constant, task
 from locust.contrib.fasthttp import FastHttpUser
 
 TARGETS: dict[str, Any] = json.loads(os.environ.get("LOAD_TARGETS", "{}"))
 THINK = float(os.environ.get("LOAD_THINK", "1"))
+USERS = int(os.environ.get("LOAD_USERS", "0"))  # with LOAD_DURATION: measure from the last sign-in on, that long
+DURATION = float(os.environ.get("LOAD_DURATION", "0"))
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 _serials = count(1)
 
@@ -77,6 +81,27 @@ def form_fields(html: str) -> dict[str, str]:
     return parser.values
 
 
+_signed_in = 0
+_everyone_in = Event()
+
+
+def _signed_in_one(user: FastHttpUser) -> None:
+    """Count a finished sign-in; the last one resets the stats and ends the step DURATION seconds later.
+
+    Sign-ins (scrypt, an audit event) are a burst at the start of a step, not the steady workload: the step's
+    figures start once every user is in, and users wait for the others before working.
+    """
+    global _signed_in
+    _signed_in += 1
+    if USERS and _signed_in == USERS:
+        user.environment.runner.stats.reset_all()
+        if DURATION:
+            gevent.spawn_later(DURATION, user.environment.runner.quit)
+        _everyone_in.set()
+    if USERS:
+        _everyone_in.wait()
+
+
 def _wait():  # type: ignore[no-untyped-def]
     return constant(0) if THINK <= 0 else between(THINK * 0.5, THINK * 1.5)
 
@@ -100,8 +125,9 @@ class _SignedIn(FastHttpUser):
             match = CSRF_META.search(response.text or "")
             if response.status_code != 200 or SIGNED_IN not in (response.text or "") or not match:
                 response.failure(f"sign-in failed: {response.status_code}")
-                return
-            self.csrf = match.group(1)
+            else:
+                self.csrf = match.group(1)
+        _signed_in_one(self)
 
     def page(self, path: str, name: str) -> str:
         """GET a page; a 200 without the sign-out form is a failure (the session was lost)."""

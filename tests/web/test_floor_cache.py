@@ -66,23 +66,25 @@ def test_turning_a_camera_gives_the_floor_a_new_version_and_fresh_overlays(manag
     assert after["features"] == fresh["features"]
 
 
-def test_a_serial_edit_refreshes_the_export_and_reuses_the_overlays(manager, hotel, demo_app):
+def test_a_serial_edit_reuses_the_overlays_a_renamed_terminal_refreshes_the_export(manager, hotel, demo_app):
     manager.get(f"/api/v1/floors/{hotel}/overlays")
-    state = manager.get(f"/api/v1/floors/{hotel}/editor").get_json()
+    manager.get(f"/api/v1/floors/{hotel}/editor")
     with demo_app.app_context():
         floor = db.session.get(Floor, hotel)
         version, digest = floor.version, floor_overlays.geometry_digest(floor)
-        terminal = db.session.scalar(sa.select(Terminal).where(Terminal.floor_id == hotel, Terminal.code == "C-302"))
-        terminal_id = terminal.id
+        terminal_id = db.session.scalar(sa.select(Terminal.id).where(Terminal.floor_id == hotel,
+                                                                     Terminal.code == "C-302"))
     assert manager.patch(f"/api/v1/terminals/{terminal_id}", json={"serial": "NEW-SERIAL-302"}).status_code == 200
     with demo_app.app_context():
         floor = db.session.get(Floor, hotel)
         assert floor.version != version
         assert floor_overlays.geometry_digest(floor) == digest  # no geometry changed: the overlays' key stays
-    fresh = manager.get(f"/api/v1/floors/{hotel}/editor").get_json()
-    serials = {f["properties"]["id"]: f["properties"].get("serial") for f in fresh["floor"]["features"]
-               if f["properties"]["kind"] == "terminal"}
-    assert serials["C-302"] == "NEW-SERIAL-302" and fresh != state
+    assert manager.patch(f"/api/v1/terminals/{terminal_id}", json={"code": "C-302B"}).status_code == 200
+    state = manager.get(f"/api/v1/floors/{hotel}/editor").get_json()
+    codes = {f["properties"]["id"] for f in state["floor"]["features"] if f["properties"]["kind"] == "terminal"}
+    assert "C-302B" in codes and "C-302" not in codes and "C-302B" in state["ranges"]
+    assert "C-302B" in {f["properties"].get("terminal") for f in manager.get(
+        f"/api/v1/floors/{hotel}/overlays").get_json()["features"]}
 
 
 def test_overlays_carry_an_etag_and_answer_304_until_the_geometry_changes(manager, hotel):
