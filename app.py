@@ -55,6 +55,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _install_audit(app)
     _register_blueprints(app)
     _register_errors(app)
+    _register_database_outage(app)
     _register_cli(app)
     _register_sqlite_pragmas(app)
     return app
@@ -182,6 +183,41 @@ def _register_errors(app: Flask) -> None:
         if wants_json():
             return jsonify(error=http_message(error), field=None), error.code or 500
         return render_template("error.html", code=error.code, message=http_message(error)), error.code or 500
+
+
+def _register_database_outage(app: Flask) -> None:
+    """A database that stops answering gives a 503 with a message, not a 500; see docs/reliability.md "Faults"."""
+    from sqlalchemy.exc import OperationalError
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(error: OperationalError):  # type: ignore[no-untyped-def]
+        from flask import g
+        from flask_babel import gettext as _
+
+        # The DB-API's "the database is not operating" (server down or restarting, connection lost, locked):
+        # a 503 the client can retry. The pool's pre-ping replaces the dead connections once it is back.
+        app.logger.error("database unavailable: %s", error.orig)
+        try:
+            db.session.rollback()
+        except Exception:  # the connection is gone; the session is discarded at teardown anyway
+            app.logger.debug("rollback after a lost connection failed", exc_info=True)
+        g._login_user = login_manager.anonymous_user()  # the page must not load the signed-in user again
+        message = _("The database is not answering (it may be restarting), so nothing was saved: try again in a "
+                    "minute.")
+        headers = {"Retry-After": "30"}
+        if wants_json():
+            return jsonify(error=message, field=None), 503, headers
+        return render_template("error.html", code=503, message=message), 503, headers
+
+    # Registered after Flask-SQLAlchemy's, so it runs first: the end-of-request rollback on a connection the
+    # server cut raises, and would turn the 503 (or any finished response) into a 500.
+    @app.teardown_appcontext
+    def discard_lost_session(_error: BaseException | None) -> None:
+        try:
+            db.session.remove()
+        except OperationalError as error:
+            app.logger.warning("database connection lost at the end of a request: %s", error.orig)
+            db.session.remove()  # the connection is invalidated now; closing again releases it to the pool
 
 
 def _register_cli(app: Flask) -> None:

@@ -34,8 +34,26 @@ PRODUCTION_SETTINGS: dict[str, Any] = {
 }
 
 
+def digits_up_to(limit: int) -> str:
+    """A regex matching exactly the decimal numbers 0..limit (no sign; leading zeros only below the width)."""
+    text = str(limit)
+    options = [rf"\d{{1,{len(text) - 1}}}"] if len(text) > 1 else []
+    for i, digit in enumerate(text):
+        rest = len(text) - i - 1
+        low = 1 if i == 0 and len(text) > 1 else 0
+        if int(digit) > low:
+            options.append(text[:i] + f"[{low}-{int(digit) - 1}]" + (rf"\d{{{rest}}}" if rest else ""))
+    options.append(text)
+    return "(?:" + "|".join(options) + ")"
+
+
 class IdConverter(IntegerConverter):
-    """`<int:...>` in every route: ids beyond the INTEGER column range do not match, so they answer 404."""
+    """`<int:...>` in every route: ids beyond the INTEGER column range do not match, so they answer 404.
+
+    The bound lives in the regex, not only in `max`: Werkzeug checks the method of every rule whose regex
+    matched before it converts, so an out-of-range id on a path with rules for other methods answered 405."""
+
+    regex = digits_up_to(MAX_ID)
 
     def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002 (werkzeug's signature)
         kwargs.setdefault("max", MAX_ID)

@@ -9,10 +9,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from api.blueprint import bp
-from api.openapi import document
+from api.openapi import document, field_schema
 from extensions import db
 from inventory import floor_editor, services
-from inventory.fields import ValidationError
+from inventory.fields import TERMINAL_FIELDS, ValidationError
 from inventory.floor_overlays import overlays_json
 from inventory.floorio import export_floor
 from planner.floor import FORMAT
@@ -33,6 +33,11 @@ def _background_url(floor_id: int, name: str | None) -> str | None:
     return url_for("floors.background", floor_id=floor_id, v=name.rsplit("/", 1)[-1][11:19])
 
 
+def geojson(body: Any) -> Response:
+    """A GeoJSON body served as application/geo+json (RFC 7946), the media type the document names."""
+    return Response(json.dumps(body, ensure_ascii=False), mimetype="application/geo+json")
+
+
 @bp.get("/floors/<int:floor_id>/geojson")
 @document(parameters=[{"name": "download", "in": "query", "required": False, "schema": {"type": "string"},
                        "description": "Any value: send as an attachment"}],
@@ -41,8 +46,7 @@ def _background_url(floor_id: int, name: str | None) -> str | None:
 def floor_geojson(floor_id: int):  # type: ignore[no-untyped-def]
     """Export the floor as a FeatureCollection in the floor format (?download=1 as a file)."""
     floor = services.get_floor(current_user, floor_id)
-    body = json.dumps(export_floor(floor), ensure_ascii=False)
-    response = Response(body, mimetype="application/geo+json")
+    response = geojson(export_floor(floor))
     if request.args.get("download"):
         name = f"floor-{floor.id}-level-{floor.level}.geojson"
         response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
@@ -53,7 +57,10 @@ def floor_geojson(floor_id: int):  # type: ignore[no-untyped-def]
 @document(parameters=[{"name": "replace_terminals", "in": "query", "required": False,
                        "schema": {"type": "string", "enum": ["1", "true"]},
                        "description": "Delete terminals missing from the collection"}],
-          requestBody={"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
+          requestBody={"required": True, "content": {"application/json": {"schema": {
+              "type": "object", "required": ["type", "features"],
+              "properties": {"type": {"const": "FeatureCollection"},
+                             "features": {"type": "array", "items": {"type": "object"}}}}}}},
           responses={"200": {"description": "Counts of what changed, the new export and each terminal's tier ranges",
                              "content": {"application/json": {"schema": {"type": "object"}}}}})
 def floor_geojson_put(floor_id: int):  # type: ignore[no-untyped-def]
@@ -67,7 +74,8 @@ def floor_geojson_put(floor_id: int):  # type: ignore[no-untyped-def]
 
 @bp.put("/floors/<int:floor_id>/zones")
 @document(requestBody={"required": True, "content": {"application/json": {"schema": {
-    "type": "object", "required": ["features"], "properties": {"features": {"type": "array"}}}}}},
+    "type": "object", "required": ["features"],
+    "properties": {"features": {"type": "array", "items": {"type": "object"}}}}}}},
           responses={"200": {"description": "Zone counts (created, updated, deleted) and the new export",
                              "content": {"application/json": {"schema": {"type": "object"}}}}})
 def floor_zones_put(floor_id: int):  # type: ignore[no-untyped-def]
@@ -105,7 +113,7 @@ def floor_overlays(floor_id: int):  # type: ignore[no-untyped-def]
     except InputError as exc:
         raise ValidationError(exc.where or "floor", exc.message) from exc
     # Cached per floor geometry: a browser that has these overlays gets a 304 instead of megabytes again.
-    response = current_app.response_class(body, mimetype="application/json")
+    response = Response(body, mimetype="application/geo+json")
     response.set_etag(etag)
     response.headers["Cache-Control"] = "private, no-cache"
     return response.make_conditional(request)
@@ -113,8 +121,8 @@ def floor_overlays(floor_id: int):  # type: ignore[no-untyped-def]
 
 @bp.patch("/floors/<int:floor_id>/terminals/<code>/pose")
 @document(requestBody={"required": True, "content": {"application/json": {"schema": {
-    "type": "object", "properties": {k: {"type": "number"} for k in ("x", "y", "heading_deg", "hfov_deg", "range_m")}
-    | {"hpx": {"type": "integer"}}}}}},
+    "type": "object", "properties": {f.name: field_schema(f, for_input=True) for f in TERMINAL_FIELDS
+                                     if f.name in ("x", "y", "heading_deg", "hfov_deg", "range_m", "hpx")}}}}},
           responses={"200": {"description": "The terminal's new pose",
                              "content": {"application/json": {"schema": {"type": "object"}}}}})
 def terminal_pose(floor_id: int, code: str):  # type: ignore[no-untyped-def]

@@ -31,6 +31,7 @@ from flask.cli import with_appcontext
 from inventory.choices import TerminalKind, TerminalStatus
 from inventory.fields import CAMERA_MODEL_FIELDS, FLOOR_FIELDS, TERMINAL_FIELDS, VENUE_FIELDS, Field
 from inventory.services import TERMINAL_SORTS
+from security import MAX_ID
 
 F = TypeVar("F", bound=Callable[..., Any])
 PREFIX = "/api/v1"
@@ -53,14 +54,27 @@ def document(method: str | None = None, **operation: Any) -> Callable[[F], F]:
 # ---------------------------------------------------------------- schemas from the field specs
 
 
+NO_NUL = "^[^\\u0000]*$"
+NOT_BLANK = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
+
+
+def text_schema(max_length: int, *, required: bool) -> dict[str, Any]:
+    """A text input as inventory/fields.py cleans it: no NUL, at most max_length, and not blank when required."""
+    schema: dict[str, Any] = {"type": "string", "maxLength": max_length, "pattern": NOT_BLANK if required else NO_NUL}
+    if required:
+        schema["minLength"] = 1
+    return schema
+
+
 def field_schema(field: Field, *, for_input: bool) -> dict[str, Any]:
     """JSON Schema of one field; optional inputs accept null (clears it or restores the default)."""
     schema: dict[str, Any] = {"description": field.title}
     kind = field.kind
     if kind == "str":
-        schema.update(type="string", maxLength=field.max_length)
+        schema.update(text_schema(field.max_length, required=field.required) if for_input
+                      else {"type": "string", "maxLength": field.max_length})
     elif kind == "int":
-        schema["type"] = "integer"
+        schema.update(type="integer", minimum=-MAX_ID, maximum=MAX_ID)  # 32-bit columns (fields._number)
     elif kind in ("float", "angle", "fov"):
         schema["type"] = "number"
     elif kind == "bool":
@@ -72,6 +86,8 @@ def field_schema(field: Field, *, for_input: bool) -> dict[str, Any]:
         schema.update(type="string", format="date")
     elif kind == "district":
         schema.update(type="string", maxLength=field.max_length)
+        if for_input:
+            schema["pattern"] = "^[^\\u0000-\\u001f\\u007f]*$"  # fields._district refuses control characters
         schema["description"] += ("; a district of the managed list (English or Chinese name or code, any case),"
                                   " stored and returned as its English name")
     if kind in ("int", "float"):
@@ -156,6 +172,7 @@ def schemas() -> dict[str, Any]:
         "Venue": output_schema(VENUE_FIELDS, {"id": ID, "organisation_id": ID},
                                {"floor_ids": {"type": "array", "items": {"type": "integer"}}, **TIMESTAMPS}),
         "VenueInput": input_schema(VENUE_FIELDS, required=True, extra={"organisation_id": ORGANISATION_ID_INPUT}),
+        "VenueReplace": input_schema(VENUE_FIELDS, required=True),
         "VenuePatch": input_schema(VENUE_FIELDS, required=False),
         "Floor": output_schema(FLOOR_FIELDS, {"id": ID, "venue_id": ID},
                                {"has_background": {"type": "boolean"}, "counts": COUNTS, **TIMESTAMPS}),
@@ -169,6 +186,7 @@ def schemas() -> dict[str, Any]:
             {"varifocal": {"type": "boolean"}}),
         "CameraModelInput": input_schema(CAMERA_MODEL_FIELDS, required=True,
                                          extra={"organisation_id": ORGANISATION_ID_INPUT}),
+        "CameraModelReplace": input_schema(CAMERA_MODEL_FIELDS, required=True),
         "CameraModelPatch": input_schema(CAMERA_MODEL_FIELDS, required=False),
     }
 
@@ -202,7 +220,8 @@ ERRORS = {
     "409": "Conflicts with an existing record (e.g. the same camera model twice)",
     "415": "The body is not application/json",
     "422": "A field is invalid: wrong JSON type, out of range, unknown enum value, missing or unknown field, "
-           "duplicate serial in the venue or ID on the floor, ...",
+           "duplicate serial in the venue or ID on the floor, ...; or a query parameter (of any name) holds a "
+           "NUL character",
 }
 
 TERMINAL_QUERY = [
@@ -213,6 +232,8 @@ TERMINAL_QUERY = [
     {"name": "sort", "in": "query", "schema": {"type": "string", "default": "code", "enum": sorted(TERMINAL_SORTS)}},
     {"name": "dir", "in": "query", "schema": {"type": "string", "enum": ["asc", "desc"], "default": "asc"}},
 ]
+
+OWNED = ("Venue", "CameraModel")  # resources whose create body names the organisation (admins)
 
 # endpoint -> (schema name, action); actions: list, create, get, update, delete.
 RESOURCE_ENDPOINTS: dict[str, tuple[str, str]] = {
@@ -253,7 +274,8 @@ def resource_operation(endpoint: str, method: str) -> dict[str, Any]:
                 "responses": {"201": {"description": f"The new {name}; Location names its URL",
                                       "headers": {"Location": {"schema": {"type": "string"}}},
                                       "content": _json(_ref(name))}}}
-    body = f"{name}Input" if method == "put" else f"{name}Patch"
+    # PUT replaces the fields only: the owner never changes, so organisation_id is an unknown field there.
+    body = (f"{name}Replace" if name in OWNED else f"{name}Input") if method == "put" else f"{name}Patch"
     return {"summary": ("Replace" if method == "put" else "Change") + f" a {name}: "
             + ("every field; absent optional fields are reset to their defaults" if method == "put"
                else "only the fields sent"),
@@ -265,7 +287,7 @@ def _openapi_path(rule: str) -> tuple[str, list[dict[str, Any]]]:
     """Flask rule → OpenAPI path with its path parameters."""
     parameters = []
     for converter, name in re.findall(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>", rule):
-        schema = {"type": "integer", "minimum": 0} if converter == "int" else (
+        schema = {"type": "integer", "minimum": 0, "maximum": MAX_ID} if converter == "int" else (
             {"type": "number"} if converter == "float" else {"type": "string"})
         parameters.append({"name": name, "in": "path", "required": True, "schema": schema})
     return re.sub(r"<(?:\w+(?:\([^)]*\))?:)?(\w+)>", r"{\1}", rule), parameters
@@ -289,26 +311,17 @@ def operation(app: Flask, rule: Any, method: str) -> dict[str, Any]:
     if parameters:
         op["parameters"] = parameters + op.get("parameters", [])
     responses = op.setdefault("responses", {"200": {"description": "Success", "content": {"application/json": {}}}})
-    codes = ["401"]
+    codes = ["401", "422"]  # 422: every request is refused when a query parameter holds a NUL (security.py)
     if parameters:
         codes.append("404")
     if method in WRITE_METHODS:
         codes += ["400", "403"]
     if "requestBody" in op:
-        codes += ["409", "415", "422"]
-    elif endpoint_has_query_validation(rule.endpoint):
-        codes.append("422")
-    if method == "delete" and rule.endpoint == "api.camera_model_destroy":
-        codes.append("422")
+        codes += ["409", "415"]
     for code in sorted(set(codes)):
         responses.setdefault(code, {"$ref": f"#/components/responses/E{code}"})
     op["responses"] = dict(sorted(responses.items()))
     return op
-
-
-def endpoint_has_query_validation(endpoint: str) -> bool:
-    """Endpoints whose query parameters are validated (422 names the parameter)."""
-    return endpoint == "api.terminal_list"
 
 
 def _multi(rule: Any) -> bool:

@@ -16,6 +16,7 @@ OR-Tools' SCIP and plain HiGHS (``bench.baselines``), side by side in the same s
     .venv/bin/python -m bench.bench_mall --time-limit 60 --baselines --out bench/results/mall.csv
     .venv/bin/python -m bench.bench_mall --one 2000 reduce 15 1 60  # one case: segments mode reaim k limit
     .venv/bin/python -m bench.bench_mall --sizes 500 --time-limit 30 --before /tmp/base  # old commit, side by side
+    .venv/bin/python -m bench.bench_mall --sizes 500 --cases design:0:1 --spacing 6 --per-zone 100  # ~5,000 poses
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ ROOT = Path(__file__).resolve().parent.parent
 FIELDS = ["segments", "mode", "reaim", "k", "installed", "candidates", "witnesses", "status", "cameras", "bound",
           "gap", "coverable_unseen_m2", "infeasible_m2", "stopped_in", "rounds", "wall_s", "limit_s", "over_limit",
           "peak_mb", "greedy", "scip", "highs", "ours_instance", "baseline_note"]
+PHASE_FIELDS = ["segments", "mode", "reaim", "k", "candidates", "witnesses", "rows", "privacy_cpu_s",
+                "witnesses_cpu_s", "model_cpu_s", "exact_cpu_s", "explain_cpu_s", "peak_mb"]
 SIZES = (200, 500, 1000, 2000)
 SPACING = {200: 12.0, 500: 16.0, 1000: 24.0, 2000: 32.0}  # design mounts: metres along the walls
 CASES = (("reduce", 0, 1), ("reduce", 15, 1), ("design", 0, 1), ("design", 0, 2))
@@ -50,14 +53,16 @@ def _floor(segments: int, mode: str):
     return parse_floor(synthetic_westport(obj))
 
 
-def one(segments: int, mode: str, reaim: float, k: int, limit: float, baselines: bool) -> dict:
-    """Plan one case in this process and measure it."""
+def one(segments: int, mode: str, reaim: float, k: int, limit: float, baselines: bool,
+        spacing: float | None = None, per_zone: int = 300) -> dict:
+    """Plan one case in this process and measure it (``spacing``: design mounts, m; ``per_zone``: witnesses)."""
     from planner.plan import PlanOptions, plan
 
     floor = _floor(segments, mode)
     options = PlanOptions(mode=mode, reaim_step=reaim or None, time_limit=limit, explain=True,
-                          k_override=k if mode == "design" else None, design_spacing=SPACING.get(segments, 16.0),
-                          design_headings=4, design_corners=False)
+                          k_override=k if mode == "design" else None,
+                          design_spacing=spacing or SPACING.get(segments, 16.0), design_headings=4,
+                          design_corners=False, witnesses_per_zone=per_zone)
     t0 = time.perf_counter()
     p = plan(floor, options)
     wall = time.perf_counter() - t0
@@ -71,6 +76,54 @@ def one(segments: int, mode: str, reaim: float, k: int, limit: float, baselines:
         row.update(_baselines(floor, options, limit))
     row["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
     return row
+
+
+def phases(segments: int, mode: str, reaim: float, k: int, spacing: float | None = None,
+           per_zone: int = 300) -> dict:
+    """CPU seconds of each phase of one round on a floor, with no time limit (less load-sensitive than wall time).
+
+    privacy (candidates), witnesses (the matrix), model (the set-cover rows of round one, built twice as the warm
+    start and round one do), exact (the exact check of a greedy cover), explain (the per-camera explanations).
+    """
+    from planner.plan import PlanOptions
+    from planner.plan.exact import ExactCheck
+    from planner.plan.explain import explain_plan
+    from planner.plan.loop import Rounds, cover_problem, greedy_partial
+    from planner.plan.prepare import prepare
+
+    floor = _floor(segments, mode)
+    options = PlanOptions(mode=mode, reaim_step=reaim or None, time_limit=1e6, workers=1,
+                          k_override=k if mode == "design" else None,
+                          design_spacing=spacing or SPACING.get(segments, 16.0), design_headings=4,
+                          design_corners=False, witnesses_per_zone=per_zone)
+    out: dict = {"segments": segments, "mode": mode, "reaim": reaim, "k": k}
+    events: dict[str, float] = {}
+
+    def mark(e: dict) -> None:
+        events.setdefault(str(e.get("phase")), time.process_time())
+
+    options.progress = mark
+    t = time.process_time()
+    prep = prepare(floor, options)
+    done = time.process_time()
+    out["privacy_cpu_s"] = round(events.get("witnesses", done) - events.get("candidates", t), 2)
+    out["witnesses_cpu_s"] = round(done - events.get("witnesses", done), 2)
+    out["candidates"], out["witnesses"] = len(prep.cols), len(prep.matrix.wx)
+    t = time.process_time()
+    state = Rounds(slack=bool(prep.candidates.groups))
+    problem = cover_problem(prep, state, options)
+    problem = cover_problem(prep, state, options)
+    out["model_cpu_s"] = round(time.process_time() - t, 2)
+    out["rows"] = problem.n_rows
+    selected = [j for j in greedy_partial(problem).selected if j < len(prep.cols)]
+    t = time.process_time()
+    ExactCheck(prep).run(selected)
+    out["exact_cpu_s"] = round(time.process_time() - t, 2)
+    t = time.process_time()
+    explain_plan(floor, prep.engine, [prep.cols[j] for j in selected], prep.zones, [])
+    out["explain_cpu_s"] = round(time.process_time() - t, 2)
+    out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    return out
 
 
 def _baselines(floor, options, limit: float) -> dict:
@@ -105,15 +158,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="200 segments, 10 s, reduce and re-aim, one baseline run")
     ap.add_argument("--out", default="bench/results/mall.csv")
     ap.add_argument("--one", nargs=5, metavar=("SEGMENTS", "MODE", "REAIM", "K", "LIMIT"))
+    ap.add_argument("--phases", action="store_true",
+                    help="CPU seconds per phase of each case (no time limit) instead of timed plan runs")
     ap.add_argument("--summary", action="store_true", help="only print the markdown table of --out")
     ap.add_argument("--before", metavar="DIR",
                     help="a checkout of an older commit (git worktree add DIR COMMIT): each case runs there, then "
                          "here, one after the other, rows marked side = before / after")
     ap.add_argument("--cases", help="only these cases, e.g. 'reduce:15:1,design:0:2' (mode:reaim:k)")
+    ap.add_argument("--spacing", type=float, help="design mounts every this many metres (default: by size)")
+    ap.add_argument("--per-zone", type=int, default=300, help="target witnesses per zone (default 300)")
     args = ap.parse_args(argv)
+    if args.one and args.phases:
+        seg, mode, reaim, k, _limit = args.one
+        print(json.dumps(phases(int(seg), mode, float(reaim), int(k), args.spacing, args.per_zone)))
+        return 0
     if args.one:
         seg, mode, reaim, k, limit = args.one
-        print(json.dumps(one(int(seg), mode, float(reaim), int(k), float(limit), args.baselines)))
+        print(json.dumps(one(int(seg), mode, float(reaim), int(k), float(limit), args.baselines, args.spacing,
+                             args.per_zone)))
         return 0
     if args.summary:
         print(summarize(args.out))
@@ -125,15 +187,21 @@ def main(argv: list[str] | None = None) -> int:
         cases = tuple((m, float(r), int(k)) for m, r, k in (c.split(":") for c in args.cases.split(",")))
     sides = [("before", Path(args.before).resolve()), ("after", ROOT)] if args.before else [("", ROOT)]
     with open(args.out, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=["side", "load", *FIELDS], extrasaction="ignore")
+        w = csv.DictWriter(fh, fieldnames=["side", "load", *(PHASE_FIELDS if args.phases else FIELDS)],
+                           extrasaction="ignore")
         w.writeheader()
         for seg in sizes:
             for n, (mode, reaim, k) in enumerate(cases):
                 for side, where in sides:
-                    cmd = [sys.executable, "-m", "bench.bench_mall", "--one", str(seg), mode, str(reaim), str(k),
-                           str(limit)] + (["--baselines"] if (args.baselines or args.quick) and n == 0 else [])
+                    # This script measures both sides; only the planner (and bench helpers) come from `where`.
+                    cmd = [sys.executable, str(Path(__file__).resolve()), "--one", str(seg), mode, str(reaim), str(k),
+                           str(limit), "--per-zone", str(args.per_zone)] + \
+                        (["--spacing", str(args.spacing)] if args.spacing else []) + \
+                        (["--baselines"] if (args.baselines or args.quick) and n == 0 else []) + \
+                        (["--phases"] if args.phases else [])
                     load = os.getloadavg()[0]
-                    proc = subprocess.run(cmd, cwd=where, capture_output=True, text=True)
+                    proc = subprocess.run(cmd, cwd=where, capture_output=True, text=True,
+                                          env={**os.environ, "PYTHONPATH": str(where)})
                     if proc.returncode != 0:
                         print(proc.stderr[-2000:], file=sys.stderr)
                         return 1
@@ -141,7 +209,8 @@ def main(argv: list[str] | None = None) -> int:
                     w.writerow(row)
                     fh.flush()
                     print(row, flush=True)
-    print(summarize(args.out))
+    if not args.phases:
+        print(summarize(args.out))
     return 0
 
 

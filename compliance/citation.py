@@ -2,7 +2,8 @@
 
 The rules file (data/rules.json) carries each source's Chinese title ("zh"), English title ("en"), the article in
 English ("Art 13", "Arts 6-7 (numbers unverified)") and, where the article is not a plain number, its Chinese
-wording ("article_zh"); "zh_note" adds the instrument number (国务院令第799号). Statements have "statement_zh".
+wording ("article_zh"); "zh_note" adds the instrument number (国务院令第799号). Statements have "statement_zh", and
+rules left out say why in Chinese too ("why_not_zh").
 """
 
 from __future__ import annotations
@@ -88,13 +89,21 @@ def rule_sources(rule: Rule, language: str) -> str:
 
 
 @cache
-def _statements_zh() -> dict[str, str]:
+def _chinese(key: str) -> dict[str, str]:
+    """Per rule id, the Chinese of one text field (key_zh in the rules file)."""
     data: dict[str, Any] = json.loads(RULES_FILE.read_text(encoding="utf-8"))
-    return {r["id"]: r["statement_zh"] for r in data.get("rules", []) if r.get("statement_zh")}
+    return {r["id"]: r[f"{key}_zh"] for r in data.get("rules", []) if r.get(f"{key}_zh")}
 
 
 def rule_statement(rule: Rule, language: str) -> str:
     """A rule's statement in the reader's language (the English one where no Chinese is given)."""
     if language.startswith("zh"):
-        return _statements_zh().get(rule.id, rule.statement)
+        return _chinese("statement").get(rule.id, rule.statement)
     return rule.statement
+
+
+def rule_why_not(rule: Rule, language: str) -> str:
+    """Why a rule is left out, in the reader's language (the English where no Chinese is given)."""
+    if language.startswith("zh"):
+        return _chinese("why_not").get(rule.id, rule.why_not or "")
+    return rule.why_not or ""

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from compliance.rules import Rule
+from compliance.rules import MESSAGES, Rule
 
 
 def add_working_days(start: date, days: int) -> date:
@@ -42,7 +42,8 @@ class EntityFinding:
     rule: str
     severity: str
     key: str
-    message: str
+    msgid: str  # one of compliance.rules.MESSAGES, rendered with params where it is shown
+    params: dict[str, Any]
     detail: dict[str, Any]
 
 
@@ -53,19 +54,17 @@ def threshold_finding(rule: Rule, entity: EntityState, today: date, since: date 
     days = int(rule.params.get("working_days", 30))
     if entity.filed or entity.enrolled < warn * threshold:
         return None
-    share = entity.enrolled / threshold
+    params: dict[str, Any] = {"entity": entity.name, "enrolled": entity.enrolled, "threshold": threshold}
     detail: dict[str, Any] = {"entity": entity.name, "enrolled": entity.enrolled, "threshold": threshold}
     if entity.enrolled < threshold:
-        return EntityFinding(rule.id, "should", f"entity:{entity.name}:warning",
-                             f"{entity.name} stores face data of {entity.enrolled:,} people, {share:.0%} of the "
-                             f"{threshold:,} filing threshold: prepare the CAC filing", detail)
+        return EntityFinding(rule.id, "should", f"entity:{entity.name}:warning", MESSAGES["filing_warning"],
+                             {**params, "share": round(entity.enrolled / threshold, 4)}, detail)
     reached = since or today
     deadline = add_working_days(reached, days)
     detail.update(reached_on=reached.isoformat(), deadline=deadline.isoformat(), overdue=today > deadline)
-    late = " (overdue)" if today > deadline else ""
     return EntityFinding(rule.id, rule.severity, standing_key("filing_threshold", entity.name),
-                         f"{entity.name} stores face data of {entity.enrolled:,} people (threshold {threshold:,}) "
-                         f"and has no CAC filing: file by {deadline.isoformat()}{late}", detail)
+                         MESSAGES["filing_overdue" if today > deadline else "filing_due"],
+                         {**params, "deadline": deadline.isoformat()}, detail)
 
 
 def deregistration_finding(rule: Rule, entity: EntityState, today: date, since: date | None) -> EntityFinding | None:
@@ -75,10 +74,9 @@ def deregistration_finding(rule: Rule, entity: EntityState, today: date, since: 
     days = int(rule.params.get("working_days", 30))
     stopped = since or today
     deadline = add_working_days(stopped, days)
-    late = " (overdue)" if today > deadline else ""
     return EntityFinding(rule.id, rule.severity, standing_key("filing_deregistration", entity.name),
-                         f"{entity.name} no longer uses face recognition: deregister its CAC filing by "
-                         f"{deadline.isoformat()}{late}",
+                         MESSAGES["deregister_overdue" if today > deadline else "deregister_due"],
+                         {"entity": entity.name, "deadline": deadline.isoformat()},
                          {"entity": entity.name, "task": "deregistration", "stopped_on": stopped.isoformat(),
                           "deadline": deadline.isoformat(), "overdue": today > deadline})
 

@@ -73,7 +73,8 @@ class Finding:
     severity: str
     terminal: str | None
     zone: str | None
-    message: str
+    msgid: str  # the English message with %(name)s placeholders (a catalogue msgid); shown translated
+    params: dict[str, Any]  # its values: numbers as numbers, ids and names as strings
     area_m2: float | None = None
     zone_key: str | None = None  # the zone's stable feature id, when the floor gives one
     geometry: dict[str, Any] | None = field(default=None, compare=False)  # GeoJSON of the offending area
@@ -230,7 +231,67 @@ class _Context:
         return out
 
 
-def _finding(rule: Rule, t: Terminal | None, message: str, zone: Zone | str | None = None,
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention; compliance/ imports no app package (i18n.N_)
+    """Mark a finding's message for the catalogue; it is stored untranslated and translated when shown."""
+    return message
+
+
+# Every finding message, by what it reports. A finding stores its msgid and params (findings.wording renders them
+# in the reader's language); the English of old rows, stored before msgids were, is read back against these.
+MESSAGES: dict[str, str] = {
+    "fr_inside_private": N_("face-recognition terminal %(terminal)s is inside private zone '%(zone)s'"),
+    "device_inside_private": N_("image-collection device %(terminal)s (%(type)s) is inside private zone "
+                                "'%(zone)s'"),
+    "view_into_private": N_("%(terminal)s sees %(area)s m² inside private zone '%(zone)s'"),
+    "audio_near_private": N_("%(terminal)s records audio %(distance)s m from private zone '%(zone)s' "
+                             "(limit %(limit)s m)"),
+    "fr_purpose": N_("face-recognition terminal %(terminal)s in a public area has purpose '%(purpose)s', "
+                     "not %(allowed)s"),
+    "no_sign": N_("%(terminal)s has no warning sign posted"),
+    "unsigned_entrances": N_("monitored zone '%(zone)s': %(bare)s of %(entrances)s entrance(s) have no sign "
+                             "within %(limit)s m"),
+    "no_notice": N_("face-recognition terminal %(terminal)s has no face-recognition notice posted"),
+    "notice_inside": N_("the notice of %(terminal)s is inside its capture area: people read it only once they "
+                        "are being scanned"),
+    "notice_far": N_("the notice of %(terminal)s is %(distance)s m from its capture area (more than %(limit)s m): "
+                     "not seen just before entering it"),
+    "capture_zone_missing": N_("%(terminal)s declares capture zone '%(zone)s', which is not on this floor"),
+    "capture_beyond": N_("%(terminal)s captures faces over %(area)s m² beyond its declared capture zone "
+                         "'%(zone)s'"),
+    "no_alternative": N_("face verification at %(terminal)s offers no card, code, PIN or staff alternative"),
+    "consent": N_("face recognition at %(terminal)s relies on consent '%(mechanism)s', not an explicit separate "
+                  "opt-in"),
+    "no_purpose": N_("%(terminal)s has no documented purpose"),
+    "vague_purpose": N_("%(terminal)s has a vague documented purpose ('%(purpose)s')"),
+    "video_indefinite": N_("footage of %(terminal)s has no retention period (indefinite)"),
+    "video_over_cap": N_("footage of %(terminal)s is kept %(days)s days, over the %(limit)s-day maximum"),
+    "video_unjustified": N_("footage of %(terminal)s is kept %(days)s days (over %(limit)s) with no justification "
+                            "in its necessity note"),
+    "fr_storage": N_("face data of %(terminal)s is stored at '%(storage)s' with no separate consent or legal "
+                     "basis recorded"),
+    "fr_indefinite": N_("face data retention of %(terminal)s is not set (indefinite)"),
+    "fr_over_cap": N_("face data of %(terminal)s is kept %(days)s days, over the %(limit)s-day limit"),
+    "fr_necessity": N_("face-recognition terminal %(terminal)s has no necessity note: a removal candidate"),
+    # compliance.filing (entity scope)
+    "filing_warning": N_("%(entity)s stores face data of %(enrolled)s people, %(share)s of the %(threshold)s "
+                         "filing threshold: prepare the CAC filing"),
+    "filing_due": N_("%(entity)s stores face data of %(enrolled)s people (threshold %(threshold)s) and has no CAC "
+                     "filing: file by %(deadline)s"),
+    "filing_overdue": N_("%(entity)s stores face data of %(enrolled)s people (threshold %(threshold)s) and has no "
+                         "CAC filing: file by %(deadline)s (overdue)"),
+    "deregister_due": N_("%(entity)s no longer uses face recognition: deregister its CAC filing by %(deadline)s"),
+    "deregister_overdue": N_("%(entity)s no longer uses face recognition: deregister its CAC filing by "
+                             "%(deadline)s (overdue)"),
+}
+
+
+def _number(value: Any) -> int | float:
+    """A count or limit as a number (an int when whole), for a finding's params."""
+    number = float(value)
+    return int(number) if number.is_integer() else number
+
+
+def _finding(rule: Rule, t: Terminal | None, msgid: str, params: dict[str, Any], zone: Zone | str | None = None,
              area: float | None = None, geometry: Any = None, **detail: Any) -> Finding:
     name = zone.name if isinstance(zone, Zone) else zone
     key = None if not isinstance(zone, Zone) or zone.feature_id is None else str(zone.feature_id)
@@ -238,7 +299,7 @@ def _finding(rule: Rule, t: Terminal | None, message: str, zone: Zone | str | No
     if geometry is not None and not geometry.is_empty:
         shape = shapely.geometry.mapping(shapely.set_precision(geometry, 0.01))
     return Finding(rule=rule.id, source=rule.source, severity=rule.severity, terminal=t.id if t else None,
-                   zone=name, message=message, area_m2=None if area is None else round(area, 2),
+                   zone=name, msgid=msgid, params=params, area_m2=None if area is None else round(area, 2),
                    zone_key=key, geometry=shape, detail=detail)
 
 
@@ -246,15 +307,15 @@ def _fr_inside_private(rule: Rule, cx: _Context) -> Iterable[Finding]:
     for t in cx.floor.terminals:
         if t.face_recognition:
             for z in cx.zones_holding(t, ("PRIVATE",)):
-                yield _finding(rule, t, f"face-recognition terminal {t.id} is inside private zone {z.name!r}", z)
+                yield _finding(rule, t, MESSAGES["fr_inside_private"], {"terminal": t.id, "zone": z.name}, z)
 
 
 def _device_inside_private(rule: Rule, cx: _Context) -> Iterable[Finding]:
     for t in cx.floor.terminals:
         if t.type in IMAGE_TYPES:
             for z in cx.zones_holding(t):
-                yield _finding(rule, t, f"image-collection device {t.id} ({t.type}) is inside private zone {z.name!r}",
-                               z)
+                yield _finding(rule, t, MESSAGES["device_inside_private"],
+                               {"terminal": t.id, "type": t.type, "zone": z.name}, z)
 
 
 def _view_into_private(rule: Rule, cx: _Context) -> Iterable[Finding]:
@@ -270,8 +331,8 @@ def _view_into_private(rule: Rule, cx: _Context) -> Iterable[Finding]:
                 continue
             g = polygonal(robust_overlay("intersection", view, zone.geometry))
             if g.area > tolerance:
-                yield _finding(rule, t, f"{t.id} sees {g.area:.2f} m² inside private zone {zone.name!r}", zone,
-                               g.area, g)
+                yield _finding(rule, t, MESSAGES["view_into_private"],
+                               {"terminal": t.id, "area": round(g.area, 2), "zone": zone.name}, zone, g.area, g)
 
 
 def _audio_near_private(rule: Rule, cx: _Context) -> Iterable[Finding]:
@@ -282,8 +343,9 @@ def _audio_near_private(rule: Rule, cx: _Context) -> Iterable[Finding]:
         for z in cx.private:
             d = z.geometry.distance(shapely.Point(t.x, t.y))
             if d < limit:
-                yield _finding(rule, t, f"{t.id} records audio {d:.1f} m from private zone {z.name!r} "
-                                        f"(limit {limit:g} m)", z, distance_m=round(d, 2))
+                yield _finding(rule, t, MESSAGES["audio_near_private"], {"terminal": t.id, "distance": round(d, 1),
+                                                                         "zone": z.name, "limit": limit},
+                               z, distance_m=round(d, 2))
 
 
 def _fr_purpose(rule: Rule, cx: _Context) -> Iterable[Finding]:
@@ -293,14 +355,14 @@ def _fr_purpose(rule: Rule, cx: _Context) -> Iterable[Finding]:
             continue  # inside a private zone is CN-01's case, not a public area
         purpose = cx.attr(rule, t, "purpose")
         if purpose is not None and purpose not in allowed:
-            yield _finding(rule, t, f"face-recognition terminal {t.id} in a public area has purpose {purpose!r}, "
-                                    f"not {' or '.join(sorted(allowed))}")
+            yield _finding(rule, t, MESSAGES["fr_purpose"], {"terminal": t.id, "purpose": str(purpose),
+                                                                "allowed": sorted(allowed)})
 
 
 def _camera_signage(rule: Rule, cx: _Context) -> Iterable[Finding]:
     for t in cx.floor.terminals:
         if t.type in IMAGE_TYPES and cx.attr(rule, t, "signage_posted") is False:
-            yield _finding(rule, t, f"{t.id} has no warning sign posted")
+            yield _finding(rule, t, MESSAGES["no_sign"], {"terminal": t.id})
     yield from _unsigned_entrances(rule, cx)
 
 
@@ -332,8 +394,9 @@ def _unsigned_entrances(rule: Rule, cx: _Context) -> Iterable[Finding]:
         bare = [o for o in entrances if min(o.geometry.distance(p) for p in signs) > near]
         if bare:
             points = [[round(c, 2) for c in o.geometry.interpolate(0.5, normalized=True).coords[0]] for o in bare]
-            yield _finding(rule, None, f"monitored zone {z.name!r}: {len(bare)} of {len(entrances)} entrance(s) have "
-                                       f"no sign within {near:g} m", z, entrances=points)
+            yield _finding(rule, None, MESSAGES["unsigned_entrances"], {"zone": z.name, "bare": len(bare),
+                                                                         "entrances": len(entrances), "limit": near},
+                           z, entrances=points)
 
 
 def _fr_notice(rule: Rule, cx: _Context) -> Iterable[Finding]:
@@ -344,7 +407,7 @@ def _fr_notice(rule: Rule, cx: _Context) -> Iterable[Finding]:
             continue
         posted, kind = cx.attr(rule, t, "signage_posted"), cx.attr(rule, t, "signage_type")
         if posted is False or (posted and kind not in (None, "face_notice")):
-            yield _finding(rule, t, f"face-recognition terminal {t.id} has no face-recognition notice posted")
+            yield _finding(rule, t, MESSAGES["no_notice"], {"terminal": t.id})
             continue
         sx, sy = cx.attr(rule, t, "signage_x"), cx.attr(rule, t, "signage_y")
         if posted is None or kind is None or sx is None or sy is None:
@@ -352,12 +415,10 @@ def _fr_notice(rule: Rule, cx: _Context) -> Iterable[Finding]:
         view = cx.engine.view(CameraPose.from_terminal(t))
         sign = shapely.Point(float(sx), float(sy))
         if view.buffer(INSIDE_TOL_M).contains(sign):
-            yield _finding(rule, t, f"the notice of {t.id} is inside its capture area: people read it only once "
-                                    f"they are being scanned", sign=[float(sx), float(sy)])
+            yield _finding(rule, t, MESSAGES["notice_inside"], {"terminal": t.id}, sign=[float(sx), float(sy)])
         elif view.distance(sign) > before:
-            yield _finding(rule, t, f"the notice of {t.id} is {view.distance(sign):.1f} m from its capture area "
-                                    f"(more than {before:g} m): not seen just before entering it",
-                           sign=[float(sx), float(sy)])
+            yield _finding(rule, t, MESSAGES["notice_far"], {"terminal": t.id, "distance": round(view.distance(sign), 1),
+                                                                "limit": before}, sign=[float(sx), float(sy)])
 
 
 def _fr_capture_zone(rule: Rule, cx: _Context) -> Iterable[Finding]:
@@ -374,13 +435,13 @@ def _fr_capture_zone(rule: Rule, cx: _Context) -> Iterable[Finding]:
             continue
         zone = zones.get(str(key))
         if zone is None:
-            yield _finding(rule, t, f"{t.id} declares capture zone {key!r}, which is not on this floor")
+            yield _finding(rule, t, MESSAGES["capture_zone_missing"], {"terminal": t.id, "zone": str(key)})
             continue
         view = cx.engine.view(CameraPose.from_terminal(t))
         beyond = polygonal(robust_overlay("difference", view, zone.geometry))
         if beyond.area > tolerance:
-            yield _finding(rule, t, f"{t.id} captures faces over {beyond.area:.2f} m² beyond its declared capture "
-                                    f"zone {zone.name!r}", zone, beyond.area, beyond)
+            yield _finding(rule, t, MESSAGES["capture_beyond"], {"terminal": t.id, "area": round(beyond.area, 2),
+                                                                    "zone": zone.name}, zone, beyond.area, beyond)
 
 
 def _fr_alternative(rule: Rule, cx: _Context) -> Iterable[Finding]:
@@ -389,7 +450,7 @@ def _fr_alternative(rule: Rule, cx: _Context) -> Iterable[Finding]:
         if not t.face_recognition or t.type != "face_terminal":
             continue  # a face-recognising camera is no verification point
         if cx.attr(rule, t, "alternative_verification") == "none":
-            yield _finding(rule, t, f"face verification at {t.id} offers no card, code, PIN or staff alternative")
+            yield _finding(rule, t, MESSAGES["no_alternative"], {"terminal": t.id})
 
 
 def _consent(rule: Rule, cx: _Context) -> Iterable[Finding]:
@@ -405,8 +466,7 @@ def _consent(rule: Rule, cx: _Context) -> Iterable[Finding]:
         if mechanism == "none" and rule.params.get("public_security_needs_none") \
                 and {**t.extra, **cx.attributes.get(t.id, {})}.get("purpose") == "public_security":
             continue
-        yield _finding(rule, t, f"face recognition at {t.id} relies on {mechanism.replace('_', ' ')} consent, "
-                                f"not an explicit separate opt-in")
+        yield _finding(rule, t, MESSAGES["consent"], {"terminal": t.id, "mechanism": str(mechanism)})
 
 
 def _vague_purpose(rule: Rule, cx: _Context) -> Iterable[Finding]:
@@ -420,8 +480,8 @@ def _vague_purpose(rule: Rule, cx: _Context) -> Iterable[Finding]:
             continue
         text = str(purpose).strip().casefold().replace("_", " ")
         if not text or text in vague:
-            yield _finding(rule, t, f"{t.id} has {'no' if not text else 'a vague'} documented purpose"
-                                    + (f" ({purpose!r})" if text else ""))
+            yield _finding(rule, t, MESSAGES["vague_purpose"], {"terminal": t.id, "purpose": str(purpose)}) if text \
+                else _finding(rule, t, MESSAGES["no_purpose"], {"terminal": t.id})
 
 
 def _video_retention(rule: Rule, cx: _Context) -> Iterable[Finding]:
@@ -438,12 +498,12 @@ def _video_retention(rule: Rule, cx: _Context) -> Iterable[Finding]:
         days = given["retention_days"]
         note = given.get("necessity_note")
         if days is None or days == "indefinite":
-            yield _finding(rule, t, f"footage of {t.id} has no retention period (indefinite)")
+            yield _finding(rule, t, MESSAGES["video_indefinite"], {"terminal": t.id})
         elif float(days) > cap:
-            yield _finding(rule, t, f"footage of {t.id} is kept {days} days, over the {cap:g}-day maximum")
+            yield _finding(rule, t, MESSAGES["video_over_cap"], {"terminal": t.id, "days": _number(days), "limit": cap})
         elif float(days) > usual and not (isinstance(note, str) and note.strip()):
-            yield _finding(rule, t, f"footage of {t.id} is kept {days} days (over {usual:g}) with no justification "
-                                    f"in its necessity note")
+            yield _finding(rule, t, MESSAGES["video_unjustified"], {"terminal": t.id, "days": _number(days),
+                                                                       "limit": usual})
 
 
 def _fr_storage(rule: Rule, cx: _Context) -> Iterable[Finding]:
@@ -456,8 +516,7 @@ def _fr_storage(rule: Rule, cx: _Context) -> Iterable[Finding]:
         given = {**t.extra, **cx.attributes.get(t.id, {})}
         if given.get("transfer_consent") == "separate" or given.get("legal_basis") == "law":
             continue
-        yield _finding(rule, t, f"face data of {t.id} is stored at {where!r} with no separate consent or legal basis "
-                                f"recorded")
+        yield _finding(rule, t, MESSAGES["fr_storage"], {"terminal": t.id, "storage": str(where)})
 
 
 def _fr_retention(rule: Rule, cx: _Context) -> Iterable[Finding]:
@@ -471,9 +530,10 @@ def _fr_retention(rule: Rule, cx: _Context) -> Iterable[Finding]:
             continue
         days = given["retention_days"]
         if days is None or days == "indefinite":
-            yield _finding(rule, t, f"face data retention of {t.id} is not set (indefinite)")
+            yield _finding(rule, t, MESSAGES["fr_indefinite"], {"terminal": t.id})
         elif cap is not None and float(days) > float(cap):
-            yield _finding(rule, t, f"face data of {t.id} is kept {days} days, over the {cap}-day limit")
+            yield _finding(rule, t, MESSAGES["fr_over_cap"], {"terminal": t.id, "days": _number(days),
+                                                                 "limit": _number(cap)})
 
 
 def _fr_necessity(rule: Rule, cx: _Context) -> Iterable[Finding]:
@@ -482,7 +542,7 @@ def _fr_necessity(rule: Rule, cx: _Context) -> Iterable[Finding]:
             continue
         note = {**t.extra, **cx.attributes.get(t.id, {})}.get("necessity_note")
         if not (isinstance(note, str) and note.strip()):
-            yield _finding(rule, t, f"face-recognition terminal {t.id} has no necessity note: a removal candidate")
+            yield _finding(rule, t, MESSAGES["fr_necessity"], {"terminal": t.id})
 
 
 CHECKS: dict[str, Callable[[Rule, _Context], Iterable[Finding]]] = {

@@ -7,7 +7,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from api.blueprint import bp
-from api.openapi import document
+from api.floors import geojson
+from api.openapi import document, text_schema
 from api.routes import listing
 from compliance.models import FINDING_SEVERITIES, FINDING_STATUSES
 from extensions import db
@@ -22,7 +23,14 @@ FINDING_SCHEMA = {"type": "object", "properties": {
     "severity": {"type": "string", "enum": list(FINDING_SEVERITIES)},
     "status": {"type": "string", "enum": list(FINDING_STATUSES)},
     "terminal_id": {"type": ["integer", "null"]}, "zone_id": {"type": ["integer", "null"]},
-    "subject": {"type": "string"}, "message": {"type": "string"}, "detail": {"type": "object"},
+    "subject": {"type": "string"},
+    "message": {"type": "string", "description": "The finding in the response's language (Accept-Language)"},
+    "message_en": {"type": "string", "description": "The finding in English, as the audit trail keeps it"},
+    "msgid": {"type": ["string", "null"], "description": "The message's catalogue id: English with %(name)s "
+                                                         "placeholders (null for a row whose text cannot be read)"},
+    "params": {"type": ["object", "null"], "description": "The placeholders' values: numbers as numbers, ids and "
+                                                          "names as strings"},
+    "detail": {"type": "object"},
     "opened_at": {"type": "string"}, "fixed_at": {"type": ["string", "null"]},
     "fixed_reason": {"type": ["string", "null"]}, "accepted_by_id": {"type": ["integer", "null"]},
     "accepted_at": {"type": ["string", "null"]}, "justification": {"type": ["string", "null"]}}}
@@ -58,7 +66,7 @@ def venue_findings(venue_id: int) -> Response:
 @bp.post("/venues/<int:venue_id>/findings/<int:finding_id>/accept")
 @document(requestBody={"required": True, "content": {"application/json": {"schema": {
     "type": "object", "required": ["justification"],
-    "properties": {"justification": {"type": "string", "maxLength": service.MAX_JUSTIFICATION}}}}}},
+    "properties": {"justification": text_schema(service.MAX_JUSTIFICATION, required=True)}}}}},
     responses={"200": {"description": "The accepted finding",
                        "content": {"application/json": {"schema": FINDING_SCHEMA}}}})
 def finding_accept(venue_id: int, finding_id: int) -> Response:
@@ -83,4 +91,4 @@ def finding_accept(venue_id: int, finding_id: int) -> Response:
 def floor_findings_geojson(floor_id: int) -> Response:
     """The floor's standing findings as map features (what the floor map draws and labels)."""
     floor = services.get_floor(current_user, floor_id)
-    return jsonify(service.floor_findings_geojson(floor))
+    return geojson(service.floor_findings_geojson(floor))

@@ -30,9 +30,13 @@ from accounts.access import can_edit_inventory
 from accounts.models import User, utcnow
 from audit.models import AuditEvent
 from compliance import filing, rules
+from compliance.citation import rule_sources, rule_statement
 from compliance.models import STANDING, Finding
 from compliance.service import PAUSED_KEY, REASON_KEY
 from extensions import db
+from findings import wording
+from i18n import area as area_text
+from i18n import current_language
 from inventory import floorio
 from inventory.choices import FilingStatus, TerminalStatus
 from inventory.errors import Forbidden
@@ -105,11 +109,11 @@ def floor_findings_geojson(floor: Floor) -> dict[str, Any]:
         if geometry is None:
             continue
         area = detail.get("intrusion_m2")
-        label = f"{f.rule_id} {f.subject}" + (f" · {area:g} m²" if area else "")
+        label = f"{f.rule_id} {f.subject}" + (f" · {area_text(area, 2)}" if area else "")
         features.append({"type": "Feature", "geometry": geometry, "properties": {
             "id": f.id, "rule_id": f.rule_id, "severity": f.severity, "status": f.status, "subject": f.subject,
             "terminal": terminal.code if terminal else None, "zone": zone.name if zone else detail.get("zone"),
-            "intrusion_m2": area, "message": f.message, "label": label,
+            "intrusion_m2": area, "message": wording.message(f), "label": label,
             "layer": "intrusion" if detail.get("geometry") else ("terminal" if terminal else "zone")}})
     return {"type": "FeatureCollection", "features": features}
 
@@ -120,12 +124,16 @@ def rule_of(rule_id: str) -> rules.Rule | None:
 
 
 def finding_to_dict(f: Finding) -> dict[str, Any]:
-    """A finding as JSON for the API."""
+    """A finding as JSON for the API: texts in the request's language, the English and the msgid beside them."""
     rule = rule_of(f.rule_id)
+    language = current_language()
+    msgid, params = wording.stored(f) or (None, None)
     return {"id": f.id, "venue_id": f.venue_id, "floor_id": f.floor_id, "rule_id": f.rule_id,
-            "statement": rule.statement if rule else None, "source": rule.source if rule else None,
+            "statement": rule_statement(rule, language) if rule else None,
+            "source": rule_sources(rule, language) if rule else None,
             "severity": f.severity, "status": f.status, "terminal_id": f.terminal_id, "zone_id": f.zone_id,
-            "subject": f.subject, "message": f.message, "detail": f.detail or {},
+            "subject": f.subject, "message": wording.message(f), "message_en": f.message, "msgid": msgid,
+            "params": params, "detail": f.detail or {},
             "opened_at": _iso(f.opened_at), "fixed_at": _iso(f.fixed_at), "fixed_reason": f.fixed_reason,
             "accepted_by_id": f.accepted_by_id, "accepted_at": _iso(f.accepted_at), "justification": f.justification}
 
@@ -191,7 +199,8 @@ def evaluate_floor(venue: Venue, floor: Floor) -> list[_Draft] | None:
     for f in evaluation.findings:
         zone = zones_by_key.get(f.zone_key or "") or zones_by_name.get(f.zone or "")
         terminal = rows.get(f.terminal or "")
-        detail: dict[str, Any] = {"source": f.source, "floor": floor.name, **f.detail}
+        detail: dict[str, Any] = {"source": f.source, "floor": floor.name, **f.detail, "msgid": f.msgid,
+                                  "params": f.params}
         if f.zone:
             detail["zone"] = f.zone
         if f.area_m2 is not None:
@@ -201,7 +210,7 @@ def evaluate_floor(venue: Venue, floor: Floor) -> list[_Draft] | None:
         subject = f.terminal or f.zone or floor.name
         key = f"floor:{floor.id}:{f.terminal or '-'}:{zone.key if zone else (f.zone or '-')}"
         drafts.append(_Draft(rule_id=f.rule, key=key, severity=f.severity, subject=subject[:200],
-                             message=f.message[:1000], floor_id=floor.id,
+                             message=wording.english(f.msgid, f.params)[:1000], floor_id=floor.id,
                              terminal_id=terminal.id if terminal else None, zone_id=zone.id if zone else None,
                              detail=detail))
     return drafts
@@ -351,8 +360,10 @@ def evaluate_entity(organisation_id: int, entity: str, reason: str, today: date 
                                                 since.get((rule.id, filing.standing_key(rule.check, entity))))
         if found is not None:
             drafts[rule.id] = _Draft(rule_id=found.rule, key=found.key[:300], severity=found.severity,
-                                     subject=entity[:200] or "—", message=found.message[:1000],
-                                     detail={"source": rule.source, **found.detail})
+                                     subject=entity[:200] or "—",
+                                     message=wording.english(found.msgid, found.params)[:1000],
+                                     detail={"source": rule.source, **found.detail, "msgid": found.msgid,
+                                             "params": found.params})
     by_id = {r.id: r for r in entity_rules}
     for venue in venues:
         mine = [d for rid, d in drafts.items() if venue.compliance_profile.value in by_id[rid].profiles]

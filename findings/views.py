@@ -9,11 +9,12 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from compliance import rules
+from compliance import citation, rules
 from compliance.models import FINDING_SEVERITIES, FINDING_STATUSES, STANDING, Finding
 from compliance.service import open_finding_counts
 from extensions import db
-from findings import service
+from findings import service, wording
+from i18n import current_language
 from inventory import services
 from inventory.fields import ValidationError
 from inventory.models import Floor, Venue, Zone
@@ -34,6 +35,24 @@ FLOOR_PAGE_FINDINGS = 50  # findings listed under a floor's map; the venue's com
 def floor_findings(floor: Floor) -> tuple[list[Finding], int]:
     """The first standing findings of a floor (the floor page's list under the map), and how many there are."""
     return service.floor_findings(floor, FLOOR_PAGE_FINDINGS), service.floor_finding_count(floor)
+
+
+@bp.app_template_global("finding_message")
+def finding_message(finding: Finding) -> str:
+    """The finding's message in the request's language."""
+    return wording.message(finding)
+
+
+@bp.app_template_global("rule_why_not")
+def rule_why_not(rule: rules.Rule) -> str:
+    """Why a rule is left out, in the request's language."""
+    return citation.rule_why_not(rule, current_language())
+
+
+bp.add_app_template_global(wording.reason, "finding_reason")
+bp.add_app_template_global(wording.issue, "verification_issue")
+bp.add_app_template_global(wording.severity, "severity_label")
+bp.add_app_template_global(wording.status, "status_label")
 
 
 @bp.app_template_global("finding_link")

@@ -357,10 +357,11 @@ class Engine:
         hit = self._inside.get((x, y))
         if hit is None:
             hit = []
-            for z in self._private:
-                g = z.geometry
+            # Only the zones whose boxes hold the point (a mall has hundreds of private zones), in zone order.
+            for i in sorted(int(i) for i in self._private_index().query(shapely.Point(x, y))):
+                g = self._private[i].geometry
                 if shapely.contains_xy(g, x, y) and g.boundary.distance(shapely.Point(x, y)) > INSIDE_TOL_M:
-                    hit.append(z.name)
+                    hit.append(self._private[i].name)
             self._inside[(x, y)] = hit
         return list(hit)
 
@@ -398,16 +399,20 @@ class Engine:
                 worst, name = a, zname
         return worst, name
 
+    def _private_index(self) -> shapely.STRtree:
+        """The private zones' tree (built on first use)."""
+        if self._private_tree is None:
+            self._private_tree = shapely.STRtree([z.geometry for z in self._private])
+        return self._private_tree
+
     def private_seen(self, q: tuple[float, float]) -> list[tuple[str, BaseGeometry]]:
         """(zone name, part) of every private zone the mount point's 360-degree visibility polygon sees; cached."""
         private = self._private
-        if self._private_tree is None:
-            self._private_tree = shapely.STRtree([z.geometry for z in private])
         vis_r, vis = self.visibility(q, 0.0)
         # Only what the mount's whole visibility polygon sees of private zones can be seen by a pose.
         cached = self._private_seen.get(q)
         if cached is None or cached[0] != vis_r:
-            hits = [] if vis.is_empty else self._private_tree.query(vis, predicate="intersects")
+            hits = [] if vis.is_empty else self._private_index().query(vis, predicate="intersects")
             parts = [(private[i].name, polygonal(robust_overlay("intersection", vis, private[i].geometry)))
                      for i in sorted(hits)]
             cached = (vis_r, [(n, g) for n, g in parts if not g.is_empty])
@@ -514,7 +519,11 @@ class ViewIndex:
         self.radius = np.array([engine.visibility(q, 0.0)[0] for q in self.mounts])
         self.tree = shapely.STRtree(shapely.points(self.qxy))
         # Range of every pose at every tier, and the pose parameters the sector test needs.
-        self.ranges = np.array([[p.range_for(t, engine.ppm) for t in TIERS] for p in self.poses]).reshape(-1, len(TIERS))
+        # (Re-aims of one camera share their ranges: computed once per lens and sensor.)
+        lens: dict[tuple, list[float]] = {}
+        self.ranges = np.array([lens.setdefault((p.hfov_deg, p.hpx, p.range_m),
+                                                [p.range_for(t, engine.ppm) for t in TIERS]) for p in self.poses],
+                               dtype=float).reshape(-1, len(TIERS))
         self.heading = np.array([p.heading_deg for p in self.poses])
         self.hfov = np.array([p.hfov_deg for p in self.poses])
 
@@ -526,8 +535,10 @@ class ViewIndex:
         if n == 0 or m == 0 or not self.mounts:
             return _csr_pairs(np.zeros(0, np.int64), np.zeros(0, np.int64), n, m)
         if m < 4 * len(self.mounts):
-            # Few points (a refinement round): all (point, mount) pairs at once from the mounts' tree.
-            pair = self.tree.query(shapely.points(xy), predicate="dwithin", distance=float(self.radius.max()))
+            # Few points (a refinement round): all (point, mount) pairs at once from the mounts' tree, by boxes
+            # (each mount's exact range is tested below; GEOS distance tests per pair cost more than they save).
+            r = float(self.radius.max())
+            pair = self.tree.query(shapely.box(xy[:, 0] - r, xy[:, 1] - r, xy[:, 0] + r, xy[:, 1] + r))
             pi, gi = pair[0], pair[1]
             order = np.argsort(gi, kind="stable")
             pi, gi = pi[order], gi[order]
@@ -558,33 +569,28 @@ class ViewIndex:
             if not len(cand):
                 continue
             cx, cy, ct = xy[cand, 0], xy[cand, 1], tiers[cand]
-            # Usually one tier per mount's points: np.unique per mount would cost more than the sector tests.
-            t0 = int(ct[0])
-            tier_set = [t0] if (ct == t0).all() else np.unique(ct).tolist()
-            # The bearing of every point from the mount, once for all its poses: each pose's exact sector test
-            # then runs only on the points within its angle (a re-aimed mount has 24 poses, each seeing a quarter).
+            # Every (pose, point) pair of the mount within the pose's angle (a re-aimed mount has 24 poses, each
+            # seeing about a quarter), then the exact sector test of all those pairs in one call.
+            members = self.members[g]
             theta = np.arctan2(cy - q[1], cx - q[0])
-            for i in self.members[g]:
-                ok = np.zeros(len(cand), dtype=bool)
-                near_angle = _within_angle(theta, self.heading[i], self.hfov[i])
-                for t in tier_set:
-                    sel = near_angle if len(tier_set) == 1 else near_angle & (ct == t)
-                    ok[sel] = in_sector(q[0], q[1], self.heading[i], self.hfov[i], float(self.ranges[i, t]),
-                                        cx[sel], cy[sel])
-                if ok.any():
-                    out_pose.append(np.full(int(ok.sum()), i, dtype=np.int64))
-                    out_pt.append(cand[ok])
+            pose_at, point_at = np.nonzero(_within_angle(theta, self.heading[members], self.hfov[members]))
+            if not len(pose_at):
+                continue
+            pose_of = members[pose_at]
+            ok = in_sector(q[0], q[1], self.heading[pose_of], self.hfov[pose_of], self.ranges[pose_of, ct[point_at]],
+                           cx[point_at], cy[point_at])
+            out_pose.append(pose_of[ok])
+            out_pt.append(cand[point_at[ok]])
         if not out_pose:
             return _csr_pairs(np.zeros(0, np.int64), np.zeros(0, np.int64), n, m)
         return _csr_pairs(np.concatenate(out_pose), np.concatenate(out_pt), n, m)
 
 
-def _within_angle(theta: np.ndarray, heading_deg: float, hfov_deg: float) -> np.ndarray:
-    """Points whose bearing is within the pose's field of view, with a margin (a superset of its sector)."""
-    if hfov_deg >= 360.0:
-        return np.ones(len(theta), dtype=bool)
-    half = math.radians(hfov_deg) / 2 + 1e-6
-    return np.abs(np.mod(theta - math.radians(heading_deg) + math.pi, 2 * math.pi) - math.pi) <= half
+def _within_angle(theta: np.ndarray, heading_deg: np.ndarray, hfov_deg: np.ndarray) -> np.ndarray:
+    """(poses, points): whether each bearing is within each pose's field of view, with a margin (a superset)."""
+    half = np.radians(hfov_deg)[:, None] / 2 + 1e-6
+    off = np.abs(np.mod(theta[None, :] - np.radians(heading_deg)[:, None] + math.pi, 2 * math.pi) - math.pi)
+    return (off <= half) | (hfov_deg >= 360.0)[:, None]
 
 
 def _csr_pairs(pose: np.ndarray, point: np.ndarray, n: int, m: int) -> CoverageMatrix:

@@ -43,20 +43,42 @@ def sector_polygon(x: float, y: float, heading_deg: float, hfov_deg: float, radi
     return Polygon(np.column_stack([np.r_[x, xs], np.r_[y, ys]]))
 
 
-def in_sector(x: float, y: float, heading_deg: float, hfov_deg: float, radius: float,
-              xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
-    """Which points lie inside ``sector_polygon(x, y, heading, hfov, radius)`` (the same inscribed chords)."""
+def in_sector(x: float, y: float, heading_deg: float | np.ndarray, hfov_deg: float | np.ndarray,
+              radius: float | np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """Which points lie inside ``sector_polygon(x, y, heading, hfov, radius)`` (the same inscribed chords).
+
+    Heading, hfov and radius may also be arrays, one per point (many poses at one apex in one call).
+    """
     xs, ys = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+    if np.ndim(heading_deg) or np.ndim(hfov_deg) or np.ndim(radius):
+        return _in_sectors(x, y, *np.broadcast_arrays(np.asarray(heading_deg, dtype=float),
+                                                      np.asarray(hfov_deg, dtype=float),
+                                                      np.asarray(radius, dtype=float), xs), ys)
     if radius <= 0 or hfov_deg <= 0:
         return np.zeros(len(xs), dtype=bool)
     full = hfov_deg >= 360.0
     span = math.radians(360.0 if full else hfov_deg)
     n = max(2, math.ceil(math.degrees(span) / ARC_STEP_DEG))
     start = math.radians(heading_deg) - span / 2
-    dx, dy = xs - x, ys - y
+    return _chord_test(xs - x, ys - y, full, span, n, start, radius)
+
+
+def _in_sectors(x: float, y: float, heading: np.ndarray, hfov: np.ndarray, radius: np.ndarray, xs: np.ndarray,
+                ys: np.ndarray) -> np.ndarray:
+    """`in_sector` with one heading, hfov and radius per point (the same arithmetic, element by element)."""
+    full = hfov >= 360.0
+    span = np.radians(np.where(full, 360.0, hfov))
+    n = np.maximum(2, np.ceil(np.degrees(span) / ARC_STEP_DEG))
+    start = np.radians(heading) - span / 2
+    ok = _chord_test(xs - x, ys - y, full, span, n, start, radius)
+    return ok & (radius > 0) & (hfov > 0)
+
+
+def _chord_test(dx: np.ndarray, dy: np.ndarray, full, span, n, start, radius) -> np.ndarray:
+    """Inside the sector's angle and left of (or on) the chord of the arc interval the bearing falls in."""
     rel = np.mod(np.arctan2(dy, dx) - start, 2 * math.pi)
     step = span / n
-    inside_angle = np.ones(len(xs), dtype=bool) if full else rel <= span
+    inside_angle = full | (rel <= span)
     i = np.clip(np.floor(rel / step), 0, n - 1)
     a0 = start + span * i / n
     a1 = start + span * (i + 1) / n

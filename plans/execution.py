@@ -27,6 +27,8 @@ from plans.models import Decision, Plan, PlanDecision, PlanState
 STAGES = {"candidates": N_("building candidate poses"), "witnesses": N_("sampling witnesses"),
           "solve": N_("solving the cover model"), "refine": N_("checking the exact coverage"),
           "done": N_("finishing")}
+# The stage a run shows once the reaper queued it again (a msgid, so the progress page shows it translated).
+REQUEUED = N_("queued again: the worker running it stopped")
 
 
 def queue_plan(plan: Plan) -> None:
@@ -237,7 +239,7 @@ def reap_stale_runs() -> int:
         if plan.cancel_requested:
             values: dict[str, Any] = {"state": PlanState.CANCELLED, "finished_at": utcnow(), "error": why}
         elif plan.attempts < int(config["PLAN_MAX_ATTEMPTS"]):
-            values = {"state": PlanState.QUEUED, "progress": {"stage": f"queued again: {why}", "seconds": 0}}
+            values = {"state": PlanState.QUEUED, "progress": {"stage": REQUEUED, "seconds": 0}}
         else:
             values = {"state": PlanState.FAILED, "finished_at": utcnow(),
                       "error": f"{why}; gave up after {plan.attempts} attempts"}

@@ -4,7 +4,7 @@ Greedy, in priority order: each label tries a few candidate boxes around its anc
 the diagonals), shifted back inside the drawing at its edges, then the same directions further out with a leader line;
 the first box that stays inside its region and clear of every placed label and marker wins. A label with no free
 box is dropped (its shape keeps its <title>). Boxes come from the metrics the drawing's text is set in (FONT), and
-the renderer fixes each text's length to the computed width, so the boxes are the drawn text.
+the renderer places every character at its computed position, so the boxes are the drawn text.
 """
 
 from __future__ import annotations
@@ -78,10 +78,14 @@ class Placed:
     leader: bool
 
 
+def advances(text: str, font_size: float) -> list[float]:
+    """Each character's advance in FONT at font_size (full-width East Asian characters 1 em, the rest DejaVu's)."""
+    return [font_size * (WIDE_EM if unicodedata.east_asian_width(ch) in ("W", "F") else NARROW_EM) for ch in text]
+
+
 def text_width(text: str, font_size: float) -> float:
     """The advance width of text set in FONT at font_size."""
-    wide = sum(1 for ch in text if unicodedata.east_asian_width(ch) in ("W", "F"))
-    return font_size * (NARROW_EM * (len(text) - wide) + WIDE_EM * wide)
+    return sum(advances(text, font_size))
 
 
 def text_box(text_x: float, baseline: float, width: float, font_size: float) -> Box:

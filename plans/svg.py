@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from html import escape
 from typing import Any
 
@@ -9,7 +10,7 @@ from shapely import affinity
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
-from plans.labels import FONT, Box, Label, Placed, place_labels
+from plans.labels import FONT, Box, Label, Placed, advances, place_labels
 
 Layer = tuple[dict[str, Any], str, str]  # (GeoJSON geometry, CSS class, tooltip)
 
@@ -31,7 +32,8 @@ STYLE = (
     ".floor-svg .uncovered { fill:url(#sl-uncovered); stroke:#c62828; stroke-width:0.05; stroke-dasharray:0.2 0.1;} "
     ".floor-svg .terminal circle { fill:#1d2733;} "
     ".floor-svg .terminal.type-face_terminal circle { fill:#b26a00;} "
-    ".floor-svg .label { fill:#1d2733; stroke:#fff; stroke-width:0.12px; paint-order:stroke;} "
+    ".floor-svg .label { fill:#1d2733;} "
+    ".floor-svg .halo { fill:#fff; stroke:#fff; stroke-width:0.15px; stroke-linejoin:round;} "
     ".floor-svg .label.zone-name { fill:#555;} "
     ".floor-svg .labels { pointer-events:none;} "
     ".floor-svg .leader { stroke:#1d2733; stroke-width:0.05; fill:none;} "
@@ -43,7 +45,7 @@ STYLE = (
     ".floor-svg .scale-bar path { stroke: #222; stroke-width: 0.25; fill: none;} "
     ".floor-svg .north-arrow path { fill: #222;} "
     ".floor-svg .scale-bar text, .floor-svg .north-arrow text { font-size: 1.1px; fill: #222;} "
-    f".floor-svg .label {{ font-family: {FONT};}} "
+    f".floor-svg .label, .floor-svg .halo {{ font-family: {FONT};}} "
 )
 
 
@@ -132,8 +134,14 @@ def _label_svg(item: Placed, font_size: float) -> str:
         sx, sy = label.x + (tx - label.x) * label.clearance / dist, label.y + (ty - label.y) * label.clearance / dist
         leader = f'<path class="leader" d="M{sx:.2f},{sy:.2f} L{tx:.2f},{ty:.2f}"/>'
     css = "label zone-name" if label.region is not None else "label"
-    return (f'{leader}<text class="{css}" x="{item.text_x:.3f}" y="{item.baseline:.3f}" font-size="{font_size:.3f}" '
-            f'textLength="{item.width:.3f}" lengthAdjust="spacingAndGlyphs">{escape(label.text)}</text>')
+    # Every character at its own x: a renderer that sets a space after a hanzi in the CJK font (WeasyPrint does)
+    # would otherwise run the rest of the text wider than the metrics, and textLength does not correct it there.
+    starts = list(itertools.accumulate(advances(label.text, font_size)[:-1], initial=item.text_x))
+    xs = " ".join(f"{x:.3f}" for x in starts)
+    place = f'x="{xs}" y="{item.baseline:.3f}" font-size="{font_size:.3f}"'
+    # The white halo is a copy drawn underneath, not paint-order (which WeasyPrint, drawing the PDFs, ignores).
+    return (f'{leader}<text class="halo" aria-hidden="true" {place}>{escape(label.text)}</text>'
+            f'<text class="{css}" {place}>{escape(label.text)}</text>')
 
 
 def render_floor(collection: dict[str, Any], layers: list[Layer] = (), *,  # type: ignore[assignment]

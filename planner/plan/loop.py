@@ -28,6 +28,9 @@ from planner.plan.prepare import Prepared, prepare
 from planner.plan.witnesses import WitnessMatrix
 from planner.setcover import CoverProblem, CoverResult, SolveOptions, Status, lexicographic_costs, solve
 
+ROUND_SHARE = 0.15  # of the time left: the solve of a round more witnesses may follow
+ROUND_MIN_S = 1.5
+
 
 @dataclass
 class Rounds:
@@ -51,6 +54,9 @@ class Rounds:
     bound: int = 0
     # `_distinct_rows` of the matrix at this many witnesses (the warm start and round one share it).
     rows_cache: tuple[int, tuple[np.ndarray, list[int], list[list[int]]]] | None = None
+    # The last solve stopped at its round's cap without a proof; the next solve of the same rows gets all the time.
+    capped: bool = False
+    final: bool = False
 
 
 def plan(floor: Floor, options: PlanOptions | None = None) -> Plan:
@@ -76,15 +82,26 @@ def plan(floor: Floor, options: PlanOptions | None = None) -> Plan:
         # Variables, constraints and objective: the k-cover model on the current witnesses.
         problem = cover_problem(prep, state, options)
 
-        # Solve, warm-started from the previous round's cameras.
+        # Solve, warm-started from the previous round's cameras.  A round that new witnesses will follow gets a
+        # share of the time (its proof would be thrown away); once no witness is added, the same model is solved
+        # again with all the time left, from that answer.
         remaining = clock.left() - reserve
+        budget = remaining if state.final else min(remaining, max(ROUND_MIN_S, ROUND_SHARE * remaining))
         slack_cost = problem.costs[len(prep.cols)] if state.slack_rows and problem.costs else None
-        attempt = solve(problem, _solve_options(options, remaining, state.rounds, clock.start,
+        attempt = solve(problem, _solve_options(options, budget, state.rounds, clock.start,
                                                 lambda b, s=slack_cost: _cameras(prep, state, options, b, s)))
+        state.capped = budget < remaining - 1e-9 and attempt.status == Status.FEASIBLE
+        state.final = False
         # With slack columns, a bound below one slack's cost still bounds every slack-free cover (the target).
         if attempt.status != Status.INFEASIBLE and (slack_cost is None or attempt.bound < slack_cost):
             state.bound = max(state.bound, int(attempt.bound))
         if attempt.status == Status.INFEASIBLE and _widen_slack(prep.matrix, state, attempt, remaining):
+            state.rounds -= 1
+            continue
+        if attempt.objective is None and budget < remaining - 1e-9 and attempt.status != Status.CANCELLED \
+                and not clock.out("solve", reserve=reserve + 0.05):
+            # The round's share found no cover yet: the same model again, with all the time left.
+            state.final = True
             state.rounds -= 1
             continue
         if attempt.objective is None:
@@ -105,6 +122,9 @@ def plan(floor: Floor, options: PlanOptions | None = None) -> Plan:
              objective=len(state.selected), needed_at_least=_cameras(prep, state, options, state.bound),
              seconds=clock.elapsed())
         if new_rows == 0:
+            if state.capped and not clock.out("solve", reserve=reserve + 0.05):
+                state.final = True
+                continue
             break
 
     slack_bound = _bound_without(prep, state, options, clock, _reserve(clock, check)) if state.conflict_pts else None
@@ -508,10 +528,17 @@ def _bound_without(prep: Prepared, state: Rounds, options: PlanOptions, clock: C
     """Lower bound on the camera count for covering every witness except those the slack model gave up
     (the target once the reported infeasible area is excluded): LP bound, unicost, same locks and groups."""
     m = prep.matrix
-    demand = [0 if i in state.sacrificed else d for i, d in enumerate(m.demand)]
+    if state.rows_cache is not None:
+        # The last model's distinct rows (a subset of the witnesses, so still a bound; a row given up is given
+        # up with every witness it stands for).
+        _row_of, firsts, columns = state.rows_cache[1]
+        demand = [0 if w in state.sacrificed else m.demand[w] for w in firsts]
+    else:
+        columns = m.columns
+        demand = [0 if i in state.sacrificed else d for i, d in enumerate(m.demand)]
     limit = max(0.1, min(10.0, clock.left() - reserve))
     try:
-        res = solve(CoverProblem(n_rows=len(demand), columns=m.columns, demand=demand, forced=prep.candidates.forced,
+        res = solve(CoverProblem(n_rows=len(demand), columns=columns, demand=demand, forced=prep.candidates.forced,
                                  groups=prep.candidates.groups),
                     SolveOptions(time_limit=limit, backend="greedy", seed=options.seed))
     except InputError:

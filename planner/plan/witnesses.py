@@ -110,7 +110,8 @@ class WitnessMatrix:
         # analysis (demand 0).
         pose_of = np.repeat(np.arange(m.n_poses), np.diff(m.indptr))
         if m.nnz:
-            self._pair_batches.append((pose_of.astype(np.int64), start + np.asarray(m.indices, dtype=np.int64)))
+            # int32: a 2,000-segment re-aim floor has millions of entries (peak memory).
+            self._pair_batches.append((pose_of.astype(np.int32), (start + np.asarray(m.indices)).astype(np.int32)))
         pairs = np.unique(self.mount_of[pose_of] * len(xs) + m.indices) if m.nnz else np.zeros(0, np.int64)
         n_mounts = np.bincount(pairs % len(xs), minlength=len(xs)) if len(xs) else np.zeros(0, np.int64)
         self.n_mounts.extend(n_mounts.tolist())
@@ -125,7 +126,7 @@ class WitnessMatrix:
             self._pair_batches = [(np.concatenate([p for p, _ in self._pair_batches]),
                                    np.concatenate([w for _, w in self._pair_batches]))]
         if not self._pair_batches:
-            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+            return np.zeros(0, np.int32), np.zeros(0, np.int32)
         return self._pair_batches[0]
 
 

@@ -17,7 +17,9 @@ Layers, each importing only those listed before it:
 - ``heuristics``: greedy, redundancy removal, local search, the Lagrangian bound;
 - ``engines``: CP-SAT, HiGHS MIP and the HiGHS LP bound on one core;
 - ``pipeline``: :func:`solve` — validate → reductions → components → warm start → LP bound → exact
-  engine with a complete hint → map back to the original columns.
+  engine with a complete hint → map back to the original columns. Weighted cores with an LP go to the
+  exact engine in rounds instead: reduced-cost fixing against the incumbent (from the LP duals), the
+  reductions again, and the engine looking only for cheaper covers (a cutoff), until none is left.
 """
 
 from planner.setcover.pipeline import solve

@@ -100,8 +100,13 @@ def solve_cpsat(
     cancel: threading.Event | None,
     progress: CoreProgress | None,
     log: bool = False,
+    cutoff: int | None = None,
+    first_solution: bool = False,
 ) -> EngineResult:
     """Minimum-cost k-cover of the core with CP-SAT, hinted, stopping as soon as the objective meets a bound.
+
+    With `cutoff`, only covers of cost at most `cutoff` count: INFEASIBLE then means none exists.
+    With `first_solution`, the search also stops at its first cover (FEASIBLE unless proven).
 
     `time_limit` covers building the model too: the build is skipped (UNKNOWN, `known_bound`) when its
     estimate from the nonzeros does not fit, abandoned when it runs past the deadline, and the solver gets
@@ -149,6 +154,8 @@ def solve_cpsat(
 
     # Objective: total cost of the chosen columns.
     model.minimize(cp_model.LinearExpr.weighted_sum(x, costs))
+    if cutoff is not None:
+        model.add(cp_model.LinearExpr.weighted_sum(x, costs) <= cutoff)
 
     # Warm start: a complete hint.
     if hint is not None:
@@ -168,6 +175,8 @@ def solve_cpsat(
         return EngineResult("UNKNOWN", None, None, known_bound)
     solver.parameters.max_time_in_seconds = left
     solver.parameters.log_search_progress = log
+    # The solver's own stop, not the callback's: it ends interleaved (deterministic) searches reproducibly.
+    solver.parameters.stop_after_first_solution = first_solution
 
     best_bound = [known_bound]
 
@@ -271,8 +280,14 @@ def new_highs(time_limit: float, seed: int, log: bool):
 
 def lp_bound(core: Core, *, time_limit: float, seed: int = 0) -> float | None:
     """Optimal value of the LP relaxation (a valid lower bound), or None if not solved within the limit."""
+    solved = lp_duals(core, time_limit=time_limit, seed=seed)
+    return None if solved is None else solved[0]
+
+
+def lp_duals(core: Core, *, time_limit: float, seed: int = 0) -> tuple[float, np.ndarray, np.ndarray] | None:
+    """LP relaxation value with its row duals (covering rows, then one per group of core.groups()), or None."""
     if core.n_cols == 0:
-        return 0.0
+        return 0.0, np.zeros(core.n_rows), np.zeros(0)
     # Building the model in Python counts against the limit; skip it when even that would not fit.
     deadline = time.perf_counter() + time_limit
     if 1e-6 * core.nnz > time_limit:
@@ -286,7 +301,10 @@ def lp_bound(core: Core, *, time_limit: float, seed: int = 0) -> float | None:
     h.run()
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
-    return float(h.getInfo().objective_function_value)
+    duals = np.asarray(h.getSolution().row_dual, dtype=np.float64)
+    if duals.size != model.num_row_:
+        duals = np.zeros(model.num_row_)
+    return float(h.getInfo().objective_function_value), duals[: core.n_rows], duals[core.n_rows :]
 
 
 def solve_mip(
@@ -299,13 +317,21 @@ def solve_mip(
     cancel: threading.Event | None,
     progress: CoreProgress | None,
     log: bool = False,
+    cutoff: int | None = None,
 ) -> EngineResult:
-    """Minimum-cost k-cover of the core with HiGHS branch and cut, warm-started from the hint."""
+    """Minimum-cost k-cover of the core with HiGHS branch and cut, warm-started from the hint.
+
+    With `cutoff`, only covers of cost at most `cutoff` count: INFEASIBLE then means none exists.
+    """
     h = new_highs(time_limit, seed, log)
     # Costs are integral: an absolute gap below 1 already proves optimality after rounding the bound up.
     h.setOptionValue("mip_rel_gap", 0.0)
     h.setOptionValue("mip_abs_gap", 1.0 - 1e-4)
     h.passModel(_highs_model(core, integer=True))
+    if cutoff is not None:
+        # A constraint, not HiGHS's objective_bound option: that one prunes but still accepts dearer covers.
+        h.addRow(-highspy.kHighsInf, float(cutoff), core.n_cols, np.arange(core.n_cols, dtype=np.int32),
+                 np.asarray(core.costs, dtype=np.float64))
     if hint is not None:
         solution = highspy.HighsSolution()
         solution.col_value = hint.astype(np.float64).tolist()

@@ -1,15 +1,17 @@
-"""The solve pipeline: validate, reduce, warm start, bound, exact engine per component, map back."""
+"""The solve pipeline: validate, reduce, warm start, bound, reduced-cost fixing, exact engine per component, map back."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import time
+from collections.abc import Callable
 
 import numpy as np
 
 from planner.errors import InputError
 from planner.setcover.core import Core, ceil_bound
-from planner.setcover.engines import EngineResult, lp_bound, solve_cpsat, solve_mip
+from planner.setcover.engines import EngineResult, lp_duals, solve_cpsat, solve_mip
 from planner.setcover.heuristics import (
     cost_of,
     greedy,
@@ -20,7 +22,7 @@ from planner.setcover.heuristics import (
     warm_start,
 )
 from planner.setcover.problem import Backend, CoverProblem, CoverResult, SolveOptions, Status, is_cover
-from planner.setcover.reduce import reduce_problem
+from planner.setcover.reduce import Fixing, reduce_problem, reduced_cost_fixing
 
 
 def validated_core(problem: CoverProblem, options: SolveOptions,
@@ -299,13 +301,16 @@ def _solve_core(
             warm_cost = cost_of(core, warm)
     known = 0
     lp = None
+    duals = None
     # Unicost k=1 cores are where local search beats the exact engines at short limits (solver notes, §2).
     unicost = bool(np.all(core.costs == core.costs[0])) and bool(np.all(core.demand == 1))
     if options.lp_bound and not cancelled and time.perf_counter() < core_deadline:
         # Weighted LPs solve fast and exactly; unicost LPs are slow and the Lagrangian gets within a hair.
         if not unicost:
             lp_limit = max(0.05, 0.3 * (core_deadline - time.perf_counter()))
-            lp = lp_bound(core, time_limit=lp_limit, seed=options.seed)
+            solved = lp_duals(core, time_limit=lp_limit, seed=options.seed)
+            if solved is not None:
+                lp, duals = solved[0], solved[1:]
         if lp is None:
             budget = min(0.1 * (core_deadline - time.perf_counter()), 3.0)
             lp = lagrangian_bound(core, seconds=budget, upper=warm_cost)
@@ -354,16 +359,7 @@ def _solve_core(
         progress.set(index, incumbent, bound)
 
     def run_engine(limit: float, hint: np.ndarray | None, floor: int) -> EngineResult:
-        if backend == Backend.MIP:
-            return solve_mip(
-                core, hint, time_limit=limit, seed=options.seed, known_bound=floor,
-                cancel=options.cancel, progress=report, log=options.log,
-            )  # fmt: skip
-        return solve_cpsat(
-            core, hint, time_limit=limit, workers=options.workers, seed=options.seed,
-            deterministic=options.deterministic, known_bound=floor, cancel=options.cancel,
-            progress=report, log=options.log,
-        )  # fmt: skip
+        return _run_engine(core, options, backend, limit, hint, floor, report)
 
     remaining = core_deadline - time.perf_counter()
     if warm is not None and warm_cost is not None and remaining < 0.5 + core.nnz * 5e-6:
@@ -390,10 +386,127 @@ def _solve_core(
             engine = EngineResult(label, warm, warm_cost, min(known, warm_cost))
             progress.set(index, engine.objective, engine.bound)
             return _CoreOutcome(engine, warm_cost, lp)
-    engine = run_engine(max(0.05, core_deadline - time.perf_counter()), warm, known)
+    if duals is not None and warm is not None and warm_cost is not None and _float_exact(core):
+        engine = _solve_below(core, options, backend, warm, warm_cost, duals, known, core_deadline, report)
+    else:
+        engine = run_engine(max(0.05, core_deadline - time.perf_counter()), warm, known)
     engine = _keep_better(engine, warm, warm_cost)
     progress.set(index, engine.objective, engine.bound)
     return _CoreOutcome(engine, warm_cost, lp)
+
+
+def _float_exact(core: Core) -> bool:
+    """Whether every cover's cost is exact in floating point (HiGHS and the reduced costs work in doubles)."""
+    return int(core.costs.sum()) < 2**40
+
+
+def _run_engine(
+    core: Core, options: SolveOptions, backend: Backend, limit: float, hint: np.ndarray | None, floor: int,
+    report: Callable[[int | None, int], None], cutoff: int | None = None, first: bool = False,
+) -> EngineResult:
+    """The exact engine the backend names on one core, looking only at covers of cost at most `cutoff` if given."""
+    if backend == Backend.MIP:
+        return solve_mip(
+            core, hint, time_limit=limit, seed=options.seed, known_bound=floor,
+            cancel=options.cancel, progress=report, log=options.log, cutoff=cutoff,
+        )  # fmt: skip
+    return solve_cpsat(
+        core, hint, time_limit=limit, workers=options.workers, seed=options.seed,
+        deterministic=options.deterministic, known_bound=floor, cancel=options.cancel,
+        progress=report, log=options.log, cutoff=cutoff, first_solution=first,
+    )  # fmt: skip
+
+
+def _solve_below(
+    core: Core, options: SolveOptions, backend: Backend, warm: np.ndarray, warm_cost: int,
+    duals: tuple[np.ndarray, np.ndarray], known: int, deadline: float,
+    report: Callable[[int | None, int], None],
+) -> EngineResult:
+    """Exact solve of the core by rounds of reduced-cost fixing below the incumbent, re-reduction and the engine.
+
+    Every cover cheaper than the incumbent survives the fixing (and the reductions keep an optimal one), so
+    proving that none is left, or finding the optimum of what is left, proves the whole core. Each round
+    stops at its first cheaper cover, against which the next round fixes more columns, or runs to the proof
+    that none is left (or to the deadline).
+    """
+    best, best_cost = warm, warm_cost
+    cancelled = False
+    for round_index in range(_MAX_ROUNDS):
+        fixing = reduced_cost_fixing(core, duals[0], duals[1], best_cost)
+        known = max(known, ceil_bound(fixing.bound - 1e-9 * abs(fixing.bound)))
+        remaining = deadline - time.perf_counter()
+        if best_cost <= known or remaining <= 0.05 or cancelled:
+            break
+        first = round_index < _MAX_ROUNDS - 1
+        result = _below_once(core, options, backend, fixing, best_cost, known, remaining, report, first=first)
+        known = max(known, result.bound)
+        cancelled = result.cancelled
+        if result.selected is not None and result.objective is not None and result.objective < best_cost:
+            best, best_cost = result.selected, int(result.objective)
+        elif result.status != "INFEASIBLE":
+            break  # out of time (or cancelled) without a cheaper cover
+        if result.status in ("OPTIMAL", "INFEASIBLE"):
+            known = best_cost  # the optimum below the old incumbent, or proof that there is none
+            break
+    label = "OPTIMAL" if best_cost <= known else "FEASIBLE"
+    return EngineResult(label, best, best_cost, min(known, best_cost), cancelled)
+
+
+# Rounds before the last stop at their first cheaper cover; the last one searches for the best.
+_MAX_ROUNDS = 12
+
+
+def _below_once(
+    core: Core, options: SolveOptions, backend: Backend, fixing: Fixing, upper: int, known: int, limit: float,
+    report: Callable[[int | None, int], None], first: bool = False,
+) -> EngineResult:
+    """One round: the best cover cheaper than `upper` on the fixed and re-reduced core, within `limit` seconds.
+
+    INFEASIBLE: none exists. The bound returned is valid for the whole core (at most `upper`).
+    """
+    start = time.perf_counter()
+    keep = np.flatnonzero(~fixing.drop)
+    local_of = np.full(core.n_cols, -1, dtype=np.int64)
+    local_of[keep] = np.arange(keep.size)
+    restricted = Core(
+        n_rows=core.n_rows, cols=[core.cols[j] for j in keep.tolist()], costs=core.costs[keep],
+        demand=core.demand, group_of=core.group_of[keep], col_ids=keep, row_ids=np.arange(core.n_rows),
+    )  # fmt: skip
+    forced = local_of[np.flatnonzero(fixing.force & ~fixing.drop)].tolist()
+    reduced = reduce_problem(restricted, forced, full=options.reduce, time_cap=min(2.0, 0.1 * limit), split=False)
+    none_below = EngineResult("INFEASIBLE", None, None, upper)
+    if reduced.infeasible_rows:
+        return none_below
+    fixed_cost = int(core.costs[reduced.fixed].sum()) if reduced.fixed else 0
+    cutoff = upper - 1 - fixed_cost
+    if cutoff < 0:
+        return none_below
+    selected = np.zeros(core.n_cols, dtype=bool)
+    selected[reduced.fixed] = True
+    if not reduced.components:
+        return EngineResult("OPTIMAL", selected, fixed_cost, fixed_cost)
+    sub = reduced.components[0]
+
+    def sub_report(incumbent: int | None, bound: int) -> None:
+        total = None if incumbent is None else fixed_cost + incumbent
+        report(total, max(known, min(upper, fixed_cost + bound)))
+
+    floor = max(0, known - fixed_cost)
+    left = max(0.05, limit - (time.perf_counter() - start))
+    # One CP-SAT worker (LP at linearization level 2): on 2 shared cores it proves "no cheaper cover" about
+    # twice as fast as two (measured on OR-Library B.4, D.2, D.3; docs/benchmarks.md, 2026-12-02).
+    single = dataclasses.replace(options, workers=1)
+    engine = _run_engine(sub, single, backend, left, None, floor, sub_report, cutoff=cutoff, first=first)
+    if engine.status == "INFEASIBLE":
+        return EngineResult("INFEASIBLE", None, None, upper, engine.cancelled)
+    bound = max(known, min(upper, fixed_cost + engine.bound))
+    if engine.selected is None or engine.objective is None:
+        return EngineResult("UNKNOWN", None, None, bound, engine.cancelled)
+    selected[sub.col_ids[np.flatnonzero(engine.selected)]] = True
+    objective = fixed_cost + engine.objective
+    if engine.status == "OPTIMAL":
+        return EngineResult("OPTIMAL", selected, objective, objective, engine.cancelled)
+    return EngineResult("FEASIBLE", selected, objective, min(bound, objective), engine.cancelled)
 
 
 def _keep_better(engine: EngineResult, warm: np.ndarray | None, warm_cost: int | None) -> EngineResult:

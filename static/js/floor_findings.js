@@ -44,7 +44,9 @@
   function load() {
     var map = window.sightlineFloorMap;
     if (!map) { return; }
-    fetch(root.dataset.findingsUrl, { credentials: 'same-origin', headers: { Accept: 'application/json' } })
+    // The API answers in the Accept-Language asked for: ask for the page's language, not the browser's.
+    var headers = { Accept: 'application/json', 'Accept-Language': document.documentElement.lang || 'en' };
+    fetch(root.dataset.findingsUrl, { credentials: 'same-origin', headers: headers })
       .then(function (r) { if (!r.ok) { throw new Error('HTTP ' + r.status); } return r.json(); })
       .then(function (data) { draw(map, data); })
       .catch(function () { root.dataset.findings = 'error'; });

@@ -40,6 +40,8 @@
   }).setView([0, 0], 0); // layers added before the map has a view would have no SVG path yet
 
   window.sightlineFloorMap = map; // for the browser tests and the console
+  // Labels are laid out again after every zoom, pan and edit (map_labels.js); a no-op where that script is absent.
+  var relabel = window.sightlineMapLabels ? window.sightlineMapLabels.watch(map) : function () {};
   [['fe-bg', 150], ['fe-zones', 350], ['fe-views', 380], ['fe-intrusions', 390], ['fe-structure', 400]]
     .forEach(function (p) { map.createPane(p[0]).style.zIndex = p[1]; });
   map.getPane('fe-views').style.pointerEvents = 'none';
@@ -312,6 +314,7 @@
     state.current = JSON.stringify(collection());
     state.items.forEach(function (i) { if (i.marker) { i.stale = true; showWedge(i); } });
     state.dirty = true;
+    relabel();
     setStatus('unsaved', t('Unsaved changes'));
     clearTimeout(state.saveTimer);
     state.saveTimer = setTimeout(save, SAVE_DELAY_MS);
@@ -604,6 +607,7 @@
     if (item && item.layer) { item.layer.setStyle({ color: '#1f6feb', weight: 4 }); }
     if (item && item.marker) { updateIcon(item); addHandle(item); }
     renderPanel();
+    relabel();
   }
 
   function field(label, html) { return '<label class="field"><span>' + escapeHtml(t(label)) + '</span>' + html + '</label>'; }

@@ -94,3 +94,44 @@ CONTRAST = """(selector) => {
   const a = lum(rgb(getComputedStyle(el).color)), b = lum(bg);
   return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
 }"""
+
+
+# The terminal table's layout: whether it scrolls inside its box, how its rows show, what each cell's label says.
+TERMINAL_TABLE = """() => {
+  const table = document.querySelector('#terminal-table');
+  const rows = [...table.querySelectorAll('tbody tr')];
+  const cells = [...rows[0].querySelectorAll('td[data-label]')];
+  return {scrolls: table.scrollWidth > table.clientWidth + 1, right: table.getBoundingClientRect().right,
+          inner: window.innerWidth, rowDisplay: getComputedStyle(rows[0]).display, rows: rows.length,
+          stacked: rows.slice(1).every((r, i) => r.getBoundingClientRect().top >= rows[i].getBoundingClientRect().bottom),
+          shown: cells.map(td => getComputedStyle(td, '::before').content), names: cells.map(td => td.dataset.label),
+          overflowing: [...table.querySelectorAll('td')].filter(td => td.scrollWidth > td.clientWidth + 1).length};
+}"""
+
+
+def test_phone_terminal_table_is_cards_without_sideways_scrolling(site) -> None:  # noqa: F811
+    page = site.open(MANAGER_A, PHONE)
+    page.goto(f"/floors/{site.ids['floor']}")
+    page.wait_for_selector("#terminal-table tbody tr")
+    layout = page.evaluate(TERMINAL_TABLE)
+    assert layout["rows"] >= 2 and layout["rowDisplay"] == "block" and layout["stacked"], layout
+    assert not layout["scrolls"] and layout["right"] <= layout["inner"] and not layout["overflowing"], layout
+    # Each cell of a card names its column (the CSS shows data-label before the value).
+    assert layout["names"][:3] == ["ID", "Kind", "Status"]
+    assert layout["shown"] == [f'"{name}"' for name in layout["names"]]
+    # The inline edit works inside a card and its fields fit too.
+    first = page.locator("#terminal-table tbody tr").first
+    first.get_by_role("button", name="Edit").click()
+    page.wait_for_selector("#terminal-table tbody tr.editing input[name=serial]")
+    editing = page.evaluate(TERMINAL_TABLE)
+    assert not editing["scrolls"] and editing["right"] <= editing["inner"] and not editing["overflowing"], editing
+    page.context.close()
+
+
+def test_desktop_terminal_table_stays_a_table(site) -> None:  # noqa: F811
+    page = site.open(MANAGER_A, DESKTOP)
+    page.goto(f"/floors/{site.ids['floor']}")
+    page.wait_for_selector("#terminal-table tbody tr")
+    layout = page.evaluate(TERMINAL_TABLE)
+    assert layout["rowDisplay"] == "table-row" and not layout["scrolls"], layout
+    page.context.close()

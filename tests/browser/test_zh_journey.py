@@ -9,9 +9,14 @@ import sqlalchemy as sa
 from extensions import db
 from i18n import compile_catalogues
 from tests.browser.conftest import login
+from tests.browser.site import wait_until
 from tests.i18n.unmarked import ALLOWED
 
 LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'’\-]+")
+
+
+# Text the app writes itself in English (a finding's message, why it was fixed): not data, so not allowed.
+APP_TEXT = {("findings", "message"), ("findings", "fixed_reason")}
 
 
 def _data_words(app) -> set[str]:  # type: ignore[no-untyped-def]
@@ -19,7 +24,8 @@ def _data_words(app) -> set[str]:  # type: ignore[no-untyped-def]
     words: set[str] = set()
     with app.app_context():
         for table in db.metadata.sorted_tables:
-            text_columns = [c for c in table.columns if isinstance(c.type, sa.String | sa.Text)]
+            text_columns = [c for c in table.columns if isinstance(c.type, sa.String | sa.Text)
+                            and (table.name, c.name) not in APP_TEXT]
             if not text_columns:
                 continue
             for row in db.session.execute(sa.select(*text_columns)):
@@ -70,6 +76,10 @@ def test_a_manager_works_in_chinese_without_meeting_english(browser, live_server
     floor_href = page.locator("#floor-list a").first.get_attribute("href")
     visit(floor_href, ".fe-status.saved")
     assert "所有修改已保存" in page.inner_text(".fe-status")
+    wait_until(page, "Number(document.querySelector('#floor-editor').dataset.findings) >= 1")
+    labels = page.locator(".leaflet-tooltip.fe-finding-label").all_inner_texts()  # the map's findings layer
+    assert any("平方米" in label for label in labels), labels  # an intruding area, in the page's language
+    seen[floor_href + " (findings layer)"] = _english(page, allowed)
     page.locator("#terminal-table tbody tr button.small").first.click()  # inline edit
     page.wait_for_selector("#terminal-table tr.editing")
     seen[floor_href + " (inline edit)"] = _english(page, allowed)
@@ -124,6 +134,9 @@ def test_an_inspector_inspects_in_chinese(browser, live_server, live_app):  # ty
     allowed = _data_words(live_app) | ALLOWED | {"UTF", "N", "PDF"}
     with live_app.app_context():
         venue_id = db.session.scalar(sa.select(Venue.id).where(Venue.name == "Bund View Hotel"))
+        # The demo's planted violations: C-305 (hotel), C-22 (supermarket), C-6 and F-L1 (pool).
+        planted = dict(db.session.execute(sa.select(Venue.name, Venue.id).where(
+            Venue.name.in_(["FreshMart Jing'an", "Blue Wave Natatorium"]))).all())
     context = browser.new_context(viewport={"width": 390, "height": 844}, base_url=live_server.url, locale="zh-CN",
                                   extra_http_headers={"Accept-Language": "zh-CN,zh;q=0.9"})
     page = context.new_page()
@@ -132,13 +145,24 @@ def test_an_inspector_inspects_in_chinese(browser, live_server, live_app):  # ty
         page.evaluate("""() => { const f = document.querySelector('form.language-switch');
             f.requestSubmit(f.querySelector('button[value=zh_CN]')); }""")
     seen: dict[str, list[str]] = {}
-    for url in ("/", f"/venues/{venue_id}/compliance", f"/venues/{venue_id}/inspections"):
+    for url in ("/", f"/venues/{venue_id}/compliance", f"/venues/{venue_id}/inspections",
+                *(f"/venues/{planted[name]}/compliance" for name in sorted(planted))):
         page.goto(url)
+        if "/compliance" in url:  # the rules left out, folded away, read in Chinese too
+            page.evaluate("() => document.querySelectorAll('details').forEach((d) => { d.open = true; })")
         seen[url] = _english(page, allowed)
-    page.goto(f"/venues/{venue_id}/inspections")
-    page.locator("form[action$='/inspections'] button").first.click()
-    page.wait_for_url(re.compile(r"/inspections/\d+$"))
-    seen["inspection"] = _english(page, allowed)
+        if "/compliance" in url:  # each finding reads in Chinese, the offender's code beside it
+            messages = page.locator("#finding-list td.finding-message").all_inner_texts()
+            assert messages and all(re.search(r"[\u4e00-\u9fff]", m) for m in messages), (url, messages)
+    for venue in (venue_id, planted["Blue Wave Natatorium"]):
+        page.goto(f"/venues/{venue}/inspections")
+        page.locator("form[action$='/inspections'] button").first.click()
+        page.wait_for_url(re.compile(r"/inspections/\d+$"))
+        seen[f"inspection of venue {venue}"] = _english(page, allowed)
+        page.goto(page.url + "/report")
+        rows = page.locator("#report-findings tr").all_inner_texts()
+        assert len(rows) > 1 and any("隐私区域" in r for r in rows), rows  # the planted privacy findings
+        seen[f"report of venue {venue}"] = _english(page, allowed)
     english = {url: words for url, words in seen.items() if words}
     assert not english, english
     context.close()

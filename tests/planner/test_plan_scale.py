@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from planner.floor import TIERS, parse_floor
+from planner.geometry import in_sector
 from planner.plan import PlanOptions
 from planner.plan.loop import _distinct_rows, _distinct_rows_exact
 from planner.plan.prepare import prepare
@@ -61,3 +62,15 @@ def test_matrix_of_reaimed_mounts_equals_the_per_pose_sector_test() -> None:
 def test_the_same_floor_gives_the_same_matrix() -> None:
     a, b = _reaim_prep().matrix, _reaim_prep().matrix
     assert a.columns == b.columns and a.demand == b.demand
+
+
+def test_sector_test_of_many_poses_at_once_equals_one_pose_at_a_time() -> None:
+    rng = np.random.default_rng(4)
+    xs, ys = rng.uniform(-30, 30, 4000), rng.uniform(-30, 30, 4000)
+    heading = rng.choice([0.0, 15.0, 97.5, 180.0, 359.0], 4000)
+    hfov = rng.choice([30.0, 90.0, 179.0, 270.0, 360.0], 4000)
+    radius = rng.choice([0.0, 5.0, 22.5], 4000)
+    together = in_sector(1.5, -2.0, heading, hfov, radius, xs, ys)
+    one_by_one = [bool(in_sector(1.5, -2.0, float(h), float(f), float(r), xs[i:i + 1], ys[i:i + 1])[0])
+                  for i, (h, f, r) in enumerate(zip(heading, hfov, radius, strict=True))]
+    assert together.tolist() == one_by_one and 0 < together.sum() < len(xs)

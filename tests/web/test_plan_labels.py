@@ -9,17 +9,18 @@ import re
 from html import unescape
 from pathlib import Path
 
+import pypdfium2
 import pytest
+import weasyprint
 from PIL import ImageFont
 
 from inventory.demo_plans import supermarket_floor
-from plans.labels import Box, Label, place_labels, text_box, text_width
+from plans.labels import Box, Label, advances, place_labels, text_box, text_width
 from plans.svg import render_floor
 
 FONTS = {"latin": Path("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf"),
          "cjk": Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")}
-LABEL = re.compile(r'<text class="label[^"]*" x="([-\d.]+)" y="([-\d.]+)" font-size="([\d.]+)" '
-                   r'textLength="([\d.]+)" lengthAdjust="spacingAndGlyphs">([^<]*)</text>')
+LABEL = re.compile(r'<text class="label[^"]*" x="([-\d. ]+)" y="([-\d.]+)" font-size="([\d.]+)">([^<]*)</text>')
 
 
 def _terminal(code: str, x: float, y: float) -> dict:
@@ -42,12 +43,12 @@ def crowded_floor() -> dict:
     return floor
 
 
-def _drawn_labels(svg: str) -> list[tuple[str, Box, float, float]]:
-    """Each drawn label: text, box (from the drawing's own numbers), textLength and font size."""
+def _drawn_labels(svg: str) -> list[tuple[str, Box, list[float], float]]:
+    """Each drawn label: text, box (from the drawing's own numbers and the metrics), its characters' x and font size."""
     out = []
-    for x, y, size, length, text in LABEL.findall(svg):
-        out.append((unescape(text), text_box(float(x), float(y), float(length), float(size)), float(length),
-                    float(size)))
+    for xs, y, size, text in LABEL.findall(svg):
+        text, starts, size = unescape(text), [float(x) for x in xs.split()], float(size)
+        out.append((text, text_box(starts[0], float(y), text_width(text, size), size), starts, size))
     return out
 
 
@@ -62,8 +63,10 @@ def test_labels_lie_inside_the_drawing_and_never_overlap(floor):
     labels = _drawn_labels(svg)
     assert len(labels) == svg.count('<text class="label')  # every label matched the pattern
     view = _view_box(svg)
-    for text, box, length, size in labels:
-        assert length == pytest.approx(text_width(text, size), abs=1e-3)  # the drawn length is the metric width
+    for text, box, starts, size in labels:
+        # Each character is drawn where the metrics put it.
+        assert starts == pytest.approx(list(itertools.accumulate(advances(text, size)[:-1], initial=starts[0])),
+                                       abs=2e-3)
         assert box.inside(view), (text, box, view)
     for (a, box_a, *_), (b, box_b, *_) in itertools.combinations(labels, 2):
         assert not box_a.overlaps(box_b), (a, b)
@@ -109,3 +112,31 @@ def test_the_metrics_match_the_fonts_the_drawing_names():
     for text in ("C-01", "FACE-ENTRANCE-12", "N1"):
         assert text_width(text, 1000) == pytest.approx(latin.getlength(text), rel=0.005)
     assert text_width("收银台", 1000) == pytest.approx(cjk.getlength("收银台"), rel=0.005)
+
+
+def test_in_the_pdf_every_glyph_lies_in_its_labels_box():
+    """WeasyPrint (the PDF reports) draws each label's glyphs inside the box the placement computed for it."""
+    width_px = 800
+    svg = render_floor(crowded_floor(), width_px=width_px)
+    view, labels = _view_box(svg), _drawn_labels(svg)
+    html = (f"<html><head><style>@page {{ size: {width_px}px 600px; margin: 0 }} body {{ margin: 0 }} "
+            f"svg {{ display: block }}</style></head><body>{svg}</body></html>")
+    page = pypdfium2.PdfDocument(weasyprint.HTML(string=html).write_pdf())[0]
+    text_page, height = page.get_textpage(), page.get_height()
+    points_per_unit = width_px / (view.x1 - view.x0) * 0.75  # CSS px are 0.75 pt
+    checked = 0
+    for index in range(text_page.count_chars()):
+        char = text_page.get_text_range(index, 1)
+        if not char.strip():
+            continue
+        left, bottom, right, top = text_page.get_charbox(index)
+        glyph = Box(view.x0 + left / points_per_unit, view.y0 + (height - top) / points_per_unit,
+                    view.x0 + right / points_per_unit, view.y0 + (height - bottom) / points_per_unit)
+        owners = [text for text, box, *_ in labels if glyph.inside(box)]
+        if not owners:  # the scale bar's length and the north arrow's N are not placed labels
+            assert char in "0123456789 mN", (char, glyph)
+            continue
+        assert all(char in text for text in owners), (char, owners)
+        checked += 1
+    # Every glyph of every label was found in its box (pdfium reads the halo and the text over it as one).
+    assert checked == sum(len(text.replace(" ", "")) for text, *_ in labels)
