@@ -4,8 +4,11 @@ Managers sign in through the form (with its CSRF token), then list venues, open 
 500-terminal floor page (the HTML plus the editor state, coverage overlays and findings its script fetches),
 edit a terminal inline (the htmx row form: GET ?edit=1, then POST with the X-CSRFToken header), export the
 floor's CSV and now and then start a plan run on the hotel floor (the queue; the Huey worker runs it).
-Inspectors sign in and read the dashboard. LOAD_TARGETS names the seeded ids (bench.load.seed.seed);
-LOAD_THINK is each user's think time in seconds (0 for the closed-loop run).
+Inspectors sign in and read the dashboard. Weights (per user class, `@task(n)`): a manager's session is mostly
+reading (venue list 6, venue page 4, floor page 6) with some editing (4 inline edits, 2 CSV exports, 1 plan
+run in 23 tasks); managers outnumber inspectors 5 to 1. LOAD_TARGETS names the seeded ids
+(bench.load.seed.seed); LOAD_THINK is each user's think time in seconds, 0.5–1.5 times it (0: the closed
+loop); LOAD_USERS and LOAD_DURATION make the step measure LOAD_DURATION seconds from the last sign-in.
 
 Production marks the session cookie Secure, which a cookie jar keeps off plain http. The users' jar has a
 policy that returns Secure cookies to the loopback server (`LoopbackTLSPolicy`): the client acts as if it sat
