@@ -207,8 +207,11 @@ def _list_of(name: str) -> dict[str, Any]:
             "properties": {"items": {"type": "array", "items": _ref(name)}, "count": {"type": "integer"}}}
 
 
-def _error(description: str) -> dict[str, Any]:
-    return {"description": description, "content": _json(_ref("Error"))}
+def _error(code: str, description: str) -> dict[str, Any]:
+    response = {"description": description, "content": _json(_ref("Error"))}
+    if code == "503":
+        response["headers"] = {"Retry-After": {"schema": {"type": "string"}, "description": "Seconds"}}
+    return response
 
 
 ERRORS = {
@@ -218,10 +221,12 @@ ERRORS = {
     "404": "No such object, or it belongs to an organisation you cannot see",
     "405": "Method not allowed on this path",
     "409": "Conflicts with an existing record (e.g. the same camera model twice)",
+    "413": "The body is larger than the upload limit (UPLOAD_MAX_BYTES plus 1 MiB)",
     "415": "The body is not application/json",
     "422": "A field is invalid: wrong JSON type, out of range, unknown enum value, missing or unknown field, "
            "duplicate serial in the venue or ID on the floor, ...; or a query parameter (of any name) holds a "
            "NUL character",
+    "503": "The database is not answering (restarting or down): nothing was saved; retry after Retry-After seconds",
 }
 
 TERMINAL_QUERY = [
@@ -311,13 +316,14 @@ def operation(app: Flask, rule: Any, method: str) -> dict[str, Any]:
     if parameters:
         op["parameters"] = parameters + op.get("parameters", [])
     responses = op.setdefault("responses", {"200": {"description": "Success", "content": {"application/json": {}}}})
-    codes = ["401", "422"]  # 422: every request is refused when a query parameter holds a NUL (security.py)
+    # 422: every request is refused when a query parameter holds a NUL (security.py); 503: the database is down.
+    codes = ["401", "422", "503"]
     if parameters:
         codes.append("404")
     if method in WRITE_METHODS:
         codes += ["400", "403"]
     if "requestBody" in op:
-        codes += ["409", "415"]
+        codes += ["409", "413", "415"]
     for code in sorted(set(codes)):
         responses.setdefault(code, {"$ref": f"#/components/responses/E{code}"})
     op["responses"] = dict(sorted(responses.items()))
@@ -364,7 +370,7 @@ def build(app: Flask) -> dict[str, Any]:
                                   "description": "The signed-in browser session; writes must also send the "
                                                  "page's CSRF token in the X-CSRFToken header"},
             },
-            "responses": {f"E{code}": _error(text) for code, text in ERRORS.items()},
+            "responses": {f"E{code}": _error(code, text) for code, text in ERRORS.items()},
             "schemas": schemas(),
         },
     }

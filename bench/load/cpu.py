@@ -26,20 +26,20 @@ import json, re, statistics, sys, time
 from app import create_app
 targets, repeat = json.loads(sys.argv[1]), int(sys.argv[2])
 app = create_app()
-app.config["PREFERRED_URL_SCHEME"] = "https"  # the test client's requests come as https: Secure cookies go back
+app.config["PREFERRED_URL_SCHEME"] = "https"  # the test client's requests come as https, as behind the proxy
 meta = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 
 def client(email):
     c = app.test_client()
     token = meta.search(c.get("/login").text).group(1)
     page = c.post("/login", data={"email": targets[email], "password": targets["password"], "csrf_token": token},
-                  follow_redirects=True)
+                  headers={"Referer": "https://localhost/login"}, follow_redirects=True)
     return c, meta.search(page.text).group(1)
 
 manager, csrf = client("manager")
 inspector, _ = client("inspector")
 floor, term = targets["mall_floor"], targets["mall_terminals"][7]
-hx = {"HX-Request": "true", "X-CSRFToken": csrf}
+hx = {"HX-Request": "true", "X-CSRFToken": csrf, "Referer": f"https://localhost/floors/{floor}"}  # CSRF over https
 serial = iter(range(10**6))
 requests = [
     ("venue list", lambda: manager.get("/")),

@@ -176,6 +176,38 @@ def test_put_bodies_document_what_the_server_takes(fuzz_app):
     assert not re.search(name["pattern"], "  ") and re.search(name["pattern"], current["name"])
 
 
+
+def test_a_body_over_the_limit_is_a_documented_413(fuzz_app):
+    """Status codes the app returns but the document lacked: 413 for a body over MAX_CONTENT_LENGTH."""
+    venue_id = visible_ids(fuzz_app)["venue_id"][0]
+    limit = fuzz_app.config["MAX_CONTENT_LENGTH"]
+    fuzz_app.config["MAX_CONTENT_LENGTH"] = 1024
+    try:
+        response = fuzz_app.test_client().patch(f"{API}/venues/{venue_id}", headers=fuzz_app.config["FUZZ_HEADERS"],
+                                                json={"name": "x" * 2048})
+    finally:
+        fuzz_app.config["MAX_CONTENT_LENGTH"] = limit
+    assert response.status_code == 413 and response.json["field"] is None
+    assert all("413" in op["responses"] for item in DOCUMENT_DICT["paths"].values() for op in item.values()
+               if "requestBody" in op)
+
+
+def test_a_database_outage_is_a_documented_503(fuzz_app, monkeypatch):
+    """Status codes the app returns but the document lacked: 503 with Retry-After when the database is down."""
+    from sqlalchemy.exc import OperationalError
+
+    from inventory import services
+
+    def down(*_args: Any, **_kwargs: Any) -> None:
+        raise OperationalError("SELECT 1", {}, Exception("server closed the connection unexpectedly"))
+
+    monkeypatch.setattr(services, "list_venues", down)
+    response = fuzz_app.test_client().get(f"{API}/venues", headers=fuzz_app.config["FUZZ_HEADERS"])
+    assert response.status_code == 503 and response.headers["Retry-After"] == "30" and response.json["error"]
+    assert "Retry-After" in DOCUMENT_DICT["components"]["responses"]["E503"]["headers"]
+    assert all("503" in op["responses"] for item in DOCUMENT_DICT["paths"].values() for op in item.values())
+
+
 # ---------------------------------------------------------------- the fuzzing pass (last: its deletes empty the data)
 
 
