@@ -23,30 +23,14 @@ from inventory import floorio
 from inventory.models import Floor, Terminal, Venue
 from planner.research.floorgen import generate_mall_floor
 from tests.conftest import ADMIN, INSPECTOR_CITY, MANAGER_B, AuthActions, make_app, seed
+from tests.web import test_plan_worker as plan_worker
+from tests.web.test_plan_worker import FAST_HEARTBEAT, _queued_app
 from tests.workers import start_worker
 
 pytestmark = pytest.mark.slow  # every test here starts real worker processes
 
-FAST_HEARTBEAT = {"PLAN_HEARTBEAT_SECONDS": 0.5, "PLAN_HEARTBEAT_TIMEOUT": 4.0, "JOB_HOUSEKEEPING_SECONDS": 1.0}
 VENUE = "FreshMart Jing'an"
-
-
 REDIS_TEST_URL = "redis://127.0.0.1:6379/9"
-
-
-def _queued_app(template_database, tmp_path, backend: str):
-    redis_url = None
-    if backend == "redis":
-        if not os.environ.get("REDIS_URL"):
-            pytest.skip("REDIS_URL is not set: the Redis queue is tested where a Redis server is configured")
-        redis_url = REDIS_TEST_URL
-    app = make_app(template_database, tmp_path, HUEY_BACKEND=backend, REDIS_URL=redis_url,
-                   HUEY_SQLITE_PATH=str(tmp_path / "jobs.sqlite"), **FAST_HEARTBEAT)
-    seed(app)
-    from jobs.queue import huey_for_app
-
-    huey_for_app(app).flush()
-    return app
 
 
 def _close(app) -> None:
@@ -61,15 +45,16 @@ def _close(app) -> None:
 @pytest.fixture
 def queued_app(template_database, tmp_path):
     """The demo data on an app whose jobs go through the embedded SQLite queue, with a fast heartbeat."""
-    app = _queued_app(template_database, tmp_path, "sqlite")
+    app = _queued_app(template_database, tmp_path, "sqlite", **FAST_HEARTBEAT)
     yield app
     _close(app)
 
 
 @pytest.fixture(params=["sqlite", "redis"])
-def any_queue_app(request, template_database, tmp_path):
+def any_queue_app(request, template_database, tmp_path, monkeypatch):
     """As queued_app, on the embedded SQLite queue and on Redis (db 9, where REDIS_URL says a server runs)."""
-    app = _queued_app(template_database, tmp_path, request.param)
+    monkeypatch.setattr(plan_worker, "REDIS_TEST_URL", REDIS_TEST_URL)  # this area's Redis database
+    app = _queued_app(template_database, tmp_path, request.param, **FAST_HEARTBEAT)
     yield app
     _close(app)
 
