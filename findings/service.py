@@ -87,10 +87,16 @@ def get_finding(venue: Venue, finding_id: int) -> Finding | None:
     return db.session.scalar(sa.select(Finding).where(Finding.id == finding_id, Finding.venue_id == venue.id))
 
 
-def floor_findings(floor: Floor) -> list[Finding]:
-    """The standing findings of one floor (for the map)."""
-    return list(db.session.scalars(sa.select(Finding).where(Finding.floor_id == floor.id,
-                                                            Finding.status.in_(STANDING)).order_by(Finding.id)))
+def floor_findings(floor: Floor, limit: int | None = None) -> list[Finding]:
+    """The standing findings of one floor (for the map), or the first `limit` of them."""
+    query = sa.select(Finding).where(Finding.floor_id == floor.id, Finding.status.in_(STANDING)).order_by(Finding.id)
+    return list(db.session.scalars(query.limit(limit)))
+
+
+def floor_finding_count(floor: Floor) -> int:
+    """How many standing findings the floor has."""
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Finding).where(
+        Finding.floor_id == floor.id, Finding.status.in_(STANDING))) or 0
 
 
 def floor_findings_geojson(floor: Floor) -> dict[str, Any]:

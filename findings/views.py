@@ -34,10 +34,13 @@ def compliance_counts(venue_ids: list[int]) -> dict[int, dict[str, Any]]:
     return {vid: {**counts, "rechecking": since.get(vid)} for vid, counts in open_finding_counts(ids).items()}
 
 
+FLOOR_PAGE_FINDINGS = 50  # findings listed under a floor's map; the venue's compliance page lists them all
+
+
 @bp.app_template_global("floor_findings")
-def floor_findings(floor: Floor) -> list[Finding]:
-    """Standing findings of a floor (the floor page's list under the map)."""
-    return service.floor_findings(floor)
+def floor_findings(floor: Floor) -> tuple[list[Finding], int]:
+    """The first standing findings of a floor (the floor page's list under the map), and how many there are."""
+    return service.floor_findings(floor, FLOOR_PAGE_FINDINGS), service.floor_finding_count(floor)
 
 
 @bp.app_template_global("finding_message")
