@@ -17,6 +17,7 @@ import click
 import sqlalchemy as sa
 from flask.cli import with_appcontext
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from accounts.models import utcnow
@@ -38,13 +39,24 @@ def refresh(venue_ids: Iterable[int] | None = None, session: Session | None = No
     chunks = [None] if ids is None else [ids[i:i + 1000] for i in range(0, len(ids), 1000)]
     with session.no_autoflush:
         for chunk in chunks:
-            session.execute(table.delete() if chunk is None else table.delete().where(table.c.venue_id.in_(chunk)))
-            select = figures_select(chunk, utcnow())
-            session.execute(table.insert().from_select(list(COLUMNS), select))
+            if chunk is None:
+                session.execute(table.delete())
+            session.execute(_upsert(session, figures_select(chunk, utcnow())))
         # Count the rows written rather than trust rowcount, which drivers report differently for INSERT ... SELECT.
         counted = sa.select(sa.func.count()).select_from(table)
         written = session.scalar(counted if ids is None else counted.where(table.c.venue_id.in_(ids))) or 0
     return written
+
+
+def _upsert(session: Session, select: sa.Select[Any]) -> Any:
+    """INSERT ... SELECT that replaces a venue's row: two transactions refreshing one venue at once (two saves on
+    PostgreSQL, each seeing no row of the other) both succeed instead of the second failing on the key."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    # SQLite needs a WHERE in an upsert's SELECT to tell its ON CONFLICT from a join's ON.
+    statement = insert(VenueFigures.__table__).from_select(list(COLUMNS), select.where(sa.true()))
+    return statement.on_conflict_do_update(index_elements=["venue_id"],
+                                           set_={name: statement.excluded[name] for name in COLUMNS[1:]})
 
 
 def ensure() -> None:

@@ -123,3 +123,40 @@ def test_a_floor_is_counted_through_its_venue(app, city):
         db.session.add(Terminal(venue_id=bund.id, floor=floor, code="Z1", kind="camera", x=0, y=0))
         db.session.commit()
         assert _stored()[bund.id][:2] == (9, 8)
+
+
+def test_two_transactions_refreshing_one_venue_at_once_both_commit(app, city):
+    """Two saves of one venue at once (two gunicorn workers) each refresh its row; the second waits and replaces it.
+
+    On PostgreSQL the refresh used to DELETE then INSERT: the second transaction's DELETE waited for the first,
+    then found no row (the first had inserted a new one) and its INSERT failed on the key, a 500 under load.
+    """
+    import threading
+
+    from sqlalchemy.orm import Session
+
+    with app.app_context():
+        venue_id = db.session.scalar(sa.select(Venue.id).order_by(Venue.id))
+        engine = db.engine
+        first = Session(bind=engine)
+        figures.refresh([venue_id], first)  # holds the row's lock until it commits
+        errors: list[BaseException] = []
+
+        def second_save() -> None:
+            with Session(bind=engine) as second:
+                try:
+                    figures.refresh([venue_id], second)
+                    second.commit()
+                except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+                    errors.append(exc)
+
+        thread = threading.Thread(target=second_save)
+        thread.start()
+        thread.join(timeout=1.0)  # let it reach the lock (on SQLite it waits for the write lock instead)
+        first.commit()
+        first.close()
+        thread.join(timeout=30)
+        assert not thread.is_alive() and errors == []
+        db.session.expire_all()
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(VenueFigures)
+                                 .where(VenueFigures.venue_id == venue_id)) == 1
