@@ -96,6 +96,11 @@ def _install_audit(app: Flask) -> None:
 
         findings_service.install(Session)  # findings re-evaluated in the transaction of every inventory change
         Session._sightline_compliance = True  # type: ignore[attr-defined]
+    if not getattr(Session, "_sightline_floor_versions", False):
+        from inventory import floor_overlays
+
+        floor_overlays.install(Session)  # a new floor version with every write to a floor, its zones or terminals
+        Session._sightline_floor_versions = True  # type: ignore[attr-defined]
     # After the compliance listener: the figures count the findings it re-evaluates in the same transaction.
     if not getattr(Session, "_sightline_figures", False):
         from dashboard import figures

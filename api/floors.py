@@ -13,7 +13,7 @@ from api.openapi import document, field_schema
 from extensions import db
 from inventory import floor_editor, services
 from inventory.fields import TERMINAL_FIELDS, ValidationError
-from inventory.floor_overlays import overlays as coverage_overlays
+from inventory.floor_overlays import overlays_json
 from inventory.floorio import export_floor
 from planner.floor import FORMAT
 
@@ -109,9 +109,14 @@ def floor_overlays(floor_id: int):  # type: ignore[no-untyped-def]
     floor = services.get_floor(current_user, floor_id)
     tolerance = request.args.get("tolerance", type=float)
     try:
-        return geojson(coverage_overlays(floor, tolerance))
+        body, etag = overlays_json(floor, tolerance)
     except InputError as exc:
         raise ValidationError(exc.where or "floor", exc.message) from exc
+    # Cached per floor geometry: a browser that has these overlays gets a 304 instead of megabytes again.
+    response = Response(body, mimetype="application/geo+json")
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response.make_conditional(request)
 
 
 @bp.patch("/floors/<int:floor_id>/terminals/<code>/pose")

@@ -57,6 +57,10 @@ def event_content(values: Mapping[str, Any]) -> dict[str, Any]:
 def _lock(connection: sa.Connection) -> None:
     if connection.dialect.name == "postgresql":
         connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+    elif connection.dialect.name == "sqlite":
+        # pysqlite begins a transaction only at its first write: without this no-op write, two processes (gunicorn
+        # workers) can both read the same head before either writes, and the second insert fails on prev_hash.
+        connection.execute(sa.text("UPDATE audit_event SET id = id WHERE 0"))
 
 
 def audit_head(connection: sa.Connection, cache: dict[str, Any] | None = None) -> str:

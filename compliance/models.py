@@ -56,3 +56,31 @@ class Finding(db.Model):
     def standing(self) -> bool:
         """Whether the finding still holds (open or accepted)."""
         return self.status in STANDING
+
+
+CHECK_PENDING = ("queued", "running")
+
+
+class ComplianceCheck(db.Model):
+    """A re-evaluation of a venue's floors left to the job queue (a change too costly to evaluate in its save).
+
+    While one is queued or running its floors' findings are being re-checked, not current; a failed one stays
+    (with its error) until the next change of the venue queues its floors again.
+    """
+
+    __tablename__ = "compliance_checks"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    venue_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("venue.id", ondelete="CASCADE"), index=True)
+    floor_ids: so.Mapped[list[int] | None] = so.mapped_column(sa.JSON)  # None: every floor of the venue
+    reason: so.Mapped[str] = so.mapped_column(sa.String(200))  # what fixed findings are reported fixed by
+    state: so.Mapped[str] = so.mapped_column(sa.String(20), default="queued")  # queued, running or failed
+    queued_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    started_at: so.Mapped[datetime | None] = so.mapped_column()
+    heartbeat_at: so.Mapped[datetime | None] = so.mapped_column()  # a running check silent too long lost its worker
+    attempts: so.Mapped[int] = so.mapped_column(default=0)
+    error: so.Mapped[str | None] = so.mapped_column(sa.String(1000))
+
+    def covers(self, floor_id: int) -> bool:
+        """Whether the check re-evaluates this floor."""
+        return self.floor_ids is None or floor_id in self.floor_ids

@@ -1,14 +1,15 @@
-"""What other packages read about findings without depending on the inventory: open counts per venue, and the
-session flags the findings re-evaluation (findings.service) honours."""
+"""What other packages read about findings without depending on the inventory: open counts per venue, which
+venues are being re-checked, and the session flags the findings re-evaluation (findings.service) honours."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 
 import sqlalchemy as sa
 
-from compliance.models import FINDING_SEVERITIES, Finding
+from compliance.models import CHECK_PENDING, FINDING_SEVERITIES, ComplianceCheck, Finding
 from extensions import db
 
 REASON_KEY = "compliance_reason"  # session.info: the change the next commit's re-evaluation names as the fix
@@ -27,6 +28,17 @@ def open_finding_counts(venue_ids: list[int]) -> dict[int, dict[str, int]]:
     for venue_id, severity, n in rows:
         counts[venue_id][severity] = n
     return counts
+
+
+def rechecking_since(venue_ids: list[int]) -> dict[int, datetime]:
+    """Venues whose findings a queued or running re-check (findings.jobs) is bringing up to date, with since when."""
+    if not venue_ids:
+        return {}
+    rows = db.session.execute(sa.select(ComplianceCheck.venue_id, sa.func.min(ComplianceCheck.queued_at))
+                              .where(ComplianceCheck.venue_id.in_(venue_ids),
+                                     ComplianceCheck.state.in_(CHECK_PENDING))
+                              .group_by(ComplianceCheck.venue_id))
+    return {venue_id: since for venue_id, since in rows}
 
 
 def note_reason(reason: str) -> None:

@@ -9,7 +9,6 @@ from flask_login import current_user
 from api.blueprint import bp
 from api.floors import geojson
 from api.openapi import document, text_schema
-from api.routes import listing
 from compliance.models import FINDING_SEVERITIES, FINDING_STATUSES
 from extensions import db
 from findings import service
@@ -52,15 +51,22 @@ def _choice(name: str, allowed: tuple[str, ...]) -> str | None:
      "schema": {"type": "string", "enum": list(FINDING_SEVERITIES)}},
     {"name": "rule", "in": "query", "required": False, "schema": {"type": "string"}, "description": "Rule id, e.g. CN-03"}],
     responses={"200": {"description": "The venue's findings", "content": {"application/json": {"schema": {
-        "type": "object", "properties": {"items": {"type": "array", "items": FINDING_SCHEMA},
-                                         "count": {"type": "integer"}}}}}}})
+        "type": "object", "properties": {
+            "items": {"type": "array", "items": FINDING_SCHEMA}, "count": {"type": "integer"},
+            "rechecking_since": {"type": ["string", "null"], "description": "Set while a queued re-check brings "
+                                 "the findings up to date after a large change: they are from before it"},
+            "recheck_error": {"type": ["string", "null"], "description": "Why the last re-check failed (the "
+                              "findings may be out of date until the next change queues it again)"}}}}}}})
 def venue_findings(venue_id: int) -> Response:
     """A venue's compliance findings: open, fixed and accepted, filterable by status, severity and rule."""
     venue = services.get_venue(current_user, venue_id)
     found = service.venue_findings(venue, status=_choice("status", FINDING_STATUSES),
                                    severity=_choice("severity", FINDING_SEVERITIES),
                                    rule_id=request.args.get("rule") or None)
-    return listing([service.finding_to_dict(f) for f in found])
+    state = service.recheck_state(venue.id)
+    items = [service.finding_to_dict(f) for f in found]
+    return jsonify(items=items, count=len(items), rechecking_since=service.iso(state["since"]),
+                   recheck_error=state["failed"].error if state["failed"] else None)
 
 
 @bp.post("/venues/<int:venue_id>/findings/<int:finding_id>/accept")

@@ -6,6 +6,10 @@ changed venues, floors, zones and terminals and, just before the commit, evaluat
 done) keeps the findings current without calling anything. A finding that no longer holds becomes *fixed*,
 with the change that fixed it: the plan approval when one was named (``compliance.service.note_reason``),
 else the venue's latest audit event.
+
+A change whose evaluation would cost more than COMPLIANCE_INLINE_LIMIT (``venue_cost``, measured by
+bench/bench_compliance.py) is committed at once and its floors are re-checked by a queue job instead
+(``findings.jobs``), with the same reason and the same ``_reconcile``; until it ends they read "re-checking".
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import shapely
@@ -31,7 +35,7 @@ from accounts.models import User, utcnow
 from audit.models import AuditEvent
 from compliance import filing, rules
 from compliance.citation import rule_sources, rule_statement
-from compliance.models import STANDING, Finding
+from compliance.models import CHECK_PENDING, STANDING, ComplianceCheck, Finding
 from compliance.service import PAUSED_KEY, REASON_KEY
 from extensions import db
 from findings import wording
@@ -42,14 +46,17 @@ from inventory.choices import FilingStatus, TerminalStatus
 from inventory.errors import Forbidden
 from inventory.fields import ValidationError
 from inventory.models import Floor, Terminal, Venue, Zone
+from jobs.queue import enqueue
 from planner import floor as pf
 from planner.coverage import Engine
 from planner.errors import InputError
 
 log = logging.getLogger(__name__)
 
+INLINE_LIMIT = 60  # COMPLIANCE_INLINE_LIMIT's default: about half a second of evaluation (docs/compliance.md)
 DIRTY_KEY = "compliance_dirty"  # session.info: {venue_id: set of floor ids, or None for every floor}
 FLOORS_KEY = "compliance_dirty_floors"  # session.info: floor ids whose venue is looked up at commit
+QUEUE_KEY = "compliance_queued"  # session.info: ids of the checks this transaction queued, sent after commit
 ALL_FLOORS = None
 MAX_JUSTIFICATION = 2000
 IN_SERVICE = (TerminalStatus.ACTIVE, TerminalStatus.PLANNED_REMOVAL)
@@ -80,10 +87,16 @@ def get_finding(venue: Venue, finding_id: int) -> Finding | None:
     return db.session.scalar(sa.select(Finding).where(Finding.id == finding_id, Finding.venue_id == venue.id))
 
 
-def floor_findings(floor: Floor) -> list[Finding]:
-    """The standing findings of one floor (for the map)."""
-    return list(db.session.scalars(sa.select(Finding).where(Finding.floor_id == floor.id,
-                                                            Finding.status.in_(STANDING)).order_by(Finding.id)))
+def floor_findings(floor: Floor, limit: int | None = None) -> list[Finding]:
+    """The standing findings of one floor (for the map), or the first `limit` of them."""
+    query = sa.select(Finding).where(Finding.floor_id == floor.id, Finding.status.in_(STANDING)).order_by(Finding.id)
+    return list(db.session.scalars(query.limit(limit)))
+
+
+def floor_finding_count(floor: Floor) -> int:
+    """How many standing findings the floor has."""
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Finding).where(
+        Finding.floor_id == floor.id, Finding.status.in_(STANDING))) or 0
 
 
 def floor_findings_geojson(floor: Floor) -> dict[str, Any]:
@@ -128,11 +141,12 @@ def finding_to_dict(f: Finding) -> dict[str, Any]:
             "severity": f.severity, "status": f.status, "terminal_id": f.terminal_id, "zone_id": f.zone_id,
             "subject": f.subject, "message": wording.message(f), "message_en": f.message, "msgid": msgid,
             "params": params, "detail": f.detail or {},
-            "opened_at": _iso(f.opened_at), "fixed_at": _iso(f.fixed_at), "fixed_reason": f.fixed_reason,
-            "accepted_by_id": f.accepted_by_id, "accepted_at": _iso(f.accepted_at), "justification": f.justification}
+            "opened_at": iso(f.opened_at), "fixed_at": iso(f.fixed_at), "fixed_reason": f.fixed_reason,
+            "accepted_by_id": f.accepted_by_id, "accepted_at": iso(f.accepted_at), "justification": f.justification}
 
 
-def _iso(value: Any) -> str | None:
+def iso(value: Any) -> str | None:
+    """A stored (naive UTC) date-time as ISO 8601 with Z, for the API."""
     return None if value is None else value.isoformat(timespec="seconds") + "Z"
 
 
@@ -165,6 +179,25 @@ class _Draft:
     terminal_id: int | None = None
     zone_id: int | None = None
     detail: dict[str, Any] = field(default_factory=dict)
+
+
+def floor_cost(terminals: int, private_zones: int) -> int:
+    """The estimated cost of a first evaluation of a floor, in COMPLIANCE_INLINE_LIMIT's units.
+
+    Computing each terminal's view dominates: bench/bench_compliance.py measured 3-9 ms per terminal on the demo
+    floors and generated malls alike, however many private zones (docs/compliance.md).
+    """
+    return terminals + private_zones
+
+
+def venue_cost(venue: Venue, floor_ids: set[int] | None) -> int:
+    """The estimated cost of evaluating the venue's floors (all, or the given ones) from a cold engine."""
+    total = 0
+    for floor in venue.floors:
+        if floor.removed_at is None and (floor_ids is None or floor.id in floor_ids):
+            total += floor_cost(sum(1 for t in floor.terminals if t.removed_at is None),
+                                sum(1 for z in floor.zones if z.kind.value == "private"))
+    return total
 
 
 def _floor_scoped() -> set[str]:
@@ -394,6 +427,79 @@ def accept(user: User, venue: Venue, finding: Finding, justification: Any) -> Fi
     return finding
 
 
+# ---------------------------------------------------------------------------------------------- queued re-checks
+def _union(a: list[int] | set[int] | None, b: list[int] | set[int] | None) -> list[int] | None:
+    return None if a is None or b is None else sorted(set(a) | set(b))
+
+
+def needs_queue(venue_id: int, floor_ids: set[int] | None) -> bool:
+    """Whether a change of these floors must go to the queue whatever its cost: a queued or running check of the
+    venue re-evaluates one of them (it must see this change too), or a check failed (this change queues it again)."""
+    for check in db.session.scalars(sa.select(ComplianceCheck).where(ComplianceCheck.venue_id == venue_id)):
+        if check.state not in CHECK_PENDING:
+            return True
+        if floor_ids is None or check.floor_ids is None or set(check.floor_ids) & floor_ids:
+            return True
+    return False
+
+
+def queue_check(venue: Venue, floor_ids: set[int] | None, reason: str) -> int | None:
+    """Add these floors to the venue's queued check, or create it (taking over failed ones); returns the id of a
+    new check, to send to the queue after the commit, or None when a check already on the queue took them.
+
+    The latest change's reason is kept: the evaluation sees the inventory as that change left it.
+    """
+    rows = list(db.session.scalars(sa.select(ComplianceCheck).where(
+        ComplianceCheck.venue_id == venue.id, ComplianceCheck.state.in_(("queued", "failed")))
+        .order_by(ComplianceCheck.id)))
+    floors: list[int] | None = sorted(floor_ids) if floor_ids is not None else None
+    for failed in (c for c in rows if c.state == "failed"):
+        floors = _union(floors, failed.floor_ids)
+        db.session.delete(failed)
+    for queued in (c for c in rows if c.state == "queued"):
+        # Conditional: a worker that claimed it meanwhile reads the inventory from before this change.
+        if db.session.execute(sa.update(ComplianceCheck).where(
+                ComplianceCheck.id == queued.id, ComplianceCheck.state == "queued").values(
+                floor_ids=_union(queued.floor_ids, floors), reason=reason[:200])).rowcount == 1:
+            return None
+    now = utcnow()
+    check = ComplianceCheck(venue_id=venue.id, floor_ids=floors, reason=reason[:200], state="queued",
+                            queued_at=now, heartbeat_at=now, attempts=0)
+    db.session.add(check)
+    db.session.flush()
+    return check.id
+
+
+def enqueue_checks(check_ids: list[int]) -> None:
+    """Send committed checks to the queue; one that cannot be sent now is sent again by the reaper."""
+    for check_id in check_ids:
+        try:
+            enqueue("compliance_check", check_id)
+        except Exception:  # the save is committed; a queue outage must not turn it into an error
+            current_app.logger.exception("compliance check %s not queued; the reaper sends it again", check_id)
+
+
+def venue_checks(venue_id: int) -> list[ComplianceCheck]:
+    """The venue's checks not yet done (queued, running or failed), oldest first."""
+    return list(db.session.scalars(sa.select(ComplianceCheck).where(ComplianceCheck.venue_id == venue_id)
+                                   .order_by(ComplianceCheck.id)))
+
+
+def recheck_state(venue_id: int, floor_id: int | None = None) -> dict[str, Any]:
+    """What the venue's (or one floor's) findings are waiting for: since when they are being re-checked, and
+    the error of a re-check that failed ({"since": None, "failed": None} when the findings are current)."""
+    since: datetime | None = None
+    failed: ComplianceCheck | None = None
+    for check in venue_checks(venue_id):
+        if floor_id is not None and not check.covers(floor_id):
+            continue
+        if check.state in CHECK_PENDING:
+            since = check.queued_at if since is None else min(since, check.queued_at)
+        else:
+            failed = check
+    return {"since": since, "failed": failed}
+
+
 # ---------------------------------------------------------------------------------------------- the commit hook
 def _mark(session: Session, venue_id: int | None, floor_id: int | None) -> None:
     dirty: dict[int, set[int] | None] = session.info.setdefault(DIRTY_KEY, {})
@@ -452,6 +558,7 @@ def install(session_factory: Any) -> None:
                 _mark(session, venue_id, floor_id)
         dirty: dict[int, set[int] | None] = session.info.pop(DIRTY_KEY, {})
         reason = session.info.pop(REASON_KEY, None)
+        limit = int(current_app.config.get("COMPLIANCE_INLINE_LIMIT", INLINE_LIMIT))
         for venue_id, floor_ids in dirty.items():
             venue = session.get(Venue, venue_id)
             if venue is not None:
@@ -459,12 +566,25 @@ def install(session_factory: Any) -> None:
                 session.expire(venue, ["floors"])
                 for floor in venue.floors:
                     session.expire(floor, ["terminals", "zones"])
-                evaluate_venue(venue, floor_ids, reason)
+                if floor_ids is not None and not floor_ids:
+                    evaluate_venue(venue, floor_ids, reason)
+                elif venue_cost(venue, floor_ids) > limit or needs_queue(venue.id, floor_ids):
+                    created = queue_check(venue, floor_ids, reason or _default_reason(venue.id))
+                    if created is not None:
+                        session.info.setdefault(QUEUE_KEY, set()).add(created)
+                else:
+                    evaluate_venue(venue, floor_ids, reason)
         session.info.pop(DIRTY_KEY, None)  # the evaluation's own flushes change no inventory
+
+    @event.listens_for(session_factory, "after_commit")
+    def _after_commit(session: Session) -> None:
+        queued = session.info.pop(QUEUE_KEY, set())
+        if queued:
+            enqueue_checks(sorted(queued))
 
     @event.listens_for(session_factory, "after_rollback")
     def _after_rollback(session: Session) -> None:
-        for key in (DIRTY_KEY, FLOORS_KEY, REASON_KEY):
+        for key in (DIRTY_KEY, FLOORS_KEY, REASON_KEY, QUEUE_KEY):
             session.info.pop(key, None)
 
 

@@ -7,12 +7,14 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_login import current_user, login_required
 
 from compliance import citation, rules
 from compliance.models import FINDING_SEVERITIES, FINDING_STATUSES, STANDING, Finding
-from compliance.service import open_finding_counts
+from compliance.service import open_finding_counts, rechecking_since
 from extensions import db
+from findings import jobs as checks
 from findings import service, wording
 from i18n import current_language
 from inventory import services
@@ -20,18 +22,25 @@ from inventory.fields import ValidationError
 from inventory.models import Floor, Venue, Zone
 
 bp = Blueprint("compliance", __name__)
+# The accept form's fields by the name a ValidationError gives, with the label the form shows.
+ACCEPT_FIELDS = {"justification": lazy_gettext("Justification"), "status": lazy_gettext("Status")}
 
 
 @bp.app_template_global("compliance_counts")
-def compliance_counts(venue_ids: list[int]) -> dict[int, dict[str, int]]:
-    """Open findings per venue and severity (the venue list's badge)."""
-    return open_finding_counts(list(venue_ids))
+def compliance_counts(venue_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Open findings per venue and severity, and since when a re-check runs (the venue list's badge)."""
+    ids = list(venue_ids)
+    since = rechecking_since(ids)
+    return {vid: {**counts, "rechecking": since.get(vid)} for vid, counts in open_finding_counts(ids).items()}
+
+
+FLOOR_PAGE_FINDINGS = 50  # findings listed under a floor's map; the venue's compliance page lists them all
 
 
 @bp.app_template_global("floor_findings")
-def floor_findings(floor: Floor) -> list[Finding]:
-    """Standing findings of a floor (the floor page's list under the map)."""
-    return service.floor_findings(floor)
+def floor_findings(floor: Floor) -> tuple[list[Finding], int]:
+    """The first standing findings of a floor (the floor page's list under the map), and how many there are."""
+    return service.floor_findings(floor, FLOOR_PAGE_FINDINGS), service.floor_finding_count(floor)
 
 
 @bp.app_template_global("finding_message")
@@ -46,6 +55,7 @@ def rule_why_not(rule: rules.Rule) -> str:
     return citation.rule_why_not(rule, current_language())
 
 
+bp.add_app_template_global(rechecking_since, "compliance_rechecking_since")  # e.g. the inspection report's notice
 bp.add_app_template_global(wording.reason, "finding_reason")
 bp.add_app_template_global(wording.issue, "verification_issue")
 bp.add_app_template_global(wording.severity, "severity_label")
@@ -67,6 +77,18 @@ def finding_link(finding: Finding) -> str | None:
     if select:
         args["select"] = select
     return url_for("inventory.floor_detail", **args)
+
+
+@bp.app_template_global("recheck_context")
+def recheck_context(venue_id: int, floor_id: int | None = None, *, done: bool = False) -> dict[str, Any]:
+    """What the re-checking notice shows (findings.jobs.recheck_state) and where it polls."""
+    args: dict[str, Any] = {"venue_id": venue_id}
+    if floor_id is not None:
+        args["floor"] = floor_id
+    reload_url = (url_for("inventory.floor_detail", floor_id=floor_id, _anchor="floor-findings") if floor_id
+                  else url_for("compliance.venue_compliance", venue_id=venue_id))
+    return {"state": service.recheck_state(venue_id, floor_id), "status_url": url_for("compliance.recheck_status", **args),
+            "box_id": "recheck-floor" if floor_id else "recheck-venue", "done": done, "reload_url": reload_url}
 
 
 def _filters() -> dict[str, str]:
@@ -94,7 +116,8 @@ def _page(venue: Venue, error: ValidationError | None = None, error_id: int | No
     counts = {s: 0 for s in FINDING_STATUSES}
     for f in service.venue_findings(venue):
         counts[f.status] += 1
-    html = render_template("compliance/venue.html", venue=venue, findings=findings, filters=filters, rules=all_rules,
+    html = render_template("compliance/venue.html", venue=venue, recheck=recheck_context(venue.id),
+                           error_title=ACCEPT_FIELDS.get(error.field or "") if error else None, findings=findings, filters=filters, rules=all_rules,
                            profile_rules=profile_rules, counts=counts, can_accept=service.can_accept(current_user, venue),
                            error=error, error_id=error_id, statuses=FINDING_STATUSES, severities=FINDING_SEVERITIES,
                            standing=STANDING, entity=service.entity_of(venue))
@@ -106,6 +129,18 @@ def _page(venue: Venue, error: ValidationError | None = None, error_id: int | No
 def venue_compliance(venue_id: int):  # type: ignore[no-untyped-def]
     """All findings of a venue, filterable by status, severity and rule."""
     return _page(services.get_venue(current_user, venue_id))
+
+
+@bp.get("/venues/<int:venue_id>/compliance/status")
+@login_required
+def recheck_status(venue_id: int):  # type: ignore[no-untyped-def]
+    """The re-checking notice of a venue (or of one floor, ?floor=): htmx polls it until the re-check ends."""
+    venue = services.get_venue(current_user, venue_id)
+    floor_id = request.args.get("floor", type=int)
+    if floor_id is not None and services.get_floor(current_user, floor_id).venue_id != venue.id:
+        abort(404)
+    checks.reap_stale_checks()  # a check whose worker died is queued again (or failed) even with no worker left
+    return render_template("compliance/_rechecking.html", recheck=recheck_context(venue.id, floor_id, done=True))
 
 
 @bp.post("/venues/<int:venue_id>/findings/<int:finding_id>/accept")

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from accounts.access import can_edit_inventory, can_edit_zones
 from accounts.models import User
 from compliance import vocabulary
-from inventory import floorio, services
+from inventory import floor_overlays, floorio, services
 from inventory.choices import VenueType
 from inventory.errors import Forbidden, NotFound
 from inventory.fields import ValidationError
@@ -58,8 +58,8 @@ def terminal_ranges(floor: Floor) -> dict[str, dict[str, float]]:
 def editor_state(user: User, floor: Floor, background_url: str | None) -> dict[str, Any]:
     """Everything the floor editor loads: the floor, tier ranges, its background, zone templates, permissions."""
     return {
-        "floor": floorio.export_floor(floor),
-        "ranges": terminal_ranges(floor),
+        "floor": floor_overlays.export(floor),
+        "ranges": floor_overlays.cached(f"ranges:{floor.id}:{floor.version}", lambda: terminal_ranges(floor)),
         "background": {"url": background_url, "meta": _finite(floor.background_meta),
                        "corners": background_corners(floor)} if floor.background_image else None,
         "templates": zone_templates(floor.venue.type),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime
 from typing import Any
 
@@ -81,6 +82,9 @@ class Floor(db.Model):
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
     updated_at: so.Mapped[datetime] = so.mapped_column(default=utcnow, onupdate=utcnow)
     removed_at: so.Mapped[datetime | None] = so.mapped_column()
+    # A fresh random token whenever the floor, one of its zones or terminals changes (inventory.floor_overlays):
+    # what the floor's cached overlays and editor export are keyed by. Random, so copies and restores never reuse one.
+    version: so.Mapped[str] = so.mapped_column(sa.String(32), default=lambda: uuid.uuid4().hex)
 
     venue: so.Mapped[Venue] = so.relationship(back_populates="floors")
     zones: so.Mapped[list[Zone]] = so.relationship(back_populates="floor", order_by="Zone.id",

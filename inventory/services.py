@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from sqlalchemy.orm import selectinload
 
 from accounts.access import INVENTORY_EDITORS, can_edit_inventory, scope_filter
 from accounts.districts import DistrictMove
@@ -45,8 +46,8 @@ def venues_query(user: User) -> sa.Select[tuple[Venue]]:
 
 
 def list_venues(user: User) -> list[Venue]:
-    """Venues visible to the user."""
-    return list(db.session.scalars(venues_query(user)))
+    """Venues visible to the user (their floors loaded with them)."""
+    return list(db.session.scalars(venues_query(user).options(selectinload(Venue.floors))))
 
 
 def get_venue(user: User, venue_id: int) -> Venue:
@@ -114,13 +115,48 @@ def get_camera_model(user: User, model_id: int) -> CameraModel:
 
 def terminal_counts(terminals: list[Terminal]) -> dict[str, Any]:
     """Counts of terminals by kind and by status, and face-recognition terminals still in service."""
-    by_kind = Counter(t.kind.value for t in terminals if t.status in _IN_SERVICE)
-    by_status = Counter(t.status.value for t in terminals)
+    return _counts([(t.kind, t.status, bool(t.face_recognition), 1) for t in terminals])
+
+
+def floor_terminal_counts(floor_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """terminal_counts of the terminals of each floor (not deleted), from one grouped query, not the rows."""
+    rows: dict[int, list[tuple[Any, Any, bool, int]]] = {floor_id: [] for floor_id in floor_ids}
+    if floor_ids:
+        query = (sa.select(Terminal.floor_id, Terminal.kind, Terminal.status, Terminal.face_recognition, sa.func.count())
+                 .where(Terminal.floor_id.in_(floor_ids), Terminal.removed_at.is_(None))
+                 .group_by(Terminal.floor_id, Terminal.kind, Terminal.status, Terminal.face_recognition))
+        for floor_id, kind, status, face, n in db.session.execute(query):
+            rows[floor_id].append((kind, status, bool(face), n))
+    return {floor_id: _counts(found) for floor_id, found in rows.items()}
+
+
+def combined_counts(counts: list[dict[str, Any]]) -> dict[str, Any]:
+    """The sum of several terminal_counts (a venue's, from its floors')."""
+    total: dict[str, Any] = _counts([])
+    for c in counts:
+        total["in_service"] += c["in_service"]
+        total["face_recognition"] += c["face_recognition"]
+        for group in ("by_kind", "by_status"):
+            for key, n in c[group].items():
+                total[group][key] += n
+    return total
+
+
+def _counts(rows: list[tuple[Any, Any, bool, int]]) -> dict[str, Any]:
+    """terminal_counts from (kind, status, face recognition, how many) groups."""
+    by_kind: Counter[str] = Counter()
+    by_status: Counter[str] = Counter()
+    face = 0
+    for kind, status, face_recognition, n in rows:
+        by_status[status.value] += n
+        if status in _IN_SERVICE:
+            by_kind[kind.value] += n
+            face += n if face_recognition else 0
     return {
         "in_service": sum(by_kind.values()),
         "by_kind": {kind.value: by_kind.get(kind.value, 0) for kind in TerminalKind},
         "by_status": {status.value: by_status.get(status.value, 0) for status in TerminalStatus},
-        "face_recognition": sum(1 for t in terminals if t.face_recognition and t.status in _IN_SERVICE),
+        "face_recognition": face,
     }
 
 
@@ -132,6 +168,23 @@ TERMINAL_SORTS = {"code", "kind", "status", "x", "y", "heading_deg", "hfov_deg",
 def list_terminals(user: User, floor: Floor, *, kind: str | None = None, status: str | None = None,
                    search: str | None = None, sort: str = "code", descending: bool = False) -> list[Terminal]:
     """Terminals of a floor, filtered and sorted for the inline-edited table."""
+    return list(db.session.scalars(_terminal_query(floor, kind, status, search, sort, descending)))
+
+
+def terminal_page(user: User, floor: Floor, page: int, per_page: int, *, kind: str | None = None,
+                  status: str | None = None, search: str | None = None, sort: str = "code",
+                  descending: bool = False) -> tuple[list[Terminal], int, int]:
+    """A page of the floor's filtered, sorted terminals (a page past the end is the last), the page number shown
+    and how many terminals match in all."""
+    query = _terminal_query(floor, kind, status, search, sort, descending)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery())) or 0
+    page = max(1, min(page, -(-total // per_page)))
+    rows = list(db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)))
+    return rows, page, total
+
+
+def _terminal_query(floor: Floor, kind: str | None, status: str | None, search: str | None, sort: str,
+                    descending: bool) -> sa.Select[tuple[Terminal]]:
     query = sa.select(Terminal).where(Terminal.floor_id == floor.id, Terminal.removed_at.is_(None))
     if kind:
         query = query.where(Terminal.kind == TerminalKind(kind))
@@ -143,8 +196,7 @@ def list_terminals(user: User, floor: Floor, *, kind: str | None = None, status:
                                    Terminal.serial.ilike(pattern, escape="\\"),
                                    Terminal.purpose.ilike(pattern, escape="\\")))
     column = getattr(Terminal, sort if sort in TERMINAL_SORTS else "code")
-    query = query.order_by(column.desc() if descending else column.asc(), Terminal.id)
-    return list(db.session.scalars(query))
+    return query.order_by(column.desc() if descending else column.asc(), Terminal.id)
 
 
 # ---------------------------------------------------------------- writing

@@ -24,7 +24,7 @@ from inventory.fields import (
     ValidationError,
 )
 from inventory.models import Floor
-from security import MAX_ID
+from security import MAX_ID, page_number
 
 bp = Blueprint("inventory", __name__)
 
@@ -67,7 +67,8 @@ def _submit(save: Callable[[dict[str, Any]], Any], next_url: Callable[[Any], str
 def index():  # type: ignore[no-untyped-def]
     """Venues the user can see, with terminal counts."""
     venues = services.list_venues(current_user)
-    counts = {v.id: services.terminal_counts([t for f in v.floors for t in f.terminals]) for v in venues}
+    by_floor = services.floor_terminal_counts([f.id for v in venues for f in v.floors])
+    counts = {v.id: services.combined_counts([by_floor[f.id] for f in v.floors]) for v in venues}
     return render_template("inventory/index.html", venues=venues, counts=counts,
                            can_create=current_user.role.value in ("manager", "admin"))
 
@@ -135,8 +136,8 @@ def venue_delete(venue_id: int):  # type: ignore[no-untyped-def]
 def venue_detail(venue_id: int):  # type: ignore[no-untyped-def]
     """A venue's floors, with counts by kind and status."""
     venue = services.get_venue(current_user, venue_id)
-    floor_counts = {f.id: services.terminal_counts(f.terminals) for f in venue.floors}
-    venue_counts = services.terminal_counts([t for f in venue.floors for t in f.terminals])
+    floor_counts = services.floor_terminal_counts([f.id for f in venue.floors])
+    venue_counts = services.combined_counts(list(floor_counts.values()))
     return render_template("inventory/venue_detail.html", venue=venue, floor_counts=floor_counts,
                            counts=venue_counts, can_edit=can_edit_inventory(current_user, venue.organisation_id),
                            venue_types=VenueType)
@@ -189,6 +190,9 @@ def floor_delete(floor_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("inventory.venue_detail", venue_id=venue_id))
 
 
+TERMINALS_PER_PAGE = 100  # rows of a floor's terminal table per page (a 20,000-terminal floor is 200 pages)
+
+
 def _table_context(floor: Floor) -> dict[str, Any]:
     """Filtered, sorted terminals and what the table needs to render."""
     args = request.args
@@ -196,13 +200,15 @@ def _table_context(floor: Floor) -> dict[str, Any]:
     status = args.get("status") if args.get("status") in TerminalStatus.values() else None
     sort = args.get("sort", "code")
     descending = args.get("dir") == "desc"
-    terminals = services.list_terminals(current_user, floor, kind=kind, status=status, search=args.get("q"),
-                                        sort=sort, descending=descending)
+    terminals, page, total = services.terminal_page(
+        current_user, floor, args.get("page", 1, type=page_number), TERMINALS_PER_PAGE, kind=kind, status=status,
+        search=args.get("q"), sort=sort, descending=descending)
     return {"floor": floor, "terminals": terminals, "filters": {"kind": kind or "", "status": status or "",
             "q": args.get("q", ""), "sort": sort, "dir": "desc" if descending else "asc"},
+            "pager": {"number": page, "pages": max(1, -(-total // TERMINALS_PER_PAGE)), "total": total},
             "can_edit": can_edit_inventory(current_user, floor.venue.organisation_id),
             "kinds": TerminalKind, "statuses": TerminalStatus,
-            "counts": services.terminal_counts(floor.terminals)}
+            "counts": services.floor_terminal_counts([floor.id])[floor.id]}
 
 
 @bp.get("/floors/<int:floor_id>")
@@ -299,7 +305,7 @@ def _field_title(fields: tuple[Any, ...], error: ValidationError | None) -> str 
 
 def _table_feedback(floor: Floor, message: str) -> str:
     """htmx out-of-band fragments: the floor's fresh count badges and a status line saying what was done."""
-    return render_template("inventory/_table_feedback.html", counts=services.terminal_counts(floor.terminals),
+    return render_template("inventory/_table_feedback.html", counts=services.floor_terminal_counts([floor.id])[floor.id],
                            message=message)
 
 

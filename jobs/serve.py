@@ -1,10 +1,23 @@
-"""Development server for `make run`: Flask's server plus a Huey worker in a child process."""
+"""Development server for `make run` (Flask's server plus a Huey worker in a child process), and the production
+gunicorn settings: `gunicorn -c python:jobs.serve 'app:create_app()'` reads the module-level names below.
+
+The app is CPU-bound (rendering, geometry) with short database waits: one process per core plus one, each with
+a few threads to overlap those waits (bench/load measured this on 2 cores; docs/reliability.md "Load").
+WEB_CONCURRENCY and GUNICORN_THREADS override the counts.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
+
+workers = int(os.environ.get("WEB_CONCURRENCY") or (os.cpu_count() or 1) + 1)
+threads = int(os.environ.get("GUNICORN_THREADS") or 4)
+worker_class = "gthread"
+keepalive = 5  # seconds an idle keep-alive connection (behind the proxy) stays open
+timeout = 60  # a request still running after this long restarts its worker (plan runs go to the queue)
 
 
 def main() -> int:

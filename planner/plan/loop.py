@@ -30,6 +30,7 @@ from planner.setcover import CoverProblem, CoverResult, SolveOptions, Status, le
 
 ROUND_SHARE = 0.15  # of the time left: the solve of a round more witnesses may follow
 ROUND_MIN_S = 1.5
+BOUND_SHARE = 0.08  # of the limit: kept for the slack-free bound once the slack model has given witnesses up
 
 
 @dataclass
@@ -76,6 +77,10 @@ def plan(floor: Floor, options: PlanOptions | None = None) -> Plan:
         state.rounds += 1
         # Time kept back for the certificate: the last exact check again (most zones come from its cache).
         reserve = _reserve(clock, check)
+        if state.conflict_pts:
+            # The slack model gave witnesses up: its bounds say nothing about the target, so the bound at the end
+            # (over every witness but those) needs time of its own.
+            reserve += BOUND_SHARE * clock.limit
         if state.rounds > 1 and (state.rounds > options.max_rounds or clock.out("solve", reserve=reserve + 0.05)):
             break
 

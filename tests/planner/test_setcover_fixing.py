@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,9 @@ from planner.research.orlib import read_orlib_scp
 from planner.setcover import CoverProblem, SolveOptions, Status, is_cover, solve
 from planner.setcover.core import Core
 from planner.setcover.engines import lp_duals, solve_cpsat, solve_mip
-from planner.setcover.pipeline import validated_core
+from planner.setcover.heuristics import cost_of, greedy
+from planner.setcover.pipeline import _solve_below, validated_core
+from planner.setcover.problem import Backend
 from planner.setcover.reduce import reduced_cost_fixing
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "orlib"
@@ -127,3 +130,30 @@ def test_cutoff_below_the_optimum_is_a_proof_of_no_cheaper_cover(engine: str) ->
     assert run(optimum - 1).status == "INFEASIBLE"
     at = run(optimum)
     assert (at.status, at.objective) == ("OPTIMAL", optimum)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_fixing_rounds_from_any_cover_reach_the_brute_force_optimum(seed: int) -> None:
+    # The rounds directly (the pipeline only takes them when the warm start is close to the LP bound).
+    rng = np.random.default_rng(200 + seed)
+    problem = _small(rng, groups=seed % 2 == 0, k2=seed % 3 == 1)
+    covers = _all_covers(problem)
+    if not covers:
+        pytest.skip("random instance without a cover")
+    core = _root(problem)
+    start = greedy(core)
+    if start is None:
+        pytest.skip("greedy found no cover with these groups")
+    solved = lp_duals(core, time_limit=10)
+    assert solved is not None
+    seen: list[tuple[int | None, int]] = []
+    result = _solve_below(
+        core, SolveOptions(seed=0, deterministic=True), Backend.CPSAT, start, cost_of(core, start),
+        (solved[1], solved[2]), 0, time.perf_counter() + 20, lambda inc, bound: seen.append((inc, bound)),
+    )  # fmt: skip
+    optimum = min(c for c, _ in covers)
+    assert (result.status, result.objective, result.bound) == ("OPTIMAL", optimum, optimum)
+    chosen = core.col_ids[np.flatnonzero(result.selected)].tolist()
+    assert is_cover(problem, chosen) and sum(problem.costs[j] for j in chosen) == optimum
+    # Progress never reports a bound above the optimum.
+    assert all(bound <= optimum for _, bound in seen)

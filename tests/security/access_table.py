@@ -69,6 +69,7 @@ ROUTES: dict[str, dict[str, Rule]] = {
         ("jurisdiction_edit", ("GET", "POST")), ("audit", ("GET",)))},
     # compliance
     "compliance.venue_compliance": _same(VIEW, "GET"),
+    "compliance.recheck_status": _same(VIEW, "GET"),
     "compliance.accept_finding": _same(_E, "POST"),
     "api.venue_findings": _same(VIEW, "GET"),
     "api.floor_findings_geojson": _same(VIEW, "GET"),

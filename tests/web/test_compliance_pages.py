@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import sqlalchemy as sa
+from flask_babel import force_locale, gettext
 
 from compliance.models import Finding
 from extensions import db
@@ -106,7 +107,15 @@ def test_manager_accepts_with_a_justification(demo_app, client, auth):
     f = _finding(demo_app, "Bund View Hotel", "CN-05", "F-306")
     auth.login(MANAGER_A)
     empty = client.post(f"/venues/{venue_id}/findings/{f.id}/accept", data={"justification": "   "})
-    assert empty.status_code == 422 and "justification: is required" in empty.get_data(as_text=True)
+    assert empty.status_code == 422 and "Justification: is required" in empty.get_data(as_text=True)
+    # In Chinese the error names the field by the form's Chinese label, never by its English form name.
+    assert client.post("/language", data={"locale": "zh_CN", "next": "/"}).status_code == 302
+    chinese = client.post(f"/venues/{venue_id}/findings/{f.id}/accept", data={"justification": "   "})
+    with demo_app.test_request_context(), force_locale("zh_CN"):
+        label, message = gettext("Justification"), gettext("is required: say why the finding is accepted")
+    page = chinese.get_data(as_text=True)
+    assert label != "Justification" and f"{label}: {message}" in page and "justification:" not in page
+    client.post("/language", data={"locale": "en", "next": "/"})
     assert _finding(demo_app, "Bund View Hotel", "CN-05", "F-306").status == "open"
     done = client.post(f"/venues/{venue_id}/findings/{f.id}/accept",
                        data={"justification": "check-in kiosk with an ID desk beside it"})

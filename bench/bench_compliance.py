@@ -1,0 +1,116 @@
+"""Inline cost of a first compliance evaluation (cold engine, as after a wall or zone edit) against its estimate.
+
+For each floor: terminals, private zones, the estimate ``findings.service.floor_cost`` (terminals × (private
+zones + 1)), and the wall time of ``compliance.rules.evaluate`` with a fresh engine (cold: every view computed)
+and again with that engine reused after one camera moved (warm: what a terminal edit costs in the process that
+evaluated the floor last). Floors: the demo venues, and generated malls (``planner.research.floorgen``, the
+generated terminals replaced by corner cameras, as ``bench.bench_mall`` does). The inline limit
+(COMPLIANCE_INLINE_LIMIT) is chosen from these figures: docs/compliance.md.
+
+    .venv/bin/python -m bench.bench_compliance                      # demo floors + malls of 50, 100, 200, 500
+    .venv/bin/python -m bench.bench_compliance --sizes 50,1000 --out bench/results/compliance.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+FIELDS = ["floor", "terminals", "private_zones", "estimate", "cold_s", "warm_s", "findings"]
+
+
+def _measure(name: str, model, attributes: dict, profile: str) -> dict:
+    from compliance import rules
+    from findings.service import floor_cost
+    from planner.coverage import Engine
+
+    private = sum(1 for z in model.zones if z.zone == "private")
+    t0 = time.perf_counter()
+    engine = Engine(model)
+    found = rules.evaluate(model, attributes, profile=profile, engine=engine)
+    cold = time.perf_counter() - t0
+    warm = None
+    if model.terminals:
+        first = model.terminals[0]
+        moved = replace(model, terminals=(replace(first, heading_deg=(first.heading_deg + 10) % 360),
+                                          *model.terminals[1:]))
+        t0 = time.perf_counter()
+        rules.evaluate(moved, attributes, profile=profile, engine=engine)
+        warm = time.perf_counter() - t0
+    return {"floor": name, "terminals": len(model.terminals), "private_zones": private,
+            "estimate": floor_cost(len(model.terminals), private), "cold_s": round(cold, 3),
+            "warm_s": None if warm is None else round(warm, 3), "findings": len(found.findings)}
+
+
+def demo_rows() -> list[dict]:
+    """The demo venues' floors, read through the app as the commit hook reads them."""
+    from flask_migrate import upgrade
+
+    from app import create_app
+    from extensions import db
+    from findings.service import terminal_attributes
+    from inventory import floorio
+    from inventory.demo import seed_demo
+    from inventory.models import Floor
+    from planner import floor as pf
+
+    with tempfile.TemporaryDirectory() as tmp:
+        app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.sqlite",
+                          "HUEY_BACKEND": "immediate", "COMPLIANCE_AUTO_EVALUATE": False})
+        rows = []
+        with app.app_context():
+            upgrade(directory=str(ROOT / "migrations"))
+            seed_demo("bench-password")
+            db.session.commit()
+            for floor in db.session.scalars(db.select(Floor).order_by(Floor.id)):
+                if not floorio.has_outline(floor):
+                    continue
+                model, _ = pf.without_bad_terminals(floorio.floor_model(floor))
+                attributes = {t.code: terminal_attributes(t) for t in floor.terminals}
+                rows.append(_measure(f"{floor.venue.name} / {floor.name}", model, attributes,
+                                     floor.venue.compliance_profile.value))
+            db.session.remove()
+            db.engine.dispose()
+        return rows
+
+
+def mall_row(segments: int) -> dict:
+    """One generated mall floor of ``segments`` shop segments."""
+    from bench.bench_reduction import synthetic_westport
+    from planner.floor import parse_floor
+    from planner.research.floorgen import generate_mall_floor
+
+    obj = generate_mall_floor(1, segments)
+    obj = {**obj, "features": [f for f in obj["features"] if f["properties"].get("kind") != "terminal"]}
+    return _measure(f"mall {segments} segments", parse_floor(synthetic_westport(obj)), {}, "CN")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Measure the demo floors and the generated malls; print a markdown table, optionally write a CSV."""
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="50,100,200,500")
+    ap.add_argument("--out")
+    args = ap.parse_args(argv)
+    rows = demo_rows() + [mall_row(int(s)) for s in args.sizes.split(",") if s]
+    print("| " + " | ".join(FIELDS) + " |")
+    print("|" + "---|" * len(FIELDS))
+    for row in rows:
+        print("| " + " | ".join("—" if row[k] is None else str(row[k]) for k in FIELDS) + " |", flush=True)
+    if args.out:
+        with open(args.out, "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=FIELDS)
+            writer.writeheader()
+            writer.writerows(rows)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,101 @@
+"""CPU per request of the load test's workload, one process, no concurrency: what each request costs the server
+whatever else runs on the machine (the load figures of a shared machine are noisy; these much less).
+
+Usage:
+  .venv/bin/python -m bench.load.cpu [--app-dir DIR] [--database sqlite|postgresql] [--repeat 5] [--label after]
+
+Seeds the same database as `python -m bench.load` (bench/load/seed.py), signs the manager and the inspector in
+through the Flask test client (https base URL: production's Secure cookies), requests each page once to warm
+up, then --repeat times; prints median CPU ms (time.process_time) and wall ms per request, and writes
+OUT/LABEL-cpu.md. --app-dir measures another checkout (an older commit), as the matrix runner does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from bench.load.__main__ import ROOT, prepare
+
+# Runs in the served checkout: the requests of the locustfile's tasks, timed one by one.
+MEASURE = r"""
+import json, re, statistics, sys, time
+from app import create_app
+targets, repeat = json.loads(sys.argv[1]), int(sys.argv[2])
+app = create_app()
+app.config["PREFERRED_URL_SCHEME"] = "https"  # the test client's requests come as https, as behind the proxy
+meta = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+
+def client(email):
+    c = app.test_client()
+    token = meta.search(c.get("/login").text).group(1)
+    page = c.post("/login", data={"email": targets[email], "password": targets["password"], "csrf_token": token},
+                  headers={"Referer": "https://localhost/login"}, follow_redirects=True)
+    return c, meta.search(page.text).group(1)
+
+manager, csrf = client("manager")
+inspector, _ = client("inspector")
+floor, term = targets["mall_floor"], targets["mall_terminals"][7]
+hx = {"HX-Request": "true", "X-CSRFToken": csrf, "Referer": f"https://localhost/floors/{floor}"}  # CSRF over https
+serial = iter(range(10**6))
+requests = [
+    ("venue list", lambda: manager.get("/")),
+    ("venue page", lambda: manager.get(f"/venues/{targets['mall_venue']}")),
+    ("floor page (500 terminals)", lambda: manager.get(f"/floors/{floor}")),
+    ("floor editor state", lambda: manager.get(f"/api/v1/floors/{floor}/editor")),
+    ("floor overlays", lambda: manager.get(f"/api/v1/floors/{floor}/overlays")),
+    ("floor findings", lambda: manager.get(f"/api/v1/floors/{floor}/findings")),
+    ("terminal row form", lambda: manager.get(f"/terminals/{term}/row?edit=1", headers=hx)),
+    ("terminal row save", lambda: manager.post(f"/terminals/{term}/row", headers=hx, data={
+        "code": "cam-1-8", "kind": "camera", "status": "active", "heading_deg": "45", "hfov_deg": "90",
+        "serial": f"CPU-{next(serial)}"})),
+    ("CSV export", lambda: manager.get(f"/floors/{floor}/terminals.csv")),
+    ("dashboard", lambda: inspector.get("/dashboard/")),
+]
+rows = []
+for name, call in requests:
+    status = call().status_code
+    cpu, wall = [], []
+    for _ in range(repeat):
+        c0, w0 = time.process_time(), time.perf_counter()
+        status = call().status_code
+        cpu.append((time.process_time() - c0) * 1000)
+        wall.append((time.perf_counter() - w0) * 1000)
+    rows.append({"request": name, "status": status, "cpu_ms": round(statistics.median(cpu), 1),
+                 "wall_ms": round(statistics.median(wall), 1)})
+print(json.dumps(rows))
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Seed, measure each request's CPU time, print and write the table."""
+    parser = argparse.ArgumentParser(prog="python -m bench.load.cpu", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--app-dir", default=str(ROOT))
+    parser.add_argument("--database", default="sqlite", choices=("sqlite", "postgresql"))
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--label", default="after")
+    parser.add_argument("--out", default=str(ROOT / "bench/results/load"))
+    parser.add_argument("--work", default="/tmp/sightline-load-cpu")
+    args = parser.parse_args(argv)
+    app_dir = Path(args.app_dir).resolve()
+    env, targets = prepare(args.database, Path(args.work) / args.database, app_dir)
+    env.pop("REDIS_URL")  # the in-process cache: one process, nothing to share
+    out = subprocess.run([sys.executable, "-c", MEASURE, json.dumps(targets), str(args.repeat)], cwd=app_dir,
+                         env=env, check=True, capture_output=True, text=True).stdout
+    rows = json.loads(out.strip().splitlines()[-1])
+    lines = [f"`python -m bench.load.cpu {' '.join(argv or sys.argv[1:])}` ({args.database}, median of "
+             f"{args.repeat})", "", "| request | status | CPU ms | wall ms |", "|---|---:|---:|---:|"]
+    lines += [f"| {r['request']} | {r['status']} | {r['cpu_ms']} | {r['wall_ms']} |" for r in rows]
+    text = "\n".join(lines) + "\n"
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    (Path(args.out) / f"{args.label}-cpu.md").write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,158 @@
+"""Floor versions and what is cached by them (overlays, the editor export), and the paginated terminal table."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from extensions import db
+from inventory import floor_overlays, floorio, services
+from inventory.models import Floor, Terminal, Venue
+from inventory.views import TERMINALS_PER_PAGE
+from planner.coverage import PRIVACY_TOLERANCE_M2, Engine
+from planner.floor import without_bad_terminals
+from planner.overlays import coverage_overlays
+from tests.conftest import MANAGER_A
+
+
+def _floor_id(app, venue_name: str) -> int:
+    with app.app_context():
+        return db.session.scalar(sa.select(Floor.id).join(Venue).where(Venue.name == venue_name))
+
+
+def _version(app, floor_id: int) -> str:
+    with app.app_context():
+        return db.session.get(Floor, floor_id).version
+
+
+def _fresh_overlays(app, floor_id: int) -> dict:
+    """The overlays computed from the stored rows now, by the engine directly (no cache)."""
+    with app.app_context():
+        usable, _problems = without_bad_terminals(floorio.floor_model(db.session.get(Floor, floor_id)))
+        return coverage_overlays(Engine(usable), tolerance=PRIVACY_TOLERANCE_M2)
+
+
+@pytest.fixture
+def hotel(demo_app) -> int:
+    return _floor_id(demo_app, "Bund View Hotel")
+
+
+@pytest.fixture
+def manager(client, auth):
+    auth.login(MANAGER_A)
+    page = client.get("/").get_data(as_text=True)
+    client.environ_base["HTTP_X_CSRFTOKEN"] = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+    return client
+
+
+def _view(overlays: dict, code: str) -> dict:
+    return next(f for f in overlays["features"] if f["properties"]["layer"] == "view"
+                and f["properties"]["terminal"] == code)
+
+
+def test_turning_a_camera_gives_the_floor_a_new_version_and_fresh_overlays(manager, hotel, demo_app):
+    url = f"/api/v1/floors/{hotel}/overlays"
+    before = manager.get(url).get_json()
+    assert manager.get(url).get_json() == before  # served from the cache
+    version = _version(demo_app, hotel)
+    assert manager.patch(f"/api/v1/floors/{hotel}/terminals/C-301/pose", json={"heading_deg": 20}).status_code == 200
+    assert _version(demo_app, hotel) != version
+    after = manager.get(url).get_json()
+    assert _view(after, "C-301")["properties"]["heading_deg"] == 20
+    assert _view(after, "C-301")["geometry"] != _view(before, "C-301")["geometry"]
+    fresh = _fresh_overlays(demo_app, hotel)
+    assert after["features"] == fresh["features"]
+
+
+def test_a_serial_edit_reuses_the_overlays_a_renamed_terminal_refreshes_the_export(manager, hotel, demo_app):
+    manager.get(f"/api/v1/floors/{hotel}/overlays")
+    manager.get(f"/api/v1/floors/{hotel}/editor")
+    with demo_app.app_context():
+        floor = db.session.get(Floor, hotel)
+        version, digest = floor.version, floor_overlays.geometry_digest(floor)
+        terminal_id = db.session.scalar(sa.select(Terminal.id).where(Terminal.floor_id == hotel,
+                                                                     Terminal.code == "C-302"))
+    assert manager.patch(f"/api/v1/terminals/{terminal_id}", json={"serial": "NEW-SERIAL-302"}).status_code == 200
+    with demo_app.app_context():
+        floor = db.session.get(Floor, hotel)
+        assert floor.version != version
+        assert floor_overlays.geometry_digest(floor) == digest  # no geometry changed: the overlays' key stays
+    assert manager.patch(f"/api/v1/terminals/{terminal_id}", json={"code": "C-302B"}).status_code == 200
+    state = manager.get(f"/api/v1/floors/{hotel}/editor").get_json()
+    codes = {f["properties"]["id"] for f in state["floor"]["features"] if f["properties"]["kind"] == "terminal"}
+    assert "C-302B" in codes and "C-302" not in codes and "C-302B" in state["ranges"]
+    assert "C-302B" in {f["properties"].get("terminal") for f in manager.get(
+        f"/api/v1/floors/{hotel}/overlays").get_json()["features"]}
+
+
+def test_overlays_carry_an_etag_and_answer_304_until_the_geometry_changes(manager, hotel):
+    url = f"/api/v1/floors/{hotel}/overlays"
+    first = manager.get(url)
+    etag = first.headers["ETag"]
+    again = manager.get(url, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.data == b""
+    manager.patch(f"/api/v1/floors/{hotel}/terminals/C-302/pose", json={"x": 40})
+    moved = manager.get(url, headers={"If-None-Match": etag})
+    assert moved.status_code == 200 and moved.headers["ETag"] != etag
+
+
+def test_a_rolled_back_edit_leaves_the_version(demo_app, hotel):
+    with demo_app.app_context():
+        version = db.session.get(Floor, hotel).version
+        terminal = db.session.scalar(sa.select(Terminal).where(Terminal.floor_id == hotel))
+        terminal.heading_deg = (terminal.heading_deg + 90) % 360
+        db.session.flush()
+        assert db.session.get(Floor, hotel).version != version  # the writing transaction sees its new version
+        db.session.rollback()
+        assert db.session.get(Floor, hotel).version == version
+
+
+def _add_terminals(app, floor_id: int, n: int) -> set[str]:
+    """n more cameras on the floor (ORM rows, like the CSV import writes); every code on the floor after."""
+    with app.app_context():
+        floor = db.session.get(Floor, floor_id)
+        template = floor.terminals[0]
+        for i in range(n):
+            db.session.add(Terminal(floor_id=floor.id, venue_id=floor.venue_id, code=f"P-{i:04d}", kind=template.kind,
+                                    status=template.status, x=template.x, y=template.y,
+                                    heading_deg=template.heading_deg, hfov_deg=template.hfov_deg))
+        db.session.commit()
+        return {t.code for t in db.session.get(Floor, floor_id).terminals}
+
+
+@pytest.mark.parametrize("direction", ["asc", "desc"])
+def test_every_terminal_is_on_exactly_one_page(manager, hotel, demo_app, direction):
+    codes = _add_terminals(demo_app, hotel, 2 * TERMINALS_PER_PAGE + 13)
+    seen: list[str] = []
+    url = f"/floors/{hotel}?sort=serial&dir={direction}"
+    pages = 0
+    while url:
+        page = manager.get(url, headers={"HX-Request": "true", "HX-Target": "terminal-table"}).get_data(as_text=True)
+        rows = re.findall(r'<tr [^>]*id="terminal-(\d+)"', page)
+        assert 0 < len(rows) <= TERMINALS_PER_PAGE
+        with demo_app.app_context():
+            seen += [db.session.get(Terminal, int(i)).code for i in rows]
+        pages += 1
+        found = re.search(r'<a rel="next" href="([^"]+)"', page)
+        url = found.group(1).replace("&amp;", "&") if found else None
+    assert pages == -(-len(codes) // TERMINALS_PER_PAGE)
+    assert sorted(seen) == sorted(codes)  # every terminal once, none twice
+
+
+def test_a_page_past_the_end_shows_the_last_page(manager, hotel, demo_app):
+    _add_terminals(demo_app, hotel, TERMINALS_PER_PAGE)
+    page = manager.get(f"/floors/{hotel}?page=99").get_data(as_text=True)
+    assert "page 2 of 2" in page and 'rel="prev"' in page and 'rel="next"' not in page
+
+
+def test_grouped_counts_equal_the_counts_of_the_rows(demo_app):
+    with demo_app.app_context():
+        floors = list(db.session.scalars(sa.select(Floor)))
+        grouped = services.floor_terminal_counts([f.id for f in floors])
+        for floor in floors:
+            assert grouped[floor.id] == services.terminal_counts(floor.terminals)
+        venue = floors[0].venue
+        assert services.combined_counts([grouped[f.id] for f in venue.floors]) == services.terminal_counts(
+            [t for f in venue.floors for t in f.terminals])
