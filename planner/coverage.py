@@ -58,13 +58,16 @@ MIN_GAP_WIDTH_M = 1e-6
 INSIDE_TOL_M = 1e-6  # a mount closer than this to a private zone's boundary is on it, not inside
 # Default vertical field of view for the blind-zone model when a camera gives none (16:9 sensor).
 ASPECT = 9.0 / 16.0
+MIN_TAN = 1e-300  # floor of tan(hfov/2) in tier_range
 
 
 def tier_range(hfov_deg: float, hpx: float, tier: str, ppm: dict[str, float] | None = None) -> float:
     """Range in metres at which a camera still resolves ``tier``'s pixel density."""
     density = (ppm or DEFAULT_PPM)[tier]
     if hfov_deg < 180.0:
-        return hpx / (2.0 * math.tan(math.radians(hfov_deg) / 2.0) * density)
+        # A subnormal hfov (5e-324, valid: > 0) underflows tan(hfov/2) to 0. Flooring it at MIN_TAN keeps the range
+        # finite for any 32-bit hpx at 1 px/m or more (and far beyond any floor) instead of dividing by zero.
+        return hpx / (2.0 * max(math.tan(math.radians(hfov_deg) / 2.0), MIN_TAN) * density)
     # tan(hfov/2) <= 0 past 180 degrees: use the equidistant (fisheye) projection instead.
     return hpx / (math.radians(hfov_deg) * density)
 

@@ -208,6 +208,21 @@ def test_a_database_outage_is_a_documented_503(fuzz_app, monkeypatch):
     assert all("503" in op["responses"] for item in DOCUMENT_DICT["paths"].values() for op in item.values())
 
 
+
+def test_a_subnormal_field_of_view_is_stored_not_a_500(fuzz_app):
+    """Found by the long run: PATCH /terminals/3 {"hfov_deg": 5e-324} (valid: in (0, 360]) crashed the tier ranges
+    with ZeroDivisionError (tan of the half angle underflows to 0); now the range stays finite."""
+    import math
+
+    from planner.coverage import tier_range
+
+    assert math.isfinite(tier_range(5e-324, 1920, "detect")) and tier_range(5e-324, 1920, "detect") > 1e6
+    terminal_id = visible_ids(fuzz_app)["terminal_id"][0]
+    response = fuzz_app.test_client().patch(f"{API}/terminals/{terminal_id}", headers=fuzz_app.config["FUZZ_HEADERS"],
+                                            json={"hfov_deg": 5e-324, "hpx": 1920})
+    assert response.status_code == 200 and response.json["hfov_deg"] == 5e-324
+
+
 # ---------------------------------------------------------------- the fuzzing pass (last: its deletes empty the data)
 
 
