@@ -564,6 +564,36 @@ CHECKS: dict[str, Callable[[Rule, _Context], Iterable[Finding]]] = {
 }
 # Checks that count across all the venues of a legal entity; compliance.filing runs them, not the floor evaluator.
 ENTITY_CHECKS = ("filing_threshold", "filing_deregistration")
+# What each check reads besides the floor's outline, walls, openings and zones (which every check may read), so an
+# edit of terminals alone re-evaluates only what it can change (findings.service.evaluate_terminals):
+#   "terminal": every finding is one terminal's, from that terminal's own pose, kind and fields;
+#   "floor":    findings read every terminal of the floor (a monitored zone's entrances are judged against every
+#               camera's view and every sign position), so the check runs over the whole floor again;
+#   "entity":   sums over the terminals of every venue of the legal entity (CN-19 enrolled, CN-20 retired).
+READS: dict[str, str] = {
+    "fr_inside_private": "terminal",
+    "device_inside_private": "terminal",
+    "view_into_private": "terminal",
+    "audio_near_private": "terminal",
+    "fr_purpose": "terminal",
+    "camera_signage": "floor",
+    "fr_storage": "terminal",
+    "fr_retention": "terminal",
+    "fr_necessity": "terminal",
+    "fr_notice": "terminal",
+    "fr_capture_zone": "terminal",
+    "fr_alternative": "terminal",
+    "consent": "terminal",
+    "vague_purpose": "terminal",
+    "video_retention": "terminal",
+    "filing_threshold": "entity",
+    "filing_deregistration": "entity",
+}
+
+
+def reads(rule: Rule) -> str:
+    """What the rule's findings read (READS); a rule with no check reads the floor, so its old findings go."""
+    return READS.get(rule.check or "", "floor")
 ENTRANCE_TOL_M = 0.3  # an opening this close to a zone's boundary is one of its entrances
 
 

@@ -57,6 +57,8 @@ INLINE_LIMIT = 60  # COMPLIANCE_INLINE_LIMIT's default: about half a second of e
 DIRTY_KEY = "compliance_dirty"  # session.info: {venue_id: set of floor ids, or None for every floor}
 FLOORS_KEY = "compliance_dirty_floors"  # session.info: floor ids whose venue is looked up at commit
 QUEUE_KEY = "compliance_queued"  # session.info: ids of the checks this transaction queued, sent after commit
+TERMINALS_KEY = "compliance_terminals"  # session.info: {floor id: codes (old and new) of the terminals changed}
+STRUCTURE_KEY = "compliance_structure"  # session.info: floor ids whose zones or floor fields changed
 ALL_FLOORS = None
 MAX_JUSTIFICATION = 2000
 IN_SERVICE = (TerminalStatus.ACTIVE, TerminalStatus.PLANNED_REMOVAL)
@@ -192,20 +194,29 @@ def floor_cost(terminals: int, private_zones: int) -> int:
 
 def venue_cost(venue: Venue, floor_ids: set[int] | None) -> int:
     """The estimated cost of evaluating the venue's floors (all, or the given ones) from a cold engine."""
-    total = 0
-    for floor in venue.floors:
-        if floor.removed_at is None and (floor_ids is None or floor.id in floor_ids):
-            total += floor_cost(sum(1 for t in floor.terminals if t.removed_at is None),
-                                sum(1 for z in floor.zones if z.kind.value == "private"))
-    return total
+    return sum(_first_cost(f) for f in venue.floors
+               if f.removed_at is None and (floor_ids is None or f.id in floor_ids))
+
+
+def _first_cost(floor: Floor) -> int:
+    return floor_cost(sum(1 for t in floor.terminals if t.removed_at is None),
+                      sum(1 for z in floor.zones if z.kind.value == "private"))
 
 
 def _floor_scoped() -> set[str]:
     return {r.id for r in rules.load_rules() if r.scope == "floor"}
 
 
-def evaluate_floor(venue: Venue, floor: Floor) -> list[_Draft] | None:
-    """The floor's findings under the venue's profile; None when the floor cannot be evaluated (no outline yet)."""
+def _rules_reading(what: str) -> tuple[rules.Rule, ...]:
+    return tuple(r for r in rules.load_rules() if r.scope == "floor" and rules.reads(r) == what)
+
+
+def evaluate_floor(venue: Venue, floor: Floor, codes: set[str] | None = None) -> list[_Draft] | None:
+    """The floor's findings under the venue's profile; None when the floor cannot be evaluated (no outline yet).
+
+    With ``codes``, only the findings an edit of those terminals can change: theirs under the rules that read one
+    terminal, and every finding of the rules that read the whole floor (compliance.rules.READS).
+    """
     if not floorio.has_outline(floor):
         return []
     try:
@@ -215,8 +226,16 @@ def evaluate_floor(venue: Venue, floor: Floor) -> list[_Draft] | None:
         model = replace(model, terminals=tuple(t for t in model.terminals if t.id in rows))
         model, _problems = pf.without_bad_terminals(model)
         attributes = {code: terminal_attributes(t) for code, t in rows.items()}
-        evaluation = rules.evaluate(model, attributes, profile=venue.compliance_profile.value,
-                                    engine=_engine(floor, model))
+        engine = _engine(floor, model)
+        profile = venue.compliance_profile.value
+        if codes is None:
+            evaluation = rules.evaluate(model, attributes, profile=profile, engine=engine)
+        else:
+            own = replace(model, terminals=tuple(t for t in model.terminals if t.id in codes))
+            evaluation = rules.evaluate(own, attributes, profile=profile, engine=engine,
+                                        rules=_rules_reading("terminal"))
+            evaluation.findings.extend(rules.evaluate(model, attributes, profile=profile, engine=engine,
+                                                      rules=_rules_reading("floor")).findings)
     except (InputError, ValidationError, shapely.errors.GEOSException) as exc:
         log.warning("compliance: floor %s not evaluated: %s", floor.id, exc)
         return None
@@ -252,9 +271,7 @@ def _engine(floor: Floor, model: pf.Floor) -> Engine:
 
     Views depend only on that geometry and each pose, so a commit that moves one camera recomputes one view.
     """
-    zones = sorted((z.key, z.name, z.kind.value, z.use, z.k, z.tier.value, z.geometry) for z in floor.zones)
-    digest = hashlib.sha256(json.dumps([floor.id, floor.structure, zones], sort_keys=True, default=str)
-                            .encode()).hexdigest()
+    digest = _digest(floor)
     engine = _ENGINES.get(digest)
     if engine is None:
         engine = _ENGINES[digest] = Engine(model)
@@ -263,6 +280,12 @@ def _engine(floor: Floor, model: pf.Floor) -> Engine:
     else:
         _ENGINES.move_to_end(digest)
     return engine
+
+
+def _digest(floor: Floor) -> str:
+    zones = sorted((z.key, z.name, z.kind.value, z.use, z.k, z.tier.value, z.geometry) for z in floor.zones)
+    return hashlib.sha256(json.dumps([floor.id, floor.structure, zones], sort_keys=True, default=str)
+                          .encode()).hexdigest()
 
 
 def _default_reason(venue_id: int) -> str:
@@ -320,6 +343,44 @@ def evaluate_venue(venue: Venue, floor_ids: set[int] | None = ALL_FLOORS, reason
     candidates = [f for f in db.session.scalars(query)
                   if f.floor_id in evaluated or f.floor_id is None or f.floor_id not in live_floors]
     counts = _reconcile(venue.id, drafts, candidates, reason)
+    return _with_entities(venue, counts, scoped, reason)
+
+
+def evaluate_terminals(venue: Venue, changed: dict[int, set[str]], reason: str | None = None) -> dict[str, int]:
+    """Re-evaluate after an edit of terminals alone (floor id -> terminal codes, old and new): their findings,
+    the findings of the rules that read the whole floor, and the venue's legal entity; the rest stand."""
+    reason = reason or _default_reason(venue.id)
+    scoped = _floor_scoped()
+    whole = {r.id for r in _rules_reading("floor")}
+    counts = {"opened": 0, "updated": 0, "fixed": 0}
+    for floor in venue.floors:
+        codes = changed.get(floor.id)
+        if codes is None or floor.removed_at is not None:
+            continue
+        drafts = evaluate_floor(venue, floor, codes)
+        if drafts is None:
+            continue
+        candidates = [f for f in db.session.scalars(sa.select(Finding).where(
+            Finding.venue_id == venue.id, Finding.floor_id == floor.id, Finding.status.in_(STANDING),
+            Finding.rule_id.in_(scoped))) if f.rule_id in whole or f.subject in codes]
+        for k, v in _reconcile(venue.id, drafts, candidates, reason).items():
+            counts[k] += v
+    return _with_entities(venue, counts, scoped, reason)
+
+
+def incremental_cost(venue: Venue, changed: dict[int, set[str]]) -> int:
+    """The estimated cost of ``evaluate_terminals``: the changed terminals, plus a first evaluation of each floor
+    whose engine this process has not built (the whole-floor rules then need every view again)."""
+    total = 0
+    for floor in venue.floors:
+        if floor.id in changed and floor.removed_at is None:
+            total += len(changed[floor.id])
+            if _digest(floor) not in _ENGINES:
+                total += _first_cost(floor)
+    return total
+
+
+def _with_entities(venue: Venue, counts: dict[str, int], scoped: set[str], reason: str) -> dict[str, int]:
     # The venue's entity, and any entity it still holds findings of: a venue that changed entity leaves that sum.
     entities = {entity_of(venue)}
     entities.update(str(f.detail.get("entity")) for f in db.session.scalars(sa.select(Finding).where(
@@ -517,13 +578,39 @@ def _mark(session: Session, venue_id: int | None, floor_id: int | None) -> None:
 
 def _collect(session: Session, deleted: bool, obj: Any) -> None:
     if isinstance(obj, Terminal):
-        _mark(session, obj.venue_id, obj.floor_id)
+        _collect_terminal(session, obj)
     elif isinstance(obj, Zone):
         _mark(session, obj.floor.venue_id if obj.floor is not None else None, obj.floor_id)
+        session.info.setdefault(STRUCTURE_KEY, set()).add(obj.floor_id)
     elif isinstance(obj, Floor):
         _mark(session, obj.venue_id, None if deleted else obj.id)
+        session.info.setdefault(STRUCTURE_KEY, set()).add(obj.id)
     elif isinstance(obj, Venue) and not deleted:
         _mark(session, obj.id, None)
+
+
+def _collect_terminal(session: Session, obj: Terminal) -> None:
+    """Mark the terminal's floors, before and after the change, and note its codes for evaluate_terminals."""
+    state = sa.inspect(obj)
+    floors = {obj.floor_id, *state.attrs.floor_id.history.deleted} - {None}
+    venues = {obj.venue_id, *state.attrs.venue_id.history.deleted}
+    codes = {c for c in (obj.code, *state.attrs.code.history.deleted) if c}
+    touched: dict[int, set[str]] = session.info.setdefault(TERMINALS_KEY, {})
+    for venue_id in venues:
+        if not floors:
+            _mark(session, venue_id, None)
+        for floor_id in floors:
+            _mark(session, venue_id, floor_id)
+    for floor_id in floors:
+        touched.setdefault(floor_id, set()).update(codes)
+
+
+def _terminals_only(floor_ids: set[int] | None, touched: dict[int, set[str]],
+                    structure: set[int]) -> dict[int, set[str]] | None:
+    """The changed terminals by floor when the transaction changed only terminals of these floors, else None."""
+    if not floor_ids or floor_ids & structure or not floor_ids <= set(touched):
+        return None
+    return {f: touched[f] for f in floor_ids}
 
 
 def _enabled(session: Session) -> bool:
@@ -548,8 +635,8 @@ def install(session_factory: Any) -> None:
     @event.listens_for(session_factory, "before_commit")
     def _before_commit(session: Session) -> None:
         if not _enabled(session):
-            session.info.pop(DIRTY_KEY, None)
-            session.info.pop(FLOORS_KEY, None)
+            for key in (DIRTY_KEY, FLOORS_KEY, TERMINALS_KEY, STRUCTURE_KEY):
+                session.info.pop(key, None)
             return
         session.flush()
         floors = session.info.pop(FLOORS_KEY, set())
@@ -557,6 +644,8 @@ def install(session_factory: Any) -> None:
             for floor_id, venue_id in session.execute(sa.select(Floor.id, Floor.venue_id).where(Floor.id.in_(floors))):
                 _mark(session, venue_id, floor_id)
         dirty: dict[int, set[int] | None] = session.info.pop(DIRTY_KEY, {})
+        touched: dict[int, set[str]] = session.info.pop(TERMINALS_KEY, {})
+        structure: set[int] = session.info.pop(STRUCTURE_KEY, set())
         reason = session.info.pop(REASON_KEY, None)
         limit = int(current_app.config.get("COMPLIANCE_INLINE_LIMIT", INLINE_LIMIT))
         for venue_id, floor_ids in dirty.items():
@@ -566,15 +655,20 @@ def install(session_factory: Any) -> None:
                 session.expire(venue, ["floors"])
                 for floor in venue.floors:
                     session.expire(floor, ["terminals", "zones"])
+                changed = _terminals_only(floor_ids, touched, structure)
                 if floor_ids is not None and not floor_ids:
                     evaluate_venue(venue, floor_ids, reason)
+                elif changed is not None and incremental_cost(venue, changed) <= limit \
+                        and not needs_queue(venue.id, floor_ids):
+                    evaluate_terminals(venue, changed, reason)
                 elif venue_cost(venue, floor_ids) > limit or needs_queue(venue.id, floor_ids):
                     created = queue_check(venue, floor_ids, reason or _default_reason(venue.id))
                     if created is not None:
                         session.info.setdefault(QUEUE_KEY, set()).add(created)
                 else:
                     evaluate_venue(venue, floor_ids, reason)
-        session.info.pop(DIRTY_KEY, None)  # the evaluation's own flushes change no inventory
+        for key in (DIRTY_KEY, TERMINALS_KEY, STRUCTURE_KEY):  # the evaluation's own flushes change no inventory
+            session.info.pop(key, None)
 
     @event.listens_for(session_factory, "after_commit")
     def _after_commit(session: Session) -> None:
@@ -584,7 +678,7 @@ def install(session_factory: Any) -> None:
 
     @event.listens_for(session_factory, "after_rollback")
     def _after_rollback(session: Session) -> None:
-        for key in (DIRTY_KEY, FLOORS_KEY, REASON_KEY, QUEUE_KEY):
+        for key in (DIRTY_KEY, FLOORS_KEY, TERMINALS_KEY, STRUCTURE_KEY, REASON_KEY, QUEUE_KEY):
             session.info.pop(key, None)
 
 
