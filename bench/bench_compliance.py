@@ -2,13 +2,15 @@
 
 For each floor: terminals, private zones, the estimate ``findings.service.floor_cost`` (terminals × (private
 zones + 1)), and the wall time of ``compliance.rules.evaluate`` with a fresh engine (cold: every view computed)
-and again with that engine reused after one camera moved (warm: what a terminal edit costs in the process that
-evaluated the floor last). Floors: the demo venues, and generated malls (``planner.research.floorgen``, the
+and again with that engine reused after one camera turned (warm: what a terminal edit cost in the process that
+evaluated the floor last, re-evaluating the whole floor), and the same edit evaluated incrementally
+(``compliance.rules.evaluate_changed``: that terminal's findings plus the rules that read the whole floor, what the
+commit hook now does for a terminal-only change; the camera turned again so its view is new for both). Floors: the demo venues, and generated malls (``planner.research.floorgen``, the
 generated terminals replaced by corner cameras, as ``bench.bench_mall`` does). The inline limit
 (COMPLIANCE_INLINE_LIMIT) is chosen from these figures: docs/compliance.md.
 
     .venv/bin/python -m bench.bench_compliance                      # demo floors + malls of 50, 100, 200, 500
-    .venv/bin/python -m bench.bench_compliance --sizes 50,1000 --out bench/results/compliance.csv
+    .venv/bin/python -m bench.bench_compliance --sizes 50,1000 --signed 1000 --out bench/results/compliance.csv
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-FIELDS = ["floor", "terminals", "private_zones", "estimate", "cold_s", "warm_s", "findings"]
+FIELDS = ["floor", "terminals", "private_zones", "estimate", "cold_s", "warm_s", "incremental_s", "speedup",
+          "findings"]
 
 
 def _measure(name: str, model, attributes: dict, profile: str) -> dict:
@@ -37,17 +40,25 @@ def _measure(name: str, model, attributes: dict, profile: str) -> dict:
     engine = Engine(model)
     found = rules.evaluate(model, attributes, profile=profile, engine=engine)
     cold = time.perf_counter() - t0
-    warm = None
+    warm = incremental = None
     if model.terminals:
         first = model.terminals[0]
-        moved = replace(model, terminals=(replace(first, heading_deg=(first.heading_deg + 10) % 360),
-                                          *model.terminals[1:]))
+
+        def turned(degrees: float):
+            return replace(model, terminals=(replace(first, heading_deg=(first.heading_deg + degrees) % 360),
+                                             *model.terminals[1:]))
+
         t0 = time.perf_counter()
-        rules.evaluate(moved, attributes, profile=profile, engine=engine)
+        rules.evaluate(turned(10), attributes, profile=profile, engine=engine)
         warm = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        rules.evaluate_changed(turned(20), {first.id}, attributes, profile=profile, engine=engine)
+        incremental = time.perf_counter() - t0
     return {"floor": name, "terminals": len(model.terminals), "private_zones": private,
             "estimate": floor_cost(len(model.terminals), private), "cold_s": round(cold, 3),
-            "warm_s": None if warm is None else round(warm, 3), "findings": len(found.findings)}
+            "warm_s": None if warm is None else round(warm, 3),
+            "incremental_s": None if incremental is None else round(incremental, 4),
+            "speedup": None if not incremental else round(warm / incremental, 1), "findings": len(found.findings)}
 
 
 def demo_rows() -> list[dict]:
@@ -82,24 +93,30 @@ def demo_rows() -> list[dict]:
         return rows
 
 
-def mall_row(segments: int) -> dict:
-    """One generated mall floor of ``segments`` shop segments."""
+def mall_row(segments: int, signed: bool = False) -> dict:
+    """One generated mall floor of ``segments`` shop segments; ``signed``: a warning sign at every camera, so the
+    entrance-sign rule (which reads every view and every sign) has signs to judge."""
     from bench.bench_reduction import synthetic_westport
     from planner.floor import parse_floor
     from planner.research.floorgen import generate_mall_floor
 
     obj = generate_mall_floor(1, segments)
     obj = {**obj, "features": [f for f in obj["features"] if f["properties"].get("kind") != "terminal"]}
-    return _measure(f"mall {segments} segments", parse_floor(synthetic_westport(obj)), {}, "CN")
+    model = parse_floor(synthetic_westport(obj))
+    attributes = {t.id: {"signage_posted": True, "signage_x": t.x, "signage_y": t.y} for t in model.terminals} \
+        if signed else {}
+    return _measure(f"mall {segments} segments" + (", signed" if signed else ""), model, attributes, "CN")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Measure the demo floors and the generated malls; print a markdown table, optionally write a CSV."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="50,100,200,500")
+    ap.add_argument("--signed", default="500", help="sizes measured again with a sign at every camera")
     ap.add_argument("--out")
     args = ap.parse_args(argv)
-    rows = demo_rows() + [mall_row(int(s)) for s in args.sizes.split(",") if s]
+    rows = demo_rows() + [mall_row(int(s)) for s in args.sizes.split(",") if s] \
+        + [mall_row(int(s), signed=True) for s in args.signed.split(",") if s]
     print("| " + " | ".join(FIELDS) + " |")
     print("|" + "---|" * len(FIELDS))
     for row in rows:

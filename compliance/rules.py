@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -610,4 +610,18 @@ def evaluate(floor: Floor, attributes: Mapping[str, Mapping[str, Any]] | None = 
     for rule in rules_for(profile, rules):
         if rule.implemented and rule.check in CHECKS:
             evaluation.findings.extend(CHECKS[rule.check](rule, cx))
+    return evaluation
+
+
+def evaluate_changed(floor: Floor, codes: Iterable[str], attributes: Mapping[str, Mapping[str, Any]] | None = None,
+                     profile: str = DEFAULT_PROFILE, engine: Engine | None = None) -> Evaluation:
+    """The findings an edit of only these terminals can change: theirs under the rules that read one terminal,
+    and every finding of the rules that read the whole floor (READS); ``engine`` as for ``evaluate``."""
+    codes = set(codes)
+    scoped = [r for r in load_rules() if r.scope == "floor"]
+    own = replace(floor, terminals=tuple(t for t in floor.terminals if t.id in codes))
+    evaluation = evaluate(own, attributes, profile, [r for r in scoped if reads(r) == "terminal"], engine)
+    whole = evaluate(floor, attributes, profile, [r for r in scoped if reads(r) == "floor"], engine)
+    evaluation.findings.extend(whole.findings)
+    evaluation.missing.extend(whole.missing)
     return evaluation

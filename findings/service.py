@@ -7,6 +7,9 @@ done) keeps the findings current without calling anything. A finding that no lon
 with the change that fixed it: the plan approval when one was named (``compliance.service.note_reason``),
 else the venue's latest audit event.
 
+A transaction that changed only terminals (no zone, floor or venue) re-evaluates only what those terminals can
+change (``evaluate_terminals``: their own findings and those of the rules that read the whole floor, as
+``compliance.rules.READS`` classifies them; the legal entity as always), at the cost of the changed terminals.
 A change whose evaluation would cost more than COMPLIANCE_INLINE_LIMIT (``venue_cost``, measured by
 bench/bench_compliance.py) is committed at once and its floors are re-checked by a queue job instead
 (``findings.jobs``), with the same reason and the same ``_reconcile``; until it ends they read "re-checking".
@@ -207,10 +210,6 @@ def _floor_scoped() -> set[str]:
     return {r.id for r in rules.load_rules() if r.scope == "floor"}
 
 
-def _rules_reading(what: str) -> tuple[rules.Rule, ...]:
-    return tuple(r for r in rules.load_rules() if r.scope == "floor" and rules.reads(r) == what)
-
-
 def evaluate_floor(venue: Venue, floor: Floor, codes: set[str] | None = None) -> list[_Draft] | None:
     """The floor's findings under the venue's profile; None when the floor cannot be evaluated (no outline yet).
 
@@ -231,11 +230,7 @@ def evaluate_floor(venue: Venue, floor: Floor, codes: set[str] | None = None) ->
         if codes is None:
             evaluation = rules.evaluate(model, attributes, profile=profile, engine=engine)
         else:
-            own = replace(model, terminals=tuple(t for t in model.terminals if t.id in codes))
-            evaluation = rules.evaluate(own, attributes, profile=profile, engine=engine,
-                                        rules=_rules_reading("terminal"))
-            evaluation.findings.extend(rules.evaluate(model, attributes, profile=profile, engine=engine,
-                                                      rules=_rules_reading("floor")).findings)
+            evaluation = rules.evaluate_changed(model, codes, attributes, profile=profile, engine=engine)
     except (InputError, ValidationError, shapely.errors.GEOSException) as exc:
         log.warning("compliance: floor %s not evaluated: %s", floor.id, exc)
         return None
@@ -351,7 +346,7 @@ def evaluate_terminals(venue: Venue, changed: dict[int, set[str]], reason: str |
     the findings of the rules that read the whole floor, and the venue's legal entity; the rest stand."""
     reason = reason or _default_reason(venue.id)
     scoped = _floor_scoped()
-    whole = {r.id for r in _rules_reading("floor")}
+    whole = {r.id for r in rules.load_rules() if rules.reads(r) == "floor"}
     counts = {"opened": 0, "updated": 0, "fixed": 0}
     for floor in venue.floors:
         codes = changed.get(floor.id)
