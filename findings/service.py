@@ -9,7 +9,8 @@ else the venue's latest audit event.
 
 A transaction that changed only terminals (no zone, floor or venue) re-evaluates only what those terminals can
 change (``evaluate_terminals``: their own findings and those of the rules that read the whole floor, as
-``compliance.rules.READS`` classifies them; the legal entity as always), at the cost of the changed terminals.
+``compliance.rules.READS`` classifies them; the legal entity as always), at the cost of the changed terminals
+(``incremental_cost``) where the floor's engine is warm and it records no sign positions.
 A change whose evaluation would cost more than COMPLIANCE_INLINE_LIMIT (``venue_cost``, measured by
 bench/bench_compliance.py) is committed at once and its floors are re-checked by a queue job instead
 (``findings.jobs``), with the same reason and the same ``_reconcile``; until it ends they read "re-checking".
@@ -365,14 +366,22 @@ def evaluate_terminals(venue: Venue, changed: dict[int, set[str]], reason: str |
 
 def incremental_cost(venue: Venue, changed: dict[int, set[str]]) -> int:
     """The estimated cost of ``evaluate_terminals``: the changed terminals, plus a first evaluation of each floor
-    whose engine this process has not built (the whole-floor rules then need every view again)."""
+    whose engine this process has not built (the whole-floor rules need every view) or that records a sign
+    position (the entrance-sign rule then judges every entrance against every sign: bench/bench_compliance.py
+    measured it at about the whole floor's warm cost, docs/compliance.md)."""
     total = 0
     for floor in venue.floors:
         if floor.id in changed and floor.removed_at is None:
             total += len(changed[floor.id])
-            if _digest(floor) not in _ENGINES:
+            if _digest(floor) not in _ENGINES or _has_signs(floor):
                 total += _first_cost(floor)
     return total
+
+
+def _has_signs(floor: Floor) -> bool:
+    # The signs compliance.rules reads (_Context.sign_points): a position, on a terminal whose sign is not absent.
+    return any(t.signage_x is not None and t.signage_y is not None and t.signage_posted is not False
+               for t in floor.terminals if t.removed_at is None)
 
 
 def _with_entities(venue: Venue, counts: dict[str, int], scoped: set[str], reason: str) -> dict[str, int]:

@@ -1,6 +1,7 @@
 """Terminal-only edits re-evaluate incrementally (findings.service.evaluate_terminals): after each of a random
 sequence of terminal edits, on a demo venue with planted violations and on a generated mall floor, the findings the
-commit hook stored equal what a full evaluation from scratch stores; and the inline limit counts changed terminals."""
+commit hook stored equal what a full evaluation from scratch stores; and the inline limit counts changed terminals
+(plus the floor where the entrance-sign rule has signs to judge, or the engine is cold)."""
 
 from __future__ import annotations
 
@@ -183,3 +184,10 @@ def test_a_terminal_edit_counts_changed_terminals_and_a_zone_edit_the_floor(demo
         floor.terminals[0].heading_deg = (floor.terminals[0].heading_deg + 30) % 360
         db.session.commit()
         assert calls[0] == "queue_check"
+        assert service._digest(db.session.get(Floor, floor_id)) in service._ENGINES  # the job evaluated it here
+        calls.clear()
+        floor = db.session.get(Floor, floor_id)
+        t = floor.terminals[0]
+        t.signage_posted, t.signage_x, t.signage_y = True, t.x, t.y
+        db.session.commit()
+        assert calls[0] == "queue_check"  # with a sign on the floor, the entrance-sign rule judges the whole floor
