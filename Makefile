@@ -31,8 +31,10 @@ run: demo
 worker: install
 	$(BIN)/python -m jobs.worker
 
+# Lint also refuses merge-conflict markers left in any tracked file (ruff sees only Python).
 lint: install
 	$(BIN)/ruff check .
+	@! git grep -nE '^(<<<<<<<|>>>>>>>) ' -- . 2>/dev/null || (echo "merge-conflict markers above"; exit 1)
 
 # SIGHTLINE_REQUIRE_BROWSER makes a missing Chromium fail the browser tests instead of skipping them.
 pytest: install browser

@@ -1,4 +1,17 @@
-"""Record every create, update and delete of audited models in the same transaction."""
+"""Record every create, update and delete of audited models in the same transaction.
+
+A create or delete stores the whole row (evidence of what existed). An update stores, in both `before` and
+`after`, only the columns that changed plus `id` and the naming fields. A changed JSON column holding a list of
+features that all carry a unique `id` (Floor.structure) is stored as a feature diff, so a one-wall edit of a
+20 MB floor is not stored twice whole:
+
+    before[col] = {"removed": [old versions of the removed and the changed features]}
+    after[col]  = {"added": [new versions of the added and the changed features]}
+                  (+ "order": [every id, in the new order] when the kept features were reordered)
+
+A feature whose id is in both lists changed; the new list is the old one without the removed ids, plus the
+added features (placed by "order" when it is given). Lists whose items lack ids are stored whole.
+"""
 
 from __future__ import annotations
 
@@ -54,6 +67,53 @@ def _snapshot_before(obj: Any) -> dict[str, Any]:
     return values
 
 
+# Fields that say which object an event is about (the audit page names it by them); kept in every update.
+NAMING_FIELDS = ("code", "name", "email", "level", "kind", "status", "model", "manufacturer", "role")
+FEATURE_DIFF_KEYS = frozenset({"removed", "added", "order"})
+
+
+def _feature_ids(value: Any) -> list[Any] | None:
+    """The ids of a list of features, or None unless every item is a dict with a unique, non-null id."""
+    if not isinstance(value, list) or not all(isinstance(f, dict) and f.get("id") is not None for f in value):
+        return None
+    ids = [f["id"] for f in value]
+    return ids if len(set(map(repr, ids))) == len(ids) else None
+
+
+def feature_diff(old: Any, new: Any) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """(before, after) of a feature list's change as removed/added features; None when the lists lack ids."""
+    old_ids, new_ids = _feature_ids(old), _feature_ids(new)
+    if old_ids is None or new_ids is None:
+        return None
+    old_by = {repr(f["id"]): f for f in old}
+    new_by = {repr(f["id"]): f for f in new}
+    removed = [f for key, f in old_by.items() if new_by.get(key) != f]
+    added = [f for key, f in new_by.items() if old_by.get(key) != f]
+    after: dict[str, Any] = {"added": added}
+    kept_old = [key for key in old_by if key in new_by]
+    kept_new = [key for key in new_by if key in old_by]
+    if kept_old != kept_new:
+        after["order"] = new_ids
+    return {"removed": removed}, after
+
+
+def is_feature_diff(value: Any) -> bool:
+    """Whether a stored before/after value is a feature diff (see the module docstring) rather than a value."""
+    return isinstance(value, dict) and bool(value) and set(value) <= FEATURE_DIFF_KEYS
+
+
+def update_delta(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Reduce an update's full snapshots to the changed columns (feature lists diffed) plus id and naming fields."""
+    old, new = {}, {}
+    for key in after:
+        if key == "id" or key in NAMING_FIELDS:
+            old[key], new[key] = before.get(key), after[key]
+        elif before.get(key) != after[key]:
+            diff = feature_diff(before.get(key), after[key])
+            old[key], new[key] = diff if diff is not None else (before.get(key), after[key])
+    return old, new
+
+
 def _scope(obj: Any) -> tuple[int | None, int | None]:
     """(organisation id, venue id) that an audited object belongs to."""
     from inventory.models import Floor, Terminal, Venue, Zone
@@ -106,6 +166,8 @@ def install(session_factory: Any) -> None:
         cache = session.info.setdefault("audit_chain", {})
         for action, obj, before, scope in pending:
             after = None if action == "delete" else snapshot(obj)
+            if action == "update":
+                before, after = update_delta(before, after)
             organisation_id, venue_id = scope if scope is not None else _scope(obj)
             row = {
                 "at": utcnow(), "user_id": actor, "organisation_id": organisation_id, "venue_id": venue_id,

@@ -13,7 +13,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from audit.models import AuditEvent
+from audit.recorder import NAMING_FIELDS, is_feature_diff
 from extensions import db
+from i18n import N_
 from inventory import services
 from inventory.models import Venue
 from security import page_number
@@ -24,8 +26,11 @@ PAGE_SIZE = 25
 # Bookkeeping columns that every row has and no reader needs to see change.
 HIDDEN_FIELDS = frozenset({"id", "created_at", "updated_at"})
 SHORT_VALUE = 60  # characters of a value shown before the rest goes behind a toggle
-# Fields that say which object a create or delete was about; its other fields go behind a toggle.
-NAMING_FIELDS = ("code", "name", "email", "level", "kind", "status", "model", "manufacturer", "role")
+LONG_VALUE = 2000  # characters of a value put in the page at all: a 20 MB floor must not become 20 MB of HTML
+# What a feature diff's summary calls each kind of floor feature.
+FEATURE_KINDS = {"wall": N_("walls"), "opening": N_("openings"), "outline": N_("outline"), "zone": N_("zones"),
+                 "terminal": N_("terminals")}
+OTHER_FEATURES = N_("other features")
 
 
 @dataclass(frozen=True)
@@ -35,17 +40,52 @@ class FieldChange:
     field: str
     before: str | None
     after: str | None
+    summary: str | None = None  # a feature diff's counts; before/after then hold the removed/added features
+
+
+def _capped(text: str) -> str:
+    """A long text cut to LONG_VALUE characters, saying how many were left out."""
+    if len(text) <= LONG_VALUE:
+        return text
+    return text[:LONG_VALUE] + _("… (%(num)d more characters)", num=len(text) - LONG_VALUE)
 
 
 def _text(value: Any) -> str | None:
-    """A stored value as the page shows it; None stays None (rendered as a dash)."""
+    """A stored value as the page shows it, capped; None stays None (rendered as a dash)."""
     if value is None:
         return None
     if isinstance(value, bool):
         return _("yes") if value else _("no")
     if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return str(value)
+        return _capped(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
+    return _capped(str(value))
+
+
+def _kind(feature: dict[str, Any]) -> str:
+    props = feature.get("properties")
+    return props.get("kind", "") if isinstance(props, dict) else ""
+
+
+def diff_summary(before: dict[str, Any], after: dict[str, Any]) -> str:
+    """A feature diff in words, per kind: "walls: 3 added, 1 removed, 2 changed"."""
+    removed = {repr(f.get("id")): _kind(f) for f in before.get("removed", [])}
+    added = {repr(f.get("id")): _kind(f) for f in after.get("added", [])}
+    counts: dict[str, list[int]] = {}
+    for key, kind in added.items():
+        counts.setdefault(kind, [0, 0, 0])[2 if key in removed else 0] += 1
+    for key, kind in removed.items():
+        if key not in added:
+            counts.setdefault(kind, [0, 0, 0])[1] += 1
+    parts = []
+    for kind, (n_added, n_removed, n_changed) in counts.items():
+        words = [text for n, text in ((n_added, _("%(num)d added", num=n_added)),
+                                      (n_removed, _("%(num)d removed", num=n_removed)),
+                                      (n_changed, _("%(num)d changed", num=n_changed))) if n]
+        parts.append(_("%(kind)s: %(changes)s", kind=_(FEATURE_KINDS.get(kind, OTHER_FEATURES)),
+                       changes=", ".join(words)))
+    if "order" in after:
+        parts.append(_("reordered"))
+    return "; ".join(parts) or _("no feature changed")
 
 
 def field_changes(event: AuditEvent) -> list[FieldChange]:
@@ -55,6 +95,10 @@ def field_changes(event: AuditEvent) -> list[FieldChange]:
     for field in dict.fromkeys([*before, *after]):
         old, new = before.get(field), after.get(field)
         if field in HIDDEN_FIELDS or old == new or (old in (None, "", [], {}) and new in (None, "", [], {})):
+            continue
+        if is_feature_diff(old) and is_feature_diff(new):
+            changes.append(FieldChange(field, _text(old.get("removed")), _text(new.get("added")),
+                                       diff_summary(old, new)))
             continue
         changes.append(FieldChange(field, _text(old) if field in before else None,
                                    _text(new) if field in after else None))
