@@ -11,6 +11,7 @@ generated terminals replaced by corner cameras, as ``bench.bench_mall`` does). T
 
     .venv/bin/python -m bench.bench_compliance                      # demo floors + malls of 50, 100, 200, 500
     .venv/bin/python -m bench.bench_compliance --sizes 50,1000 --signed 1000 --out bench/results/compliance.csv
+    .venv/bin/python -m bench.bench_compliance --sizes "" --signed "" --load   # the load test's save only
 """
 
 from __future__ import annotations
@@ -108,12 +109,54 @@ def mall_row(segments: int, signed: bool = False) -> dict:
     return _measure(f"mall {segments} segments" + (", signed" if signed else ""), model, attributes, "CN")
 
 
+def load_save(edits: int = 15) -> dict:
+    """The load test's terminal save (bench/load: a 500-terminal mall floor, warm engine): CPU of the findings
+    re-evaluation of one turned camera, the whole floor (``evaluate_venue``, before) against ``evaluate_terminals``
+    (after), median over ``edits`` edits each, in one process."""
+    from flask_migrate import upgrade
+
+    from app import create_app
+    from bench.load.seed import seed
+    from extensions import db
+    from findings import service
+    from inventory.models import Terminal, Venue
+
+    with tempfile.TemporaryDirectory() as tmp:
+        app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.sqlite",
+                          "HUEY_BACKEND": "immediate", "COMPLIANCE_AUTO_EVALUATE": False})
+        with app.app_context():
+            upgrade(directory=str(ROOT / "migrations"))
+            targets = seed("bench-password")
+            venue = db.session.get(Venue, targets["mall_venue"])
+            service.evaluate_venue(venue, service.ALL_FLOORS, "bench")
+            db.session.commit()
+            times: dict[str, list[float]] = {"whole": [], "incremental": []}
+            for i, terminal_id in enumerate(targets["mall_terminals"][:2 * edits]):
+                way = "whole" if i % 2 == 0 else "incremental"
+                terminal = db.session.get(Terminal, terminal_id)
+                terminal.heading_deg = (terminal.heading_deg + 7) % 360
+                db.session.flush()
+                t0 = time.process_time()
+                if way == "whole":
+                    service.evaluate_venue(venue, {terminal.floor_id}, "bench")
+                else:
+                    service.evaluate_terminals(venue, {terminal.floor_id: {terminal.code}}, "bench")
+                times[way].append(time.process_time() - t0)
+                db.session.commit()
+            db.session.remove()
+            db.engine.dispose()
+    whole, incremental = (sorted(v)[len(v) // 2] * 1000 for v in (times["whole"], times["incremental"]))
+    return {"terminals": len(targets["mall_terminals"]), "whole_cpu_ms": round(whole, 1),
+            "incremental_cpu_ms": round(incremental, 1), "speedup": round(whole / incremental, 1)}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Measure the demo floors and the generated malls; print a markdown table, optionally write a CSV."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="50,100,200,500")
     ap.add_argument("--signed", default="500", help="sizes measured again with a sign at every camera")
     ap.add_argument("--out")
+    ap.add_argument("--load", action="store_true", help="also the load test's terminal save, whole vs incremental")
     args = ap.parse_args(argv)
     rows = demo_rows() + [mall_row(int(s)) for s in args.sizes.split(",") if s] \
         + [mall_row(int(s), signed=True) for s in args.signed.split(",") if s]
@@ -121,6 +164,10 @@ def main(argv: list[str] | None = None) -> int:
     print("|" + "---|" * len(FIELDS))
     for row in rows:
         print("| " + " | ".join("—" if row[k] is None else str(row[k]) for k in FIELDS) + " |", flush=True)
+    if args.load:
+        row = load_save()
+        print("\n| load floor terminals | whole_cpu_ms | incremental_cpu_ms | speedup |\n|---|---|---|---|")
+        print(f"| {row['terminals']} | {row['whole_cpu_ms']} | {row['incremental_cpu_ms']} | {row['speedup']} |")
     if args.out:
         with open(args.out, "w", newline="") as fh:
             writer = csv.DictWriter(fh, fieldnames=FIELDS)

@@ -567,8 +567,9 @@ ENTITY_CHECKS = ("filing_threshold", "filing_deregistration")
 # What each check reads besides the floor's outline, walls, openings and zones (which every check may read), so an
 # edit of terminals alone re-evaluates only what it can change (findings.service.evaluate_terminals):
 #   "terminal": every finding is one terminal's, from that terminal's own pose, kind and fields;
-#   "floor":    findings read every terminal of the floor (a monitored zone's entrances are judged against every
-#               camera's view and every sign position), so the check runs over the whole floor again;
+#   "floor":    findings read every terminal of the floor, so the check runs over the whole floor again;
+#   "split":    a finding that names a terminal reads that terminal alone (camera_signage: its own sign), one that
+#               names none reads every terminal (a monitored zone's entrances against every view and every sign);
 #   "entity":   sums over the terminals of every venue of the legal entity (CN-19 enrolled, CN-20 retired).
 READS: dict[str, str] = {
     "fr_inside_private": "terminal",
@@ -576,7 +577,7 @@ READS: dict[str, str] = {
     "view_into_private": "terminal",
     "audio_near_private": "terminal",
     "fr_purpose": "terminal",
-    "camera_signage": "floor",
+    "camera_signage": "split",
     "fr_storage": "terminal",
     "fr_retention": "terminal",
     "fr_necessity": "terminal",
@@ -616,12 +617,15 @@ def evaluate(floor: Floor, attributes: Mapping[str, Mapping[str, Any]] | None = 
 def evaluate_changed(floor: Floor, codes: Iterable[str], attributes: Mapping[str, Mapping[str, Any]] | None = None,
                      profile: str = DEFAULT_PROFILE, engine: Engine | None = None) -> Evaluation:
     """The findings an edit of only these terminals can change: theirs under the rules that read one terminal,
-    and every finding of the rules that read the whole floor (READS); ``engine`` as for ``evaluate``."""
+    every finding of the rules that read the whole floor, and those of the split rules that name no terminal or one
+of these (READS); ``engine`` as for ``evaluate``."""
     codes = set(codes)
     scoped = [r for r in load_rules() if r.scope == "floor"]
     own = replace(floor, terminals=tuple(t for t in floor.terminals if t.id in codes))
     evaluation = evaluate(own, attributes, profile, [r for r in scoped if reads(r) == "terminal"], engine)
-    whole = evaluate(floor, attributes, profile, [r for r in scoped if reads(r) == "floor"], engine)
-    evaluation.findings.extend(whole.findings)
+    whole = evaluate(floor, attributes, profile, [r for r in scoped if reads(r) in ("floor", "split")], engine)
+    split = {r.id for r in scoped if reads(r) == "split"}
+    evaluation.findings.extend(f for f in whole.findings
+                               if f.rule not in split or f.terminal is None or f.terminal in codes)
     evaluation.missing.extend(whole.missing)
     return evaluation

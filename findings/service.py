@@ -347,7 +347,7 @@ def evaluate_terminals(venue: Venue, changed: dict[int, set[str]], reason: str |
     the findings of the rules that read the whole floor, and the venue's legal entity; the rest stand."""
     reason = reason or _default_reason(venue.id)
     scoped = _floor_scoped()
-    whole = {r.id for r in rules.load_rules() if rules.reads(r) == "floor"}
+    reads = {r.id: rules.reads(r) for r in rules.load_rules()}
     counts = {"opened": 0, "updated": 0, "fixed": 0}
     for floor in venue.floors:
         codes = changed.get(floor.id)
@@ -358,7 +358,8 @@ def evaluate_terminals(venue: Venue, changed: dict[int, set[str]], reason: str |
             continue
         candidates = [f for f in db.session.scalars(sa.select(Finding).where(
             Finding.venue_id == venue.id, Finding.floor_id == floor.id, Finding.status.in_(STANDING),
-            Finding.rule_id.in_(scoped))) if f.rule_id in whole or f.subject in codes]
+            Finding.rule_id.in_(scoped))) if f.subject in codes or reads[f.rule_id] == "floor"
+            or (reads[f.rule_id] == "split" and f.terminal_id is None and f.key.startswith(f"floor:{floor.id}:-:"))]
         for k, v in _reconcile(venue.id, drafts, candidates, reason).items():
             counts[k] += v
     return _with_entities(venue, counts, scoped, reason)

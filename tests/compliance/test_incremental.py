@@ -28,7 +28,7 @@ STEPS = 40
 
 def test_every_check_says_what_it_reads():
     assert set(rules.READS) == set(rules.CHECKS) | set(rules.ENTITY_CHECKS)
-    assert set(rules.READS.values()) <= {"terminal", "floor", "entity"}
+    assert set(rules.READS.values()) <= {"terminal", "floor", "split", "entity"}
     for rule in rules.load_rules():
         if rule.implemented:
             assert (rules.reads(rule) == "entity") == (rule.scope == "entity"), rule.id
