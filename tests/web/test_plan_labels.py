@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pypdfium2
 import pytest
-import weasyprint
 from PIL import ImageFont
 
 from inventory.demo_plans import supermarket_floor
+from plans.exports import pdf_from_html
 from plans.labels import Box, Label, advances, place_labels, text_box, text_width
 from plans.svg import render_floor
 
@@ -121,7 +121,7 @@ def test_in_the_pdf_every_glyph_lies_in_its_labels_box():
     view, labels = _view_box(svg), _drawn_labels(svg)
     html = (f"<html><head><style>@page {{ size: {width_px}px 600px; margin: 0 }} body {{ margin: 0 }} "
             f"svg {{ display: block }}</style></head><body>{svg}</body></html>")
-    page = pypdfium2.PdfDocument(weasyprint.HTML(string=html).write_pdf())[0]
+    page = pypdfium2.PdfDocument(pdf_from_html(html, base_url="."))[0]
     text_page, height = page.get_textpage(), page.get_height()
     points_per_unit = width_px / (view.x1 - view.x0) * 0.75  # CSS px are 0.75 pt
     checked = 0
