@@ -14,7 +14,16 @@ import sqlalchemy as sa
 
 from extensions import db
 from plans.models import PlanDecision, PlanState
-from tests.web.test_plan_worker import FAST_HEARTBEAT, _big_floor, _login, _plan, _queued_app, _stop, _wait
+from tests.web.test_plan_worker import (
+    FAST_HEARTBEAT,
+    _big_floor,
+    _login,
+    _plan,
+    _queued_app,
+    _stop,
+    _wait,
+    start_and_kill_mid_run,
+)
 from tests.workers import start_worker
 
 pytestmark = pytest.mark.slow  # real worker processes and a 120-terminal re-aim run
@@ -28,18 +37,8 @@ def _decisions(app, plan_id: int) -> list[str]:  # type: ignore[no-untyped-def]
 def test_a_run_whose_worker_is_killed_is_requeued_on_the_progress_page_and_finished_by_the_next(
         template_database, tmp_path) -> None:
     app = _queued_app(template_database, tmp_path, "sqlite", **FAST_HEARTBEAT)
-    floor_id = _big_floor(app)
     client = _login(app)
-    response = client.post(f"/floors/{floor_id}/plans", data={"mode": "reduce", "reaim": "true", "reaim_step": "45",
-                                                              "time_limit": "15"})
-    plan_id = int(response.headers["Location"].rsplit("/", 1)[1])
-    first = start_worker(app)
-    try:
-        _wait(app, plan_id, lambda p: p.state == PlanState.RUNNING and p.heartbeat_at is not None, 60, first)
-        os.kill(first.pid, signal.SIGKILL)
-        first.wait(timeout=10)
-    finally:
-        _stop(first)
+    plan_id = start_and_kill_mid_run(app, client)
     killed = _plan(app, plan_id)
     # Nothing of the killed attempt is stored: the result and its decision rows are written in one final commit.
     assert killed.state == PlanState.RUNNING and killed.attempts == 1

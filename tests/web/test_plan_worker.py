@@ -150,21 +150,28 @@ def test_reaim_run_on_a_120_terminal_floor_through_a_real_worker(template_databa
     assert len(plan.result["kept"]) + len(plan.result["removed"]) == 120
 
 
-def test_killed_worker_run_is_retried_by_another_worker(queued_app):
-    # The 120-terminal floor: its preparation alone outlasts the poll, so the kill always lands mid-run (on the demo
-    # supermarket the run could finish between the first heartbeat and the kill on a quiet machine).
-    floor_id = _big_floor(queued_app)
-    client = _login(queued_app)
+def start_and_kill_mid_run(app, client) -> int:
+    """Start a re-aim run on the 120-terminal floor and SIGKILL its worker once it runs with a heartbeat.
+
+    The floor's preparation alone outlasts the poll, so the kill always lands mid-run (on the demo supermarket the
+    run could finish between the first heartbeat and the kill on a quiet machine). Returns the plan id.
+    """
+    floor_id = _big_floor(app)
     response = client.post(f"/floors/{floor_id}/plans", data={"mode": "reduce", "reaim": "true", "reaim_step": "45",
                                                               "time_limit": "15"})
     plan_id = int(response.headers["Location"].rsplit("/", 1)[1])
-    first = _start_worker(queued_app)
+    worker = _start_worker(app)
     try:
-        _wait(queued_app, plan_id, lambda p: p.state == PlanState.RUNNING and p.heartbeat_at is not None, 60, first)
-        os.kill(first.pid, signal.SIGKILL)
-        first.wait(timeout=10)
+        _wait(app, plan_id, lambda p: p.state == PlanState.RUNNING and p.heartbeat_at is not None, 60, worker)
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.wait(timeout=10)
     finally:
-        _stop(first)
+        _stop(worker)
+    return plan_id
+
+
+def test_killed_worker_run_is_retried_by_another_worker(queued_app):
+    plan_id = start_and_kill_mid_run(queued_app, _login(queued_app))
     assert _plan(queued_app, plan_id).state == PlanState.RUNNING  # nobody knows yet that its worker is gone
     second = _start_worker(queued_app)
     try:
@@ -178,19 +185,8 @@ def test_killed_worker_run_is_retried_by_another_worker(queued_app):
 
 def test_killed_worker_run_fails_with_the_reason_after_its_last_attempt(template_database, tmp_path):
     app = _queued_app(template_database, tmp_path, "sqlite", PLAN_MAX_ATTEMPTS=1, **FAST_HEARTBEAT)
-    # The 120-terminal floor, as above: on the demo supermarket the faster engine can finish before the kill.
-    floor_id = _big_floor(app)
     client = _login(app)
-    response = client.post(f"/floors/{floor_id}/plans", data={"mode": "reduce", "reaim": "true", "reaim_step": "45",
-                                                              "time_limit": "15"})
-    plan_id = int(response.headers["Location"].rsplit("/", 1)[1])
-    worker = _start_worker(app)
-    try:
-        _wait(app, plan_id, lambda p: p.state == PlanState.RUNNING and p.heartbeat_at is not None, 60, worker)
-        os.kill(worker.pid, signal.SIGKILL)
-        worker.wait(timeout=10)
-    finally:
-        _stop(worker)
+    plan_id = start_and_kill_mid_run(app, client)
     time.sleep(app.config["PLAN_HEARTBEAT_TIMEOUT"] + 1)
     # No worker is left; the progress page itself notices the silent run and ends it with the reason.
     response = client.get(f"/plans/{plan_id}/progress", headers={"HX-Request": "true"})
