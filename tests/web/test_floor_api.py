@@ -23,16 +23,6 @@ def _token(client) -> str:
     return re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
 
 
-@pytest.fixture
-def hotel(demo_app) -> int:
-    return _floor_id(demo_app, "Bund View Hotel")
-
-
-@pytest.fixture
-def manager(client, auth):
-    auth.login(MANAGER_A)
-    client.environ_base["HTTP_X_CSRFTOKEN"] = _token(client)
-    return client
 
 
 def test_export_is_sightline_floor(manager, hotel):

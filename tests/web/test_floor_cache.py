@@ -9,17 +9,11 @@ import sqlalchemy as sa
 
 from extensions import db
 from inventory import floor_overlays, floorio, services
-from inventory.models import Floor, Terminal, Venue
+from inventory.models import Floor, Terminal
 from inventory.views import TERMINALS_PER_PAGE
 from planner.coverage import PRIVACY_TOLERANCE_M2, Engine
 from planner.floor import without_bad_terminals
 from planner.overlays import coverage_overlays
-from tests.conftest import MANAGER_A
-
-
-def _floor_id(app, venue_name: str) -> int:
-    with app.app_context():
-        return db.session.scalar(sa.select(Floor.id).join(Venue).where(Venue.name == venue_name))
 
 
 def _version(app, floor_id: int) -> str:
@@ -32,19 +26,6 @@ def _fresh_overlays(app, floor_id: int) -> dict:
     with app.app_context():
         usable, _problems = without_bad_terminals(floorio.floor_model(db.session.get(Floor, floor_id)))
         return coverage_overlays(Engine(usable), tolerance=PRIVACY_TOLERANCE_M2)
-
-
-@pytest.fixture
-def hotel(demo_app) -> int:
-    return _floor_id(demo_app, "Bund View Hotel")
-
-
-@pytest.fixture
-def manager(client, auth):
-    auth.login(MANAGER_A)
-    page = client.get("/").get_data(as_text=True)
-    client.environ_base["HTTP_X_CSRFTOKEN"] = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
-    return client
 
 
 def _view(overlays: dict, code: str) -> dict:
