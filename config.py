@@ -82,6 +82,7 @@ ENVIRONMENT = {
     "INSPECTION_PHOTO_MAX_BYTES": ("INSPECTION_PHOTO_MAX_BYTES", int),
     "INSPECTION_VERIFY_TIME_LIMIT": ("INSPECTION_VERIFY_TIME_LIMIT", float),
     "SIGHTLINE_TIMEZONE": ("SIGHTLINE_TIMEZONE", str),
+    "COMPLIANCE_INLINE_LIMIT": ("COMPLIANCE_INLINE_LIMIT", int),  # default: findings.service.INLINE_LIMIT
     "SIGHTLINE_PROXY_HOPS": ("PROXY_HOPS", str),  # checked by security.proxy_hops, which names the setting
 }
 
