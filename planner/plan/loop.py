@@ -31,6 +31,11 @@ from planner.setcover import CoverProblem, CoverResult, SolveOptions, Status, le
 ROUND_SHARE = 0.15  # of the time left: the solve of a round more witnesses may follow
 ROUND_MIN_S = 1.5
 BOUND_SHARE = 0.08  # of the limit: kept for the slack-free bound once the slack model has given witnesses up
+# Of a slack round's budget, for the fewest given-up witnesses (the rest: the fewest cameras); less once the
+# previous round's count was not proven (k = 2 on the design mall: never within a round; that time is better
+# spent on more rounds).
+PHASE1_SHARE = 0.6
+PHASE1_UNPROVEN_SHARE = 0.35
 
 
 @dataclass
@@ -180,10 +185,11 @@ def _solve_lexicographic(problem: CoverProblem, prep: Prepared, state: Rounds, o
                                 0.0, "greedy")
     if first is None:
         # Phase 1: fewest slack units; cameras cost nothing, so the previous cameras are a fine start.
+        share = PHASE1_UNPROVEN_SHARE if state.given is not None and not state.given[1] else PHASE1_SHARE
         first = solve(CoverProblem(n_rows=problem.n_rows, columns=problem.columns,
                                    costs=[0] * n_cols + [1] * n_slack, demand=demand_of, forced=problem.forced,
                                    groups=problem.groups, hint=problem.hint),
-                      _solve_options(options, max(0.2, 0.6 * budget), state.rounds, clock.start))
+                      _solve_options(options, max(0.2, share * budget), state.rounds, clock.start))
     if first.objective is None:
         return first
     state.given = (int(first.objective), first.status == Status.OPTIMAL)
