@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import current_app, has_app_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
@@ -189,6 +189,43 @@ def _compute(floor: Floor, tolerance: float | None) -> dict[str, Any]:
     return out
 
 
+# What floorio.terminal_model reads of a terminal (and floorio's in-service filter, and the relationship's
+# removed_at): a flush that changes none of these on a floor's terminals leaves the floor's engine model as it
+# was (tests/web/test_floor_cache.py checks terminal_model reads nothing else).
+MODEL_ATTRIBUTES = frozenset({
+    "code", "kind", "x", "y", "heading_deg", "hfov_deg", "range_m", "hpx", "camera_model_id", "camera_model",
+    "height_m", "tilt_deg", "face_recognition", "audio", "locked", "status", "removed_at", "floor_id"})
+
+
+def _model_kept(session: Session, terminal: Terminal) -> bool:
+    """Whether this flush's write of the terminal leaves every attribute of its engine model as it was."""
+    if terminal in session.new or terminal in session.deleted:
+        return False
+    state = sa.inspect(terminal)
+    return not any(state.attrs[name].history.has_changes() for name in MODEL_ATTRIBUTES)
+
+
+def _carry_digest(floor_id: int, old: str, new: str) -> None:
+    """Name the old version's cached geometry digest under the new one (the model is the same), so what is keyed by
+    the digest (overlays, export, tier ranges) is found without rebuilding the model. Nothing cached: nothing to do.
+
+    If the transaction rolls back, the new version is never stored and its entry never read.
+    """
+    if not has_app_context():
+        return
+    key = f"sightline:floor-cache:digest:{floor_id}:"
+    value = _memory.get(key + old)
+    client = _redis_client()
+    if value is None and client is not None:
+        raw = client.get(key + old)
+        value = zlib.decompress(raw) if raw is not None else None
+    if value is None:
+        return
+    _memory.set(key + new, value)
+    if client is not None:
+        client.set(key + new, zlib.compress(value, 1), ex=CACHE_SECONDS)
+
+
 def install(session_factory: Any) -> None:
     """Give a floor a new version in every flush that writes it, one of its zones, terminals or findings."""
     from compliance.models import Finding
@@ -196,20 +233,32 @@ def install(session_factory: Any) -> None:
     @event.listens_for(session_factory, "after_flush")
     def _touch(session: Session, _context: Any) -> None:
         floors: set[int] = set()
+        remodelled: set[int] = set()  # floors whose engine model this flush may have changed
         for obj in (*session.new, *session.dirty, *session.deleted):
             if isinstance(obj, Terminal | Zone | Finding) and obj.floor_id is not None and (
                     obj in session.new or obj in session.deleted or session.is_modified(obj, include_collections=False)):
-                floors.add(obj.floor_id)
                 history = sa.inspect(obj).attrs.floor_id.history
-                floors.update(f for f in history.deleted or () if f is not None)  # moved off another floor
+                touched = {obj.floor_id, *(f for f in history.deleted or () if f is not None)}  # moved off another
+                floors |= touched
+                if not isinstance(obj, Finding) and not (isinstance(obj, Terminal) and _model_kept(session, obj)):
+                    remodelled |= touched
             elif isinstance(obj, Floor) and obj not in session.new and session.is_modified(obj, include_collections=False):
                 floors.add(obj.id)
+                remodelled.add(obj.id)
         if not floors:
             return
+        connection = session.connection()
         # A plain UPDATE: the version is not an edit of the floor (no audit event, no compliance run of its own).
         for floor_id in sorted(floors):
-            session.connection().execute(sa.update(Floor).where(Floor.id == floor_id)
-                                         .values(version=uuid.uuid4().hex, updated_at=Floor.updated_at))
+            # FOR UPDATE: on PostgreSQL a concurrent writer of the floor's model holds the row until it commits;
+            # the version read after that wait is the one this transaction's write builds on (SQLite: one writer).
+            old = connection.scalar(sa.select(Floor.version).where(Floor.id == floor_id).with_for_update()) \
+                if floor_id not in remodelled else None
+            new = uuid.uuid4().hex
+            connection.execute(sa.update(Floor).where(Floor.id == floor_id)
+                               .values(version=new, updated_at=Floor.updated_at))
+            if old is not None:
+                _carry_digest(floor_id, old, new)
         session.info.setdefault(_TOUCHED, set()).update(floors)
 
     @event.listens_for(session_factory, "after_flush_postexec")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 import pytest
@@ -165,6 +166,47 @@ def test_findings_answer_304_until_a_finding_of_the_floor_changes(manager, hotel
     assert status[feature["properties"]["id"]] == "accepted"
     with demo_app.test_request_context(headers={"Accept-Language": "en"}):
         assert accepted.get_json() == service.floor_findings_geojson(db.session.get(Floor, hotel))
+
+
+def test_a_serial_edit_carries_the_digest_to_the_new_version_a_turn_does_not(manager, hotel, demo_app, shared_cache,
+                                                                              monkeypatch):
+    manager.get(f"/api/v1/floors/{hotel}/overlays")  # the digest of this version is cached
+    with demo_app.app_context():
+        floor = db.session.get(Floor, hotel)
+        version, digest = floor.version, floor_overlays.geometry_digest(floor)
+        terminal_id = db.session.scalar(sa.select(Terminal.id).where(Terminal.floor_id == hotel,
+                                                                     Terminal.code == "C-302"))
+    assert manager.patch(f"/api/v1/terminals/{terminal_id}", json={"serial": "CARRIED-302"}).status_code == 200
+    real_model = floorio.floor_model
+    monkeypatch.setattr(floorio, "floor_model", lambda *a, **k: pytest.fail("the model was built again"))
+    with demo_app.app_context():
+        floor = db.session.get(Floor, hotel)
+        assert floor.version != version and floor_overlays.geometry_digest(floor) == digest
+    monkeypatch.setattr(floorio, "floor_model", real_model)
+    assert manager.patch(f"/api/v1/floors/{hotel}/terminals/C-302/pose", json={"heading_deg": 33}).status_code == 200
+    with demo_app.app_context():
+        floor = db.session.get(Floor, hotel)
+        turned = floor_overlays.geometry_digest(floor)
+        assert turned != digest
+        assert turned == hashlib.sha256(repr(floorio.floor_model(floor)).encode()).hexdigest()
+
+
+def test_terminal_model_reads_only_the_model_attributes(demo_app, hotel):
+    """What _model_kept compares: a new attribute read by terminal_model must be added to MODEL_ATTRIBUTES."""
+    read: set[str] = set()
+
+    class Recorder:
+        def __init__(self, terminal: Terminal) -> None:
+            self._terminal = terminal
+
+        def __getattr__(self, name: str):
+            read.add(name)
+            return getattr(self._terminal, name)
+
+    with demo_app.app_context():
+        for terminal in db.session.get(Floor, hotel).terminals:
+            floorio.terminal_model(Recorder(terminal))
+    assert read and read <= floor_overlays.MODEL_ATTRIBUTES
 
 
 def test_the_process_cache_keeps_within_its_size():
