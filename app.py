@@ -107,6 +107,10 @@ def _install_audit(app: Flask) -> None:
 
         figures.install(Session)
         Session._sightline_figures = True  # type: ignore[attr-defined]
+    # Last of the commit hooks: the hooks above may write audited rows, and sealing holds the chain lock to commit.
+    if not getattr(Session, "_sightline_audit_sealing", False):
+        recorder.install_sealing(Session)
+        Session._sightline_audit_sealing = True  # type: ignore[attr-defined]
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -27,6 +27,7 @@ DEFAULTS: dict[str, Any] = {
     "REMEMBER_COOKIE_DURATION": timedelta(days=14),
     "SOLVER_TIME_LIMIT": 60.0,
     "SOLVER_WORKERS": 2,
+    "PLAN_ENGINE_PROCESS": True,  # plan runs' engine in a clean child process, whose geometry may use every worker
     "SOLVER_SEED": 0,
     "SOLVER_TIME_LIMIT_MAX": 900.0,  # ceiling on a run's time limit, so one run cannot hold a worker for hours
     "PLAN_MAX_ACTIVE_PER_ORGANISATION": 3,  # runs queued or running at once per organisation
@@ -81,6 +82,7 @@ ENVIRONMENT = {
     "INSPECTION_PHOTO_MAX_BYTES": ("INSPECTION_PHOTO_MAX_BYTES", int),
     "INSPECTION_VERIFY_TIME_LIMIT": ("INSPECTION_VERIFY_TIME_LIMIT", float),
     "SIGHTLINE_TIMEZONE": ("SIGHTLINE_TIMEZONE", str),
+    "COMPLIANCE_INLINE_LIMIT": ("COMPLIANCE_INLINE_LIMIT", int),  # default: findings.service.INLINE_LIMIT
     "SIGHTLINE_PROXY_HOPS": ("PROXY_HOPS", str),  # checked by security.proxy_hops, which names the setting
 }
 

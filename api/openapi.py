@@ -31,6 +31,7 @@ from flask.cli import with_appcontext
 from inventory.choices import TerminalKind, TerminalStatus
 from inventory.fields import CAMERA_MODEL_FIELDS, FLOOR_FIELDS, TERMINAL_FIELDS, VENUE_FIELDS, Field
 from inventory.services import TERMINAL_SORTS
+from planner.floor import MIN_HFOV_DEG
 from security import MAX_ID
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -100,7 +101,7 @@ def field_schema(field: Field, *, for_input: bool) -> dict[str, Any]:
         if not for_input:
             schema.update(minimum=0, exclusiveMaximum=360)
     if kind == "fov":
-        schema.update(exclusiveMinimum=0, maximum=360)
+        schema.update(minimum=MIN_HFOV_DEG, maximum=360)
     default = field.default.value if hasattr(field.default, "value") else field.default
     if default is not None:
         schema["default"] = default

@@ -3,13 +3,17 @@
 Each record stores the hash of the record before it (``prev_hash``) and its own hash over its content and that
 ``prev_hash`` (``record_hash``). Changing one stored byte of a record changes its hash; deleting or reordering a
 record breaks the next record's link. ``flask verify-audit`` and ``/audit/chain`` name the first broken link.
+
+Audit events are written unsealed as their transaction goes and sealed just before it commits (``seal_events``,
+called by ``audit.recorder``): each gets the next ``seq`` and its hashes under the chain lock, which is therefore
+held for the few milliseconds of sealing rather than from the first audited write to the commit.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -23,13 +27,14 @@ from flask_login import current_user, login_required
 from accounts.models import Role
 
 GENESIS = "0" * 64
-# Fields of an audit event covered by its hash (the id is not: the chain itself fixes the order).
+# Fields of an audit event covered by its hash (not the id, nor seq: the links themselves fix the order; seq, the
+# position given at sealing, only lets the check walk the chain in that order).
 EVENT_FIELDS = ("at", "user_id", "organisation_id", "venue_id", "object_type", "object_id", "action", "before",
                 "after")
 Rows = Iterator[tuple[int, dict[str, Any], str | None, str | None]]
 # Other chained records (name -> their rows in chain order); registered by their owners, so audit imports none.
 CHAINS: dict[str, Callable[[], Rows]] = {}
-# PostgreSQL advisory lock key that serialises appends to the audit chain within a transaction.
+# PostgreSQL advisory lock key that serialises sealing into the audit chain (held from sealing to commit).
 _PG_LOCK_KEY = 0x5116_47A0
 
 
@@ -59,28 +64,42 @@ def _lock(connection: sa.Connection) -> None:
         connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
     elif connection.dialect.name == "sqlite":
         # pysqlite begins a transaction only at its first write: without this no-op write, two processes (gunicorn
-        # workers) can both read the same head before either writes, and the second insert fails on prev_hash.
+        # workers) could both read the same head before either writes, and the second seal would fork the chain.
         connection.execute(sa.text("UPDATE audit_event SET id = id WHERE 0"))
 
 
-def audit_head(connection: sa.Connection, cache: dict[str, Any] | None = None) -> str:
-    """The hash the next audit event must link to; takes the chain lock on PostgreSQL (held to commit)."""
-    if cache is not None and "audit_head" in cache:
-        return cache["audit_head"]
+def seal_events(connection: sa.Connection, ids: Iterable[int], batch: int = 500) -> list[tuple[int, int, str, str]]:
+    """Link this transaction's unsealed audit events (by id, in id order) to the chain's head, at its end.
+
+    Called just before the commit: the chain lock (an advisory lock on PostgreSQL, released by the commit) is held
+    only while sealing, not through the rest of the transaction. Returns (id, seq, prev_hash, record_hash) of each.
+    """
     from audit.models import AuditEvent
 
+    wanted = sorted(set(ids))
+    if not wanted:
+        return []
+    table = AuditEvent.__table__
     _lock(connection)
-    head = connection.execute(sa.select(AuditEvent.record_hash).order_by(AuditEvent.id.desc()).limit(1)).scalar()
-    return head or GENESIS
-
-
-def seal_event(connection: sa.Connection, values: dict[str, Any], cache: dict[str, Any] | None = None) -> None:
-    """Set prev_hash and record_hash on an audit event's values, linking it to the chain's head."""
-    prev = audit_head(connection, cache)
-    values["prev_hash"] = prev
-    values["record_hash"] = record_hash(event_content(values), prev)
-    if cache is not None:
-        cache["audit_head"] = values["record_hash"]
+    head = connection.execute(sa.select(table.c.seq, table.c.record_hash).where(table.c.seq.is_not(None))
+                              .order_by(table.c.seq.desc()).limit(1)).first()
+    seq, prev = (head.seq, head.record_hash) if head is not None else (0, GENESIS)
+    sealed = []
+    for start in range(0, len(wanted), batch):
+        # Rows of a rolled-back savepoint are gone: they are simply not read.
+        rows = connection.execute(sa.select(table).where(table.c.id.in_(wanted[start:start + batch]),
+                                                         table.c.seq.is_(None))
+                                  .order_by(table.c.id)).mappings().all()
+        for row in rows:
+            seq += 1
+            digest = record_hash(event_content(row), prev)
+            sealed.append((row["id"], seq, prev, digest))
+            prev = digest
+    if sealed:
+        connection.execute(table.update().where(table.c.id == sa.bindparam("row_id")).values(
+            seq=sa.bindparam("row_seq"), prev_hash=sa.bindparam("row_prev"), record_hash=sa.bindparam("row_hash")),
+            [{"row_id": i, "row_seq": n, "row_prev": p, "row_hash": h} for i, n, p, h in sealed])
+    return sealed
 
 
 @dataclass
@@ -127,7 +146,7 @@ def _walk(chain: str, rows: Rows) -> ChainReport:
 
 
 def verify_events(connection: sa.Connection, batch: int = 2000) -> ChainReport:
-    """Check the audit event chain in id order."""
+    """Check the audit event chain in its order (seq); an event left unsealed is a break too."""
     from audit.models import AuditEvent
 
     table = AuditEvent.__table__
@@ -135,13 +154,19 @@ def verify_events(connection: sa.Connection, batch: int = 2000) -> ChainReport:
     def rows() -> Rows:
         last = 0
         while True:
-            chunk = connection.execute(sa.select(table).where(table.c.id > last).order_by(table.c.id)
+            chunk = connection.execute(sa.select(table).where(table.c.seq > last).order_by(table.c.seq)
                                        .limit(batch)).mappings().all()
             if not chunk:
-                return
+                break
             for row in chunk:
                 yield row["id"], event_content(row), row["prev_hash"], row["record_hash"]
-            last = chunk[-1]["id"]
+            last = chunk[-1]["seq"]
+        # Sealing happens in the transaction that writes an event: a committed event without a place in the chain
+        # was written around the app (or its chain fields were cleared).
+        unsealed = connection.execute(sa.select(table).where(table.c.seq.is_(None)).order_by(table.c.id)
+                                      .limit(1)).mappings().first()
+        if unsealed is not None:
+            yield unsealed["id"], event_content(unsealed), None, unsealed["record_hash"]
 
     return _walk("audit", rows())
 

@@ -25,7 +25,9 @@ class AuditEvent(db.Model):
     action: so.Mapped[str] = so.mapped_column(sa.String(20))
     before: so.Mapped[dict[str, Any] | None] = so.mapped_column(sa.JSON)
     after: so.Mapped[dict[str, Any] | None] = so.mapped_column(sa.JSON)
-    # Hash chain (audit.chain): each row holds the previous row's hash; unique, so the chain cannot fork.
+    # Hash chain (audit.chain), set when the event's transaction commits: seq is its place in the chain, prev_hash
+    # the previous event's hash (unique, so the chain cannot fork).
+    seq: so.Mapped[int | None] = so.mapped_column(unique=True, index=True)
     prev_hash: so.Mapped[str | None] = so.mapped_column(sa.String(64), unique=True, index=True)
     record_hash: so.Mapped[str | None] = so.mapped_column(sa.String(64))
 

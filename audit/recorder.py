@@ -23,6 +23,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from accounts.models import utcnow
 from audit import chain
@@ -140,6 +142,39 @@ def _audited_name(obj: Any) -> str | None:
     return AUDITED_TYPES.get(type(obj).__name__)
 
 
+UNSEALED_KEY = "audit_unsealed"  # session.info: ids of this transaction's audit events, to seal before commit
+SEALING_KEY = "audit_sealing"  # session.info: the commit has sealed; a later flush seals its events at once
+
+
+def _seal(session: Session) -> None:
+    ids = session.info.pop(UNSEALED_KEY, None)
+    if not ids:
+        return
+    for event_id, seq, prev, digest in chain.seal_events(session.connection(), ids):
+        obj = session.identity_map.get(identity_key(AuditEvent, event_id))
+        if obj is not None:  # the ORM object shows its seal without becoming dirty (an update would be refused)
+            for name, value in (("seq", seq), ("prev_hash", prev), ("record_hash", digest)):
+                set_committed_value(obj, name, value)
+
+
+def _forget(session: Session) -> None:
+    session.info.pop(UNSEALED_KEY, None)
+    session.info.pop(SEALING_KEY, None)
+
+
+def install_sealing(session_factory: Any) -> None:
+    """Seal each transaction's audit events just before it commits; install after every other before_commit
+    listener (theirs may write audited rows, and the chain lock must not be held through their work)."""
+
+    @event.listens_for(session_factory, "before_commit")
+    def _seal_at_commit(session: Session) -> None:
+        if session.in_nested_transaction():  # a savepoint's release: the outer commit seals
+            return
+        session.flush()
+        session.info[SEALING_KEY] = True
+        _seal(session)
+
+
 def install(session_factory: Any) -> None:
     """Attach the recorder and the append-only guard to a session class or factory."""
 
@@ -163,7 +198,7 @@ def install(session_factory: Any) -> None:
             return
         actor = _actor_lookup()
         connection = session.connection()
-        cache = session.info.setdefault("audit_chain", {})
+        unsealed = session.info.setdefault(UNSEALED_KEY, [])
         for action, obj, before, scope in pending:
             after = None if action == "delete" else snapshot(obj)
             if action == "update":
@@ -174,25 +209,35 @@ def install(session_factory: Any) -> None:
                 "object_type": _audited_name(obj), "object_id": (before or after or {}).get("id"),
                 "action": action, "before": before, "after": after,
             }
-            chain.seal_event(connection, row, cache)
-            # One statement per row, so ids follow the chain's order on every backend.
-            connection.execute(sa.insert(AuditEvent), row)
-
-    @event.listens_for(session_factory, "after_flush_postexec")
-    @event.listens_for(session_factory, "after_rollback")
-    def _forget_head(session: Session, *_args: Any) -> None:
-        # The head is cached only within one flush; the next flush reads it from the rows it wrote.
-        session.info.pop("audit_chain", None)
+            unsealed.append(connection.execute(sa.insert(AuditEvent), row).inserted_primary_key[0])
 
     @event.listens_for(AuditEvent, "before_insert")
-    def _seal_orm_event(_mapper: Any, connection: Any, target: AuditEvent) -> None:
+    def _stamp_orm_event(_mapper: Any, _connection: Any, target: AuditEvent) -> None:
+        target.at = target.at or utcnow()
+
+    @event.listens_for(AuditEvent, "after_insert")
+    def _note_orm_event(_mapper: Any, _connection: Any, target: AuditEvent) -> None:
         # Events added with session.add() (plan runs, sign-ins, ...) join the same chain as the recorder's.
         session = sa.orm.object_session(target)
-        cache = session.info.setdefault("audit_chain", {}) if session is not None else None
-        target.at = target.at or utcnow()
-        values = {name: getattr(target, name) for name in chain.EVENT_FIELDS}
-        chain.seal_event(connection, values, cache)
-        target.prev_hash, target.record_hash = values["prev_hash"], values["record_hash"]
+        if session is not None:
+            session.info.setdefault(UNSEALED_KEY, []).append(target.id)
+
+    @event.listens_for(session_factory, "after_flush_postexec")
+    def _seal_late(session: Session, _context: Any) -> None:
+        # A flush after the commit's sealing (the commit's own final flush): seal its events at once (the lock is
+        # held already), so nothing commits unsealed.
+        if session.info.get(SEALING_KEY):
+            _seal(session)
+
+    @event.listens_for(session_factory, "after_commit")
+    def _forget_committed(session: Session) -> None:
+        if not session.in_nested_transaction():  # a released savepoint's events are the outer transaction's
+            _forget(session)
+
+    @event.listens_for(session_factory, "after_soft_rollback")
+    def _forget_rolled_back(session: Session, previous: Any) -> None:
+        if previous.parent is None:  # the whole transaction; a savepoint's rows are skipped at sealing
+            _forget(session)
 
     @event.listens_for(AuditEvent, "before_update")
     @event.listens_for(AuditEvent, "before_delete")

@@ -73,6 +73,8 @@ class ComplianceCheck(db.Model):
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     venue_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("venue.id", ondelete="CASCADE"), index=True)
     floor_ids: so.Mapped[list[int] | None] = so.mapped_column(sa.JSON)  # None: every floor of the venue
+    # {floor id (text): codes} when only those terminals changed (evaluated incrementally); None: whole floors.
+    terminals: so.Mapped[dict[str, list[str]] | None] = so.mapped_column(sa.JSON)
     reason: so.Mapped[str] = so.mapped_column(sa.String(200))  # what fixed findings are reported fixed by
     state: so.Mapped[str] = so.mapped_column(sa.String(20), default="queued")  # queued, running or failed
     queued_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)

@@ -21,7 +21,8 @@ from flask import Flask, current_app
 
 from compliance.models import CHECK_PENDING, ComplianceCheck, utcnow
 from extensions import db
-from findings.service import enqueue_checks, evaluate_venue
+from findings import service
+from findings.service import enqueue_checks
 from inventory.models import Venue
 from jobs.queue import housekeeping, job
 
@@ -68,14 +69,17 @@ def _run(app: Flask, check_id: int) -> None:
     assert check is not None
     attempt, venue_id, reason = check.attempts, check.venue_id, check.reason
     floor_ids = None if check.floor_ids is None else set(check.floor_ids)
+    terminals = check.terminals
     mine = sa.and_(ComplianceCheck.id == check_id, ComplianceCheck.state == "running",
                    ComplianceCheck.attempts == attempt)
     heartbeat = _Heartbeat(app, check_id, attempt, float(app.config["PLAN_HEARTBEAT_SECONDS"]))
     heartbeat.start()
     try:
         venue = db.session.get(Venue, venue_id)
-        if venue is not None:
-            evaluate_venue(venue, floor_ids, reason)
+        if venue is not None and terminals is not None:  # only terminals changed: their rules, as in a save
+            service.evaluate_terminals(venue, {int(f): set(codes) for f, codes in terminals.items()}, reason)
+        elif venue is not None:
+            service.evaluate_venue(venue, floor_ids, reason)
         if db.session.execute(sa.delete(ComplianceCheck).where(mine)).rowcount == 1:
             db.session.commit()
         else:  # the reaper gave this attempt up and queued the check again: that attempt reconciles

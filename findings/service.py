@@ -509,28 +509,40 @@ def needs_queue(venue_id: int, floor_ids: set[int] | None) -> bool:
     return False
 
 
-def queue_check(venue: Venue, floor_ids: set[int] | None, reason: str) -> int | None:
+def _union_terminals(a: dict[str, list[str]] | None, b: dict[str, list[str]] | None) -> dict[str, list[str]] | None:
+    if a is None or b is None:
+        return None
+    return {f: sorted(set(a.get(f, [])) | set(b.get(f, []))) for f in sorted(set(a) | set(b))}
+
+
+def queue_check(venue: Venue, floor_ids: set[int] | None, reason: str,
+                terminals: dict[int, set[str]] | None = None) -> int | None:
     """Add these floors to the venue's queued check, or create it (taking over failed ones); returns the id of a
     new check, to send to the queue after the commit, or None when a check already on the queue took them.
 
-    The latest change's reason is kept: the evaluation sees the inventory as that change left it.
+    ``terminals`` (floor id -> codes, old and new) says only those terminals changed: the check then evaluates
+    them incrementally (``evaluate_terminals``) unless a change it gathers changed more. The latest change's
+    reason is kept: the evaluation sees the inventory as that change left it.
     """
     rows = list(db.session.scalars(sa.select(ComplianceCheck).where(
         ComplianceCheck.venue_id == venue.id, ComplianceCheck.state.in_(("queued", "failed")))
         .order_by(ComplianceCheck.id)))
     floors: list[int] | None = sorted(floor_ids) if floor_ids is not None else None
+    codes = None if terminals is None or floors is None else {str(f): sorted(terminals[f]) for f in floors}
     for failed in (c for c in rows if c.state == "failed"):
         floors = _union(floors, failed.floor_ids)
+        codes = _union_terminals(codes, failed.terminals)
         db.session.delete(failed)
     for queued in (c for c in rows if c.state == "queued"):
         # Conditional: a worker that claimed it meanwhile reads the inventory from before this change.
         if db.session.execute(sa.update(ComplianceCheck).where(
                 ComplianceCheck.id == queued.id, ComplianceCheck.state == "queued").values(
-                floor_ids=_union(queued.floor_ids, floors), reason=reason[:200])).rowcount == 1:
+                floor_ids=_union(queued.floor_ids, floors), terminals=_union_terminals(queued.terminals, codes),
+                reason=reason[:200])).rowcount == 1:
             return None
     now = utcnow()
-    check = ComplianceCheck(venue_id=venue.id, floor_ids=floors, reason=reason[:200], state="queued",
-                            queued_at=now, heartbeat_at=now, attempts=0)
+    check = ComplianceCheck(venue_id=venue.id, floor_ids=floors, terminals=codes, reason=reason[:200],
+                            state="queued", queued_at=now, heartbeat_at=now, attempts=0)
     db.session.add(check)
     db.session.flush()
     return check.id
@@ -667,7 +679,7 @@ def install(session_factory: Any) -> None:
                         and not needs_queue(venue.id, floor_ids):
                     evaluate_terminals(venue, changed, reason)
                 elif venue_cost(venue, floor_ids) > limit or needs_queue(venue.id, floor_ids):
-                    created = queue_check(venue, floor_ids, reason or _default_reason(venue.id))
+                    created = queue_check(venue, floor_ids, reason or _default_reason(venue.id), changed)
                     if created is not None:
                         session.info.setdefault(QUEUE_KEY, set()).add(created)
                 else:

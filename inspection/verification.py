@@ -27,6 +27,7 @@ from inspection.service import (
     require_editable,
     unanswered,
 )
+from inventory.choices import N_
 from inventory.fields import ValidationError
 from inventory.floorio import floor_model, has_outline
 from inventory.models import Floor
@@ -161,7 +162,7 @@ def run_verification(inspection_id: int) -> None:
             items = [i for i in inspection.items if i.floor_id == floor.id]
             entry: dict[str, Any] = {"floor_id": floor.id, "floor": floor.name}
             if not has_outline(floor):
-                floors.append({**entry, "error": "the floor has no outline, so its coverage cannot be checked"})
+                floors.append({**entry, "error": N_("the floor has no outline, so its coverage cannot be checked")})
                 continue
             approved = next((p for p in plans.values() if p.floor_id == floor.id), None)
             parameters = dict(approved.parameters) if approved else {}
@@ -192,22 +193,39 @@ def _store(inspection_id: int, verification: dict[str, Any]) -> None:
         db.session.commit()
 
 
+def _reap_if_lost(inspection: Inspection, cutoff: datetime) -> bool:
+    """Mark a verification queued or running since before the cutoff as failed; whether it was."""
+    state = inspection.verification or {}
+    since = state.get("started_at") or state.get("requested_at")
+    if state.get("state") not in ("queued", "running") or not since or datetime.fromisoformat(since) >= cutoff:
+        return False
+    inspection.verification = {**state, "state": "failed",
+                               "error": N_("the verification stopped without a result; run it again")}
+    return True
+
+
+def _lost_before() -> datetime:
+    """Verifications queued or started before this have lost their worker."""
+    limit = float(current_app.config.get("INSPECTION_VERIFY_TIME_LIMIT") or DEFAULT_TIME_LIMIT_S)
+    return utcnow() - timedelta(seconds=limit * 4 + STALE_AFTER_S)
+
+
 @housekeeping
 def reap_stale_verifications() -> int:
     """Fail verifications queued or running far longer than their time limit allows (their worker died)."""
-    limit = float(current_app.config.get("INSPECTION_VERIFY_TIME_LIMIT") or DEFAULT_TIME_LIMIT_S)
-    cutoff = utcnow() - timedelta(seconds=limit * 4 + STALE_AFTER_S)
-    reaped = 0
-    for inspection in db.session.scalars(sa.select(Inspection).where(
-            Inspection.status == InspectionStatus.IN_PROGRESS, Inspection.verification.is_not(None))):
-        state = inspection.verification or {}
-        since = state.get("started_at") or state.get("requested_at")
-        if state.get("state") in ("queued", "running") and since and datetime.fromisoformat(since) < cutoff:
-            inspection.verification = {**state, "state": "failed",
-                                       "error": "the verification stopped without a result; run it again"}
-            reaped += 1
+    cutoff = _lost_before()
+    reaped = sum(_reap_if_lost(inspection, cutoff) for inspection in db.session.scalars(sa.select(Inspection).where(
+        Inspection.status == InspectionStatus.IN_PROGRESS, Inspection.verification.is_not(None))))
     db.session.commit()
     return reaped
+
+
+def reap_if_lost(inspection: Inspection) -> bool:
+    """Fail this inspection's verification if its worker is gone (the polling page does it, with no worker up)."""
+    if inspection.signed_off or not _reap_if_lost(inspection, _lost_before()):
+        return False
+    db.session.commit()
+    return True
 
 
 def expected_label(item: InspectionItem) -> str:

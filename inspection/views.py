@@ -12,7 +12,7 @@ from extensions import db
 from inspection import report, service
 from inspection.models import Found, Inspection
 from inspection.service import Conflict
-from inspection.verification import queue_verification, request_verification
+from inspection.verification import queue_verification, reap_if_lost, request_verification
 from inventory.fields import ValidationError
 from inventory.services import get_venue
 from security import page_number
@@ -181,6 +181,7 @@ def verify(inspection_id: int):  # type: ignore[no-untyped-def]
 def verification(inspection_id: int):  # type: ignore[no-untyped-def]
     """The verification block (polled by htmx while the job runs)."""
     inspection = service.get_inspection(current_user, inspection_id)
+    reap_if_lost(inspection)
     return render_template("inspection/_verification.html", inspection=inspection, editable=_editor(inspection),
                            refusal=service.sign_off_refusal(inspection), oob=True)
 

@@ -14,6 +14,7 @@ from i18n import DEFAULT_LOCALE, current_language
 from inventory import csv_io, services
 from inventory.fields import TERMINAL_FIELDS, ValidationError
 from inventory.models import Floor
+from planner.floor import MIN_HFOV_DEG
 
 bp = Blueprint("csv", __name__)
 
@@ -75,7 +76,7 @@ def _form(floor: Floor, error: ValidationError | None = None, status: int = 200)
     """The upload/paste form with the column reference."""
     return render_template("inventory/csv_import.html", floor=floor, error=error, fields=TERMINAL_FIELDS,
                            encodings=csv_io.ENCODINGS, max_rows=csv_io.MAX_ROWS,
-                           camera_models=_camera_models()), status
+                           camera_models=_camera_models(), min_hfov=f"{MIN_HFOV_DEG:g}"), status
 
 
 def _read_submission() -> csv_io.CsvFile | None:

@@ -26,7 +26,7 @@ from inventory.choices import (
     VenueType,
     ZoneKind,
 )
-from planner.floor import normalise_heading
+from planner.floor import MIN_HFOV_DEG, hfov_in_range, normalise_heading
 from security import MAX_ID
 
 
@@ -137,8 +137,9 @@ def clean_value(field: Field, value: Any) -> Any:
         return normalise_heading(_number(field, value, integer=False))
     if field.kind == "fov":
         fov = float(_number(field, value, integer=False))
-        if not 0 < fov <= 360:
-            raise ValidationError(field.name, _("field of view must lie in (0, 360] degrees"))
+        if not hfov_in_range(fov):
+            raise ValidationError(field.name, _("field of view must lie between %(low)s and 360 degrees",
+                                                low=format(MIN_HFOV_DEG, "g")))
         return fov
     if field.kind == "bool":
         if isinstance(value, bool):

@@ -34,7 +34,7 @@ from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
 
 from planner.errors import InputError
-from planner.floor import TIERS, Floor, Terminal, Zone, normalise_heading
+from planner.floor import TIERS, Floor, Terminal, Zone, hfov_in_range, hfov_problem, normalise_heading
 from planner.geometry import (
     EMPTY,
     EPS_ON,
@@ -93,8 +93,8 @@ class CameraPose:
     def __post_init__(self) -> None:
         if self.range_m is None and self.hpx is None:
             raise InputError("a pose needs range_m or hpx", where=f"pose {self.mount!r}")
-        if not 0.0 < self.hfov_deg <= 360.0:
-            raise InputError(f"hfov_deg must be in (0, 360], got {self.hfov_deg}", where=f"pose {self.mount!r}")
+        if not hfov_in_range(self.hfov_deg):
+            raise InputError(hfov_problem(self.hfov_deg), where=f"pose {self.mount!r}")
 
     @classmethod
     def from_terminal(cls, t: Terminal, heading_deg: float | None = None, hfov_deg: float | None = None,

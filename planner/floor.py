@@ -332,6 +332,21 @@ def _parse_terminal(feature: dict, props: dict, index: int) -> Terminal:
     return terminal
 
 
+# Narrower than any real lens (a 40x zoom at full tele is about 1.5 degrees); below it the tier range and the
+# sector arithmetic leave floating point (5e-324 degrees overflowed the visibility code).
+MIN_HFOV_DEG = 0.1
+
+
+def hfov_in_range(hfov_deg: float) -> bool:
+    """Whether a horizontal field of view is one a lens can have: MIN_HFOV_DEG to 360 degrees."""
+    return MIN_HFOV_DEG <= hfov_deg <= 360.0
+
+
+def hfov_problem(hfov_deg: float) -> str:
+    """The message for a field of view outside MIN_HFOV_DEG to 360 degrees."""
+    return f"hfov_deg must be in [{MIN_HFOV_DEG:g}, 360], got {hfov_deg}"
+
+
 def terminal_value_problem(t: Terminal) -> str | None:
     """What is wrong with a terminal's own values (optics, pose), or None; placement is checked apart."""
     for what, value in (("coordinate", t.x), ("coordinate", t.y), ("heading_deg", t.heading_deg),
@@ -343,8 +358,8 @@ def terminal_value_problem(t: Terminal) -> str | None:
         return f"coordinate {[t.x, t.y]} is not in local metres (|value| > {MAX_COORD:g})"
     if t.type not in TERMINAL_TYPES:
         return f"type must be one of {', '.join(TERMINAL_TYPES)}; got {t.type!r}"
-    if not 0.0 < t.hfov_deg <= 360.0:
-        return f"hfov_deg must be in (0, 360], got {t.hfov_deg}"
+    if not hfov_in_range(t.hfov_deg):
+        return hfov_problem(t.hfov_deg)
     if t.range_m is not None and not 0 < t.range_m <= MAX_COORD:
         return f"range_m must be positive metres (at most {MAX_COORD:g}), got {t.range_m}"
     if t.hpx is not None and not 0 < t.hpx <= 1e6:

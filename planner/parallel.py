@@ -23,6 +23,7 @@ from typing import Any
 _CONTEXT: dict[str, Any] = {}
 MIN_CHUNKS = 4  # fewer chunks than this run serially: forking costs more than it saves
 POLL_S = 0.2  # how often the parent checks the deadline and the stop callback while it waits
+_FORKED = [0]  # maps of this process that ran on forked workers (a web run's engine reports it)
 
 
 def context() -> dict[str, Any]:
@@ -36,6 +37,11 @@ def _can_fork() -> bool:
     if "fork" not in multiprocessing.get_all_start_methods():
         return False
     return not multiprocessing.current_process().daemon and threading.active_count() == 1
+
+
+def forked_maps() -> int:
+    """How many maps of this process have run on forked workers (0: all its geometry ran serially)."""
+    return _FORKED[0]
 
 
 def in_worker() -> bool:
@@ -82,6 +88,7 @@ def _forked(fn: Callable[[Any], Any], chunks: Sequence[Any], workers: int, deadl
             stop: Callable[[], bool] | None) -> list[Any]:
     # Plain processes and pipes, no pool: a pool's helper threads would fork replacements from a threaded parent.
     ctx = multiprocessing.get_context("fork")
+    _FORKED[0] += 1
     procs, busy = [], {}
     results: dict[int, Any] = {}
     todo = iter(range(len(chunks)))

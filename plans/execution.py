@@ -2,7 +2,9 @@
 
 The solver calls `progress` from its own threads, so that callback only records the latest figures in memory;
 a heartbeat thread with its own application context writes them (and notices cancel requests) every
-PLAN_HEARTBEAT_SECONDS. A run whose heartbeat stops (its worker was killed) is retried or failed by the reaper
+PLAN_HEARTBEAT_SECONDS. The engine itself runs in a clean child process (`jobs.child`, when PLAN_ENGINE_PROCESS
+is on): this worker has threads, so it must not fork, but the child may fork its geometry workers and so use both
+cores; its progress events come back to the heartbeat's callback. A run whose heartbeat stops (its worker was killed) is retried or failed by the reaper
 that every worker runs as housekeeping and that the progress page calls too, so no run stays "running".
 """
 
@@ -18,6 +20,7 @@ from flask import Flask, current_app
 from accounts.models import utcnow
 from extensions import db
 from inventory.choices import N_
+from jobs.child import run_in_child
 from jobs.queue import enqueue, housekeeping, job
 from plans import wording
 from plans.engine import EngineError, run_optimizer, tradeoff_curves
@@ -111,8 +114,9 @@ def execute_plan(plan_id: int) -> None:
     heartbeat = _Heartbeat(app, plan_id, attempt, cancel, float(app.config["PLAN_HEARTBEAT_SECONDS"]))
     heartbeat.start()
     try:
-        result = run_optimizer(snapshot, parameters, locks=locks, progress=heartbeat.record, cancel=cancel,
-                               workers=int(app.config["SOLVER_WORKERS"]))
+        result = run_engine(app, run_optimizer, {"snapshot": snapshot, "parameters": parameters, "locks": locks,
+                                                 "workers": int(app.config["SOLVER_WORKERS"])},
+                            progress=heartbeat.record, cancel=cancel)
     except EngineError as exc:
         _stop(heartbeat)
         _finish(plan_id, attempt, PlanState.FAILED, error=str(exc))
@@ -130,6 +134,14 @@ def execute_plan(plan_id: int) -> None:
         analysis = analyse(snapshot, result)
     _stop(heartbeat)
     _finish(plan_id, attempt, state, result=result, analysis=analysis)
+
+
+def run_engine(app: Flask, fn: Any, kwargs: dict[str, Any], *, progress: Any = None, cancel: Any = None) -> Any:
+    """fn(**kwargs, progress=, cancel=) in a child process when PLAN_ENGINE_PROCESS is on (both cores), else here."""
+    extra = {k: v for k, v in (("progress", progress), ("cancel", cancel)) if v is not None}
+    if not app.config.get("PLAN_ENGINE_PROCESS", True):
+        return fn(**kwargs, **extra)
+    return run_in_child(fn, kwargs, **extra)
 
 
 def _stop(heartbeat: _Heartbeat) -> None:
@@ -212,8 +224,9 @@ def compute_tradeoff(plan_id: int) -> None:
     config = current_app.config
     per_point = min(float(parameters.get("time_limit", 60.0)), float(config["PLAN_TRADEOFF_SECONDS_PER_POINT"]))
     try:
-        curves: dict[str, Any] = {"state": "done", **tradeoff_curves(
-            snapshot, parameters, locks=locks, workers=int(config["SOLVER_WORKERS"]), seconds_per_point=per_point)}
+        curves: dict[str, Any] = {"state": "done", **run_engine(current_app, tradeoff_curves, {
+            "snapshot": snapshot, "parameters": parameters, "locks": locks, "workers": int(config["SOLVER_WORKERS"]),
+            "seconds_per_point": per_point})}
     except EngineError as exc:
         curves = {"state": "failed", "error": str(exc)}
     db.session.rollback()

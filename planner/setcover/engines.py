@@ -33,6 +33,11 @@ class EngineResult:
 
 def cpsat_parameters(workers: int, seed: int, deterministic: bool) -> dict[str, object]:
     """CP-SAT parameters that give a real lower bound with few workers (see the solver notes, section 1)."""
+    if deterministic:
+        # Several workers are reproducible only interleaved in one thread, which on the 500-segment design mall's
+        # cover (19 parts, 2,453 rows after the reductions) took 7.9 s to OPTIMAL against 0.9 s for one worker
+        # (docs/benchmarks.md, session 5); one worker is reproducible by itself and gets the LP at level 2.
+        workers = 1
     params: dict[str, object] = {"num_workers": max(1, workers), "random_seed": seed}
     if workers <= 1:
         # A single worker only puts covering clauses into the LP at linearization level 2.
@@ -42,9 +47,6 @@ def cpsat_parameters(workers: int, seed: int, deterministic: bool) -> dict[str, 
         params["subsolvers"] = ["max_lp", "quick_restart", "default_lp", "core", "no_lp", "reduced_costs"][
             :workers
         ]
-    if deterministic and workers > 1:
-        # One worker is already deterministic; several are only when interleaved in one thread.
-        params["interleave_search"] = True
     return params
 
 
@@ -175,7 +177,7 @@ def solve_cpsat(
         return EngineResult("UNKNOWN", None, None, known_bound)
     solver.parameters.max_time_in_seconds = left
     solver.parameters.log_search_progress = log
-    # The solver's own stop, not the callback's: it ends interleaved (deterministic) searches reproducibly.
+    # The solver's own stop, not the callback's: it ends a search at its first solution reproducibly.
     solver.parameters.stop_after_first_solution = first_solution
 
     best_bound = [known_bound]

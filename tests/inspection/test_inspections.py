@@ -352,6 +352,32 @@ def test_a_verification_whose_worker_died_is_failed_by_housekeeping(demo_app: Fl
         assert reap_stale_verifications() == 0
 
 
+def test_the_polling_page_fails_a_lost_verification_with_no_worker_up(demo_app: Flask, client: FlaskClient,
+                                                                     hotel: Hotel) -> None:
+    """With no worker to run housekeeping, the block the page polls fails a lost verification, in the reader's
+    language, and leaves a live one running."""
+    from datetime import timedelta
+
+    from accounts.models import utcnow
+
+    inspection_id = start(client, hotel.venue_id)
+    url = f"/inspections/{inspection_id}/verification"
+    with demo_app.app_context():
+        inspection = db.session.get(Inspection, inspection_id)
+        inspection.verification = {"state": "running", "started_at": utcnow().isoformat()}
+        db.session.commit()
+    assert "stopped without a result" not in client.get(url).get_data(as_text=True)
+    with demo_app.app_context():
+        assert db.session.get(Inspection, inspection_id).verification["state"] == "running"
+        inspection = db.session.get(Inspection, inspection_id)
+        inspection.verification = {"state": "running", "started_at": (utcnow() - timedelta(hours=2)).isoformat()}
+        db.session.commit()
+    assert client.post("/language", data={"locale": "zh_CN", "next": "/"}).status_code == 302
+    assert "核验未得出结果即已停止" in client.get(url).get_data(as_text=True)
+    with demo_app.app_context():
+        assert db.session.get(Inspection, inspection_id).verification["state"] == "failed"
+
+
 @pytest.mark.skipif(not POSTGRES_URL, reason="the chain lock under concurrency is PostgreSQL's advisory lock")
 def test_concurrent_sign_offs_keep_one_linear_chain(demo_app: Flask, client: FlaskClient) -> None:
     import threading

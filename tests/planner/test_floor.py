@@ -99,9 +99,13 @@ def test_where_names_the_feature():
     assert "hfov_deg" in str(err) and str(err).startswith("feature 6 (terminal 'cam-9'): ")
 
 
-@pytest.mark.parametrize("hfov", [0, -10, 360.0001, 720])
+@pytest.mark.parametrize("hfov", [0, -10, 5e-324, 0.0999, 360.0001, 720])
 def test_hfov_outside_range(hfov):
-    assert "hfov_deg must be in (0, 360]" in _error(_with(_terminal(hfov_deg=hfov))).message
+    assert "hfov_deg must be in [0.1, 360]" in _error(_with(_terminal(hfov_deg=hfov))).message
+
+
+def test_the_narrowest_lens_is_allowed():
+    assert parse_floor(_with(_terminal(hfov_deg=0.1))).terminal("cam-9").hfov_deg == 0.1
 
 
 def test_hfov_360_is_allowed():

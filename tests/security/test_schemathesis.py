@@ -209,18 +209,24 @@ def test_a_database_outage_is_a_documented_503(fuzz_app, monkeypatch):
 
 
 
-def test_a_subnormal_field_of_view_is_stored_not_a_500(fuzz_app):
-    """Found by the long run: PATCH /terminals/3 {"hfov_deg": 5e-324} (valid: in (0, 360]) crashed the tier ranges
-    with ZeroDivisionError (tan of the half angle underflows to 0); now the range stays finite."""
+def test_a_subnormal_field_of_view_is_refused_not_a_500(fuzz_app):
+    """Found by the long run: PATCH /terminals/3 {"hfov_deg": 5e-324} crashed the tier ranges (tan of the half angle
+    underflows to 0), and once stored made the visibility code overflow; no lens is that narrow, so it is a 422
+    naming the field, and the narrowest allowed lens is stored with a finite range."""
     import math
 
     from planner.coverage import tier_range
+    from planner.floor import MIN_HFOV_DEG
 
-    assert math.isfinite(tier_range(5e-324, 1920, "detect")) and tier_range(5e-324, 1920, "detect") > 1e6
     terminal_id = visible_ids(fuzz_app)["terminal_id"][0]
-    response = fuzz_app.test_client().patch(f"{API}/terminals/{terminal_id}", headers=fuzz_app.config["FUZZ_HEADERS"],
-                                            json={"hfov_deg": 5e-324, "hpx": 1920})
-    assert response.status_code == 200 and response.json["hfov_deg"] == 5e-324
+    client = fuzz_app.test_client()
+    response = client.patch(f"{API}/terminals/{terminal_id}", headers=fuzz_app.config["FUZZ_HEADERS"],
+                            json={"hfov_deg": 5e-324, "hpx": 1920})
+    assert response.status_code == 422 and response.json["field"] == "hfov_deg"
+    response = client.patch(f"{API}/terminals/{terminal_id}", headers=fuzz_app.config["FUZZ_HEADERS"],
+                            json={"hfov_deg": MIN_HFOV_DEG, "hpx": 1920})
+    assert response.status_code == 200 and response.json["hfov_deg"] == MIN_HFOV_DEG
+    assert math.isfinite(tier_range(MIN_HFOV_DEG, 1920, "detect"))
 
 
 # ---------------------------------------------------------------- the fuzzing pass (last: its deletes empty the data)

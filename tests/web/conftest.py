@@ -10,6 +10,12 @@ from inventory.models import Floor, Venue
 from tests.conftest import MANAGER_A
 
 
+def page_csrf_token(client) -> str:
+    """The CSRF token the home page gives the client's session (what the page's htmx requests send)."""
+    page = client.get("/").get_data(as_text=True)
+    return page.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
+
+
 @pytest.fixture
 def hotel(demo_app) -> int:
     """The id of the demo Bund View Hotel's floor."""
@@ -21,6 +27,5 @@ def hotel(demo_app) -> int:
 def manager(client, auth):
     """The test client signed in as organisation A's manager, sending the page's CSRF token on every request."""
     auth.login(MANAGER_A)
-    page = client.get("/").get_data(as_text=True)
-    client.environ_base["HTTP_X_CSRFTOKEN"] = page.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
+    client.environ_base["HTTP_X_CSRFTOKEN"] = page_csrf_token(client)
     return client

@@ -169,7 +169,7 @@ def test_preview_lists_row_errors_and_nothing_is_written(client, auth, floor_id,
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     errors = _errors(html)
-    assert ("3", "hfov_deg", "field of view must lie in (0, 360] degrees") in errors
+    assert ("3", "hfov_deg", "field of view must lie between 0.1 and 360 degrees") in errors
     assert ("4", "kind", "'drone' is not one of: camera, face_terminal, access_reader, other") in errors
     assert ("5", "x", "'abc' is not a number") in errors
     assert ("6", "code", "ID 'N-1' also appears on row 2") in errors

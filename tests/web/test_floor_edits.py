@@ -12,27 +12,10 @@ import sqlalchemy as sa
 
 from audit.models import AuditEvent
 from extensions import db
-from inventory.models import Floor, Terminal, Venue, Zone
-from tests.conftest import MANAGER_A, PLANNER
+from inventory.models import Terminal, Zone
+from tests.conftest import PLANNER
 from tests.planner.test_floor import HEADING_EDGES
-
-
-def _token(client) -> str:
-    page = client.get("/").get_data(as_text=True)
-    return re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
-
-
-@pytest.fixture
-def hotel(demo_app) -> int:
-    with demo_app.app_context():
-        return db.session.scalar(sa.select(Floor.id).join(Venue).where(Venue.name == "Bund View Hotel"))
-
-
-@pytest.fixture
-def manager(client, auth):
-    auth.login(MANAGER_A)
-    client.environ_base["HTTP_X_CSRFTOKEN"] = _token(client)
-    return client
+from tests.web.conftest import page_csrf_token
 
 
 def _last_event(app) -> int:
@@ -98,7 +81,7 @@ def test_a_zone_keeps_its_id_across_shape_name_and_requirement_edits(manager, ho
 
 def test_planner_zone_save_updates_in_place_and_new_zones_get_ids(client, auth, demo_app, hotel):
     auth.login(PLANNER)
-    token = _token(client)
+    token = page_csrf_token(client)
     fc = client.get(f"/api/v1/floors/{hotel}/geojson").get_json()
     zones = _features(fc, "zone")
     before = _zone_rows(demo_app, hotel)

@@ -66,8 +66,8 @@ def test_bad_terminal_input_is_named_and_nothing_saved(client, auth, demo_app):
         floor_id = db.session.scalar(sa.select(Floor.id).where(Floor.venue_id == hotel.id))
         before = db.session.scalar(sa.select(sa.func.count()).select_from(Terminal))
     cases = [
-        ({"hfov_deg": "0"}, "field of view must lie in (0, 360]"),
-        ({"hfov_deg": "400"}, "field of view must lie in (0, 360]"),
+        ({"hfov_deg": "0"}, "field of view must lie between 0.1 and 360 degrees"),
+        ({"hfov_deg": "400"}, "field of view must lie between 0.1 and 360 degrees"),
         ({"x": "abc"}, "&#39;abc&#39; is not a number"),
         ({"kind": "drone"}, "&#39;drone&#39; is not one of"),
         ({"code": ""}, "is required"),

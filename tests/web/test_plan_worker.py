@@ -163,11 +163,40 @@ def start_and_kill_mid_run(app, client) -> int:
     worker = _start_worker(app)
     try:
         _wait(app, plan_id, lambda p: p.state == PlanState.RUNNING and p.heartbeat_at is not None, 60, worker)
+        engines = _children(worker.pid)
         os.kill(worker.pid, signal.SIGKILL)
         worker.wait(timeout=10)
     finally:
         _stop(worker)
+    # The run's engine process (and its geometry workers) die with the worker: none keeps a core busy.
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in engines) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert engines and not any(_alive(pid) for pid in engines)
     return plan_id
+
+
+def _children(pid: int) -> list[int]:
+    """Processes whose parent is `pid` (from /proc)."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    if int(fh.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        out.append(int(entry))
+            except (OSError, IndexError, ValueError):
+                continue
+    return out
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def test_killed_worker_run_is_retried_by_another_worker(queued_app):
