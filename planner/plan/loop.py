@@ -47,7 +47,7 @@ class Rounds:
     slack_set: set[int] = field(default_factory=set)
     slack_rows: list[int] = field(default_factory=list)  # problem row of each slack column
     slack_cost: int = 0  # a slack column's folded cost (more than any camera set)
-    fewest: int | None = None  # slack units the last phase 1 proved fewest (None: not proven)
+    given: tuple[int, bool] | None = None  # slack units the last phase 1 gave up, and whether proven fewest
     row_witness: list[int] = field(default_factory=list)  # the witness each problem row stands for
     row_of: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # problem row of each witness
     sacrificed: set[int] = field(default_factory=set)  # witnesses the slack model gave up
@@ -165,17 +165,19 @@ def _solve_lexicographic(problem: CoverProblem, prep: Prepared, state: Rounds, o
     demand_of = list(problem.demand)
     # Phase 1 again only if needed: new witnesses add rows, so the fewest given up never falls; when the previous
     # round's were proven fewest and the previous cameras, extended greedily, cover every other row, they still are.
+    # (Unproven ones are not kept: as a hint they held CP-SAT at their count, 630 units at k = 2 where a solve
+    # from the previous cameras alone gave up 340-600.)
     kept = {int(state.row_of[w]) for w in state.sacrificed if state.row_of[w] >= 0}
     first: CoverResult | None = None
-    if state.fewest is not None and state.fewest == sum(demand_of[r] for r in kept):
+    if state.given is not None and state.given[1]:
         rest = [0 if r in kept else d for r, d in enumerate(demand_of)]
         extended = greedy_partial(CoverProblem(n_rows=problem.n_rows, columns=problem.columns[:n_cols],
                                                costs=costs[:n_cols], demand=rest, forced=problem.forced,
                                                groups=problem.groups), start=state.selected)
-        if extended.status == Status.FEASIBLE:
-            slack_units = [n_cols + q for q, r in enumerate(state.slack_rows) if r in kept]
-            first = CoverResult(Status.OPTIMAL, state.fewest, state.fewest, extended.selected + slack_units, 0.0,
-                                "greedy")
+        slack_units = [n_cols + q for q, r in enumerate(state.slack_rows) if r in kept]
+        if extended.status == Status.FEASIBLE and len(slack_units) == state.given[0]:
+            first = CoverResult(Status.OPTIMAL, len(slack_units), len(slack_units), extended.selected + slack_units,
+                                0.0, "greedy")
     if first is None:
         # Phase 1: fewest slack units; cameras cost nothing, so the previous cameras are a fine start.
         first = solve(CoverProblem(n_rows=problem.n_rows, columns=problem.columns,
@@ -184,7 +186,7 @@ def _solve_lexicographic(problem: CoverProblem, prep: Prepared, state: Rounds, o
                       _solve_options(options, max(0.2, 0.6 * budget), state.rounds, clock.start))
     if first.objective is None:
         return first
-    state.fewest = int(first.objective) if first.status == Status.OPTIMAL else None
+    state.given = (int(first.objective), first.status == Status.OPTIMAL)
     given_up = {state.slack_rows[j - n_cols] for j in first.selected if j >= n_cols}
     # The previous cameras, repaired greedily, are a complete hint; phase 1's are one too (with spares).
     hint = state.selected if given_up == kept and state.selected else [j for j in first.selected if j < n_cols]
@@ -297,7 +299,8 @@ def greedy_partial(problem: CoverProblem, start: list[int] | None = None) -> Cov
             continue
         take(j)
     status = Status.FEASIBLE if not np.any(need > 0) else Status.UNKNOWN
-    return CoverResult(status, int(costs[chosen].sum()) if chosen else 0, 0, sorted(chosen), 0.0, "greedy")
+    return CoverResult(status, int(costs[chosen].sum()) if chosen else 0, 0, sorted(chosen), 0.0, "greedy",
+                       uncoverable_rows=np.flatnonzero(need > 0).tolist())
 
 
 def _cameras(prep: Prepared, state: Rounds, options: PlanOptions, weighted: int,
