@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Response, current_app, json, request, url_for
@@ -93,7 +94,23 @@ def floor_zones_put(floor_id: int):  # type: ignore[no-untyped-def]
 def floor_editor_state(floor_id: int):  # type: ignore[no-untyped-def]
     """What the floor editor loads: geometry, background placement, zone templates and permissions."""
     floor = services.get_floor(current_user, floor_id)
-    return floor_editor.editor_state(current_user, floor, _background_url(floor.id, floor.background_image))
+    body, etag = floor_editor.editor_state_json(current_user, floor, _background_url(floor.id, floor.background_image))
+    return conditional(body, etag, "application/json")
+
+
+def conditional(body: Callable[[], bytes], etag: str, mimetype: str) -> Response:
+    """A revalidated response: 304 when the request's If-None-Match names `etag`, else `body()` with it.
+
+    A browser keeps the JSON its fetch() got with an ETag and asks again with If-None-Match (no-cache: every
+    time), so an unchanged floor costs neither building nor sending the body again.
+    """
+    if etag in request.if_none_match:
+        response = Response(status=304)
+    else:
+        response = Response(body(), mimetype=mimetype)
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
 
 
 @bp.get("/floors/<int:floor_id>/overlays")
@@ -113,10 +130,7 @@ def floor_overlays(floor_id: int):  # type: ignore[no-untyped-def]
     except InputError as exc:
         raise ValidationError(exc.where or "floor", exc.message) from exc
     # Cached per floor geometry: a browser that has these overlays gets a 304 instead of megabytes again.
-    response = Response(body, mimetype="application/geo+json")
-    response.set_etag(etag)
-    response.headers["Cache-Control"] = "private, no-cache"
-    return response.make_conditional(request)
+    return conditional(lambda: body, etag, "application/geo+json")
 
 
 @bp.patch("/floors/<int:floor_id>/terminals/<code>/pose")

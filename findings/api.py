@@ -7,12 +7,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from api.blueprint import bp
-from api.floors import geojson
+from api.floors import conditional
 from api.openapi import document, text_schema
 from compliance.models import FINDING_SEVERITIES, FINDING_STATUSES
 from extensions import db
 from findings import service
-from inventory import services
+from i18n import current_language
+from inventory import floor_overlays, services
 from inventory.errors import NotFound
 from inventory.fields import ValidationError
 
@@ -97,4 +98,12 @@ def finding_accept(venue_id: int, finding_id: int) -> Response:
 def floor_findings_geojson(floor_id: int) -> Response:
     """The floor's standing findings as map features (what the floor map draws and labels)."""
     floor = services.get_floor(current_user, floor_id)
-    return geojson(service.floor_findings_geojson(floor))
+    # Writing a finding of the floor gives the floor a new version (inventory.floor_overlays.install), as does
+    # writing its terminals and zones (the features' points, polygons and names): the version and the language
+    # name the body. Its ETag hashes the bytes: a new version with the same findings still answers 304.
+    key = f"findings:{floor.id}:{floor.version}:{current_language()}"
+
+    def body() -> bytes:
+        return floor_overlays.cached_json(key, lambda: service.floor_findings_geojson(floor))
+
+    return conditional(body, floor_overlays.body_etag(key, body), "application/geo+json")

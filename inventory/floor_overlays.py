@@ -1,10 +1,11 @@
 """Coverage overlays and the editor export of a stored floor, cached per floor version.
 
-`Floor.version` is a fresh random token whenever the floor, one of its zones or one of its terminals is
+`Floor.version` is a fresh random token whenever the floor, one of its zones, terminals or findings is
 written (`install` sets it in the writing transaction). The floor's export is cached under (floor, version);
 overlays under the SHA-256 of the engine's floor model, looked up through (floor, version), so an edit that
-changes no geometry (a serial number) reuses them and one that moves a camera computes them once. The cache
-is Redis when REDIS_URL is set (shared by every gunicorn worker), else this process's memory. A terminal that
+changes no geometry (a serial number) reuses them and one that moves a camera computes them once. Every key
+names its content, so entries are never invalidated: a process keeps its own copies (an LRU) in front of
+Redis (REDIS_URL, shared by every gunicorn worker; without it the LRU alone). A terminal that
 breaks a rule is listed among the overlays' problems, not fatal.
 """
 
@@ -20,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import current_app, has_app_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
@@ -30,34 +31,44 @@ from inventory.models import Floor, Terminal, Zone
 from planner import floor as pf
 
 CACHE_SECONDS = 7 * 24 * 3600  # entries of versions nobody reads any more expire from Redis
-MEMORY_ENTRIES = 64
+MEMORY_BYTES = 64 * 1024 * 1024  # this process's copies (the mall floor's overlays: 2.7 MB)
 _TOUCHED = "floor_versions_touched"
 
 
 class _MemoryCache:
-    """A small LRU of compressed values for one process (tests and deployments without Redis)."""
+    """An LRU of byte values for one process, bounded by their total size."""
 
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.items: OrderedDict[str, Any] = OrderedDict()
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.items: OrderedDict[str, bytes] = OrderedDict()
+        self.size = 0
         self.lock = threading.Lock()
 
-    def get(self, key: str) -> Any:
+    def get(self, key: str) -> bytes | None:
         with self.lock:
-            if key not in self.items:
-                return None
-            self.items.move_to_end(key)
-            return self.items[key]
+            value = self.items.get(key)
+            if value is not None:
+                self.items.move_to_end(key)
+            return value
 
-    def set(self, key: str, value: Any) -> None:
+    def set(self, key: str, value: bytes) -> None:
         with self.lock:
+            old = self.items.pop(key, None)
+            self.size += len(value) - (len(old) if old is not None else 0)
             self.items[key] = value
-            self.items.move_to_end(key)
-            while len(self.items) > self.size:
-                self.items.popitem(last=False)
+            while self.size > self.max_bytes and len(self.items) > 1:
+                self.size -= len(self.items.popitem(last=False)[1])
+
+    def clear(self) -> None:
+        with self.lock:
+            self.items.clear()
+            self.size = 0
 
 
-_memory = _MemoryCache(MEMORY_ENTRIES)
+# Every key names its content (a random floor version, a geometry digest), so an entry never changes once
+# written: this process's copy of a Redis entry is always valid, and saves fetching and unpacking megabytes
+# from Redis on every request. Held uncompressed, ready to send.
+_memory = _MemoryCache(MEMORY_BYTES)
 _redis: dict[str, Any] = {}
 
 
@@ -74,39 +85,77 @@ def _redis_client() -> Any:
 
 
 def cached_bytes(key: str, compute: Callable[[], bytes]) -> bytes:
-    """The bytes cached under key, computed (and stored, compressed) when missing."""
-    client = _redis_client()
+    """The bytes cached under key (this process, then Redis), computed and stored when missing.
+
+    `key` must name its content (include a floor version or a digest): entries are never invalidated.
+    """
     full = "sightline:floor-cache:" + key
-    raw = client.get(full) if client is not None else _memory.get(full)
+    value = _memory.get(full)
+    if value is not None:
+        return value
+    client = _redis_client()
+    raw = client.get(full) if client is not None else None
     if raw is not None:
-        return zlib.decompress(raw)
-    value = compute()
-    packed = zlib.compress(value, 1)
-    if client is not None:
-        client.set(full, packed, ex=CACHE_SECONDS)
+        value = zlib.decompress(raw)
     else:
-        _memory.set(full, packed)
+        value = compute()
+        if client is not None:
+            client.set(full, zlib.compress(value, 1), ex=CACHE_SECONDS)
+    _memory.set(full, value)
     return value
 
 
 def cached(key: str, compute: Callable[[], Any]) -> Any:
     """The JSON value cached under key, computed (and stored) when missing."""
-    return json.loads(cached_bytes(key, lambda: _json(compute())))
+    return json.loads(cached_json(key, compute))
 
 
-def _json(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":"), allow_nan=False).encode()
+def cached_json(key: str, compute: Callable[[], Any]) -> bytes:
+    """The JSON bytes of the value cached under key, computed (and stored) when missing: ready to send."""
+    return cached_bytes(key, lambda: json_bytes(compute()))
 
 
-def geometry_digest(floor: Floor) -> str:
-    """SHA-256 of the engine's model of the floor (structure, zones, terminals in service): what overlays depend on."""
-    return cached(f"digest:{floor.id}:{floor.version}",
-                  lambda: hashlib.sha256(repr(floorio.floor_model(floor)).encode()).hexdigest())
+def json_bytes(value: Any) -> bytes:
+    """Compact UTF-8 JSON (no NaN: the browser's JSON.parse rejects it)."""
+    return json.dumps(value, separators=(",", ":"), allow_nan=False, ensure_ascii=False).encode()
 
 
-def export(floor: Floor) -> dict[str, Any]:
-    """The floor's floor-format export (floorio.export_floor), cached per floor version."""
-    return cached(f"export:{floor.id}:{floor.version}", lambda: floorio.export_floor(floor))
+def etag(*parts: str) -> str:
+    """An ETag naming a response made of content-addressed parts (cache keys, small JSON)."""
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
+
+
+def geometry_digest(floor: Floor) -> str | None:
+    """SHA-256 of the engine's model of the floor (structure, zones, terminals in service, name): what overlays,
+    the export and the tier ranges depend on. None while the floor has no outline (it has no model)."""
+    def compute() -> str:
+        if not floorio.has_outline(floor):
+            return ""
+        return hashlib.sha256(repr(floorio.floor_model(floor)).encode()).hexdigest()
+
+    return cached(f"digest:{floor.id}:{floor.version}", compute) or None
+
+
+def _model_key(floor: Floor) -> str:
+    """What names a value computed from the floor's model: its digest (an edit of a serial number keeps it), or
+    the version while the floor has no outline."""
+    digest = geometry_digest(floor)
+    return digest if digest is not None else f"{floor.id}:{floor.version}"
+
+
+def export_json(floor: Floor) -> bytes:
+    """The floor's floor-format export (floorio.export_floor) as JSON bytes, cached per floor model."""
+    return cached_json(export_key(floor), lambda: floorio.export_floor(floor))
+
+
+def export_key(floor: Floor) -> str:
+    """The cache key of the floor's export (the export writes the model: keyed by its digest)."""
+    return f"export:{_model_key(floor)}"
+
+
+def ranges_key(floor: Floor) -> str:
+    """The cache key of the floor's tier ranges (those of the model's terminals)."""
+    return f"ranges:{_model_key(floor)}"
 
 
 def overlays(floor: Floor, tolerance: float | None = None) -> dict[str, Any]:
@@ -116,11 +165,18 @@ def overlays(floor: Floor, tolerance: float | None = None) -> dict[str, Any]:
 
 def overlays_json(floor: Floor, tolerance: float | None = None) -> tuple[bytes, str]:
     """`overlays` as JSON bytes, and an ETag naming them (the geometry digest and the tolerance)."""
-    if not floorio.has_outline(floor):
-        return _json({"type": "FeatureCollection", "features": [], "problems": [],
-                      "note": "the floor has no outline yet"}), f"none-{floor.version}"
-    key = f"{geometry_digest(floor)}-{tolerance!r}"
-    return cached_bytes(f"overlays:{key}", lambda: _json(_compute(floor, tolerance))), key
+    digest = geometry_digest(floor)
+    if digest is None:
+        return json_bytes({"type": "FeatureCollection", "features": [], "problems": [],
+                           "note": "the floor has no outline yet"}), f"none-{floor.version}"
+    key = f"{digest}-{tolerance!r}"
+    return cached_bytes(f"overlays:{key}", lambda: json_bytes(_compute(floor, tolerance))), key
+
+
+def body_etag(key: str, body: Callable[[], bytes]) -> str:
+    """An ETag of the content cached under key (a hash of the bytes: equal content, equal tag, whatever the
+    key), itself cached, so a revalidation that matches costs neither the body nor its hash."""
+    return cached_bytes(f"etag:{key}", lambda: hashlib.sha256(body()).hexdigest()[:32].encode()).decode()
 
 
 def _compute(floor: Floor, tolerance: float | None) -> dict[str, Any]:
@@ -133,26 +189,76 @@ def _compute(floor: Floor, tolerance: float | None) -> dict[str, Any]:
     return out
 
 
+# What floorio.terminal_model reads of a terminal (and floorio's in-service filter, and the relationship's
+# removed_at): a flush that changes none of these on a floor's terminals leaves the floor's engine model as it
+# was (tests/web/test_floor_cache.py checks terminal_model reads nothing else).
+MODEL_ATTRIBUTES = frozenset({
+    "code", "kind", "x", "y", "heading_deg", "hfov_deg", "range_m", "hpx", "camera_model_id", "camera_model",
+    "height_m", "tilt_deg", "face_recognition", "audio", "locked", "status", "removed_at", "floor_id"})
+
+
+def _model_kept(session: Session, terminal: Terminal) -> bool:
+    """Whether this flush's write of the terminal leaves every attribute of its engine model as it was."""
+    if terminal in session.new or terminal in session.deleted:
+        return False
+    state = sa.inspect(terminal)
+    return not any(state.attrs[name].history.has_changes() for name in MODEL_ATTRIBUTES)
+
+
+def _carry_digest(floor_id: int, old: str, new: str) -> None:
+    """Name the old version's cached geometry digest under the new one (the model is the same), so what is keyed by
+    the digest (overlays, export, tier ranges) is found without rebuilding the model. Nothing cached: nothing to do.
+
+    If the transaction rolls back, the new version is never stored and its entry never read.
+    """
+    if not has_app_context():
+        return
+    key = f"sightline:floor-cache:digest:{floor_id}:"
+    value = _memory.get(key + old)
+    client = _redis_client()
+    if value is None and client is not None:
+        raw = client.get(key + old)
+        value = zlib.decompress(raw) if raw is not None else None
+    if value is None:
+        return
+    _memory.set(key + new, value)
+    if client is not None:
+        client.set(key + new, zlib.compress(value, 1), ex=CACHE_SECONDS)
+
+
 def install(session_factory: Any) -> None:
-    """Give a floor a new version in every flush that writes it, one of its zones or one of its terminals."""
+    """Give a floor a new version in every flush that writes it, one of its zones, terminals or findings."""
+    from compliance.models import Finding
 
     @event.listens_for(session_factory, "after_flush")
     def _touch(session: Session, _context: Any) -> None:
         floors: set[int] = set()
+        remodelled: set[int] = set()  # floors whose engine model this flush may have changed
         for obj in (*session.new, *session.dirty, *session.deleted):
-            if isinstance(obj, Terminal | Zone) and obj.floor_id is not None and (
+            if isinstance(obj, Terminal | Zone | Finding) and obj.floor_id is not None and (
                     obj in session.new or obj in session.deleted or session.is_modified(obj, include_collections=False)):
-                floors.add(obj.floor_id)
                 history = sa.inspect(obj).attrs.floor_id.history
-                floors.update(f for f in history.deleted or () if f is not None)  # moved off another floor
+                touched = {obj.floor_id, *(f for f in history.deleted or () if f is not None)}  # moved off another
+                floors |= touched
+                if not isinstance(obj, Finding) and not (isinstance(obj, Terminal) and _model_kept(session, obj)):
+                    remodelled |= touched
             elif isinstance(obj, Floor) and obj not in session.new and session.is_modified(obj, include_collections=False):
                 floors.add(obj.id)
+                remodelled.add(obj.id)
         if not floors:
             return
+        connection = session.connection()
         # A plain UPDATE: the version is not an edit of the floor (no audit event, no compliance run of its own).
         for floor_id in sorted(floors):
-            session.connection().execute(sa.update(Floor).where(Floor.id == floor_id)
-                                         .values(version=uuid.uuid4().hex, updated_at=Floor.updated_at))
+            # FOR UPDATE: on PostgreSQL a concurrent writer of the floor's model holds the row until it commits;
+            # the version read after that wait is the one this transaction's write builds on (SQLite: one writer).
+            old = connection.scalar(sa.select(Floor.version).where(Floor.id == floor_id).with_for_update()) \
+                if floor_id not in remodelled else None
+            new = uuid.uuid4().hex
+            connection.execute(sa.update(Floor).where(Floor.id == floor_id)
+                               .values(version=new, updated_at=Floor.updated_at))
+            if old is not None:
+                _carry_digest(floor_id, old, new)
         session.info.setdefault(_TOUCHED, set()).update(floors)
 
     @event.listens_for(session_factory, "after_flush_postexec")

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import defer, selectinload
 
 from accounts.access import INVENTORY_EDITORS, can_edit_inventory, scope_filter
 from accounts.districts import DistrictMove
@@ -45,9 +45,14 @@ def venues_query(user: User) -> sa.Select[tuple[Venue]]:
     return sa.select(Venue).where(venue_filter(user), Venue.removed_at.is_(None)).order_by(Venue.name, Venue.id)
 
 
+# A large floor's structure is hundreds of kB of JSON (the load test's: 170 kB): loaded when read, not with every
+# row (the venue list and most floor requests never read it; the floor caches are keyed by version).
+_NO_STRUCTURE = defer(Floor.structure)
+
+
 def list_venues(user: User) -> list[Venue]:
     """Venues visible to the user (their floors loaded with them)."""
-    return list(db.session.scalars(venues_query(user).options(selectinload(Venue.floors))))
+    return list(db.session.scalars(venues_query(user).options(selectinload(Venue.floors).options(_NO_STRUCTURE))))
 
 
 def get_venue(user: User, venue_id: int) -> Venue:
@@ -61,8 +66,8 @@ def get_venue(user: User, venue_id: int) -> Venue:
 
 def get_floor(user: User, floor_id: int) -> Floor:
     """A floor of a visible venue, or NotFound."""
-    floor = db.session.scalar(sa.select(Floor).join(Venue).where(Floor.id == floor_id, venue_filter(user),
-                                                                 Floor.removed_at.is_(None), Venue.removed_at.is_(None)))
+    floor = db.session.scalar(sa.select(Floor).join(Venue).options(_NO_STRUCTURE).where(
+        Floor.id == floor_id, venue_filter(user), Floor.removed_at.is_(None), Venue.removed_at.is_(None)))
     if floor is None:
         raise NotFound(f"floor {floor_id}")
     return floor

@@ -9,7 +9,8 @@ Usage:
 same conditions); --gunicorn-args replaces the gunicorn settings of jobs/serve.py. Results: one CSV row per
 step (rps, p50/p95/p99 ms, requests, errors, load average before and after) in OUT/LABEL.csv, the per-request
 p95 in OUT/LABEL-requests.csv, and a Markdown table in OUT/LABEL.md. PostgreSQL uses the database
-sightline_load (dropped and created afresh); Redis db 3 holds the queue and the sign-in counters.
+sightline_load (dropped and created afresh); Redis db 3 holds the queue and the sign-in counters. LOAD_PG_URL and
+LOAD_REDIS_URL name others (the PostgreSQL database is dropped and created afresh too).
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PG_URL = "postgresql://postgres@127.0.0.1:5432/sightline_load"
-REDIS_URL = "redis://127.0.0.1:6379/3"
+# LOAD_PG_URL / LOAD_REDIS_URL: another database and Redis db (benchmarks of several checkouts at once).
+PG_URL = os.environ.get("LOAD_PG_URL", "postgresql://postgres@127.0.0.1:5432/sightline_load")
+REDIS_URL = os.environ.get("LOAD_REDIS_URL", "redis://127.0.0.1:6379/3")
 PASSWORD = "load-test-password"
 
 

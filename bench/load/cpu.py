@@ -2,12 +2,14 @@
 whatever else runs on the machine (the load figures of a shared machine are noisy; these much less).
 
 Usage:
-  .venv/bin/python -m bench.load.cpu [--app-dir DIR] [--database sqlite|postgresql] [--repeat 5] [--label after]
+  .venv/bin/python -m bench.load.cpu [--app-dir DIR] [--database sqlite|postgresql] [--repeat 5] [--label after] [--redis]
 
 Seeds the same database as `python -m bench.load` (bench/load/seed.py), signs the manager and the inspector in
 through the Flask test client (https base URL: production's Secure cookies), requests each page once to warm
 up, then --repeat times; prints median CPU ms (time.process_time) and wall ms per request, and writes
-OUT/LABEL-cpu.md. --app-dir measures another checkout (an older commit), as the matrix runner does.
+OUT/LABEL-cpu.md. The "after a save" rows time the floor view's requests each right after an inline edit (a
+new floor version: what the load's floor viewers meet). --redis keeps the served app's REDIS_URL (its floor
+cache in Redis), else the process's own cache alone. --app-dir measures another checkout (an older commit), as the matrix runner does.
 """
 
 from __future__ import annotations
@@ -55,11 +57,16 @@ requests = [
     ("CSV export", lambda: manager.get(f"/floors/{floor}/terminals.csv")),
     ("dashboard", lambda: inspector.get("/dashboard/")),
 ]
+save = requests[7][1]
+# What the floor's viewers meet under load: an inline edit (a new floor version) between two views.
+requests += [(f"{name} after a save", call, save) for name, call in requests[2:6]]
 rows = []
-for name, call in requests:
+for name, call, *before in requests:
     status = call().status_code
     cpu, wall = [], []
     for _ in range(repeat):
+        for step in before:
+            step()
         c0, w0 = time.process_time(), time.perf_counter()
         status = call().status_code
         cpu.append((time.process_time() - c0) * 1000)
@@ -78,12 +85,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database", default="sqlite", choices=("sqlite", "postgresql"))
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--label", default="after")
+    parser.add_argument("--redis", action="store_true", help="keep REDIS_URL (the floor cache in Redis, as served)")
     parser.add_argument("--out", default=str(ROOT / "bench/results/load"))
     parser.add_argument("--work", default="/tmp/sightline-load-cpu")
     args = parser.parse_args(argv)
     app_dir = Path(args.app_dir).resolve()
     env, targets = prepare(args.database, Path(args.work) / args.database, app_dir)
-    env.pop("REDIS_URL")  # the in-process cache: one process, nothing to share
+    if not args.redis:
+        env.pop("REDIS_URL")  # the in-process cache: one process, nothing to share
     out = subprocess.run([sys.executable, "-c", MEASURE, json.dumps(targets), str(args.repeat)], cwd=app_dir,
                          env=env, check=True, capture_output=True, text=True).stdout
     rows = json.loads(out.strip().splitlines()[-1])

@@ -4,7 +4,10 @@ Managers sign in through the form (with its CSRF token), then list venues, open 
 500-terminal floor page (the HTML plus the editor state, coverage overlays and findings its script fetches),
 edit a terminal inline (the htmx row form: GET ?edit=1, then POST with the X-CSRFToken header), export the
 floor's CSV and now and then start a plan run on the hotel floor (the queue; the Huey worker runs it).
-Inspectors sign in and read the dashboard. Weights (per user class, `@task(n)`): a manager's session is mostly
+Inspectors sign in and read the dashboard. The
+floor page's JSON is fetched as a browser's fetch() does it: each user keeps what it got with an ETag and asks
+again with If-None-Match (the responses say `Cache-Control: no-cache`: revalidate every time), so an unchanged
+floor answers 304. Weights (per user class, `@task(n)`): a manager's session is mostly
 reading (venue list 6, venue page 4, floor page 6) with some editing (4 inline edits, 2 CSV exports, 1 plan
 run in 23 tasks); managers outnumber inspectors 5 to 1. LOAD_TARGETS names the seeded ids
 (bench.load.seed.seed); LOAD_THINK is each user's think time in seconds, 0.5–1.5 times it (0: the closed
@@ -147,6 +150,11 @@ class Manager(_SignedIn):
     weight = 5
     email = "manager"
 
+    def on_start(self) -> None:
+        """Sign in with an empty browser cache (the ETags of the JSON it fetched, by path)."""
+        self.etags: dict[str, str] = {}
+        super().on_start()
+
     @task(6)
     def venue_list(self) -> None:
         """The venue list (home page)."""
@@ -163,10 +171,18 @@ class Manager(_SignedIn):
         """The 500-terminal floor page and what its script fetches (editor state, overlays, findings)."""
         floor = TARGETS["mall_floor"]
         self.page(f"/floors/{floor}", "floor page (500 terminals)")
-        api = {"Accept": "application/json"}
-        self.client.get(f"/api/v1/floors/{floor}/editor", name="floor editor state", headers=api)
-        self.client.get(f"/api/v1/floors/{floor}/overlays", name="floor overlays", headers=api)
-        self.client.get(f"/api/v1/floors/{floor}/findings", name="floor findings", headers=api)
+        self.revalidated(f"/api/v1/floors/{floor}/editor", "floor editor state")
+        self.revalidated(f"/api/v1/floors/{floor}/overlays", "floor overlays")
+        self.revalidated(f"/api/v1/floors/{floor}/findings", "floor findings")
+
+    def revalidated(self, path: str, name: str) -> None:
+        """GET JSON as the page's fetch() does: the browser cache sends If-None-Match for what it holds."""
+        headers = {"Accept": "application/json"}
+        if path in self.etags:
+            headers["If-None-Match"] = self.etags[path]
+        response = self.client.get(path, name=name, headers=headers)
+        if response.status_code == 200 and response.headers.get("ETag"):
+            self.etags[path] = response.headers["ETag"]
 
     @task(4)
     def terminal_edit(self) -> None:

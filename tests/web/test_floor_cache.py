@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 import pytest
@@ -77,6 +78,146 @@ def test_overlays_carry_an_etag_and_answer_304_until_the_geometry_changes(manage
     manager.patch(f"/api/v1/floors/{hotel}/terminals/C-302/pose", json={"x": 40})
     moved = manager.get(url, headers={"If-None-Match": etag})
     assert moved.status_code == 200 and moved.headers["ETag"] != etag
+
+
+class _FakeRedis:
+    """The two calls the floor cache makes of Redis, on a dict (a second worker process shares it)."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, bytes] = {}
+
+    def get(self, key: str) -> bytes | None:
+        return self.data.get(key)
+
+    def set(self, key: str, value: bytes, ex: int) -> None:
+        self.data[key] = value
+
+
+@pytest.fixture
+def shared_cache(monkeypatch):
+    """The floor cache as served: a process LRU in front of a Redis shared by the workers (both empty)."""
+    redis = _FakeRedis()
+    monkeypatch.setattr(floor_overlays, "_redis_client", lambda: redis)
+    floor_overlays._memory.clear()
+    yield redis
+    floor_overlays._memory.clear()
+
+
+def _terminal_feature(state: dict, code: str) -> dict:
+    return next(f for f in state["floor"]["features"] if f["properties"].get("id") == code)
+
+
+def test_the_process_copy_never_serves_an_old_floor_and_another_worker_reads_redis(manager, hotel, shared_cache,
+                                                                                    monkeypatch):
+    url = f"/api/v1/floors/{hotel}/editor"
+    before = manager.get(url).get_json()
+    assert any(k.startswith("sightline:floor-cache:export:") for k in shared_cache.data)  # stored in Redis
+    assert manager.patch(f"/api/v1/floors/{hotel}/terminals/C-301/pose", json={"heading_deg": 20}).status_code == 200
+    after = manager.get(url).get_json()
+    assert _terminal_feature(after, "C-301")["properties"]["heading_deg"] == 20
+    assert _terminal_feature(before, "C-301")["properties"]["heading_deg"] != 20
+    # Another worker (an empty process cache) is served the new export from Redis without computing it.
+    floor_overlays._memory.clear()
+    monkeypatch.setattr(floorio, "export_floor", lambda *a, **k: pytest.fail("recomputed, not read from Redis"))
+    assert manager.get(url).get_json() == after
+
+
+def test_editor_state_answers_304_while_what_it_sends_holds(manager, hotel, demo_app):
+    url = f"/api/v1/floors/{hotel}/editor"
+    first = manager.get(url)
+    etag = first.headers["ETag"]
+    assert first.headers["Cache-Control"] == "private, no-cache"
+    again = manager.get(url, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.data == b""
+    with demo_app.app_context():
+        terminal_id = db.session.scalar(sa.select(Terminal.id).where(Terminal.floor_id == hotel,
+                                                                     Terminal.code == "C-302"))
+    # A serial number is not in the editor's export: a new floor version, the same body, still 304.
+    assert manager.patch(f"/api/v1/terminals/{terminal_id}", json={"serial": "NEW-SERIAL-302"}).status_code == 200
+    assert manager.get(url, headers={"If-None-Match": etag}).status_code == 304
+    assert manager.get(url).data == first.data
+    manager.patch(f"/api/v1/floors/{hotel}/terminals/C-302/pose", json={"x": 40})
+    moved = manager.get(url, headers={"If-None-Match": etag})
+    assert moved.status_code == 200 and moved.headers["ETag"] != etag
+    assert _terminal_feature(moved.get_json(), "C-302")["geometry"]["coordinates"][0] == 40
+
+
+def test_findings_answer_304_until_a_finding_of_the_floor_changes(manager, hotel, demo_app):
+    from findings import service
+
+    url = f"/api/v1/floors/{hotel}/findings"
+    first = manager.get(url)
+    etag = first.headers["ETag"]
+    assert manager.get(url, headers={"If-None-Match": etag}).status_code == 304
+    chinese = manager.get(url, headers={"Accept-Language": "zh-CN"})
+    assert chinese.headers["ETag"] != etag and chinese.data != first.data  # the messages are in the language asked
+    feature = first.get_json()["features"][0]
+    assert feature["properties"]["status"] == "open"
+    with demo_app.app_context():
+        floor = db.session.get(Floor, hotel)
+        version, venue_id = floor.version, floor.venue_id
+    response = manager.post(f"/api/v1/venues/{venue_id}/findings/{feature['properties']['id']}/accept",
+                            json={"justification": "Signed off by the venue's privacy officer for the test."})
+    assert response.status_code == 200
+    assert _version(demo_app, hotel) != version  # writing a finding of the floor gave it a new version
+    accepted = manager.get(url, headers={"If-None-Match": etag})
+    assert accepted.status_code == 200 and accepted.headers["ETag"] != etag
+    status = {f["properties"]["id"]: f["properties"]["status"] for f in accepted.get_json()["features"]}
+    assert status[feature["properties"]["id"]] == "accepted"
+    with demo_app.test_request_context(headers={"Accept-Language": "en"}):
+        assert accepted.get_json() == service.floor_findings_geojson(db.session.get(Floor, hotel))
+
+
+def test_a_serial_edit_carries_the_digest_to_the_new_version_a_turn_does_not(manager, hotel, demo_app, shared_cache,
+                                                                              monkeypatch):
+    manager.get(f"/api/v1/floors/{hotel}/overlays")  # the digest of this version is cached
+    with demo_app.app_context():
+        floor = db.session.get(Floor, hotel)
+        version, digest = floor.version, floor_overlays.geometry_digest(floor)
+        terminal_id = db.session.scalar(sa.select(Terminal.id).where(Terminal.floor_id == hotel,
+                                                                     Terminal.code == "C-302"))
+    assert manager.patch(f"/api/v1/terminals/{terminal_id}", json={"serial": "CARRIED-302"}).status_code == 200
+    real_model = floorio.floor_model
+    monkeypatch.setattr(floorio, "floor_model", lambda *a, **k: pytest.fail("the model was built again"))
+    with demo_app.app_context():
+        floor = db.session.get(Floor, hotel)
+        assert floor.version != version and floor_overlays.geometry_digest(floor) == digest
+    monkeypatch.setattr(floorio, "floor_model", real_model)
+    assert manager.patch(f"/api/v1/floors/{hotel}/terminals/C-302/pose", json={"heading_deg": 33}).status_code == 200
+    with demo_app.app_context():
+        floor = db.session.get(Floor, hotel)
+        turned = floor_overlays.geometry_digest(floor)
+        assert turned != digest
+        assert turned == hashlib.sha256(repr(floorio.floor_model(floor)).encode()).hexdigest()
+
+
+def test_terminal_model_reads_only_the_model_attributes(demo_app, hotel):
+    """What _model_kept compares: a new attribute read by terminal_model must be added to MODEL_ATTRIBUTES."""
+    read: set[str] = set()
+
+    class Recorder:
+        def __init__(self, terminal: Terminal) -> None:
+            self._terminal = terminal
+
+        def __getattr__(self, name: str):
+            read.add(name)
+            return getattr(self._terminal, name)
+
+    with demo_app.app_context():
+        for terminal in db.session.get(Floor, hotel).terminals:
+            floorio.terminal_model(Recorder(terminal))
+    assert read and read <= floor_overlays.MODEL_ATTRIBUTES
+
+
+def test_the_process_cache_keeps_within_its_size():
+    cache = floor_overlays._MemoryCache(10)
+    cache.set("a", b"12345")
+    cache.set("b", b"12345")
+    cache.set("c", b"123")
+    assert cache.get("a") is None and cache.get("b") == b"12345" and cache.get("c") == b"123"
+    assert cache.size == 8
+    cache.set("big", b"x" * 20)  # larger than the bound: kept alone (it is being served)
+    assert list(cache.items) == ["big"] and cache.size == 20
 
 
 def test_a_rolled_back_edit_leaves_the_version(demo_app, hotel):
