@@ -90,7 +90,7 @@ def test_schemas_follow_the_field_specs(document, name, fields):
 def test_terminal_schema_details(document):
     properties = document["components"]["schemas"]["TerminalInput"]["properties"]
     assert properties["kind"]["enum"] == TerminalKind.values()
-    assert properties["hfov_deg"]["exclusiveMinimum"] == 0 and properties["hfov_deg"]["maximum"] == 360
+    assert properties["hfov_deg"]["minimum"] == 0.1 and properties["hfov_deg"]["maximum"] == 360
     assert properties["x"]["type"] == "number" and properties["hpx"]["type"] == ["integer", "null"]
     assert properties["installed_on"]["format"] == "date"
     output = document["components"]["schemas"]["Terminal"]["properties"]
