@@ -215,3 +215,17 @@ def test_no_engine_outlives_its_sigkilled_worker():
     while any(_alive(pid) for pid in everything) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not [pid for pid in everything if _alive(pid)], "a process outlived its worker"
+
+
+def test_a_cancelled_engine_in_the_child_stops_with_a_cancelled_plan(demo_app):
+    cancel = threading.Event()
+    phases: list[str] = []
+
+    def progress(info: dict) -> None:
+        phases.append(info.get("phase"))
+        cancel.set()  # the user cancels as soon as the run reports anything
+
+    result = run_in_child(run_optimizer, {"snapshot": _hotel_snapshot(demo_app), "locks": {}, "workers": 2,
+                                          "parameters": {"mode": "reduce", "time_limit": 30, "seed": 0}},
+                          progress=progress, cancel=cancel)
+    assert phases and result["status"] == "CANCELLED"

@@ -18,7 +18,8 @@ from tests.workers import start_worker
 
 pytestmark = pytest.mark.slow  # every test here starts real worker processes
 
-REDIS_TEST_URL = "redis://127.0.0.1:6379/15"
+# The Redis tests run where REDIS_URL names a test server (CI: db 15); parallel runs give each their own db.
+REDIS_TEST_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
 FAST_HEARTBEAT = {"PLAN_HEARTBEAT_SECONDS": 0.5, "PLAN_HEARTBEAT_TIMEOUT": 4.0, "JOB_HOUSEKEEPING_SECONDS": 1.0}
 
 
