@@ -65,6 +65,9 @@ class Rounds:
     # The last solve stopped at its round's cap without a proof; the next solve of the same rows gets all the time.
     capped: bool = False
     final: bool = False
+    # The last two-phase solve and its phase 2 (fewest cameras) weighted bound: a bound for covering every row but
+    # those that solve gave up, proven or not the fewest (the target once they are reported infeasible).
+    rest_bound: tuple[CoverResult, int] | None = None
 
 
 def plan(floor: Floor, options: PlanOptions | None = None) -> Plan:
@@ -144,7 +147,7 @@ def plan(floor: Floor, options: PlanOptions | None = None) -> Plan:
 
     slack_bound = None
     if state.conflict_pts:
-        slack_bound = _target_bound(prep, state, options)
+        slack_bound = max(_target_bound(prep, state, options), _rest_bound(prep, state, options))
         if state.result is None or state.result.status != Status.OPTIMAL:
             found = _bound_without(prep, state, options, clock, _reserve(clock, check))
             slack_bound = None if found is None else max(found, slack_bound)
@@ -216,9 +219,12 @@ def _solve_lexicographic(problem: CoverProblem, prep: Prepared, state: Rounds, o
     bound = int(first.bound) * slack_cost
     if proven and second.objective is not None:
         bound += int(second.bound)
-    return CoverResult(status, objective, min(bound, objective), selected, time.perf_counter() - t0,
-                       second.backend, lp_bound=second.lp_bound, reductions=second.reductions, parts=second.parts,
-                       fixed_cost=second.fixed_cost)
+    out = CoverResult(status, objective, min(bound, objective), selected, time.perf_counter() - t0,
+                      second.backend, lp_bound=second.lp_bound, reductions=second.reductions, parts=second.parts,
+                      fixed_cost=second.fixed_cost)
+    if second.status != Status.INFEASIBLE:
+        state.rest_bound = (out, int(second.bound))
+    return out
 
 
 def _target_bound(prep: Prepared, state: Rounds, options: PlanOptions) -> int:
@@ -234,6 +240,17 @@ def _target_bound(prep: Prepared, state: Rounds, options: PlanOptions) -> int:
     if rest < 0 or rest >= slack_cost:
         return 0
     return rest // (prep.objective.camera_scale * max(1, options.costs.camera))
+
+
+def _rest_bound(prep: Prepared, state: Rounds, options: PlanOptions) -> int:
+    """Cameras needed for every witness but those the kept answer gave up: its phase 2 bound (0 if none).
+
+    Phase 2 of that solve covered exactly those rows, so its bound holds for that target whether or not phase 1
+    proved the given-up witnesses fewest (the bound that `_target_bound` reads out of the folded one needs that).
+    """
+    if state.rest_bound is None or state.rest_bound[0] is not state.result or any(prep.objective.level_face):
+        return 0
+    return state.rest_bound[1] // (prep.objective.camera_scale * max(1, options.costs.camera))
 
 
 def _installed_only(prep: Prepared, state: Rounds, options: PlanOptions, clock: Clock,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from planner.floor import TIERS, parse_floor
@@ -74,3 +76,29 @@ def test_sector_test_of_many_poses_at_once_equals_one_pose_at_a_time() -> None:
     one_by_one = [bool(in_sector(1.5, -2.0, float(h), float(f), float(r), xs[i:i + 1], ys[i:i + 1])[0])
                   for i, (h, f, r) in enumerate(zip(heading, hfov, radius, strict=True))]
     assert together.tolist() == one_by_one and 0 < together.sum() < len(xs)
+
+
+def test_phase_two_bound_holds_for_the_target_its_solve_leaves() -> None:
+    from planner.plan.loop import Rounds, _rest_bound, _solve_lexicographic, _take, cover_problem
+    from planner.plan.options import Clock
+    from planner.setcover import CoverProblem, SolveOptions, Status, solve
+
+    prep = _reaim_prep()
+    options = PlanOptions(reaim_step=30, time_limit=120, workers=1, witnesses_per_zone=60)
+    state = Rounds(slack=True)
+    problem = cover_problem(prep, state, options)
+    assert state.slack_rows  # one pose per mount: the two-phase model
+    n_cols = len(prep.cols)
+    result = _solve_lexicographic(problem, prep, state, options, 30.0, Clock.for_options(options))
+    _take(state, result, n_cols, prep.matrix)
+    found = _rest_bound(prep, state, options)
+    # The fewest cameras covering every row but those the solve gave up, proven alone.
+    given_up = {state.slack_rows[j - n_cols] for j in result.selected if j >= n_cols}
+    demand = [0 if r in given_up else d for r, d in enumerate(problem.demand)]
+    alone = solve(CoverProblem(n_rows=problem.n_rows, columns=problem.columns[:n_cols], demand=demand,
+                               groups=problem.groups), SolveOptions(time_limit=60, workers=1))
+    assert alone.status == Status.OPTIMAL
+    assert 0 < found <= alone.objective
+    # It belongs to that answer only: another kept answer (another target) gets no bound from it.
+    state.result = dataclasses.replace(result)
+    assert _rest_bound(prep, state, options) == 0
