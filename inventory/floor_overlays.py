@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from inventory import floorio
-from inventory.models import Floor, Terminal, Zone
+from inventory.models import CameraModel, Floor, Terminal, Zone
 from planner import floor as pf
 
 CACHE_SECONDS = 7 * 24 * 3600  # entries of versions nobody reads any more expire from Redis
@@ -227,7 +227,8 @@ def _carry_digest(floor_id: int, old: str, new: str) -> None:
 
 
 def install(session_factory: Any) -> None:
-    """Give a floor a new version in every flush that writes it, one of its zones, terminals or findings."""
+    """Give a floor a new version in every flush that writes it, one of its zones, terminals or findings, or a camera
+    model one of its terminals uses."""
     from compliance.models import Finding
 
     @event.listens_for(session_factory, "after_flush")
@@ -245,6 +246,14 @@ def install(session_factory: Any) -> None:
             elif isinstance(obj, Floor) and obj not in session.new and session.is_modified(obj, include_collections=False):
                 floors.add(obj.id)
                 remodelled.add(obj.id)
+            elif isinstance(obj, CameraModel) and obj not in session.new and session.is_modified(obj):
+                # Terminals without optics of their own take the model's pixels (floorio.terminal_model), and the
+                # floor's pages show the model: every floor using it is a new version.
+                users = set(session.connection().scalars(
+                    sa.select(Terminal.floor_id).where(Terminal.camera_model_id == obj.id).distinct()))
+                floors |= users
+                if sa.inspect(obj).attrs.hpx.history.has_changes():
+                    remodelled |= users
         if not floors:
             return
         connection = session.connection()
