@@ -1,5 +1,6 @@
 """A camera model's optics are part of every floor whose terminals use it: editing the model gives those floors a
-new version, so what is cached by version (overlays, the editor export) is computed afresh."""
+new version, so what is cached by version (overlays, the editor export) is computed afresh; and cache keys carry the
+generation of the code that computed them, since Redis outlives a deploy."""
 
 from __future__ import annotations
 
@@ -60,3 +61,16 @@ def test_renaming_a_model_no_floor_uses_leaves_floor_versions_alone(hotel, demo_
         services.update_camera_model(user, model, {"model": "Unused 2"})
         db.session.commit()
         assert dict(db.session.execute(sa.select(Floor.id, Floor.version)).tuples().all()) == versions
+
+
+def test_cache_keys_change_with_the_code_that_computes_them(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from inventory.floor_overlays import code_generation
+
+    (tmp_path / "planner").mkdir()
+    (tmp_path / "planner" / "coverage.py").write_text("RANGE = 1\n")
+    (tmp_path / "README.md").write_text("docs")
+    first = code_generation(tmp_path)
+    (tmp_path / "README.md").write_text("other docs")
+    assert code_generation(tmp_path) == first  # only code and catalogues count
+    (tmp_path / "planner" / "coverage.py").write_text("RANGE = 2\n")
+    assert code_generation(tmp_path) != first
