@@ -23,6 +23,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def iso_utc(value: datetime | None) -> str | None:
+    """A stored (naive UTC) date-time as ISO 8601 with Z, as the API gives it."""
+    return None if value is None else value.isoformat(timespec="seconds") + "Z"
+
+
 MIN_PASSWORD_LENGTH = 8
 
 

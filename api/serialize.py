@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 from accounts.access import organisation_ids
-from accounts.models import User
+from accounts.models import User, iso_utc
 from inventory.fields import CAMERA_MODEL_FIELDS, FLOOR_FIELDS, TERMINAL_FIELDS, VENUE_FIELDS, Field
 from inventory.models import CameraModel, Floor, Terminal, Venue
 from inventory.services import terminal_counts
@@ -18,7 +18,7 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, datetime):
-        return value.isoformat(timespec="seconds") + "Z"  # stored as naive UTC
+        return iso_utc(value)
     if isinstance(value, date):
         return value.isoformat()
     return value

@@ -47,7 +47,10 @@ def _case(row: dict[str, str]) -> str:
     what = f"re-aim {reaim:g}°" if row["mode"] == "reduce" and reaim else row["mode"]
     k = f" k={row['k']}" if row["mode"] == "design" else ""
     side = f" ({row['side']})" if row.get("side") else ""
-    return f"{int(float(row['segments'])):,} seg {what}{k}{side}"
+    # The load average beside every figure: on the shared machine it decides what a 60 s run gets.
+    load = _number(row.get("load"))
+    at = f", load {load:.1f}" if load is not None else ""
+    return f"{int(float(row['segments'])):,} seg {what}{k}{side}{at}"
 
 
 def mall_plot(paths: list[Path], out: Path) -> None:

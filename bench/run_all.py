@@ -1,6 +1,6 @@
 """`make bench`: a short pass over every benchmark (the full runs and their commands are in docs/benchmarks.md).
 
-Data comes from ../shared/benchmarks by default, or from the folder given with --data. Results go to
+Data comes from shared/benchmarks beside the checkout (or beside a folder above it) by default, or from the folder given with --data. Results go to
 bench/results/smoke/ so the committed full-run results are not touched.
 """
 
@@ -32,10 +32,18 @@ def commands(data: Path, out: Path) -> list[list[str]]:
     ]
 
 
+def default_data() -> Path:
+    """shared/benchmarks beside the checkout, or beside any folder above it (a worktree lives deeper)."""
+    for parent in ROOT.parents:
+        if (parent / "shared" / "benchmarks").is_dir():
+            return parent / "shared" / "benchmarks"
+    return ROOT.parent / "shared" / "benchmarks"
+
+
 def main() -> int:
     """Run each short benchmark in turn; report which failed."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "benchmarks")
+    parser.add_argument("--data", type=Path, default=default_data())
     args = parser.parse_args()
     if not args.data.is_dir():
         print(f"error: benchmark data folder {args.data} not found (give --data)", file=sys.stderr)

@@ -6,6 +6,7 @@ from flask import Response, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from accounts.models import iso_utc
 from api.blueprint import bp
 from api.floors import conditional
 from api.openapi import document, text_schema
@@ -66,7 +67,7 @@ def venue_findings(venue_id: int) -> Response:
                                    rule_id=request.args.get("rule") or None)
     state = service.recheck_state(venue.id)
     items = [service.finding_to_dict(f) for f in found]
-    return jsonify(items=items, count=len(items), rechecking_since=service.iso(state["since"]),
+    return jsonify(items=items, count=len(items), rechecking_since=iso_utc(state["since"]),
                    recheck_error=state["failed"].error if state["failed"] else None)
 
 

@@ -35,7 +35,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from accounts.access import can_edit_inventory
-from accounts.models import User, utcnow
+from accounts.models import User, iso_utc, utcnow
 from audit.models import AuditEvent
 from compliance import filing, rules
 from compliance.citation import rule_sources, rule_statement
@@ -147,13 +147,8 @@ def finding_to_dict(f: Finding) -> dict[str, Any]:
             "severity": f.severity, "status": f.status, "terminal_id": f.terminal_id, "zone_id": f.zone_id,
             "subject": f.subject, "message": wording.message(f), "message_en": f.message, "msgid": msgid,
             "params": params, "detail": f.detail or {},
-            "opened_at": iso(f.opened_at), "fixed_at": iso(f.fixed_at), "fixed_reason": f.fixed_reason,
-            "accepted_by_id": f.accepted_by_id, "accepted_at": iso(f.accepted_at), "justification": f.justification}
-
-
-def iso(value: Any) -> str | None:
-    """A stored (naive UTC) date-time as ISO 8601 with Z, for the API."""
-    return None if value is None else value.isoformat(timespec="seconds") + "Z"
+            "opened_at": iso_utc(f.opened_at), "fixed_at": iso_utc(f.fixed_at), "fixed_reason": f.fixed_reason,
+            "accepted_by_id": f.accepted_by_id, "accepted_at": iso_utc(f.accepted_at), "justification": f.justification}
 
 
 # ---------------------------------------------------------------------------------------------- evaluation

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
 import uuid
 import zlib
 from collections import OrderedDict
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -29,7 +31,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from inventory import floorio
-from inventory.models import Floor, Terminal, Zone
+from inventory.models import CameraModel, Floor, Terminal, Zone
 from planner import floor as pf
 
 CACHE_SECONDS = 7 * 24 * 3600  # entries of versions nobody reads any more expire from Redis
@@ -71,6 +73,26 @@ class _MemoryCache:
 # written: this process's copy of a Redis entry is always valid, and saves fetching and unpacking megabytes
 # from Redis on every request. Held uncompressed, ready to send.
 _memory = _MemoryCache(MEMORY_BYTES)
+
+
+_NOT_CODE = {"tests", "instance", "node_modules", "venv", "static", "docs", "bench", "migrations"}
+
+
+def code_generation(root: Path) -> str:
+    """A digest of the code and catalogues under root that compute cached values (every .py and .mo file)."""
+    digest = hashlib.sha256()
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _NOT_CODE)
+        for name in sorted(files):
+            if name.endswith((".py", ".mo")):
+                path = Path(folder, name)
+                digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+# Redis outlives a deploy: an entry computed by other code (a changed engine, wording or export) is not the value
+# its key names any more, so keys carry the generation of the code that computed them.
+PREFIX = f"sightline:floor-cache:{code_generation(Path(__file__).resolve().parent.parent)}:"
 _redis: dict[str, Any] = {}
 
 
@@ -91,7 +113,7 @@ def cached_bytes(key: str, compute: Callable[[], bytes]) -> bytes:
 
     `key` must name its content (include a floor version or a digest): entries are never invalidated.
     """
-    full = "sightline:floor-cache:" + key
+    full = PREFIX + key
     value = _memory.get(full)
     if value is not None:
         return value
@@ -236,7 +258,7 @@ def _carry(kind: str, floor_id: int, old: str, new: str) -> None:
     """Name the old version's cached `kind` entry (a digest, a findings generation) under the new version."""
     if not has_app_context():
         return
-    key = f"sightline:floor-cache:{kind}:{floor_id}:"
+    key = f"{PREFIX}{kind}:{floor_id}:"
     value = _memory.get(key + old)
     client = _redis_client()
     if value is None and client is not None:
@@ -250,7 +272,8 @@ def _carry(kind: str, floor_id: int, old: str, new: str) -> None:
 
 
 def install(session_factory: Any) -> None:
-    """Give a floor a new version in every flush that writes it, one of its zones, terminals or findings."""
+    """Give a floor a new version in every flush that writes it, one of its zones, terminals or findings, or a camera
+    model one of its terminals uses."""
     from compliance.models import Finding
 
     @event.listens_for(session_factory, "after_flush")
@@ -271,6 +294,14 @@ def install(session_factory: Any) -> None:
             elif isinstance(obj, Floor) and obj not in session.new and session.is_modified(obj, include_collections=False):
                 floors.add(obj.id)
                 remodelled.add(obj.id)
+            elif isinstance(obj, CameraModel) and obj not in session.new and session.is_modified(obj):
+                # Terminals without optics of their own take the model's pixels (floorio.terminal_model), and the
+                # floor's pages show the model: every floor using it is a new version.
+                users = set(session.connection().scalars(
+                    sa.select(Terminal.floor_id).where(Terminal.camera_model_id == obj.id).distinct()))
+                floors |= users
+                if sa.inspect(obj).attrs.hpx.history.has_changes():
+                    remodelled |= users
         if not floors:
             return
         connection = session.connection()

@@ -19,17 +19,25 @@ def _hotel_floor(app) -> tuple[int, dict[str, int]]:  # type: ignore[no-untyped-
         return floor.id, ids
 
 
+def _settled(page, terminal_id: int, state: str):  # type: ignore[no-untyped-def]
+    """The terminal's row once htmx has settled its swap: until then the new row carries the old row's classes and
+    its form has no htmx handler yet, so a click that quick (only a script's) would submit the form natively."""
+    page.locator(f"#terminal-{terminal_id}{state}").wait_for()
+    return page.locator(f"#terminal-{terminal_id}")
+
+
 def test_refused_inline_edit_shows_the_error_in_the_row(page, live_app):  # type: ignore[no-untyped-def]
     floor_id, ids = _hotel_floor(live_app)
     login(page)
     page.goto(f"/floors/{floor_id}")
     row = page.locator(f"#terminal-{ids['C-301']}")
     row.get_by_role("button", name="Edit").click()
+    row = _settled(page, ids["C-301"], ".editing")
     row.locator("input[name=heading_deg]").fill("abc")
     row.get_by_role("button", name="Save").click()
 
+    row = _settled(page, ids["C-301"], ".has-error")
     alert = page.locator(f"#row-error-{ids['C-301']}")
-    alert.wait_for()
     assert "abc" in alert.inner_text() and "Heading" in alert.inner_text()
     heading = row.locator("input[name=heading_deg]")
     assert heading.get_attribute("aria-invalid") == "true" and heading.input_value() == "abc"
@@ -55,6 +63,7 @@ def test_count_badges_follow_saves_and_deletes_without_reload(page, live_app):  
 
     row = page.locator(f"#terminal-{ids['C-302']}")
     row.get_by_role("button", name="Edit").click()
+    row = _settled(page, ids["C-302"], ".editing")
     row.locator("select[name=status]").select_option("removed")
     row.get_by_role("button", name="Save").click()
     page.wait_for_function("n => document.querySelector('#floor-counts').innerText.includes((n) + ' in service')",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from planner.floor import TIERS, parse_floor
@@ -74,3 +76,63 @@ def test_sector_test_of_many_poses_at_once_equals_one_pose_at_a_time() -> None:
     one_by_one = [bool(in_sector(1.5, -2.0, float(h), float(f), float(r), xs[i:i + 1], ys[i:i + 1])[0])
                   for i, (h, f, r) in enumerate(zip(heading, hfov, radius, strict=True))]
     assert together.tolist() == one_by_one and 0 < together.sum() < len(xs)
+
+
+def test_phase_two_bound_holds_for_the_target_its_solve_leaves() -> None:
+    from planner.plan.loop import Rounds, _rest_bound, _solve_lexicographic, _take, cover_problem
+    from planner.plan.options import Clock
+    from planner.setcover import CoverProblem, SolveOptions, Status, solve
+
+    prep = _reaim_prep()
+    options = PlanOptions(reaim_step=30, time_limit=120, workers=1, witnesses_per_zone=60)
+    state = Rounds(slack=True)
+    problem = cover_problem(prep, state, options)
+    assert state.slack_rows  # one pose per mount: the two-phase model
+    n_cols = len(prep.cols)
+    result = _solve_lexicographic(problem, prep, state, options, 30.0, Clock.for_options(options))
+    _take(state, result, n_cols, prep.matrix)
+    found = _rest_bound(prep, state, options)
+    # The fewest cameras covering every row but those the solve gave up, proven alone.
+    given_up = {state.slack_rows[j - n_cols] for j in result.selected if j >= n_cols}
+    demand = [0 if r in given_up else d for r, d in enumerate(problem.demand)]
+    alone = solve(CoverProblem(n_rows=problem.n_rows, columns=problem.columns[:n_cols], demand=demand,
+                               groups=problem.groups), SolveOptions(time_limit=60, workers=1))
+    assert alone.status == Status.OPTIMAL
+    assert 0 < found <= alone.objective
+    # It belongs to that answer only: another kept answer (another target) gets no bound from it.
+    state.result = dataclasses.replace(result)
+    assert _rest_bound(prep, state, options) == 0
+
+
+def _given_up(columns: list[list[int]], demand: list[int], poses: list[int]) -> int:
+    count = np.zeros(len(demand), dtype=np.int64)
+    for j in poses:
+        count[columns[j]] += 1
+    return int(np.maximum(0, np.asarray(demand) - count).sum())
+
+
+def test_best_response_warm_start_is_a_one_pose_per_mount_cover_no_single_switch_improves() -> None:
+    from planner.plan.loop import fewest_given_up
+    from planner.setcover import CoverProblem, is_cover
+
+    rng = np.random.default_rng(7)
+    n_rows, mounts, poses_per = 60, 12, 4
+    n_cols = mounts * poses_per + 3  # three poses alone at their mounts
+    columns = [sorted(set(rng.integers(0, n_rows, size=int(rng.integers(1, 8))).tolist())) for _ in range(n_cols)]
+    demand = rng.integers(0, 3, size=n_rows).tolist()
+    groups = [list(range(m * poses_per, (m + 1) * poses_per)) for m in range(mounts)]
+    slack_rows = [r for r, d in enumerate(demand) for _ in range(d)]
+    problem = CoverProblem(n_rows=n_rows, columns=columns + [[r] for r in slack_rows],
+                           costs=[0] * n_cols + [1] * len(slack_rows), demand=demand, groups=groups, forced=[5])
+    hint = fewest_given_up(problem, n_cols, slack_rows, [0, 4], float("inf"))
+    assert is_cover(problem, hint)
+    poses = [j for j in hint if j < n_cols]
+    assert all(sum(j in g for j in poses) == 1 for g in groups) and 5 in poses
+    assert {n_cols - 3, n_cols - 2, n_cols - 1} <= set(poses)
+    # Exactly the units still short are given up, and no mount (but the locked one) does better alone.
+    short = _given_up(columns, demand, poses)
+    assert len(hint) - len(poses) == short
+    for g in groups[:1] + groups[2:]:
+        current = next(j for j in poses if j in g)
+        for other in g:
+            assert _given_up(columns, demand, [j for j in poses if j != current] + [other]) >= short

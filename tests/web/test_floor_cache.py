@@ -111,7 +111,7 @@ def test_the_process_copy_never_serves_an_old_floor_and_another_worker_reads_red
                                                                                     monkeypatch):
     url = f"/api/v1/floors/{hotel}/editor"
     before = manager.get(url).get_json()
-    assert any(k.startswith("sightline:floor-cache:export:") for k in shared_cache.data)  # stored in Redis
+    assert any(k.startswith(floor_overlays.PREFIX + "export:") for k in shared_cache.data)  # stored in Redis
     assert manager.patch(f"/api/v1/floors/{hotel}/terminals/C-301/pose", json={"heading_deg": 20}).status_code == 200
     after = manager.get(url).get_json()
     assert _terminal_feature(after, "C-301")["properties"]["heading_deg"] == 20
