@@ -254,8 +254,16 @@ def _carry_digest(floor_id: int, old: str, new: str) -> None:
     _carry("digest", floor_id, old, new)
 
 
-def _carry(kind: str, floor_id: int, old: str, new: str) -> None:
-    """Name the old version's cached `kind` entry (a digest, a findings generation) under the new version."""
+def _carry_generation(floor_id: int, old: str, new: str) -> None:
+    """Name the old version's findings generation under the new version (the map is the same). A version with no
+    generation stored is its own (findings_generation), and is stored as such first: under a burst of edits most
+    versions are never read, and the chain must not break at them."""
+    _carry("findings-gen", floor_id, old, new, default=json_bytes(old))
+
+
+def _carry(kind: str, floor_id: int, old: str, new: str, default: bytes | None = None) -> None:
+    """Name the old version's cached `kind` entry (a digest, a findings generation) under the new version; with
+    none cached, `default` (stored for the old version too), or nothing."""
     if not has_app_context():
         return
     key = f"{PREFIX}{kind}:{floor_id}:"
@@ -264,11 +272,14 @@ def _carry(kind: str, floor_id: int, old: str, new: str) -> None:
     if value is None and client is not None:
         raw = client.get(key + old)
         value = zlib.decompress(raw) if raw is not None else None
-    if value is None:
+    if value is None and default is None:
         return
-    _memory.set(key + new, value)
-    if client is not None:
-        client.set(key + new, zlib.compress(value, 1), ex=CACHE_SECONDS)
+    stores = [key + new] if value is not None else [key + old, key + new]
+    value = value if value is not None else default
+    for full in stores:
+        _memory.set(full, value)
+        if client is not None:
+            client.set(full, zlib.compress(value, 1), ex=CACHE_SECONDS)
 
 
 def install(session_factory: Any) -> None:
@@ -317,7 +328,7 @@ def install(session_factory: Any) -> None:
             if old is not None and floor_id not in remodelled:
                 _carry_digest(floor_id, old, new)
             if old is not None and floor_id not in refound:
-                _carry("findings-gen", floor_id, old, new)
+                _carry_generation(floor_id, old, new)
         session.info.setdefault(_TOUCHED, set()).update(floors)
 
     @event.listens_for(session_factory, "after_flush_postexec")

@@ -139,10 +139,11 @@ def venue_delete(venue_id: int):  # type: ignore[no-untyped-def]
 @bp.get("/venues/<int:venue_id>")
 def venue_detail(venue_id: int):  # type: ignore[no-untyped-def]
     """A venue's floors, with counts by kind and status."""
-    venue = services.get_venue(current_user, venue_id)
+    venue = services.get_venue(current_user, venue_id, with_floors=True)
     floor_counts = services.floor_terminal_counts([f.id for f in venue.floors])
     venue_counts = services.combined_counts(list(floor_counts.values()))
     return render_template("inventory/venue_detail.html", venue=venue, floor_counts=floor_counts,
+                           zone_counts=services.floor_zone_counts([f.id for f in venue.floors]),
                            counts=venue_counts, can_edit=can_edit_inventory(current_user, venue.organisation_id),
                            venue_types=VenueType)
 

@@ -185,3 +185,30 @@ def test_a_new_finding_gives_a_new_generation(manager, hotel, demo_app):
         assert floor_overlays.findings_generation(db.session.get(Floor, hotel)) != generation
     status = {f["properties"]["id"]: f["properties"]["status"] for f in _findings(manager, hotel).get_json()["features"]}
     assert status[feature["properties"]["id"]] == "accepted"
+
+
+def test_unread_versions_keep_the_findings_generation_chain(manager, hotel, demo_app):
+    """A burst of serial edits (no map read between them) still carries the generation to the last version."""
+    with demo_app.app_context():
+        floor = db.session.get(Floor, hotel)
+        first_version = floor.version
+    terminal_id = _terminal(demo_app, hotel, "C-302")
+    for serial in ("BURST-1", "BURST-2", "BURST-3"):
+        assert manager.patch(f"/api/v1/terminals/{terminal_id}", json={"serial": serial}).status_code == 200
+    with demo_app.app_context():
+        floor = db.session.get(Floor, hotel)
+        assert floor.version != first_version and floor_overlays.findings_generation(floor) == first_version
+
+
+def test_the_venue_page_counts_zones_without_loading_them(manager, demo_app):
+    from inventory.models import Venue, Zone
+
+    with demo_app.app_context():
+        venue = db.session.scalar(sa.select(Venue).where(Venue.name == "Bund View Hotel"))
+        expected = {f.id: len(f.zones) for f in venue.floors}
+        assert services.floor_zone_counts(list(expected)) == expected and any(expected.values())
+        venue_id = venue.id
+        zones = db.session.scalar(sa.select(sa.func.count()).select_from(Zone).where(Zone.floor_id.in_(expected)))
+    page = manager.get(f"/venues/{venue_id}").get_data(as_text=True)
+    cells = re.findall(r"</a></td>\s*<td>(\d+)</td>", page)
+    assert sorted(int(c) for c in cells) == sorted(expected.values()) and sum(expected.values()) == zones
