@@ -309,8 +309,12 @@ def _reconcile(venue_id: int, drafts: Iterable[_Draft], candidates: list[Finding
                                    terminal_id=d.terminal_id, zone_id=d.zone_id, detail=d.detail, opened_at=now))
             counts["opened"] += 1
             continue
+        # The detail as the JSON column gives it back (a shapely mapping's tuples are lists there): compared in
+        # that form, an unchanged finding is not rewritten (each re-check rewrote every intrusion's geometry,
+        # giving the floor a new findings map for nothing).
+        detail = json.loads(json.dumps(d.detail)) if d.detail is not None else None
         values = {"severity": d.severity, "subject": d.subject, "message": d.message, "floor_id": d.floor_id,
-                  "terminal_id": d.terminal_id, "zone_id": d.zone_id, "detail": d.detail}
+                  "terminal_id": d.terminal_id, "zone_id": d.zone_id, "detail": detail}
         changed = False
         for name, value in values.items():
             if getattr(row, name) != value:

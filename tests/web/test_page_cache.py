@@ -212,3 +212,19 @@ def test_the_venue_page_counts_zones_without_loading_them(manager, demo_app):
     page = manager.get(f"/venues/{venue_id}").get_data(as_text=True)
     cells = re.findall(r"</a></td>\s*<td>(\d+)</td>", page)
     assert sorted(int(c) for c in cells) == sorted(expected.values()) and sum(expected.values()) == zones
+
+
+def test_re_evaluating_an_unchanged_venue_rewrites_no_finding(demo_app, hotel):
+    """Stored details are JSON (lists); fresh ones hold shapely's tuples: equal findings must compare equal."""
+    with demo_app.app_context():
+        floor = db.session.get(Floor, hotel)
+        service.evaluate_venue(floor.venue)
+        db.session.commit()
+        floor = db.session.get(Floor, hotel)
+        version, generation = floor.version, floor_overlays.findings_generation(floor)
+        assert any((f.detail or {}).get("geometry") for f in service.floor_findings(floor))  # intrusion polygons
+        counts = service.evaluate_venue(floor.venue)
+        db.session.commit()
+        floor = db.session.get(Floor, hotel)
+        assert counts["updated"] == 0 and counts["opened"] == 0 and counts["fixed"] == 0
+        assert floor.version == version and floor_overlays.findings_generation(floor) == generation
