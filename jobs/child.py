@@ -121,10 +121,11 @@ def _die_with_worker(worker: int) -> None:
     from multiprocessing import forkserver
 
     server = forkserver._forkserver
-    if server._forkserver_alive_fd is not None:
+    alive = getattr(server, "_forkserver_alive_fd", None)  # None when spawned
+    if alive is not None:
         # Every forkserver child inherits the worker's end of the forkserver's "alive" pipe; while an engine held
         # it, a killed worker's forkserver (and so the engine) would live on until the run ended.
-        os.close(server._forkserver_alive_fd)
+        os.close(alive)
         server._forkserver_alive_fd = None
     parent = os.getppid()
     # Spawned, the worker is the parent; forked by the forkserver, the worker is the forkserver's parent.

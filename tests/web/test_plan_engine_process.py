@@ -134,6 +134,12 @@ def test_one_forkserver_with_the_engine_loaded_forks_every_run():
     assert first["planner_loaded"] and second["planner_loaded"]
 
 
+def test_without_a_forkserver_the_child_is_spawned_by_this_process(monkeypatch):
+    monkeypatch.setattr(child, "START_METHOD", "spawn")
+    spawned = run_in_child(_whoami, {})
+    assert spawned["parent"] == os.getpid() and spawned["pid"] != os.getpid()
+
+
 def _reports_and_waits(progress, cancel) -> str:
     progress({"pid": os.getpid()})
     deadline = time.monotonic() + 120
