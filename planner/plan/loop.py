@@ -102,9 +102,11 @@ def plan(floor: Floor, options: PlanOptions | None = None) -> Plan:
         # again with all the time left, from that answer.
         remaining = clock.left() - reserve
         budget = remaining if state.final else min(remaining, max(ROUND_MIN_S, ROUND_SHARE * remaining))
-        if state.rounds == 1 and warm is not None and warm.objective is not None and budget < _read_floor(problem):
+        if state.rounds == 1 and warm is not None and warm.objective is not None and \
+                remaining < _read_floor(problem):
             # Too little time left to even read and reduce the full model (a solve given 0.2 s took 10.5 s on the
             # 2,000-segment re-aim mall, 2.5 million entries): the cover over the installed poses is the answer.
+            # (Against the time left, not the round's share: a round may overrun its share, never the limit.)
             clock.out("solve", reserve=clock.limit)
             _take(state, warm, len(prep.cols), prep.matrix)
             break
