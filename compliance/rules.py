@@ -378,6 +378,8 @@ def _unsigned_entrances(rule: Rule, cx: _Context) -> Iterable[Finding]:
     views = [v for v in views if not v.is_empty]
     tree = shapely.STRtree(views)
     private = {id(z) for z in cx.private}
+    openings = [o.geometry for o in cx.floor.openings]
+    opening_tree, sign_tree = shapely.STRtree(openings), shapely.STRtree(signs)
     for z in cx.floor.zones:
         if id(z) in private or not views:
             continue
@@ -389,11 +391,11 @@ def _unsigned_entrances(rule: Rule, cx: _Context) -> Iterable[Finding]:
                 break
         if seen < min_seen:
             continue  # not monitored
-        entrances = [o for o in cx.floor.openings if o.geometry.distance(g.boundary) <= ENTRANCE_TOL_M
-                     and o.geometry.intersects(g.buffer(ENTRANCE_TOL_M))]
-        bare = [o for o in entrances if min(o.geometry.distance(p) for p in signs) > near]
+        entrances = [openings[i] for i in sorted(opening_tree.query(g.buffer(ENTRANCE_TOL_M), predicate="intersects"))
+                     if openings[i].distance(g.boundary) <= ENTRANCE_TOL_M]
+        bare = [o for o in entrances if not len(sign_tree.query(o, predicate="dwithin", distance=near))]
         if bare:
-            points = [[round(c, 2) for c in o.geometry.interpolate(0.5, normalized=True).coords[0]] for o in bare]
+            points = [[round(c, 2) for c in o.interpolate(0.5, normalized=True).coords[0]] for o in bare]
             yield _finding(rule, None, MESSAGES["unsigned_entrances"], {"zone": z.name, "bare": len(bare),
                                                                          "entrances": len(entrances), "limit": near},
                            z, entrances=points)

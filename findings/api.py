@@ -100,9 +100,10 @@ def floor_findings_geojson(floor_id: int) -> Response:
     """The floor's standing findings as map features (what the floor map draws and labels)."""
     floor = services.get_floor(current_user, floor_id)
     # Writing a finding of the floor gives the floor a new version (inventory.floor_overlays.install), as does
-    # writing its terminals and zones (the features' points, polygons and names): the version and the language
-    # name the body. Its ETag hashes the bytes: a new version with the same findings still answers 304.
-    key = f"findings:{floor.id}:{floor.version}:{current_language()}"
+    # writing its terminals and zones; a version whose write changed none of what the map shows (findings, zones,
+    # terminal points and codes: a serial edit) carries the previous one's findings generation. The generation and
+    # the language name the body. Its ETag hashes the bytes: a new generation with the same findings answers 304.
+    key = f"findings:{floor.id}:{floor_overlays.findings_generation(floor)}:{current_language()}"
 
     def body() -> bytes:
         return floor_overlays.cached_json(key, lambda: service.floor_findings_geojson(floor))

@@ -32,7 +32,7 @@ import sqlalchemy as sa
 from flask import current_app, has_app_context
 from flask_babel import gettext as _
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer, selectinload
 
 from accounts.access import can_edit_inventory
 from accounts.models import User, iso_utc, utcnow
@@ -309,8 +309,12 @@ def _reconcile(venue_id: int, drafts: Iterable[_Draft], candidates: list[Finding
                                    terminal_id=d.terminal_id, zone_id=d.zone_id, detail=d.detail, opened_at=now))
             counts["opened"] += 1
             continue
+        # The detail as the JSON column gives it back (a shapely mapping's tuples are lists there): compared in
+        # that form, an unchanged finding is not rewritten (each re-check rewrote every intrusion's geometry,
+        # giving the floor a new findings map for nothing).
+        detail = json.loads(json.dumps(d.detail)) if d.detail is not None else None
         values = {"severity": d.severity, "subject": d.subject, "message": d.message, "floor_id": d.floor_id,
-                  "terminal_id": d.terminal_id, "zone_id": d.zone_id, "detail": d.detail}
+                  "terminal_id": d.terminal_id, "zone_id": d.zone_id, "detail": detail}
         changed = False
         for name, value in values.items():
             if getattr(row, name) != value:
@@ -679,8 +683,12 @@ def install(session_factory: Any) -> None:
         for venue_id, floor_ids in dirty.items():
             venue = session.get(Venue, venue_id)
             if venue is not None:
-                # Collections may still hold rows deleted in this transaction: read them again.
+                # Collections may still hold rows deleted in this transaction: read them again, the floors
+                # without their structure (the load floor's is 170 kB of JSON, which deciding needs not; an
+                # evaluation that needs it reads it then).
                 session.expire(venue, ["floors"])
+                session.scalars(sa.select(Venue).where(Venue.id == venue_id).options(
+                    selectinload(Venue.floors).options(defer(Floor.structure)))).one()
                 for floor in venue.floors:
                     session.expire(floor, ["terminals", "zones"])
                 changed = _terminals_only(floor_ids, touched, structure)

@@ -3,7 +3,9 @@
 `Floor.version` is a fresh random token whenever the floor, one of its zones, terminals or findings is
 written (`install` sets it in the writing transaction). The floor's export is cached under (floor, version);
 overlays under the SHA-256 of the engine's floor model, looked up through (floor, version), so an edit that
-changes no geometry (a serial number) reuses them and one that moves a camera computes them once. Every key
+changes no geometry (a serial number) reuses them and one that moves a camera computes them once. The floor's
+findings map is keyed likewise by a findings generation: the version at which its findings, zones or terminal
+points last changed. Every key
 names its content, so entries are never invalidated: a process keeps its own copies (an LRU) in front of
 Redis (REDIS_URL, shared by every gunicorn worker; without it the LRU alone). A terminal that
 breaks a rule is listed among the overlays' problems, not fatal.
@@ -219,12 +221,28 @@ MODEL_ATTRIBUTES = frozenset({
     "height_m", "tilt_deg", "face_recognition", "audio", "locked", "status", "removed_at", "floor_id"})
 
 
-def _model_kept(session: Session, terminal: Terminal) -> bool:
-    """Whether this flush's write of the terminal leaves every attribute of its engine model as it was."""
+# What the floor's findings map (findings.service.floor_findings_geojson) reads of a terminal: its point and
+# code, and whether it is on the floor (tests/web/test_floor_cache.py checks the map changes with nothing else).
+FINDINGS_ATTRIBUTES = frozenset({"code", "x", "y", "removed_at", "floor_id"})
+
+
+def _kept(session: Session, terminal: Terminal, attributes: frozenset[str]) -> bool:
+    """Whether this flush's write of the terminal leaves every one of `attributes` as it was."""
     if terminal in session.new or terminal in session.deleted:
         return False
     state = sa.inspect(terminal)
-    return not any(state.attrs[name].history.has_changes() for name in MODEL_ATTRIBUTES)
+    return not any(state.attrs[name].history.has_changes() for name in attributes)
+
+
+def _model_kept(session: Session, terminal: Terminal) -> bool:
+    """Whether this flush's write of the terminal leaves every attribute of its engine model as it was."""
+    return _kept(session, terminal, MODEL_ATTRIBUTES)
+
+
+def findings_generation(floor: Floor) -> str:
+    """The version at which the floor's findings map last changed (its findings, zones, or its terminals' points,
+    codes or presence): what names the cached map. A version nobody carried a generation to is its own."""
+    return cached(f"findings-gen:{floor.id}:{floor.version}", lambda: floor.version)
 
 
 def _carry_digest(floor_id: int, old: str, new: str) -> None:
@@ -233,19 +251,35 @@ def _carry_digest(floor_id: int, old: str, new: str) -> None:
 
     If the transaction rolls back, the new version is never stored and its entry never read.
     """
+    _carry("digest", floor_id, old, new)
+
+
+def _carry_generation(floor_id: int, old: str, new: str) -> None:
+    """Name the old version's findings generation under the new version (the map is the same). A version with no
+    generation stored is its own (findings_generation), and is stored as such first: under a burst of edits most
+    versions are never read, and the chain must not break at them."""
+    _carry("findings-gen", floor_id, old, new, default=json_bytes(old))
+
+
+def _carry(kind: str, floor_id: int, old: str, new: str, default: bytes | None = None) -> None:
+    """Name the old version's cached `kind` entry (a digest, a findings generation) under the new version; with
+    none cached, `default` (stored for the old version too), or nothing."""
     if not has_app_context():
         return
-    key = f"{PREFIX}digest:{floor_id}:"
+    key = f"{PREFIX}{kind}:{floor_id}:"
     value = _memory.get(key + old)
     client = _redis_client()
     if value is None and client is not None:
         raw = client.get(key + old)
         value = zlib.decompress(raw) if raw is not None else None
-    if value is None:
+    if value is None and default is None:
         return
-    _memory.set(key + new, value)
-    if client is not None:
-        client.set(key + new, zlib.compress(value, 1), ex=CACHE_SECONDS)
+    stores = [key + new] if value is not None else [key + old, key + new]
+    value = value if value is not None else default
+    for full in stores:
+        _memory.set(full, value)
+        if client is not None:
+            client.set(full, zlib.compress(value, 1), ex=CACHE_SECONDS)
 
 
 def install(session_factory: Any) -> None:
@@ -257,6 +291,7 @@ def install(session_factory: Any) -> None:
     def _touch(session: Session, _context: Any) -> None:
         floors: set[int] = set()
         remodelled: set[int] = set()  # floors whose engine model this flush may have changed
+        refound: set[int] = set()  # floors whose findings map this flush may have changed
         for obj in (*session.new, *session.dirty, *session.deleted):
             if isinstance(obj, Terminal | Zone | Finding) and obj.floor_id is not None and (
                     obj in session.new or obj in session.deleted or session.is_modified(obj, include_collections=False)):
@@ -265,6 +300,8 @@ def install(session_factory: Any) -> None:
                 floors |= touched
                 if not isinstance(obj, Finding) and not (isinstance(obj, Terminal) and _model_kept(session, obj)):
                     remodelled |= touched
+                if not (isinstance(obj, Terminal) and _kept(session, obj, FINDINGS_ATTRIBUTES)):
+                    refound |= touched
             elif isinstance(obj, Floor) and obj not in session.new and session.is_modified(obj, include_collections=False):
                 floors.add(obj.id)
                 remodelled.add(obj.id)
@@ -284,12 +321,14 @@ def install(session_factory: Any) -> None:
             # FOR UPDATE: on PostgreSQL a concurrent writer of the floor's model holds the row until it commits;
             # the version read after that wait is the one this transaction's write builds on (SQLite: one writer).
             old = connection.scalar(sa.select(Floor.version).where(Floor.id == floor_id).with_for_update()) \
-                if floor_id not in remodelled else None
+                if floor_id not in remodelled or floor_id not in refound else None
             new = uuid.uuid4().hex
             connection.execute(sa.update(Floor).where(Floor.id == floor_id)
                                .values(version=new, updated_at=Floor.updated_at))
-            if old is not None:
+            if old is not None and floor_id not in remodelled:
                 _carry_digest(floor_id, old, new)
+            if old is not None and floor_id not in refound:
+                _carry_generation(floor_id, old, new)
         session.info.setdefault(_TOUCHED, set()).update(floors)
 
     @event.listens_for(session_factory, "after_flush_postexec")

@@ -26,7 +26,7 @@ from inventory.fields import (
     clean,
     clean_value,
 )
-from inventory.models import CameraModel, Floor, Terminal, Venue
+from inventory.models import CameraModel, Floor, Terminal, Venue, Zone
 from security import contains_pattern
 
 M = TypeVar("M")
@@ -55,10 +55,12 @@ def list_venues(user: User) -> list[Venue]:
     return list(db.session.scalars(venues_query(user).options(selectinload(Venue.floors).options(_NO_STRUCTURE))))
 
 
-def get_venue(user: User, venue_id: int) -> Venue:
-    """A visible venue, or NotFound."""
-    venue = db.session.scalar(sa.select(Venue).where(Venue.id == venue_id, venue_filter(user),
-                                                     Venue.removed_at.is_(None)))
+def get_venue(user: User, venue_id: int, *, with_floors: bool = False) -> Venue:
+    """A visible venue, or NotFound; `with_floors` loads its floors with it (without their structure)."""
+    query = sa.select(Venue).where(Venue.id == venue_id, venue_filter(user), Venue.removed_at.is_(None))
+    if with_floors:
+        query = query.options(selectinload(Venue.floors).options(_NO_STRUCTURE))
+    venue = db.session.scalar(query)
     if venue is None:
         raise NotFound(f"venue {venue_id}")
     return venue
@@ -133,6 +135,16 @@ def floor_terminal_counts(floor_ids: list[int]) -> dict[int, dict[str, Any]]:
         for floor_id, kind, status, face, n in db.session.execute(query):
             rows[floor_id].append((kind, status, bool(face), n))
     return {floor_id: _counts(found) for floor_id, found in rows.items()}
+
+
+def floor_zone_counts(floor_ids: list[int]) -> dict[int, int]:
+    """How many zones each floor has, from one grouped query (not the zones' geometry)."""
+    counts = dict.fromkeys(floor_ids, 0)
+    if floor_ids:
+        query = (sa.select(Zone.floor_id, sa.func.count()).where(Zone.floor_id.in_(floor_ids))
+                 .group_by(Zone.floor_id))
+        counts.update({floor_id: n for floor_id, n in db.session.execute(query)})
+    return counts
 
 
 def combined_counts(counts: list[dict[str, Any]]) -> dict[str, Any]:

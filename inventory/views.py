@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from htmx_flask import request as hx_request
+from markupsafe import Markup
 
 from accounts.access import can_edit_inventory, can_edit_zones
 from accounts.models import Organisation
 from extensions import db
-from inventory import services
+from i18n import current_language
+from inventory import floor_overlays, services
 from inventory.choices import TerminalKind, TerminalStatus, VenueType
 from inventory.fields import (
     CAMERA_MODEL_FIELDS,
@@ -23,7 +27,7 @@ from inventory.fields import (
     VENUE_FIELDS,
     ValidationError,
 )
-from inventory.models import Floor
+from inventory.models import Floor, Terminal, Zone
 from security import MAX_ID, page_number
 
 bp = Blueprint("inventory", __name__)
@@ -135,10 +139,11 @@ def venue_delete(venue_id: int):  # type: ignore[no-untyped-def]
 @bp.get("/venues/<int:venue_id>")
 def venue_detail(venue_id: int):  # type: ignore[no-untyped-def]
     """A venue's floors, with counts by kind and status."""
-    venue = services.get_venue(current_user, venue_id)
+    venue = services.get_venue(current_user, venue_id, with_floors=True)
     floor_counts = services.floor_terminal_counts([f.id for f in venue.floors])
     venue_counts = services.combined_counts(list(floor_counts.values()))
     return render_template("inventory/venue_detail.html", venue=venue, floor_counts=floor_counts,
+                           zone_counts=services.floor_zone_counts([f.id for f in venue.floors]),
                            counts=venue_counts, can_edit=can_edit_inventory(current_user, venue.organisation_id),
                            venue_types=VenueType)
 
@@ -203,12 +208,91 @@ def _table_context(floor: Floor) -> dict[str, Any]:
     terminals, page, total = services.terminal_page(
         current_user, floor, args.get("page", 1, type=page_number), TERMINALS_PER_PAGE, kind=kind, status=status,
         search=args.get("q"), sort=sort, descending=descending)
-    return {"floor": floor, "terminals": terminals, "filters": {"kind": kind or "", "status": status or "",
-            "q": args.get("q", ""), "sort": sort, "dir": "desc" if descending else "asc"},
+    can_edit = can_edit_inventory(current_user, floor.venue.organisation_id)
+    return {"floor": floor, "terminals": terminals, "rows": terminal_rows(terminals, can_edit),
+            "filters": {"kind": kind or "", "status": status or "",
+                        "q": args.get("q", ""), "sort": sort, "dir": "desc" if descending else "asc"},
             "pager": {"number": page, "pages": max(1, -(-total // TERMINALS_PER_PAGE)), "total": total},
-            "can_edit": can_edit_inventory(current_user, floor.venue.organisation_id),
-            "kinds": TerminalKind, "statuses": TerminalStatus,
+            "can_edit": can_edit, "kinds": TerminalKind, "statuses": TerminalStatus,
             "counts": services.floor_terminal_counts([floor.id])[floor.id]}
+
+
+class _RowCache:
+    """This process's rendered read-only table rows, an LRU bounded by count (a row is about 2 kB)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.items: OrderedDict[Hashable, Markup] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: Hashable) -> Markup | None:
+        with self.lock:
+            value = self.items.get(key)
+            if value is not None:
+                self.items.move_to_end(key)
+            return value
+
+    def set(self, key: Hashable, value: Markup) -> None:
+        with self.lock:
+            self.items[key] = value
+            self.items.move_to_end(key)
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.items.clear()
+
+
+_rows = _RowCache(20_000)
+# Every column of the terminal row: whatever _terminal_row.html reads of `t` is in the key.
+_ROW_COLUMNS = tuple(attr.key for attr in sa.inspect(Terminal).column_attrs)
+
+
+def _row_key(terminal: Terminal, shared: tuple[Hashable, ...]) -> tuple[Hashable, ...]:
+    """What names a rendered row: every column of the terminal (its id among them), plus `shared`."""
+    loaded = terminal.__dict__  # the loaded values, read without the attribute machinery (100 rows x 40 columns)
+    return (*shared, *(loaded[name] if name in loaded else getattr(terminal, name) for name in _ROW_COLUMNS))
+
+
+def terminal_rows(terminals: list[Terminal], can_edit: bool) -> Markup:
+    """The read-only rows of the terminal table (`_terminal_row.html` for each), each rendered once per content.
+
+    A row shows only its terminal's columns, translated, with buttons by `can_edit`: the key names all of it
+    (every column, the language, `can_edit`, the script root its links start with), so an edited terminal gets a
+    new key and an entry is never stale, never another role's or language's. Without it the 100 rows were most of
+    the floor page's CPU (about 15 translations and 3 URLs each), and under load most views follow an edit of
+    one row. Off while templates reload (development), as a changed template changes no key.
+    """
+    if current_app.jinja_env.auto_reload:
+        return Markup("".join(_render_row(t, can_edit) for t in terminals))
+    shared = (current_language(), can_edit, request.script_root)
+    out = []
+    for terminal in terminals:
+        key = _row_key(terminal, shared)
+        html = _rows.get(key)
+        if html is None:
+            html = _render_row(terminal, can_edit)
+            _rows.set(key, html)
+        out.append(html)
+    return Markup("".join(out))
+
+
+def _render_row(terminal: Terminal, can_edit: bool) -> Markup:
+    """One read-only row, as the table's include of _terminal_row.html renders it."""
+    return Markup(render_template("inventory/_terminal_row.html", t=terminal, editing=False, error=None,
+                                  can_edit=can_edit, kinds=TerminalKind, statuses=TerminalStatus))
+
+
+def _has_plan(floor: Floor, terminal_count: int) -> bool:
+    """Whether the floor has anything to draw (walls, a background, zones or terminals): else the page offers an
+    upload. The structure (170 kB of JSON on the load floor) is read only when nothing cheaper answers, and then
+    once per floor version (a new version whenever the floor is written)."""
+    if floor.background_image or terminal_count:
+        return True
+    if db.session.scalar(sa.select(Zone.id).where(Zone.floor_id == floor.id).limit(1)) is not None:
+        return True
+    return bool(floor_overlays.cached(f"has-structure:{floor.id}:{floor.version}", lambda: bool(floor.structure)))
 
 
 @bp.get("/floors/<int:floor_id>")
@@ -218,8 +302,8 @@ def floor_detail(floor_id: int):  # type: ignore[no-untyped-def]
     context = _table_context(floor)
     if hx_request.htmx and hx_request.htmx.target == "terminal-table":
         return render_template("inventory/_terminal_table.html", **context)
-    return render_template("inventory/floor_detail.html", fields=TERMINAL_FIELDS,
-                           camera_models=services.list_camera_models(current_user),
+    has_plan = _has_plan(floor, sum(context["counts"]["by_status"].values()))
+    return render_template("inventory/floor_detail.html", has_plan=has_plan,
                            can_edit_zones=can_edit_zones(current_user, floor.venue.organisation_id), **context)
 
 

@@ -1,12 +1,18 @@
-"""Job work in a clean child process, so a job-queue worker's runs can use both cores.
+"""Job work in a pre-warmed child process, so a job-queue worker's runs can use both cores.
 
 A queue worker has threads (Huey's, the heartbeat), and a process with threads must not fork its geometry workers
 (a child forked while another thread holds a lock waits for it forever; see ``planner.parallel``).  The work
-therefore runs in a *spawned* process: a fresh interpreter with one thread, which may fork its own workers.  The
-parent keeps the heartbeat and the cancel flag; the child's progress events come back over a pipe and are handed
-to the parent's callback in order, and the child's result (or exception) is returned (or raised) in the parent.
-The child dies with the process that started it (Linux ``PR_SET_PDEATHSIG``), so a killed worker leaves no
-engine running.
+therefore runs in a child forked by a *forkserver*: a single-threaded process the worker starts once, which has
+imported the modules named with :func:`preload` (the planner, OR-Tools, shapely) before it forks anything, so a
+run does not pay for those imports again (a spawned interpreter did, every run).  The child has one thread and
+may fork its own workers.  The parent keeps the heartbeat and the cancel flag; the child's progress events come
+back over a pipe and are handed to the parent's callback in order, and the child's result (or exception) is
+returned (or raised) in the parent.
+
+No engine outlives its worker.  The child dies with the forkserver (Linux ``PR_SET_PDEATHSIG``), and the
+forkserver exits once every holder of its "alive" pipe has closed it: the worker (at its death, whatever kills
+it) and its engine children, which inherit a copy and therefore close it first thing.  A child that finds its
+worker already gone exits at once.
 """
 
 from __future__ import annotations
@@ -20,21 +26,40 @@ from typing import Any
 
 POLL_S = 0.2  # how often the parent relays a cancel request while it waits for the child's messages
 PR_SET_PDEATHSIG = 1
+# "spawn" is the fallback where there is no forkserver (and what the benchmark compares against).
+START_METHOD = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+_PRELOAD = ["jobs.child"]
 
 
 class ChildError(RuntimeError):
     """The child process ended without a result (killed, or crashed outside Python)."""
 
 
+def preload(*modules: str) -> None:
+    """Have the forkserver import these modules before it forks a child (only before it first starts)."""
+    for name in modules:
+        if name not in _PRELOAD:
+            _PRELOAD.append(name)
+
+
+def _context() -> Any:
+    """The multiprocessing context children start from (the forkserver's preload set while it is not running)."""
+    ctx = multiprocessing.get_context(START_METHOD)
+    if START_METHOD == "forkserver":
+        ctx.set_forkserver_preload(list(_PRELOAD))
+    return ctx
+
+
 def run_in_child(fn: Callable[..., Any], kwargs: dict[str, Any], *, progress: Callable[[dict], None] | None = None,
                  cancel: threading.Event | None = None, stats: dict[str, Any] | None = None) -> Any:
-    """fn(**kwargs, progress=..., cancel=...) in a spawned process; returns its result or raises its exception.
+    """fn(**kwargs, progress=..., cancel=...) in a child process; returns its result or raises its exception.
 
     ``fn`` must be a module-level function.  ``progress`` (when given) is called in this process with every event
     the child's ``progress`` got; ``cancel`` (when given) is relayed to the child's own cancel flag.  ``stats``
-    (when given) receives how the child's geometry ran (``forked_maps``: parallel maps that used forked workers).
+    (when given) receives how the child ran (``forked_maps``: parallel maps that used forked workers; ``pid`` and
+    ``parent``: the child's process id and its parent's).
     """
-    ctx = multiprocessing.get_context("spawn")
+    ctx = _context()
     mine, theirs = ctx.Pipe(duplex=False)
     stop = ctx.Event()
     proc = ctx.Process(target=_child_main, args=(fn, kwargs, theirs, stop, progress is not None,
@@ -76,22 +101,42 @@ def run_in_child(fn: Callable[..., Any], kwargs: dict[str, Any], *, progress: Ca
     return value
 
 
-def _die_with_parent(parent: int) -> None:
-    """Ask the kernel to kill this process when its parent dies (Linux); exit if the parent is already gone."""
+def _parent_of(pid: int) -> int | None:
+    """The parent process id of `pid` (from /proc), or None when it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return int(fh.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _die_with_worker(worker: int) -> None:
+    """Be killed when the process that forked this one dies, and exit if the worker is already gone (Linux)."""
     try:
         import ctypes
 
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     except (OSError, AttributeError):  # not Linux: the parent's kill on exit is all there is
         pass
-    if os.getppid() != parent:
+    from multiprocessing import forkserver
+
+    server = forkserver._forkserver
+    alive = getattr(server, "_forkserver_alive_fd", None)  # None when spawned
+    if alive is not None:
+        # Every forkserver child inherits the worker's end of the forkserver's "alive" pipe; while an engine held
+        # it, a killed worker's forkserver (and so the engine) would live on until the run ended.
+        os.close(alive)
+        server._forkserver_alive_fd = None
+    parent = os.getppid()
+    # Spawned, the worker is the parent; forked by the forkserver, the worker is the forkserver's parent.
+    if parent != worker and _parent_of(parent) != worker:
         os._exit(1)
 
 
 def _child_main(fn: Callable[..., Any], kwargs: dict[str, Any], conn: Any, stop: Any, relay: bool,
-                with_cancel: bool, parent: int) -> None:
+                with_cancel: bool, worker: int) -> None:
     """The child: run fn, sending ("progress", event, {}) while it works and ("result" | "error", value, stats)."""
-    _die_with_parent(parent)
+    _die_with_worker(worker)
     # Ctrl-C and a graceful stop are the parent's: it ends this process itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -103,6 +148,9 @@ def _child_main(fn: Callable[..., Any], kwargs: dict[str, Any], conn: Any, stop:
         with lock:
             conn.send(message)
 
+    def stats() -> dict[str, Any]:
+        return {"forked_maps": parallel.forked_maps(), "pid": os.getpid(), "parent": os.getppid()}
+
     call = dict(kwargs)
     if relay:
         call["progress"] = lambda info: send(("progress", info, {}))
@@ -111,9 +159,9 @@ def _child_main(fn: Callable[..., Any], kwargs: dict[str, Any], conn: Any, stop:
     try:
         result = fn(**call)
     except Exception as exc:
-        send(("error", _picklable(exc), {"forked_maps": parallel.forked_maps()}))
+        send(("error", _picklable(exc), stats()))
     else:
-        send(("result", result, {"forked_maps": parallel.forked_maps()}))
+        send(("result", result, stats()))
     conn.close()
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 
@@ -26,6 +27,8 @@ def main() -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5000)
     args = parser.parse_args()
+    # A plain `kill` (SIGTERM) would end the server without its `finally` and leave the worker running on.
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(0))
     worker = subprocess.Popen([sys.executable, "-m", "jobs.worker"])
     try:
         from app import create_app

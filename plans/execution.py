@@ -4,8 +4,10 @@ The solver calls `progress` from its own threads, so that callback only records 
 a heartbeat thread with its own application context writes them (and notices cancel requests) every
 PLAN_HEARTBEAT_SECONDS. The engine itself runs in a clean child process (`jobs.child`, when PLAN_ENGINE_PROCESS
 is on): this worker has threads, so it must not fork, but the child may fork its geometry workers and so use both
-cores; its progress events come back to the heartbeat's callback. A run whose heartbeat stops (its worker was killed) is retried or failed by the reaper
-that every worker runs as housekeeping and that the progress page calls too, so no run stays "running".
+cores; its progress events come back to the heartbeat's callback. The children are forked by a forkserver that has
+imported the engine once per worker, so a run does not import the planner, OR-Tools and shapely again. A run whose
+heartbeat stops (its worker was killed) is retried or failed by the reaper that every worker runs as housekeeping
+and that the progress page calls too, so no run stays "running".
 """
 
 from __future__ import annotations
@@ -20,11 +22,14 @@ from flask import Flask, current_app
 from accounts.models import utcnow
 from extensions import db
 from inventory.choices import N_
-from jobs.child import run_in_child
+from jobs.child import preload, run_in_child
 from jobs.queue import enqueue, housekeeping, job
 from plans import wording
 from plans.engine import EngineError, run_optimizer, tradeoff_curves
 from plans.models import Decision, Plan, PlanDecision, PlanState
+
+# What the engine children import (run_optimizer's lazy imports and the trade-off curves'), once per worker.
+preload("plans.engine", "planner.plan.explain", "planner.tradeoff")
 
 # Stored in English (the worker has no request); pages translate them with gettext, these being the msgids.
 STAGES = {"candidates": N_("building candidate poses"), "witnesses": N_("sampling witnesses"),

@@ -3,6 +3,7 @@ whatever else runs on the machine (the load figures of a shared machine are nois
 
 Usage:
   .venv/bin/python -m bench.load.cpu [--app-dir DIR] [--database sqlite|postgresql] [--repeat 5] [--label after] [--redis]
+      [--profile 'floor page']
 
 Seeds the same database as `python -m bench.load` (bench/load/seed.py), signs the manager and the inspector in
 through the Flask test client (https base URL: production's Secure cookies), requests each page once to warm
@@ -27,7 +28,12 @@ MEASURE = r"""
 import json, re, statistics, sys, time
 from app import create_app
 targets, repeat = json.loads(sys.argv[1]), int(sys.argv[2])
+import sqlalchemy as sa
+from extensions import db
 app = create_app()
+statements = []
+with app.app_context():
+    sa.event.listen(db.engine, "before_cursor_execute", lambda *a, **k: statements.append(a[2]))
 app.config["PREFERRED_URL_SCHEME"] = "https"  # the test client's requests come as https, as behind the proxy
 meta = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 
@@ -60,19 +66,37 @@ requests = [
 save = requests[7][1]
 # What the floor's viewers meet under load: an inline edit (a new floor version) between two views.
 requests += [(f"{name} after a save", call, save) for name, call in requests[2:6]]
+profile = sys.argv[3]
 rows = []
 for name, call, *before in requests:
     status = call().status_code
-    cpu, wall = [], []
+    cpu, wall, queries = [], [], []
+    profiler = None
+    if profile and profile in name:
+        import cProfile
+        profiler = cProfile.Profile()
     for _ in range(repeat):
         for step in before:
             step()
+        if profiler:
+            profiler.enable()
+        del statements[:]
         c0, w0 = time.process_time(), time.perf_counter()
         status = call().status_code
+        queries.append(len(statements))
         cpu.append((time.process_time() - c0) * 1000)
         wall.append((time.perf_counter() - w0) * 1000)
+        if profiler:
+            profiler.disable()
+    if profiler:
+        import io, pstats
+        text = io.StringIO()
+        pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(45)
+        print(f"=== {name} (cProfile, {repeat} calls)", text.getvalue(), sep="\n", file=sys.stderr)
     rows.append({"request": name, "status": status, "cpu_ms": round(statistics.median(cpu), 1),
-                 "wall_ms": round(statistics.median(wall), 1)})
+                 "wall_ms": round(statistics.median(wall), 1), "queries": statistics.median(queries)})
+    if profile == "sql" and "after" not in name:
+        print(f"=== {name}", *statements, sep="\n--\n", file=sys.stderr)
 print(json.dumps(rows))
 """
 
@@ -86,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--label", default="after")
     parser.add_argument("--redis", action="store_true", help="keep REDIS_URL (the floor cache in Redis, as served)")
+    parser.add_argument("--profile", default="", help="print cProfile's top functions of the requests whose "
+                        "name contains this (e.g. 'floor page'; 'sql': each request's SQL statements); their CPU figures then "
+                        "include the profiler's cost")
     parser.add_argument("--out", default=str(ROOT / "bench/results/load"))
     parser.add_argument("--work", default="/tmp/sightline-load-cpu")
     args = parser.parse_args(argv)
@@ -93,12 +120,16 @@ def main(argv: list[str] | None = None) -> int:
     env, targets = prepare(args.database, Path(args.work) / args.database, app_dir)
     if not args.redis:
         env.pop("REDIS_URL")  # the in-process cache: one process, nothing to share
-    out = subprocess.run([sys.executable, "-c", MEASURE, json.dumps(targets), str(args.repeat)], cwd=app_dir,
-                         env=env, check=True, capture_output=True, text=True).stdout
+    done = subprocess.run([sys.executable, "-c", MEASURE, json.dumps(targets), str(args.repeat), args.profile],
+                          cwd=app_dir, env=env, check=True, capture_output=True, text=True)
+    if args.profile:
+        print(done.stderr, file=sys.stderr)
+    out = done.stdout
     rows = json.loads(out.strip().splitlines()[-1])
     lines = [f"`python -m bench.load.cpu {' '.join(argv or sys.argv[1:])}` ({args.database}, median of "
-             f"{args.repeat})", "", "| request | status | CPU ms | wall ms |", "|---|---:|---:|---:|"]
-    lines += [f"| {r['request']} | {r['status']} | {r['cpu_ms']} | {r['wall_ms']} |" for r in rows]
+             f"{args.repeat})", "", "| request | status | CPU ms | wall ms | SQL statements |", "|---|---:|---:|---:|---:|"]
+    lines += [f"| {r['request']} | {r['status']} | {r['cpu_ms']} | {r['wall_ms']} | {r.get('queries', '')} |"
+              for r in rows]
     text = "\n".join(lines) + "\n"
     Path(args.out).mkdir(parents=True, exist_ok=True)
     (Path(args.out) / f"{args.label}-cpu.md").write_text(text)

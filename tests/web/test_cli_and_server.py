@@ -86,3 +86,62 @@ def test_gunicorn_serves_the_factory(tmp_path, template_database):
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def _children(pid: int) -> set[int]:
+    """The live child processes of pid (Linux /proc)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[1] == str(pid) and fields[0] != "Z":
+            found.add(int(entry.name))
+    return found
+
+
+def test_the_development_server_stops_its_worker_when_killed(tmp_path, template_database):
+    """`make run`'s server (jobs.serve) ended by a plain kill (SIGTERM) takes its queue worker with it."""
+    import shutil
+    import signal
+
+    port = _free_port()
+    env = dict(os.environ, SECRET_KEY="serve-test-" + "k" * 32, HUEY_BACKEND="sqlite",
+               HUEY_SQLITE_PATH=str(tmp_path / "huey.db"))
+    if not os.environ.get("DATABASE_URL"):
+        shutil.copy(template_database, tmp_path / "db.sqlite")
+        env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    server = subprocess.Popen([sys.executable, "-m", "jobs.serve", "--port", str(port)], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    workers: set[int] = set()
+    try:
+        for _ in range(150):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2):
+                    break
+            except OSError:
+                time.sleep(0.2)
+        workers = _children(server.pid)
+        assert workers, "the server started no worker"
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=20) == 0
+        for _ in range(100):
+            if not any(Path(f"/proc/{pid}").exists() and "Z" not in _state(pid) for pid in workers):
+                break
+            time.sleep(0.1)
+        assert not [pid for pid in workers if Path(f"/proc/{pid}").exists() and "Z" not in _state(pid)]
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+        for pid in workers:  # never leave one behind, even when the test fails
+            if Path(f"/proc/{pid}").exists():
+                os.kill(pid, signal.SIGKILL)
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "Z"

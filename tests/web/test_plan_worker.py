@@ -18,7 +18,8 @@ from tests.workers import start_worker
 
 pytestmark = pytest.mark.slow  # every test here starts real worker processes
 
-REDIS_TEST_URL = "redis://127.0.0.1:6379/15"
+# The Redis tests run where REDIS_URL names a test server (CI: db 15); parallel runs give each their own db.
+REDIS_TEST_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
 FAST_HEARTBEAT = {"PLAN_HEARTBEAT_SECONDS": 0.5, "PLAN_HEARTBEAT_TIMEOUT": 4.0, "JOB_HOUSEKEEPING_SECONDS": 1.0}
 
 
@@ -163,12 +164,16 @@ def start_and_kill_mid_run(app, client) -> int:
     worker = _start_worker(app)
     try:
         _wait(app, plan_id, lambda p: p.state == PlanState.RUNNING and p.heartbeat_at is not None, 60, worker)
-        engines = _children(worker.pid)
+        # The engine is a grandchild (the worker's forkserver forks it): wait for it, then take every process below.
+        deadline = time.monotonic() + 30
+        while not any(_children(pid) for pid in _children(worker.pid)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        engines = _descendants(worker.pid)
         os.kill(worker.pid, signal.SIGKILL)
         worker.wait(timeout=10)
     finally:
         _stop(worker)
-    # The run's engine process (and its geometry workers) die with the worker: none keeps a core busy.
+    # The forkserver, the run's engine process and its geometry workers die with the worker: none keeps a core busy.
     deadline = time.monotonic() + 10
     while any(_alive(pid) for pid in engines) and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -188,6 +193,16 @@ def _children(pid: int) -> list[int]:
             except (OSError, IndexError, ValueError):
                 continue
     return out
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below `pid`: its children, theirs, and so on."""
+    found, todo = [], [pid]
+    while todo:
+        below = _children(todo.pop())
+        found += below
+        todo += below
+    return found
 
 
 def _alive(pid: int) -> bool:
