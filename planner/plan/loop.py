@@ -36,7 +36,6 @@ BOUND_SHARE = 0.08  # of the limit: kept for the slack-free bound once the slack
 # spent on more rounds).
 PHASE1_SHARE = 0.6
 PHASE1_UNPROVEN_SHARE = 0.35
-BEST_RESPONSE_SHARE = 0.3  # of phase 1's time, at most, for its best-response answer (`fewest_given_up`)
 
 
 @dataclass
@@ -103,6 +102,14 @@ def plan(floor: Floor, options: PlanOptions | None = None) -> Plan:
         # again with all the time left, from that answer.
         remaining = clock.left() - reserve
         budget = remaining if state.final else min(remaining, max(ROUND_MIN_S, ROUND_SHARE * remaining))
+        if state.rounds == 1 and warm is not None and warm.objective is not None and \
+                remaining < _read_floor(problem):
+            # Too little time left to even read and reduce the full model (a solve given 0.2 s took 10.5 s on the
+            # 2,000-segment re-aim mall, 2.5 million entries): the cover over the installed poses is the answer.
+            # (Against the time left, not the round's share: a round may overrun its share, never the limit.)
+            clock.out("solve", reserve=clock.limit)
+            _take(state, warm, len(prep.cols), prep.matrix)
+            break
         slack_cost = problem.costs[len(prep.cols)] if state.slack_rows and problem.costs else None
         if state.slack_rows:
             attempt = _solve_lexicographic(problem, prep, state, options, budget, clock)
@@ -190,21 +197,10 @@ def _solve_lexicographic(problem: CoverProblem, prep: Prepared, state: Rounds, o
     if first is None:
         # Phase 1: fewest slack units; cameras cost nothing, so the previous cameras are a fine start.
         share = PHASE1_UNPROVEN_SHARE if state.given is not None and not state.given[1] else PHASE1_SHARE
-        limit = max(0.2, share * budget)
-        responses = fewest_given_up(problem, n_cols, state.slack_rows, problem.hint or [],
-                                    time.perf_counter() + BEST_RESPONSE_SHARE * limit)
         first = solve(CoverProblem(n_rows=problem.n_rows, columns=problem.columns,
                                    costs=[0] * n_cols + [1] * n_slack, demand=demand_of, forced=problem.forced,
                                    groups=problem.groups, hint=problem.hint),
-                      _solve_options(options, max(0.2, limit - (time.perf_counter() - t0)), state.rounds,
-                                     clock.start))
-        # The best responses are kept when they give up fewer units. Not as CP-SAT's hint: on the 200-segment
-        # re-aim mall that held it at 11 where it proves 8 from the previous cameras.
-        units = sum(1 for j in responses if j >= n_cols)
-        if first.status not in (Status.OPTIMAL, Status.INFEASIBLE, Status.CANCELLED) and \
-                (first.objective is None or units < first.objective):
-            first = CoverResult(Status.OPTIMAL if units <= first.bound else Status.FEASIBLE, units,
-                                min(int(first.bound), units), responses, first.seconds, "best response")
+                      _solve_options(options, max(0.2, share * budget), state.rounds, clock.start))
     if first.objective is None:
         return first
     state.given = (int(first.objective), first.status == Status.OPTIMAL)
@@ -237,68 +233,6 @@ def _solve_lexicographic(problem: CoverProblem, prep: Prepared, state: Rounds, o
     if second.status != Status.INFEASIBLE:
         state.rest_bound = (out, int(second.bound))
     return out
-
-
-def fewest_given_up(problem: CoverProblem, n_cols: int, slack_rows: list[int], start: list[int],
-                    deadline: float) -> list[int]:
-    """A phase 1 answer by best response: one pose per mount, then the slack columns of the rows left short.
-
-    Cameras cost nothing in phase 1, so every mount takes a pose: from the ``start`` columns (else the pose that
-    meets the most unmet demand), each mount in turn switches to the pose that leaves the fewest demand units short
-    given all the others, until a sweep moves none (or ``deadline``).  On the 2,000-segment re-aim mall this gives
-    up 155 units in 0.5 CPU s (its first choices: 641) where CP-SAT ended at 276 after 9 CPU s.
-    """
-    rows = [np.asarray(c, dtype=np.int64) for c in problem.columns[:n_cols]]
-    demand = np.asarray(problem.demand if not isinstance(problem.demand, int) else [problem.demand] * problem.n_rows,
-                        dtype=np.int64)
-    count = np.zeros(problem.n_rows, dtype=np.int64)
-    in_group = np.zeros(n_cols, dtype=bool)
-    for g in problem.groups:
-        in_group[list(g)] = True
-    for j in np.flatnonzero(~in_group[:n_cols]).tolist():
-        count[rows[j]] += 1  # a pose alone at its mount costs nothing here: always taken
-    forced, begin = set(problem.forced), set(start)
-    groups = [list(g) for g in problem.groups]
-    chosen: list[int] = []
-    free: list[int] = []  # indices into groups whose pose may change
-
-    def gain(j: int) -> int:
-        return int(np.count_nonzero(count[rows[j]] < demand[rows[j]]))
-
-    for gi, members in enumerate(groups):
-        locked = [j for j in members if j in forced]
-        given = [j for j in members if j in begin]
-        j = locked[0] if locked else given[0] if given else max(members, key=gain)
-        chosen.append(j)
-        count[rows[j]] += 1
-        if not locked:
-            free.append(gi)
-    for _sweep in range(20):
-        moved = 0
-        for gi in free:
-            if time.perf_counter() > deadline:
-                break
-            members, current = groups[gi], chosen[gi]
-            count[rows[current]] -= 1
-            gains = [gain(j) for j in members]
-            best = members[int(np.argmax(gains))]
-            # Ties keep the current pose, so sweeps end.
-            if gains[members.index(current)] >= gains[members.index(best)]:
-                best = current
-            moved += best != current
-            chosen[gi] = best
-            count[rows[best]] += 1
-        if not moved or time.perf_counter() > deadline:
-            break
-    poses = sorted({*np.flatnonzero(~in_group[:n_cols]).tolist(), *chosen})
-    # Slack columns for the units still short, the first ones of each row (one column per unit of demand).
-    short = np.maximum(0, demand - count)
-    slack: list[int] = []
-    for q, r in enumerate(slack_rows):
-        if short[r] > 0:
-            short[r] -= 1
-            slack.append(n_cols + q)
-    return poses + slack
 
 
 def _target_bound(prep: Prepared, state: Rounds, options: PlanOptions) -> int:
@@ -408,6 +342,11 @@ def _cameras(prep: Prepared, state: Rounds, options: PlanOptions, weighted: int,
     if slack_cost is not None and weighted >= slack_cost:
         weighted = 0  # the bound may count given-up witnesses: only the rounds' earlier bounds hold
     return max(weighted, state.bound) // (prep.objective.camera_scale * max(1, options.costs.camera))
+
+
+def _read_floor(problem: CoverProblem) -> float:
+    """Seconds a set-cover solve needs before it can stop: reading, checking and reducing the model (~5 µs an entry)."""
+    return 0.1 + 5e-6 * sum(len(c) for c in problem.columns)
 
 
 def _reserve(clock: Clock, check: ExactCheck) -> float:

@@ -314,3 +314,13 @@ def test_greedy_fallback_respects_mount_groups_and_leaves_what_it_cannot_meet() 
                              forced=[1])
     forced = greedy_partial(with_mate)
     assert 1 in forced.selected and 0 not in forced.selected and 2 in forced.selected
+
+
+def test_a_first_round_without_time_to_read_its_model_keeps_the_installed_cover(monkeypatch) -> None:
+    from planner.plan import loop
+
+    # As if the full re-aim model could not even be read in the time left: the installed poses' cover is the plan.
+    monkeypatch.setattr(loop, "_read_floor", lambda problem: 1e9)
+    p = plan(_floor("reaim"), PlanOptions(time_limit=10, reaim_step=90, explain=False))
+    assert p.stopped_in == "solve" and p.objective == 0 and not p.reaimed
+    assert p.coverable_unseen_m2 == pytest.approx(100.0) and p.status == "INCOMPLETE" and p.gap is None

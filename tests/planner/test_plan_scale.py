@@ -103,36 +103,3 @@ def test_phase_two_bound_holds_for_the_target_its_solve_leaves() -> None:
     state.result = dataclasses.replace(result)
     assert _rest_bound(prep, state, options) == 0
 
-
-def _given_up(columns: list[list[int]], demand: list[int], poses: list[int]) -> int:
-    count = np.zeros(len(demand), dtype=np.int64)
-    for j in poses:
-        count[columns[j]] += 1
-    return int(np.maximum(0, np.asarray(demand) - count).sum())
-
-
-def test_best_response_warm_start_is_a_one_pose_per_mount_cover_no_single_switch_improves() -> None:
-    from planner.plan.loop import fewest_given_up
-    from planner.setcover import CoverProblem, is_cover
-
-    rng = np.random.default_rng(7)
-    n_rows, mounts, poses_per = 60, 12, 4
-    n_cols = mounts * poses_per + 3  # three poses alone at their mounts
-    columns = [sorted(set(rng.integers(0, n_rows, size=int(rng.integers(1, 8))).tolist())) for _ in range(n_cols)]
-    demand = rng.integers(0, 3, size=n_rows).tolist()
-    groups = [list(range(m * poses_per, (m + 1) * poses_per)) for m in range(mounts)]
-    slack_rows = [r for r, d in enumerate(demand) for _ in range(d)]
-    problem = CoverProblem(n_rows=n_rows, columns=columns + [[r] for r in slack_rows],
-                           costs=[0] * n_cols + [1] * len(slack_rows), demand=demand, groups=groups, forced=[5])
-    hint = fewest_given_up(problem, n_cols, slack_rows, [0, 4], float("inf"))
-    assert is_cover(problem, hint)
-    poses = [j for j in hint if j < n_cols]
-    assert all(sum(j in g for j in poses) == 1 for g in groups) and 5 in poses
-    assert {n_cols - 3, n_cols - 2, n_cols - 1} <= set(poses)
-    # Exactly the units still short are given up, and no mount (but the locked one) does better alone.
-    short = _given_up(columns, demand, poses)
-    assert len(hint) - len(poses) == short
-    for g in groups[:1] + groups[2:]:
-        current = next(j for j in poses if j in g)
-        for other in g:
-            assert _given_up(columns, demand, [j for j in poses if j != current] + [other]) >= short
