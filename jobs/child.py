@@ -24,8 +24,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from planner.parallel import die_with_parent
+
 POLL_S = 0.2  # how often the parent relays a cancel request while it waits for the child's messages
-PR_SET_PDEATHSIG = 1
 # "spawn" is the fallback where there is no forkserver (and what the benchmark compares against).
 START_METHOD = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
 _PRELOAD = ["jobs.child"]
@@ -112,12 +113,7 @@ def _parent_of(pid: int) -> int | None:
 
 def _die_with_worker(worker: int) -> None:
     """Be killed when the process that forked this one dies, and exit if the worker is already gone (Linux)."""
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):  # not Linux: the parent's kill on exit is all there is
-        pass
+    die_with_parent()
     from multiprocessing import forkserver
 
     server = forkserver._forkserver

@@ -24,6 +24,17 @@ _CONTEXT: dict[str, Any] = {}
 MIN_CHUNKS = 4  # fewer chunks than this run serially: forking costs more than it saves
 POLL_S = 0.2  # how often the parent checks the deadline and the stop callback while it waits
 _FORKED = [0]  # maps of this process that ran on forked workers (a web run's engine reports it)
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """Have the kernel kill this process when the process that forked it dies (Linux; elsewhere a no-op)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the parent's kill at the end of the map is all there is
+        pass
 
 
 def context() -> dict[str, Any]:
@@ -67,11 +78,15 @@ def ordered_map(fn: Callable[[Any], Any], chunks: Sequence[Any], workers: int, d
         _CONTEXT.clear()
 
 
-def _worker_init() -> None:
-    """A worker dies on the pool's SIGTERM: the parent's handlers (a job queue's graceful stop) are not its own."""
+def _worker_init(parent: int) -> None:
+    """A worker dies on the pool's SIGTERM (the parent's handlers, a job queue's graceful stop, are not its own)
+    and with its parent: an engine killed mid-chunk must not leave its workers finishing the chunk."""
     for name in ("SIGTERM", "SIGINT", "SIGHUP"):
         if hasattr(signal, name):
             signal.signal(getattr(signal, name), signal.SIG_DFL)
+    die_with_parent()
+    if os.getppid() != parent:
+        os._exit(1)  # the parent died before the death signal was set
 
 
 def _serial(fn: Callable[[Any], Any], chunks: Sequence[Any], deadline: float | None,
@@ -95,7 +110,7 @@ def _forked(fn: Callable[[Any], Any], chunks: Sequence[Any], workers: int, deadl
     try:
         for _ in range(min(workers, len(chunks), os.cpu_count() or 1)):
             mine, theirs = ctx.Pipe()
-            proc = ctx.Process(target=_worker_loop, args=(fn, theirs, mine), daemon=True)
+            proc = ctx.Process(target=_worker_loop, args=(fn, theirs, mine, os.getpid()), daemon=True)
             proc.start()
             theirs.close()
             procs.append(proc)
@@ -134,9 +149,9 @@ def _feed(conn: Any, chunks: Sequence[Any], todo: Any, busy: dict) -> None:
         busy[conn] = index
 
 
-def _worker_loop(fn: Callable[[Any], Any], conn: Any, parents_end: Any) -> None:
+def _worker_loop(fn: Callable[[Any], Any], conn: Any, parents_end: Any, parent: int) -> None:
     """A worker: run the chunks the parent sends, send back (index, ok, result or exception)."""
-    _worker_init()
+    _worker_init(parent)
     parents_end.close()
     while True:
         index, chunk = conn.recv()

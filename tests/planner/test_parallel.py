@@ -92,3 +92,50 @@ def test_parallel_geometry_is_identical_to_serial(ran_in_fresh_process: bool, mo
     # Privacy, the witness matrix and the exact check each ran on forked workers.
     assert len(forked) >= 3
     assert both == serial
+
+
+_ORPHAN_SCRIPT = """
+import os, sys, time
+from pathlib import Path
+from planner import parallel
+
+out = Path(sys.argv[1])
+
+
+def chunk(index):
+    (out / f"worker-{os.getpid()}").write_text(str(index))
+    time.sleep(60)
+    return index
+
+
+parallel.ordered_map(chunk, list(range(8)), workers=2)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG and /proc are Linux's")
+def test_geometry_workers_die_with_the_process_that_forked_them(tmp_path: Path) -> None:
+    """An engine killed in the middle of a map (its worker was killed) leaves no geometry worker finishing a chunk."""
+    script = tmp_path / "engine.py"
+    script.write_text(_ORPHAN_SCRIPT)
+    root = Path(__file__).resolve().parents[2]
+    engine = subprocess.Popen([sys.executable, str(script), str(tmp_path)], cwd=root,
+                              env={**os.environ, "PYTHONPATH": str(root)})
+    workers: list[int] = []
+    try:
+        for _ in range(200):
+            workers = [int(p.name.split("-")[1]) for p in tmp_path.glob("worker-*")]
+            if len(workers) == 2:
+                break
+            time.sleep(0.05)
+        assert len(workers) == 2, "the map did not fork two workers"
+        engine.kill()
+        engine.wait()
+        for _ in range(100):
+            if not any(Path(f"/proc/{pid}").exists() for pid in workers):
+                break
+            time.sleep(0.05)
+        assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]
+    finally:
+        for pid in workers:
+            if Path(f"/proc/{pid}").exists():
+                os.kill(pid, 9)
