@@ -37,13 +37,21 @@ def refresh(venue_ids: Iterable[int] | None = None, session: Session | None = No
         return 0
     table = VenueFigures.__table__
     chunks = [None] if ids is None else [ids[i:i + 1000] for i in range(0, len(ids), 1000)]
+    missed = False
     with session.no_autoflush:
         for chunk in chunks:
             if chunk is None:
                 session.execute(table.delete())
                 session.execute(_upsert(session, figures_select(None, utcnow())))
             else:
-                session.execute(_venues_upsert(session), {"venue_ids": chunk, "now": utcnow()})
+                values = {"venue_ids": chunk, "now": utcnow()}
+                # The UPDATE hits the compiled-statement cache; the dialects' upserts never do (no cache key),
+                # so compiling it cost a save ~4 ms. Venues without a row yet (the UPDATE missed them) take it.
+                if session.execute(_UPDATE, values).rowcount != len(chunk):
+                    missed = True
+                    session.execute(_venues_upsert(session), values)
+        if ids is not None and not missed:
+            return len(ids)  # every id updated its row (venue_id is the key: one row each)
         # Count the rows written rather than trust rowcount, which drivers report differently for INSERT ... SELECT.
         counted = sa.select(sa.func.count()).select_from(table)
         written = session.scalar(counted if ids is None else counted.where(table.c.venue_id.in_(ids))) or 0
@@ -71,6 +79,19 @@ def _venues_upsert(session: Session) -> Any:
         _STATEMENTS[dialect] = _upsert(session, figures_select(sa.bindparam("venue_ids", expanding=True),
                                                                sa.bindparam("now", type_=sa.DateTime)))
     return _STATEMENTS[dialect]
+
+
+def _venues_update() -> Any:
+    """UPDATE ... FROM the figures of some venues: the rows they have, replaced in one cacheable statement."""
+    table = VenueFigures.__table__
+    select = figures_select(sa.bindparam("venue_ids", expanding=True), sa.bindparam("now", type_=sa.DateTime))
+    named = select.with_only_columns(*(column.label(name) for column, name
+                                       in zip(select.selected_columns, COLUMNS, strict=True))).subquery("figures")
+    return (sa.update(table).values({name: named.c[name] for name in COLUMNS[1:]})
+            .where(table.c.venue_id == named.c.venue_id))
+
+
+_UPDATE = _venues_update()
 
 
 def ensure() -> None:

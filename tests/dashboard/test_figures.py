@@ -160,3 +160,31 @@ def test_two_transactions_refreshing_one_venue_at_once_both_commit(app, city):
         db.session.expire_all()
         assert db.session.scalar(sa.select(sa.func.count()).select_from(VenueFigures)
                                  .where(VenueFigures.venue_id == venue_id)) == 1
+
+
+def test_refreshing_some_venues_updates_their_rows_and_fills_missing_ones(app, city):
+    """A save's refresh replaces the venue's row (the cacheable UPDATE), and a venue without a row gets one."""
+    with app.app_context():
+        db.session.execute(sa.update(Terminal).values(status=TerminalStatus.ACTIVE))  # around the ORM: stale
+        db.session.commit()
+        stale = _stored()
+        figures.refresh(None)
+        db.session.commit()
+        truth = _stored()
+        changed = [venue for venue in truth if truth[venue] != stale[venue]]
+        assert changed  # the bulk statement made at least one venue's row stale
+        db.session.execute(sa.update(Terminal).values(status=TerminalStatus.REMOVED))
+        db.session.commit()
+        figures.refresh(None)
+        db.session.commit()
+        db.session.execute(sa.update(Terminal).values(status=TerminalStatus.ACTIVE))
+        db.session.execute(sa.delete(VenueFigures).where(VenueFigures.venue_id == changed[0]))
+        db.session.commit()
+        assert figures.refresh(list(truth)) == len(truth)  # one venue without a row, the others stale
+        db.session.commit()
+        assert _stored() == truth
+
+
+def test_a_saves_refresh_statement_is_compiled_once(app, city):
+    """The per-save statement has a cache key, so SQLAlchemy compiles it once (the upserts have none)."""
+    assert figures._UPDATE._generate_cache_key() is not None
