@@ -6,13 +6,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Request, Response, jsonify, render_template, request
 from flask.json.provider import DefaultJSONProvider
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.exceptions import BadRequest, NotFound, UnprocessableEntity
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
@@ -220,6 +223,54 @@ def _headers(response: Response) -> Response:
     return response
 
 
+# An unchanged session's cookie is signed again once it is this old, not on every response: idle sessions then
+# expire up to this much before PERMANENT_SESSION_LIFETIME, never after. Sign-out, a new password and
+# deactivation still end sessions at once: the user's session token is checked on every request.
+SESSION_RESIGN_AFTER = timedelta(minutes=1)
+
+
+class SlidingSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, with the idle expiry slid by re-signing at most once a SESSION_RESIGN_AFTER
+    (a changed session is always saved), and one signing serializer per key set instead of two per request."""
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        """The serializer of the app's current keys, built once per key set."""
+        if not app.secret_key:
+            return None
+        keys = (*(app.config["SECRET_KEY_FALLBACKS"] or ()), app.secret_key)
+        cached = app.extensions.get("sightline.session_serializer")
+        if cached is None or cached[0] != keys:
+            cached = (keys, super().get_signing_serializer(app))
+            app.extensions["sightline.session_serializer"] = cached
+        return cached[1]
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        """Load the signed cookie (expired or forged: an empty session), remembering when it was signed."""
+        serializer = self.get_signing_serializer(app)
+        if serializer is None:
+            return None
+        value = request.cookies.get(self.get_cookie_name(app))
+        if not value:
+            return self.session_class()
+        try:
+            data, signed_at = serializer.loads(value, max_age=int(app.permanent_session_lifetime.total_seconds()),
+                                               return_timestamp=True)
+        except BadSignature:
+            return self.session_class()
+        session = self.session_class(data)
+        session.signed_at = signed_at  # type: ignore[attr-defined]
+        return session
+
+    def should_set_cookie(self, app: Flask, session: SessionMixin) -> bool:
+        """A changed session, or a permanent one whose cookie is due to be signed again."""
+        if session.modified:
+            return True
+        if not (session.permanent and app.config["SESSION_REFRESH_EACH_REQUEST"]):
+            return False
+        signed_at = getattr(session, "signed_at", None)
+        return signed_at is None or datetime.now(UTC) - signed_at >= SESSION_RESIGN_AFTER
+
+
 def init_app(app: Flask) -> None:
     """Install the security settings; call before the blueprints register their routes."""
     check_production_config(app)
@@ -228,6 +279,7 @@ def init_app(app: Flask) -> None:
     app.url_map.converters["int"] = IdConverter
     app.json_provider_class = BoundedJSONProvider
     app.json = BoundedJSONProvider(app)
+    app.session_interface = SlidingSessionInterface()
     limiter.init_app(app)
     app.before_request(_refuse_nul_bytes)
     app.register_error_handler(NulCharacter, _nul_response)
