@@ -7,8 +7,9 @@ Usage:
 
 Seeds the same database as `python -m bench.load` (bench/load/seed.py), signs the manager and the inspector in
 through the Flask test client (https base URL: production's Secure cookies), requests each page once to warm
-up, then --repeat times; prints median CPU ms (time.process_time) and wall ms per request, and writes
-OUT/LABEL-cpu.md. The "after a save" rows time the floor view's requests each right after an inline edit (a
+up, then --repeat times; prints median CPU ms (time.process_time), wall ms and SQL statements per request, and
+writes OUT/LABEL-cpu.md. --profile NAME prints cProfile's top functions of the requests whose name contains NAME
+(--profile sql: every request's SQL statements). The "after a save" rows time the floor view's requests each right after an inline edit (a
 new floor version: what the load's floor viewers meet). --redis keeps the served app's REDIS_URL (its floor
 cache in Redis), else the process's own cache alone. --app-dir measures another checkout (an older commit), as the matrix runner does.
 """

@@ -228,3 +228,36 @@ def test_re_evaluating_an_unchanged_venue_rewrites_no_finding(demo_app, hotel):
         floor = db.session.get(Floor, hotel)
         assert counts["updated"] == 0 and counts["opened"] == 0 and counts["fixed"] == 0
         assert floor.version == version and floor_overlays.findings_generation(floor) == generation
+
+
+def test_the_map_shows_for_walls_zones_or_terminals_and_follows_edits(manager, demo_app, hotel):
+    """The page's map-or-upload choice without reading the structure on every view (cached per version)."""
+    from inventory.models import Zone
+
+    with demo_app.app_context():
+        venue_id = db.session.get(Floor, hotel).venue_id
+    manager.post(f"/venues/{venue_id}/floors/new", data={"level": "32", "name": "Plant room"})
+    with demo_app.app_context():
+        floor_id = db.session.scalar(sa.select(Floor.id).where(Floor.venue_id == venue_id, Floor.level == 32))
+
+    def shows_map() -> bool:
+        page = _page(manager, floor_id)
+        assert ('id="empty-floor"' in page) != ('id="floor-map"' in page)
+        return 'id="floor-map"' in page
+
+    assert not shows_map() and not shows_map()  # the second view from the cached answer
+    wall = {"type": "Feature", "geometry": {"type": "LineString", "coordinates": [[0, 0], [5, 0]]},
+            "properties": {"kind": "wall", "id": "w1"}}
+    with demo_app.app_context():
+        db.session.get(Floor, floor_id).structure = [wall]
+        db.session.commit()
+    assert shows_map()  # a new version: the cached "empty" is not this floor's answer any more
+    with demo_app.app_context():
+        db.session.get(Floor, floor_id).structure = []
+        db.session.commit()
+    assert not shows_map()
+    with demo_app.app_context():
+        db.session.add(Zone(floor_id=floor_id, key="z1", name="Plant", kind="general",
+                            geometry={"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]}))
+        db.session.commit()
+    assert shows_map()
