@@ -130,6 +130,9 @@ _PLANNER_PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(pa
     (r"new camera needed for coverage", N_("new camera needed for coverage")),
     (r"no (?P<k>\d+) allowed camera poses can see this part at tier (?P<tier>\w+)",
      N_("no %(k)s allowed camera poses can see this part at tier %(tier)s")),
+    (r"given up: each mount takes one pose, and the poses that would see this part at tier (?P<tier>\w+) are needed "
+     r"elsewhere", N_("given up: each mount takes one pose, and the poses that would see this part at tier %(tier)s "
+                      "are needed elsewhere")),
     (r"no (?P<k>\d+) allowed camera poses can see this part at tier (?P<tier>\w+); (?P<area>[\d.]+) m² of it only "
      r"because each mount takes one pose \(the poses that would see it are needed elsewhere\)",
      N_("no %(k)s allowed camera poses can see this part at tier %(tier)s; %(area)s m² of it only because each "

@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import shapely
 from shapely.geometry import mapping
+from shapely.geometry.base import BaseGeometry
 
 from planner.coverage import CameraPose, drop_slivers, robust_overlay
 from planner.floor import Floor
-from planner.geometry import EMPTY, polygonal
+from planner.geometry import EMPTY, polygon_parts, polygonal
 from planner.plan.exact import ExactCheck
 from planner.plan.options import Clock, PlanOptions, emit
 from planner.plan.prepare import Prepared
@@ -47,6 +48,8 @@ class Plan:
     explanations: dict = field(default_factory=dict)
     uncovered_pieces: dict = field(default_factory=dict)
     coverable_unseen_m2: float = 0.0  # coverable area (not reported infeasible) the cameras leave unseen
+    given_up_m2: float = 0.0  # area the slack model left unseen on purpose (one pose per mount)
+    uncoverable_m2: float = 0.0  # area no k allowed camera poses can see
     stopped_in: str | None = None  # the phase the time limit (or a cancel) cut short, if any
     unchecked_zones: list[str] = field(default_factory=list)  # zones whose exact check the limit cut (estimated)
     parts: list[dict] = field(default_factory=list)  # independent parts of the last solve, each with its bound
@@ -66,6 +69,10 @@ class Plan:
             parts.append(f"{self.objective} cameras")
         if self.coverable_unseen_m2 > 0:
             parts.append(f"{self.coverable_unseen_m2:.2f} m² of coverable area unseen")
+        if self.given_up_m2 > 0:
+            parts.append(f"{self.given_up_m2:.2f} m² given up (each mount takes one pose)")
+        if self.uncoverable_m2 > 0:
+            parts.append(f"{self.uncoverable_m2:.2f} m² no allowed camera pose can cover")
         parts.append(f"at least {self.bound} cameras are needed" if self.bound else "no lower bound proven yet")
         if self.gap is not None and self.gap > 0:
             parts.append(f"gap {100 * self.gap:.1f} %")
@@ -89,6 +96,8 @@ class Plan:
             "bound": self.bound,
             "gap": None if self.gap is None else round(self.gap, 6),
             "coverable_unseen_m2": round(self.coverable_unseen_m2, 6),
+            "given_up_m2": round(self.given_up_m2, 6),
+            "uncoverable_m2": round(self.uncoverable_m2, 6),
             "stopped_in": self.stopped_in,
             "provably_minimal": self.provably_minimal,
             "feasible": not self.infeasible,
@@ -111,6 +120,8 @@ class Plan:
                 "lp_bound": self.lp_bound,
                 "needed_at_least": self.bound,
                 "coverable_unseen_m2": round(self.coverable_unseen_m2, 6),
+                "given_up_m2": round(self.given_up_m2, 6),
+                "uncoverable_m2": round(self.uncoverable_m2, 6),
                 "stopped_in": self.stopped_in,
                 "unchecked_zones": self.unchecked_zones,
                 "parts": self.parts,
@@ -140,6 +151,9 @@ class Outcome:
     slack_bound: int | None = None  # bound for the target without the given-up witnesses (slack model used)
     slack_used: bool = False
     weighted_bound: int = 0  # the best bound a round without slack proved (valid even if the last round timed out)
+    # The witnesses the kept answer's slack columns gave up: their (zone, x, y), and their indices in the matrix.
+    given_up_pts: list[tuple[int, float, float]] = field(default_factory=list)
+    sacrificed: set[int] = field(default_factory=set)
 
 
 @dataclass
@@ -189,63 +203,101 @@ class _Areas:
     uncovered: dict[str, float]
     pieces: dict[str, dict]
     infeasible: list[dict]
-    open_m2: float  # coverable area (outside the proven-infeasible parts) the cameras leave unseen
+    open_m2: float  # coverable area, not given up, the cameras leave unseen
     unchecked: list[str] = field(default_factory=list)  # zones the exact check did not reach (estimated)
+    given_up_m2: float = 0.0  # left unseen on purpose by the slack model
+    uncoverable_m2: float = 0.0  # no k allowed camera poses can see it
 
 
-def _witness_estimate(prep: Prepared, selected: list[int]) -> dict[int, float]:
-    """Per zone, its area times the share of its grid witnesses seen by fewer than k of the chosen cameras."""
+def given_up_split(zi: int, area: BaseGeometry,
+                   points: list[tuple[int, float, float]]) -> tuple[list[BaseGeometry], list[BaseGeometry]]:
+    """The parts of zone ``zi``'s unseen ``area`` holding a witness the slack model gave up, and the other parts."""
+    xs = np.array([x for z, x, _ in points if z == zi])
+    ys = np.array([y for z, _, y in points if z == zi])
+    given: list[BaseGeometry] = []
+    rest: list[BaseGeometry] = []
+    for piece in polygon_parts(area):
+        (given if len(xs) and shapely.intersects_xy(piece, xs, ys).any() else rest).append(piece)
+    return given, rest
+
+
+def _witness_estimate(prep: Prepared, selected: list[int],
+                      sacrificed: set[int]) -> tuple[dict[int, float], dict[int, float]]:
+    """Per zone, its area times the share of its grid witnesses seen by fewer than k of the chosen cameras:
+    (not given up, given up by the slack model)."""
     m = prep.matrix
     seen = np.zeros(len(m.wx), dtype=np.int64)
     for j in selected:
         if m.columns[j]:
             seen[np.asarray(m.columns[j], dtype=np.int64)] += 1
     zone, grid = np.asarray(m.wzone, dtype=np.int64), np.asarray(m.wgrid, dtype=bool)
+    given = np.zeros(len(m.wx), dtype=bool)
+    given[[i for i in sacrificed if i < len(m.wx)]] = True
     k = np.array([zd.k for zd in prep.zones], dtype=np.int64)
-    out: dict[int, float] = {}
+    open_: dict[int, float] = {}
+    gave: dict[int, float] = {}
     for zi, zd in enumerate(prep.zones):
         mine = grid & (zone == zi)
         if mine.any():
-            out[zi] = zd.region.area * float(np.mean(seen[mine] < k[zi]))
-    return out
+            short = seen[mine] < k[zi]
+            open_[zi] = zd.region.area * float(np.mean(short & ~given[mine]))
+            gave[zi] = zd.region.area * float(np.mean(short & given[mine]))
+    return open_, gave
 
 
 def _areas(prep: Prepared, selected: list[int], check: ExactCheck, options: PlanOptions,
-           clock: Clock | None = None) -> _Areas:
-    """Exact uncovered area per zone, the infeasible parts with their reasons, and what is still open.
+           clock: Clock | None = None, given_up_pts: list[tuple[int, float, float]] | None = None,
+           sacrificed: set[int] | None = None) -> _Areas:
+    """Exact uncovered area per zone, split three ways: given up by the slack model, no candidates can cover it
+    (both listed under ``infeasible`` with the reason), and open (coverable, not given up).
 
-    Zones the exact check could not finish before the time limit are estimated from their grid witnesses
-    (the share seen by fewer than k chosen cameras, times the zone's area) and named in ``unchecked``.
+    The given-up parts are found here from the kept answer's given-up witnesses, not only from the refinement
+    loop's marks: a loop cut short by the time limit never marks the last round's.  Zones the exact check could
+    not finish are estimated from their grid witnesses (the share seen by fewer than k chosen cameras, times
+    the zone's area) and named in ``unchecked``.
     """
+    points = given_up_pts or []
     out = _Areas({}, {}, [], 0.0)
     margin = 0.0 if clock is None else max(0.02 * clock.limit, 0.2)
     lefts = check.run(selected, clock, margin, phase="certificate", workers=options.workers)
-    estimate = _witness_estimate(prep, selected) if len(lefts) < len(prep.zones) else {}
+    estimate, estimate_given = _witness_estimate(prep, selected, sacrificed or set()) \
+        if len(lefts) < len(prep.zones) else ({}, {})
     for zi, zd in enumerate(prep.zones):
         if zi not in lefts:
             out.unchecked.append(zd.zone.name)
-            out.uncovered[zd.zone.name] = round(estimate.get(zi, zd.region.area), 6)
-            out.open_m2 += estimate.get(zi, zd.region.area)
+            open_m2, given_m2 = estimate.get(zi, zd.region.area), estimate_given.get(zi, 0.0)
+            out.uncovered[zd.zone.name] = round(open_m2 + given_m2, 6)
+            out.open_m2 += open_m2
+            out.given_up_m2 += given_m2
             continue
         left = lefts[zi]
         out.uncovered[zd.zone.name] = round(left.area, 6)
-        if not left.is_empty:
-            out.pieces[zd.zone.name] = mapping(left)
+        if left.is_empty:
+            continue
+        out.pieces[zd.zone.name] = mapping(left)
         # Report only what the final cameras actually leave uncovered (a conflict found in an earlier round
         # may have been resolved by a later choice of poses).
-        dead = polygonal(zd.infeasible.intersection(left)) if not zd.infeasible.is_empty and not left.is_empty \
-            else EMPTY
+        marked = polygonal(zd.infeasible.intersection(left)) if not zd.infeasible.is_empty else EMPTY
         open_part = drop_slivers(polygonal(robust_overlay("difference", left, zd.infeasible))) \
-            if not zd.infeasible.is_empty and not left.is_empty else left
-        out.open_m2 += open_part.area
+            if not zd.infeasible.is_empty else left
+        given, rest = given_up_split(zi, open_part, points)
+        out.open_m2 += sum(p.area for p in rest)
+        conflict = polygonal(zd.conflict.intersection(marked)) if not zd.conflict.is_empty and not marked.is_empty \
+            else EMPTY
+        given_up = polygonal(shapely.union_all([conflict, *given])) if given else conflict
+        dead = drop_slivers(polygonal(robust_overlay("difference", marked, conflict))) \
+            if not conflict.is_empty and not marked.is_empty else marked
         if not dead.is_empty and dead.area > options.area_tolerance_m2:
-            reason = f"no {zd.k} allowed camera poses can see this part at tier {zd.zone.tier}"
-            conflict = polygonal(zd.conflict.intersection(dead)) if not zd.conflict.is_empty else EMPTY
-            if conflict.area > options.area_tolerance_m2:
-                reason += (f"; {conflict.area:.2f} m² of it only because each mount takes one pose "
-                           "(the poses that would see it are needed elsewhere)")
+            out.uncoverable_m2 += dead.area
             out.infeasible.append({"zone": zd.zone.name, "k": zd.k, "area_m2": round(dead.area, 6),
-                                   "polygon": mapping(dead), "reason": reason})
+                                   "polygon": mapping(dead), "cause": "uncoverable",
+                                   "reason": f"no {zd.k} allowed camera poses can see this part at tier {zd.zone.tier}"})
+        if not given_up.is_empty and given_up.area > options.area_tolerance_m2:
+            out.given_up_m2 += given_up.area
+            out.infeasible.append({"zone": zd.zone.name, "k": zd.k, "area_m2": round(given_up.area, 6),
+                                   "polygon": mapping(given_up), "cause": "given_up",
+                                   "reason": "given up: each mount takes one pose, and the poses that would see "
+                                             f"this part at tier {zd.zone.tier} are needed elsewhere"})
     out.uncovered["total"] = round(sum(out.uncovered.values()), 6)
     return out
 
@@ -312,7 +364,7 @@ def certify(floor: Floor, prep: Prepared, outcome: Outcome, options: PlanOptions
     chosen = [prep.cols[j] for j in outcome.selected]
     dec = _decisions(floor, prep, chosen)
     privacy = _privacy(floor, prep, chosen)
-    areas = _areas(prep, outcome.selected, check, options, clock)
+    areas = _areas(prep, outcome.selected, check, options, clock, outcome.given_up_pts, outcome.sacrificed)
     status, objective, bound = _status_and_bound(outcome, prep, len(chosen),
                                                  areas.open_m2 <= options.area_tolerance_m2 and not areas.unchecked,
                                                  options)
@@ -331,6 +383,7 @@ def certify(floor: Floor, prep: Prepared, outcome: Outcome, options: PlanOptions
         weighted_bound=0 if result is None else int(result.bound),
         lp_bound=None if result is None else result.lp_bound, mode=options.mode, k_override=options.k_override,
         uncovered_pieces=areas.pieces, coverable_unseen_m2=areas.open_m2, unchecked_zones=areas.unchecked,
+        given_up_m2=areas.given_up_m2, uncoverable_m2=areas.uncoverable_m2,
         parts=_parts(prep, result, options),
     )
     if options.explain and chosen:

@@ -21,7 +21,7 @@ from planner.coverage import MIN_GAP_WIDTH_M, drop_slivers, k_covered, robust_ov
 from planner.errors import InputError
 from planner.floor import Floor
 from planner.geometry import polygon_parts, polygonal, wedge_polygon
-from planner.plan.certificate import Outcome, Plan, certify
+from planner.plan.certificate import Outcome, Plan, certify, given_up_split
 from planner.plan.exact import ExactCheck
 from planner.plan.options import Clock, PlanOptions, emit
 from planner.plan.prepare import Prepared, prepare
@@ -159,7 +159,8 @@ def plan(floor: Floor, options: PlanOptions | None = None) -> Plan:
         if state.result is None or state.result.status != Status.OPTIMAL:
             found = _bound_without(prep, state, options, clock, _reserve(clock, check))
             slack_bound = None if found is None else max(found, slack_bound)
-    outcome = Outcome(state.result, state.selected, state.rounds, slack_bound, bool(state.conflict_pts), state.bound)
+    outcome = Outcome(state.result, state.selected, state.rounds, slack_bound, bool(state.conflict_pts), state.bound,
+                      list(state.conflict_pts), set(state.sacrificed))
     return certify(floor, prep, outcome, options, clock, check)
 
 
@@ -526,19 +527,18 @@ def refine(prep: Prepared, state: Rounds, options: PlanOptions, check: ExactChec
             break
         open_part = drop_slivers(polygonal(robust_overlay("difference", left[zi], zd.infeasible))) \
             if not zd.infeasible.is_empty and not left[zi].is_empty else left[zi]
-        for piece in polygon_parts(open_part):
+        given, rest = given_up_split(zi, open_part, state.conflict_pts)
+        if given:
+            # Left uncovered on purpose by the slack model: part of the unavoidable conflict.  Marked before the
+            # clock is read (a cheap point test): a refinement cut short must not count them as open.
+            zd.conflict = polygonal(shapely.union_all([zd.conflict, *given]))
+            zd.infeasible = polygonal(shapely.union_all([zd.infeasible, *given]))
+        for piece in rest:
             if piece.area <= options.area_tolerance_m2 * 1e-3:
                 continue
-            if clock.out("refine", reserve=reserve):
-                open_area += piece.area
-                continue
-            if any(z == zi and piece.intersects(shapely.Point(x, y)) for z, x, y in state.conflict_pts):
-                # Left uncovered on purpose by the slack model: part of the unavoidable conflict.
-                zd.conflict = polygonal(shapely.union_all([zd.conflict, piece]))
-                zd.infeasible = polygonal(shapely.union_all([zd.infeasible, piece]))
-                continue
-            todo.append((zi, piece))
             open_area += piece.area
+            if not clock.out("refine", reserve=reserve):
+                todo.append((zi, piece))
     return _refine_pieces(prep, todo, state.selected, options, clock, reserve), open_area
 
 

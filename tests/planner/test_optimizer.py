@@ -324,3 +324,52 @@ def test_a_first_round_without_time_to_read_its_model_keeps_the_installed_cover(
     p = plan(_floor("reaim"), PlanOptions(time_limit=10, reaim_step=90, explain=False))
     assert p.stopped_in == "solve" and p.objective == 0 and not p.reaimed
     assert p.coverable_unseen_m2 == pytest.approx(100.0) and p.status == "INCOMPLETE" and p.gap is None
+
+
+def _one_mount_two_zones():
+    """One camera between two 1 m² zones: heading 0 sees the right one, heading 180 the left one, never both."""
+    def rect(x0: float, y0: float, x1: float, y1: float) -> dict:
+        return {"type": "Polygon", "coordinates": [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]]}
+
+    return parse_floor({"type": "FeatureCollection", "format": "sightline-floor/1", "features": [
+        {"type": "Feature", "geometry": rect(0, 0, 10, 4), "properties": {"kind": "outline"}},
+        {"type": "Feature", "geometry": rect(6, 1.5, 7, 2.5), "properties": {"kind": "zone", "zone": "required", "name": "Right"}},
+        {"type": "Feature", "geometry": rect(3, 1.5, 4, 2.5), "properties": {"kind": "zone", "zone": "required", "name": "Left"}},
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [5, 2]},
+         "properties": {"kind": "terminal", "id": "M", "type": "camera", "heading_deg": 0, "hfov_deg": 90, "range_m": 3}},
+    ]})
+
+
+@pytest.mark.parametrize("cut", [("refine",), ("refine", "certificate")])
+def test_area_given_up_by_the_slack_model_is_not_coverable_unseen_when_checks_are_cut_short(
+        monkeypatch, cut: tuple[str, ...]) -> None:
+    from planner.plan.exact import ExactCheck
+
+    # As if the time limit cut the exact check in these phases (none of its zones finished).
+    run = ExactCheck.run
+
+    def cut_run(self, selected, clock=None, reserve=0.0, phase="refine", workers=1):  # type: ignore[no-untyped-def]
+        if phase not in cut:
+            return run(self, selected, clock, reserve, phase, workers)
+        if clock is not None and clock.stopped_in is None:
+            clock.stopped_in = phase
+        return {}
+
+    floor = _one_mount_two_zones()
+    full = plan(floor, PlanOptions(time_limit=10, reaim_step=180))
+    monkeypatch.setattr(ExactCheck, "run", cut_run)
+    p = plan(floor, PlanOptions(time_limit=10, reaim_step=180))
+    assert p.stopped_in == "refine" and p.objective == 1
+    required = sum(z.geometry.area for z in floor.zones_of("required"))
+    # Whichever zone the camera turns to, the other is given up: unseen, but not for want of time or witnesses.
+    assert full.coverable_unseen_m2 == 0.0 and p.coverable_unseen_m2 == pytest.approx(0.0, abs=1e-6)
+    assert full.given_up_m2 == pytest.approx(1.0, abs=1e-6) and full.uncoverable_m2 == 0.0
+    assert p.given_up_m2 == pytest.approx(full.given_up_m2, abs=1e-6) and p.uncoverable_m2 == 0.0
+    # Seen (re-checked from the final poses alone) and the three unseen kinds make up the required area.
+    seen = required - verify_plan(floor, p.to_dict()).uncovered_m2["total"]
+    assert seen + p.coverable_unseen_m2 + p.given_up_m2 + p.uncoverable_m2 == pytest.approx(required, abs=1e-6)
+    if "certificate" not in cut:  # checked exactly: the given-up part is listed with its polygon and why
+        assert [(i["cause"], "one pose" in i["reason"]) for i in p.infeasible] == [("given_up", True)]
+    else:  # estimated from the witnesses: no polygon to list, the zone is named as estimated
+        assert p.infeasible == [] and len(p.unchecked_zones) == 2
+    assert "given up" in p.headline and "coverable area unseen" not in p.headline
