@@ -84,17 +84,29 @@ def headline(state: str, result: dict[str, Any] | None, counts: dict[str, int]) 
     if proven(result) and not infeasible:
         return _("%(lead)s; no plan with fewer exists for these cameras (proven); every required area is covered.",
                  lead=lead)
+    # Area no allowed pose sees, apart from area a pose could see but the slack model gave up (each mount takes one
+    # pose and those poses are needed elsewhere): saying "can't be seen by any camera" of the latter is untrue.
+    given_up = [i for i in infeasible if i.get("cause") == "given_up"]
+    uncoverable = [i for i in infeasible if i.get("cause") != "given_up"]
+    also = (" " + _("%(unseen)s stays unseen only because each mount takes one pose and the poses that would see it "
+                    "are needed elsewhere.", unseen=_uncoverable(given_up))) if given_up else ""
     if proven(result):
+        if not uncoverable:
+            return _("%(lead)s; proven minimal for the area the mounts can see together.", lead=lead) + also
         return _("%(lead)s; proven minimal among plans that see everything coverable. %(unseen)s "
                  "can't be seen by %(seen)s (shown in the map and listed).", lead=lead,
-                 unseen=_uncoverable(infeasible), seen=seen)
+                 unseen=_uncoverable(uncoverable), seen=seen) + also
     bound = int(result.get("bound") or 0)
     proof = ngettext("not proven minimal: at least %(num)d camera is needed, so at most %(saved)s could still be saved",
                      "not proven minimal: at least %(num)d cameras are needed, so at most %(saved)s could still be saved",
                      bound, saved=int(result["objective"]) - bound) if bound else \
         _("not proven minimal: the solver found no useful lower bound in the time given")
-    tail = _("every required area is covered.") if not infeasible else \
-        _("%(unseen)s can't be seen by %(seen)s.", unseen=_uncoverable(infeasible), seen=seen)
+    if not infeasible:
+        tail = _("every required area is covered.")
+    elif uncoverable:
+        tail = _("%(unseen)s can't be seen by %(seen)s.", unseen=_uncoverable(uncoverable), seen=seen) + also
+    else:
+        tail = also.lstrip()
     return _("%(lead)s; %(proof)s; %(tail)s", lead=lead, proof=proof, tail=tail)
 
 

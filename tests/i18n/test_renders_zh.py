@@ -18,7 +18,7 @@ FLOOR = Path(__file__).resolve().parents[1] / "data" / "floors" / "two_rooms.jso
 def _ink(path: Path, box: tuple[int, int, int, int]) -> int:
     """Dark pixels in a region of the image."""
     image = Image.open(path).convert("L").crop(box)
-    return sum(1 for value in image.getdata() if value < 128)
+    return sum(1 for value in image.get_flattened_data() if value < 128)
 
 
 def test_a_chinese_floor_name_renders_as_glyphs(tmp_path):

@@ -65,3 +65,19 @@ def test_a_bound_that_meets_the_plan_is_a_proof_even_without_optimal_status():
         "5 cameras instead of 11 cameras; proven minimal among plans that see everything coverable. 53.4 m² of "
         "Cash registers can't be seen")
     assert badge("done", result) == ("warn", "proven minimal; some area can't be seen")
+
+
+def test_area_given_up_by_the_mounts_is_not_called_unseeable():
+    given_up = {"zone": "Hall", "k": 1, "area_m2": 4.0, "cause": "given_up"}
+    uncoverable = {"zone": "Storeroom", "k": 1, "area_m2": 12.34, "cause": "uncoverable"}
+    both = headline("done", _result("FEASIBLE", bound=4, infeasible=[uncoverable, given_up]), COUNTS)
+    assert both.endswith("12.3 m² of Storeroom can't be seen by any installed camera. 4.0 m² of Hall stays unseen "
+                         "only because each mount takes one pose and the poses that would see it are needed "
+                         "elsewhere."), both
+    only = headline("done", _result("FEASIBLE", bound=4, infeasible=[given_up]), COUNTS)
+    assert "can't be seen" not in only and only.endswith("4.0 m² of Hall stays unseen only because each mount takes "
+                                                         "one pose and the poses that would see it are needed "
+                                                         "elsewhere."), only
+    proven = headline("done", _result("FEASIBLE", bound=5, infeasible=[given_up]), COUNTS)
+    assert proven.startswith("5 cameras instead of 11 cameras; proven minimal for the area the mounts can see "
+                             "together. 4.0 m² of Hall stays unseen"), proven
