@@ -345,7 +345,8 @@ def test_imdf_import_through_the_preview(page):  # type: ignore[no-untyped-def]
     assert page.locator("path.fe-zone-required").count() == 1
     page.goto("/")
     page.click("text=Bund View Hotel")
-    assert page.locator("text=Level 1").count() >= 1  # the second level became a new floor
+    # The second level became a new floor (wait for the venue page: count() does not wait for the navigation).
+    page.locator("text=Level 1").first.wait_for()
     assert not page.errors  # type: ignore[attr-defined]
 
 
