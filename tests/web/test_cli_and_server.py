@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from accounts.models import Role, User
 from extensions import db
+from tests.workers import alive, children
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -88,19 +89,6 @@ def test_gunicorn_serves_the_factory(tmp_path, template_database):
         server.wait(timeout=10)
 
 
-def _children(pid: int) -> set[int]:
-    """The live child processes of pid (Linux /proc)."""
-    found = set()
-    for entry in Path("/proc").iterdir():
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if fields[1] == str(pid) and fields[0] != "Z":
-            found.add(int(entry.name))
-    return found
-
-
 def test_the_development_server_stops_its_worker_when_killed(tmp_path, template_database):
     """`make run`'s server (jobs.serve) ended by a plain kill (SIGTERM) takes its queue worker with it."""
     import shutil
@@ -122,26 +110,19 @@ def test_the_development_server_stops_its_worker_when_killed(tmp_path, template_
                     break
             except OSError:
                 time.sleep(0.2)
-        workers = _children(server.pid)
+        workers = set(children(server.pid))
         assert workers, "the server started no worker"
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=20) == 0
         for _ in range(100):
-            if not any(Path(f"/proc/{pid}").exists() and "Z" not in _state(pid) for pid in workers):
+            if not any(alive(pid) for pid in workers):
                 break
             time.sleep(0.1)
-        assert not [pid for pid in workers if Path(f"/proc/{pid}").exists() and "Z" not in _state(pid)]
+        assert not [pid for pid in workers if alive(pid)]
     finally:
         if server.poll() is None:
             server.kill()
             server.wait()
         for pid in workers:  # never leave one behind, even when the test fails
-            if Path(f"/proc/{pid}").exists():
+            if alive(pid):
                 os.kill(pid, signal.SIGKILL)
-
-
-def _state(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return "Z"

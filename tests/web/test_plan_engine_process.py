@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from jobs import child
 from jobs.child import ChildError, run_in_child
 from plans.engine import EngineError, run_optimizer
+from tests.workers import alive, descendants
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -170,29 +171,6 @@ def _whoami_with_progress(progress, cancel) -> dict:
     return _whoami()
 
 
-def _descendants(pid: int) -> set[int]:
-    parents = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit() and (parent := child._parent_of(int(entry))) is not None:
-            parents[int(entry)] = parent
-    found, todo = set(), [pid]
-    while todo:
-        current = todo.pop()
-        for proc, parent in parents.items():
-            if parent == current and proc not in found:
-                found.add(proc)
-                todo.append(proc)
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG and /proc are Linux's")
 def test_no_engine_outlives_its_sigkilled_worker():
     worker = subprocess.Popen([sys.executable, "-c", "from tests.web.test_plan_engine_process import fake_worker; "
@@ -207,7 +185,7 @@ def test_no_engine_outlives_its_sigkilled_worker():
         assert len(quick) == 2 and quick[0]["parent"] == quick[1]["parent"], quick
         server = quick[0]["parent"]
         engines = {line["pid"] for line in lines if "pid" in line and line["job"] >= 2}
-        everything = _descendants(worker.pid)
+        everything = set(descendants(worker.pid))
         # The two running engines are the forkserver's children, and the forkserver is the worker's (started once).
         assert all(child._parent_of(pid) == server for pid in engines)
         assert server in everything and engines <= everything
@@ -218,9 +196,9 @@ def test_no_engine_outlives_its_sigkilled_worker():
             worker.kill()
         worker.stdout.close()
     deadline = time.monotonic() + 10
-    while any(_alive(pid) for pid in everything) and time.monotonic() < deadline:
+    while any(alive(pid) for pid in everything) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not [pid for pid in everything if _alive(pid)], "a process outlived its worker"
+    assert not [pid for pid in everything if alive(pid)], "a process outlived its worker"
 
 
 def test_a_cancelled_engine_in_the_child_stops_with_a_cancelled_plan(demo_app):

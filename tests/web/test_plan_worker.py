@@ -14,7 +14,7 @@ from extensions import db
 from inventory.models import Floor, Venue
 from plans.models import Plan, PlanState
 from tests.conftest import ADMIN, PLANNER, make_app, seed
-from tests.workers import start_worker
+from tests.workers import alive, children, descendants, start_worker
 
 pytestmark = pytest.mark.slow  # every test here starts real worker processes
 
@@ -166,52 +166,19 @@ def start_and_kill_mid_run(app, client) -> int:
         _wait(app, plan_id, lambda p: p.state == PlanState.RUNNING and p.heartbeat_at is not None, 60, worker)
         # The engine is a grandchild (the worker's forkserver forks it): wait for it, then take every process below.
         deadline = time.monotonic() + 30
-        while not any(_children(pid) for pid in _children(worker.pid)) and time.monotonic() < deadline:
+        while not any(children(pid) for pid in children(worker.pid)) and time.monotonic() < deadline:
             time.sleep(0.1)
-        engines = _descendants(worker.pid)
+        engines = descendants(worker.pid)
         os.kill(worker.pid, signal.SIGKILL)
         worker.wait(timeout=10)
     finally:
         _stop(worker)
     # The forkserver, the run's engine process and its geometry workers die with the worker: none keeps a core busy.
     deadline = time.monotonic() + 10
-    while any(_alive(pid) for pid in engines) and time.monotonic() < deadline:
+    while any(alive(pid) for pid in engines) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert engines and not any(_alive(pid) for pid in engines)
+    assert engines and not any(alive(pid) for pid in engines)
     return plan_id
-
-
-def _children(pid: int) -> list[int]:
-    """Processes whose parent is `pid` (from /proc)."""
-    out = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as fh:
-                    if int(fh.read().rsplit(")", 1)[1].split()[1]) == pid:
-                        out.append(int(entry))
-            except (OSError, IndexError, ValueError):
-                continue
-    return out
-
-
-def _descendants(pid: int) -> list[int]:
-    """Every process below `pid`: its children, theirs, and so on."""
-    found, todo = [], [pid]
-    while todo:
-        below = _children(todo.pop())
-        found += below
-        todo += below
-    return found
-
-
-def _alive(pid: int) -> bool:
-    """Whether a process exists and is not a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def test_killed_worker_run_is_retried_by_another_worker(queued_app):
