@@ -342,8 +342,8 @@ def terminal_row(terminal_id: int):  # type: ignore[no-untyped-def]
             services.update_terminal(current_user, terminal, data)
             db.session.commit()
             editing = False
-            # By id: the commit expired the terminal's floor (and the venue and user can_edit read above; an
-            # inline edit changes neither), and reloading them would be three statements for nothing.
+            # By id, and can_edit stands (an inline edit changes neither venue nor organisation): reloading the
+            # floor and venue the commit expired would be two statements for nothing.
             feedback = _table_feedback(terminal.floor_id, _("Terminal %(code)s saved.", code=terminal.code))
         except ValidationError as exc:
             db.session.rollback()
