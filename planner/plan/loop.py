@@ -527,10 +527,11 @@ def refine(prep: Prepared, state: Rounds, options: PlanOptions, check: ExactChec
             break
         open_part = drop_slivers(polygonal(robust_overlay("difference", left[zi], zd.infeasible))) \
             if not zd.infeasible.is_empty and not left[zi].is_empty else left[zi]
-        given, rest = given_up_split(prep, zi, open_part, state.conflict_pts)
+        given, rest = given_up_split(prep, zi, open_part, state.conflict_pts,
+                                     time.perf_counter() + clock.left() - reserve)
         if given:
-            # Left uncovered on purpose by the slack model: part of the unavoidable conflict.  Marked before the
-            # clock is read (a cheap point test): a refinement cut short must not count them as open.
+            # Left uncovered on purpose by the slack model: part of the unavoidable conflict.  Marked whatever the
+            # clock says (past the time left, whole pieces): a refinement cut short must not count them as open.
             zd.conflict = polygonal(shapely.union_all([zd.conflict, *given]))
             zd.infeasible = polygonal(shapely.union_all([zd.infeasible, *given]))
         for piece in rest:
