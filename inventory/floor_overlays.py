@@ -16,10 +16,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import threading
 import uuid
 import zlib
-from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -31,6 +29,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from inventory import floorio
+from inventory.lru import LRUCache
 from inventory.models import CameraModel, Floor, Terminal, Zone
 from planner import floor as pf
 
@@ -39,40 +38,10 @@ MEMORY_BYTES = 64 * 1024 * 1024  # this process's copies (the mall floor's overl
 _TOUCHED = "floor_versions_touched"
 
 
-class _MemoryCache:
-    """An LRU of byte values for one process, bounded by their total size."""
-
-    def __init__(self, max_bytes: int) -> None:
-        self.max_bytes = max_bytes
-        self.items: OrderedDict[str, bytes] = OrderedDict()
-        self.size = 0
-        self.lock = threading.Lock()
-
-    def get(self, key: str) -> bytes | None:
-        with self.lock:
-            value = self.items.get(key)
-            if value is not None:
-                self.items.move_to_end(key)
-            return value
-
-    def set(self, key: str, value: bytes) -> None:
-        with self.lock:
-            old = self.items.pop(key, None)
-            self.size += len(value) - (len(old) if old is not None else 0)
-            self.items[key] = value
-            while self.size > self.max_bytes and len(self.items) > 1:
-                self.size -= len(self.items.popitem(last=False)[1])
-
-    def clear(self) -> None:
-        with self.lock:
-            self.items.clear()
-            self.size = 0
-
-
 # Every key names its content (a random floor version, a geometry digest), so an entry never changes once
 # written: this process's copy of a Redis entry is always valid, and saves fetching and unpacking megabytes
 # from Redis on every request. Held uncompressed, ready to send.
-_memory = _MemoryCache(MEMORY_BYTES)
+_memory: LRUCache[str, bytes] = LRUCache(MEMORY_BYTES, weigh=len)
 
 
 _NOT_CODE = {"tests", "instance", "node_modules", "venv", "static", "docs", "bench", "migrations"}

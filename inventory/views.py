@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
 
@@ -27,6 +25,7 @@ from inventory.fields import (
     VENUE_FIELDS,
     ValidationError,
 )
+from inventory.lru import LRUCache
 from inventory.models import Floor, Terminal, Zone
 from security import MAX_ID, page_number
 
@@ -217,34 +216,7 @@ def _table_context(floor: Floor) -> dict[str, Any]:
             "counts": services.floor_terminal_counts([floor.id])[floor.id]}
 
 
-class _RowCache:
-    """This process's rendered read-only table rows, an LRU bounded by count (a row is about 2 kB)."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.items: OrderedDict[Hashable, Markup] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, key: Hashable) -> Markup | None:
-        with self.lock:
-            value = self.items.get(key)
-            if value is not None:
-                self.items.move_to_end(key)
-            return value
-
-    def set(self, key: Hashable, value: Markup) -> None:
-        with self.lock:
-            self.items[key] = value
-            self.items.move_to_end(key)
-            while len(self.items) > self.size:
-                self.items.popitem(last=False)
-
-    def clear(self) -> None:
-        with self.lock:
-            self.items.clear()
-
-
-_rows = _RowCache(20_000)
+_rows: LRUCache[Hashable, Markup] = LRUCache(20_000)  # a row is about 2 kB
 # Every column of the terminal row: whatever _terminal_row.html reads of `t` is in the key.
 _ROW_COLUMNS = tuple(attr.key for attr in sa.inspect(Terminal).column_attrs)
 

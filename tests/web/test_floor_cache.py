@@ -15,6 +15,7 @@ from inventory.views import TERMINALS_PER_PAGE
 from planner.coverage import PRIVACY_TOLERANCE_M2, Engine
 from planner.floor import without_bad_terminals
 from planner.overlays import coverage_overlays
+from tests.recording import AttributeRecorder
 
 
 def _version(app, floor_id: int) -> str:
@@ -195,29 +196,10 @@ def test_terminal_model_reads_only_the_model_attributes(demo_app, hotel):
     """What _model_kept compares: a new attribute read by terminal_model must be added to MODEL_ATTRIBUTES."""
     read: set[str] = set()
 
-    class Recorder:
-        def __init__(self, terminal: Terminal) -> None:
-            self._terminal = terminal
-
-        def __getattr__(self, name: str):
-            read.add(name)
-            return getattr(self._terminal, name)
-
     with demo_app.app_context():
         for terminal in db.session.get(Floor, hotel).terminals:
-            floorio.terminal_model(Recorder(terminal))
+            floorio.terminal_model(AttributeRecorder(terminal, read))
     assert read and read <= floor_overlays.MODEL_ATTRIBUTES
-
-
-def test_the_process_cache_keeps_within_its_size():
-    cache = floor_overlays._MemoryCache(10)
-    cache.set("a", b"12345")
-    cache.set("b", b"12345")
-    cache.set("c", b"123")
-    assert cache.get("a") is None and cache.get("b") == b"12345" and cache.get("c") == b"123"
-    assert cache.size == 8
-    cache.set("big", b"x" * 20)  # larger than the bound: kept alone (it is being served)
-    assert list(cache.items) == ["big"] and cache.size == 20
 
 
 def test_a_rolled_back_edit_leaves_the_version(demo_app, hotel):

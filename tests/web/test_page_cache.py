@@ -15,6 +15,7 @@ from inventory import floor_overlays, services, views
 from inventory.choices import TerminalKind, TerminalStatus
 from inventory.models import Floor, Terminal
 from tests.conftest import MANAGER_A, MANAGER_B, PLANNER
+from tests.recording import AttributeRecorder
 from tests.web.conftest import page_csrf_token
 
 
@@ -109,13 +110,6 @@ def test_the_htmx_table_uses_the_same_rows(manager, hotel):
     assert table.status_code == 200 and _rows(table.get_data(as_text=True)) == whole
 
 
-def test_the_row_cache_keeps_within_its_size():
-    cache = views._RowCache(2)
-    for key in ("a", "b", "c"):
-        cache.set(key, views.Markup(key))
-    assert cache.get("a") is None and cache.get("b") == "b" and cache.get("c") == "c"
-
-
 def _findings(client, floor_id: int):
     return client.get(f"/api/v1/floors/{floor_id}/findings")
 
@@ -149,25 +143,10 @@ def test_the_findings_map_reads_only_the_findings_attributes_of_terminals(demo_a
     """What the generation compares: a terminal attribute the map starts reading must join FINDINGS_ATTRIBUTES."""
     read: set[str] = set()
 
-    class Recorder:
-        def __init__(self, terminal: Terminal) -> None:
-            self._terminal = terminal
-
-        def __getattr__(self, name: str):
-            read.add(name)
-            return getattr(self._terminal, name)
-
-    class FloorView:
-        def __init__(self, floor: Floor) -> None:
-            self._floor = floor
-            self.terminals = [Recorder(t) for t in floor.terminals]
-
-        def __getattr__(self, name: str):
-            return getattr(self._floor, name)
-
     with demo_app.test_request_context(headers={"Accept-Language": "en"}):
         floor = db.session.get(Floor, hotel)
-        assert service.floor_findings_geojson(FloorView(floor))["features"]
+        recorded = AttributeRecorder(floor, terminals=[AttributeRecorder(t, read) for t in floor.terminals])
+        assert service.floor_findings_geojson(recorded)["features"]
     assert read and read - {"id"} <= floor_overlays.FINDINGS_ATTRIBUTES
 
 
