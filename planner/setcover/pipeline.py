@@ -304,6 +304,7 @@ def _part_in_worker(index: int) -> _CoreOutcome:
 
 # A forked part may finish this long after the solve's deadline (CP-SAT's stop, pickling the answer back).
 _LANE_GRACE_S = 0.3
+_LANE_MIN_S = 1.0
 
 
 def _solve_components(
@@ -319,7 +320,9 @@ def _solve_components(
     A cancel ends the workers at once; parts not finished by then, or by the deadline, get their warm start here.
     """
     left_nnz = np.cumsum([c.nnz for c in components][::-1])[::-1].tolist() if components else []
-    lanes = 1 if cancelled else lanes_for(options, len(components))
+    # No forks for a solve already out of time (every part then gets only its warm start, here).
+    out_of_time = deadline - time.perf_counter() < _LANE_MIN_S
+    lanes = 1 if cancelled or out_of_time else lanes_for(options, len(components))
     outcomes: list[_CoreOutcome | None] = [None] * len(components)
     if lanes == 1:
         for index, core in enumerate(components):
