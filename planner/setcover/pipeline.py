@@ -6,7 +6,6 @@ import dataclasses
 import gc
 import itertools
 import os
-import threading
 import time
 from collections.abc import Callable
 
@@ -146,14 +145,9 @@ class _Progress:
         self.incumbent: list[int | None] = [None] * n
         self.bound = [0] * n
         self.last: tuple[int | None, int] | None = None
-        self._lock = threading.Lock()  # parts report from their lanes' threads
 
     def set(self, index: int, incumbent: int | None, bound: int) -> None:
         """Record one component's state and report the total when it changed."""
-        with self._lock:
-            self._set(index, incumbent, bound)
-
-    def _set(self, index: int, incumbent: int | None, bound: int) -> None:
         if incumbent is not None:
             current = self.incumbent[index]
             self.incumbent[index] = incumbent if current is None else min(current, incumbent)
