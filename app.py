@@ -39,6 +39,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     observability.init_app(app)  # first, so every later hook and error already has a request id
     security.init_app(app)
 
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        # connections.install checks pooled connections by their socket instead: no SELECT 1 per checkout.
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**app.config["SQLALCHEMY_ENGINE_OPTIONS"], "pool_pre_ping": False}
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True, compare_type=True)
     csrf.init_app(app)
@@ -58,6 +61,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _register_database_outage(app)
     _register_cli(app)
     _register_sqlite_pragmas(app)
+    _register_postgres_connections(app)
     return app
 
 
@@ -199,7 +203,7 @@ def _register_database_outage(app: Flask) -> None:
         from flask_babel import gettext as _
 
         # The DB-API's "the database is not operating" (server down or restarting, connection lost, locked):
-        # a 503 the client can retry. The pool's pre-ping replaces the dead connections once it is back.
+        # a 503 the client can retry. The pool's checkout check replaces the dead connections once it is back.
         app.logger.error("database unavailable: %s", error.orig)
         try:
             db.session.rollback()
@@ -240,6 +244,16 @@ def _register_cli(app: Flask) -> None:
 
     app.cli.add_command(refresh_command)
     app.cli.add_command(verify_audit_command)
+
+
+def _register_postgres_connections(app: Flask) -> None:
+    """On PostgreSQL: no round trip to check a pooled connection, no transaction for requests that only read."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        return
+    import connections
+
+    with app.app_context():
+        connections.install(db.engine)
 
 
 def _register_sqlite_pragmas(app: Flask) -> None:

@@ -191,22 +191,26 @@ def floor_cost(terminals: int, private_zones: int) -> int:
     return terminals + private_zones
 
 
-def venue_cost(venue: Venue, floor_ids: set[int] | None) -> int:
-    """The estimated cost of evaluating the venue's floors (all, or the given ones) from a cold engine."""
+def venue_cost(venue: Venue, floor_ids: set[int] | None, known: dict[int, int] | None = None) -> int:
+    """The estimated cost of evaluating the venue's floors (all, or the given ones) from a cold engine; ``known``
+    holds floors' costs already counted in this state of the transaction (and takes those counted here)."""
     return sum(_first_costs([f.id for f in venue.floors
-                             if f.removed_at is None and (floor_ids is None or f.id in floor_ids)]).values())
+                             if f.removed_at is None and (floor_ids is None or f.id in floor_ids)], known).values())
 
 
-def _first_costs(floor_ids: list[int]) -> dict[int, int]:
+def _first_costs(floor_ids: list[int], known: dict[int, int] | None = None) -> dict[int, int]:
     """floor_cost of each floor, counted in SQL: a save on a 500-terminal floor need not load its rows to learn
-    that it is too costly for the save (11 ms of the load test's save)."""
-    if not floor_ids:
-        return {}
-    terminals = dict(db.session.execute(sa.select(Terminal.floor_id, sa.func.count()).where(
-        Terminal.floor_id.in_(floor_ids), Terminal.removed_at.is_(None)).group_by(Terminal.floor_id)).tuples().all())
-    private = dict(db.session.execute(sa.select(Zone.floor_id, sa.func.count()).where(
-        Zone.floor_id.in_(floor_ids), Zone.kind == ZoneKind("private")).group_by(Zone.floor_id)).tuples().all())
-    return {f: floor_cost(terminals.get(f, 0), private.get(f, 0)) for f in floor_ids}
+    that it is too costly for the save (11 ms of the load test's save). Floors in ``known`` are not counted again
+    (a save asks for the incremental cost and then the full one: two queries less)."""
+    known = {} if known is None else known
+    missing = [f for f in floor_ids if f not in known]
+    if missing:
+        terminals = dict(db.session.execute(sa.select(Terminal.floor_id, sa.func.count()).where(
+            Terminal.floor_id.in_(missing), Terminal.removed_at.is_(None)).group_by(Terminal.floor_id)).tuples().all())
+        private = dict(db.session.execute(sa.select(Zone.floor_id, sa.func.count()).where(
+            Zone.floor_id.in_(missing), Zone.kind == ZoneKind("private")).group_by(Zone.floor_id)).tuples().all())
+        known.update({f: floor_cost(terminals.get(f, 0), private.get(f, 0)) for f in missing})
+    return {f: known[f] for f in floor_ids}
 
 
 def _floor_scoped() -> set[str]:
@@ -371,17 +375,17 @@ def evaluate_terminals(venue: Venue, changed: dict[int, set[str]], reason: str |
     return _with_entities(venue, counts, scoped, reason)
 
 
-def incremental_cost(venue: Venue, changed: dict[int, set[str]]) -> int:
+def incremental_cost(venue: Venue, changed: dict[int, set[str]], known: dict[int, int] | None = None) -> int:
     """The estimated cost of ``evaluate_terminals``: the changed terminals, plus a first evaluation of each floor
     whose engine this process has not built (the whole-floor rules need every view) or that records a sign
     position (the entrance-sign rule then judges every entrance against every sign: bench/bench_compliance.py
-    measured it at about the whole floor's warm cost, docs/compliance.md)."""
+    measured it at about the whole floor's warm cost, docs/compliance.md). ``known`` as for ``venue_cost``."""
     total = 0
     for floor in venue.floors:
         if floor.id in changed and floor.removed_at is None:
             total += len(changed[floor.id])
             if not _warm(floor) or _has_signs(floor):
-                total += _first_costs([floor.id])[floor.id]
+                total += _first_costs([floor.id], known)[floor.id]
     return total
 
 
@@ -692,12 +696,13 @@ def install(session_factory: Any) -> None:
                 for floor in venue.floors:
                     session.expire(floor, ["terminals", "zones"])
                 changed = _terminals_only(floor_ids, touched, structure)
+                known: dict[int, int] = {}  # floor costs, counted once for both estimates
                 if floor_ids is not None and not floor_ids:
                     evaluate_venue(venue, floor_ids, reason)
-                elif changed is not None and incremental_cost(venue, changed) <= limit \
+                elif changed is not None and incremental_cost(venue, changed, known) <= limit \
                         and not needs_queue(venue.id, floor_ids):
                     evaluate_terminals(venue, changed, reason)
-                elif venue_cost(venue, floor_ids) > limit or needs_queue(venue.id, floor_ids):
+                elif venue_cost(venue, floor_ids, known) > limit or needs_queue(venue.id, floor_ids):
                     created = queue_check(venue, floor_ids, reason or _default_reason(venue.id), changed)
                     if created is not None:
                         session.info.setdefault(QUEUE_KEY, set()).add(created)

@@ -342,12 +342,14 @@ def terminal_row(terminal_id: int):  # type: ignore[no-untyped-def]
             services.update_terminal(current_user, terminal, data)
             db.session.commit()
             editing = False
-            feedback = _table_feedback(terminal.floor, _("Terminal %(code)s saved.", code=terminal.code))
+            # By id, and can_edit stands (an inline edit changes neither venue nor organisation): reloading the
+            # floor and venue the commit expired would be two statements for nothing.
+            feedback = _table_feedback(terminal.floor_id, _("Terminal %(code)s saved.", code=terminal.code))
         except ValidationError as exc:
             db.session.rollback()
             error, editing = exc, True
             terminal = services.get_terminal(current_user, terminal_id)
-    can_edit = can_edit_inventory(current_user, terminal.venue.organisation_id)
+            can_edit = can_edit_inventory(current_user, terminal.venue.organisation_id)
     html = render_template("inventory/_terminal_row.html", t=terminal, editing=editing and can_edit,
                            error=error, error_title=_field_title(TERMINAL_FIELDS, error), can_edit=can_edit,
                            kinds=TerminalKind, statuses=TerminalStatus)
@@ -359,9 +361,9 @@ def _field_title(fields: tuple[Any, ...], error: ValidationError | None) -> str 
     return next((f.title for f in fields if error is not None and f.name == error.field), None)
 
 
-def _table_feedback(floor: Floor, message: str) -> str:
+def _table_feedback(floor_id: int, message: str) -> str:
     """htmx out-of-band fragments: the floor's fresh count badges and a status line saying what was done."""
-    return render_template("inventory/_table_feedback.html", counts=services.floor_terminal_counts([floor.id])[floor.id],
+    return render_template("inventory/_table_feedback.html", counts=services.floor_terminal_counts([floor_id])[floor_id],
                            message=message)
 
 
@@ -374,7 +376,7 @@ def terminal_delete(terminal_id: int):  # type: ignore[no-untyped-def]
     db.session.commit()
     message = _("Terminal %(code)s deleted.", code=code)
     if hx_request.htmx:
-        return _table_feedback(services.get_floor(current_user, floor_id), message)
+        return _table_feedback(services.get_floor(current_user, floor_id).id, message)
     flash(message, "success")
     return redirect(url_for("inventory.floor_detail", floor_id=floor_id))
 

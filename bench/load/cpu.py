@@ -7,7 +7,8 @@ Usage:
 
 Seeds the same database as `python -m bench.load` (bench/load/seed.py), signs the manager and the inspector in
 through the Flask test client (https base URL: production's Secure cookies), requests each page once to warm
-up, then --repeat times; prints median CPU ms (time.process_time), wall ms and SQL statements per request, and
+up, then --repeat times; prints median CPU ms (time.process_time), the PostgreSQL server processes' CPU ms
+(/proc/PID/schedstat of the app's connections' backends; 0 on SQLite), wall ms and SQL statements per request, and
 writes OUT/LABEL-cpu.md. --profile NAME prints cProfile's top functions of the requests whose name contains NAME
 (--profile sql: every request's SQL statements). The "after a save" rows time the floor view's requests each right after an inline edit (a
 new floor version: what the load's floor viewers meet). --redis keeps the served app's REDIS_URL (its floor
@@ -33,8 +34,21 @@ import sqlalchemy as sa
 from extensions import db
 app = create_app()
 statements = []
+backends = set()  # PostgreSQL server processes of the app's connections: their CPU is the request's too
 with app.app_context():
     sa.event.listen(db.engine, "before_cursor_execute", lambda *a, **k: statements.append(a[2]))
+    sa.event.listen(db.engine, "checkout", lambda dbapi, *a: backends.add(getattr(getattr(dbapi, "info", None),
+                                                                                "backend_pid", None)))
+
+def server_ns():
+    total = 0
+    for pid in backends - {None}:
+        try:
+            with open(f"/proc/{pid}/schedstat") as stat:
+                total += int(stat.read().split()[0])
+        except OSError:
+            pass  # a backend that ended (a replaced connection)
+    return total
 app.config["PREFERRED_URL_SCHEME"] = "https"  # the test client's requests come as https, as behind the proxy
 meta = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 
@@ -71,7 +85,7 @@ profile = sys.argv[3]
 rows = []
 for name, call, *before in requests:
     status = call().status_code
-    cpu, wall, queries = [], [], []
+    cpu, wall, queries, server = [], [], [], []
     profiler = None
     if profile and profile in name:
         import cProfile
@@ -82,10 +96,11 @@ for name, call, *before in requests:
         if profiler:
             profiler.enable()
         del statements[:]
-        c0, w0 = time.process_time(), time.perf_counter()
+        s0, c0, w0 = server_ns(), time.process_time(), time.perf_counter()
         status = call().status_code
         queries.append(len(statements))
         cpu.append((time.process_time() - c0) * 1000)
+        server.append((server_ns() - s0) / 1e6)
         wall.append((time.perf_counter() - w0) * 1000)
         if profiler:
             profiler.disable()
@@ -95,7 +110,8 @@ for name, call, *before in requests:
         pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(45)
         print(f"=== {name} (cProfile, {repeat} calls)", text.getvalue(), sep="\n", file=sys.stderr)
     rows.append({"request": name, "status": status, "cpu_ms": round(statistics.median(cpu), 1),
-                 "wall_ms": round(statistics.median(wall), 1), "queries": statistics.median(queries)})
+                 "wall_ms": round(statistics.median(wall), 1), "queries": statistics.median(queries),
+                 "server_ms": round(statistics.median(server), 2)})
     if profile == "sql" and "after" not in name:
         print(f"=== {name}", *statements, sep="\n--\n", file=sys.stderr)
 print(json.dumps(rows))
@@ -128,8 +144,10 @@ def main(argv: list[str] | None = None) -> int:
     out = done.stdout
     rows = json.loads(out.strip().splitlines()[-1])
     lines = [f"`python -m bench.load.cpu {' '.join(argv or sys.argv[1:])}` ({args.database}, median of "
-             f"{args.repeat})", "", "| request | status | CPU ms | wall ms | SQL statements |", "|---|---:|---:|---:|---:|"]
-    lines += [f"| {r['request']} | {r['status']} | {r['cpu_ms']} | {r['wall_ms']} | {r.get('queries', '')} |"
+             f"{args.repeat})", "", "| request | status | CPU ms | server CPU ms | wall ms | SQL statements |",
+             "|---|---:|---:|---:|---:|---:|"]
+    lines += [f"| {r['request']} | {r['status']} | {r['cpu_ms']} | {r['server_ms']} | {r['wall_ms']} | "
+              f"{r.get('queries', '')} |"
               for r in rows]
     text = "\n".join(lines) + "\n"
     Path(args.out).mkdir(parents=True, exist_ok=True)
