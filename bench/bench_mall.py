@@ -17,6 +17,7 @@ OR-Tools' SCIP and plain HiGHS (``bench.baselines``), side by side in the same s
     .venv/bin/python -m bench.bench_mall --one 2000 reduce 15 1 60  # one case: segments mode reaim k limit
     .venv/bin/python -m bench.bench_mall --sizes 500 --time-limit 30 --before /tmp/base  # old commit, side by side
     .venv/bin/python -m bench.bench_mall --sizes 500 --cases design:0:1 --spacing 6 --per-zone 100  # ~5,000 poses
+    .venv/bin/python -m bench.bench_mall --sizes 2000 --cases reduce:15:1 --parts-side-by-side  # parts: serial, forked
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 FIELDS = ["segments", "mode", "reaim", "k", "installed", "candidates", "witnesses", "status", "cameras", "bound",
           "gap", "coverable_unseen_m2", "infeasible_m2", "stopped_in", "rounds", "wall_s", "limit_s", "over_limit",
-          "peak_mb", "greedy", "scip", "highs", "ours_instance", "baseline_note"]
+          "cpu_s", "peak_mb", "greedy", "scip", "highs", "ours_instance", "baseline_note"]
 PHASE_FIELDS = ["segments", "mode", "reaim", "k", "candidates", "witnesses", "rows", "privacy_cpu_s",
                 "witnesses_cpu_s", "model_cpu_s", "exact_cpu_s", "explain_cpu_s", "peak_mb"]
 SIZES = (200, 500, 1000, 2000)
@@ -54,9 +55,14 @@ def _floor(segments: int, mode: str):
 
 
 def one(segments: int, mode: str, reaim: float, k: int, limit: float, baselines: bool,
-        spacing: float | None = None, per_zone: int = 300) -> dict:
-    """Plan one case in this process and measure it (``spacing``: design mounts, m; ``per_zone``: witnesses)."""
+        spacing: float | None = None, per_zone: int = 300, serial_parts: bool = False) -> dict:
+    """Plan one case in this process and measure it (``spacing``: design mounts, m; ``per_zone``: witnesses;
+    ``serial_parts``: the set-cover parts one after the other, as before they ran on forked workers)."""
     from planner.plan import PlanOptions, plan
+    from planner.setcover import pipeline
+
+    if serial_parts:
+        pipeline.lanes_for = lambda options, n: 1  # type: ignore[assignment]
 
     floor = _floor(segments, mode)
     options = PlanOptions(mode=mode, reaim_step=reaim or None, time_limit=limit, explain=True,
@@ -71,11 +77,18 @@ def one(segments: int, mode: str, reaim: float, k: int, limit: float, baselines:
            "witnesses": p.witnesses, "status": p.status, "cameras": p.objective, "bound": p.bound,
            "gap": None if p.gap is None else round(p.gap, 4), "coverable_unseen_m2": round(p.coverable_unseen_m2, 2),
            "infeasible_m2": round(sum(i["area_m2"] for i in p.infeasible), 2), "stopped_in": p.stopped_in,
-           "rounds": p.rounds, "wall_s": round(wall, 2), "limit_s": limit, "over_limit": round(wall / limit - 1, 4)}
+           "rounds": p.rounds, "wall_s": round(wall, 2), "limit_s": limit, "over_limit": round(wall / limit - 1, 4),
+           "cpu_s": round(_cpu_s(), 1)}
     if baselines:
         row.update(_baselines(floor, options, limit))
     row["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
     return row
+
+
+def _cpu_s() -> float:
+    """CPU seconds of this process and its finished (forked) workers."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def phases(segments: int, mode: str, reaim: float, k: int, spacing: float | None = None,
@@ -167,6 +180,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cases", help="only these cases, e.g. 'reduce:15:1,design:0:2' (mode:reaim:k)")
     ap.add_argument("--spacing", type=float, help="design mounts every this many metres (default: by size)")
     ap.add_argument("--per-zone", type=int, default=300, help="target witnesses per zone (default 300)")
+    ap.add_argument("--serial-parts", action="store_true",
+                    help="solve the set-cover parts one after the other (not on forked workers)")
+    ap.add_argument("--parts-side-by-side", action="store_true",
+                    help="each case with the parts one after the other, then on forked workers (side = serial / "
+                         "parallel)")
     args = ap.parse_args(argv)
     if args.one and args.phases:
         seg, mode, reaim, k, _limit = args.one
@@ -175,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.one:
         seg, mode, reaim, k, limit = args.one
         print(json.dumps(one(int(seg), mode, float(reaim), int(k), float(limit), args.baselines, args.spacing,
-                             args.per_zone)))
+                             args.per_zone, args.serial_parts)))
         return 0
     if args.summary:
         print(summarize(args.out))
@@ -185,20 +203,22 @@ def main(argv: list[str] | None = None) -> int:
     cases = CASES[:2] if args.quick else CASES
     if args.cases:
         cases = tuple((m, float(r), int(k)) for m, r, k in (c.split(":") for c in args.cases.split(",")))
-    sides = [("before", Path(args.before).resolve()), ("after", ROOT)] if args.before else [("", ROOT)]
+    sides = [("before", Path(args.before).resolve(), []), ("after", ROOT, [])] if args.before else [("", ROOT, [])]
+    if args.parts_side_by_side:
+        sides = [("serial", ROOT, ["--serial-parts"]), ("parallel", ROOT, [])]
     with open(args.out, "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=["side", "load", *(PHASE_FIELDS if args.phases else FIELDS)],
                            extrasaction="ignore")
         w.writeheader()
         for seg in sizes:
             for n, (mode, reaim, k) in enumerate(cases):
-                for side, where in sides:
+                for side, where, extra in sides:
                     # This script measures both sides; only the planner (and bench helpers) come from `where`.
                     cmd = [sys.executable, str(Path(__file__).resolve()), "--one", str(seg), mode, str(reaim), str(k),
                            str(limit), "--per-zone", str(args.per_zone)] + \
                         (["--spacing", str(args.spacing)] if args.spacing else []) + \
                         (["--baselines"] if (args.baselines or args.quick) and n == 0 else []) + \
-                        (["--phases"] if args.phases else [])
+                        (["--phases"] if args.phases else []) + extra
                     load = os.getloadavg()[0]
                     proc = subprocess.run(cmd, cwd=where, capture_output=True, text=True,
                                           env={**os.environ, "PYTHONPATH": str(where)})

@@ -42,7 +42,7 @@ def context() -> dict[str, Any]:
     return _CONTEXT
 
 
-def _can_fork() -> bool:
+def can_fork() -> bool:
     """Fork only a single-threaded process: a child forked while another thread holds a lock (stdout, logging)
     waits for it forever.  A job-queue worker with its heartbeat thread therefore runs serially."""
     if "fork" not in multiprocessing.get_all_start_methods():
@@ -61,21 +61,33 @@ def in_worker() -> bool:
 
 
 def ordered_map(fn: Callable[[Any], Any], chunks: Sequence[Any], workers: int, deadline: float | None = None,
-                shared: dict[str, Any] | None = None, stop: Callable[[], bool] | None = None) -> list[Any]:
+                shared: dict[str, Any] | None = None, stop: Callable[[], bool] | None = None,
+                partial: bool = False, on_result: Callable[[int, Any], None] | None = None) -> list[Any]:
     """[fn(c) for c in chunks], in order, on up to `workers` forked processes; stops at `deadline` or `stop()`.
 
     ``fn`` must be a module-level function; it reads ``shared`` through :func:`context`.  Returns the results of
-    the longest prefix of chunks finished before ``deadline`` (``time.perf_counter()`` seconds).
+    the longest prefix of chunks finished before ``deadline`` (``time.perf_counter()`` seconds), or with
+    ``partial`` one entry per chunk, None for those not finished.  ``on_result(index, result)`` is called in
+    this process as each chunk's result arrives.
     """
     _CONTEXT.clear()
     _CONTEXT.update(shared or {})
     _CONTEXT["_parent"] = os.getpid()
     try:
-        if workers <= 1 or len(chunks) < MIN_CHUNKS or not _can_fork():
-            return _serial(fn, chunks, deadline, stop)
-        return _forked(fn, chunks, workers, deadline, stop)
+        if workers <= 1 or len(chunks) < MIN_CHUNKS or not can_fork():
+            results = _serial(fn, chunks, deadline, stop, on_result)
+        else:
+            results = _forked(fn, chunks, workers, deadline, stop, on_result)
     finally:
         _CONTEXT.clear()
+    if partial:
+        return [results.get(i) for i in range(len(chunks))]
+    out = []
+    for index in range(len(chunks)):
+        if index not in results:
+            break
+        out.append(results[index])
+    return out
 
 
 def _worker_init(parent: int) -> None:
@@ -90,17 +102,19 @@ def _worker_init(parent: int) -> None:
 
 
 def _serial(fn: Callable[[Any], Any], chunks: Sequence[Any], deadline: float | None,
-            stop: Callable[[], bool] | None) -> list[Any]:
-    out = []
-    for c in chunks:
+            stop: Callable[[], bool] | None, on_result: Callable[[int, Any], None] | None) -> dict[int, Any]:
+    out: dict[int, Any] = {}
+    for index, c in enumerate(chunks):
         if (deadline is not None and time.perf_counter() >= deadline) or (stop is not None and stop()):
             break
-        out.append(fn(c))
+        out[index] = fn(c)
+        if on_result is not None:
+            on_result(index, out[index])
     return out
 
 
 def _forked(fn: Callable[[Any], Any], chunks: Sequence[Any], workers: int, deadline: float | None,
-            stop: Callable[[], bool] | None) -> list[Any]:
+            stop: Callable[[], bool] | None, on_result: Callable[[int, Any], None] | None) -> dict[int, Any]:
     # Plain processes and pipes, no pool: a pool's helper threads would fork replacements from a threaded parent.
     ctx = multiprocessing.get_context("fork")
     _FORKED[0] += 1
@@ -126,20 +140,24 @@ def _forked(fn: Callable[[Any], Any], chunks: Sequence[Any], workers: int, deadl
                     raise value
                 results[index] = value
                 _feed(conn, chunks, todo, busy)
+                if on_result is not None:
+                    on_result(index, value)
     except (OSError, EOFError):
-        return _serial(fn, chunks, deadline, stop)  # a worker could not start or died: do it here
+        # A worker could not start or died: the rest here (those done already are kept).
+        rest = [i for i in range(len(chunks)) if i not in results]
+        done = _serial(fn, [chunks[i] for i in rest], deadline, stop, None)
+        for k, value in done.items():
+            results[rest[k]] = value
+            if on_result is not None:
+                on_result(rest[k], value)
+        return results
     finally:
         # Kill, not ask: a chunk still running past the deadline must not hold a core.
         for proc in procs:
             proc.kill()
         for proc in procs:
             proc.join(timeout=1.0)
-    out = []
-    for index in range(len(chunks)):
-        if index not in results:
-            break
-        out.append(results[index])
-    return out
+    return results
 
 
 def _feed(conn: Any, chunks: Sequence[Any], todo: Any, busy: dict) -> None:

@@ -20,8 +20,8 @@ from shapely.geometry.base import BaseGeometry
 from planner.coverage import MIN_GAP_WIDTH_M, drop_slivers, k_covered, robust_overlay
 from planner.errors import InputError
 from planner.floor import Floor
-from planner.geometry import polygon_parts, polygonal, wedge_polygon
-from planner.plan.certificate import Outcome, Plan, certify, given_up_split
+from planner.geometry import polygon_parts, polygonal
+from planner.plan.certificate import Outcome, Plan, certify, given_up_split, views_near
 from planner.plan.exact import ExactCheck
 from planner.plan.options import Clock, PlanOptions, emit
 from planner.plan.prepare import Prepared, prepare
@@ -527,10 +527,11 @@ def refine(prep: Prepared, state: Rounds, options: PlanOptions, check: ExactChec
             break
         open_part = drop_slivers(polygonal(robust_overlay("difference", left[zi], zd.infeasible))) \
             if not zd.infeasible.is_empty and not left[zi].is_empty else left[zi]
-        given, rest = given_up_split(zi, open_part, state.conflict_pts)
+        given, rest = given_up_split(prep, zi, open_part, state.conflict_pts,
+                                     time.perf_counter() + clock.left() - reserve)
         if given:
-            # Left uncovered on purpose by the slack model: part of the unavoidable conflict.  Marked before the
-            # clock is read (a cheap point test): a refinement cut short must not count them as open.
+            # Left uncovered on purpose by the slack model: part of the unavoidable conflict.  Marked whatever the
+            # clock says (past the time left, whole pieces): a refinement cut short must not count them as open.
             zd.conflict = polygonal(shapely.union_all([zd.conflict, *given]))
             zd.infeasible = polygonal(shapely.union_all([zd.infeasible, *given]))
         for piece in rest:
@@ -630,32 +631,11 @@ def _refine_pieces(prep: Prepared, todo: list[tuple[int, BaseGeometry]], selecte
 
 def _split_infeasible(prep: Prepared, zi: int, piece: BaseGeometry, options: PlanOptions) -> BaseGeometry:
     """Report the part of the piece no k candidate poses can see as infeasible; return the coverable rest."""
-    m, engine, cols = prep.matrix, prep.engine, prep.cols
     zd = prep.zones[zi]
-    tier = zd.zone.tier
     # The witness cannot be seen by k mounts: compute exactly which part of the piece no candidates can cover.
     mount_views: dict[str, list[BaseGeometry]] = {}
-    minx, miny, maxx, maxy = piece.bounds
-    index = m.index
-    reach = float(index.radius.max()) if len(index.radius) else 0.0
-    near_mounts = index.tree.query(shapely.box(minx - reach, miny - reach, maxx + reach, maxy + reach))
-    for j in sorted(int(j) for g in near_mounts for j in index.members[g]):
-        c = cols[j]
-        q = engine.mount_point(c)
-        if q is None:
-            continue
-        r = c.range_for(tier, engine.ppm)
-        if q[0] < minx - r or q[0] > maxx + r or q[1] < miny - r or q[1] > maxy + r:
-            continue
-        # Cheap rejections first: the mount's visibility polygon, then the heading's wedge.
-        if not engine.pose_visibility(c).intersects(piece):
-            continue
-        wedge = wedge_polygon(q[0], q[1], c.heading_deg, c.hfov_deg, 3.0 * r)
-        if wedge is not None and not wedge.intersects(piece):
-            continue
-        v = engine.view(c, tier)
-        if not v.is_empty and v.intersects(piece):
-            mount_views.setdefault(c.mount, []).append(v)
+    for j, v in views_near(prep, zd.zone.tier, piece):
+        mount_views.setdefault(prep.cols[j].mount, []).append(v)
     unions = [shapely.union_all(vs) if len(vs) > 1 else vs[0] for vs in mount_views.values()]
     coverable = drop_slivers(k_covered(piece, unions, zd.k))
     dead = drop_slivers(polygonal(piece.difference(coverable))) if not coverable.is_empty else piece

@@ -373,3 +373,32 @@ def test_area_given_up_by_the_slack_model_is_not_coverable_unseen_when_checks_ar
     else:  # estimated from the witnesses: no polygon to list, the zone is named as estimated
         assert p.infeasible == [] and len(p.unchecked_zones) == 2
     assert "given up" in p.headline and "coverable area unseen" not in p.headline
+
+
+def test_only_the_part_of_a_piece_no_other_pose_sees_is_given_up() -> None:
+    # M turns to the right zone or the left one, never both; the left one is given up. P (narrow, short, between
+    # the left zone's witnesses) sees a sliver of it: that sliver is coverable without M, so it is not given up
+    # with the rest of the piece (it was: the whole unseen piece went, and P was removed).
+    def rect(x0: float, y0: float, x1: float, y1: float) -> dict:
+        return {"type": "Polygon", "coordinates": [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]]}
+
+    def cam(name: str, x: float, y: float, heading: float, range_m: float, hfov: float = 90) -> dict:
+        return {"type": "Feature", "geometry": {"type": "Point", "coordinates": [x, y]},
+                "properties": {"kind": "terminal", "id": name, "type": "camera", "heading_deg": heading,
+                               "hfov_deg": hfov, "range_m": range_m}}
+
+    floor = parse_floor({"type": "FeatureCollection", "format": "sightline-floor/1", "features": [
+        {"type": "Feature", "geometry": rect(0, 0, 10, 4), "properties": {"kind": "outline"}},
+        {"type": "Feature", "geometry": rect(5.5, 1.5, 7.9, 2.5),
+         "properties": {"kind": "zone", "zone": "required", "name": "Right"}},
+        {"type": "Feature", "geometry": rect(2.2, 1.5, 4, 2.5),
+         "properties": {"kind": "zone", "zone": "required", "name": "Left"}},
+        cam("M", 5, 2, 0, 3), cam("P", 2.65, 1.0, 90, 0.9, hfov=30),
+    ]})
+    p = plan(floor, PlanOptions(time_limit=10, reaim_step=180, witness_spacing=1.0, boundary_witnesses=False))
+    left = 1.8
+    assert sorted(p.kept) == ["M", "P"] and p.coverable_unseen_m2 == pytest.approx(0.0, abs=1e-6)
+    assert 0.5 * left < p.given_up_m2 < left - 0.05 and p.uncoverable_m2 == 0.0
+    # What the final poses leave unseen (re-checked alone) is exactly what is reported given up.
+    assert verify_plan(floor, p.to_dict()).uncovered_m2["total"] == pytest.approx(p.given_up_m2, abs=1e-6)
+    assert [i["cause"] for i in p.infeasible] == ["given_up"]
