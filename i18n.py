@@ -155,6 +155,13 @@ def init_app(app: Flask) -> None:
     app.config["BABEL_DEFAULT_TIMEZONE"] = config.checked_timezone(app.config.get("SIGHTLINE_TIMEZONE", "UTC"))
     babel.init_app(app, locale_selector=select_locale)
     app.register_blueprint(bp)
+
+    @app.before_request
+    def _settle_locale() -> None:
+        # A write's commit expires the signed-in user: choosing the locale (cached for the request) before it saves
+        # reloading the user to translate the answer.
+        if request.method not in ("GET", "HEAD", "OPTIONS") and request.endpoint != "static":
+            get_locale()
     app.jinja_env.globals.update(html_lang=html_lang, languages=LANGUAGES,
                                 current_language=current_language)
     app.jinja_env.filters.update(number=format_number, decimal=decimal, area=area, when=when)

@@ -122,14 +122,21 @@ def _finish(response: Response) -> Response:
     REQUESTS.labels(request.method, endpoint, str(response.status_code)).inc()
     REQUEST_SECONDS.labels(request.method, endpoint).observe(seconds)
     if endpoint not in QUIET_ENDPOINTS:
-        from flask_login import current_user
-
-        user_id = current_user.id if current_user and current_user.is_authenticated else None
+        user_id = _signed_in_user_id()
         access_log.info("%s %s %s", request.method, request.path, response.status_code,
                         extra={"method": request.method, "path": request.path, "endpoint": endpoint,
                                "status": response.status_code, "duration_ms": round(seconds * 1000, 1),
                                "user_id": user_id})
     return response
+
+
+def _signed_in_user_id() -> int | None:
+    """The id of the user this request signed in as, if it loaded one, read without touching the database."""
+    import sqlalchemy as sa
+
+    # Not current_user.id: after a commit the user is expired, and reading .id would reload it (a query per write).
+    state = sa.inspect(g.get("_login_user"), raiseerr=False)
+    return state.identity[0] if state is not None and state.identity else None
 
 
 @bp.get("/healthz")

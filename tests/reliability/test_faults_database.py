@@ -117,7 +117,7 @@ def test_requests_get_a_clean_503_while_postgresql_is_down_and_the_pool_recovers
     assert write.status_code == 503
     assert client.get("/readyz").status_code == 503
     cluster.start()
-    # The same app, no restart: pre-ping discards the connections the crash cut, and the session still holds.
+    # The same app, no restart: the pool discards the connections the crash cut (pre-ping on SQLite, the socket check of connections.py on PostgreSQL), and the session still holds.
     page = client.get("/")
     assert page.status_code == 200 and "Bund View Hotel" in page.get_data(as_text=True)
     assert client.get("/readyz").status_code == 200

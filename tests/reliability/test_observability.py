@@ -44,6 +44,27 @@ def test_logs_are_json_lines_carrying_the_request_id(demo_app, auth, client) -> 
     assert any(line["msg"] == "outside a request's dispatch" for line in lines)
 
 
+def test_a_write_logs_its_user(demo_app, auth, client) -> None:
+    """After a commit the user is expired: the log's user id comes from its identity, still the one signed in."""
+    stream = io.StringIO()
+    handler = configure_logging(demo_app, stream)
+    try:
+        auth.login(MANAGER_A)
+        with demo_app.app_context():
+            user_id = db.session.scalar(sa.select(User.id).where(User.email == MANAGER_A))
+        venue = client.get("/api/v1/venues").get_json()["items"][0]
+        response = client.patch(f"/api/v1/venues/{venue['id']}", json={"name": venue["name"] + " (renamed)"},
+                                headers={"X-Request-ID": "write-1"})
+    finally:
+        for logger in (demo_app.logger, logging.getLogger("sightline")):
+            logger.removeHandler(handler)
+            logger.propagate = True
+    assert response.status_code == 200, response.get_data(as_text=True)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    access = next(line for line in lines if line["logger"] == "sightline.request" and line["request_id"] == "write-1")
+    assert access["method"] == "PATCH" and access["user_id"] == user_id
+
+
 def test_healthz_is_liveness_readyz_checks_database_and_queue(demo_app, client, monkeypatch) -> None:
     assert client.get("/healthz").get_json() == {"status": "ok"}
     ready = client.get("/readyz")
