@@ -47,7 +47,7 @@ def alive(dbapi_connection: Any) -> bool:
 
 def install(engine: Engine) -> None:
     """Replace the pool's pre-ping by the socket check and begin transactions at their first write."""
-    from psycopg import pq
+    from psycopg import ServerCursor, pq
 
     idle = pq.TransactionStatus.IDLE
 
@@ -63,7 +63,8 @@ def install(engine: Engine) -> None:
     def _begin_before_writing(connection: sa.Connection, cursor: Any, statement: str, _parameters: Any,
                               context: Any, _executemany: bool) -> None:
         dbapi_connection = cursor.connection
-        if not dbapi_connection.autocommit or reads_only(statement):
+        # A server-side cursor (stream_results, yield_per) is DECLAREd, which needs a transaction.
+        if not dbapi_connection.autocommit or (reads_only(statement) and not isinstance(cursor, ServerCursor)):
             return
         if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
             return  # asked for by the caller (e.g. CREATE DATABASE): leave it

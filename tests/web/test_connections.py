@@ -89,6 +89,14 @@ def test_row_and_advisory_locks_are_held_until_commit(demo_app) -> None:
 
 
 @postgresql
+def test_a_streamed_read_runs_in_a_transaction(demo_app) -> None:
+    with demo_app.app_context():
+        ids = db.session.scalars(sa.select(Venue.id).order_by(Venue.id).execution_options(yield_per=2)).all()
+        assert ids == sorted(db.session.scalars(sa.select(Venue.id))) and len(ids) > 2
+        db.session.rollback()
+
+
+@postgresql
 def test_an_explicit_autocommit_connection_stays_autocommit(demo_app) -> None:
     with demo_app.app_context(), db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(sa.text("CREATE TEMPORARY TABLE scratch (x integer)"))

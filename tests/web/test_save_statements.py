@@ -54,3 +54,23 @@ def test_after_its_commit_a_save_reloads_no_floor_or_venue(demo_app, manager, ho
     reloads = [s for s in after if re.search(r"\bWHERE (floor|venue)\.id = ", s)]
     assert not reloads, reloads
     assert any(re.search(r"FROM terminal\s+WHERE terminal\.id = ", s) for s in after)  # the row shows the stored terminal
+
+
+def _venue_loads(app, client, path: str) -> list[str]:
+    with app.app_context():
+        engine = db.engine
+    seen: list[str] = []
+    record = lambda *args, **_kw: seen.append(args[2])  # noqa: E731
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert client.get(path, headers={"HX-Request": "true"}).status_code == 200
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    return [s for s in seen if re.search(r"FROM venue\s+WHERE venue\.id = ", s)]
+
+
+def test_a_floor_or_terminal_comes_with_its_venue(demo_app, manager, hotel) -> None:
+    with demo_app.app_context():
+        terminal_id = db.session.scalar(sa.select(Terminal.id).where(Terminal.floor_id == hotel).limit(1))
+    for path in (f"/floors/{hotel}", f"/api/v1/floors/{hotel}/editor", f"/terminals/{terminal_id}/row?edit=1"):
+        assert not _venue_loads(demo_app, manager, path), path
