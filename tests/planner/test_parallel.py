@@ -170,8 +170,12 @@ def test_set_cover_parts_on_forked_workers_give_the_serial_answer(ran_in_fresh_p
     problem = _blocks(8, 30, 60, 4, weighted=True)
     options = SolveOptions(time_limit=30, workers=2, deterministic=True)
     before = parallel.forked_maps()
+    small = solve(problem, options)
+    assert parallel.forked_maps() == before  # a small solve's parts run here, one after the other
+    monkeypatch.setattr(pipeline, "_LANE_MIN_NNZ", 0)
     both = solve(problem, options)
     assert parallel.forked_maps() == before + 1  # the parts ran on forked workers
+    assert (small.objective, small.selected) == (both.objective, both.selected)
     monkeypatch.setattr(pipeline, "lanes_for", lambda options, n: 1)
     serial = solve(problem, options)
     assert parallel.forked_maps() == before + 1
@@ -181,15 +185,17 @@ def test_set_cover_parts_on_forked_workers_give_the_serial_answer(ran_in_fresh_p
     assert len(both.parts) >= 8
 
 
-def test_set_cover_parts_on_forked_workers_keep_the_limit_and_the_cancel(ran_in_fresh_process: bool) -> None:
+def test_set_cover_parts_on_forked_workers_keep_the_limit_and_the_cancel(ran_in_fresh_process: bool, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     if ran_in_fresh_process:
         return
+    monkeypatch.setattr(pipeline, "_LANE_MIN_NNZ", 0)
     # Unicost blocks no part proves within seconds.
     problem = _blocks(6, 150, 300, 6, weighted=False)
     t0 = time.perf_counter()
     timed = solve(problem, SolveOptions(time_limit=2.0, workers=2, deterministic=True))
     # A guard, not a benchmark (+5 % is measured by bench_mall): the workers stop at the one deadline.
     assert time.perf_counter() - t0 < 2.0 + 1.0
+    assert parallel.forked_maps() > 0
     assert timed.status == Status.FEASIBLE and is_cover(problem, timed.selected) and timed.bound > 0
     # A cancel that fires by itself (a timer thread would keep the solve from forking), like the web worker's
     # cross-process event.
