@@ -1,8 +1,13 @@
-"""A stand-in for an object that records which of its attributes the code under test reads."""
+"""Recorders for tests: which attributes the code under test reads of an object, which statements it sends."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 
 
 class AttributeRecorder:
@@ -15,3 +20,18 @@ class AttributeRecorder:
         if self._read is not None:
             self._read.add(name)
         return getattr(self._target, name)
+
+
+@contextmanager
+def recorded_statements(engine: Engine) -> Iterator[list[str]]:
+    """The SQL statements sent through `engine` while the block runs, in order."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)

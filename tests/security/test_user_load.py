@@ -11,18 +11,14 @@ import sqlalchemy as sa
 from accounts.models import User
 from extensions import db
 from tests.conftest import DEMO_PASSWORD, INSPECTOR_CITY, MANAGER_A
+from tests.recording import recorded_statements
 
 
 def _statements(app, client, path: str) -> tuple[list[str], str]:
     with app.app_context():
         engine = db.engine
-    seen: list[str] = []
-    record = lambda *args, **_kw: seen.append(args[2])  # noqa: E731
-    sa.event.listen(engine, "before_cursor_execute", record)
-    try:
+    with recorded_statements(engine) as seen:
         page = client.get(path)
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
     assert page.status_code == 200
     return seen, page.get_data(as_text=True)
 

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from extensions import db
 from inventory.models import Terminal
+from tests.recording import recorded_statements
 
 TERMINAL_COUNT = re.compile(r"SELECT terminal\.floor_id, count\(\*\) AS count_1\s+FROM terminal\s", re.S)
 
@@ -59,13 +60,8 @@ def test_after_its_commit_a_save_reloads_no_floor_or_venue(demo_app, manager, ho
 def _venue_loads(app, client, path: str) -> list[str]:
     with app.app_context():
         engine = db.engine
-    seen: list[str] = []
-    record = lambda *args, **_kw: seen.append(args[2])  # noqa: E731
-    sa.event.listen(engine, "before_cursor_execute", record)
-    try:
+    with recorded_statements(engine) as seen:
         assert client.get(path, headers={"HX-Request": "true"}).status_code == 200
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
     return [s for s in seen if re.search(r"FROM venue\s+WHERE venue\.id = ", s)]
 
 
