@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from htmx_flask import request as hx_request
@@ -28,6 +29,7 @@ from inventory.fields import (
 from inventory.lru import LRUCache
 from inventory.models import Floor, Terminal, Zone
 from security import MAX_ID, page_number
+from web import cached_fragment
 
 bp = Blueprint("inventory", __name__)
 
@@ -236,18 +238,9 @@ def terminal_rows(terminals: list[Terminal], can_edit: bool) -> Markup:
     the floor page's CPU (about 15 translations and 3 URLs each), and under load most views follow an edit of
     one row. Off while templates reload (development), as a changed template changes no key.
     """
-    if current_app.jinja_env.auto_reload:
-        return Markup("".join(_render_row(t, can_edit) for t in terminals))
     shared = (current_language(), can_edit, request.script_root)
-    out = []
-    for terminal in terminals:
-        key = _row_key(terminal, shared)
-        html = _rows.get(key)
-        if html is None:
-            html = _render_row(terminal, can_edit)
-            _rows.set(key, html)
-        out.append(html)
-    return Markup("".join(out))
+    return Markup("".join(cached_fragment(_rows, _row_key(t, shared), partial(_render_row, t, can_edit))
+                          for t in terminals))
 
 
 def _render_row(terminal: Terminal, can_edit: bool) -> Markup:
