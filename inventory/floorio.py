@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -135,8 +136,9 @@ class FloorRows:
 
     model: pf.Floor | None  # floor_model(floor); None when the floor has no outline yet (has_outline)
     geometry_key: str  # names the outline, walls, openings and zones: equal key, equal geometry
-    terminals: dict[str, Any]  # code -> row (every column, and model_hpx) of the terminals on the floor, any status
+    terminals: dict[str, Any]  # code -> row of each terminal on the floor, any status (see floor_rows)
     zones: tuple[Any, ...]  # the rows (id, key, name, ...) of the floor's zones, by id
+    columns: tuple[str, ...] = ()  # the other columns asked for: the last values of each terminal row, in order
 
 
 def _parsed_structure(text: str, digest: str) -> tuple[bool, pf.Outline | None, tuple[pf.Wall, ...],
@@ -162,8 +164,8 @@ def _geometry_rows(floor: Floor) -> tuple[str, str, list[Any], str]:
     zone_rows = list(db.session.execute(sa.select(z.id, z.key, z.name, z.kind, z.use, z.k, z.tier,
                                                   sa.cast(z.geometry, sa.Text).label("geometry"))
                                         .where(z.floor_id == floor.id).order_by(z.id)))
-    zones_digest = hashlib.sha256(json.dumps([[r.key, r.name, r.kind.value, r.use, r.k, r.tier.value, r.geometry]
-                                              for r in zone_rows]).encode()).hexdigest()
+    # repr of plain values (ints, strings, enums, None) is unambiguous: equal text, equal rows.
+    zones_digest = hashlib.sha256(repr([tuple(r) for r in zone_rows]).encode()).hexdigest()
     return text, hashlib.sha256(text.encode()).hexdigest(), zone_rows, zones_digest
 
 
@@ -177,20 +179,26 @@ def geometry_key(floor: Floor) -> str:
     return _geometry_key(floor, structure_digest, zones_digest)
 
 
-def floor_rows(floor: Floor) -> FloorRows:
+def floor_rows(floor: Floor, columns: Iterable[str] = ()) -> FloorRows:
     """The floor's model (as floor_model builds it, terminals in service) from three plain queries, the parsed
-    structure and the zone models reused while their stored values are unchanged."""
+    structure, the zone models and each terminal's model reused while their stored values are unchanged; the
+    terminal rows carry their id, status, what the model reads and the given other `columns`."""
     text, structure_digest, zone_rows, zones_digest = _geometry_rows(floor)
     present, outline, walls, openings = _parsed_structure(text, structure_digest)
+    extra = tuple(columns)
+    if _READ & set(extra):
+        raise ValueError(f"floor_rows reads {sorted(_READ & set(extra))} anyway: ask only for other columns")
     t = Terminal.__table__.c
-    terminal_rows = db.session.execute(sa.select(*t, CameraModel.hpx.label("model_hpx"))
+    terminal_rows = db.session.execute(sa.select(*(t[name] for name in (*_ROW_COLUMNS, *_MODEL_COLUMNS)),
+                                                 CameraModel.hpx.label("model_hpx"),
+                                                 *(t[name] for name in extra))
                                        .outerjoin(CameraModel, CameraModel.id == t.camera_model_id)
                                        .where(t.floor_id == floor.id, t.removed_at.is_(None)).order_by(t.id)).all()
     terminals = {r.code: r for r in terminal_rows}
     zone_ids = tuple(zone_rows)
     geometry_key = _geometry_key(floor, structure_digest, zones_digest)
     if not present:
-        return FloorRows(None, geometry_key, terminals, zone_ids)
+        return FloorRows(None, geometry_key, terminals, zone_ids, extra)
     if outline is None:
         raise ValidationError("floor", _("the floor has no outline yet"))
     zones = _ZONES.get(zones_digest)
@@ -199,9 +207,37 @@ def floor_rows(floor: Floor) -> FloorRows:
                       for r in zone_rows)
         _ZONES.set(zones_digest, zones)
     model = pf.Floor(outline=outline, walls=walls, openings=openings, zones=zones,
-                     terminals=tuple(_terminal_model(r, r.model_hpx) for r in terminal_rows if r.status in IN_SERVICE),
+                     terminals=tuple(_cached_terminal_model(r) for r in terminal_rows if r.status in IN_SERVICE),
                      name=_name(floor))
-    return FloorRows(model, geometry_key, terminals, zone_ids)
+    return FloorRows(model, geometry_key, terminals, zone_ids, extra)
+
+
+# What _terminal_model reads of a terminal row (MODEL_ATTRIBUTES in inventory.floor_overlays: the same list), after
+# the id and status; a row's values from code to model_hpx name its model.
+_ROW_COLUMNS = ("id", "status")
+_MODEL_COLUMNS = ("code", "kind", "x", "y", "heading_deg", "hfov_deg", "range_m", "hpx", "height_m", "tilt_deg",
+                  "face_recognition", "audio", "locked")
+_READ = frozenset((*_ROW_COLUMNS, *_MODEL_COLUMNS))
+_MODEL_VALUES = slice(len(_ROW_COLUMNS), len(_ROW_COLUMNS) + len(_MODEL_COLUMNS) + 1)
+_TERMINAL_MODELS: LRUCache[tuple[Any, ...], pf.Terminal] = LRUCache(8192)
+
+
+def negative_zero(values: Iterable[Any]) -> bool:
+    """Whether a float among the values is -0.0, which equals (and hashes as) 0.0: values holding one are not
+    looked up by equality."""
+    return any(type(v) is float and v == 0.0 and math.copysign(1.0, v) < 0 for v in values)
+
+
+def _cached_terminal_model(row: Any) -> pf.Terminal:
+    """_terminal_model of a row, reused for equal values (the values are the key: an entry is never stale)."""
+    key = tuple(row[_MODEL_VALUES])
+    if negative_zero(key):
+        return _terminal_model(row, row.model_hpx)
+    model = _TERMINAL_MODELS.get(key)
+    if model is None:
+        model = _terminal_model(row, row.model_hpx)
+        _TERMINAL_MODELS.set(key, model)
+    return model
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from scratch by the ORM path."""
 from __future__ import annotations
 
 import copy
+from types import MappingProxyType
 
 import sqlalchemy as sa
 from shapely.geometry import shape
@@ -73,7 +74,9 @@ def _check(floor_id: int) -> str:
     db.session.expire_all()
     floor = db.session.get(Floor, floor_id)
     read = floorio.floor_rows(floor)
-    assert read.model == floorio.floor_model(floor)  # every field, the features' extra properties too
+    reference = floorio.floor_model(floor)
+    assert read.model == reference  # every field, the features' extra properties too
+    assert repr(read.model) == repr(reference)  # and each value's type and sign (-0.0 equals 0.0)
     assert set(read.terminals) == {t.code for t in floor.terminals}
     assert [z.id for z in read.zones] == [z.id for z in floor.zones]
     assert read.geometry_key == service._digest(floor)
@@ -143,6 +146,15 @@ def test_cached_floor_models_follow_every_kind_of_change(demo_app):
         model.hpx = 640  # the camera model's pixels are the terminal's optics
         db.session.commit()
         _check(floor_id)
+        for x in (0.0, -0.0, 0.0):  # equal values that print apart: a cached model must not stand in for the other
+            floor = db.session.get(Floor, floor_id)
+            floor.terminals[0].x, floor.terminals[0].signage_x = x, x
+            db.session.commit()
+            _check(floor_id)
+            stored = db.session.get(Floor, floor_id).terminals[0]  # as the database gives it back (SQLite: 0.0)
+            attributes = service._row_attributes(floorio.floor_rows(stored.floor, service.ATTRIBUTES).terminals[
+                stored.code])
+            assert repr(attributes) == repr(MappingProxyType(service.terminal_attributes(stored)))
 
 
 def test_a_recheck_parses_an_unchanged_structure_once_and_loads_no_terminal_or_zone_objects(demo_app, monkeypatch):
