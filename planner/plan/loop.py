@@ -73,6 +73,34 @@ class Rounds:
     # The last two-phase solve and its phase 2 (fewest cameras) weighted bound: a bound for covering every row but
     # those that solve gave up, proven or not the fewest (the target once they are reported infeasible).
     rest_bound: tuple[CoverResult, int] | None = None
+    complete: _Snapshot | None = None  # the latest answer the exact check found with nothing coverable unseen
+
+
+@dataclass
+class _Snapshot:
+    """An answer of the loop with what it gave up: its cameras, solve, given-up witnesses and the zones' marks."""
+
+    selected: list[int]
+    result: CoverResult | None
+    rest_bound: tuple[CoverResult, int] | None
+    given: tuple[int, bool] | None
+    sacrificed: set[int]
+    conflict_pts: list[tuple[int, float, float]]
+    marks: list[tuple[BaseGeometry, BaseGeometry]]  # each zone's (infeasible, conflict)
+
+    @classmethod
+    def of(cls, prep: Prepared, state: Rounds) -> _Snapshot:
+        """The state's answer now."""
+        return cls(list(state.selected), state.result, state.rest_bound, state.given, set(state.sacrificed),
+                   list(state.conflict_pts), [(zd.infeasible, zd.conflict) for zd in prep.zones])
+
+    def restore(self, prep: Prepared, state: Rounds) -> None:
+        """Make this the state's answer again."""
+        state.selected, state.result, state.rest_bound, state.given = \
+            list(self.selected), self.result, self.rest_bound, self.given
+        state.sacrificed, state.conflict_pts = set(self.sacrificed), list(self.conflict_pts)
+        for zd, (infeasible, conflict) in zip(prep.zones, self.marks, strict=True):
+            zd.infeasible, zd.conflict = infeasible, conflict
 
 
 def plan(floor: Floor, options: PlanOptions | None = None) -> Plan:
@@ -156,7 +184,12 @@ def plan(floor: Floor, options: PlanOptions | None = None) -> Plan:
         _take(state, attempt, len(prep.cols), prep.matrix)
 
         # Refine: witnesses inside every piece the chosen cameras leave uncovered.
+        checked = len(check.run(state.selected, clock, reserve, workers=options.workers)) == len(prep.zones)
         new_rows, open_area = refine(prep, state, options, check, clock, reserve)
+        if checked and open_area <= options.area_tolerance_m2:
+            # Exactly checked: nothing coverable left unseen.  Kept in case later rounds end with gaps they cannot
+            # close (a re-solve opens new ones where its cameras moved).
+            state.complete = _Snapshot.of(prep, state)
         emit(options, phase="refine", round=state.rounds, uncovered_m2=open_area, new_witnesses=new_rows,
              objective=len(state.selected), needed_at_least=_cameras(prep, state, options, state.bound),
              seconds=clock.elapsed())
@@ -169,7 +202,12 @@ def plan(floor: Floor, options: PlanOptions | None = None) -> Plan:
 
     # Close the tail: what the last round left open gets witnesses and the fewest cameras added (or turned) to the
     # plan, without a re-solve, so a run cut short still ends with a full cover when the plan's mounts allow it.
-    close_gaps(prep, state, options, check, clock, _reserve(clock, check) + (CLOSE_BOUND_S if state.conflict_pts else 0))
+    closed = close_gaps(prep, state, options, check, clock,
+                        _reserve(clock, check) + (CLOSE_BOUND_S if state.conflict_pts else 0))
+    if not closed and state.complete is not None and state.complete.selected != state.selected:
+        # The last plan still leaves coverable area unseen: the latest one that saw all of it, with its given-up
+        # witnesses and its own bound.
+        state.complete.restore(prep, state)
     slack_bound = None
     if state.conflict_pts:
         slack_bound = max(_target_bound(prep, state, options), _rest_bound(prep, state, options))
@@ -670,14 +708,20 @@ def _bound_without(prep: Prepared, state: Rounds, options: PlanOptions, clock: C
     """Lower bound on the camera count for covering every witness except those the slack model gave up
     (the target once the reported infeasible area is excluded): LP bound, unicost, same locks and groups."""
     m = prep.matrix
+    # Only witnesses the plan sees k times: they lie in its target whatever it gave up (a given-up witness, or one
+    # added after the plan in the area it gave up, is not seen; the plan may be an earlier round's).
+    pose_of, wit = m.pairs()
+    chosen = np.zeros(len(prep.cols), dtype=bool)
+    chosen[state.selected] = True
+    seen = np.bincount(wit[chosen[pose_of]].astype(np.int64), minlength=len(m.wx))
     if state.rows_cache is not None:
         # The last model's distinct rows (a subset of the witnesses, so still a bound; a row given up is given
         # up with every witness it stands for).
         _row_of, firsts, columns = state.rows_cache[1]
-        demand = [0 if w in state.sacrificed else m.demand[w] for w in firsts]
+        demand = [0 if w in state.sacrificed or seen[w] < m.demand[w] else m.demand[w] for w in firsts]
     else:
         columns = m.columns
-        demand = [0 if i in state.sacrificed else d for i, d in enumerate(m.demand)]
+        demand = [0 if i in state.sacrificed or seen[i] < d else d for i, d in enumerate(m.demand)]
     limit = max(0.1, min(10.0, clock.left() - reserve))
     try:
         res = solve(CoverProblem(n_rows=len(demand), columns=columns, demand=demand, forced=prep.candidates.forced,
@@ -691,9 +735,10 @@ def _bound_without(prep: Prepared, state: Rounds, options: PlanOptions, clock: C
 
 
 def close_gaps(prep: Prepared, state: Rounds, options: PlanOptions, check: ExactCheck, clock: Clock,
-               reserve: float) -> int:
+               reserve: float) -> bool:
     """After the last round: witnesses in the pieces still open, and cameras added to the plan (at free mounts, or
-    a chosen pose turned at its mount where nothing it sees falls short) until they are seen; returns the changes.
+    a chosen pose turned at its mount where nothing it sees falls short) until they are seen; True once the exact
+    check finds nothing coverable unseen.
 
     The given-up witnesses stay given up and the solver's bound stays the bound (new witnesses only add rows); a
     plan changed here is FEASIBLE at best.  Stops ``reserve`` s before the limit (the certificate re-checks).
@@ -703,6 +748,7 @@ def close_gaps(prep: Prepared, state: Rounds, options: PlanOptions, check: Exact
         return 0
     n_cols = len(prep.cols)
     changes = 0
+    complete = False
     for _ in range(CLOSE_PASSES):
         if clock.left() <= reserve:
             break
@@ -721,6 +767,9 @@ def close_gaps(prep: Prepared, state: Rounds, options: PlanOptions, check: Exact
                 zd.conflict = polygonal(shapely.union_all([zd.conflict, *given]))
                 zd.infeasible = polygonal(shapely.union_all([zd.infeasible, *given]))
             todo.extend((zi, piece) for piece in rest if piece.area > options.area_tolerance_m2 * 1e-3)
+        if sum(piece.area for _, piece in todo) <= options.area_tolerance_m2:
+            complete = True
+            break
         if todo:
             _refine_pieces(prep, todo, state.selected, options, clock, reserve)
         moved = repair_cover(prep, state, time.perf_counter() + clock.left() - reserve)
@@ -742,7 +791,7 @@ def close_gaps(prep: Prepared, state: Rounds, options: PlanOptions, check: Exact
             state.rest_bound = (fixed, state.rest_bound[1])
         state.result = fixed
         emit(options, phase="close", changes=changes, objective=len(state.selected), seconds=clock.elapsed())
-    return changes
+    return complete
 
 
 def repair_cover(prep: Prepared, state: Rounds, until: float | None = None) -> int:
