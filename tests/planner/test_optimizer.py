@@ -431,3 +431,20 @@ def test_the_closing_step_re_solves_the_mounts_near_what_is_open(monkeypatch) ->
     assert p.coverable_unseen_m2 == 0.0 and p.status == "FEASIBLE"
     assert sorted(p.kept) == ["L", "R"] and p.objective == 2
     assert verify_plan(floor, p.to_dict()).uncovered_m2["total"] == 0.0
+
+
+def test_a_last_answer_with_gaps_gives_way_to_the_latest_complete_one(monkeypatch) -> None:
+    from planner.plan import loop
+
+    # As if the last re-solve had moved the cameras back to W alone (the corners open again) and the closing step
+    # could not close that: the plan is the latest answer the exact check found complete, L and R.
+    def reopened(prep, state, options, check, clock, reserve):  # type: ignore[no-untyped-def]
+        state.selected = [j for j, c in enumerate(prep.cols) if c.terminal_id == "W"]
+        return False
+
+    monkeypatch.setattr(loop, "close_gaps", reopened)
+    options = PlanOptions(time_limit=10, witness_spacing=3.0, boundary_witnesses=False)
+    floor = _floor("sliver")
+    p = plan(floor, options)
+    assert sorted(p.kept) == ["L", "R"] and p.status == "OPTIMAL" and p.coverable_unseen_m2 == 0.0
+    assert verify_plan(floor, p.to_dict()).uncovered_m2["total"] == 0.0
