@@ -18,13 +18,13 @@ bench/bench_compliance.py) is committed at once and its floors are re-checked by
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from collections import OrderedDict
-from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
+from types import MappingProxyType
 from typing import Any
 
 import shapely
@@ -49,6 +49,7 @@ from inventory import floorio
 from inventory.choices import FilingStatus, TerminalStatus, ZoneKind
 from inventory.errors import Forbidden
 from inventory.fields import ValidationError
+from inventory.lru import LRUCache
 from inventory.models import Floor, Terminal, Venue, Zone
 from jobs.queue import enqueue
 from planner import floor as pf
@@ -97,6 +98,17 @@ def floor_findings(floor: Floor, limit: int | None = None) -> list[Finding]:
     """The standing findings of one floor (for the map), or the first `limit` of them."""
     query = sa.select(Finding).where(Finding.floor_id == floor.id, Finding.status.in_(STANDING)).order_by(Finding.id)
     return list(db.session.scalars(query.limit(limit)))
+
+
+def floor_finding_rows(floor: Floor, limit: int) -> list[sa.Row[Any]]:
+    """The first `limit` standing findings of a floor as plain rows: what the floor page's list shows of each, the
+    detail as its stored JSON text and the key of its zone (what the finding's map link selects)."""
+    query = (sa.select(Finding.id, Finding.floor_id, Finding.rule_id, Finding.severity, Finding.status, Finding.subject,
+                       Finding.message, Finding.terminal_id, Finding.zone_id,
+                       sa.cast(Finding.detail, sa.Text).label("detail_json"), Zone.key.label("zone_key"))
+             .outerjoin(Zone, Zone.id == Finding.zone_id)
+             .where(Finding.floor_id == floor.id, Finding.status.in_(STANDING)).order_by(Finding.id).limit(limit))
+    return list(db.session.execute(query))
 
 
 def floor_finding_count(floor: Floor) -> int:
@@ -167,6 +179,23 @@ def terminal_attributes(t: Terminal) -> dict[str, Any]:
     return out
 
 
+# terminal_attributes of a row's ATTRIBUTES values, by those values (the key names its content: never stale), read-only
+# as the rules read them: the mall floor's 500 terminals took 6000 attribute reads per re-check.
+_ATTRIBUTES: LRUCache[tuple[Any, ...], Mapping[str, Any]] = LRUCache(8192)
+
+
+def _row_attributes(row: Any) -> Mapping[str, Any]:
+    """terminal_attributes of a floorio.floor_rows row read with the ATTRIBUTES columns (its last values)."""
+    key = tuple(row[-len(ATTRIBUTES):])
+    if floorio.negative_zero(key):
+        return terminal_attributes(row)
+    values = _ATTRIBUTES.get(key)
+    if values is None:
+        values = MappingProxyType(terminal_attributes(row))
+        _ATTRIBUTES.set(key, values)
+    return values
+
+
 @dataclass
 class _Draft:
     """A finding as the evaluation produced it, before it is matched to a stored one."""
@@ -223,16 +252,22 @@ def evaluate_floor(venue: Venue, floor: Floor, codes: set[str] | None = None) ->
     With ``codes``, only the findings an edit of those terminals can change: theirs under the rules that read one
     terminal, and every finding of the rules that read the whole floor (compliance.rules.READS).
     """
-    if not floorio.has_outline(floor):
-        return []
     try:
-        model = floorio.floor_model(floor)
-        rows = {t.code: t for t in floor.terminals if t.removed_at is None}
-        # A terminal deleted but kept as a record (removed_at) is off the wall: no rule applies to it.
-        model = replace(model, terminals=tuple(t for t in model.terminals if t.id in rows))
-        model, _problems = pf.without_bad_terminals(model)
-        attributes = {code: terminal_attributes(t) for code, t in rows.items()}
-        engine = _engine(floor, model)
+        # Plain rows, the parsed structure and zones reused while unchanged (floorio.floor_rows): on the mall
+        # floor, loading 500 terminals and 315 zones as ORM objects and parsing 170 kB of structure was most of
+        # a re-check.
+        read = floorio.floor_rows(floor, ATTRIBUTES)
+        if read.model is None:
+            return []
+        rows = read.terminals  # a terminal deleted but kept as a record (removed_at) is off the wall: none of them
+        # The zones' problems are only listed, never used here, and depend on the geometry alone: checked once per
+        # geometry (315 zones against the outline were a fifth of a re-check), still where a check fails.
+        if _ZONES_CHECKED.get(read.geometry_key) is None:
+            pf.zone_problems(read.model)
+            _ZONES_CHECKED.set(read.geometry_key, True)
+        model, _problems = pf.without_bad_terminals(read.model, zones=False)
+        attributes = {code: _row_attributes(t) for code, t in rows.items()}
+        engine = _engine(floor, model, read.geometry_key)
         profile = venue.compliance_profile.value
         if codes is None:
             evaluation = rules.evaluate(model, attributes, profile=profile, engine=engine)
@@ -241,8 +276,8 @@ def evaluate_floor(venue: Venue, floor: Floor, codes: set[str] | None = None) ->
     except (InputError, ValidationError, shapely.errors.GEOSException) as exc:
         log.warning("compliance: floor %s not evaluated: %s", floor.id, exc)
         return None
-    zones_by_key = {z.key: z for z in floor.zones}
-    zones_by_name = {z.name: z for z in floor.zones}
+    zones_by_key = {z.key: z for z in read.zones}
+    zones_by_name = {z.name: z for z in read.zones}
     drafts = []
     for f in evaluation.findings:
         zone = zones_by_key.get(f.zone_key or "") or zones_by_name.get(f.zone or "")
@@ -266,14 +301,16 @@ def evaluate_floor(venue: Venue, floor: Floor, codes: set[str] | None = None) ->
 
 _ENGINES: OrderedDict[str, Engine] = OrderedDict()  # geometry digest -> engine, so views survive between commits
 ENGINE_CACHE_SIZE = 16
+_ZONES_CHECKED: LRUCache[str, bool] = LRUCache(64)  # geometry keys whose zones planner.floor.zone_problems checked
 
 
-def _engine(floor: Floor, model: pf.Floor) -> Engine:
-    """An engine for the floor's geometry (outline, walls, openings, zones), reused while that geometry is unchanged.
+def _engine(floor: Floor, model: pf.Floor, digest: str | None = None) -> Engine:
+    """An engine for the floor's geometry (outline, walls, openings, zones: named by ``digest``, by default
+    ``_digest(floor)``), reused while that geometry is unchanged.
 
     Views depend only on that geometry and each pose, so a commit that moves one camera recomputes one view.
     """
-    digest = _digest(floor)
+    digest = digest if digest is not None else _digest(floor)
     engine = _ENGINES.get(digest)
     if engine is None:
         engine = _ENGINES[digest] = Engine(model)
@@ -285,9 +322,9 @@ def _engine(floor: Floor, model: pf.Floor) -> Engine:
 
 
 def _digest(floor: Floor) -> str:
-    zones = sorted((z.key, z.name, z.kind.value, z.use, z.k, z.tier.value, z.geometry) for z in floor.zones)
-    return f"{floor.id}:" + hashlib.sha256(json.dumps([floor.id, floor.structure, zones], sort_keys=True,
-                                                      default=str).encode()).hexdigest()
+    """What names the floor's engine: its id and the SHA-256 of its stored structure and zones
+    (floorio.FloorRows.geometry_key)."""
+    return floorio.geometry_key(floor)
 
 
 def _default_reason(venue_id: int) -> str:
@@ -335,7 +372,7 @@ def evaluate_venue(venue: Venue, floor_ids: set[int] | None = ALL_FLOORS, reason
     """Re-evaluate the venue's floors (all, or the given ones) and its legal entity; returns what changed."""
     reason = reason or _default_reason(venue.id)
     scoped = _floor_scoped()
-    floors = [f for f in venue.floors if (floor_ids is None or f.id in floor_ids) and f.removed_at is None]
+    floors = [f for f in _floors(venue) if (floor_ids is None or f.id in floor_ids) and f.removed_at is None]
     drafts: list[_Draft] = []
     evaluated: set[int] = set()
     for floor in floors:
@@ -359,20 +396,38 @@ def evaluate_terminals(venue: Venue, changed: dict[int, set[str]], reason: str |
     scoped = _floor_scoped()
     reads = {r.id: rules.reads(r) for r in rules.load_rules()}
     counts = {"opened": 0, "updated": 0, "fixed": 0}
-    for floor in venue.floors:
+    for floor in _floors(venue):
         codes = changed.get(floor.id)
         if codes is None or floor.removed_at is not None:
             continue
         drafts = evaluate_floor(venue, floor, codes)
         if drafts is None:
             continue
-        candidates = [f for f in db.session.scalars(sa.select(Finding).where(
+        candidates = list(db.session.scalars(sa.select(Finding).where(
             Finding.venue_id == venue.id, Finding.floor_id == floor.id, Finding.status.in_(STANDING),
-            Finding.rule_id.in_(scoped))) if f.subject in codes or reads[f.rule_id] == "floor"
-            or (reads[f.rule_id] == "split" and f.terminal_id is None and f.key.startswith(f"floor:{floor.id}:-:"))]
+            Finding.rule_id.in_(scoped), _changeable(floor.id, codes, scoped, reads)).order_by(Finding.id)))
         for k, v in _reconcile(venue.id, drafts, candidates, reason).items():
             counts[k] += v
     return _with_entities(venue, counts, scoped, reason)
+
+
+def _changeable(floor_id: int, codes: set[str], scoped: set[str], reads: dict[str, str]) -> sa.ColumnElement[bool]:
+    """Which of the floor's standing findings an edit of only these terminals can change (evaluate_changed's
+    scope), in SQL: the floor's 800 findings need not be loaded to keep the few an edit can touch."""
+    whole = sorted(r for r in scoped if reads.get(r, "floor") == "floor")
+    split = sorted(r for r in scoped if reads.get(r, "floor") == "split")
+    return sa.or_(Finding.subject.in_(sorted(codes)), Finding.rule_id.in_(whole),
+                  sa.and_(Finding.rule_id.in_(split), Finding.terminal_id.is_(None),
+                          Finding.key.startswith(f"floor:{floor_id}:-:", autoescape=True)))
+
+
+def _floors(venue: Venue) -> list[Floor]:
+    """The venue's floors, loaded without their structure where not loaded yet (an evaluation reads the structure
+    as text, floorio.floor_rows: the mall floor's 170 kB need not be parsed into an ORM attribute too)."""
+    if "floors" in sa.inspect(venue).unloaded:
+        db.session.scalars(sa.select(Venue).where(Venue.id == venue.id).options(
+            selectinload(Venue.floors).options(defer(Floor.structure)))).one()
+    return list(venue.floors)
 
 
 def incremental_cost(venue: Venue, changed: dict[int, set[str]], known: dict[int, int] | None = None) -> int:

@@ -11,11 +11,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import math
 import uuid
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
+import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from accounts.access import can_edit_inventory
@@ -24,7 +28,8 @@ from extensions import db
 from inventory.choices import TerminalStatus
 from inventory.errors import Forbidden
 from inventory.fields import TERMINAL_FIELDS, ZONE_FIELDS, Field, ValidationError, clean
-from inventory.models import Floor, Terminal, Zone
+from inventory.lru import LRUCache
+from inventory.models import CameraModel, Floor, Terminal, Zone
 from planner import floor as pf
 from planner.errors import InputError
 
@@ -46,7 +51,12 @@ def new_feature_id(kind: str) -> str:
 
 def terminal_model(t: Terminal) -> pf.Terminal:
     """A terminal row as the engine's Terminal (optics from its camera model when it has none of its own)."""
-    hpx = t.hpx if t.hpx is not None else (t.camera_model.hpx if t.camera_model else None)
+    return _terminal_model(t, t.camera_model.hpx if t.camera_model else None)
+
+
+def _terminal_model(t: Any, model_hpx: int | None) -> pf.Terminal:
+    """terminal_model of a terminal's values (an ORM row or a Core row), its camera model's pixels given."""
+    hpx = t.hpx if t.hpx is not None else model_hpx
     range_m = DEFAULT_RANGE_M if t.range_m is None and hpx is None else t.range_m
     return pf.Terminal(id=t.code, type=t.kind.value, x=t.x, y=t.y, heading_deg=t.heading_deg, hfov_deg=t.hfov_deg,
                        range_m=range_m, hpx=hpx, height_m=t.height_m, tilt_deg=t.tilt_deg or None,
@@ -58,7 +68,7 @@ def _ring(coords: Iterable[Any]) -> pf.Ring:
     return tuple((p[0], p[1]) for p in coords)
 
 
-def zone_model(z: Zone) -> pf.Zone:
+def zone_model(z: Zone | Any) -> pf.Zone:
     """A zone row as the engine's Zone, its key as the feature id."""
     rings = z.geometry["coordinates"]
     return pf.Zone(name=z.name, zone=z.kind.value, exterior=_ring(rings[0]), holes=tuple(_ring(r) for r in rings[1:]),
@@ -67,8 +77,12 @@ def zone_model(z: Zone) -> pf.Zone:
 
 def _structure(floor: Floor) -> tuple[pf.Outline | None, list[pf.Wall], list[pf.Opening]]:
     """The stored outline, walls and openings as dataclasses."""
+    return _structure_of(floor.structure or [])
+
+
+def _structure_of(features: list[dict[str, Any]]) -> tuple[pf.Outline | None, list[pf.Wall], list[pf.Opening]]:
     outline, walls, openings = None, [], []
-    for index, feature in enumerate(floor.structure or []):
+    for index, feature in enumerate(features):
         item = pf.parse_feature(feature, index)
         if isinstance(item, pf.Outline):
             outline = item
@@ -105,6 +119,138 @@ def floor_model(floor: Floor, *, include_removed: bool = False) -> pf.Floor:
                     zones=tuple(zone_model(z) for z in floor.zones),
                     terminals=tuple(terminal_model(t) for t in _terminals(floor, include_removed)),
                     name=_name(floor))
+
+
+# ---------------------------------------------------------------- the same model from plain rows
+
+# The parsed outline, walls and openings by the SHA-256 of the structure's stored JSON text: equal text, equal
+# features, so an entry is never stale (the mall floor's 170 kB parse is most of a re-check when rebuilt each time).
+_STRUCTURES: LRUCache[str, tuple[bool, pf.Outline | None, tuple[pf.Wall, ...], tuple[pf.Opening, ...]]] = \
+    LRUCache(32)
+_ZONES: LRUCache[str, tuple[pf.Zone, ...]] = LRUCache(32)  # zone models by the SHA-256 of their rows' values
+
+
+@dataclass(frozen=True)
+class FloorRows:
+    """A floor read with plain queries (no ORM objects): its model and the rows the findings name."""
+
+    model: pf.Floor | None  # floor_model(floor); None when the floor has no outline yet (has_outline)
+    geometry_key: str  # names the outline, walls, openings and zones: equal key, equal geometry
+    terminals: dict[str, Any]  # code -> row of each terminal on the floor, any status (see floor_rows)
+    zones: tuple[Any, ...]  # the rows (id, key, name, ...) of the floor's zones, by id
+    columns: tuple[str, ...] = ()  # the other columns asked for: the last values of each terminal row, in order
+
+
+def _parsed_structure(text: str, digest: str) -> tuple[bool, pf.Outline | None, tuple[pf.Wall, ...],
+                                                       tuple[pf.Opening, ...]]:
+    """has_outline and _structure of the structure stored as `text` (parsed once per distinct text)."""
+    cached = _STRUCTURES.get(digest)
+    if cached is not None:
+        return cached
+    features = json.loads(text) or []
+    if not any(f.get("properties", {}).get("kind") == "outline" for f in features):
+        value: tuple[bool, pf.Outline | None, tuple[pf.Wall, ...], tuple[pf.Opening, ...]] = (False, None, (), ())
+    else:
+        outline, walls, openings = _structure_of(features)
+        value = (True, outline, tuple(walls), tuple(openings))
+    _STRUCTURES.set(digest, value)  # a parse that raised is not stored: it raises again next time
+    return value
+
+
+def _geometry_rows(floor: Floor) -> tuple[str, str, list[Any], str]:
+    """The floor's stored structure (JSON text) and zone rows (geometry as JSON text), each with its SHA-256."""
+    text = db.session.scalar(sa.select(sa.cast(Floor.structure, sa.Text)).where(Floor.id == floor.id)) or "null"
+    z = Zone.__table__.c
+    zone_rows = list(db.session.execute(sa.select(z.id, z.key, z.name, z.kind, z.use, z.k, z.tier,
+                                                  sa.cast(z.geometry, sa.Text).label("geometry"))
+                                        .where(z.floor_id == floor.id).order_by(z.id)))
+    # repr of plain values (ints, strings, enums, None) is unambiguous: equal text, equal rows.
+    zones_digest = hashlib.sha256(repr([tuple(r) for r in zone_rows]).encode()).hexdigest()
+    return text, hashlib.sha256(text.encode()).hexdigest(), zone_rows, zones_digest
+
+
+def _geometry_key(floor: Floor, structure_digest: str, zones_digest: str) -> str:
+    return f"{floor.id}:{structure_digest}:{zones_digest}"
+
+
+def geometry_key(floor: Floor) -> str:
+    """FloorRows.geometry_key of the floor, read without its terminals."""
+    _text, structure_digest, _zones, zones_digest = _geometry_rows(floor)
+    return _geometry_key(floor, structure_digest, zones_digest)
+
+
+def floor_rows(floor: Floor, columns: Iterable[str] = ()) -> FloorRows:
+    """The floor's model (as floor_model builds it, terminals in service) from three plain queries, the parsed
+    structure, the zone models and each terminal's model reused while their stored values are unchanged; the
+    terminal rows carry their id, status, what the model reads and the given other `columns`."""
+    text, structure_digest, zone_rows, zones_digest = _geometry_rows(floor)
+    present, outline, walls, openings = _parsed_structure(text, structure_digest)
+    extra = tuple(columns)
+    if _READ & set(extra):
+        raise ValueError(f"floor_rows reads {sorted(_READ & set(extra))} anyway: ask only for other columns")
+    t = Terminal.__table__.c
+    terminal_rows = db.session.execute(sa.select(*(t[name] for name in (*_ROW_COLUMNS, *_MODEL_COLUMNS)),
+                                                 CameraModel.hpx.label("model_hpx"),
+                                                 *(t[name] for name in extra))
+                                       .outerjoin(CameraModel, CameraModel.id == t.camera_model_id)
+                                       .where(t.floor_id == floor.id, t.removed_at.is_(None)).order_by(t.id)).all()
+    terminals = {r.code: r for r in terminal_rows}
+    zone_ids = tuple(zone_rows)
+    geometry_key = _geometry_key(floor, structure_digest, zones_digest)
+    if not present:
+        return FloorRows(None, geometry_key, terminals, zone_ids, extra)
+    if outline is None:
+        raise ValidationError("floor", _("the floor has no outline yet"))
+    zones = _ZONES.get(zones_digest)
+    if zones is None:
+        zones = tuple(zone_model(_ZoneValues(r.key, r.name, r.kind, r.use, r.k, r.tier, json.loads(r.geometry)))
+                      for r in zone_rows)
+        _ZONES.set(zones_digest, zones)
+    model = pf.Floor(outline=outline, walls=walls, openings=openings, zones=zones,
+                     terminals=tuple(_cached_terminal_model(r) for r in terminal_rows if r.status in IN_SERVICE),
+                     name=_name(floor))
+    return FloorRows(model, geometry_key, terminals, zone_ids, extra)
+
+
+# What _terminal_model reads of a terminal row (MODEL_ATTRIBUTES in inventory.floor_overlays: the same list), after
+# the id and status; a row's values from code to model_hpx name its model.
+_ROW_COLUMNS = ("id", "status")
+_MODEL_COLUMNS = ("code", "kind", "x", "y", "heading_deg", "hfov_deg", "range_m", "hpx", "height_m", "tilt_deg",
+                  "face_recognition", "audio", "locked")
+_READ = frozenset((*_ROW_COLUMNS, *_MODEL_COLUMNS))
+_MODEL_VALUES = slice(len(_ROW_COLUMNS), len(_ROW_COLUMNS) + len(_MODEL_COLUMNS) + 1)
+_TERMINAL_MODELS: LRUCache[tuple[Any, ...], pf.Terminal] = LRUCache(8192)
+
+
+def negative_zero(values: Iterable[Any]) -> bool:
+    """Whether a float among the values is -0.0, which equals (and hashes as) 0.0: values holding one are not
+    looked up by equality."""
+    return any(type(v) is float and v == 0.0 and math.copysign(1.0, v) < 0 for v in values)
+
+
+def _cached_terminal_model(row: Any) -> pf.Terminal:
+    """_terminal_model of a row, reused for equal values (the values are the key: an entry is never stale)."""
+    key = tuple(row[_MODEL_VALUES])
+    if negative_zero(key):
+        return _terminal_model(row, row.model_hpx)
+    model = _TERMINAL_MODELS.get(key)
+    if model is None:
+        model = _terminal_model(row, row.model_hpx)
+        _TERMINAL_MODELS.set(key, model)
+    return model
+
+
+@dataclass(frozen=True)
+class _ZoneValues:
+    """What zone_model reads of a zone row."""
+
+    key: str
+    name: str
+    kind: Any
+    use: str | None
+    k: int
+    tier: Any
+    geometry: dict[str, Any]
 
 
 def export_floor(floor: Floor, *, include_removed: bool = False) -> dict[str, Any]:

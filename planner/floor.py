@@ -524,6 +524,11 @@ class Problem:
 
 def floor_problems(floor: Floor) -> list[Problem]:
     """Every terminal and zone of an in-memory floor that breaks a rule parse_floor enforces."""
+    return terminal_problems(floor) + zone_problems(floor)
+
+
+def terminal_problems(floor: Floor) -> list[Problem]:
+    """Every terminal of an in-memory floor that breaks a rule parse_floor enforces (floor_problems' first part)."""
     region = floor.outline.geometry
     shapely.prepare(region)
     problems: list[Problem] = []
@@ -537,6 +542,12 @@ def floor_problems(floor: Floor) -> list[Problem]:
         seen.add(t.id)
         if message:
             problems.append(Problem("terminal", t.id, message))
+    return problems
+
+
+def zone_problems(floor: Floor) -> list[Problem]:
+    """Every zone of an in-memory floor that breaks a rule parse_floor enforces (floor_problems' second part)."""
+    problems: list[Problem] = []
     names: set[str] = set()
     for z in floor.zones:
         if z.name in names:
@@ -549,9 +560,10 @@ def floor_problems(floor: Floor) -> list[Problem]:
     return problems
 
 
-def without_bad_terminals(floor: Floor) -> tuple[Floor, list[Problem]]:
-    """The floor minus the terminals that break a rule, and every problem found (so checks still run)."""
-    problems = floor_problems(floor)
+def without_bad_terminals(floor: Floor, *, zones: bool = True) -> tuple[Floor, list[Problem]]:
+    """The floor minus the terminals that break a rule, and every problem found (so checks still run); with
+    ``zones=False`` the zones are not checked and only the terminals' problems are listed (the same floor)."""
+    problems = floor_problems(floor) if zones else terminal_problems(floor)
     bad = {p.label for p in problems if p.kind == "terminal"}
     if not bad:
         return floor, problems

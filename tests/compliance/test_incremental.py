@@ -123,6 +123,9 @@ def _run(app, monkeypatch, venue_id: int, floor_id: int, seed: int, path: tuple[
         incremental += bool(calls)
         after_edit = _state(venue_id)
         service._ENGINES.clear()  # from scratch: no view computed for the incremental path is reused
+        service._ZONES_CHECKED.clear()  # nor a parsed structure, a zone model or a zone check
+        floorio._STRUCTURES.clear()
+        floorio._ZONES.clear()
         counts = service.evaluate_venue(db.session.get(Venue, venue_id), service.ALL_FLOORS, "full")
         assert (counts["opened"], counts["fixed"]) == (0, 0), f"step {step} ({what}): {counts}"
         assert _state(venue_id) == after_edit, f"step {step} ({what})"
