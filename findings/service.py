@@ -49,6 +49,7 @@ from inventory import floorio
 from inventory.choices import FilingStatus, TerminalStatus, ZoneKind
 from inventory.errors import Forbidden
 from inventory.fields import ValidationError
+from inventory.floor_overlays import attributes_kept
 from inventory.lru import LRUCache
 from inventory.models import Floor, Terminal, Venue, Zone
 from jobs.queue import enqueue
@@ -71,6 +72,11 @@ IN_SERVICE = (TerminalStatus.ACTIVE, TerminalStatus.PLANNED_REMOVAL)
 ATTRIBUTES = ("purpose", "storage_location", "retention_days", "signage_posted", "signage_type", "signage_x",
               "signage_y", "necessity_note", "alternative_verification", "consent_mechanism", "enrolled_count",
               "capture_zone")
+# Every terminal column an evaluation reads: what the floor's rows carry (floorio.floor_rows, with the camera model's
+# pixels), the rules' attributes and where the terminal is. A write of a terminal that changes none of them (its
+# serial, its installation date) changes no finding: it is not evaluated and queues no re-check.
+EVALUATED_ATTRIBUTES = frozenset({*floorio.READ_COLUMNS, *ATTRIBUTES, "camera_model_id", "floor_id", "venue_id",
+                                  "removed_at"})
 
 
 # ---------------------------------------------------------------------------------------------- reading
@@ -718,6 +724,8 @@ def install(session_factory: Any) -> None:
         for obj in session.new:
             _collect(session, False, obj)
         for obj in session.dirty:
+            if isinstance(obj, Terminal) and attributes_kept(session, obj, EVALUATED_ATTRIBUTES):
+                continue
             if isinstance(obj, Terminal | Zone | Floor | Venue) and session.is_modified(obj, include_collections=False):
                 _collect(session, False, obj)
         for obj in session.deleted:
