@@ -2,9 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
+from typing import Protocol, TypeVar
 from urllib.parse import urlsplit
 
-from flask import request, url_for
+from flask import current_app, request, url_for
+
+V = TypeVar("V")
+
+
+class FragmentCache(Protocol[V]):
+    """What cached_fragment needs of a cache (inventory.lru.LRUCache)."""
+
+    def get_or_set(self, key: Hashable, compute: Callable[[], V]) -> V:
+        """The value under key, else compute() stored under it."""
+        ...
+
+
+def cached_fragment(cache: FragmentCache[V], key: Hashable, render: Callable[[], V]) -> V:
+    """A rendered fragment, rendered once per key; `key` must name all the fragment shows. Rendered afresh while
+    templates reload (development), as a changed template changes no key."""
+    if current_app.jinja_env.auto_reload:
+        return render()
+    return cache.get_or_set(key, render)
 
 
 def wants_json() -> bool:

@@ -62,7 +62,8 @@ def overview():  # type: ignore[no-untyped-def]
     district, venue_type = _filters()
     figures.ensure()
     data = queries.overview(current_user, district, venue_type)
-    districts = [d for d in _visible_districts(current_user) if d in data.by_district]
+    visible = _visible_districts(current_user)
+    districts = [d for d in visible if d in data.by_district]
     types = [t for t in VenueType.values() if t in data.by_type]
     type_label = {t.value: t.label for t in VenueType}
     charts = {
@@ -88,7 +89,7 @@ def overview():  # type: ignore[no-untyped-def]
     }
     return render_template("dashboard/overview.html", data=data, districts=districts, types=types,
                            type_label=type_label, charts=charts, district=district, venue_type=venue_type,
-                           district_choices=_visible_districts(current_user), venue_types=VenueType)
+                           district_choices=visible, venue_types=VenueType)
 
 
 CSV_COLUMNS = ("district", "venue_type", "venues", "inspected", "terminals_before", "terminals_after", "face_before",

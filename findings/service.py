@@ -107,6 +107,17 @@ def floor_findings(floor: Floor, limit: int | None = None) -> list[Finding]:
     return list(db.session.scalars(query.limit(limit)))
 
 
+def floor_finding_rows(floor: Floor, limit: int) -> list[sa.Row[Any]]:
+    """The first `limit` standing findings of a floor as plain rows: what the floor page's list shows of each, the
+    detail as its stored JSON text and the key of its zone (what the finding's map link selects)."""
+    query = (sa.select(Finding.id, Finding.floor_id, Finding.rule_id, Finding.severity, Finding.status, Finding.subject,
+                       Finding.message, Finding.terminal_id, Finding.zone_id,
+                       sa.cast(Finding.detail, sa.Text).label("detail_json"), Zone.key.label("zone_key"))
+             .outerjoin(Zone, Zone.id == Finding.zone_id)
+             .where(Finding.floor_id == floor.id, Finding.status.in_(STANDING)).order_by(Finding.id).limit(limit))
+    return list(db.session.execute(query))
+
+
 def floor_finding_count(floor: Floor) -> int:
     """How many standing findings the floor has."""
     return db.session.scalar(sa.select(sa.func.count()).select_from(Finding).where(

@@ -3,12 +3,18 @@ a finding with a justification; template globals for the venue-list badge and th
 
 from __future__ import annotations
 
+import json
+from collections.abc import Hashable
+from functools import partial
+from types import SimpleNamespace
 from typing import Any
 
+import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from compliance import citation, rules
 from compliance.models import FINDING_SEVERITIES, FINDING_STATUSES, STANDING, Finding
@@ -17,9 +23,11 @@ from extensions import db
 from findings import jobs as checks
 from findings import service, wording
 from i18n import current_language
-from inventory import services
+from inventory import floor_overlays, services
 from inventory.fields import ValidationError
+from inventory.lru import LRUCache
 from inventory.models import Floor, Venue, Zone
+from web import cached_fragment
 
 bp = Blueprint("compliance", __name__)
 # The accept form's fields by the name a ValidationError gives, with the label the form shows.
@@ -35,12 +43,38 @@ def compliance_counts(venue_ids: list[int]) -> dict[int, dict[str, Any]]:
 
 
 FLOOR_PAGE_FINDINGS = 50  # findings listed under a floor's map; the venue's compliance page lists them all
+_floor_items: LRUCache[Hashable, Markup] = LRUCache(20_000)  # an item is about 300 bytes
+_floor_lists: LRUCache[Hashable, tuple[Markup, int, int]] = LRUCache(16 << 20, weigh=lambda v: len(v[0]) + 100)
 
 
 @bp.app_template_global("floor_findings")
-def floor_findings(floor: Floor) -> tuple[list[Finding], int]:
-    """The first standing findings of a floor (the floor page's list under the map), and how many there are."""
-    return service.floor_findings(floor, FLOOR_PAGE_FINDINGS), service.floor_finding_count(floor)
+def floor_findings(floor: Floor) -> tuple[Markup, int, int]:
+    """The floor page's list under the map: its first standing findings' items, how many it shows and how many
+    there are.
+
+    The list is kept per findings generation (what names the cached findings map: a new one whenever a finding of
+    the floor, one of its zones or a terminal's code, point or presence is written), language and script root.
+    Within it each item is rendered once per content (the whole row, the zone key its link selects), from plain
+    rows rather than ORM objects: 50 of those, with their JSON, were most of the list's cost.
+    """
+    key = (floor.id, floor_overlays.findings_generation(floor), current_language(), request.script_root)
+    return cached_fragment(_floor_lists, key, partial(_floor_list, floor))
+
+
+def _floor_list(floor: Floor) -> tuple[Markup, int, int]:
+    rows = service.floor_finding_rows(floor, FLOOR_PAGE_FINDINGS)
+    shared = (current_language(), request.script_root)
+    items = Markup("").join(cached_fragment(_floor_items, (*shared, *row), partial(_render_floor_item, row))
+                            for row in rows)
+    return items, len(rows), service.floor_finding_count(floor)
+
+
+def _render_floor_item(row: sa.Row[Any]) -> Markup:
+    """One item of the floor page's findings list (compliance/_floor_finding.html)."""
+    finding = SimpleNamespace(**row._asdict(), detail=json.loads(row.detail_json) if row.detail_json else {})
+    link = floor_link(finding.floor_id, finding.subject if finding.terminal_id else finding.zone_key)
+    return Markup(render_template("compliance/_floor_finding.html", f=finding, link=link,
+                                  message=wording.message(finding)))
 
 
 @bp.app_template_global("finding_message")
@@ -65,15 +99,20 @@ bp.add_app_template_global(wording.status, "status_label")
 @bp.app_template_global("finding_link")
 def finding_link(finding: Finding) -> str | None:
     """Where the offender shows on the floor map: the floor page with the terminal (or zone) selected."""
-    if finding.floor_id is None:
-        return None
     select = None
     if finding.terminal_id:
         select = finding.subject
     elif finding.zone_id:
         zone = db.session.get(Zone, finding.zone_id)
         select = zone.key if zone else None
-    args: dict[str, Any] = {"floor_id": finding.floor_id, "_anchor": "floor-editor"}
+    return floor_link(finding.floor_id, select)
+
+
+def floor_link(floor_id: int | None, select: str | None) -> str | None:
+    """The floor page at its map with `select` (a terminal ID or a zone key) selected; None without a floor."""
+    if floor_id is None:
+        return None
+    args: dict[str, Any] = {"floor_id": floor_id, "_anchor": "floor-editor"}
     if select:
         args["select"] = select
     return url_for("inventory.floor_detail", **args)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
@@ -26,6 +26,7 @@ from flask_babel import gettext as _
 
 from inventory.choices import Choice
 from inventory.fields import TERMINAL_FIELDS, Field, ValidationError, clean_value
+from inventory.lru import LRUCache
 
 COLUMNS: tuple[str, ...] = tuple(f.name for f in TERMINAL_FIELDS)
 REQUIRED_COLUMNS: tuple[str, ...] = tuple(f.name for f in TERMINAL_FIELDS if f.required)
@@ -119,12 +120,27 @@ def write(terminals: Iterable[Any], *, titles: bool = False) -> str:
 
     The header is the stable field names, or with titles the fields' titles in the request's language.
     """
+    return write_values((tuple(getattr(terminal, name) for name in COLUMNS) for terminal in terminals), titles=titles)
+
+
+def write_values(rows: Iterable[Sequence[Any]], *, titles: bool = False) -> str:
+    """CSV text as `write` gives it, from each terminal's TERMINAL_FIELDS values in COLUMNS order (plain rows)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([spec.title for spec in TERMINAL_FIELDS] if titles else COLUMNS)
-    for terminal in terminals:
-        writer.writerow([format_value(spec, getattr(terminal, spec.name)) for spec in TERMINAL_FIELDS])
+    writer.writerows(_cells(tuple(values)) for values in rows)
     return out.getvalue()
+
+
+# A terminal's cells, by its values and their types (1 and 1.0 are equal keys but different cells): an export of a
+# floor after one edit formats one row, not all of them.
+_formatted: LRUCache[tuple[Any, ...], list[str]] = LRUCache(20_000)
+
+
+def _cells(values: tuple[Any, ...]) -> list[str]:
+    """The CSV cells of one terminal's TERMINAL_FIELDS values (in COLUMNS order)."""
+    return _formatted.get_or_set((*values, *map(type, values)), lambda: [
+        format_value(spec, value) for spec, value in zip(TERMINAL_FIELDS, values, strict=True)])
 
 
 def encode(text: str) -> bytes:

@@ -43,9 +43,9 @@ def titled_header() -> bool:
 def export(floor_id: int) -> Response:
     """Download every terminal of the floor (all statuses) as CSV, ordered by ID."""
     floor = services.get_floor(current_user, floor_id)
-    terminals = services.list_terminals(current_user, floor, sort="code")
+    rows = services.terminal_field_rows(current_user, floor, sort="code")
     name = f"floor-{floor.id}-level-{floor.level}-terminals.csv"
-    return Response(csv_io.encode(csv_io.write(terminals, titles=titled_header())), mimetype="text/csv",
+    return Response(csv_io.encode(csv_io.write_values(rows, titles=titled_header())), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 

@@ -44,6 +44,14 @@ class LRUCache(Generic[K, V]):
             while self.size > self.capacity and len(self.items) > 1:
                 self.size -= self.weigh(self.items.popitem(last=False)[1])
 
+    def get_or_set(self, key: K, compute: Callable[[], V]) -> V:
+        """The value under key, else compute() stored under it (two threads may both compute a missing one)."""
+        value = self.get(key)
+        if value is None:
+            value = compute()
+            self.set(key, value)
+        return value
+
     def clear(self) -> None:
         """Drop every entry."""
         with self.lock:

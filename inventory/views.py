@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from htmx_flask import request as hx_request
@@ -28,6 +29,7 @@ from inventory.fields import (
 from inventory.lru import LRUCache
 from inventory.models import Floor, Terminal, Zone
 from security import MAX_ID, page_number
+from web import cached_fragment
 
 bp = Blueprint("inventory", __name__)
 
@@ -217,40 +219,22 @@ def _table_context(floor: Floor) -> dict[str, Any]:
 
 
 _rows: LRUCache[Hashable, Markup] = LRUCache(20_000)  # a row is about 2 kB
-# Every column of the terminal row: whatever _terminal_row.html reads of `t` is in the key.
-_ROW_COLUMNS = tuple(attr.key for attr in sa.inspect(Terminal).column_attrs)
 
 
-def _row_key(terminal: Terminal, shared: tuple[Hashable, ...]) -> tuple[Hashable, ...]:
-    """What names a rendered row: every column of the terminal (its id among them), plus `shared`."""
-    loaded = terminal.__dict__  # the loaded values, read without the attribute machinery (100 rows x 40 columns)
-    return (*shared, *(loaded[name] if name in loaded else getattr(terminal, name) for name in _ROW_COLUMNS))
-
-
-def terminal_rows(terminals: list[Terminal], can_edit: bool) -> Markup:
+def terminal_rows(terminals: list[sa.Row[Any]], can_edit: bool) -> Markup:
     """The read-only rows of the terminal table (`_terminal_row.html` for each), each rendered once per content.
 
-    A row shows only its terminal's columns, translated, with buttons by `can_edit`: the key names all of it
-    (every column, the language, `can_edit`, the script root its links start with), so an edited terminal gets a
-    new key and an entry is never stale, never another role's or language's. Without it the 100 rows were most of
-    the floor page's CPU (about 15 translations and 3 URLs each), and under load most views follow an edit of
-    one row. Off while templates reload (development), as a changed template changes no key.
+    `terminals` are plain rows of every terminal column (services.terminal_page). A row shows only its terminal's
+    columns, translated, with buttons by `can_edit`: the key names all of it (every column, the language,
+    `can_edit`, the script root its links start with), so an edited terminal gets a new key and an entry is never
+    stale, never another role's or language's. Without it the 100 rows were most of the floor page's CPU (about 15
+    translations and 3 URLs each), and under load most views follow an edit of one row.
     """
-    if current_app.jinja_env.auto_reload:
-        return Markup("".join(_render_row(t, can_edit) for t in terminals))
     shared = (current_language(), can_edit, request.script_root)
-    out = []
-    for terminal in terminals:
-        key = _row_key(terminal, shared)
-        html = _rows.get(key)
-        if html is None:
-            html = _render_row(terminal, can_edit)
-            _rows.set(key, html)
-        out.append(html)
-    return Markup("".join(out))
+    return Markup("".join(cached_fragment(_rows, (*shared, *t), partial(_render_row, t, can_edit)) for t in terminals))
 
 
-def _render_row(terminal: Terminal, can_edit: bool) -> Markup:
+def _render_row(terminal: Terminal | sa.Row[Any], can_edit: bool) -> Markup:
     """One read-only row, as the table's include of _terminal_row.html renders it."""
     return Markup(render_template("inventory/_terminal_row.html", t=terminal, editing=False, error=None,
                                   can_edit=can_edit, kinds=TerminalKind, statuses=TerminalStatus))

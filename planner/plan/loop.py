@@ -36,6 +36,11 @@ BOUND_SHARE = 0.08  # of the limit: kept for the slack-free bound once the slack
 # spent on more rounds).
 PHASE1_SHARE = 0.6
 PHASE1_UNPROVEN_SHARE = 0.35
+CLOSE_PASSES = 4  # of the closing step: check, witnesses in what is open, cameras added
+LOCAL_REPAIR_S = 2.0  # at most, for one local re-solve of the closing step
+CLOSE_MAX_SHORT = 2_000  # witnesses short: more is not a tail (the closing step leaves it to the status)
+CLOSE_MAX_ENTRIES = 300_000  # matrix entries of the local re-solve (the design mall's whole model: ~62,000)
+CLOSE_BOUND_S = 1.0  # kept after the closing step for the slack-free bound (0.4 s on the design mall)
 
 
 @dataclass
@@ -68,6 +73,34 @@ class Rounds:
     # The last two-phase solve and its phase 2 (fewest cameras) weighted bound: a bound for covering every row but
     # those that solve gave up, proven or not the fewest (the target once they are reported infeasible).
     rest_bound: tuple[CoverResult, int] | None = None
+    complete: _Snapshot | None = None  # the latest answer the exact check found with nothing coverable unseen
+
+
+@dataclass
+class _Snapshot:
+    """An answer of the loop with what it gave up: its cameras, solve, given-up witnesses and the zones' marks."""
+
+    selected: list[int]
+    result: CoverResult | None
+    rest_bound: tuple[CoverResult, int] | None
+    given: tuple[int, bool] | None
+    sacrificed: set[int]
+    conflict_pts: list[tuple[int, float, float]]
+    marks: list[tuple[BaseGeometry, BaseGeometry]]  # each zone's (infeasible, conflict)
+
+    @classmethod
+    def of(cls, prep: Prepared, state: Rounds) -> _Snapshot:
+        """The state's answer now."""
+        return cls(list(state.selected), state.result, state.rest_bound, state.given, set(state.sacrificed),
+                   list(state.conflict_pts), [(zd.infeasible, zd.conflict) for zd in prep.zones])
+
+    def restore(self, prep: Prepared, state: Rounds) -> None:
+        """Make this the state's answer again."""
+        state.selected, state.result, state.rest_bound, state.given = \
+            list(self.selected), self.result, self.rest_bound, self.given
+        state.sacrificed, state.conflict_pts = set(self.sacrificed), list(self.conflict_pts)
+        for zd, (infeasible, conflict) in zip(prep.zones, self.marks, strict=True):
+            zd.infeasible, zd.conflict = infeasible, conflict
 
 
 def plan(floor: Floor, options: PlanOptions | None = None) -> Plan:
@@ -83,8 +116,10 @@ def plan(floor: Floor, options: PlanOptions | None = None) -> Plan:
     warm = _installed_only(prep, state, options, clock, _reserve(clock, check))
     state.selected = [] if warm is None else [j for j in warm.selected if j < len(prep.cols)]
 
+    round_s = 0.0  # the last round's seconds (solve and refine)
     while True:
         state.rounds += 1
+        round_start = time.perf_counter()
         # Time kept back for the certificate: the last exact check again (most zones come from its cache).
         reserve = _reserve(clock, check)
         if state.conflict_pts:
@@ -92,6 +127,12 @@ def plan(floor: Floor, options: PlanOptions | None = None) -> Plan:
             # (over every witness but those) needs time of its own.
             reserve += BOUND_SHARE * clock.limit
         if state.rounds > 1 and (state.rounds > options.max_rounds or clock.out("solve", reserve=reserve + 0.05)):
+            break
+        if state.rounds > 1 and not state.final and state.given is not None and not state.given[1] and \
+                clock.left() - reserve < 0.5 * round_s:
+            # Less time than the last round took, and the plan cannot be proven (phase 1 unproven): a round now would
+            # be cut short (its cameras unproven, its refinement unfinished); the closing step is cheaper.
+            state.rounds -= 1
             break
 
         # Variables, constraints and objective: the k-cover model on the current witnesses.
@@ -143,16 +184,30 @@ def plan(floor: Floor, options: PlanOptions | None = None) -> Plan:
         _take(state, attempt, len(prep.cols), prep.matrix)
 
         # Refine: witnesses inside every piece the chosen cameras leave uncovered.
+        checked = len(check.run(state.selected, clock, reserve, workers=options.workers)) == len(prep.zones)
         new_rows, open_area = refine(prep, state, options, check, clock, reserve)
+        if checked and open_area <= options.area_tolerance_m2:
+            # Exactly checked: nothing coverable left unseen.  Kept in case later rounds end with gaps they cannot
+            # close (a re-solve opens new ones where its cameras moved).
+            state.complete = _Snapshot.of(prep, state)
         emit(options, phase="refine", round=state.rounds, uncovered_m2=open_area, new_witnesses=new_rows,
              objective=len(state.selected), needed_at_least=_cameras(prep, state, options, state.bound),
              seconds=clock.elapsed())
+        round_s = time.perf_counter() - round_start
         if new_rows == 0:
             if state.capped and not clock.out("solve", reserve=reserve + 0.05):
                 state.final = True
                 continue
             break
 
+    # Close the tail: what the last round left open gets witnesses and the fewest cameras added (or turned) to the
+    # plan, without a re-solve, so a run cut short still ends with a full cover when the plan's mounts allow it.
+    closed = close_gaps(prep, state, options, check, clock,
+                        _reserve(clock, check) + (CLOSE_BOUND_S if state.conflict_pts else 0))
+    if not closed and state.complete is not None and state.complete.selected != state.selected:
+        # The last plan still leaves coverable area unseen: the latest one that saw all of it, with its given-up
+        # witnesses and its own bound.
+        state.complete.restore(prep, state)
     slack_bound = None
     if state.conflict_pts:
         slack_bound = max(_target_bound(prep, state, options), _rest_bound(prep, state, options))
@@ -186,15 +241,20 @@ def _solve_lexicographic(problem: CoverProblem, prep: Prepared, state: Rounds, o
     # from the previous cameras alone gave up 340-600.)
     kept = {int(state.row_of[w]) for w in state.sacrificed if state.row_of[w] >= 0}
     first: CoverResult | None = None
-    if state.given is not None and state.given[1]:
+    # The same rows again with all the time left (nothing new was open): an unproven count is kept too, so the time
+    # goes to proving the cameras for it (solved again, phase 1 gave up other witnesses and reopened 15-22 m² on
+    # the design mall at k = 2, which the rounds left could not close).
+    if state.given is not None and (state.given[1] or state.final):
         rest = [0 if r in kept else d for r, d in enumerate(demand_of)]
         extended = greedy_partial(CoverProblem(n_rows=problem.n_rows, columns=problem.columns[:n_cols],
                                                costs=costs[:n_cols], demand=rest, forced=problem.forced,
                                                groups=problem.groups), start=state.selected)
         slack_units = [n_cols + q for q, r in enumerate(state.slack_rows) if r in kept]
-        if extended.status == Status.FEASIBLE and len(slack_units) == state.given[0]:
-            first = CoverResult(Status.OPTIMAL, len(slack_units), len(slack_units), extended.selected + slack_units,
-                                0.0, "greedy")
+        # (A proven count must be the same units; a kept unproven one is whatever the rows' units are.)
+        if extended.status == Status.FEASIBLE and (len(slack_units) == state.given[0] or not state.given[1]):
+            proven = state.given[1]
+            first = CoverResult(Status.OPTIMAL if proven else Status.FEASIBLE, len(slack_units),
+                                len(slack_units) if proven else 0, extended.selected + slack_units, 0.0, "greedy")
     if first is None:
         # Phase 1: fewest slack units; cameras cost nothing, so the previous cameras are a fine start.
         share = PHASE1_UNPROVEN_SHARE if state.given is not None and not state.given[1] else PHASE1_SHARE
@@ -648,14 +708,20 @@ def _bound_without(prep: Prepared, state: Rounds, options: PlanOptions, clock: C
     """Lower bound on the camera count for covering every witness except those the slack model gave up
     (the target once the reported infeasible area is excluded): LP bound, unicost, same locks and groups."""
     m = prep.matrix
+    # Only witnesses the plan sees k times: they lie in its target whatever it gave up (a given-up witness, or one
+    # added after the plan in the area it gave up, is not seen; the plan may be an earlier round's).
+    pose_of, wit = m.pairs()
+    chosen = np.zeros(len(prep.cols), dtype=bool)
+    chosen[state.selected] = True
+    seen = np.bincount(wit[chosen[pose_of]].astype(np.int64), minlength=len(m.wx))
     if state.rows_cache is not None:
         # The last model's distinct rows (a subset of the witnesses, so still a bound; a row given up is given
         # up with every witness it stands for).
         _row_of, firsts, columns = state.rows_cache[1]
-        demand = [0 if w in state.sacrificed else m.demand[w] for w in firsts]
+        demand = [0 if w in state.sacrificed or seen[w] < m.demand[w] else m.demand[w] for w in firsts]
     else:
         columns = m.columns
-        demand = [0 if i in state.sacrificed else d for i, d in enumerate(m.demand)]
+        demand = [0 if i in state.sacrificed or seen[i] < d else d for i, d in enumerate(m.demand)]
     limit = max(0.1, min(10.0, clock.left() - reserve))
     try:
         res = solve(CoverProblem(n_rows=len(demand), columns=columns, demand=demand, forced=prep.candidates.forced,
@@ -666,3 +732,214 @@ def _bound_without(prep: Prepared, state: Rounds, options: PlanOptions, clock: C
     if res.status == Status.INFEASIBLE:
         return None
     return int(res.bound)
+
+
+def close_gaps(prep: Prepared, state: Rounds, options: PlanOptions, check: ExactCheck, clock: Clock,
+               reserve: float) -> bool:
+    """After the last round: witnesses in the pieces still open, and cameras added to the plan (at free mounts, or
+    a chosen pose turned at its mount where nothing it sees falls short) until they are seen; True once the exact
+    check finds nothing coverable unseen.
+
+    The given-up witnesses stay given up and the solver's bound stays the bound (new witnesses only add rows); a
+    plan changed here is FEASIBLE at best.  Stops ``reserve`` s before the limit (the certificate re-checks).
+    """
+    if state.result is None or state.result.objective is None or state.result.backend == "installed poses":
+        # (No cover, or the installed poses' cover kept because the model could not be read in the time: not a tail.)
+        return 0
+    n_cols = len(prep.cols)
+    changes = 0
+    complete = False
+    for _ in range(CLOSE_PASSES):
+        if clock.left() <= reserve:
+            break
+        left = check.run(state.selected, clock, reserve, phase="close", workers=options.workers)
+        if len(left) < len(prep.zones):
+            break
+        todo: list[tuple[int, BaseGeometry]] = []
+        for zi, zd in enumerate(prep.zones):
+            open_part = drop_slivers(polygonal(robust_overlay("difference", left[zi], zd.infeasible))) \
+                if not zd.infeasible.is_empty and not left[zi].is_empty else left[zi]
+            if open_part.is_empty:
+                continue
+            given, rest = given_up_split(prep, zi, open_part, state.conflict_pts,
+                                         time.perf_counter() + clock.left() - reserve)
+            if given:
+                zd.conflict = polygonal(shapely.union_all([zd.conflict, *given]))
+                zd.infeasible = polygonal(shapely.union_all([zd.infeasible, *given]))
+            todo.extend((zi, piece) for piece in rest if piece.area > options.area_tolerance_m2 * 1e-3)
+        if sum(piece.area for _, piece in todo) <= options.area_tolerance_m2:
+            complete = True
+            break
+        if todo:
+            _refine_pieces(prep, todo, state.selected, options, clock, reserve)
+        moved = repair_cover(prep, state, time.perf_counter() + clock.left() - reserve)
+        if not moved:
+            moved = local_repair(prep, state, options, min(LOCAL_REPAIR_S, clock.left() - reserve))
+        if not moved:
+            break
+        changes += moved
+    if changes:
+        old = state.result
+        slack_cols = [j for j in old.selected if j >= n_cols]
+        weights = prep.objective.weights
+        objective = int(old.objective) + sum(weights[j] for j in state.selected) - \
+            sum(weights[j] for j in old.selected if j < n_cols)
+        fixed = CoverResult(Status.FEASIBLE, objective, min(int(old.bound), objective),
+                            sorted(state.selected) + slack_cols, old.seconds, old.backend, lp_bound=old.lp_bound,
+                            reductions=old.reductions, parts=old.parts, fixed_cost=old.fixed_cost)
+        if state.rest_bound is not None and state.rest_bound[0] is old:
+            state.rest_bound = (fixed, state.rest_bound[1])
+        state.result = fixed
+        emit(options, phase="close", changes=changes, objective=len(state.selected), seconds=clock.elapsed())
+    return complete
+
+
+def repair_cover(prep: Prepared, state: Rounds, until: float | None = None) -> int:
+    """Make the chosen poses see every witness k times (but those given up), greedily: a chosen pose turned at its
+    mount (nothing it sees falls below its demand) or a pose at a free mount, the one seeing most that are
+    short first; returns the poses turned or added.  Witnesses no such move reaches (or past ``until``,
+    ``time.perf_counter()`` seconds) stay short."""
+    m, cols = prep.matrix, prep.cols
+    n_w = len(m.wx)
+    need = np.asarray(m.demand, dtype=np.int64).copy()
+    if state.sacrificed:
+        need[[i for i in state.sacrificed if i < n_w]] = 0
+    pose_of, wit = (a.astype(np.int64) for a in m.pairs())
+    chosen = np.zeros(len(cols), dtype=bool)
+    chosen[state.selected] = True
+    seen = np.bincount(wit[chosen[pose_of]], minlength=n_w)
+    short = seen < need
+    if not short.any() or np.count_nonzero(short) > CLOSE_MAX_SHORT:
+        return 0
+    sees = [np.asarray(c, dtype=np.int64) for c in m.columns]
+    mount_of: dict[str, list[int]] = {}
+    for j, c in enumerate(cols):
+        mount_of.setdefault(c.mount, []).append(j)
+    at_mount = {c.mount: j for j, c in enumerate(cols) if chosen[j]}
+    forced = set(prep.candidates.forced)
+    moves = 0
+    while short.any() and (until is None or time.perf_counter() < until):
+        # Poses that see a short witness, with how many they see.
+        mask = short[wit]
+        gain = np.bincount(pose_of[mask], minlength=len(cols))
+        best: tuple[int, int, int] | None = None
+        for j in np.flatnonzero(gain > 0).tolist():
+            if chosen[j]:
+                continue
+            q = at_mount.get(cols[j].mount)
+            cost = 0 if q is not None else 1
+            if q is not None:
+                if q in forced:
+                    continue
+                # Turning q to j: every witness q sees and j does not must keep its demand without q.
+                lost = np.setdiff1d(sees[q], sees[j], assume_unique=False)
+                if np.any(seen[lost] - 1 < need[lost]):
+                    continue
+            key = (-cost, int(gain[j]), -j)  # a turn (no camera more) before an added camera
+            if best is None or key > best:
+                best = key
+        if best is None:
+            break
+        j = -best[2]
+        q = at_mount.get(cols[j].mount)
+        if q is not None:
+            chosen[q] = False
+            seen[sees[q]] -= 1
+        chosen[j] = True
+        seen[sees[j]] += 1
+        at_mount[cols[j].mount] = j
+        short = seen < need
+        moves += 1
+    state.selected = np.flatnonzero(chosen).tolist()
+    return moves
+
+
+def local_repair(prep: Prepared, state: Rounds, options: PlanOptions, seconds: float) -> int:
+    """The poses at the mounts near the short witnesses solved again, every other chosen pose fixed: fewest
+    witnesses short, then fewest poses moved, then the plan's weights; returns the poses changed (0: none helps).
+
+    Near: the mounts that see a short witness, and the mounts that see what any pose of those mounts sees (so a
+    turned pose's witnesses can be seen from elsewhere, and a pose made redundant dropped).  Every witness those
+    mounts see keeps its demand.  Moves come before cameras: each pose turned or added leaves its old view to be
+    checked again, and every one of them may open a new gap.
+    """
+    if seconds < 0.2:
+        return 0
+    m, cols = prep.matrix, prep.cols
+    n_w = len(m.wx)
+    need = np.asarray(m.demand, dtype=np.int64).copy()
+    if state.sacrificed:
+        need[[i for i in state.sacrificed if i < n_w]] = 0
+    pose_of, wit = (a.astype(np.int64) for a in m.pairs())
+    chosen = np.zeros(len(cols), dtype=bool)
+    chosen[state.selected] = True
+    seen = np.bincount(wit[chosen[pose_of]], minlength=n_w)
+    short = seen < need
+    if not short.any() or np.count_nonzero(short) > CLOSE_MAX_SHORT:
+        return 0
+    mount_ids = {c.mount: g for g, c in enumerate({c.mount: c for c in cols}.values())}
+    mount = np.array([mount_ids[c.mount] for c in cols], dtype=np.int64)
+    forced_mounts = {int(mount[j]) for j in prep.candidates.forced}
+    near = np.zeros(len(mount_ids), dtype=bool)
+    near[mount[pose_of[short[wit]]]] = True
+    # Second ring: the mounts seeing what any pose of the near mounts sees.
+    theirs = np.zeros(n_w, dtype=bool)
+    theirs[wit[near[mount[pose_of]]]] = True
+    near[mount[pose_of[theirs[wit]]]] = True
+    near[list(forced_mounts)] = False
+    free = near[mount]  # poses whose choice is open again
+    fixed_seen = np.bincount(wit[chosen[pose_of] & ~free[pose_of]], minlength=n_w)
+    residual = np.maximum(need - fixed_seen, 0)
+    # Rows: the witnesses the open poses see that still need them.
+    reach = np.zeros(n_w, dtype=bool)
+    reach[wit[free[pose_of]]] = True
+    rows = np.flatnonzero(reach & (residual > 0))
+    if not len(rows):
+        return 0
+    row_of = np.full(n_w, -1, dtype=np.int64)
+    row_of[rows] = np.arange(len(rows))
+    open_poses = np.flatnonzero(free)
+    local = {int(j): n for n, j in enumerate(open_poses)}
+    keep = free[pose_of] & (row_of[wit] >= 0)
+    if np.count_nonzero(keep) > CLOSE_MAX_ENTRIES:
+        return 0  # not a tail: a re-solve of most of the floor
+    columns: list[list[int]] = [[] for _ in open_poses]
+    for j, w in zip(pose_of[keep].tolist(), wit[keep].tolist(), strict=True):
+        columns[local[j]].append(int(row_of[w]))
+    # Objective: fewest witness units left short, then the fewest poses moved (each pose not chosen now: every
+    # one turned or added leaves its old view to check again, and may open new gaps), then the plan's weights.
+    weights = prep.objective.weights
+    n_open = len(open_poses)
+    n_slack = int(sum(int(residual[w]) for w in rows.tolist() if short[w]))
+    moved_level = [0 if chosen[j] else 1 for j in open_poses] + [0] * n_slack
+    costs = lexicographic_costs([[0] * n_open + [1] * n_slack, moved_level,
+                                 [int(weights[j]) for j in open_poses] + [0] * n_slack])
+    # (Every other row is met by the chosen poses already.)
+    for r, w in enumerate(rows.tolist()):
+        for _ in range(int(residual[w]) if short[w] else 0):
+            columns.append([r])
+    groups: dict[int, list[int]] = {}
+    for n, j in enumerate(open_poses.tolist()):
+        groups.setdefault(int(mount[j]), []).append(n)
+    hint = [local[int(j)] for j in np.flatnonzero(chosen & free)]
+    hint_seen = np.bincount([r for n in hint for r in columns[n]], minlength=len(rows))
+    slack_of: dict[int, list[int]] = {}
+    for n in range(len(open_poses), len(columns)):
+        slack_of.setdefault(columns[n][0], []).append(n)
+    for r, units in slack_of.items():
+        hint.extend(units[:max(0, int(residual[rows[r]]) - int(hint_seen[r]))])
+    res = solve(CoverProblem(n_rows=len(rows), columns=columns, costs=costs, demand=residual[rows].tolist(),
+                             groups=[g for g in groups.values() if len(g) > 1], hint=hint),
+                SolveOptions(time_limit=max(0.2, seconds), workers=options.workers, seed=options.seed,
+                             deterministic=options.deterministic, cancel=options.cancel))
+    if res.objective is None:
+        return 0
+    picked = [int(open_poses[n]) for n in res.selected if n < len(open_poses)]
+    after = chosen & ~free
+    after[picked] = True
+    seen_after = np.bincount(wit[after[pose_of]], minlength=n_w)
+    if np.count_nonzero(seen_after < need) >= np.count_nonzero(short):
+        return 0
+    moved = int(np.count_nonzero(after != chosen))
+    state.selected = np.flatnonzero(after).tolist()
+    return moved

@@ -402,3 +402,49 @@ def test_only_the_part_of_a_piece_no_other_pose_sees_is_given_up() -> None:
     # What the final poses leave unseen (re-checked alone) is exactly what is reported given up.
     assert verify_plan(floor, p.to_dict()).uncovered_m2["total"] == pytest.approx(p.given_up_m2, abs=1e-6)
     assert [i["cause"] for i in p.infeasible] == ["given_up"]
+
+
+def test_a_run_cut_after_one_round_still_ends_with_a_full_cover() -> None:
+    # One round only: W sees every grid witness, the bottom corners stay open, and no round is left to re-solve.
+    # The closing step puts witnesses there and adds the cameras that see them to the plan.
+    events: list[dict] = []
+    options = PlanOptions(time_limit=10, witness_spacing=3.0, boundary_witnesses=False, max_rounds=1,
+                          progress=events.append)
+    floor = _floor("sliver")
+    p = plan(floor, options)
+    assert p.rounds == 2 and [e["objective"] for e in events if e["phase"] == "refine"] == [1]
+    assert p.coverable_unseen_m2 == 0.0 and p.status == "FEASIBLE" and p.gap is not None
+    assert [e["phase"] for e in events].count("close") == 1
+    assert {"L", "R"} <= set(p.kept) and p.objective == len(p.kept) and p.bound <= 2 <= p.objective
+    assert verify_plan(floor, p.to_dict()).uncovered_m2["total"] == 0.0
+
+
+def test_the_closing_step_re_solves_the_mounts_near_what_is_open(monkeypatch) -> None:
+    from planner.plan import loop
+
+    # Without the greedy additions, the local re-solve of the mounts near the open corners finds L and R, and
+    # drops W, which they make redundant.
+    monkeypatch.setattr(loop, "repair_cover", lambda prep, state, until=None: 0)
+    options = PlanOptions(time_limit=10, witness_spacing=3.0, boundary_witnesses=False, max_rounds=1)
+    floor = _floor("sliver")
+    p = plan(floor, options)
+    assert p.coverable_unseen_m2 == 0.0 and p.status == "FEASIBLE"
+    assert sorted(p.kept) == ["L", "R"] and p.objective == 2
+    assert verify_plan(floor, p.to_dict()).uncovered_m2["total"] == 0.0
+
+
+def test_a_last_answer_with_gaps_gives_way_to_the_latest_complete_one(monkeypatch) -> None:
+    from planner.plan import loop
+
+    # As if the last re-solve had moved the cameras back to W alone (the corners open again) and the closing step
+    # could not close that: the plan is the latest answer the exact check found complete, L and R.
+    def reopened(prep, state, options, check, clock, reserve):  # type: ignore[no-untyped-def]
+        state.selected = [j for j, c in enumerate(prep.cols) if c.terminal_id == "W"]
+        return False
+
+    monkeypatch.setattr(loop, "close_gaps", reopened)
+    options = PlanOptions(time_limit=10, witness_spacing=3.0, boundary_witnesses=False)
+    floor = _floor("sliver")
+    p = plan(floor, options)
+    assert sorted(p.kept) == ["L", "R"] and p.status == "OPTIMAL" and p.coverable_unseen_m2 == 0.0
+    assert verify_plan(floor, p.to_dict()).uncovered_m2["total"] == 0.0

@@ -98,6 +98,43 @@ def test_export_has_the_field_header_and_every_terminal(client, auth, floor_id, 
     assert c301["kind"] == "camera" and c301["serial"] == "HK-301" and c301["face_recognition"] == "false"
 
 
+def test_export_is_the_uncached_writing_of_the_stored_terminals_and_follows_an_edit(client, auth, floor_id, demo_app):
+    """The export writes plain rows through the cell cache; it must be byte for byte what the ORM terminals, written
+    with an empty cache, give, before and after an edit."""
+    auth.login(MANAGER_A)
+
+    def from_scratch() -> bytes:
+        csv_io._formatted.clear()
+        with demo_app.test_request_context():
+            floor = db.session.get(Floor, floor_id)
+            terminals = list(db.session.scalars(sa.select(Terminal).where(
+                Terminal.floor_id == floor.id, Terminal.removed_at.is_(None)).order_by(Terminal.code, Terminal.id)))
+            return csv_io.encode(csv_io.write(terminals))
+
+    first = _export(client, floor_id)
+    assert first == from_scratch() and len(_rows(first)) >= 5
+    assert _export(client, floor_id) == first  # from the cache this time
+    with demo_app.app_context():
+        terminal = db.session.scalar(sa.select(Terminal).where(Terminal.floor_id == floor_id, Terminal.code == "C-301"))
+        terminal.serial, terminal.heading_deg = "=CACHED-301", 12.5
+        db.session.commit()
+    after = _export(client, floor_id)
+    c301 = next(r for r in _rows(after) if r["code"] == "C-301")
+    assert c301["serial"] == "'=CACHED-301" and c301["heading_deg"] == "12.5"
+    assert after == from_scratch()
+
+
+def test_cells_of_equal_values_of_different_types_are_not_shared():
+    """1 == 1.0 == True as dictionary keys, but their cells differ: the cache key holds the types."""
+    from types import SimpleNamespace
+
+    base = {name: None for name in csv_io.COLUMNS}
+    as_int = csv_io.write([SimpleNamespace(**{**base, "code": "T-1", "x": 1})])
+    as_float = csv_io.write([SimpleNamespace(**{**base, "code": "T-1", "x": 1.0})])
+    x = csv_io.COLUMNS.index("x")
+    assert as_int.splitlines()[1].split(",")[x] == "1" and as_float.splitlines()[1].split(",")[x] == "1.0"
+
+
 def test_export_import_export_round_trips_without_changes(client, auth, floor_id, demo_app):
     auth.login(MANAGER_A)
     first = _export(client, floor_id)

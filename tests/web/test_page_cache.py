@@ -1,5 +1,6 @@
-"""The floor page's cached parts: terminal table rows (keyed by every column, the language and the edit right) and
-the findings map (keyed by its findings generation); each changes after an edit and is never another reader's."""
+"""The floor page's cached parts: terminal table rows (keyed by every column, the language and the edit right), the
+findings map and the findings list under it (keyed by the findings generation, the list's items by their rows);
+each changes after an edit and is never another reader's."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from flask import render_template_string
 
 from extensions import db
 from findings import service
+from findings import views as finding_views
 from inventory import floor_overlays, services, views
 from inventory.choices import TerminalKind, TerminalStatus
 from inventory.models import Floor, Terminal
@@ -40,11 +42,12 @@ def _terminal(app, floor_id: int, code: str) -> int:
 
 @pytest.fixture(autouse=True)
 def _empty_caches():
-    views._rows.clear()
-    floor_overlays._memory.clear()
+    caches = (views._rows, floor_overlays._memory, finding_views._floor_lists, finding_views._floor_items)
+    for cache in caches:
+        cache.clear()
     yield
-    views._rows.clear()
-    floor_overlays._memory.clear()
+    for cache in caches:
+        cache.clear()
 
 
 def _page(client, floor_id: int) -> str:
@@ -66,7 +69,10 @@ def test_cached_rows_are_what_the_row_template_renders(client, auth, hotel, demo
     # ... and the bytes the table's former loop of includes renders for these terminals and this reader
     can_edit = email == MANAGER_A
     with demo_app.test_request_context(headers={"Accept-Language": language.replace("_", "-")}):
-        terminals = services.terminal_page(None, db.session.get(Floor, hotel), 1, views.TERMINALS_PER_PAGE)[0]
+        # The ORM terminals, where the page renders plain rows: the same attributes must give the same bytes.
+        terminals = list(db.session.scalars(sa.select(Terminal).where(
+            Terminal.floor_id == hotel, Terminal.removed_at.is_(None)).order_by(Terminal.code, Terminal.id)
+            .limit(views.TERMINALS_PER_PAGE)))
         loop = render_template_string(
             '{% for t in terminals %}{% with editing=false, error=none %}{% include "inventory/_terminal_row.html" %}'
             '{% endwith %}{% endfor %}', terminals=terminals, can_edit=can_edit, kinds=TerminalKind,
@@ -240,3 +246,57 @@ def test_the_map_shows_for_walls_zones_or_terminals_and_follows_edits(manager, d
                             geometry={"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]}))
         db.session.commit()
     assert shows_map()
+
+
+def _finding_list(page: str) -> str:
+    """The findings list under the floor's map."""
+    return re.search(r'<section class="card" id="floor-findings">.*?</section>', page, re.S).group(0)
+
+
+def _list_from_scratch(app, floor_id: int, language: str) -> str:
+    """The list's items rendered from the floor's ORM findings now, with the template globals the venue page uses."""
+    with app.test_request_context(headers={"Accept-Language": language.replace("_", "-")}):
+        findings = service.floor_findings(db.session.get(Floor, floor_id), finding_views.FLOOR_PAGE_FINDINGS)
+        return "".join(render_template_string(
+            '{% include "compliance/_floor_finding.html" %}', f=f, link=finding_views.finding_link(f),
+            message=finding_views.finding_message(f)) for f in findings)
+
+
+@pytest.mark.parametrize("language", ["en", "zh_CN"])
+def test_the_cached_findings_list_is_what_the_findings_render_and_follows_an_accept(client, auth, hotel, demo_app,
+                                                                                    monkeypatch, language):
+    auth.login(MANAGER_A)
+    client.post("/language", data={"locale": language, "next": "/"})
+    first = _finding_list(_page(client, hotel))
+    expected = _list_from_scratch(demo_app, hotel, language)
+    assert expected.count("<li") >= 2 and _squash(expected) in _squash(first)
+    # Served again without reading a finding: the list is kept for the findings generation.
+    real = service.floor_finding_rows
+    monkeypatch.setattr(service, "floor_finding_rows", lambda *a: pytest.fail("the findings were read again"))
+    assert _finding_list(_page(client, hotel)) == first
+    # A serial edit keeps the generation, and the list.
+    terminal_id = _terminal(demo_app, hotel, "C-302")
+    assert client.patch(f"/api/v1/terminals/{terminal_id}", json={"serial": "LIST-302"},
+                        headers={"X-CSRFToken": page_csrf_token(client)}).status_code == 200
+    assert _finding_list(_page(client, hotel)) == first
+    monkeypatch.setattr(service, "floor_finding_rows", real)
+    # Accepting a finding is a new generation: the next view shows it accepted, as rendered from scratch.
+    with demo_app.app_context():
+        finding = service.floor_findings(db.session.get(Floor, hotel))[0]
+        finding_id, venue_id = finding.id, finding.venue_id
+    response = client.post(f"/api/v1/venues/{venue_id}/findings/{finding_id}/accept",
+                           json={"justification": "Signed off by the venue's privacy officer for the test."},
+                           headers={"X-CSRFToken": page_csrf_token(client)})
+    assert response.status_code == 200
+    after = _finding_list(_page(client, hotel))
+    assert after != first and _squash(_list_from_scratch(demo_app, hotel, language)) in _squash(after)
+    assert after.count("muted\">(") == first.count("muted\">(") + 1  # one more "(accepted)"
+
+
+def test_findings_list_items_are_not_shared_across_languages(client, auth, hotel):
+    auth.login(MANAGER_A)
+    english = _finding_list(_page(client, hotel))
+    client.post("/language", data={"locale": "zh_CN", "next": "/"})
+    chinese = _finding_list(_page(client, hotel))
+    assert "Compliance findings on this floor" in english and "Compliance findings on this floor" not in chinese
+    assert english.count("<li") == chinese.count("<li") >= 2 and english != chinese
