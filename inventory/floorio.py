@@ -186,8 +186,8 @@ def floor_rows(floor: Floor, columns: Iterable[str] = ()) -> FloorRows:
     text, structure_digest, zone_rows, zones_digest = _geometry_rows(floor)
     present, outline, walls, openings = _parsed_structure(text, structure_digest)
     extra = tuple(columns)
-    if READ_COLUMNS & set(extra):
-        raise ValueError(f"floor_rows reads {sorted(READ_COLUMNS & set(extra))} anyway: ask only for other columns")
+    if _READ & set(extra):
+        raise ValueError(f"floor_rows reads {sorted(_READ & set(extra))} anyway: ask only for other columns")
     t = Terminal.__table__.c
     terminal_rows = db.session.execute(sa.select(*(t[name] for name in (*_ROW_COLUMNS, *_MODEL_COLUMNS)),
                                                  CameraModel.hpx.label("model_hpx"),
@@ -217,7 +217,7 @@ def floor_rows(floor: Floor, columns: Iterable[str] = ()) -> FloorRows:
 _ROW_COLUMNS = ("id", "status")
 _MODEL_COLUMNS = ("code", "kind", "x", "y", "heading_deg", "hfov_deg", "range_m", "hpx", "height_m", "tilt_deg",
                   "face_recognition", "audio", "locked")
-READ_COLUMNS = frozenset((*_ROW_COLUMNS, *_MODEL_COLUMNS))  # what floor_rows reads of every terminal
+_READ = frozenset((*_ROW_COLUMNS, *_MODEL_COLUMNS))
 _MODEL_VALUES = slice(len(_ROW_COLUMNS), len(_ROW_COLUMNS) + len(_MODEL_COLUMNS) + 1)
 _TERMINAL_MODELS: LRUCache[tuple[Any, ...], pf.Terminal] = LRUCache(8192)
 
