@@ -257,9 +257,12 @@ def _solve_lexicographic(problem: CoverProblem, prep: Prepared, state: Rounds, o
                 first = CoverResult(Status.OPTIMAL, len(slack_units), len(slack_units),
                                     extended.selected + slack_units, 0.0, "greedy")
             else:
-                # Phase 1 once more (k = 1 proves it here), but unless proven its answer gives way to this one.
                 kept_first = CoverResult(Status.FEASIBLE, len(slack_units), 0, extended.selected + slack_units, 0.0,
                                          "greedy")
+                if any(d >= 2 for d in demand_of):
+                    # k ≥ 2: phase 1 was never proven in a round (sessions 5-8), so the time goes to the cameras.
+                    first = kept_first
+                # Else phase 1 once more (k = 1 proves it here); unless proven, its answer gives way to this one.
     if first is None:
         # Phase 1: fewest slack units; cameras cost nothing, so the previous cameras are a fine start.
         share = PHASE1_UNPROVEN_SHARE if state.given is not None and not state.given[1] else PHASE1_SHARE
@@ -267,7 +270,7 @@ def _solve_lexicographic(problem: CoverProblem, prep: Prepared, state: Rounds, o
                                    costs=[0] * n_cols + [1] * n_slack, demand=demand_of, forced=problem.forced,
                                    groups=problem.groups, hint=problem.hint),
                       _solve_options(options, max(0.2, share * budget), state.rounds, clock.start))
-        if kept_first is not None and first.status != Status.OPTIMAL and first.status != Status.CANCELLED:
+        if kept_first is not None and first.status not in (Status.OPTIMAL, Status.CANCELLED):
             first = kept_first
     if first.objective is None:
         return first
