@@ -64,6 +64,7 @@ FLOORS_KEY = "compliance_dirty_floors"  # session.info: floor ids whose venue is
 QUEUE_KEY = "compliance_queued"  # session.info: ids of the checks this transaction queued, sent after commit
 TERMINALS_KEY = "compliance_terminals"  # session.info: {floor id: codes (old and new) of the terminals changed}
 STRUCTURE_KEY = "compliance_structure"  # session.info: floor ids whose zones or floor fields changed
+INERT_KEY = "compliance_inert"  # session.info: {venue_id: [(floor ids, codes)]} of terminal edits no rule reads
 ALL_FLOORS = None
 MAX_JUSTIFICATION = 2000
 IN_SERVICE = (TerminalStatus.ACTIVE, TerminalStatus.PLANNED_REMOVAL)
@@ -71,6 +72,12 @@ IN_SERVICE = (TerminalStatus.ACTIVE, TerminalStatus.PLANNED_REMOVAL)
 ATTRIBUTES = ("purpose", "storage_location", "retention_days", "signage_posted", "signage_type", "signage_x",
               "signage_y", "necessity_note", "alternative_verification", "consent_mechanism", "enrolled_count",
               "capture_zone")
+# Everything an evaluation reads of a terminal: the engine model (floorio.terminal_model, the in-service filter and
+# where it is: inventory.floor_overlays.MODEL_ATTRIBUTES), the rules' attributes, and what the entity rules sum
+# (entity_state). An edit of a terminal that changes none of these (its serial, installation date) changes no finding.
+EVALUATED = frozenset({"code", "kind", "x", "y", "heading_deg", "hfov_deg", "range_m", "hpx", "camera_model_id",
+                       "camera_model", "height_m", "tilt_deg", "face_recognition", "audio", "locked", "status",
+                       "removed_at", "floor_id", "venue_id", "id", *ATTRIBUTES})
 
 
 # ---------------------------------------------------------------------------------------------- reading
@@ -681,11 +688,20 @@ def _collect(session: Session, deleted: bool, obj: Any) -> None:
 
 
 def _collect_terminal(session: Session, obj: Terminal) -> None:
-    """Mark the terminal's floors, before and after the change, and note its codes for evaluate_terminals."""
+    """Mark the terminal's floors, before and after the change, and note its codes for evaluate_terminals; an edit
+    that changes nothing an evaluation reads is only noted (INERT_KEY: _before_commit decides)."""
     state = sa.inspect(obj)
     floors = {obj.floor_id, *state.attrs.floor_id.history.deleted} - {None}
     venues = {obj.venue_id, *state.attrs.venue_id.history.deleted}
     codes = {c for c in (obj.code, *state.attrs.code.history.deleted) if c}
+    if obj not in session.new and obj not in session.deleted and obj.venue_id is not None and not any(
+            state.attrs[name].history.has_changes() for name in EVALUATED):
+        session.info.setdefault(INERT_KEY, {}).setdefault(obj.venue_id, []).append((floors, codes))
+        return
+    _mark_terminal(session, venues, floors, codes)
+
+
+def _mark_terminal(session: Session, venues: set[int], floors: set[int], codes: set[str]) -> None:
     touched: dict[int, set[str]] = session.info.setdefault(TERMINALS_KEY, {})
     for venue_id in venues:
         if not floors:
@@ -726,7 +742,7 @@ def install(session_factory: Any) -> None:
     @event.listens_for(session_factory, "before_commit")
     def _before_commit(session: Session) -> None:
         if not _enabled(session):
-            for key in (DIRTY_KEY, FLOORS_KEY, TERMINALS_KEY, STRUCTURE_KEY):
+            for key in (DIRTY_KEY, FLOORS_KEY, TERMINALS_KEY, STRUCTURE_KEY, INERT_KEY):
                 session.info.pop(key, None)
             return
         session.flush()
@@ -734,6 +750,18 @@ def install(session_factory: Any) -> None:
         if floors:
             for floor_id, venue_id in session.execute(sa.select(Floor.id, Floor.venue_id).where(Floor.id.in_(floors))):
                 _mark(session, venue_id, floor_id)
+        # Edits no rule reads (a serial number): their venue's findings are what they were, but the entity rules
+        # count days (a filing deadline), so those are evaluated as after any change. Where the venue changed
+        # otherwise too, or has a check (queued, running or failed: it is taken over as by any change), they count as
+        # the edits they are, as before.
+        entities_only: list[int] = []
+        for venue_id, edits in session.info.pop(INERT_KEY, {}).items():
+            if venue_id not in session.info.get(DIRTY_KEY, {}) and not session.scalar(sa.select(sa.exists().where(
+                    ComplianceCheck.venue_id == venue_id))):
+                entities_only.append(venue_id)
+                continue
+            for floor_ids, codes in edits:
+                _mark_terminal(session, {venue_id}, floor_ids, codes)
         dirty: dict[int, set[int] | None] = session.info.pop(DIRTY_KEY, {})
         touched: dict[int, set[str]] = session.info.pop(TERMINALS_KEY, {})
         structure: set[int] = session.info.pop(STRUCTURE_KEY, set())
@@ -763,7 +791,12 @@ def install(session_factory: Any) -> None:
                         session.info.setdefault(QUEUE_KEY, set()).add(created)
                 else:
                     evaluate_venue(venue, floor_ids, reason)
-        for key in (DIRTY_KEY, TERMINALS_KEY, STRUCTURE_KEY):  # the evaluation's own flushes change no inventory
+        for venue_id in entities_only:
+            venue = session.get(Venue, venue_id)
+            if venue is not None:
+                _with_entities(venue, {"opened": 0, "updated": 0, "fixed": 0}, _floor_scoped(),
+                               reason or _default_reason(venue_id))
+        for key in (DIRTY_KEY, TERMINALS_KEY, STRUCTURE_KEY, INERT_KEY):  # the evaluation's own flushes change no inventory
             session.info.pop(key, None)
 
     @event.listens_for(session_factory, "after_commit")
@@ -774,7 +807,7 @@ def install(session_factory: Any) -> None:
 
     @event.listens_for(session_factory, "after_rollback")
     def _after_rollback(session: Session) -> None:
-        for key in (DIRTY_KEY, FLOORS_KEY, TERMINALS_KEY, STRUCTURE_KEY, REASON_KEY, QUEUE_KEY):
+        for key in (DIRTY_KEY, FLOORS_KEY, TERMINALS_KEY, STRUCTURE_KEY, INERT_KEY, REASON_KEY, QUEUE_KEY):
             session.info.pop(key, None)
 
 

@@ -235,3 +235,51 @@ def test_queued_rechecks_with_warm_caches_match_a_from_scratch_evaluation(demo_a
                 t.signage_posted = step % 2 == 0
             db.session.commit()
             verify(f"step {step}")
+
+
+def test_what_an_evaluation_reads_of_a_terminal_is_evaluated():
+    """EVALUATED (an edit outside it changes no finding) holds what the model, the rules' attributes and the
+    entity rules read of a terminal."""
+    from inventory.floor_overlays import MODEL_ATTRIBUTES
+
+    assert MODEL_ATTRIBUTES <= service.EVALUATED and set(service.ATTRIBUTES) <= service.EVALUATED
+    assert {"enrolled_count", "face_recognition", "status", "removed_at", "venue_id"} <= service.EVALUATED
+    assert not {"serial", "installed_on", "updated_at", "created_at"} & service.EVALUATED
+
+
+def test_an_edit_no_rule_reads_queues_no_check_and_still_evaluates_the_entity(demo_app, monkeypatch):
+    """A serial edit on a floor over the inline limit: no re-check queued (on main the worker re-checked the floor),
+    the floor's findings as a full evaluation gives them, the entity rules evaluated; with a failed check on the
+    venue, the edit takes it over as any change does."""
+    from compliance.models import ComplianceCheck
+
+    with demo_app.app_context():
+        venue_id, floor_id = _mall()
+        demo_app.config["COMPLIANCE_INLINE_LIMIT"] = 0
+        entity_runs: list[str] = []
+        original = service.evaluate_entity
+        monkeypatch.setattr(service, "evaluate_entity", lambda *a, **k: entity_runs.append(a[1]) or original(*a, **k))
+        before = {(f.rule_id, f.key, f.status) for f in db.session.scalars(sa.select(Finding).where(
+            Finding.venue_id == venue_id))}
+        evaluated: list[str] = []
+        for name in ("queue_check", "evaluate_terminals", "evaluate_venue"):
+            monkeypatch.setattr(service, name, (lambda n, f: lambda *a, **k: evaluated.append(n) or f(*a, **k))(
+                name, getattr(service, name)))
+        db.session.get(Floor, floor_id).terminals[0].serial = "INERT-1"
+        db.session.commit()
+        assert evaluated == [] and db.session.scalars(sa.select(ComplianceCheck)).all() == []
+        assert entity_runs  # the deadline rules see the day of the edit
+        _clear()
+        counts = service.evaluate_venue(db.session.get(Venue, venue_id), service.ALL_FLOORS, "full")
+        assert counts == {"opened": 0, "updated": 0, "fixed": 0}
+        assert {(f.rule_id, f.key, f.status) for f in db.session.scalars(sa.select(Finding).where(
+            Finding.venue_id == venue_id))} == before
+        db.session.commit()
+
+        now = utcnow()
+        db.session.add(ComplianceCheck(venue_id=venue_id, floor_ids=[floor_id], reason="x", state="failed",
+                                       queued_at=now, heartbeat_at=now, attempts=3, error="boom"))
+        db.session.commit()
+        db.session.get(Floor, floor_id).terminals[0].serial = "INERT-2"
+        db.session.commit()  # immediate queue in tests: the taken-over check ran and is gone
+        assert "queue_check" in evaluated and db.session.scalars(sa.select(ComplianceCheck)).all() == []

@@ -15,13 +15,14 @@ from tests.recording import recorded_statements
 TERMINAL_COUNT = re.compile(r"SELECT terminal\.floor_id, count\(\*\) AS count_1\s+FROM terminal\s", re.S)
 
 
-def _save(app, client, floor_id: int, serial: str) -> tuple[list[str], list[str], str]:
-    """Save a terminal's serial inline; return the statements before and after the commit, and the response."""
+def _save(app, client, floor_id: int, serial: str, turn: float = 0.0) -> tuple[list[str], list[str], str]:
+    """Save a terminal's serial inline (turned by `turn` degrees); return the statements before and after the
+    commit, and the response."""
     with app.app_context():
         terminal = db.session.scalars(sa.select(Terminal).where(Terminal.floor_id == floor_id,
                                                                 Terminal.status == "active").limit(1)).one()
         form = {"code": terminal.code, "kind": terminal.kind.value, "status": terminal.status.value,
-                "heading_deg": str(terminal.heading_deg), "hfov_deg": str(terminal.hfov_deg), "serial": serial}
+                "heading_deg": str((terminal.heading_deg + turn) % 360), "hfov_deg": str(terminal.hfov_deg), "serial": serial}
         engine, terminal_id = db.engine, terminal.id
     before: list[str] = []
     after: list[str] = []
@@ -41,7 +42,8 @@ def _save(app, client, floor_id: int, serial: str) -> tuple[list[str], list[str]
 
 def test_a_save_too_costly_for_its_transaction_counts_the_floor_once(demo_app, manager, hotel) -> None:
     demo_app.config["COMPLIANCE_INLINE_LIMIT"] = 1  # the demo floor is then too costly: its check is queued
-    before, _after, page = _save(demo_app, manager, hotel, "SAVE-ONCE-1")
+    # Turned too: a serial number alone is read by no rule, and queues nothing (findings.service.EVALUATED).
+    before, _after, page = _save(demo_app, manager, hotel, "SAVE-ONCE-1", turn=10.0)
     assert "saved." in page
     assert len([s for s in before if TERMINAL_COUNT.search(s)]) == 1, [s[:80] for s in before]
     assert any(s.startswith(("INSERT INTO compliance_checks", "UPDATE compliance_checks")) for s in before)
