@@ -241,9 +241,10 @@ def _solve_lexicographic(problem: CoverProblem, prep: Prepared, state: Rounds, o
     # from the previous cameras alone gave up 340-600.)
     kept = {int(state.row_of[w]) for w in state.sacrificed if state.row_of[w] >= 0}
     first: CoverResult | None = None
-    # The same rows again with all the time left (nothing new was open): an unproven count is kept too, so the time
-    # goes to proving the cameras for it (solved again, phase 1 gave up other witnesses and reopened 15-22 m² on
-    # the design mall at k = 2, which the rounds left could not close).
+    # The same rows again with all the time left (nothing new was open): an unproven count is kept unless phase 1,
+    # solved once more, proves its own (solved again unproven, it gave up other witnesses and reopened 15-41 m² on
+    # the design mall at k = 2, which the rounds left could not close; at k = 1 this is where it gets proven).
+    kept_first: CoverResult | None = None
     if state.given is not None and (state.given[1] or state.final):
         rest = [0 if r in kept else d for r, d in enumerate(demand_of)]
         extended = greedy_partial(CoverProblem(n_rows=problem.n_rows, columns=problem.columns[:n_cols],
@@ -252,9 +253,16 @@ def _solve_lexicographic(problem: CoverProblem, prep: Prepared, state: Rounds, o
         slack_units = [n_cols + q for q, r in enumerate(state.slack_rows) if r in kept]
         # (A proven count must be the same units; a kept unproven one is whatever the rows' units are.)
         if extended.status == Status.FEASIBLE and (len(slack_units) == state.given[0] or not state.given[1]):
-            proven = state.given[1]
-            first = CoverResult(Status.OPTIMAL if proven else Status.FEASIBLE, len(slack_units),
-                                len(slack_units) if proven else 0, extended.selected + slack_units, 0.0, "greedy")
+            if state.given[1]:
+                first = CoverResult(Status.OPTIMAL, len(slack_units), len(slack_units),
+                                    extended.selected + slack_units, 0.0, "greedy")
+            else:
+                kept_first = CoverResult(Status.FEASIBLE, len(slack_units), 0, extended.selected + slack_units, 0.0,
+                                         "greedy")
+                if any(d >= 2 for d in demand_of):
+                    # k ≥ 2: phase 1 was never proven in a round (sessions 5-8), so the time goes to the cameras.
+                    first = kept_first
+                # Else phase 1 once more (k = 1 proves it here); unless proven, its answer gives way to this one.
     if first is None:
         # Phase 1: fewest slack units; cameras cost nothing, so the previous cameras are a fine start.
         share = PHASE1_UNPROVEN_SHARE if state.given is not None and not state.given[1] else PHASE1_SHARE
@@ -262,6 +270,8 @@ def _solve_lexicographic(problem: CoverProblem, prep: Prepared, state: Rounds, o
                                    costs=[0] * n_cols + [1] * n_slack, demand=demand_of, forced=problem.forced,
                                    groups=problem.groups, hint=problem.hint),
                       _solve_options(options, max(0.2, share * budget), state.rounds, clock.start))
+        if kept_first is not None and first.status not in (Status.OPTIMAL, Status.CANCELLED):
+            first = kept_first
     if first.objective is None:
         return first
     state.given = (int(first.objective), first.status == Status.OPTIMAL)
