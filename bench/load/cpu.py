@@ -63,6 +63,13 @@ manager, csrf = client("manager")
 inspector, _ = client("inspector")
 floor, term = targets["mall_floor"], targets["mall_terminals"][7]
 hx = {"HX-Request": "true", "X-CSRFToken": csrf, "Referer": f"https://localhost/floors/{floor}"}  # CSRF over https
+# The row form's values as stored, the serial changed: what the load's inline edit submits (a turned camera would be
+# another edit, evaluated, and with no worker here its queued check would stay for every later save to take over).
+with app.app_context():
+    from inventory.models import Terminal
+    stored = db.session.get(Terminal, term)
+    row = {"code": stored.code, "kind": stored.kind.value, "status": stored.status.value,
+           "heading_deg": str(stored.heading_deg), "hfov_deg": str(stored.hfov_deg)}
 serial = iter(range(10**6))
 requests = [
     ("venue list", lambda: manager.get("/")),
@@ -73,8 +80,7 @@ requests = [
     ("floor findings", lambda: manager.get(f"/api/v1/floors/{floor}/findings")),
     ("terminal row form", lambda: manager.get(f"/terminals/{term}/row?edit=1", headers=hx)),
     ("terminal row save", lambda: manager.post(f"/terminals/{term}/row", headers=hx, data={
-        "code": "cam-1-8", "kind": "camera", "status": "active", "heading_deg": "45", "hfov_deg": "90",
-        "serial": f"CPU-{next(serial)}"})),
+        **row, "serial": f"CPU-{next(serial)}"})),
     ("CSV export", lambda: manager.get(f"/floors/{floor}/terminals.csv")),
     ("dashboard", lambda: inspector.get("/dashboard/")),
 ]
