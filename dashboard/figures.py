@@ -24,6 +24,7 @@ from accounts.models import utcnow
 from dashboard.models import VenueFigures
 from dashboard.queries import figures_select
 from extensions import db
+from inventory.floor_overlays import attributes_kept
 
 COLUMNS = ("venue_id", "terminals_before", "terminals_after", "face_before", "face_after", "open_prohibited",
            "inspected", "enrolled", "refreshed_at")
@@ -131,6 +132,10 @@ def _venue_ids_of(session: Session, objects: Iterable[Any]) -> tuple[set[int], s
 
 
 WATCHED = ("Venue", "Floor", "Terminal", "Plan", "PlanDecision", "Finding", "Inspection")
+# What the figures read of a terminal (dashboard.queries._terminal_figures): a write of a terminal that changes
+# none of these (a serial, a note, a pose) leaves every figure as it was, and costs no recompute.
+TERMINAL_ATTRIBUTES = frozenset({"venue_id", "floor_id", "code", "kind", "face_recognition", "status", "removed_at",
+                                 "enrolled_count"})
 
 
 def install(session_factory: Any) -> None:
@@ -138,7 +143,8 @@ def install(session_factory: Any) -> None:
 
     @event.listens_for(session_factory, "after_flush")
     def _note(session: Session, _context: Any) -> None:
-        changed = [o for o in (*session.new, *session.dirty, *session.deleted) if type(o).__name__ in WATCHED]
+        changed = [o for o in (*session.new, *session.dirty, *session.deleted) if type(o).__name__ in WATCHED
+                   and not (type(o).__name__ == "Terminal" and attributes_kept(session, o, TERMINAL_ATTRIBUTES))]
         if not changed:
             return
         venues, floors, plans = _venue_ids_of(session, changed)

@@ -195,17 +195,18 @@ MODEL_ATTRIBUTES = frozenset({
 FINDINGS_ATTRIBUTES = frozenset({"code", "x", "y", "removed_at", "floor_id"})
 
 
-def _kept(session: Session, terminal: Terminal, attributes: frozenset[str]) -> bool:
-    """Whether this flush's write of the terminal leaves every one of `attributes` as it was."""
-    if terminal in session.new or terminal in session.deleted:
+def attributes_kept(session: Session, obj: Any, attributes: frozenset[str]) -> bool:
+    """Whether this flush's write of `obj` (an ORM object) leaves every one of `attributes` as it was: what a cache
+    or a derived figure reading only those attributes may keep."""
+    if obj in session.new or obj in session.deleted:
         return False
-    state = sa.inspect(terminal)
+    state = sa.inspect(obj)
     return not any(state.attrs[name].history.has_changes() for name in attributes)
 
 
 def _model_kept(session: Session, terminal: Terminal) -> bool:
     """Whether this flush's write of the terminal leaves every attribute of its engine model as it was."""
-    return _kept(session, terminal, MODEL_ATTRIBUTES)
+    return attributes_kept(session, terminal, MODEL_ATTRIBUTES)
 
 
 def findings_generation(floor: Floor) -> str:
@@ -269,7 +270,7 @@ def install(session_factory: Any) -> None:
                 floors |= touched
                 if not isinstance(obj, Finding) and not (isinstance(obj, Terminal) and _model_kept(session, obj)):
                     remodelled |= touched
-                if not (isinstance(obj, Terminal) and _kept(session, obj, FINDINGS_ATTRIBUTES)):
+                if not (isinstance(obj, Terminal) and attributes_kept(session, obj, FINDINGS_ATTRIBUTES)):
                     refound |= touched
             elif isinstance(obj, Floor) and obj not in session.new and session.is_modified(obj, include_collections=False):
                 floors.add(obj.id)

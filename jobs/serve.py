@@ -9,6 +9,7 @@ WEB_CONCURRENCY and GUNICORN_THREADS override the counts.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import signal
 import subprocess
@@ -19,6 +20,18 @@ threads = int(os.environ.get("GUNICORN_THREADS") or 4)
 worker_class = "gthread"
 keepalive = 5  # seconds an idle keep-alive connection (behind the proxy) stays open
 timeout = 60  # a request still running after this long restarts its worker (plan runs go to the queue)
+
+
+def post_worker_init(_worker: object) -> None:
+    """Once a worker has loaded the app, keep its ~250,000 objects out of the garbage collector's passes."""
+    freeze_loaded_objects()
+
+
+def freeze_loaded_objects() -> None:
+    """Move every object alive now (the app, its models, templates and translations) to the collector's permanent
+    generation: a full collection then takes about 1 ms instead of about 160 ms in the middle of a request."""
+    gc.collect()
+    gc.freeze()
 
 
 def main() -> int:

@@ -18,9 +18,11 @@ def main() -> int:
     """Consume jobs until interrupted: JOB_WORKERS jobs at once, plus housekeeping."""
     from app import create_app
     from jobs.queue import huey_for_app, set_worker_app
+    from jobs.serve import freeze_loaded_objects
 
     app = create_app()
     set_worker_app(app)
+    freeze_loaded_objects()
     huey = huey_for_app(app)
     stop = threading.Event()
     keeper = threading.Thread(target=_housekeeper, args=(app, stop, float(app.config["JOB_HOUSEKEEPING_SECONDS"])),

@@ -188,3 +188,33 @@ def test_refreshing_some_venues_updates_their_rows_and_fills_missing_ones(app, c
 def test_a_saves_refresh_statement_is_compiled_once(app, city):
     """The per-save statement has a cache key, so SQLAlchemy compiles it once (the upserts have none)."""
     assert figures._UPDATE._generate_cache_key() is not None
+
+
+def test_the_figures_read_only_the_terminal_attributes_a_write_is_compared_on():
+    """What lets a serial edit skip the recompute: a terminal column the figures start reading must join
+    figures.TERMINAL_ATTRIBUTES, or a write of it would leave the figures stale."""
+    from sqlalchemy.sql import visitors
+
+    statement = queries.figures_select(None, datetime(2026, 12, 1))
+    read = {c.key for c in visitors.iterate(statement) if isinstance(c, sa.Column) and c.table is Terminal.__table__}
+    assert {"venue_id", "status", "kind"} <= read <= figures.TERMINAL_ATTRIBUTES
+
+
+def test_a_serial_edit_recomputes_no_figures_a_status_change_does(app, city, monkeypatch):
+    with app.app_context():
+        bund = db.session.get(Venue, city["Alpha Bund"])
+        c4 = next(t for f in bund.floors for t in f.terminals if t.code == "C4")
+        before = _stored()
+        real = figures.refresh
+        monkeypatch.setattr(figures, "refresh", lambda *a, **k: pytest.fail("the figures were recomputed"))
+        c4.serial, c4.purpose = "FIG-SERIAL-4", "a note that no figure reads"
+        db.session.commit()
+        assert _stored() == before
+        monkeypatch.setattr(figures, "refresh", real)
+        c4.status = TerminalStatus.REMOVED
+        db.session.commit()
+        assert _stored()[bund.id][:2] == (before[bund.id][0] - 1, before[bund.id][1] - 1)
+        stored = _stored()
+        figures.refresh(None)  # from scratch: the kept rows were current
+        db.session.commit()
+        assert _stored() == stored

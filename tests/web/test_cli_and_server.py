@@ -126,3 +126,19 @@ def test_the_development_server_stops_its_worker_when_killed(tmp_path, template_
         for pid in workers:  # never leave one behind, even when the test fails
             if alive(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+def test_a_served_worker_freezes_what_it_loaded():
+    """gunicorn's post_worker_init hook moves the loaded objects out of the collector's passes (jobs.serve)."""
+    import gc
+
+    from jobs import serve
+
+    try:
+        serve.post_worker_init(None)
+        frozen = gc.get_freeze_count()
+        assert frozen > 10_000  # the interpreter, the test run and the app's modules
+        gc.collect()
+        assert gc.get_freeze_count() == frozen  # a collection leaves them where they are
+    finally:
+        gc.unfreeze()
