@@ -26,15 +26,12 @@ from pathlib import Path
 from bench.load.__main__ import ROOT, prepare
 
 # Runs in the served checkout: the requests of the locustfile's tasks, timed one by one.
-MEASURE = r"""
-import json, re, statistics, sys, time
-from app import create_app
-targets, repeat = json.loads(sys.argv[1]), int(sys.argv[2])
+# Run in the served checkout before a measurement, with `app` created: the SQL statements the app sends, and the
+# CPU of the PostgreSQL server processes of its connections (their CPU is the request's too; 0 on SQLite).
+MEASURED_APP = r"""
 import sqlalchemy as sa
 from extensions import db
-app = create_app()
-statements = []
-backends = set()  # PostgreSQL server processes of the app's connections: their CPU is the request's too
+statements, backends = [], set()
 with app.app_context():
     sa.event.listen(db.engine, "before_cursor_execute", lambda *a, **k: statements.append(a[2]))
     sa.event.listen(db.engine, "checkout", lambda dbapi, *a: backends.add(getattr(getattr(dbapi, "info", None),
@@ -49,6 +46,14 @@ def server_ns():
         except OSError:
             pass  # a backend that ended (a replaced connection)
     return total
+"""
+
+MEASURE = r"""
+import json, re, statistics, sys, time
+from app import create_app
+targets, repeat = json.loads(sys.argv[1]), int(sys.argv[2])
+app = create_app()
+""" + MEASURED_APP + r"""
 app.config["PREFERRED_URL_SCHEME"] = "https"  # the test client's requests come as https, as behind the proxy
 meta = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 

@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 
 from bench.load.__main__ import ROOT, prepare
+from bench.load.cpu import MEASURED_APP
 
 MEASURE = r"""
 import json, statistics, sys, time
@@ -34,22 +35,7 @@ from compliance.models import ComplianceCheck
 from inventory.models import Floor, Terminal
 targets, repeat = json.loads(sys.argv[1]), int(sys.argv[2])
 app = create_app()
-statements, backends = [], set()
-with app.app_context():
-    sa.event.listen(db.engine, "before_cursor_execute", lambda *a, **k: statements.append(a[2]))
-    sa.event.listen(db.engine, "checkout", lambda dbapi, *a: backends.add(getattr(getattr(dbapi, "info", None),
-                                                                                "backend_pid", None)))
-
-def server_ns():
-    total = 0
-    for pid in backends - {None}:
-        try:
-            with open(f"/proc/{pid}/schedstat") as stat:
-                total += int(stat.read().split()[0])
-        except OSError:
-            pass
-    return total
-
+""" + MEASURED_APP + r"""
 def timed(fn):
     del statements[:]
     s0, c0, w0 = server_ns(), time.process_time(), time.perf_counter()

@@ -804,23 +804,34 @@ def close_gaps(prep: Prepared, state: Rounds, options: PlanOptions, check: Exact
     return complete
 
 
-def repair_cover(prep: Prepared, state: Rounds, until: float | None = None) -> int:
-    """Make the chosen poses see every witness k times (but those given up), greedily: a chosen pose turned at its
-    mount (nothing it sees falls below its demand) or a pose at a free mount, the one seeing most that are
-    short first; returns the poses turned or added.  Witnesses no such move reaches (or past ``until``,
-    ``time.perf_counter()`` seconds) stay short."""
-    m, cols = prep.matrix, prep.cols
+def _shortfall(prep: Prepared, state: Rounds) -> tuple[np.ndarray, ...] | None:
+    """Where the chosen poses fall short: (demand, pose and witness of every pair, chosen mask, times seen, short
+    mask), the given-up witnesses demanding nothing; None when nothing is short or more than CLOSE_MAX_SHORT are."""
+    m = prep.matrix
     n_w = len(m.wx)
     need = np.asarray(m.demand, dtype=np.int64).copy()
     if state.sacrificed:
         need[[i for i in state.sacrificed if i < n_w]] = 0
     pose_of, wit = (a.astype(np.int64) for a in m.pairs())
-    chosen = np.zeros(len(cols), dtype=bool)
+    chosen = np.zeros(len(prep.cols), dtype=bool)
     chosen[state.selected] = True
     seen = np.bincount(wit[chosen[pose_of]], minlength=n_w)
     short = seen < need
     if not short.any() or np.count_nonzero(short) > CLOSE_MAX_SHORT:
+        return None
+    return need, pose_of, wit, chosen, seen, short
+
+
+def repair_cover(prep: Prepared, state: Rounds, until: float | None = None) -> int:
+    """Make the chosen poses see every witness k times (but those given up), greedily: a chosen pose turned at its
+    mount (nothing it sees falls below its demand) or a pose at a free mount, the one seeing most that are
+    short first; returns the poses turned or added.  Witnesses no such move reaches (or past ``until``,
+    ``time.perf_counter()`` seconds) stay short."""
+    shortfall = _shortfall(prep, state)
+    if shortfall is None:
         return 0
+    m, cols = prep.matrix, prep.cols
+    need, pose_of, wit, chosen, seen, short = shortfall
     sees = [np.asarray(c, dtype=np.int64) for c in m.columns]
     mount_of: dict[str, list[int]] = {}
     for j, c in enumerate(cols):
@@ -875,18 +886,12 @@ def local_repair(prep: Prepared, state: Rounds, options: PlanOptions, seconds: f
     """
     if seconds < 0.2:
         return 0
+    shortfall = _shortfall(prep, state)
+    if shortfall is None:
+        return 0
     m, cols = prep.matrix, prep.cols
     n_w = len(m.wx)
-    need = np.asarray(m.demand, dtype=np.int64).copy()
-    if state.sacrificed:
-        need[[i for i in state.sacrificed if i < n_w]] = 0
-    pose_of, wit = (a.astype(np.int64) for a in m.pairs())
-    chosen = np.zeros(len(cols), dtype=bool)
-    chosen[state.selected] = True
-    seen = np.bincount(wit[chosen[pose_of]], minlength=n_w)
-    short = seen < need
-    if not short.any() or np.count_nonzero(short) > CLOSE_MAX_SHORT:
-        return 0
+    need, pose_of, wit, chosen, seen, short = shortfall
     mount_ids = {c.mount: g for g, c in enumerate({c.mount: c for c in cols}.values())}
     mount = np.array([mount_ids[c.mount] for c in cols], dtype=np.int64)
     forced_mounts = {int(mount[j]) for j in prep.candidates.forced}
