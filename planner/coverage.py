@@ -45,6 +45,7 @@ from planner.geometry import (
     robust_overlay,
     sector_polygon,
     wedge_polygon,
+    wedge_polygons,
 )
 from planner.visibility import Occluders, resolve_mount, visibility_polygon
 
@@ -529,6 +530,18 @@ class ViewIndex:
                                dtype=float).reshape(-1, len(TIERS))
         self.heading = np.array([p.heading_deg for p in self.poses])
         self.hfov = np.array([p.hfov_deg for p in self.poses])
+        self._wedges: dict[int, np.ndarray] = {}
+
+    def wedges(self, tier: int) -> np.ndarray:
+        """Every pose's field-of-view wedge out to three times its range at a tier (index into TIERS), as
+        ``planner.geometry.wedge_polygon`` draws it; None for a 360-degree pose.  Built once per tier."""
+        out = self._wedges.get(tier)
+        if out is None:
+            xy = np.array([self.engine.mount_point(p) or (math.nan, math.nan) for p in self.poses],
+                          dtype=float).reshape(-1, 2)
+            out = wedge_polygons(xy, self.heading, self.hfov, 3.0 * self.ranges[:, tier])
+            self._wedges[tier] = out
+        return out
 
     def incidence(self, xy: np.ndarray, tiers: np.ndarray) -> CoverageMatrix:
         """Which points each pose sees at the point's tier (index into TIERS)."""
@@ -667,13 +680,27 @@ def coverage_levels(region: BaseGeometry, views: Sequence[BaseGeometry], kmax: i
     return [region] + [polygonal(shapely.union_all(p)) if p else EMPTY for p in pieces[1:]]
 
 
+def clip_views(region: BaseGeometry, views: Sequence[BaseGeometry]) -> list[BaseGeometry]:
+    """Each view's polygonal part inside ``region`` (maybe empty), in input order: one vectorised overlay.
+
+    Unions of the clipped parts are far cheaper than unions of whole views (a view reaches tens of metres; the
+    region is often a sliver), and ``region`` minus their union is ``region`` minus the views' union.
+    """
+    if not views:
+        return []
+    try:
+        clipped = shapely.intersection(np.asarray(list(views), dtype=object), region)
+    except shapely.errors.GEOSException:
+        clipped = [robust_overlay("intersection", v, region) for v in views]
+    return [polygonal(c) for c in clipped]
+
+
 def k_covered(region: BaseGeometry, views: Sequence[BaseGeometry], k: int) -> BaseGeometry:
     """The part of ``region`` seen by at least ``k`` of the views (exact polygon overlay, no sample points)."""
     if region.is_empty or k <= 0:
         return region if k <= 0 else EMPTY
     if k == 1:
-        clipped = [polygonal(robust_overlay("intersection", v, region)) for v in _touching(region, views)]
-        clipped = [c for c in clipped if not c.is_empty]
+        clipped = [c for c in clip_views(region, _touching(region, views)) if not c.is_empty]
         return polygonal(shapely.union_all(clipped)) if clipped else EMPTY
     return coverage_levels(region, views, k)[k]
 

@@ -91,12 +91,24 @@ def _chord_test(dx: np.ndarray, dy: np.ndarray, full, span, n, start, radius) ->
 
 def wedge_polygon(x: float, y: float, heading_deg: float, hfov_deg: float, far: float) -> Polygon | None:
     """The field-of-view wedge out to ``far`` as a coarse polygon (None for a 360-degree view)."""
-    if hfov_deg >= 360.0:
-        return None
-    m = max(2, math.ceil(hfov_deg / 30.0) + 1)
-    ang = np.radians(heading_deg - hfov_deg / 2 + hfov_deg * np.arange(m) / (m - 1))
-    ring = np.vstack([[x, y], np.column_stack([x + far * np.cos(ang), y + far * np.sin(ang)])])
-    return Polygon(ring)
+    return wedge_polygons(np.array([[x, y]]), np.array([heading_deg]), np.array([hfov_deg]), np.array([far]))[0]
+
+
+def wedge_polygons(xy: np.ndarray, heading_deg: np.ndarray, hfov_deg: np.ndarray, far: np.ndarray) -> np.ndarray:
+    """``wedge_polygon`` for arrays of apexes (n × 2), headings, fields of view and reaches, in one pass per
+    vertex count; None where the view is 360 degrees or the apex is not finite."""
+    out = np.full(len(xy), None, dtype=object)
+    narrow = (hfov_deg < 360.0) & np.isfinite(xy[:, 0]) if len(xy) else np.zeros(0, dtype=bool)
+    steps = np.maximum(2, np.ceil(hfov_deg / 30.0).astype(np.int64) + 1)
+    for m in np.unique(steps[narrow]):
+        idx = np.flatnonzero(narrow & (steps == m))
+        ang = np.radians((heading_deg[idx] - hfov_deg[idx] / 2)[:, None] + hfov_deg[idx][:, None] * np.arange(m) / (m - 1))
+        ring = np.empty((len(idx), m + 2, 2))
+        ring[:, 0], ring[:, -1] = xy[idx], xy[idx]
+        ring[:, 1:-1, 0] = xy[idx, 0:1] + far[idx, None] * np.cos(ang)
+        ring[:, 1:-1, 1] = xy[idx, 1:2] + far[idx, None] * np.sin(ang)
+        out[idx] = shapely.polygons(ring)
+    return out
 
 
 def disk_polygon(x: float, y: float, radius: float) -> Polygon:

@@ -10,9 +10,9 @@ import shapely
 from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
-from planner.coverage import CameraPose, drop_slivers, robust_overlay
-from planner.floor import Floor
-from planner.geometry import EMPTY, polygon_parts, polygonal, wedge_polygon
+from planner.coverage import CameraPose, clip_views, drop_slivers, robust_overlay
+from planner.floor import TIERS, Floor
+from planner.geometry import EMPTY, polygon_parts, polygonal
 from planner.plan.exact import ExactCheck
 from planner.plan.options import Clock, PlanOptions, emit
 from planner.plan.prepare import Prepared
@@ -213,29 +213,34 @@ class _Areas:
 def views_near(prep: Prepared, tier: str, piece: BaseGeometry) -> list[tuple[int, BaseGeometry]]:
     """(pose, view at ``tier``) of every candidate pose whose view meets ``piece``, in pose order."""
     m, engine, cols = prep.matrix, prep.engine, prep.cols
-    minx, miny, maxx, maxy = piece.bounds
     index = m.index
-    reach = float(index.radius.max()) if len(index.radius) else 0.0
-    near_mounts = index.tree.query(shapely.box(minx - reach, miny - reach, maxx + reach, maxy + reach))
-    out: list[tuple[int, BaseGeometry]] = []
-    for j in sorted(int(j) for g in near_mounts for j in index.members[g]):
-        c = cols[j]
-        q = engine.mount_point(c)
-        if q is None:
-            continue
-        r = c.range_for(tier, engine.ppm)
-        if q[0] < minx - r or q[0] > maxx + r or q[1] < miny - r or q[1] > maxy + r:
-            continue
-        # Cheap rejections first: the mount's visibility polygon, then the heading's wedge.
-        if not engine.pose_visibility(c).intersects(piece):
-            continue
-        wedge = wedge_polygon(q[0], q[1], c.heading_deg, c.hfov_deg, 3.0 * r)
-        if wedge is not None and not wedge.intersects(piece):
-            continue
-        v = engine.view(c, tier)
-        if not v.is_empty and v.intersects(piece):
-            out.append((j, v))
-    return out
+    if not len(index.radius):
+        return []
+    t = TIERS.index(tier)
+    minx, miny, maxx, maxy = piece.bounds
+    reach = float(index.radius.max())
+    # Cheap rejections first, a whole mount or pose at a time: the range, the mount's visibility polygon, then
+    # the heading's wedge; only the poses left get their (cached) views built and tested.
+    groups = index.tree.query(shapely.box(minx - reach, miny - reach, maxx + reach, maxy + reach))
+    groups = [int(g) for g in groups
+              if shapely.intersects(engine.visibility(index.mounts[g], 0.0)[1], piece)]
+    if not groups:
+        return []
+    poses = np.concatenate([index.members[g] for g in groups])
+    qxy = np.repeat(index.qxy[groups], [len(index.members[g]) for g in groups], axis=0)
+    r = index.ranges[poses, t]
+    poses = poses[(qxy[:, 0] >= minx - r) & (qxy[:, 0] <= maxx + r) & (qxy[:, 1] >= miny - r) & (qxy[:, 1] <= maxy + r)]
+    wedges = index.wedges(t)[poses]
+    narrow = np.array([w is not None for w in wedges], dtype=bool)
+    meets = np.ones(len(poses), dtype=bool)
+    if narrow.any():
+        meets[narrow] = shapely.intersects(wedges[narrow].astype(object), piece)
+    poses = np.sort(poses[meets])
+    views = [engine.view(cols[int(j)], tier) for j in poses]
+    if not views:
+        return []
+    hit = shapely.intersects(np.asarray(views, dtype=object), piece)
+    return [(int(j), v) for j, v, h in zip(poses, views, hit, strict=True) if h and not v.is_empty]
 
 
 def given_up_split(prep: Prepared, zi: int, area: BaseGeometry, points: list[tuple[int, float, float]],
@@ -264,10 +269,18 @@ def given_up_split(prep: Prepared, zi: int, area: BaseGeometry, points: list[tup
         near = views_near(prep, tier, piece)
         px, py = xs[inside], ys[inside]
         sees = np.array([shapely.contains_xy(v, px, py) for _, v in near], dtype=bool).reshape(len(near), len(px))
+        # Only the views' parts inside the piece matter; those of poses that see none of its given-up witnesses
+        # are left out of every set, so they are unioned once.
+        clipped = clip_views(piece, [v for _, v in near])
+        sees_any = sees.any(axis=1)
+        common = [c for c, s in zip(clipped, sees_any, strict=True) if not s and not c.is_empty]
+        common_union = shapely.union_all(common) if common else EMPTY
         parts = []
         # Witnesses seen by the same poses give up the same part: one difference per distinct set.
         for pattern in np.unique(sees.T, axis=0) if len(px) else []:
-            others = [v for (_, v), s in zip(near, pattern, strict=True) if not s]
+            others = [c for c, s, a in zip(clipped, pattern, sees_any, strict=True) if a and not s and not c.is_empty]
+            if not common_union.is_empty:
+                others.append(common_union)
             parts.append(robust_overlay("difference", piece, shapely.union_all(others)) if others else piece)
         gave = drop_slivers(polygonal(shapely.union_all(parts))) if parts else EMPTY
         left = drop_slivers(polygonal(robust_overlay("difference", piece, gave))) if not gave.is_empty else piece

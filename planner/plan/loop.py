@@ -17,7 +17,7 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from planner.coverage import MIN_GAP_WIDTH_M, drop_slivers, k_covered, robust_overlay
+from planner.coverage import MIN_GAP_WIDTH_M, clip_views, drop_slivers, k_covered, robust_overlay
 from planner.errors import InputError
 from planner.floor import Floor
 from planner.geometry import polygon_parts, polygonal
@@ -704,8 +704,10 @@ def _split_infeasible(prep: Prepared, zi: int, piece: BaseGeometry, options: Pla
     zd = prep.zones[zi]
     # The witness cannot be seen by k mounts: compute exactly which part of the piece no candidates can cover.
     mount_views: dict[str, list[BaseGeometry]] = {}
-    for j, v in views_near(prep, zd.zone.tier, piece):
-        mount_views.setdefault(prep.cols[j].mount, []).append(v)
+    near = views_near(prep, zd.zone.tier, piece)
+    for (j, _), v in zip(near, clip_views(piece, [v for _, v in near]), strict=True):
+        if not v.is_empty:
+            mount_views.setdefault(prep.cols[j].mount, []).append(v)
     unions = [shapely.union_all(vs) if len(vs) > 1 else vs[0] for vs in mount_views.values()]
     coverable = drop_slivers(k_covered(piece, unions, zd.k))
     dead = drop_slivers(polygonal(piece.difference(coverable))) if not coverable.is_empty else piece
