@@ -752,14 +752,15 @@ def close_gaps(prep: Prepared, state: Rounds, options: PlanOptions, check: Exact
     a chosen pose turned at its mount where nothing it sees falls short) until they are seen; True once the exact
     check finds nothing coverable unseen.
 
-    The given-up witnesses stay given up and the solver's bound stays the bound (new witnesses only add rows); a
-    plan changed here is FEASIBLE at best.  Stops ``reserve`` s before the limit (the certificate re-checks).
+    The given-up witnesses stay given up and the solver's bound stays the bound (new witnesses only add rows); new
+    witnesses a proven local re-solve cannot see without leaving others short are given up too.  A plan changed
+    here is FEASIBLE at best.  Stops ``reserve`` s before the limit (the certificate re-checks).
     """
     if state.result is None or state.result.objective is None or state.result.backend == "installed poses":
         # (No cover, or the installed poses' cover kept because the model could not be read in the time: not a tail.)
         return 0
     n_cols = len(prep.cols)
-    changes = 0
+    changes = gave = 0
     complete = False
     for _ in range(CLOSE_PASSES):
         if clock.left() <= reserve:
@@ -785,12 +786,21 @@ def close_gaps(prep: Prepared, state: Rounds, options: PlanOptions, check: Exact
         if todo:
             _refine_pieces(prep, todo, state.selected, options, clock, reserve)
         moved = repair_cover(prep, state, time.perf_counter() + clock.left() - reserve)
+        unavoidable: list[int] = []
         if not moved:
-            moved = local_repair(prep, state, options, min(LOCAL_REPAIR_S, clock.left() - reserve))
+            moved, unavoidable = local_repair(prep, state, options, min(LOCAL_REPAIR_S, clock.left() - reserve))
+        if unavoidable:
+            # Short only because each mount takes one pose (no free mount sees them and no turn spares them,
+            # proven for the mounts around them): given up, as phase 1 gives up its witnesses.  They are new
+            # rows, so the last solve's bound still holds for every other one; the next pass splits their pieces.
+            give_up(prep, state, unavoidable)
+            changes += moved
+            gave += len(unavoidable)
+            continue
         if not moved:
             break
         changes += moved
-    if changes:
+    if changes or gave:
         old = state.result
         slack_cols = [j for j in old.selected if j >= n_cols]
         weights = prep.objective.weights
@@ -802,7 +812,8 @@ def close_gaps(prep: Prepared, state: Rounds, options: PlanOptions, check: Exact
         if state.rest_bound is not None and state.rest_bound[0] is old:
             state.rest_bound = (fixed, state.rest_bound[1])
         state.result = fixed
-        emit(options, phase="close", changes=changes, objective=len(state.selected), seconds=clock.elapsed())
+        emit(options, phase="close", changes=changes, given_up=gave, objective=len(state.selected),
+             seconds=clock.elapsed())
     return complete
 
 
@@ -877,9 +888,21 @@ def repair_cover(prep: Prepared, state: Rounds, until: float | None = None) -> i
     return moves
 
 
-def local_repair(prep: Prepared, state: Rounds, options: PlanOptions, seconds: float) -> int:
+def give_up(prep: Prepared, state: Rounds, witnesses: list[int]) -> None:
+    """Report these witnesses given up with the slack model's (their count is then not proven fewest)."""
+    m = prep.matrix
+    fresh = [w for w in witnesses if w not in state.sacrificed]
+    state.sacrificed.update(fresh)
+    state.conflict_pts.extend((m.wzone[w], m.wx[w], m.wy[w]) for w in fresh)
+    if state.given is not None:
+        state.given = (state.given[0] + len(fresh), False)
+
+
+def local_repair(prep: Prepared, state: Rounds, options: PlanOptions, seconds: float) -> tuple[int, list[int]]:
     """The poses at the mounts near the short witnesses solved again, every other chosen pose fixed: fewest
-    witnesses short, then fewest poses moved, then the plan's weights; returns the poses changed (0: none helps).
+    witnesses short, then fewest poses moved, then the plan's weights; returns the poses changed (0: none helps)
+    and, when that local solve is proven optimal, the witnesses still short (no choice of those mounts sees them
+    without leaving another short).
 
     Near: the mounts that see a short witness, and the mounts that see what any pose of those mounts sees (so a
     turned pose's witnesses can be seen from elsewhere, and a pose made redundant dropped).  Every witness those
@@ -887,10 +910,10 @@ def local_repair(prep: Prepared, state: Rounds, options: PlanOptions, seconds: f
     checked again, and every one of them may open a new gap.
     """
     if seconds < 0.2:
-        return 0
+        return 0, []
     shortfall = _shortfall(prep, state)
     if shortfall is None:
-        return 0
+        return 0, []
     m, cols = prep.matrix, prep.cols
     n_w = len(m.wx)
     need, pose_of, wit, chosen, seen, short = shortfall
@@ -912,14 +935,14 @@ def local_repair(prep: Prepared, state: Rounds, options: PlanOptions, seconds: f
     reach[wit[free[pose_of]]] = True
     rows = np.flatnonzero(reach & (residual > 0))
     if not len(rows):
-        return 0
+        return 0, []
     row_of = np.full(n_w, -1, dtype=np.int64)
     row_of[rows] = np.arange(len(rows))
     open_poses = np.flatnonzero(free)
     local = {int(j): n for n, j in enumerate(open_poses)}
     keep = free[pose_of] & (row_of[wit] >= 0)
     if np.count_nonzero(keep) > CLOSE_MAX_ENTRIES:
-        return 0  # not a tail: a re-solve of most of the floor
+        return 0, []  # not a tail: a re-solve of most of the floor
     columns: list[list[int]] = [[] for _ in open_poses]
     for j, w in zip(pose_of[keep].tolist(), wit[keep].tolist(), strict=True):
         columns[local[j]].append(int(row_of[w]))
@@ -950,13 +973,17 @@ def local_repair(prep: Prepared, state: Rounds, options: PlanOptions, seconds: f
                 SolveOptions(time_limit=max(0.2, seconds), workers=options.workers, seed=options.seed,
                              deterministic=options.deterministic, cancel=options.cancel))
     if res.objective is None:
-        return 0
+        return 0, []
     picked = [int(open_poses[n]) for n in res.selected if n < len(open_poses)]
     after = chosen & ~free
     after[picked] = True
     seen_after = np.bincount(wit[after[pose_of]], minlength=n_w)
+    proven = res.status == Status.OPTIMAL
     if np.count_nonzero(seen_after < need) >= np.count_nonzero(short):
-        return 0
+        # No better than the plan.  Proven, with as few units short as the plan: the plan's short witnesses are
+        # unavoidable around it as it is.
+        units = np.maximum(need - seen, 0).sum() == np.maximum(need - seen_after, 0).sum()
+        return 0, np.flatnonzero(short).tolist() if proven and units else []
     moved = int(np.count_nonzero(after != chosen))
     state.selected = np.flatnonzero(after).tolist()
-    return moved
+    return moved, np.flatnonzero(seen_after < need).tolist() if proven else []
