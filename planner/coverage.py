@@ -531,6 +531,13 @@ class ViewIndex:
         self.heading = np.array([p.heading_deg for p in self.poses])
         self.hfov = np.array([p.hfov_deg for p in self.poses])
         self._wedges: dict[int, np.ndarray] = {}
+        self._sight: np.ndarray | None = None
+
+    def sight(self) -> np.ndarray:
+        """Every mount's 360-degree visibility polygon (out to its poses' longest range), in mount order."""
+        if self._sight is None:
+            self._sight = np.array([self.engine.visibility(q, 0.0)[1] for q in self.mounts] or [], dtype=object)
+        return self._sight
 
     def wedges(self, tier: int) -> np.ndarray:
         """Every pose's field-of-view wedge out to three times its range at a tier (index into TIERS), as

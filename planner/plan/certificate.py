@@ -222,9 +222,8 @@ def views_near(prep: Prepared, tier: str, piece: BaseGeometry) -> list[tuple[int
     # Cheap rejections first, a whole mount or pose at a time: the range, the mount's visibility polygon, then
     # the heading's wedge; only the poses left get their (cached) views built and tested.
     groups = index.tree.query(shapely.box(minx - reach, miny - reach, maxx + reach, maxy + reach))
-    groups = [int(g) for g in groups
-              if shapely.intersects(engine.visibility(index.mounts[g], 0.0)[1], piece)]
-    if not groups:
+    groups = np.sort(groups[shapely.intersects(index.sight()[groups], piece)]) if len(groups) else groups
+    if not len(groups):
         return []
     poses = np.concatenate([index.members[g] for g in groups])
     qxy = np.repeat(index.qxy[groups], [len(index.members[g]) for g in groups], axis=0)
