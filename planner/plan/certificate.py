@@ -433,9 +433,11 @@ def certify(floor: Floor, prep: Prepared, outcome: Outcome, options: PlanOptions
     dec = _decisions(floor, prep, chosen)
     privacy = _privacy(floor, prep, chosen)
     areas = _areas(prep, outcome.selected, check, options, clock, outcome.given_up_pts, outcome.sacrificed)
-    status, objective, bound = _status_and_bound(outcome, prep, len(chosen),
-                                                 areas.open_m2 <= options.area_tolerance_m2 and not areas.unchecked,
-                                                 options)
+    complete = areas.open_m2 <= options.area_tolerance_m2 and not areas.unchecked
+    if complete:
+        # Round-off of the overlays, within the tolerance: reported as nothing unseen, as the status says.
+        areas.open_m2 = 0.0
+    status, objective, bound = _status_and_bound(outcome, prep, len(chosen), complete, options)
     result = outcome.result
     solved = result is not None and result.objective is not None
     plan_obj = Plan(

@@ -289,6 +289,24 @@ def test_complete_plans_state_their_bound_in_words() -> None:
     assert d["certificate"]["needed_at_least"] == 2 and d["coverable_unseen_m2"] == 0.0 and d["gap"] == 0.0
 
 
+def test_round_off_within_the_tolerance_is_nothing_unseen_in_status_and_gap_alike(monkeypatch) -> None:
+    from planner.plan import certificate
+
+    # An overlay's round-off (0 < unseen ≤ the tolerance) made the status complete but withheld the gap (the
+    # 500-segment design k = 2 mall ended FEASIBLE 797 / 797 with no gap, session 9).
+    areas_of = certificate._areas
+
+    def with_round_off(*args, **kwargs):
+        areas = areas_of(*args, **kwargs)
+        areas.open_m2 += 5e-7
+        return areas
+
+    monkeypatch.setattr(certificate, "_areas", with_round_off)
+    p = plan(_floor("corners"), PlanOptions(time_limit=10, k_override=2))
+    assert p.status == "OPTIMAL" and p.coverable_unseen_m2 == 0.0 and p.gap == 0.0
+    assert p.to_dict()["headline"] == "OPTIMAL; 2 cameras; at least 2 cameras are needed"
+
+
 @pytest.mark.parametrize("name", ["corners", "reaim", "privacy"])
 def test_more_freedom_never_returns_a_worse_plan(name: str) -> None:
     # The re-aim run starts from the best plan over the installed poses (its warm start).
