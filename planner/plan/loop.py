@@ -74,6 +74,7 @@ class Rounds:
     # those that solve gave up, proven or not the fewest (the target once they are reported infeasible).
     rest_bound: tuple[CoverResult, int] | None = None
     complete: _Snapshot | None = None  # the latest answer the exact check found with nothing coverable unseen
+    solve_s: float = float("inf")  # the fastest solve of the full camera model so far (seconds)
 
 
 @dataclass
@@ -144,7 +145,7 @@ def plan(floor: Floor, options: PlanOptions | None = None) -> Plan:
         remaining = clock.left() - reserve
         budget = remaining if state.final else min(remaining, max(ROUND_MIN_S, ROUND_SHARE * remaining))
         if state.rounds == 1 and warm is not None and warm.objective is not None and \
-                remaining < _read_floor(problem):
+                remaining < _read_floor(problem.columns):
             # Too little time left to even read and reduce the full model (a solve given 0.2 s took 10.5 s on the
             # 2,000-segment re-aim mall, 2.5 million entries): the cover over the installed poses is the answer.
             # (Against the time left, not the round's share: a round may overrun its share, never the limit.)
@@ -157,6 +158,7 @@ def plan(floor: Floor, options: PlanOptions | None = None) -> Plan:
         else:
             attempt = solve(problem, _solve_options(options, budget, state.rounds, clock.start,
                                                     lambda b: _cameras(prep, state, options, b)))
+            state.solve_s = min(state.solve_s, attempt.seconds)
         state.capped = budget < remaining - 1e-9 and attempt.status == Status.FEASIBLE
         state.final = False
         # With slack columns, a bound below one slack's cost still bounds every slack-free cover (the target).
@@ -284,6 +286,7 @@ def _solve_lexicographic(problem: CoverProblem, prep: Prepared, state: Rounds, o
                                 demand=demand, forced=problem.forced, groups=problem.groups, hint=hint),
                    _solve_options(options, max(0.2, deadline - time.perf_counter()), state.rounds, clock.start,
                                   lambda b: b // scale))
+    state.solve_s = min(state.solve_s, second.seconds)
     # The slack columns of the given-up rows, one per unit of demand (as the folded model would choose them).
     slack_cols = [n_cols + q for q, r in enumerate(state.slack_rows) if r in given_up]
     poses = second.selected if second.objective is not None else hint
@@ -415,9 +418,10 @@ def _cameras(prep: Prepared, state: Rounds, options: PlanOptions, weighted: int,
     return max(weighted, state.bound) // (prep.objective.camera_scale * max(1, options.costs.camera))
 
 
-def _read_floor(problem: CoverProblem) -> float:
-    """Seconds a set-cover solve needs before it can stop: reading, checking and reducing the model (~5 µs an entry)."""
-    return 0.1 + 5e-6 * sum(len(c) for c in problem.columns)
+def _read_floor(columns: list) -> float:
+    """Seconds a set-cover solve of a model with these columns needs before it can stop: reading, checking and
+    reducing it (~5 µs an entry)."""
+    return 0.1 + 5e-6 * sum(len(c) for c in columns)
 
 
 def _reserve(clock: Clock, check: ExactCheck) -> float:
@@ -734,6 +738,10 @@ def _bound_without(prep: Prepared, state: Rounds, options: PlanOptions, clock: C
     else:
         columns = m.columns
         demand = [0 if i in state.sacrificed or seen[i] < d else d for i, d in enumerate(m.demand)]
+    if clock.left() - reserve < min(_read_floor(columns), state.solve_s):
+        # Not the time to read the model (5.4 s for a 0.9 s limit on the 2,000-segment re-aim mall, 63.4 s for 60):
+        # the bounds at hand stand.  (The round's fastest solve of the full model, if quicker, is the estimate.)
+        return 0
     limit = max(0.1, min(10.0, clock.left() - reserve))
     try:
         res = solve(CoverProblem(n_rows=len(demand), columns=columns, demand=demand, forced=prep.candidates.forced,

@@ -473,6 +473,30 @@ def test_the_closing_step_gives_up_what_only_a_taken_mount_sees() -> None:
     assert verify_plan(floor, p.to_dict()).uncovered_m2["total"] == pytest.approx(p.given_up_m2, abs=1e-6)
 
 
+def test_the_slack_free_bound_is_not_started_without_the_time_to_read_its_model(monkeypatch) -> None:
+    from planner.plan import loop
+    from planner.plan.options import Clock
+    from planner.plan.prepare import prepare
+
+    # On the 2,000-segment re-aim mall this solve, given 0.9 s, took 5.4 s to read its model: the run returned
+    # at 63.4 s for 60.  Without the time for the model's read floor (or the run's fastest full solve), the
+    # bounds at hand stand (0 is returned, which adds nothing to them).
+    floor = _floor("reaim")
+    options = PlanOptions(time_limit=10, reaim_step=90)
+    prep = prepare(floor, options)
+    state = loop.Rounds(slack=True, selected=[0])
+    solves: list[int] = []
+    real_solve = loop.solve
+    monkeypatch.setattr(loop, "solve", lambda *a, **k: solves.append(1) or real_solve(*a, **k))
+    clock = Clock.for_options(options)
+    floor_s = loop._read_floor(prep.matrix.columns)
+    assert loop._bound_without(prep, state, options, clock, reserve=clock.left() - floor_s / 2) == 0
+    assert not solves
+    state.solve_s = floor_s / 4  # a full solve this run took less than the estimate: that is the floor
+    assert loop._bound_without(prep, state, options, clock, reserve=clock.left() - floor_s / 2) is not None
+    assert solves == [1]
+
+
 def test_the_closing_step_re_solves_the_mounts_near_what_is_open(monkeypatch) -> None:
     from planner.plan import loop
 
