@@ -393,26 +393,33 @@ def test_area_given_up_by_the_slack_model_is_not_coverable_unseen_when_checks_ar
     assert "given up" in p.headline and "coverable area unseen" not in p.headline
 
 
+def _rect(x0: float, y0: float, x1: float, y1: float) -> dict:
+    return {"type": "Polygon", "coordinates": [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]]}
+
+
+def _cam(name: str, x: float, y: float, heading: float, range_m: float, hfov: float = 90) -> dict:
+    return {"type": "Feature", "geometry": {"type": "Point", "coordinates": [x, y]},
+            "properties": {"kind": "terminal", "id": name, "type": "camera", "heading_deg": heading,
+                           "hfov_deg": hfov, "range_m": range_m}}
+
+
+def _mount_between_wide_zones(walls: list[dict], terminals: list[dict]):
+    """A 10 × 4 m room with a required zone right and left of camera M (at 5, 2, facing right, 3 m)."""
+    return parse_floor({"type": "FeatureCollection", "format": "sightline-floor/1", "features": [
+        {"type": "Feature", "geometry": _rect(0, 0, 10, 4), "properties": {"kind": "outline"}}, *walls,
+        {"type": "Feature", "geometry": _rect(5.5, 1.5, 7.9, 2.5),
+         "properties": {"kind": "zone", "zone": "required", "name": "Right"}},
+        {"type": "Feature", "geometry": _rect(2.2, 1.5, 4, 2.5),
+         "properties": {"kind": "zone", "zone": "required", "name": "Left"}},
+        _cam("M", 5, 2, 0, 3), *terminals,
+    ]})
+
+
 def test_only_the_part_of_a_piece_no_other_pose_sees_is_given_up() -> None:
     # M turns to the right zone or the left one, never both; the left one is given up. P (narrow, short, between
     # the left zone's witnesses) sees a sliver of it: that sliver is coverable without M, so it is not given up
     # with the rest of the piece (it was: the whole unseen piece went, and P was removed).
-    def rect(x0: float, y0: float, x1: float, y1: float) -> dict:
-        return {"type": "Polygon", "coordinates": [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]]}
-
-    def cam(name: str, x: float, y: float, heading: float, range_m: float, hfov: float = 90) -> dict:
-        return {"type": "Feature", "geometry": {"type": "Point", "coordinates": [x, y]},
-                "properties": {"kind": "terminal", "id": name, "type": "camera", "heading_deg": heading,
-                               "hfov_deg": hfov, "range_m": range_m}}
-
-    floor = parse_floor({"type": "FeatureCollection", "format": "sightline-floor/1", "features": [
-        {"type": "Feature", "geometry": rect(0, 0, 10, 4), "properties": {"kind": "outline"}},
-        {"type": "Feature", "geometry": rect(5.5, 1.5, 7.9, 2.5),
-         "properties": {"kind": "zone", "zone": "required", "name": "Right"}},
-        {"type": "Feature", "geometry": rect(2.2, 1.5, 4, 2.5),
-         "properties": {"kind": "zone", "zone": "required", "name": "Left"}},
-        cam("M", 5, 2, 0, 3), cam("P", 2.65, 1.0, 90, 0.9, hfov=30),
-    ]})
+    floor = _mount_between_wide_zones([], [_cam("P", 2.65, 1.0, 90, 0.9, hfov=30)])
     p = plan(floor, PlanOptions(time_limit=10, reaim_step=180, witness_spacing=1.0, boundary_witnesses=False))
     left = 1.8
     assert sorted(p.kept) == ["M", "P"] and p.coverable_unseen_m2 == pytest.approx(0.0, abs=1e-6)
@@ -442,24 +449,9 @@ def test_the_closing_step_gives_up_what_only_a_taken_mount_sees() -> None:
     # hides a strip of it, holding no first witness, that only M facing left sees. Cut after one round, the
     # closing step finds the strip open: seeing it would cost the right zone, so it is given up (as phase 1 gives
     # up witnesses), not left coverable and unseen. Before: INCOMPLETE, 0.43 m² coverable unseen, no gap.
-    def rect(x0: float, y0: float, x1: float, y1: float) -> dict:
-        return {"type": "Polygon", "coordinates": [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]]}
-
-    def cam(name: str, x: float, y: float, heading: float, range_m: float, hfov: float = 90) -> dict:
-        return {"type": "Feature", "geometry": {"type": "Point", "coordinates": [x, y]},
-                "properties": {"kind": "terminal", "id": name, "type": "camera", "heading_deg": heading,
-                               "hfov_deg": hfov, "range_m": range_m}}
-
-    floor = parse_floor({"type": "FeatureCollection", "format": "sightline-floor/1", "features": [
-        {"type": "Feature", "geometry": rect(0, 0, 10, 4), "properties": {"kind": "outline"}},
-        {"type": "Feature", "geometry": {"type": "LineString", "coordinates": [[2.5, 1.45], [2.8, 1.45]]},
-         "properties": {"kind": "wall"}},
-        {"type": "Feature", "geometry": rect(5.5, 1.5, 7.9, 2.5),
-         "properties": {"kind": "zone", "zone": "required", "name": "Right"}},
-        {"type": "Feature", "geometry": rect(2.2, 1.5, 4, 2.5),
-         "properties": {"kind": "zone", "zone": "required", "name": "Left"}},
-        cam("M", 5, 2, 0, 3), cam("P", 2.65, 0.2, 90, 3, hfov=120),
-    ]})
+    wall = {"type": "Feature", "geometry": {"type": "LineString", "coordinates": [[2.5, 1.45], [2.8, 1.45]]},
+            "properties": {"kind": "wall"}}
+    floor = _mount_between_wide_zones([wall], [_cam("P", 2.65, 0.2, 90, 3, hfov=120)])
     events: list[dict] = []
     p = plan(floor, PlanOptions(time_limit=10, reaim_step=180, witness_spacing=1.0, boundary_witnesses=False,
                                 max_rounds=1, progress=events.append))
