@@ -10,7 +10,7 @@ export FLASK_APP := app
 .PHONY: run test test-fast install migrate demo lint pytest worker browser pdf-libs bench openapi clean guide-screenshots \
 	i18n-extract i18n-update i18n-compile
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt native/rwls/rwls.c
+$(VENV)/.installed: requirements.txt requirements-dev.txt native/rwls/rwls.c native/rwls/reduce.c native/rwls/setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -r requirements-dev.txt
