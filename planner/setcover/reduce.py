@@ -84,8 +84,9 @@ def reduce_problem(
         stats.seconds = time.perf_counter() - start
         rows = sorted(core.row_ids[infeasible[:n_infeasible]].tolist())
         return Reduced(fixed=[], components=[], infeasible_rows=rows, stats=stats)
-    return _split(core, flat, owner, col_alive.astype(bool), row_alive.astype(bool), demand,
-                  fixed[:n_fixed].tolist(), stats, start, split)
+    alive = col_alive.astype(bool)[owner] & row_alive.astype(bool)[flat]
+    return _split(core, flat[alive], owner[alive], row_alive.astype(bool), demand, fixed[:n_fixed].tolist(), stats,
+                  start, split)
 
 
 def _rules_kernel():
@@ -173,17 +174,16 @@ def _flat_pass(core: Core, forced: list[int], stats: ReductionStats, start: floa
         stats.seconds = time.perf_counter() - start
         return Reduced(fixed=[], components=[], infeasible_rows=sorted(core.row_ids[infeasible].tolist()),
                        stats=stats)
-    return _split(core, flat, owner, col_alive, row_alive, demand, fixed, stats, start, split)
+    return _split(core, rows, cols, row_alive, demand, fixed, stats, start, split)
 
 
-def _split(core: Core, flat: np.ndarray, owner: np.ndarray, col_alive: np.ndarray, row_alive: np.ndarray,
-           demand: np.ndarray, fixed: list[int], stats: ReductionStats, start: float, split: bool) -> Reduced:
+def _split(core: Core, flat: np.ndarray, owner: np.ndarray, row_alive: np.ndarray, demand: np.ndarray,
+           fixed: list[int], stats: ReductionStats, start: float, split: bool) -> Reduced:
     """The alive rows and columns as independent sub-problems (rows linked by shared columns or groups), with the
-    local fixed columns; every alive row must have an alive column."""
+    local fixed columns: ``flat`` and ``owner`` are the alive entries (row, column) in column order, and every
+    alive row has one."""
     n_rows, n_cols = core.n_rows, core.n_cols
     group_of = core.group_of.astype(np.int64)
-    keep = col_alive[owner] & row_alive[flat]
-    flat, owner = flat[keep], owner[keep]
     # Rows are linked by the columns that cover them, and the columns of one group by their group.
     live = np.flatnonzero(np.bincount(owner, minlength=n_cols) > 0)  # alive columns still covering a row
     first_row = flat[np.searchsorted(owner, live)]
