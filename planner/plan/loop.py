@@ -11,7 +11,7 @@ from __future__ import annotations
 import heapq
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import shapely
@@ -27,6 +27,7 @@ from planner.plan.options import Clock, PlanOptions, emit
 from planner.plan.prepare import Prepared, prepare
 from planner.plan.witnesses import WitnessMatrix
 from planner.setcover import CoverProblem, CoverResult, SolveOptions, Status, lexicographic_costs, solve
+from planner.setcover.shortfall import fewest_short
 
 ROUND_SHARE = 0.15  # of the time left: the solve of a round more witnesses may follow
 ROUND_MIN_S = 1.5
@@ -268,10 +269,12 @@ def _solve_lexicographic(problem: CoverProblem, prep: Prepared, state: Rounds, o
     if first is None:
         # Phase 1: fewest slack units; cameras cost nothing, so the previous cameras are a fine start.
         share = PHASE1_UNPROVEN_SHARE if state.given is not None and not state.given[1] else PHASE1_SHARE
-        first = solve(CoverProblem(n_rows=problem.n_rows, columns=problem.columns,
-                                   costs=[0] * n_cols + [1] * n_slack, demand=demand_of, forced=problem.forced,
-                                   groups=problem.groups, hint=problem.hint),
-                      _solve_options(options, max(0.2, share * budget), state.rounds, clock.start))
+        found = fewest_short(CoverProblem(n_rows=problem.n_rows, columns=problem.columns[:n_cols], demand=demand_of,
+                                          forced=problem.forced, groups=problem.groups,
+                                          hint=[j for j in problem.hint or [] if j < n_cols]),
+                             _solve_options(options, max(0.2, share * budget), state.rounds, clock.start),
+                             rows=kept)
+        first = _with_slack_units(found, state, n_cols, problem)
         if kept_first is not None and first.status not in (Status.OPTIMAL, Status.CANCELLED):
             first = kept_first
     if first.objective is None:
@@ -307,6 +310,24 @@ def _solve_lexicographic(problem: CoverProblem, prep: Prepared, state: Rounds, o
     if second.status != Status.INFEASIBLE:
         state.rest_bound = (out, int(second.bound))
     return out
+
+
+def _with_slack_units(found: CoverResult, state: Rounds, n_cols: int, problem: CoverProblem) -> CoverResult:
+    """Phase 1's cameras with the slack columns of the demand they leave unmet (the first units of each row)."""
+    if found.objective is None:
+        return found
+    short = {r: 0 for r in found.uncoverable_rows}
+    counts = np.zeros(problem.n_rows, dtype=np.int64)
+    for j in found.selected:
+        counts[np.asarray(problem.columns[j], dtype=np.int64)] += 1
+    for r in short:
+        short[r] = int(problem.demand[r]) - int(counts[r])
+    units = []
+    for q, r in enumerate(state.slack_rows):
+        if short.get(r, 0) > 0:
+            short[r] -= 1
+            units.append(n_cols + q)
+    return replace(found, selected=sorted(found.selected) + units)
 
 
 def _target_bound(prep: Prepared, state: Rounds, options: PlanOptions) -> int:

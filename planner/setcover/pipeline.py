@@ -125,12 +125,16 @@ def _column_rows(columns: list, ids: list[int], n_rows: int, deadline: float | N
         n = int(owner[bad[0]])
         first = int(flat[bad[owner[bad] == n][0]])
         raise InputError(f"column {ids[n]} covers row {first}, outside 0..{n_rows - 1}")
-    # Sort by (column, row) and drop repeats: the same as np.unique per column.
-    order = np.lexsort((flat, owner))
-    flat, owner = flat[order], owner[order]
-    fresh = np.ones(len(flat), dtype=bool)
-    fresh[1:] = (flat[1:] != flat[:-1]) | (owner[1:] != owner[:-1])
-    flat, owner = flat[fresh], owner[fresh]
+    # Sort by (column, row) and drop repeats: the same as np.unique per column.  Columns already sorted and
+    # distinct (as the planner builds them) skip the sort: 0.3 s of a 2.5-million-entry model.
+    rising = np.ones(len(flat), dtype=bool)
+    rising[1:] = (flat[1:] > flat[:-1]) | (owner[1:] != owner[:-1])
+    if not rising.all():
+        order = np.lexsort((flat, owner))
+        flat, owner = flat[order], owner[order]
+        fresh = np.ones(len(flat), dtype=bool)
+        fresh[1:] = (flat[1:] != flat[:-1]) | (owner[1:] != owner[:-1])
+        flat, owner = flat[fresh], owner[fresh]
     cuts = np.searchsorted(owner, np.arange(1, len(columns)))
     return np.split(flat, cuts) if len(columns) else []
 
