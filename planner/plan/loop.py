@@ -37,6 +37,11 @@ BOUND_SHARE = 0.08  # of the limit: kept for the slack-free bound once the slack
 # spent on more rounds).
 PHASE1_SHARE = 0.6
 PHASE1_UNPROVEN_SHARE = 0.35
+# At least, for phase 1: its setup (reading the model, completing the hint) takes ~0.65 s on the 2,000-segment
+# re-aim mall, and a restricted solve ~0.5 s more; given less, it only completed the previous cameras (390-418
+# units given up where a solve had proven 155 needed).
+PHASE1_MIN_S = 1.2
+PHASE2_MIN_S = 1.2  # and for phase 2 (the fewest cameras): reading and reducing its model takes ~1 s there
 CLOSE_PASSES = 4  # of the closing step: check, witnesses in what is open, cameras added
 LOCAL_REPAIR_S = 2.0  # at most, for one local re-solve of the closing step
 CLOSE_MAX_SHORT = 2_000  # witnesses short: more is not a tail (the closing step leaves it to the status)
@@ -67,7 +72,7 @@ class Rounds:
     # final ones, so each such bound is a lower bound of the whole problem, kept even when a later round times out.
     bound: int = 0
     # `_distinct_rows` of the matrix at this many witnesses (the warm start and round one share it).
-    rows_cache: tuple[int, tuple[np.ndarray, list[int], list[list[int]]]] | None = None
+    rows_cache: DistinctRows | None = None
     # The last solve stopped at its round's cap without a proof; the next solve of the same rows gets all the time.
     capped: bool = False
     final: bool = False
@@ -272,7 +277,8 @@ def _solve_lexicographic(problem: CoverProblem, prep: Prepared, state: Rounds, o
         found = fewest_short(CoverProblem(n_rows=problem.n_rows, columns=problem.columns[:n_cols], demand=demand_of,
                                           forced=problem.forced, groups=problem.groups,
                                           hint=[j for j in problem.hint or [] if j < n_cols]),
-                             _solve_options(options, max(0.2, share * budget), state.rounds, clock.start),
+                             _solve_options(options, min(max(PHASE1_MIN_S, share * budget),
+                                                         max(0.2, clock.left() - 0.5)), state.rounds, clock.start),
                              rows=kept)
         first = _with_slack_units(found, state, n_cols, problem)
         if kept_first is not None and first.status not in (Status.OPTIMAL, Status.CANCELLED):
@@ -287,7 +293,8 @@ def _solve_lexicographic(problem: CoverProblem, prep: Prepared, state: Rounds, o
     scale = prep.objective.camera_scale * max(1, options.costs.camera)
     second = solve(CoverProblem(n_rows=problem.n_rows, columns=problem.columns[:n_cols], costs=costs[:n_cols],
                                 demand=demand, forced=problem.forced, groups=problem.groups, hint=hint),
-                   _solve_options(options, max(0.2, deadline - time.perf_counter()), state.rounds, clock.start,
+                   _solve_options(options, min(max(PHASE2_MIN_S, deadline - time.perf_counter()),
+                                               max(0.2, clock.left() - 0.5)), state.rounds, clock.start,
                                   lambda b: b // scale))
     state.solve_s = min(state.solve_s, second.seconds)
     # The slack columns of the given-up rows, one per unit of demand (as the folded model would choose them).
@@ -459,9 +466,10 @@ def cover_problem(prep: Prepared, state: Rounds, options: PlanOptions) -> CoverP
     m, n_cols = prep.matrix, len(prep.cols)
     # Rows: one per distinct (poses that see it, demand); a witness seen by exactly the same poses as another
     # adds nothing, and witnesses with demand 0 are left to the infeasibility analysis.
-    if state.rows_cache is None or state.rows_cache[0] != len(m.wx):
-        state.rows_cache = (len(m.wx), _distinct_rows(m))
-    state.row_of, state.row_witness, row_columns = state.rows_cache[1]
+    if state.rows_cache is None or state.rows_cache.n_witnesses != len(m.wx):
+        state.rows_cache = _distinct_rows(m, state.rows_cache)
+    rows = state.rows_cache
+    state.row_of, state.row_witness, row_columns = rows.row_of, rows.firsts, rows.columns
     row_of = state.row_of
     # Variables: one column per candidate pose, and with slack one column per unit of demand of each slack row.
     if state.slack:
@@ -491,13 +499,45 @@ def cover_problem(prep: Prepared, state: Rounds, options: PlanOptions) -> CoverP
                         groups=groups, hint=state.selected or None)
 
 
-def _distinct_rows(m: WitnessMatrix) -> tuple[np.ndarray, list[int], list[list[int]]]:
-    """(problem row of each witness or -1, first witness of each problem row, each column's problem rows).
+@dataclass
+class DistinctRows:
+    """The model's rows: witnesses seen by exactly the same poses, with the same demand, share one."""
+
+    n_witnesses: int  # of the matrix these rows were read from
+    row_of: np.ndarray  # problem row of each witness, or -1 (demand 0)
+    firsts: list[int]  # first witness of each row (rows in order of it)
+    columns: list[list[int]]  # each column's rows
+    keys: dict[tuple[int, int, int, int], int]  # (demand, poses, two hash sums) of each row -> row
+    poses: list[np.ndarray]  # each row's poses, sorted (to check a key match entry by entry)
+
+
+def _row_keys(n_cols: int) -> np.ndarray:
+    """Two fixed random 64-bit keys per pose (same input, same rows)."""
+    return np.random.default_rng(20261202).integers(0, np.iinfo(np.int64).max, size=(2, max(1, n_cols)),
+                                                    dtype=np.int64).astype(np.uint64)
+
+
+def _hash_sums(seen_by: np.ndarray, bounds: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per witness (its poses ``seen_by[bounds[i]:bounds[i + 1]]``): the two sums of its poses' keys, mod 2^64."""
+    with np.errstate(over="ignore"):
+        sums = [np.r_[np.uint64(0), np.cumsum(keys[h][seen_by], dtype=np.uint64)] for h in range(2)]
+        h1, h2 = (s[bounds[1:]] - s[bounds[:-1]] for s in sums)
+    return h1, h2
+
+
+def _distinct_rows(m: WitnessMatrix, previous: DistinctRows | None = None) -> DistinctRows:
+    """The distinct rows of the matrix; from ``previous`` (rows of its first witnesses) only the new ones are read.
 
     A witness seen by exactly the same poses as an earlier one, with the same demand, shares its row.  Witnesses
     are grouped by (demand, how many poses see it, two 64-bit sums of per-pose random keys), and every group is
     then checked entry by entry, so the rows are exact; rows are numbered in order of their first witness.
+    Witnesses only ever get added and keep their poses, so the rows of earlier ones stay as they were (a full
+    read took ~1 s a round on the 2,000-segment re-aim mall's 270,000 witnesses).
     """
+    if previous is not None and previous.n_witnesses <= len(m.wx):
+        grown = _grown_rows(m, previous)
+        if grown is not None:
+            return grown
     n_w, n_cols = len(m.wx), len(m.columns)
     col_of, wit = m.pairs()
     order = np.lexsort((col_of, wit))
@@ -505,12 +545,8 @@ def _distinct_rows(m: WitnessMatrix) -> tuple[np.ndarray, list[int], list[list[i
     bounds = np.searchsorted(wit_sorted, np.arange(n_w + 1))
     lens = np.diff(bounds)
     demand = np.asarray(m.demand, dtype=np.int64)
-    # Fixed keys (same input, same rows): a sum over the poses seeing a witness, modulo 2^64.
-    keys = np.random.default_rng(20261202).integers(0, np.iinfo(np.int64).max, size=(2, max(1, n_cols)),
-                                                    dtype=np.int64).astype(np.uint64)
-    with np.errstate(over="ignore"):
-        sums = [np.r_[np.uint64(0), np.cumsum(keys[h][seen_by], dtype=np.uint64)] for h in range(2)]
-        h1, h2 = (s[bounds[1:]] - s[bounds[:-1]] for s in sums)
+    keys = _row_keys(n_cols)
+    h1, h2 = _hash_sums(seen_by, bounds, keys)
     live = np.flatnonzero(demand > 0)
     by_key = live[np.lexsort((live, h2[live], h1[live], lens[live], demand[live]))]
     same = np.zeros(len(by_key), dtype=bool)
@@ -539,11 +575,54 @@ def _distinct_rows(m: WitnessMatrix) -> tuple[np.ndarray, list[int], list[list[i
     cols, rows = cols[o], rows[o]
     cuts = np.searchsorted(cols, np.arange(n_cols + 1))
     row_columns = [rows[cuts[j]:cuts[j + 1]].tolist() for j in range(n_cols)]
-    return row_of, first.tolist(), row_columns
+    row_keys = dict(zip(zip(demand[first].tolist(), lens[first].tolist(), h1[first].tolist(), h2[first].tolist(),
+                            strict=True), range(len(first)), strict=True))
+    poses = [seen_by[bounds[w]:bounds[w + 1]] for w in first.tolist()]
+    return DistinctRows(n_w, row_of, first.tolist(), row_columns, row_keys, poses)
+
+
+def _grown_rows(m: WitnessMatrix, previous: DistinctRows) -> DistinctRows | None:
+    """``previous`` with the witnesses added since: each joins the row of the same poses, or starts one (None when
+    two different pose sets share a key: the full read sorts that out)."""
+    n0, n_w, n_cols = previous.n_witnesses, len(m.wx), len(m.columns)
+    if previous.firsts and not previous.keys:
+        return None  # read one witness at a time: no keys to join
+    col_of, wit = m.pairs()
+    new = wit >= n0
+    order = np.lexsort((col_of[new], wit[new]))
+    seen_by, wit_sorted = col_of[new][order], wit[new][order]
+    bounds = np.searchsorted(wit_sorted, np.arange(n0, n_w + 1))
+    demand = np.asarray(m.demand[n0:], dtype=np.int64)
+    lens = np.diff(bounds)
+    h1, h2 = _hash_sums(seen_by, bounds, _row_keys(n_cols))
+    keys, poses, firsts = dict(previous.keys), list(previous.poses), list(previous.firsts)
+    row_of = np.full(n_w - n0, -1, dtype=np.int64)
+    n_old = len(firsts)
+    for i in np.flatnonzero(demand > 0).tolist():
+        key = (int(demand[i]), int(lens[i]), int(h1[i]), int(h2[i]))
+        mine = seen_by[bounds[i]:bounds[i + 1]]
+        r = keys.setdefault(key, len(firsts))
+        if r == len(firsts):
+            firsts.append(n0 + i)
+            poses.append(mine)
+        elif not np.array_equal(poses[r], mine):
+            return None
+        row_of[i] = r
+    columns = list(previous.columns)
+    if len(firsts) > n_old:
+        # The new rows' columns: appended, in row order, so every column's rows stay sorted.
+        cols = np.concatenate(poses[n_old:])
+        rows = np.repeat(np.arange(n_old, len(firsts)), [len(p) for p in poses[n_old:]])
+        o = np.lexsort((rows, cols))
+        cols, rows = cols[o], rows[o]
+        cuts = np.searchsorted(cols, np.arange(n_cols + 1))
+        for j in np.flatnonzero(np.diff(cuts)).tolist():
+            columns[j] = columns[j] + rows[cuts[j]:cuts[j + 1]].tolist()
+    return DistinctRows(n_w, np.concatenate([previous.row_of, row_of]), firsts, columns, keys, poses)
 
 
 def _distinct_rows_exact(m: WitnessMatrix, seen_by: np.ndarray, bounds: np.ndarray,
-                         demand: np.ndarray) -> tuple[np.ndarray, list[int], list[list[int]]]:
+                         demand: np.ndarray) -> DistinctRows:
     """`_distinct_rows` by byte keys, one witness at a time (only when two different pose sets share a key)."""
     n_w, n_cols = len(m.wx), len(m.columns)
     col_of, wit = m.pairs()
@@ -563,7 +642,8 @@ def _distinct_rows_exact(m: WitnessMatrix, seen_by: np.ndarray, bounds: np.ndarr
     pair_col, pair_row = np.divmod(pairs, max(1, len(witness_of)))
     cuts = np.searchsorted(pair_col, np.arange(n_cols + 1))
     row_columns = [pair_row[cuts[j]:cuts[j + 1]].tolist() for j in range(n_cols)]
-    return row_of, witness_of, row_columns
+    # No keys: a later read starts afresh (`_grown_rows` finds no row to join and the full read runs again).
+    return DistinctRows(n_w, row_of, witness_of, row_columns, {}, [])
 
 
 def _solve_options(options: PlanOptions, remaining: float, round_no: int, start: float,
@@ -755,7 +835,7 @@ def _bound_without(prep: Prepared, state: Rounds, options: PlanOptions, clock: C
     if state.rows_cache is not None:
         # The last model's distinct rows (a subset of the witnesses, so still a bound; a row given up is given
         # up with every witness it stands for).
-        _row_of, firsts, columns = state.rows_cache[1]
+        firsts, columns = state.rows_cache.firsts, state.rows_cache.columns
         demand = [0 if w in state.sacrificed or seen[w] < m.demand[w] else m.demand[w] for w in firsts]
     else:
         columns = m.columns

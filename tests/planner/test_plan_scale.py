@@ -22,7 +22,8 @@ def _reaim_prep():
 def test_distinct_rows_group_exactly_the_witnesses_seen_by_the_same_poses() -> None:
     prep = _reaim_prep()
     m = prep.matrix
-    row_of, first, row_columns = _distinct_rows(m)
+    rows = _distinct_rows(m)
+    row_of, first, row_columns = rows.row_of, rows.firsts, rows.columns
     seen_by: list[set[int]] = [set() for _ in m.wx]
     for j, column in enumerate(m.columns):
         for i in column:
@@ -43,7 +44,37 @@ def test_distinct_rows_group_exactly_the_witnesses_seen_by_the_same_poses() -> N
     order = np.lexsort((col_of, wit))
     bounds = np.searchsorted(wit[order], np.arange(len(m.wx) + 1))
     exact = _distinct_rows_exact(m, col_of[order], bounds, np.asarray(m.demand))
-    assert np.array_equal(exact[0], row_of) and exact[1] == first and exact[2] == row_columns
+    assert np.array_equal(exact.row_of, row_of) and exact.firsts == first and exact.columns == row_columns
+
+
+def test_rows_of_added_witnesses_are_those_a_full_read_gives() -> None:
+    # A refinement round adds witnesses: some where earlier ones are (the same poses see them), some elsewhere.
+    prep = _reaim_prep()
+    m = prep.matrix
+    before = _distinct_rows(m)
+    rng = np.random.default_rng(3)
+    for zi, zd in enumerate(prep.zones):
+        same = rng.choice(np.flatnonzero(np.asarray(m.wzone) == zi), size=5)
+        minx, miny, maxx, maxy = zd.region.bounds
+        xs = np.r_[np.asarray(m.wx)[same], rng.uniform(minx, maxx, 200)]
+        ys = np.r_[np.asarray(m.wy)[same], rng.uniform(miny, maxy, 200)]
+        m.add_witnesses(zi, xs, ys)
+    grown = _distinct_rows(m, before)
+    full = _distinct_rows(m)
+    assert len(grown.firsts) > len(before.firsts)  # new rows were made ...
+    assert np.count_nonzero(grown.row_of[before.n_witnesses:] < len(before.firsts)) >= 5  # ... and old ones joined
+    assert np.array_equal(grown.row_of, full.row_of) and grown.firsts == full.firsts
+    assert grown.columns == full.columns
+    assert before.columns == _distinct_rows_of(before)  # the earlier rows are left as they were
+
+
+def _distinct_rows_of(rows) -> list[list[int]]:  # type: ignore[no-untyped-def]
+    """The columns of ``rows`` as read back from its per-row poses."""
+    out: list[list[int]] = [[] for _ in rows.columns]
+    for r, poses in enumerate(rows.poses):
+        for j in poses.tolist():
+            out[j].append(r)
+    return out
 
 
 def test_matrix_of_reaimed_mounts_equals_the_per_pose_sector_test() -> None:
