@@ -37,11 +37,13 @@ BOUND_SHARE = 0.08  # of the limit: kept for the slack-free bound once the slack
 # spent on more rounds).
 PHASE1_SHARE = 0.6
 PHASE1_UNPROVEN_SHARE = 0.35
-# At least, for phase 1: its setup (reading the model, completing the hint) takes ~0.65 s on the 2,000-segment
-# re-aim mall, and a restricted solve ~0.5 s more; given less, it only completed the previous cameras (390-418
-# units given up where a solve had proven 155 needed).
-PHASE1_MIN_S = 1.2
-PHASE2_MIN_S = 1.2  # and for phase 2 (the fewest cameras): reading and reducing its model takes ~1 s there
+# At least, for each phase: 0.2 s, and 0.4 µs an entry of the model, up to 1.2 s.  On the 2,000-segment re-aim
+# mall (2.5 million entries) phase 1's setup (reading the model, completing the hint) takes ~0.65 s and a
+# restricted solve ~0.5 s more, and phase 2 reads and reduces its model in ~1 s; given less, phase 1 only
+# completed the previous cameras (390-418 units given up where a solve had proven 155 needed) and phase 2
+# returned no cover.
+PHASE_MIN_S = 1.2
+PHASE_S_PER_ENTRY = 4e-7
 CLOSE_PASSES = 4  # of the closing step: check, witnesses in what is open, cameras added
 LOCAL_REPAIR_S = 2.0  # at most, for one local re-solve of the closing step
 CLOSE_MAX_SHORT = 2_000  # witnesses short: more is not a tail (the closing step leaves it to the status)
@@ -243,6 +245,7 @@ def _solve_lexicographic(problem: CoverProblem, prep: Prepared, state: Rounds, o
     t0 = time.perf_counter()
     deadline = t0 + budget
     demand_of = list(problem.demand)
+    floor = min(PHASE_MIN_S, 0.2 + PHASE_S_PER_ENTRY * sum(len(c) for c in problem.columns[:n_cols]))
     # Phase 1 again only if needed: new witnesses add rows, so the fewest given up never falls; when the previous
     # round's were proven fewest and the previous cameras, extended greedily, cover every other row, they still are.
     # (Unproven ones are not kept: as a hint they held CP-SAT at their count, 630 units at k = 2 where a solve
@@ -277,7 +280,7 @@ def _solve_lexicographic(problem: CoverProblem, prep: Prepared, state: Rounds, o
         found = fewest_short(CoverProblem(n_rows=problem.n_rows, columns=problem.columns[:n_cols], demand=demand_of,
                                           forced=problem.forced, groups=problem.groups,
                                           hint=[j for j in problem.hint or [] if j < n_cols]),
-                             _solve_options(options, min(max(PHASE1_MIN_S, share * budget),
+                             _solve_options(options, min(max(floor, share * budget),
                                                          max(0.2, clock.left() - 0.5)), state.rounds, clock.start),
                              rows=kept)
         first = _with_slack_units(found, state, n_cols, problem)
@@ -293,7 +296,7 @@ def _solve_lexicographic(problem: CoverProblem, prep: Prepared, state: Rounds, o
     scale = prep.objective.camera_scale * max(1, options.costs.camera)
     second = solve(CoverProblem(n_rows=problem.n_rows, columns=problem.columns[:n_cols], costs=costs[:n_cols],
                                 demand=demand, forced=problem.forced, groups=problem.groups, hint=hint),
-                   _solve_options(options, min(max(PHASE2_MIN_S, deadline - time.perf_counter()),
+                   _solve_options(options, min(max(floor, deadline - time.perf_counter()),
                                                max(0.2, clock.left() - 0.5)), state.rounds, clock.start,
                                   lambda b: b // scale))
     state.solve_s = min(state.solve_s, second.seconds)
@@ -816,7 +819,8 @@ def _split_infeasible(prep: Prepared, zi: int, piece: BaseGeometry, options: Pla
             mount_views.setdefault(prep.cols[j].mount, []).append(v)
     unions = [shapely.union_all(vs) if len(vs) > 1 else vs[0] for vs in mount_views.values()]
     coverable = drop_slivers(k_covered(piece, unions, zd.k))
-    dead = drop_slivers(polygonal(piece.difference(coverable))) if not coverable.is_empty else piece
+    dead = drop_slivers(polygonal(robust_overlay("difference", piece, coverable))) if not coverable.is_empty \
+        else piece
     if dead.area > options.area_tolerance_m2 * 1e-3:
         zd.infeasible = polygonal(shapely.union_all([zd.infeasible, dead])) if not zd.infeasible.is_empty else dead
     return coverable

@@ -71,11 +71,14 @@ def _check(problem: CoverProblem, result) -> None:  # type: ignore[no-untyped-de
     assert sorted(result.uncoverable_rows) == np.flatnonzero(seen < np.asarray(problem.demand)).tolist()
 
 
-@pytest.mark.parametrize("spare", [shortfall.START_SPARE_GROUPS, -10])
-def test_fewest_short_is_the_brute_force_minimum_and_proven(monkeypatch: pytest.MonkeyPatch, spare: int) -> None:
-    # With spare -10 the restricted model starts with only the rows the hint leaves short, so the rows must be
-    # generated: every answer is still the minimum, and proven.
+@pytest.mark.parametrize(("spare", "whole"), [(shortfall.START_SPARE_GROUPS, shortfall.WHOLE_MODEL_SHARE),
+                                               (-10, 1.0)])
+def test_fewest_short_is_the_brute_force_minimum_and_proven(monkeypatch: pytest.MonkeyPatch, spare: int,
+                                                            whole: float) -> None:
+    # With spare -10 (and no switch to the whole model) the restricted model starts with only the rows the hint
+    # leaves short, so the rows must be generated: every answer is still the minimum, and proven.
     monkeypatch.setattr(shortfall, "START_SPARE_GROUPS", spare)
+    monkeypatch.setattr(shortfall, "WHOLE_MODEL_SHARE", whole)
     rng = np.random.default_rng(7)
     for _ in range(250):
         problem = _random_problem(rng)
