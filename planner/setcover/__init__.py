@@ -19,7 +19,9 @@ Layers, each importing only those listed before it:
 - ``pipeline``: :func:`solve` — validate → reductions → components → warm start → LP bound → exact
   engine with a complete hint → map back to the original columns. Weighted cores with an LP go to the
   exact engine in rounds instead: reduced-cost fixing against the incumbent (from the LP duals), the
-  reductions again, and the engine looking only for cheaper covers (a cutoff), until none is left.
+  reductions again, and the engine looking only for cheaper covers (a cutoff), until none is left;
+- ``shortfall``: :func:`~planner.setcover.shortfall.fewest_short`, the fewest units of demand left unmet with
+  free columns (the conflict model's phase 1), by lazy row generation over :func:`solve`.
 """
 
 from planner.setcover.pipeline import solve
