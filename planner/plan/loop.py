@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import heapq
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -283,7 +284,7 @@ def _solve_lexicographic(problem: CoverProblem, prep: Prepared, state: Rounds, o
                              _solve_options(options, min(max(floor, share * budget),
                                                          max(0.2, clock.left() - 0.5)), state.rounds, clock.start),
                              rows=kept)
-        first = _with_slack_units(found, state, n_cols, problem)
+        first = _with_slack_units(found, state, n_cols)
         if kept_first is not None and first.status not in (Status.OPTIMAL, Status.CANCELLED):
             first = kept_first
     if first.objective is None:
@@ -322,19 +323,14 @@ def _solve_lexicographic(problem: CoverProblem, prep: Prepared, state: Rounds, o
     return out
 
 
-def _with_slack_units(found: CoverResult, state: Rounds, n_cols: int, problem: CoverProblem) -> CoverResult:
+def _with_slack_units(found: CoverResult, state: Rounds, n_cols: int) -> CoverResult:
     """Phase 1's cameras with the slack columns of the demand they leave unmet (the first units of each row)."""
     if found.objective is None:
         return found
-    short = {r: 0 for r in found.uncoverable_rows}
-    counts = np.zeros(problem.n_rows, dtype=np.int64)
-    for j in found.selected:
-        counts[np.asarray(problem.columns[j], dtype=np.int64)] += 1
-    for r in short:
-        short[r] = int(problem.demand[r]) - int(counts[r])
+    short = Counter(found.uncoverable_rows)
     units = []
     for q, r in enumerate(state.slack_rows):
-        if short.get(r, 0) > 0:
+        if short[r] > 0:
             short[r] -= 1
             units.append(n_cols + q)
     return replace(found, selected=sorted(found.selected) + units)

@@ -32,7 +32,8 @@ def fewest_short(problem: CoverProblem, options: SolveOptions, rows: Iterable[in
     """Columns (costs ignored, one per group, locks kept) leaving the fewest units of demand unmet, with a bound.
 
     The objective and bound count unmet units; ``selected`` holds real columns only and ``uncoverable_rows``
-    the rows they leave short. ``rows`` start in the restricted model with the rows few groups see.
+    the rows they leave short, each once per unit unmet. ``rows`` start in the restricted model with the rows few
+    groups see.
     """
     start = time.perf_counter()
     deadline = start + float(options.time_limit)
@@ -52,45 +53,56 @@ def fewest_short(problem: CoverProblem, options: SolveOptions, rows: Iterable[in
         # unproven restricted solves completed to 1,100 units given up where the whole model gave up ~700).
         restricted = demand > 0
     lower, status, solves = 0, Status.FEASIBLE, 0
+    best_short = search.short_rows(best)
     while True:
         left = deadline - time.perf_counter()
-        if left <= 0.05 or (options.cancel is not None and options.cancel.is_set()):
-            status = Status.CANCELLED if options.cancel is not None and options.cancel.is_set() else Status.FEASIBLE
+        if left <= 0.05 or _cancelled(options):
+            status = _unproven(options, Status.FEASIBLE)
             break
-        sub = _restricted_problem(problem, restricted, best, search)
+        sub = _restricted_problem(problem, restricted, best_short, best, search)
         found = solve(sub, replace(options, time_limit=left, progress=None))
         solves += 1
-        if found.objective is None:
-            lower = max(lower, int(found.bound))
-            status = Status.CANCELLED if found.status == Status.CANCELLED else Status.FEASIBLE
-            break
         lower = max(lower, int(found.bound))
+        if found.objective is None:
+            status = _unproven(options, found.status)
+            break
         chosen = search.complete([j for j in found.selected if j < problem.n_columns], restricted)
-        if search.units_short(chosen) < search.units_short(best):
-            best = chosen
-        short = search.short_rows(chosen) > 0
-        fresh = short & ~restricted
+        chosen_short = search.short_rows(chosen)
+        if chosen_short.sum() < best_short.sum():
+            best, best_short = chosen, chosen_short
         if options.progress is not None:
-            options.progress(search.units_short(best), lower, time.perf_counter() - start)
-        if search.units_short(best) <= lower:
+            options.progress(int(best_short.sum()), lower, time.perf_counter() - start)
+        if best_short.sum() <= lower:
             status = Status.OPTIMAL
             break
+        fresh = (chosen_short > 0) & ~restricted
         if found.status != Status.OPTIMAL or not fresh.any():
             # Unproven on the restricted rows (out of time), or nothing new to add: the bound stands as it is.
-            status = Status.CANCELLED if found.status == Status.CANCELLED else Status.FEASIBLE
+            status = _unproven(options, found.status)
             break
         restricted |= fresh
-    units = search.units_short(best)
-    short_rows = np.flatnonzero(search.short_rows(best) > 0)
+    units = int(best_short.sum())
+    # A row short by several units is named once per unit.
+    short_units = np.repeat(core.row_ids, best_short)
     return CoverResult(status, units, min(lower, units), sorted(best), time.perf_counter() - start,
                        f"rows on demand ({int(restricted.sum())} of {int((demand > 0).sum())} rows, {solves} solves)",
-                       uncoverable_rows=[int(core.row_ids[r]) for r in short_rows])
+                       uncoverable_rows=[int(r) for r in short_units])
 
 
-def _restricted_problem(problem: CoverProblem, restricted: np.ndarray, hint: list[int],
+def _cancelled(options: SolveOptions) -> bool:
+    """Whether the caller has cancelled the run."""
+    return options.cancel is not None and options.cancel.is_set()
+
+
+def _unproven(options: SolveOptions, status: Status) -> Status:
+    """The status of a run stopped short of a proof: CANCELLED if the caller or the last solve was, else FEASIBLE."""
+    return Status.CANCELLED if _cancelled(options) or status == Status.CANCELLED else Status.FEASIBLE
+
+
+def _restricted_problem(problem: CoverProblem, restricted: np.ndarray, hint_short: np.ndarray, hint: list[int],
                         search: _BestResponse) -> CoverProblem:
     """The slack model over the restricted rows: real columns cut to them, one slack column per unit of demand,
-    and ``hint`` with the slack units it leaves short as a complete hint."""
+    and ``hint`` with the slack units it leaves short (``hint_short`` per row) as a complete hint."""
     core = search.core
     index = np.full(core.n_rows, -1, dtype=np.int64)
     kept = np.flatnonzero(restricted)
@@ -107,7 +119,7 @@ def _restricted_problem(problem: CoverProblem, restricted: np.ndarray, hint: lis
     slack_rows = np.repeat(np.arange(len(kept)), demand)
     n_real = problem.n_columns
     # The hint's shortfall on these rows, as slack units (the first units of each short row).
-    short = search.short_rows(hint)[kept]
+    short = hint_short[kept]
     unit_rank = np.arange(len(slack_rows)) - np.repeat(np.cumsum(demand) - demand, demand)
     slack_hint = (n_real + np.flatnonzero(unit_rank < short[slack_rows])).tolist()
     # Objective: the fewest slack units (unmet demand); real columns cost nothing.

@@ -58,7 +58,7 @@ def _fewest_by_enumeration(problem: CoverProblem) -> int:
 
 
 def _check(problem: CoverProblem, result) -> None:  # type: ignore[no-untyped-def]
-    """The result is a valid choice, its objective is what it leaves unmet, and its short rows are named."""
+    """The result is a valid choice, its objective is what it leaves unmet, and its short rows are named once per unit unmet."""
     group_of = {j: g for g, members in enumerate(problem.groups) for j in members}
     used = [group_of[j] for j in result.selected if j in group_of]
     assert len(used) == len(set(used)), "two columns of one group"
@@ -68,7 +68,8 @@ def _check(problem: CoverProblem, result) -> None:  # type: ignore[no-untyped-de
     seen = np.zeros(problem.n_rows, dtype=np.int64)
     for j in result.selected:
         seen[list(problem.columns[j])] += 1
-    assert sorted(result.uncoverable_rows) == np.flatnonzero(seen < np.asarray(problem.demand)).tolist()
+    unmet = np.maximum(np.asarray(problem.demand) - seen, 0)
+    assert sorted(result.uncoverable_rows) == np.repeat(np.arange(problem.n_rows), unmet).tolist()
 
 
 @pytest.mark.parametrize(("spare", "whole"), [(shortfall.START_SPARE_GROUPS, shortfall.WHOLE_MODEL_SHARE),
