@@ -47,13 +47,13 @@ def fewest_short(problem: CoverProblem, options: SolveOptions, rows: Iterable[in
     restricted[[r for r in rows if 0 <= r < core.n_rows]] = True
     # Rows the hint, completed, leaves short are where the conflicts are.
     best = search.complete(list(problem.hint or []), restricted)
-    restricted |= search.short_rows(best) > 0
+    best_short = search.short_rows(best)
+    restricted |= best_short > 0
     if restricted.sum() > WHOLE_MODEL_SHARE * (demand > 0).sum():
         # Little to leave out: every row at once (the design mall at k = 2 starts with 24 % of its rows; there,
         # unproven restricted solves completed to 1,100 units given up where the whole model gave up ~700).
         restricted = demand > 0
     lower, status, solves = 0, Status.FEASIBLE, 0
-    best_short = search.short_rows(best)
     while True:
         left = deadline - time.perf_counter()
         if left <= 0.05 or _cancelled(options):
@@ -175,10 +175,6 @@ class _BestResponse:
     def short_rows(self, chosen: list[int]) -> np.ndarray:
         """Per row: units of demand the chosen columns leave unmet."""
         return np.maximum(self.core.demand - self.counts(chosen), 0)
-
-    def units_short(self, chosen: list[int]) -> int:
-        """Units of demand the chosen columns leave unmet."""
-        return int(self.short_rows(chosen).sum())
 
     def complete(self, start: list[int], heavy: np.ndarray) -> list[int]:
         """From ``start`` (one column per group kept), the best response of each group in turn until none moves;
